@@ -1,0 +1,42 @@
+import SQLite from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import { join } from 'node:path';
+import type { Database } from './schema.js';
+import { migrationProvider } from './migrations.js';
+
+export type Db = Kysely<Database>;
+
+export interface OpenDbOptions {
+  dataDir: string;
+}
+
+/** Opens the embedded SQLite database (WAL) and applies pending migrations. */
+export async function openDatabase({ dataDir }: OpenDbOptions): Promise<Db> {
+  const sqlite = new SQLite(join(dataDir, 'openpan.db'));
+  sqlite.pragma('journal_mode = WAL');
+  // WAL with synchronous=NORMAL is durable across application crashes; a power loss can lose
+  // the last transactions but never corrupts the database.
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('cache_size = -65536');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  await migrate(db);
+  return db;
+}
+
+export async function migrate(db: Db): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed`, { cause: error });
+  }
+}
+
+/** True when err is a unique-constraint violation (SQLite or PostgreSQL). */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string } | undefined;
+  return e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === '23505';
+}

@@ -1,0 +1,64 @@
+// One registry of every error code openpan answers with. Codes are stable identifiers that
+// clients and tests assert on; the status is the HTTP status the code always travels with.
+export const ERRORS = {
+  BAD_REQUEST: 400,
+  NAME_INVALID: 400,
+  PATH_INVALID: 400,
+  HASH_INVALID: 400,
+  MOVE_INTO_SELF: 400,
+  NOT_A_DIRECTORY: 400,
+  IS_A_DIRECTORY: 400,
+  TOKEN_INVALID: 400,
+  UPLOAD_INVALID: 400,
+  TORRENT_INVALID: 400,
+  TASK_HASH_INVALID: 400,
+  URL_INVALID: 400,
+  URL_FORBIDDEN: 400,
+  UNAUTHORIZED: 401,
+  LOGIN_FAILED: 401,
+  FORBIDDEN: 403,
+  REGISTRATION_CLOSED: 403,
+  NOT_FOUND: 404,
+  FILE_NOT_FOUND: 404,
+  PARENT_NOT_FOUND: 404,
+  USER_NOT_FOUND: 404,
+  TASK_NOT_FOUND: 404,
+  FILE_ALREADY_EXISTS: 409,
+  USER_ALREADY_EXISTS: 409,
+  SPACE_EXCEEDED: 413,
+  PAYLOAD_TOO_LARGE: 413,
+  RANGE_NOT_SATISFIABLE: 416,
+  PROTOCOL_UNSUPPORTED: 422,
+  TOO_MANY_REQUESTS: 429,
+  OFFLINE_QUOTA_EXCEEDED: 429,
+  INTERNAL_ERROR: 500,
+  DISK_FULL: 503,
+  SERVICE_UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AppError';
+    this.code = code;
+    this.status = ERRORS[code];
+  }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}
+
+/** Errors from the operating system that mean "the disk is full" become DISK_FULL. */
+export function fromFsError(err: unknown, what: string): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new AppError('DISK_FULL', `The server's disk is full while ${what}.`, { cause: err });
+  }
+  return err;
+}

@@ -1,0 +1,25 @@
+import type { ErrorCode } from '../errors.js';
+
+export interface SuccessEnvelope<T> {
+  status: 200;
+  success: true;
+  code: 'OK';
+  result: T;
+  token: string;
+}
+
+export interface FailureEnvelope {
+  status: number;
+  success: false;
+  code: ErrorCode;
+  message: string;
+  result: null;
+}
+
+export function ok<T>(result: T, token: string): SuccessEnvelope<T> {
+  return { status: 200, success: true, code: 'OK', result, token };
+}
+
+export function failure(status: number, code: ErrorCode, message: string): FailureEnvelope {
+  return { status, success: false, code, message, result: null };
+}

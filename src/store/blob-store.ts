@@ -1,0 +1,36 @@
+import type { Readable } from 'node:stream';
+
+/** What the store knows of one stored content. */
+export interface BlobInfo {
+  etag: string;
+  size: number;
+}
+
+/** An in-progress write: bytes go in, the store computes the etag, commit makes it durable. */
+export interface BlobWriter {
+  write(chunk: Uint8Array): Promise<void>;
+  /** Flushes, fsyncs and moves the bytes to their content address. Idempotent per content. */
+  commit(): Promise<BlobInfo>;
+  /** Drops the partial bytes. Safe to call after a failed write or twice. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Content-addressed bytes keyed by etag. Reference counting lives in the database (blobs table):
+ * drivers only keep bytes. The local-disk driver is the default; an S3 driver will implement
+ * the same interface and pass the same conformance suite.
+ */
+export interface BlobStore {
+  createWriter(): Promise<BlobWriter>;
+  /** Moves a finished file (same filesystem) into the store after hashing it; no copy. */
+  importFile(path: string): Promise<BlobInfo>;
+  exists(etag: string): Promise<boolean>;
+  size(etag: string): Promise<number | null>;
+  /** Streams bytes [start, end] inclusive (the whole content when omitted). */
+  read(etag: string, range?: { start: number; end: number }): Promise<Readable>;
+  delete(etag: string): Promise<void>;
+  /** Every etag the driver holds (for fsck and the collector). */
+  list(): AsyncIterable<string>;
+  /** Removes temporary files older than maxAgeMs (left by crashes). */
+  sweepTemp(maxAgeMs: number): Promise<number>;
+}

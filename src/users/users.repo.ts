@@ -1,0 +1,79 @@
+import type { Selectable } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { UsersTable } from '../db/schema.js';
+
+export type UserRow = Selectable<UsersTable>;
+
+export class UsersRepo {
+  constructor(private readonly db: Db) {}
+
+  byName(name: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
+  }
+
+  byId(id: number): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  list(): Promise<UserRow[]> {
+    return this.db.selectFrom('users').selectAll().orderBy('id').execute();
+  }
+
+  count(): Promise<number> {
+    return this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow()
+      .then((r) => Number(r.n));
+  }
+
+  insert(user: { name: string; passwordHash: string; isAdmin: boolean; spaceCapacity: number; now: number }): Promise<UserRow> {
+    return this.db
+      .insertInto('users')
+      .values({
+        name: user.name,
+        password_hash: user.passwordHash,
+        is_admin: user.isAdmin ? 1 : 0,
+        space_used: 0,
+        space_capacity: user.spaceCapacity,
+        offline_quota: 0,
+        created_at: user.now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  async setPasswordHash(id: number, passwordHash: string): Promise<void> {
+    await this.db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute();
+  }
+
+  async setCapacity(id: number, capacity: number): Promise<void> {
+    await this.db.updateTable('users').set({ space_capacity: capacity }).where('id', '=', id).execute();
+  }
+
+  async insertSession(tokenHash: string, userId: number, now: number, expiresAt: number): Promise<void> {
+    await this.db.insertInto('sessions').values({ token_hash: tokenHash, user_id: userId, created_at: now, expires_at: expiresAt }).execute();
+  }
+
+  userBySession(tokenHash: string, now: number): Promise<UserRow | undefined> {
+    return this.db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .selectAll('users')
+      .where('sessions.token_hash', '=', tokenHash)
+      .where('sessions.expires_at', '>', now)
+      .executeTakeFirst();
+  }
+
+  async deleteSession(tokenHash: string): Promise<void> {
+    await this.db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
+  }
+
+  async deleteSessionsOf(userId: number): Promise<void> {
+    await this.db.deleteFrom('sessions').where('user_id', '=', userId).execute();
+  }
+
+  async deleteExpiredSessions(now: number): Promise<void> {
+    await this.db.deleteFrom('sessions').where('expires_at', '<=', now).execute();
+  }
+}
