@@ -1,0 +1,262 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import { randomUuidSql, subtreeBounds } from '../db/sql.js';
+import { DIRECTORY, FILE, type DirRef, type FileRowWithParent } from './file-object.js';
+
+export type SortField = 'name' | 'size' | 'ctime' | 'mtime';
+
+export interface NewEntry {
+  uuid: string;
+  userId: number;
+  parent: DirRef;
+  name: string;
+  ext: string;
+  type: number;
+  size: number;
+  storeId: string;
+  mime: string;
+  now: number;
+}
+
+export interface SubtreeStats {
+  files: number;
+  bytes: number;
+  maxDepth: number;
+}
+
+/**
+ * SQL for the file tree. Every method takes the executor (the database or a transaction) so
+ * the service decides what runs atomically. Whole-subtree operations are single statements
+ * over a path range, never per-file round trips.
+ */
+export class FilesRepo {
+  private selectWithParent(q: Db) {
+    return q
+      .selectFrom('files as f')
+      .leftJoin('files as p', 'p.id', 'f.parent_id')
+      .selectAll('f')
+      .select('p.uuid as parent_uuid');
+  }
+
+  byUuid(q: Db, userId: number, uuid: string): Promise<FileRowWithParent | undefined> {
+    return this.selectWithParent(q).where('f.uuid', '=', uuid).where('f.user_id', '=', userId).executeTakeFirst();
+  }
+
+  byPath(q: Db, userId: number, path: string): Promise<FileRowWithParent | undefined> {
+    return this.selectWithParent(q).where('f.user_id', '=', userId).where('f.path', '=', path).executeTakeFirst();
+  }
+
+  byName(q: Db, userId: number, parentId: number, name: string): Promise<FileRowWithParent | undefined> {
+    return this.selectWithParent(q)
+      .where('f.user_id', '=', userId)
+      .where('f.parent_id', '=', parentId)
+      .where('f.name', '=', name)
+      .executeTakeFirst();
+  }
+
+  async countChildren(q: Db, userId: number, parentId: number, type: number | undefined): Promise<number> {
+    let query = q
+      .selectFrom('files')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('user_id', '=', userId)
+      .where('parent_id', '=', parentId);
+    if (type !== undefined) query = query.where('type', '=', type);
+    const row = await query.executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async children(
+    q: Db,
+    userId: number,
+    parent: DirRef,
+    opts: { offset: number; limit: number; sort: SortField; desc: boolean; type?: number },
+  ): Promise<FileRowWithParent[]> {
+    let query = q
+      .selectFrom('files as f')
+      .selectAll('f')
+      .select(sql<string>`${parent.uuid}`.as('parent_uuid'))
+      .where('f.user_id', '=', userId)
+      .where('f.parent_id', '=', parent.id);
+    if (opts.type !== undefined) query = query.where('f.type', '=', opts.type);
+    const direction = opts.desc ? 'desc' : 'asc';
+    query = query.orderBy('f.type', 'desc').orderBy(`f.${opts.sort}`, direction);
+    if (opts.sort !== 'name') query = query.orderBy('f.name', 'asc');
+    return query.limit(opts.limit).offset(opts.offset).execute();
+  }
+
+  async insert(q: Db, e: NewEntry): Promise<void> {
+    await q
+      .insertInto('files')
+      .values({
+        uuid: e.uuid,
+        user_id: e.userId,
+        parent_id: e.parent.id,
+        path: e.parent.path === '/' ? `/${e.name}` : `${e.parent.path}/${e.name}`,
+        name: e.name,
+        ext: e.ext,
+        type: e.type,
+        size: e.size,
+        store_id: e.storeId,
+        mime: e.mime,
+        depth: e.parent.depth + 1,
+        ctime: e.now,
+        mtime: e.now,
+        atime: e.now,
+        version: 0,
+        locking: 0,
+      })
+      .execute();
+  }
+
+  /** Inserts a directory unless the name is taken; true when this call created it. */
+  async insertDirectoryIfAbsent(q: Db, e: Omit<NewEntry, 'type' | 'size' | 'storeId' | 'mime' | 'ext'>): Promise<boolean> {
+    const result = await q
+      .insertInto('files')
+      .values({
+        uuid: e.uuid,
+        user_id: e.userId,
+        parent_id: e.parent.id,
+        path: e.parent.path === '/' ? `/${e.name}` : `${e.parent.path}/${e.name}`,
+        name: e.name,
+        ext: '',
+        type: DIRECTORY,
+        size: 0,
+        store_id: '',
+        mime: '',
+        depth: e.parent.depth + 1,
+        ctime: e.now,
+        mtime: e.now,
+        atime: e.now,
+        version: 0,
+        locking: 0,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+  }
+
+  async deleteRow(q: Db, id: number): Promise<void> {
+    await q.deleteFrom('files').where('id', '=', id).execute();
+  }
+
+  /** Files (not directories) in the subtree of `path`, including `path` itself when it is a file. */
+  async subtreeStats(q: Db, userId: number, path: string): Promise<SubtreeStats> {
+    const { low, high } = subtreeBounds(path);
+    const row = await q
+      .selectFrom('files')
+      .select([
+        sql<number>`coalesce(sum(case when type = ${FILE} then 1 else 0 end), 0)`.as('files'),
+        sql<number>`coalesce(sum(case when type = ${FILE} then size else 0 end), 0)`.as('bytes'),
+        sql<number>`coalesce(max(depth), 0)`.as('maxDepth'),
+      ])
+      .where('user_id', '=', userId)
+      .where((eb) => eb.or([eb('path', '=', path), eb.and([eb('path', '>', low), eb('path', '<', high)])]))
+      .executeTakeFirstOrThrow();
+    return { files: Number(row.files), bytes: Number(row.bytes), maxDepth: Number(row.maxDepth) };
+  }
+
+  /** Adds `delta` references to every blob used in the subtree (one statement). */
+  async adjustSubtreeRefs(q: Db, userId: number, path: string, sign: 1 | -1, now: number): Promise<void> {
+    const { low, high } = subtreeBounds(path);
+    await sql`
+      UPDATE blobs SET
+        refs = refs + ${sign} * c.n,
+        unreferenced_at = CASE WHEN refs + ${sign} * c.n <= 0 THEN ${now} ELSE NULL END
+      FROM (
+        SELECT store_id, count(*) AS n FROM files
+        WHERE user_id = ${userId} AND type = ${FILE}
+          AND (path = ${path} OR (path > ${low} AND path < ${high}))
+        GROUP BY store_id
+      ) AS c
+      WHERE blobs.id = c.store_id`.execute(q);
+  }
+
+  async deleteSubtree(q: Db, userId: number, path: string): Promise<void> {
+    const { low, high } = subtreeBounds(path);
+    await q
+      .deleteFrom('files')
+      .where('user_id', '=', userId)
+      .where((eb) => eb.or([eb('path', '=', path), eb.and([eb('path', '>', low), eb('path', '<', high)])]))
+      .execute();
+  }
+
+  /** Moves/renames one entry and rewrites the paths and depths of all its descendants. */
+  async relocate(q: Db, userId: number, row: { id: number; path: string; depth: number }, to: DirRef, name: string, now: number): Promise<void> {
+    const newPath = to.path === '/' ? `/${name}` : `${to.path}/${name}`;
+    const depthDelta = to.depth + 1 - row.depth;
+    const { low, high } = subtreeBounds(row.path);
+    await q
+      .updateTable('files')
+      .set({ parent_id: to.id, name, path: newPath, depth: to.depth + 1, mtime: now })
+      .where('id', '=', row.id)
+      .execute();
+    await sql`
+      UPDATE files SET
+        path = ${newPath} || substr(path, length(${row.path}) + 1),
+        depth = depth + ${depthDelta}
+      WHERE user_id = ${userId} AND path > ${low} AND path < ${high}`.execute(q);
+  }
+
+  /**
+   * Copies the descendants of `fromPath` under `toPath` (whose own row already exists), one
+   * statement per depth level so each level finds its freshly copied parents by path.
+   */
+  async copyDescendants(q: Db, userId: number, from: { path: string; depth: number }, to: { path: string; depth: number }, maxDepth: number, now: number): Promise<void> {
+    const { low, high } = subtreeBounds(from.path);
+    const fromPath = from.path;
+    const toPath = to.path;
+    for (let depth = from.depth + 1; depth <= maxDepth; depth++) {
+      await sql`
+        INSERT INTO files (uuid, user_id, parent_id, path, name, ext, type, size, store_id, mime, depth, ctime, mtime, atime, version, locking)
+        SELECT ${randomUuidSql()}, f.user_id,
+          (SELECT np.id FROM files np WHERE np.user_id = f.user_id
+             AND np.path = ${toPath} || substr(f.path, length(${fromPath}) + 1, length(f.path) - length(f.name) - 1 - length(${fromPath}))),
+          ${toPath} || substr(f.path, length(${fromPath}) + 1),
+          f.name, f.ext, f.type, f.size, f.store_id, f.mime, f.depth + ${to.depth - from.depth},
+          ${now}, ${now}, ${now}, 0, 0
+        FROM files f
+        WHERE f.user_id = ${userId} AND f.path > ${low} AND f.path < ${high} AND f.depth = ${depth}`.execute(q);
+    }
+  }
+
+  async addSpace(q: Db, userId: number, bytes: number): Promise<boolean> {
+    const result = await q
+      .updateTable('users')
+      .set((eb) => ({ space_used: eb('space_used', '+', bytes) }))
+      .where('id', '=', userId)
+      .where((eb) => eb(eb('space_used', '+', bytes), '<=', eb.ref('space_capacity')))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async releaseSpace(q: Db, userId: number, bytes: number): Promise<void> {
+    await q
+      .updateTable('users')
+      .set((eb) => ({ space_used: eb('space_used', '-', bytes) }))
+      .where('id', '=', userId)
+      .execute();
+  }
+
+  async freeSpace(q: Db, userId: number): Promise<number> {
+    const row = await q.selectFrom('users').select(['space_used', 'space_capacity']).where('id', '=', userId).executeTakeFirstOrThrow();
+    return Number(row.space_capacity) - Number(row.space_used);
+  }
+
+  async blobSize(q: Db, etag: string): Promise<number | null> {
+    const row = await q.selectFrom('blobs').select('size').where('id', '=', etag).executeTakeFirst();
+    return row ? Number(row.size) : null;
+  }
+
+  /** One more file uses this content; creates the blob row on first use. */
+  async addBlobRef(q: Db, etag: string, size: number, now: number): Promise<void> {
+    await q
+      .insertInto('blobs')
+      .values({ id: etag, size, refs: 1, created_at: now, unreferenced_at: null })
+      .onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ refs: eb('blobs.refs', '+', 1), unreferenced_at: null })))
+      .execute();
+  }
+
+  async dropBlobRef(q: Db, etag: string, now: number): Promise<void> {
+    await sql`UPDATE blobs SET refs = refs - 1, unreferenced_at = CASE WHEN refs - 1 <= 0 THEN ${now} ELSE NULL END WHERE id = ${etag}`.execute(q);
+  }
+}

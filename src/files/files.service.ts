@@ -1,0 +1,368 @@
+import { randomUUID } from 'node:crypto';
+import mime from 'mime-types';
+import type { Db } from '../db/database.js';
+import { isUniqueViolation } from '../db/database.js';
+import { AppError } from '../errors.js';
+import { DIRECTORY, FILE, ROOT_DIR, fileObject, rootObject, type DirRef, type FileObject, type FileRowWithParent } from './file-object.js';
+import type { FilesRepo, SortField } from './files.repo.js';
+import { MAX_DEPTH, TORRENT_FOLDER, assertName, extOf, isTorrentAlias, numberedName, pathSegments } from './names.js';
+
+/** How a client names an entry: by uuid or by path. */
+export interface EntryRef {
+  uuid?: string;
+  path?: string;
+}
+
+/** How a client names a directory; `:torrent` is accepted in either field. */
+export interface DirSelector {
+  uuid?: string;
+  path?: string;
+}
+
+export type ConflictPolicy = 'error' | 'overwrite' | 'rename';
+
+export interface CreateFileInput {
+  dir: DirRef;
+  name: string;
+  etag: string;
+  size: number;
+  /** What to do when the name is taken by a different entry. */
+  onConflict: ConflictPolicy;
+}
+
+export interface PageResult {
+  list: FileObject[];
+  page: number;
+  pageSize: number;
+  totalCount: number;
+  totalPage: number;
+  info: FileObject;
+}
+
+export interface ListResult {
+  list: FileObject[];
+  start: number;
+  size: number;
+  totalCount: number;
+}
+
+const MAX_PAGE_SIZE = 999;
+
+export function newUuid(): string {
+  return randomUUID().replace(/-/g, '');
+}
+
+export function mimeOf(name: string): string {
+  return mime.lookup(name) || 'application/octet-stream';
+}
+
+function dirRef(row: FileRowWithParent): DirRef {
+  return { id: row.id, uuid: row.uuid, path: row.path, depth: row.depth };
+}
+
+/** Parses `name`, `size desc`, `mtime:asc`, `-ctime`; directories always come first. */
+export function parseOrder(orderBy: string | undefined): { sort: SortField; desc: boolean } {
+  if (!orderBy) return { sort: 'name', desc: false };
+  const m = /^\s*(-)?\s*(name|size|ctime|mtime)(?:\s*[\s,:]\s*(asc|desc))?\s*$/i.exec(orderBy);
+  if (!m) throw new AppError('BAD_REQUEST', 'Field "orderBy" must be name, size, ctime or mtime, optionally followed by asc or desc.');
+  return { sort: m[2].toLowerCase() as SortField, desc: m[1] === '-' || m[3]?.toLowerCase() === 'desc' };
+}
+
+/**
+ * The per-user file tree: lookups, listing, directories, rename/move/copy/remove, and the
+ * creation of file entries for content already in the store. Space accounting and blob
+ * reference counts change in the same transaction as the tree.
+ */
+export class FilesService {
+  constructor(
+    private readonly db: Db,
+    private readonly repo: FilesRepo,
+  ) {}
+
+  // ---- lookups ------------------------------------------------------------------------------
+
+  async get(userId: number, ref: EntryRef): Promise<FileObject> {
+    const row = await this.findEntry(this.db, userId, ref);
+    return row ? fileObject(row) : rootObject(userId);
+  }
+
+  /** The entry a ref names; null means the root. Throws FILE_NOT_FOUND for anything unknown. */
+  private async findEntry(q: Db, userId: number, ref: EntryRef, field = 'path'): Promise<FileRowWithParent | null> {
+    if (ref.uuid !== undefined && ref.uuid !== '') {
+      if (isTorrentAlias(ref.uuid)) return this.torrentFolderRow(q, userId);
+      const row = /^[0-9a-f]{32}$/.test(ref.uuid) ? await this.repo.byUuid(q, userId, ref.uuid) : undefined;
+      if (!row) throw new AppError('FILE_NOT_FOUND', `No file or directory with uuid "${ref.uuid}".`);
+      return row;
+    }
+    const segments = pathSegments(ref.path ?? '/', field);
+    if (segments.length === 0) return null;
+    if (segments.length === 1 && segments[0] === TORRENT_FOLDER) return this.torrentFolderRow(q, userId);
+    const path = '/' + segments.join('/');
+    const row = await this.repo.byPath(q, userId, path);
+    if (!row) throw new AppError('FILE_NOT_FOUND', `No file or directory at "${path}".`);
+    return row;
+  }
+
+  /** The `:torrent` folder, created on first use. */
+  private async torrentFolderRow(q: Db, userId: number): Promise<FileRowWithParent> {
+    await this.repo.insertDirectoryIfAbsent(q, { uuid: newUuid(), userId, parent: ROOT_DIR, name: TORRENT_FOLDER, now: Date.now() });
+    const row = await this.repo.byPath(q, userId, `/${TORRENT_FOLDER}`);
+    if (!row || row.type !== DIRECTORY) throw new AppError('NOT_A_DIRECTORY', `"/${TORRENT_FOLDER}" is not a directory.`);
+    return row;
+  }
+
+  /** Resolves an existing directory; `missing` decides the code when it does not exist. */
+  async resolveDir(userId: number, sel: DirSelector, missing: 'FILE_NOT_FOUND' | 'PARENT_NOT_FOUND' = 'FILE_NOT_FOUND', q: Db = this.db): Promise<DirRef> {
+    let row: FileRowWithParent | null;
+    try {
+      row = await this.findEntry(q, userId, sel);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'FILE_NOT_FOUND' && missing !== 'FILE_NOT_FOUND') {
+        throw new AppError(missing, err.message.replace('No file or directory', 'No directory'), { cause: err });
+      }
+      throw err;
+    }
+    if (!row) return ROOT_DIR;
+    if (row.type !== DIRECTORY) throw new AppError('NOT_A_DIRECTORY', `"${row.path}" is a file, not a directory.`);
+    return dirRef(row);
+  }
+
+  async page(userId: number, sel: DirSelector, opts: { page?: number; pageSize?: number; orderBy?: string; type?: number }): Promise<PageResult> {
+    const page = Math.max(1, opts.page ?? 1);
+    const pageSize = Math.min(MAX_PAGE_SIZE, Math.max(1, opts.pageSize ?? 100));
+    const order = parseOrder(opts.orderBy);
+    const row = await this.findEntry(this.db, userId, sel);
+    if (row && row.type !== DIRECTORY) throw new AppError('NOT_A_DIRECTORY', `"${row.path}" is a file, not a directory.`);
+    const dir = row ? dirRef(row) : ROOT_DIR;
+    const [totalCount, rows] = await Promise.all([
+      this.repo.countChildren(this.db, userId, dir.id, opts.type),
+      this.repo.children(this.db, userId, dir, { offset: (page - 1) * pageSize, limit: pageSize, ...order, type: opts.type }),
+    ]);
+    return {
+      list: rows.map(fileObject),
+      page,
+      pageSize,
+      totalCount,
+      totalPage: Math.ceil(totalCount / pageSize),
+      info: row ? fileObject(row) : rootObject(userId),
+    };
+  }
+
+  async list(userId: number, sel: DirSelector, opts: { start?: number; size?: number; orderBy?: string; type?: number }): Promise<ListResult> {
+    const start = Math.max(0, opts.start ?? 0);
+    const size = Math.min(MAX_PAGE_SIZE, Math.max(1, opts.size ?? 100));
+    const dir = await this.resolveDir(userId, sel);
+    const order = parseOrder(opts.orderBy);
+    const [totalCount, rows] = await Promise.all([
+      this.repo.countChildren(this.db, userId, dir.id, opts.type),
+      this.repo.children(this.db, userId, dir, { offset: start, limit: size, ...order, type: opts.type }),
+    ]);
+    return { list: rows.map(fileObject), start, size, totalCount };
+  }
+
+  // ---- directories --------------------------------------------------------------------------
+
+  /** Creates `segments` below `base` as needed (like mkdir -p) and returns the last one. */
+  private async mkdirs(q: Db, userId: number, base: DirRef, segments: readonly string[]): Promise<DirRef> {
+    let dir = base;
+    if (base.depth + segments.length > MAX_DEPTH) throw new AppError('PATH_INVALID', `Directories cannot be nested deeper than ${MAX_DEPTH} levels.`);
+    for (const name of segments) {
+      await this.repo.insertDirectoryIfAbsent(q, { uuid: newUuid(), userId, parent: dir, name, now: Date.now() });
+      const row = await this.repo.byName(q, userId, dir.id, name);
+      if (!row) throw new AppError('INTERNAL_ERROR', `Directory "${name}" vanished while being created.`);
+      if (row.type !== DIRECTORY) throw new AppError('FILE_ALREADY_EXISTS', `"${row.path}" exists and is a file, not a directory.`);
+      dir = dirRef(row);
+    }
+    return dir;
+  }
+
+  /** mkdir -p of a client path, `:torrent` allowed as the first segment. */
+  private async mkdirPath(q: Db, userId: number, path: string): Promise<DirRef> {
+    const segments = pathSegments(path);
+    if (segments.length === 0) return ROOT_DIR;
+    const torrentFirst = segments[0] === TORRENT_FOLDER;
+    const base = torrentFirst ? dirRef(await this.torrentFolderRow(q, userId)) : ROOT_DIR;
+    return this.mkdirs(q, userId, base, torrentFirst ? segments.slice(1) : segments);
+  }
+
+  async createDirectory(userId: number, input: { path?: string; parent?: string; name?: string }): Promise<FileObject> {
+    return this.db.transaction().execute(async (trx) => {
+      let dir: DirRef;
+      if (input.name === undefined) {
+        if (input.path === undefined) throw new AppError('BAD_REQUEST', 'Give "path", or "parent" and "name".');
+        dir = await this.mkdirPath(trx, userId, input.path);
+      } else {
+        const name = assertName(input.name);
+        const parent = await this.resolveDir(userId, input.parent !== undefined ? { uuid: input.parent } : { path: input.path }, 'PARENT_NOT_FOUND', trx);
+        dir = await this.mkdirs(trx, userId, parent, [name]);
+      }
+      if (dir.id === 0) return rootObject(userId);
+      return fileObject((await this.repo.byUuid(trx, userId, dir.uuid))!);
+    });
+  }
+
+  /** Resolves a destination directory; a path is created when it does not exist yet. */
+  async ensureDir(userId: number, sel: DirSelector): Promise<DirRef> {
+    if (sel.uuid) return this.resolveDir(userId, sel, 'PARENT_NOT_FOUND');
+    return this.db.transaction().execute((trx) => this.mkdirPath(trx, userId, sel.path ?? '/'));
+  }
+
+  // ---- rename, move, copy, remove -----------------------------------------------------------
+
+  async rename(userId: number, ref: EntryRef, newName: string): Promise<FileObject> {
+    const name = assertName(newName);
+    return this.db.transaction().execute(async (trx) => {
+      const row = await this.findEntry(trx, userId, ref);
+      if (!row) throw new AppError('BAD_REQUEST', 'The root directory cannot be renamed.');
+      if (row.name !== name) {
+        const parent = row.parent_id === 0 ? ROOT_DIR : dirRef(await this.parentRow(trx, userId, row));
+        await this.assertFree(trx, userId, parent, name);
+        await this.repo.relocate(trx, userId, row, parent, name, Date.now());
+        if (row.type === FILE) await trx.updateTable('files').set({ ext: extOf(name), mime: mimeOf(name) }).where('id', '=', row.id).execute();
+      }
+      return fileObject((await this.repo.byUuid(trx, userId, row.uuid))!);
+    });
+  }
+
+  private async parentRow(q: Db, userId: number, row: FileRowWithParent): Promise<FileRowWithParent> {
+    const parent = await this.repo.byUuid(q, userId, row.parent_uuid ?? '');
+    if (!parent) throw new AppError('INTERNAL_ERROR', `The parent of "${row.path}" is missing.`);
+    return parent;
+  }
+
+  private async assertFree(q: Db, userId: number, dir: DirRef, name: string): Promise<void> {
+    const clash = await this.repo.byName(q, userId, dir.id, name);
+    if (clash) throw new AppError('FILE_ALREADY_EXISTS', `"${clash.path}" already exists.`);
+  }
+
+  private async entries(q: Db, userId: number, refs: { uuids?: string[]; paths?: string[] }): Promise<FileRowWithParent[]> {
+    const list: EntryRef[] = [...(refs.uuids ?? []).map((uuid) => ({ uuid })), ...(refs.paths ?? []).map((path) => ({ path }))];
+    if (list.length === 0) throw new AppError('BAD_REQUEST', 'Name at least one entry in "uuid" or "path".');
+    const rows: FileRowWithParent[] = [];
+    for (const ref of list) {
+      const row = await this.findEntry(q, userId, ref);
+      if (!row) throw new AppError('BAD_REQUEST', 'The root directory cannot be moved, copied or removed.');
+      if (!rows.some((r) => r.id === row.id)) rows.push(row);
+    }
+    return rows;
+  }
+
+  async move(userId: number, refs: { uuids?: string[]; paths?: string[] }, dest: DirSelector): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const to = await this.resolveDir(userId, dest, 'PARENT_NOT_FOUND', trx);
+      for (const row of await this.entries(trx, userId, refs)) {
+        if (to.path === row.path || to.path.startsWith(row.path + '/')) {
+          throw new AppError('MOVE_INTO_SELF', `"${row.path}" cannot be moved into itself or one of its subdirectories.`);
+        }
+        if (row.parent_id === to.id) continue;
+        await this.assertFree(trx, userId, to, row.name);
+        const stats = await this.repo.subtreeStats(trx, userId, row.path);
+        if (stats.maxDepth - row.depth + to.depth + 1 > MAX_DEPTH) throw new AppError('PATH_INVALID', `Moving "${row.path}" there would nest deeper than ${MAX_DEPTH} levels.`);
+        await this.repo.relocate(trx, userId, row, to, row.name, Date.now());
+      }
+    });
+  }
+
+  async copy(userId: number, refs: { uuids?: string[]; paths?: string[] }, dest: DirSelector): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const to = await this.resolveDir(userId, dest, 'PARENT_NOT_FOUND', trx);
+      const now = Date.now();
+      for (const row of await this.entries(trx, userId, refs)) {
+        if (to.path === row.path || to.path.startsWith(row.path + '/')) {
+          throw new AppError('MOVE_INTO_SELF', `"${row.path}" cannot be copied into itself or one of its subdirectories.`);
+        }
+        await this.assertFree(trx, userId, to, row.name);
+        const stats = await this.repo.subtreeStats(trx, userId, row.path);
+        if (stats.maxDepth - row.depth + to.depth + 1 > MAX_DEPTH) throw new AppError('PATH_INVALID', `Copying "${row.path}" there would nest deeper than ${MAX_DEPTH} levels.`);
+        if (!(await this.repo.addSpace(trx, userId, stats.bytes))) throw new AppError('SPACE_EXCEEDED', `Not enough space to copy "${row.path}" (${stats.bytes} bytes).`);
+        const uuid = newUuid();
+        await this.repo.insert(trx, {
+          uuid, userId, parent: to, name: row.name, ext: row.ext, type: row.type, size: Number(row.size), storeId: row.store_id, mime: row.mime, now,
+        });
+        const copyRow = (await this.repo.byUuid(trx, userId, uuid))!;
+        if (row.type === DIRECTORY) await this.repo.copyDescendants(trx, userId, row, copyRow, stats.maxDepth, now);
+        await this.repo.adjustSubtreeRefs(trx, userId, copyRow.path, 1, now);
+      }
+    });
+  }
+
+  async remove(userId: number, refs: { uuids?: string[]; paths?: string[] }): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const now = Date.now();
+      const rows = await this.entries(trx, userId, refs);
+      // Removing a directory removes what is inside it: skip entries already covered.
+      const tops = rows.filter((r) => !rows.some((o) => o !== r && r.path.startsWith(o.path + '/')));
+      for (const row of tops) {
+        const stats = await this.repo.subtreeStats(trx, userId, row.path);
+        await this.repo.adjustSubtreeRefs(trx, userId, row.path, -1, now);
+        await this.repo.deleteSubtree(trx, userId, row.path);
+        await this.repo.releaseSpace(trx, userId, stats.bytes);
+      }
+    });
+  }
+
+  // ---- file entries for stored content ------------------------------------------------------
+
+  /** The size of stored content, or null when the system does not hold it. */
+  knownContentSize(etag: string): Promise<number | null> {
+    return this.repo.blobSize(this.db, etag);
+  }
+
+  /**
+   * Creates a file entry for content already in the store: space is charged, the blob gains a
+   * reference. A same-named file with the same content is returned as is (idempotent).
+   */
+  async createFile(userId: number, input: CreateFileInput): Promise<{ file: FileObject; created: boolean }> {
+    const baseName = assertName(input.name);
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const now = Date.now();
+        if (input.dir.id !== 0 && !(await this.repo.byUuid(trx, userId, input.dir.uuid))) {
+          throw new AppError('PARENT_NOT_FOUND', `The directory "${input.dir.path}" no longer exists.`);
+        }
+        let name = baseName;
+        for (let n = 1; ; n++) {
+          const clash = await this.repo.byName(trx, userId, input.dir.id, name);
+          if (!clash) break;
+          if (clash.type === FILE && clash.store_id === input.etag) return { file: fileObject(clash), created: false };
+          if (input.onConflict === 'rename') {
+            name = numberedName(baseName, n);
+            continue;
+          }
+          if (input.onConflict === 'overwrite' && clash.type === FILE) {
+            await this.repo.dropBlobRef(trx, clash.store_id, now);
+            await this.repo.releaseSpace(trx, userId, Number(clash.size));
+            await this.repo.deleteRow(trx, clash.id);
+            break;
+          }
+          throw new AppError('FILE_ALREADY_EXISTS', `"${clash.path}" already exists.`);
+        }
+        if (!(await this.repo.addSpace(trx, userId, input.size))) {
+          throw new AppError('SPACE_EXCEEDED', `Not enough space left for "${name}" (${input.size} bytes).`);
+        }
+        await this.repo.addBlobRef(trx, input.etag, input.size, now);
+        const uuid = newUuid();
+        await this.repo.insert(trx, {
+          uuid, userId, parent: input.dir, name, ext: extOf(name), type: FILE, size: input.size, storeId: input.etag, mime: mimeOf(name), now,
+        });
+        return { file: fileObject((await this.repo.byUuid(trx, userId, uuid))!), created: true };
+      });
+    } catch (err) {
+      // Two creations of one name racing (another process): the unique index decides.
+      if (isUniqueViolation(err)) throw new AppError('FILE_ALREADY_EXISTS', `"${baseName}" already exists.`, { cause: err });
+      throw err;
+    }
+  }
+
+  /** Free space of the user, in bytes. */
+  freeSpace(userId: number): Promise<number> {
+    return this.repo.freeSpace(this.db, userId);
+  }
+
+  /** A file (not directory) entry for downloading. */
+  async fileForDownload(userId: number, ref: EntryRef): Promise<FileObject> {
+    const row = await this.findEntry(this.db, userId, ref);
+    if (!row || row.type !== FILE) throw new AppError('IS_A_DIRECTORY', 'Only files can be downloaded, not directories.');
+    return fileObject(row);
+  }
+}

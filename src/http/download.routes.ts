@@ -1,0 +1,146 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { lookup } from 'mime-types';
+import { AppError } from '../errors.js';
+import { DOWNLOAD_PATH_PREFIX, verifyDownload, type DownloadClaims } from '../files/download-url.js';
+import type { BlobStore } from '../store/blob-store.js';
+import { failure } from './envelope.js';
+
+export interface DownloadRouteDeps {
+  /** The secret download addresses are signed with (signDownload). */
+  secret: string;
+  store: BlobStore;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+/** What a Range header asks of content of a given size (RFC 9110 §14). */
+export type RangeRequest =
+  | { kind: 'whole' }
+  | { kind: 'partial'; start: number; end: number }
+  | { kind: 'unsatisfiable' };
+
+const SINGLE_RANGE_RE = /^bytes=(\d*)-(\d*)$/i;
+
+/**
+ * One range is served as 206; a header that is malformed or asks for several ranges is
+ * ignored (whole content, 200), as RFC 9110 allows: multipart/byteranges buys clients little.
+ */
+export function parseRange(header: string | undefined, size: number): RangeRequest {
+  if (header === undefined) return { kind: 'whole' };
+  const m = SINGLE_RANGE_RE.exec(header.trim());
+  if (!m) return { kind: 'whole' };
+  const [, first, last] = m;
+  if (first === '' && last === '') return { kind: 'whole' };
+  if (first === '') {
+    // Suffix range: the last n bytes.
+    const n = Number(last);
+    if (n === 0 || size === 0) return { kind: 'unsatisfiable' };
+    return { kind: 'partial', start: Math.max(0, size - n), end: size - 1 };
+  }
+  const start = Number(first);
+  const end = last === '' ? Infinity : Number(last);
+  if (end < start) return { kind: 'whole' };
+  if (start >= size) return { kind: 'unsatisfiable' };
+  return { kind: 'partial', start, end: Math.min(end, size - 1) };
+}
+
+/** Hex escapes for every byte of the UTF-8 name except RFC 5987 attr-chars. */
+function rfc5987(value: string): string {
+  let out = '';
+  for (const byte of Buffer.from(value, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += /[A-Za-z0-9!#$&+\-.^_`|~]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/**
+ * RFC 6266 attachment header: an ASCII `filename` for old clients (non-ASCII, controls, quotes,
+ * backslashes and `%` become `_`: some clients would unescape them), and the exact UTF-8 name
+ * in `filename*`.
+ */
+export function contentDisposition(name: string): string {
+  let fallback = '';
+  for (const ch of name) fallback += /^[\x20-\x7e]$/.test(ch) && !/["\\%]/.test(ch) ? ch : '_';
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${rfc5987(name)}`;
+}
+
+export function contentTypeFor(name: string): string {
+  const type = lookup(name) || 'application/octet-stream';
+  return type.startsWith('text/') ? `${type}; charset=utf-8` : type;
+}
+
+/** If-None-Match: a list of entity tags or `*`; weak comparison, as RFC 9110 §13.1.2 says. */
+function noneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || t === `"${etag}"` || t === `W/"${etag}"`;
+  });
+}
+
+/** If-Range: the range applies only while the client's copy is current (strong comparison). */
+function rangeStillValid(header: string | undefined, etag: string): boolean {
+  return header === undefined || header.trim() === `"${etag}"`;
+}
+
+/** Adds `GET`/`HEAD` `/dl/...`: the signed download addresses handed out by /v1/files/download. */
+export function registerDownloadRoutes(app: FastifyInstance, deps: DownloadRouteDeps): void {
+  const now = deps.now ?? Date.now;
+  // A wildcard, not params: a name can be 255 bytes (765 characters escaped), beyond the
+  // router's parameter length limit.
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: `${DOWNLOAD_PATH_PREFIX}*`,
+    handler: async (request, reply) => {
+      const claims = verifyDownload(deps.secret, request.url, now());
+      return serveDownload(request, reply, deps.store, claims, now());
+    },
+  });
+}
+
+async function serveDownload(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  store: BlobStore,
+  claims: DownloadClaims,
+  now: number,
+): Promise<FastifyReply> {
+  const size = await store.size(claims.etag);
+  if (size === null) throw new AppError('FILE_NOT_FOUND', 'The file content is no longer stored on this server.');
+
+  const quotedEtag = `"${claims.etag}"`;
+  // Bytes behind an etag never change, but the address stops working when it expires.
+  const maxAge = Math.max(0, Math.floor((claims.expires - now) / 1000));
+  reply.header('ETag', quotedEtag).header('Cache-Control', `private, max-age=${maxAge}`).header('Accept-Ranges', 'bytes');
+
+  if (noneMatch(request.headers['if-none-match'], claims.etag)) return reply.code(304).send();
+
+  const range = rangeStillValid(headerValue(request.headers['if-range']), claims.etag)
+    ? parseRange(headerValue(request.headers.range), size)
+    : ({ kind: 'whole' } as const);
+
+  if (range.kind === 'unsatisfiable') {
+    const message = `The requested range is outside the file (${size} bytes).`;
+    return reply.code(416).header('Content-Range', `bytes */${size}`).send(failure(416, 'RANGE_NOT_SATISFIABLE', message));
+  }
+
+  reply
+    .header('Content-Type', contentTypeFor(claims.name))
+    .header('Content-Disposition', contentDisposition(claims.name))
+    // The bytes are a download, never a page of this origin, whatever their type.
+    .header('Content-Security-Policy', "default-src 'none'; sandbox");
+
+  const partial = range.kind === 'partial' ? { start: range.start, end: range.end } : undefined;
+  if (partial) reply.code(206).header('Content-Range', `bytes ${partial.start}-${partial.end}/${size}`);
+  reply.header('Content-Length', partial ? partial.end - partial.start + 1 : size);
+
+  // Opening nothing for HEAD: no stream to leak.
+  if (request.method === 'HEAD') return reply.send();
+  // Fastify destroys the stream (closing the file) when the client goes away mid-transfer.
+  return reply.send(await store.read(claims.etag, partial));
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(',') : v;
+}

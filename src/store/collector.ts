@@ -1,0 +1,78 @@
+import type { Db } from '../db/database.js';
+import type { BlobStore } from './blob-store.js';
+import type { ContentLock } from './content-lock.js';
+
+/** Rows handled per exclusive section: uploads wait at most one batch for the collector. */
+const BATCH = 500;
+
+/**
+ * Frees content no file references any more, once it has stayed unreferenced for `graceMs`
+ * (the grace lets an undo, a copy racing a remove, or an instant upload find it again).
+ *
+ * The row goes first, then the bytes: a crash in between leaves orphan bytes (harmless, found
+ * by listing the store), never a row pointing at missing bytes.
+ */
+export class BlobCollector {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<number> | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly store: BlobStore,
+    private readonly lock: ContentLock,
+    private readonly graceMs: number,
+  ) {}
+
+  /** Deletes every blob unreferenced since before `now - graceMs`; returns how many were freed. */
+  async collect(now: number = Date.now()): Promise<number> {
+    const cutoff = now - this.graceMs;
+    let freed = 0;
+    for (;;) {
+      // Exclusive per batch, not per pass, so uploads interleave with a long collection.
+      const { selected, deleted } = await this.lock.exclusive(() => this.collectBatch(cutoff));
+      freed += deleted;
+      if (selected < BATCH) return freed;
+    }
+  }
+
+  /** Runs `collect` every `intervalMs` in the background; errors go to `onError`. */
+  start(intervalMs: number, onError: (err: unknown) => void = () => undefined): void {
+    this.stop();
+    this.timer = setInterval(() => {
+      if (this.running) return; // the previous pass is still going
+      this.running = this.collect();
+      this.running.catch(onError).finally(() => {
+        this.running = null;
+      });
+    }, intervalMs);
+    // The collector alone must never keep the process alive.
+    this.timer.unref();
+  }
+
+  /** Stops the timer and waits for a pass in progress, so callers can close the db after. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => undefined);
+  }
+
+  private async collectBatch(cutoff: number): Promise<{ selected: number; deleted: number }> {
+    const rows = await this.db
+      .selectFrom('blobs')
+      .select('id')
+      .where('refs', '<=', 0)
+      .where('unreferenced_at', '<=', cutoff)
+      .orderBy('unreferenced_at')
+      .limit(BATCH)
+      .execute();
+    let deleted = 0;
+    for (const { id } of rows) {
+      // Re-checks refs: another process may have referenced the content since the select.
+      const result = await this.db.deleteFrom('blobs').where('id', '=', id).where('refs', '<=', 0).executeTakeFirst();
+      if (result.numDeletedRows === 0n) continue;
+      await this.store.delete(id);
+      deleted++;
+    }
+    return { selected: rows.length, deleted };
+  }
+}

@@ -1,0 +1,322 @@
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { AppError, fromFsError } from '../errors.js';
+import type { BlobInfo, BlobStore, BlobWriter } from './blob-store.js';
+import { EtagHasher, isEtag } from './etag.js';
+
+/** Reads go to the network in large slices: fewer syscalls and event-loop turns per GiB served. */
+const READ_CHUNK = 1024 * 1024;
+const TEMP_DIR = 'tmp';
+const SHARD_RE = /^[A-Za-z0-9_-]{2}$/;
+
+function errnoOf(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** Refuses anything that is not an etag before it can become part of a path. */
+function checkedEtag(etag: string): string {
+  if (!isEtag(etag)) throw new AppError('HASH_INVALID', 'Not a well-formed content hash.');
+  return etag;
+}
+
+async function unlinkIfExists(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if (errnoOf(err) !== 'ENOENT') throw err;
+  }
+}
+
+/** Makes a rename or create in `dir` durable: the directory entry itself must reach the disk. */
+async function fsyncDirectory(dir: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch (err) {
+    // Some platforms and filesystems cannot fsync a directory; the data file itself is synced.
+    const code = errnoOf(err);
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw err;
+  } finally {
+    await handle?.close();
+  }
+}
+
+async function writeFully(handle: FileHandle, chunk: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.length) {
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
+    offset += bytesWritten;
+  }
+}
+
+/**
+ * The default BlobStore: one file per content at `<root>/<e[0..2]>/<e[2..4]>/<etag>`, written
+ * through `<root>/tmp/` and renamed into place, so a content path only ever holds complete,
+ * fsynced bytes. Temp files live under the same root so the final rename is atomic.
+ */
+export class LocalDiskBlobStore implements BlobStore {
+  private readonly tempDir: string;
+  private tempDirReady: Promise<void> | null = null;
+
+  constructor(readonly root: string) {
+    this.tempDir = join(root, TEMP_DIR);
+  }
+
+  async createWriter(): Promise<BlobWriter> {
+    const path = await this.newTempPath();
+    try {
+      // 'wx': a fresh name we own; never follow or reuse something already there.
+      const handle = await open(path, 'wx');
+      return new LocalDiskWriter(path, handle, (temp, etag) => this.moveIntoPlace(temp, etag));
+    } catch (err) {
+      throw fromFsError(err, 'starting to store a file');
+    }
+  }
+
+  async importFile(path: string): Promise<BlobInfo> {
+    const hasher = new EtagHasher();
+    const handle = await open(path, 'r');
+    try {
+      for await (const chunk of handle.createReadStream({ highWaterMark: READ_CHUNK, autoClose: false })) {
+        hasher.update(chunk as Buffer);
+      }
+      // The file may come straight from a downloader that never synced it.
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    const info: BlobInfo = { etag: hasher.digest(), size: hasher.size };
+    try {
+      await this.moveIntoPlace(path, info.etag);
+    } catch (err) {
+      if (errnoOf(err) !== 'EXDEV') throw fromFsError(err, 'storing a file');
+      await this.copyIntoPlace(path, info.etag);
+    }
+    return info;
+  }
+
+  async exists(etag: string): Promise<boolean> {
+    return (await this.size(etag)) !== null;
+  }
+
+  async size(etag: string): Promise<number | null> {
+    try {
+      const s = await stat(this.contentPath(etag));
+      return s.isFile() ? s.size : null;
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async read(etag: string, range?: { start: number; end: number }): Promise<Readable> {
+    let handle: FileHandle;
+    try {
+      // Open before answering: once open, a concurrent delete cannot take the bytes away.
+      handle = await open(this.contentPath(etag), 'r');
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') throw new AppError('FILE_NOT_FOUND', 'The file content is not stored on this server.');
+      throw err;
+    }
+    try {
+      if (range) {
+        const { size } = await handle.stat();
+        const { start, end } = range;
+        if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end >= size) {
+          throw new AppError('RANGE_NOT_SATISFIABLE', `Bytes ${start}-${end} are outside the content (${size} bytes).`);
+        }
+      }
+      return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: READ_CHUNK });
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  async delete(etag: string): Promise<void> {
+    await unlinkIfExists(this.contentPath(etag));
+  }
+
+  async *list(): AsyncIterable<string> {
+    for (const first of await this.subdirectories(this.root)) {
+      if (first === TEMP_DIR || !SHARD_RE.test(first)) continue;
+      for (const second of await this.subdirectories(join(this.root, first))) {
+        if (!SHARD_RE.test(second)) continue;
+        const dir = join(this.root, first, second);
+        const prefix = first + second;
+        for (const entry of await readdirOrEmpty(dir)) {
+          if (entry.isFile() && isEtag(entry.name) && entry.name.startsWith(prefix)) yield entry.name;
+        }
+      }
+    }
+  }
+
+  async sweepTemp(maxAgeMs: number): Promise<number> {
+    const cutoff = Date.now() - maxAgeMs;
+    let removed = 0;
+    for (const entry of await readdirOrEmpty(this.tempDir)) {
+      if (!entry.isFile()) continue;
+      const path = join(this.tempDir, entry.name);
+      try {
+        // mtime moves with every write, so only writers idle for maxAgeMs are swept.
+        if ((await stat(path)).mtimeMs >= cutoff) continue;
+        await unlink(path);
+        removed++;
+      } catch (err) {
+        if (errnoOf(err) !== 'ENOENT') throw err;
+      }
+    }
+    return removed;
+  }
+
+  /** Where the bytes of `etag` live. Throws HASH_INVALID for anything that is not an etag. */
+  contentPath(etag: string): string {
+    checkedEtag(etag);
+    return join(this.root, etag.slice(0, 2), etag.slice(2, 4), etag);
+  }
+
+  private async newTempPath(): Promise<string> {
+    this.tempDirReady ??= mkdir(this.tempDir, { recursive: true }).then(
+      () => undefined,
+      (err: unknown) => {
+        this.tempDirReady = null;
+        throw fromFsError(err, 'creating the temporary directory');
+      },
+    );
+    await this.tempDirReady;
+    return join(this.tempDir, `${randomBytes(16).toString('hex')}.part`);
+  }
+
+  /**
+   * Renames a complete, synced file to the content path of `etag`. Same etag means same
+   * bytes, so when the content is already there the new copy is simply dropped.
+   */
+  private async moveIntoPlace(source: string, etag: string): Promise<void> {
+    const target = this.contentPath(etag);
+    const shardDir = join(this.root, etag.slice(0, 2), etag.slice(2, 4));
+    const created = await mkdir(shardDir, { recursive: true });
+    if (await this.exists(etag)) {
+      await unlink(source);
+      return;
+    }
+    await rename(source, target);
+    await fsyncDirectory(shardDir);
+    if (created !== undefined) {
+      // New shard directories are entries in their parents, which must reach the disk too.
+      await fsyncDirectory(join(this.root, etag.slice(0, 2)));
+      await fsyncDirectory(this.root);
+    }
+  }
+
+  /** importFile across filesystems: copy into our temp dir (same fs as the target), then move. */
+  private async copyIntoPlace(source: string, etag: string): Promise<void> {
+    const temp = await this.newTempPath();
+    try {
+      await copyFile(source, temp);
+      const handle = await open(temp, 'r+');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await this.moveIntoPlace(temp, etag);
+    } catch (err) {
+      await unlinkIfExists(temp).catch(() => undefined);
+      throw fromFsError(err, 'storing a file');
+    }
+    await unlink(source);
+  }
+
+  private async subdirectories(dir: string): Promise<string[]> {
+    return (await readdirOrEmpty(dir)).filter((e) => e.isDirectory()).map((e) => e.name);
+  }
+}
+
+async function readdirOrEmpty(dir: string) {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    // A shard directory may vanish or not exist yet: it simply holds nothing.
+    if (errnoOf(err) === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** Streams into a temp file, hashing each chunk on the way, so commit never re-reads the bytes. */
+class LocalDiskWriter implements BlobWriter {
+  private readonly hasher = new EtagHasher();
+  private handle: FileHandle | null;
+  /** Writes are chained so that an un-awaited caller cannot interleave chunks. */
+  private pending: Promise<void> = Promise.resolve();
+  private failed: unknown = null;
+  private committed: Promise<BlobInfo> | null = null;
+  private aborted = false;
+
+  constructor(
+    private readonly tempPath: string,
+    handle: FileHandle,
+    private readonly moveIntoPlace: (tempPath: string, etag: string) => Promise<void>,
+  ) {
+    this.handle = handle;
+  }
+
+  write(chunk: Uint8Array): Promise<void> {
+    const next = this.pending.then(async () => {
+      if (this.failed) throw this.failed;
+      const handle = this.openHandle();
+      try {
+        await writeFully(handle, chunk);
+      } catch (err) {
+        this.failed = fromFsError(err, 'storing a file');
+        throw this.failed;
+      }
+      this.hasher.update(chunk);
+    });
+    this.pending = next.catch(() => undefined);
+    return next;
+  }
+
+  commit(): Promise<BlobInfo> {
+    this.committed ??= this.finish();
+    return this.committed;
+  }
+
+  async abort(): Promise<void> {
+    if (this.aborted || this.committed) return;
+    this.aborted = true;
+    await this.pending;
+    await this.closeHandle().catch(() => undefined);
+    await unlinkIfExists(this.tempPath);
+  }
+
+  private async finish(): Promise<BlobInfo> {
+    await this.pending;
+    if (this.failed) throw this.failed;
+    const handle = this.openHandle();
+    try {
+      await handle.sync();
+      await this.closeHandle();
+      const info: BlobInfo = { etag: this.hasher.digest(), size: this.hasher.size };
+      await this.moveIntoPlace(this.tempPath, info.etag);
+      return info;
+    } catch (err) {
+      await this.closeHandle().catch(() => undefined);
+      await unlinkIfExists(this.tempPath).catch(() => undefined);
+      throw fromFsError(err, 'storing a file');
+    }
+  }
+
+  private openHandle(): FileHandle {
+    if (this.aborted || !this.handle) throw new AppError('INTERNAL_ERROR', 'This blob writer is already finished.');
+    return this.handle;
+  }
+
+  private async closeHandle(): Promise<void> {
+    const handle = this.handle;
+    this.handle = null;
+    await handle?.close();
+  }
+}

@@ -1,0 +1,17 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { apiRoute, publicRoute } from '../http/server.js';
+import type { UsersService } from './users.service.js';
+
+const Credentials = Type.Object({ name: Type.String(), password: Type.String() });
+const Empty = Type.Object({});
+
+export function registerUserRoutes(app: FastifyInstance, users: UsersService): void {
+  publicRoute(app, '/v1/user/register', Credentials, ({ body }) => users.register(body.name, body.password));
+  publicRoute(app, '/v1/user/login', Credentials, ({ body }) => users.login(body.name, body.password));
+  apiRoute(app, '/v1/user/logout', Empty, async ({ token }) => {
+    await users.logout(token);
+    return true;
+  });
+  apiRoute(app, '/v1/user/info', Empty, ({ user }) => users.info(user.id));
+}
