@@ -43,10 +43,10 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     async listen() {
       await http.listen({ host: config.host, port: config.port });
       const address = http.server.address();
-      if (address && typeof address === 'object' && config.port === 0 && !process.env.OPENPAN_PUBLIC_URL) {
-        // A random port (tests): the public URL can only be known now.
-        const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-        config.publicUrl = `http://${host}:${address.port}`;
+      if (!config.publicUrl && address && typeof address === 'object') {
+        // Derived from where we listen; a wildcard address is reached through loopback locally.
+        const ip = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
+        config.publicUrl = `http://${address.family === 'IPv6' ? `[${ip}]` : ip}:${address.port}`;
       }
       return config.publicUrl;
     },

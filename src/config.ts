@@ -6,7 +6,10 @@ export interface Config {
   host: string;
   port: number;
   dataDir: string;
-  /** Base URL clients reach the server at; upload and download addresses are built from it. */
+  /**
+   * Base URL clients reach the server at; upload and download addresses are built from it.
+   * Without OPENPAN_PUBLIC_URL it is derived from the address the server listens on.
+   */
   publicUrl: string;
   /** Secret for HMAC signatures (upload tokens, download URLs, task hashes). */
   secret: string;
@@ -52,12 +55,11 @@ export function loadConfig(env: Env = process.env): Config {
   if (registration !== 'open' && registration !== 'closed') {
     throw new Error(`OPENPAN_REGISTRATION must be "open" or "closed", got ${JSON.stringify(env.OPENPAN_REGISTRATION)}`);
   }
-  const hostForUrl = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   return {
     host,
     port,
     dataDir,
-    publicUrl: (env.OPENPAN_PUBLIC_URL || `http://${hostForUrl}:${port}`).replace(/\/+$/, ''),
+    publicUrl: (env.OPENPAN_PUBLIC_URL || '').replace(/\/+$/, ''),
     secret: loadSecret(env, dataDir),
     adminName: env.OPENPAN_ADMIN_NAME || 'admin',
     adminPassword: env.OPENPAN_ADMIN_PASSWORD || null,

@@ -266,7 +266,8 @@ class LocalDiskWriter implements BlobWriter {
   write(chunk: Uint8Array): Promise<void> {
     const next = this.pending.then(async () => {
       if (this.failed) throw this.failed;
-      const handle = this.openHandle();
+      const handle = this.handle;
+      if (this.aborted || this.committed || !handle) throw new AppError('INTERNAL_ERROR', 'This blob writer is already finished.');
       try {
         await writeFully(handle, chunk);
       } catch (err) {
@@ -285,33 +286,33 @@ class LocalDiskWriter implements BlobWriter {
   }
 
   async abort(): Promise<void> {
-    if (this.aborted || this.committed) return;
+    if (this.aborted) return;
     this.aborted = true;
     await this.pending;
-    await this.closeHandle().catch(() => undefined);
-    await unlinkIfExists(this.tempPath);
+    // A commit (even one still in flight) that moved the bytes into place keeps them.
+    if (this.committed && (await this.committed.then(() => true, () => false))) return;
+    await this.discard();
   }
 
   private async finish(): Promise<BlobInfo> {
     await this.pending;
-    if (this.failed) throw this.failed;
-    const handle = this.openHandle();
     try {
-      await handle.sync();
+      if (this.failed) throw this.failed;
+      if (!this.handle) throw new AppError('INTERNAL_ERROR', 'This blob writer was aborted before commit.');
+      await this.handle.sync();
       await this.closeHandle();
       const info: BlobInfo = { etag: this.hasher.digest(), size: this.hasher.size };
       await this.moveIntoPlace(this.tempPath, info.etag);
       return info;
     } catch (err) {
-      await this.closeHandle().catch(() => undefined);
-      await unlinkIfExists(this.tempPath).catch(() => undefined);
+      await this.discard();
       throw fromFsError(err, 'storing a file');
     }
   }
 
-  private openHandle(): FileHandle {
-    if (this.aborted || !this.handle) throw new AppError('INTERNAL_ERROR', 'This blob writer is already finished.');
-    return this.handle;
+  private async discard(): Promise<void> {
+    await this.closeHandle().catch(() => undefined);
+    await unlinkIfExists(this.tempPath).catch(() => undefined);
   }
 
   private async closeHandle(): Promise<void> {

@@ -1,0 +1,102 @@
+// Starts a real openpan on 127.0.0.1 with a random port and a temporary data dir, and gives
+// a small 6pan client for it. Every test builds its own server and closes it.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createOpenPan, type OpenPan } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+
+export const ADMIN_PASSWORD = 'admin-Passw0rd';
+
+export interface TestServer {
+  url: string;
+  dataDir: string;
+  openpan: OpenPan;
+  admin: Client;
+  /** Registers (registration is open in tests) and logs in a new user. */
+  newUser(name: string, password?: string): Promise<Client>;
+  /** Stops the server, keeping the data dir (for restart tests). */
+  stop(): Promise<void>;
+  /** Stops the server and deletes its data dir. */
+  close(): Promise<void>;
+}
+
+export interface ApiAnswer<T = any> {
+  status: number;
+  json: { status: number; success: boolean; code: string; message?: string; result: T; token?: string };
+}
+
+export class Client {
+  constructor(
+    readonly url: string,
+    public token = '',
+  ) {}
+
+  /** Calls POST /v1/... and returns the HTTP status and the parsed envelope. */
+  async raw<T = any>(path: string, body: unknown = {}, headers: Record<string, string> = {}): Promise<ApiAnswer<T>> {
+    const res = await fetch(this.url + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...headers },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, json: JSON.parse(text) };
+  }
+
+  /** Calls POST /v1/... and returns `result`, throwing with the code on failure. */
+  async call<T = any>(path: string, body: unknown = {}): Promise<T> {
+    const { status, json } = await this.raw<T>(path, body);
+    if (status !== 200 || !json.success) {
+      const err = new Error(`${path} → ${status} ${json.code}: ${json.message}`) as Error & { code: string; status: number };
+      err.code = json.code;
+      err.status = status;
+      throw err;
+    }
+    return json.result;
+  }
+
+  async login(name: string, password: string): Promise<this> {
+    const r = await this.call<{ token: string }>('/v1/user/login', { name, password });
+    this.token = r.token;
+    return this;
+  }
+}
+
+export async function startServer(env: Record<string, string> = {}, dataDir?: string): Promise<TestServer> {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'openpan-test-'));
+  const config = loadConfig({
+    OPENPAN_HOST: '127.0.0.1',
+    OPENPAN_PORT: '0',
+    OPENPAN_DATA_DIR: dir,
+    OPENPAN_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    OPENPAN_REGISTRATION: 'open',
+    OPENPAN_LOG_LEVEL: 'silent',
+    OPENPAN_BT_DHT: '0',
+    ...env,
+  });
+  const openpan = await createOpenPan(config);
+  await openpan.users.ensureAdmin(config.adminName, config.adminPassword);
+  const url = await openpan.listen();
+  const admin = await new Client(url).login('admin', ADMIN_PASSWORD);
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await openpan.close();
+  };
+  return {
+    url,
+    dataDir: dir,
+    openpan,
+    admin,
+    async newUser(name, password = `${name}-Passw0rd`) {
+      await new Client(url).call('/v1/user/register', { name, password });
+      return new Client(url).login(name, password);
+    },
+    stop,
+    async close() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
