@@ -51,8 +51,11 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('files_parent_name').on('files').columns(['user_id', 'parent_id', 'name']).unique().execute();
       // Path lookups and whole-subtree operations (a range scan over the path prefix).
       await db.schema.createIndex('files_user_path').on('files').columns(['user_id', 'path']).unique().execute();
-      // The default listing order: directories first, then by name.
-      await sql`CREATE INDEX files_listing ON files (user_id, parent_id, type DESC, name)`.execute(db);
+      // Listings read directories and files separately (directories come first), each in the
+      // order asked for, forward or backward along one of these indexes: no sort, any page.
+      for (const column of ['name', 'size', 'ctime', 'mtime']) {
+        await db.schema.createIndex(`files_by_${column}`).on('files').columns(['user_id', 'parent_id', 'type', column]).execute();
+      }
       await db.schema.createIndex('files_store').on('files').column('store_id').execute();
 
       await db.schema
@@ -64,6 +67,38 @@ const migrations: Record<string, Migration> = {
         .addColumn('unreferenced_at', 'bigint')
         .execute();
       await db.schema.createIndex('blobs_unreferenced').on('blobs').column('unreferenced_at').execute();
+
+      // How many directories and files each directory holds (dir_id 0: the user's root), kept
+      // by triggers so that set-based moves, copies and removals keep it exact for free, and a
+      // page of a 100,000-entry folder needs no count(*) over it.
+      await db.schema
+        .createTable('dir_stats')
+        .addColumn('user_id', 'integer', (c) => c.notNull())
+        .addColumn('dir_id', 'integer', (c) => c.notNull())
+        .addColumn('dirs', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('files', 'integer', (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint('dir_stats_pk', ['user_id', 'dir_id'])
+        .execute();
+      await sql`
+        CREATE TRIGGER files_count_insert AFTER INSERT ON files BEGIN
+          INSERT INTO dir_stats (user_id, dir_id, dirs, files)
+            VALUES (NEW.user_id, NEW.parent_id, NEW.type = 1, NEW.type = 0)
+            ON CONFLICT (user_id, dir_id) DO UPDATE SET dirs = dirs + (NEW.type = 1), files = files + (NEW.type = 0);
+        END`.execute(db);
+      await sql`
+        CREATE TRIGGER files_count_delete AFTER DELETE ON files BEGIN
+          UPDATE dir_stats SET dirs = dirs - (OLD.type = 1), files = files - (OLD.type = 0)
+            WHERE user_id = OLD.user_id AND dir_id = OLD.parent_id;
+          DELETE FROM dir_stats WHERE OLD.type = 1 AND user_id = OLD.user_id AND dir_id = OLD.id;
+        END`.execute(db);
+      await sql`
+        CREATE TRIGGER files_count_move AFTER UPDATE OF parent_id ON files WHEN OLD.parent_id <> NEW.parent_id BEGIN
+          UPDATE dir_stats SET dirs = dirs - (OLD.type = 1), files = files - (OLD.type = 0)
+            WHERE user_id = OLD.user_id AND dir_id = OLD.parent_id;
+          INSERT INTO dir_stats (user_id, dir_id, dirs, files)
+            VALUES (NEW.user_id, NEW.parent_id, NEW.type = 1, NEW.type = 0)
+            ON CONFLICT (user_id, dir_id) DO UPDATE SET dirs = dirs + (NEW.type = 1), files = files + (NEW.type = 0);
+        END`.execute(db);
     },
   },
 };

@@ -54,7 +54,16 @@ export interface BlobsTable {
   unreferenced_at: number | null;
 }
 
+export interface DirStatsTable {
+  user_id: number;
+  /** The directory's files.id; 0 for the user's root. */
+  dir_id: number;
+  dirs: number;
+  files: number;
+}
+
 export interface Database {
+  dir_stats: DirStatsTable;
   users: UsersTable;
   sessions: SessionsTable;
   files: FilesTable;

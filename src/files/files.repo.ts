@@ -54,34 +54,33 @@ export class FilesRepo {
       .executeTakeFirst();
   }
 
-  async countChildren(q: Db, userId: number, parentId: number, type: number | undefined): Promise<number> {
-    let query = q
-      .selectFrom('files')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('user_id', '=', userId)
-      .where('parent_id', '=', parentId);
-    if (type !== undefined) query = query.where('type', '=', type);
-    const row = await query.executeTakeFirstOrThrow();
-    return Number(row.n);
+  /** How many directories and files `dirId` holds (kept by triggers, see the migrations). */
+  async childCounts(q: Db, userId: number, dirId: number): Promise<{ dirs: number; files: number }> {
+    const row = await q.selectFrom('dir_stats').select(['dirs', 'files']).where('user_id', '=', userId).where('dir_id', '=', dirId).executeTakeFirst();
+    return { dirs: Number(row?.dirs ?? 0), files: Number(row?.files ?? 0) };
   }
 
-  async children(
+  /** Children of one type in the order asked for, read along the matching index. */
+  childrenOfType(
     q: Db,
     userId: number,
     parent: DirRef,
-    opts: { offset: number; limit: number; sort: SortField; desc: boolean; type?: number },
+    type: number,
+    opts: { offset: number; limit: number; sort: SortField; desc: boolean },
   ): Promise<FileRowWithParent[]> {
-    let query = q
+    const direction = opts.desc ? 'desc' : 'asc';
+    return q
       .selectFrom('files as f')
       .selectAll('f')
       .select(sql<string>`${parent.uuid}`.as('parent_uuid'))
       .where('f.user_id', '=', userId)
-      .where('f.parent_id', '=', parent.id);
-    if (opts.type !== undefined) query = query.where('f.type', '=', opts.type);
-    const direction = opts.desc ? 'desc' : 'asc';
-    query = query.orderBy('f.type', 'desc').orderBy(`f.${opts.sort}`, direction);
-    if (opts.sort !== 'name') query = query.orderBy('f.name', 'asc');
-    return query.limit(opts.limit).offset(opts.offset).execute();
+      .where('f.parent_id', '=', parent.id)
+      .where('f.type', '=', type)
+      .orderBy(`f.${opts.sort}`, direction)
+      .orderBy('f.id', direction)
+      .limit(opts.limit)
+      .offset(opts.offset)
+      .execute();
   }
 
   async insert(q: Db, e: NewEntry): Promise<void> {

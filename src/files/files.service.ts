@@ -127,37 +127,41 @@ export class FilesService {
     return dirRef(row);
   }
 
+  /**
+   * One window of a directory's children, directories first: the directory part and the file
+   * part are read separately, each along its own index, so deep pages cost no sort.
+   */
+  private async window(userId: number, dir: DirRef, offset: number, limit: number, orderBy: string | undefined, type: number | undefined) {
+    const order = parseOrder(orderBy);
+    const counts = await this.repo.childCounts(this.db, userId, dir.id);
+    const dirs = type === FILE ? 0 : counts.dirs;
+    const files = type === DIRECTORY ? 0 : counts.files;
+    const rows: FileRowWithParent[] = [];
+    if (offset < dirs) {
+      rows.push(...(await this.repo.childrenOfType(this.db, userId, dir, DIRECTORY, { offset, limit: Math.min(limit, dirs - offset), ...order })));
+    }
+    if (rows.length < limit && files > 0) {
+      rows.push(...(await this.repo.childrenOfType(this.db, userId, dir, FILE, { offset: Math.max(0, offset - dirs), limit: limit - rows.length, ...order })));
+    }
+    return { list: rows.map(fileObject), totalCount: dirs + files };
+  }
+
   async page(userId: number, sel: DirSelector, opts: { page?: number; pageSize?: number; orderBy?: string; type?: number }): Promise<PageResult> {
     const page = Math.max(1, opts.page ?? 1);
     const pageSize = Math.min(MAX_PAGE_SIZE, Math.max(1, opts.pageSize ?? 100));
-    const order = parseOrder(opts.orderBy);
     const row = await this.findEntry(this.db, userId, sel);
     if (row && row.type !== DIRECTORY) throw new AppError('NOT_A_DIRECTORY', `"${row.path}" is a file, not a directory.`);
     const dir = row ? dirRef(row) : ROOT_DIR;
-    const [totalCount, rows] = await Promise.all([
-      this.repo.countChildren(this.db, userId, dir.id, opts.type),
-      this.repo.children(this.db, userId, dir, { offset: (page - 1) * pageSize, limit: pageSize, ...order, type: opts.type }),
-    ]);
-    return {
-      list: rows.map(fileObject),
-      page,
-      pageSize,
-      totalCount,
-      totalPage: Math.ceil(totalCount / pageSize),
-      info: row ? fileObject(row) : rootObject(userId),
-    };
+    const { list, totalCount } = await this.window(userId, dir, (page - 1) * pageSize, pageSize, opts.orderBy, opts.type);
+    return { list, page, pageSize, totalCount, totalPage: Math.ceil(totalCount / pageSize), info: row ? fileObject(row) : rootObject(userId) };
   }
 
   async list(userId: number, sel: DirSelector, opts: { start?: number; size?: number; orderBy?: string; type?: number }): Promise<ListResult> {
     const start = Math.max(0, opts.start ?? 0);
     const size = Math.min(MAX_PAGE_SIZE, Math.max(1, opts.size ?? 100));
     const dir = await this.resolveDir(userId, sel);
-    const order = parseOrder(opts.orderBy);
-    const [totalCount, rows] = await Promise.all([
-      this.repo.countChildren(this.db, userId, dir.id, opts.type),
-      this.repo.children(this.db, userId, dir, { offset: start, limit: size, ...order, type: opts.type }),
-    ]);
-    return { list: rows.map(fileObject), start, size, totalCount };
+    const { list, totalCount } = await this.window(userId, dir, start, size, opts.orderBy, opts.type);
+    return { list, start, size, totalCount };
   }
 
   // ---- directories --------------------------------------------------------------------------

@@ -1,0 +1,96 @@
+// Shared helpers for the benchmark scripts: a real server as a child process, timing, tables.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface BenchServer {
+  url: string;
+  dataDir: string;
+  proc: ChildProcess;
+  token: string;
+  stop(): Promise<void>;
+}
+
+export const BENCH_ADMIN_PASSWORD = 'bench-Passw0rd';
+
+/** Starts `node dist/main.js` (run `npm run build` first) on a free port with a fresh data dir. */
+export async function startServerProcess(env: Record<string, string> = {}): Promise<BenchServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'openpan-bench-'));
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const proc = spawn(process.execPath, ['dist/main.js'], {
+    env: {
+      ...process.env,
+      OPENPAN_PORT: String(port),
+      OPENPAN_HOST: '127.0.0.1',
+      OPENPAN_DATA_DIR: dataDir,
+      OPENPAN_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD,
+      OPENPAN_REGISTRATION: 'open',
+      OPENPAN_LOG_LEVEL: 'warn',
+      OPENPAN_BT_DHT: '0',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await new Promise<void>((resolve, reject) => {
+    proc.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+    proc.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('listening')) resolve();
+    });
+  });
+  const login = await post(url, '/v1/user/login', { name: 'admin', password: BENCH_ADMIN_PASSWORD });
+  return {
+    url,
+    dataDir,
+    proc,
+    token: login.result.token,
+    async stop() {
+      proc.kill('SIGTERM');
+      await new Promise((r) => proc.once('exit', r));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function post(url: string, path: string, body: unknown, token = ''): Promise<any> {
+  const res = await fetch(url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  const json = (await res.json()) as { success: boolean; code: string };
+  if (!json.success) throw new Error(`${path}: ${res.status} ${json.code}`);
+  return json;
+}
+
+export function percentile(sortedMs: number[], p: number): number {
+  if (sortedMs.length === 0) return NaN;
+  const i = Math.min(sortedMs.length - 1, Math.ceil((p / 100) * sortedMs.length) - 1);
+  return sortedMs[Math.max(0, i)];
+}
+
+/** Times `n` sequential runs of fn, returning sorted durations in ms. */
+export async function timeRuns(n: number, fn: () => Promise<unknown>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    out.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+export function peakRssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /VmHWM:\s+(\d+) kB/.exec(status);
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+export function table(rows: Array<Record<string, string | number>>): string {
+  const cols = Object.keys(rows[0] ?? {});
+  const cell = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : v);
+  const lines = [`| ${cols.join(' | ')} |`, `| ${cols.map(() => '---').join(' | ')} |`];
+  for (const r of rows) lines.push(`| ${cols.map((c) => cell(r[c])).join(' | ')} |`);
+  return lines.join('\n');
+}
