@@ -13,5 +13,6 @@ export function registerUserRoutes(app: FastifyInstance, users: UsersService): v
     await users.logout(token);
     return true;
   });
-  apiRoute(app, '/v1/user/info', Empty, ({ user }) => users.info(user.id));
+  // The token check already read the account in this request: no second query.
+  apiRoute(app, '/v1/user/info', Empty, async ({ user }) => user.view);
 }

@@ -24,6 +24,8 @@ export interface AuthenticatedUser {
   id: number;
   name: string;
   isAdmin: boolean;
+  /** The account as read while checking the token, in this same request. */
+  view: UserView;
 }
 
 export function userView(row: UserRow): UserView {
@@ -111,13 +113,7 @@ export class UsersService {
   async authenticate(token: string): Promise<AuthenticatedUser | null> {
     if (!token || token.length > 256) return null;
     const row = await this.repo.userBySession(tokenHash(token), Date.now());
-    return row ? { id: row.id, name: row.name, isAdmin: row.is_admin === 1 } : null;
-  }
-
-  async info(userId: number): Promise<UserView> {
-    const row = await this.repo.byId(userId);
-    if (!row) throw new AppError('UNAUTHORIZED', 'This account no longer exists.');
-    return userView(row);
+    return row ? { id: row.id, name: row.name, isAdmin: row.is_admin === 1, view: userView(row) } : null;
   }
 
   async byName(name: string): Promise<UserRow> {
