@@ -1,10 +1,21 @@
 import type { FastifyInstance } from 'fastify';
+import { join } from 'node:path';
 import type { Config } from './config.js';
 import { openDatabase, type Db } from './db/database.js';
+import { DownloadLinks } from './files/download-links.js';
 import { FilesRepo } from './files/files.repo.js';
 import { registerFileRoutes } from './files/files.routes.js';
 import { FilesService } from './files/files.service.js';
+import { registerDownloadRoutes } from './http/download.routes.js';
 import { createHttpServer, installAuth } from './http/server.js';
+import { BlobCollector } from './store/collector.js';
+import { ContentLock } from './store/content-lock.js';
+import { LocalDiskBlobStore } from './store/local-disk.js';
+import { StoreTokenService } from './upload/store-token.js';
+import { registerStoreTokenRoutes } from './upload/store-token.routes.js';
+import { UploadRepo } from './upload/upload.repo.js';
+import { uploadRoutes } from './upload/upload.routes.js';
+import { UploadService } from './upload/upload.service.js';
 import { UsersRepo } from './users/users.repo.js';
 import { registerUserRoutes } from './users/users.routes.js';
 import { UsersService } from './users/users.service.js';
@@ -15,23 +26,50 @@ export interface OpenPan {
   http: FastifyInstance;
   users: UsersService;
   files: FilesService;
+  uploads: UploadService;
   /** Starts listening; returns the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
 }
+
+const CONTENT_GRACE_MS = 10 * 60 * 1000;
+const COLLECT_INTERVAL_MS = 60 * 60 * 1000;
+const TEMP_MAX_AGE_MS = 6 * 60 * 60 * 1000;
 
 /** Wires the whole server: database, domain services, HTTP routes. Nothing listens yet. */
 export async function createOpenPan(config: Config): Promise<OpenPan> {
   const db = await openDatabase({ dataDir: config.dataDir });
   const users = new UsersService(new UsersRepo(db), { defaultQuota: config.defaultQuota, registration: config.registration });
   const files = new FilesService(db, new FilesRepo());
+  const store = new LocalDiskBlobStore(join(config.dataDir, 'blobs'));
+  const contentLock = new ContentLock();
+  const uploadUrl = () => `${config.publicUrl}/upload`;
+  const uploads = new UploadService(
+    { files, store, lock: contentLock, repo: new UploadRepo(db) },
+    { secret: config.secret, dir: join(config.dataDir, 'uploads'), blockExpiryMs: config.uploadExpiryMs, uploadUrl },
+  );
+  const storeToken = new StoreTokenService({ files, store, lock: contentLock }, { secret: config.secret, tokenTtlMs: config.uploadTokenTtlMs, uploadUrl });
 
   const http = createHttpServer({ logLevel: config.logLevel });
   await http.register(async (v1) => {
     installAuth(v1, users);
     registerUserRoutes(v1, users);
-    registerFileRoutes(v1, files);
+    registerFileRoutes(v1, files, new DownloadLinks({ secret: config.secret, ttlMs: config.downloadUrlTtlMs, publicUrl: () => config.publicUrl }));
+    registerStoreTokenRoutes(v1, storeToken);
   });
+  await http.register(uploadRoutes, { prefix: '/upload', service: uploads });
+  // Signed addresses authorise themselves: outside the /v1 plugin and its token check.
+  registerDownloadRoutes(http, { secret: config.secret, store });
+
+  // Content no file references any more is freed after a grace period (an instant upload may
+  // still want it); temporary files a crash left behind are swept at start and then hourly.
+  const collector = new BlobCollector(db, store, contentLock, CONTENT_GRACE_MS);
+  collector.start(COLLECT_INTERVAL_MS, (err) => http.log.error({ err }, 'content collection failed'));
+  await store.sweepTemp(TEMP_MAX_AGE_MS);
+  const sweeper = setInterval(() => {
+    store.sweepTemp(TEMP_MAX_AGE_MS).catch((err) => http.log.error({ err }, 'temporary file sweep failed'));
+  }, COLLECT_INTERVAL_MS);
+  sweeper.unref();
 
   let closed = false;
   return {
@@ -40,6 +78,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     http,
     users,
     files,
+    uploads,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
       const address = http.server.address();
@@ -53,7 +92,13 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     async close() {
       if (closed) return;
       closed = true;
-      await http.close();
+      clearInterval(sweeper);
+      // Idle keep-alive connections would hold close() until they time out.
+      const closing = http.close();
+      http.server.closeIdleConnections();
+      await closing;
+      await collector.stop();
+      await uploads.close();
       await db.destroy();
     },
   };

@@ -33,6 +33,12 @@ export function formatRate(bytesPerSecond: number): string {
   return `${formatSize(bytesPerSecond)}/s`;
 }
 
+/** Characters kept for `100%  123.4 MiB/567.8 GiB  12.3 MiB/s  ETA 12:34`. */
+const STATS_ROOM = 46;
+const MIN_BAR = 10;
+const MAX_BAR = 40;
+const MIN_LABEL = 12;
+
 export interface ProgressState {
   label: string;
   done: number;
@@ -53,15 +59,24 @@ export function formatProgress({ label, done, total, rate, width }: ProgressStat
   const percent = `${Math.floor(fraction * 100)}%`.padStart(4);
   const eta = rate > 0 ? formatDuration((total - done) / rate) : '--:--';
   const stats = `${percent}  ${formatSize(done)}/${formatSize(total)}  ${rate > 0 ? formatRate(rate) : '-'}  ETA ${eta}`;
-  const minBar = 10;
-  const barCost = minBar + 4; // "[", "]" and two spaces
-  let name = label;
-  const nameRoom = width - stats.length - barCost - 2;
-  if ([...name].length > nameRoom) name = nameRoom < 4 ? '' : [...name].slice(0, nameRoom - 1).join('') + '…';
-  const nameCost = name ? [...name].length + 2 : 0;
-  const barWidth = Math.min(40, width - stats.length - nameCost - 4);
+  // Room is planned for the widest usual stats, so the bar keeps its width while numbers change.
+  const avail = width - Math.max(stats.length, STATS_ROOM);
+  const chars = [...label];
+  const shorten = (room: number) => (chars.length <= room ? label : room < 4 ? '' : chars.slice(0, room - 1).join('') + '…');
+  let name: string;
+  let barWidth = 0;
+  if (avail >= chars.length + 2 + MIN_BAR + 4) {
+    name = label;
+    barWidth = Math.min(MAX_BAR, avail - chars.length - 2 - 4);
+  } else if (avail >= MIN_LABEL + 2 + MIN_BAR + 4) {
+    name = shorten(avail - 2 - MIN_BAR - 4);
+    barWidth = MIN_BAR;
+  } else {
+    // Narrow terminal: the name matters more than the bar.
+    name = shorten(width - stats.length - 2);
+  }
   let line = name ? `${name}  ` : '';
-  if (barWidth >= minBar) {
+  if (barWidth > 0) {
     const filled = Math.round(fraction * barWidth);
     line += `[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}]  `;
   }

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { randomUuidSql, subtreeBounds } from '../db/sql.js';
 import { DIRECTORY, FILE, type DirRef, type FileRowWithParent } from './file-object.js';
+import { childPath } from './names.js';
 
 export type SortField = 'name' | 'size' | 'ctime' | 'mtime';
 
@@ -83,52 +84,36 @@ export class FilesRepo {
       .execute();
   }
 
+  private values(e: NewEntry) {
+    return {
+      uuid: e.uuid,
+      user_id: e.userId,
+      parent_id: e.parent.id,
+      path: childPath(e.parent.path, e.name),
+      name: e.name,
+      ext: e.ext,
+      type: e.type,
+      size: e.size,
+      store_id: e.storeId,
+      mime: e.mime,
+      depth: e.parent.depth + 1,
+      ctime: e.now,
+      mtime: e.now,
+      atime: e.now,
+      version: 0,
+      locking: 0,
+    };
+  }
+
   async insert(q: Db, e: NewEntry): Promise<void> {
-    await q
-      .insertInto('files')
-      .values({
-        uuid: e.uuid,
-        user_id: e.userId,
-        parent_id: e.parent.id,
-        path: e.parent.path === '/' ? `/${e.name}` : `${e.parent.path}/${e.name}`,
-        name: e.name,
-        ext: e.ext,
-        type: e.type,
-        size: e.size,
-        store_id: e.storeId,
-        mime: e.mime,
-        depth: e.parent.depth + 1,
-        ctime: e.now,
-        mtime: e.now,
-        atime: e.now,
-        version: 0,
-        locking: 0,
-      })
-      .execute();
+    await q.insertInto('files').values(this.values(e)).execute();
   }
 
   /** Inserts a directory unless the name is taken; true when this call created it. */
   async insertDirectoryIfAbsent(q: Db, e: Omit<NewEntry, 'type' | 'size' | 'storeId' | 'mime' | 'ext'>): Promise<boolean> {
     const result = await q
       .insertInto('files')
-      .values({
-        uuid: e.uuid,
-        user_id: e.userId,
-        parent_id: e.parent.id,
-        path: e.parent.path === '/' ? `/${e.name}` : `${e.parent.path}/${e.name}`,
-        name: e.name,
-        ext: '',
-        type: DIRECTORY,
-        size: 0,
-        store_id: '',
-        mime: '',
-        depth: e.parent.depth + 1,
-        ctime: e.now,
-        mtime: e.now,
-        atime: e.now,
-        version: 0,
-        locking: 0,
-      })
+      .values(this.values({ ...e, type: DIRECTORY, size: 0, storeId: '', mime: '', ext: '' }))
       .onConflict((oc) => oc.doNothing())
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
@@ -181,7 +166,7 @@ export class FilesRepo {
 
   /** Moves/renames one entry and rewrites the paths and depths of all its descendants. */
   async relocate(q: Db, userId: number, row: { id: number; path: string; depth: number }, to: DirRef, name: string, now: number): Promise<void> {
-    const newPath = to.path === '/' ? `/${name}` : `${to.path}/${name}`;
+    const newPath = childPath(to.path, name);
     const depthDelta = to.depth + 1 - row.depth;
     const { low, high } = subtreeBounds(row.path);
     await q

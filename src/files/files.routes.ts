@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { apiRoute } from '../http/server.js';
+import type { DownloadLinks } from './download-links.js';
 import type { FilesService } from './files.service.js';
 
 const Str = Type.String();
@@ -29,7 +30,7 @@ function destOf(body: Static<typeof Transfer>) {
   return body.parent !== undefined ? { uuid: body.parent } : { path: body.destPath ?? '/' };
 }
 
-export function registerFileRoutes(app: FastifyInstance, files: FilesService): void {
+export function registerFileRoutes(app: FastifyInstance, files: FilesService, links: DownloadLinks): void {
   apiRoute(app, '/v1/files/page', Page, ({ user, body }) => files.page(user.id, { uuid: body.uuid, path: body.path }, body));
   apiRoute(app, '/v1/files/list', List, ({ user, body }) =>
     files.list(user.id, body.parent !== undefined ? { uuid: body.parent } : { path: body.path }, body),
@@ -49,4 +50,5 @@ export function registerFileRoutes(app: FastifyInstance, files: FilesService): v
     await files.remove(user.id, refsOf(body));
     return true;
   });
+  apiRoute(app, '/v1/files/download', Get, async ({ user, body }) => links.forFile(await files.fileForDownload(user.id, body)));
 }

@@ -125,20 +125,21 @@ async function serveDownload(
     return reply.code(416).header('Content-Range', `bytes */${size}`).send(failure(416, 'RANGE_NOT_SATISFIABLE', message));
   }
 
+  const partial = range.kind === 'partial' ? { start: range.start, end: range.end } : undefined;
+  // Open before setting the file's headers: if the content vanished meanwhile, the error
+  // envelope must not go out dressed as an attachment. HEAD opens nothing: no stream to leak.
+  const body = request.method === 'HEAD' ? undefined : await store.read(claims.etag, partial);
+
   reply
     .header('Content-Type', contentTypeFor(claims.name))
     .header('Content-Disposition', contentDisposition(claims.name))
     // The bytes are a download, never a page of this origin, whatever their type.
-    .header('Content-Security-Policy', "default-src 'none'; sandbox");
-
-  const partial = range.kind === 'partial' ? { start: range.start, end: range.end } : undefined;
+    .header('Content-Security-Policy', "default-src 'none'; sandbox")
+    .header('Content-Length', partial ? partial.end - partial.start + 1 : size);
   if (partial) reply.code(206).header('Content-Range', `bytes ${partial.start}-${partial.end}/${size}`);
-  reply.header('Content-Length', partial ? partial.end - partial.start + 1 : size);
 
-  // Opening nothing for HEAD: no stream to leak.
-  if (request.method === 'HEAD') return reply.send();
   // Fastify destroys the stream (closing the file) when the client goes away mid-transfer.
-  return reply.send(await store.read(claims.etag, partial));
+  return reply.send(body);
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

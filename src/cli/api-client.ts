@@ -1,0 +1,231 @@
+// The command line's one client for the 6pan v1 API (API.md) and the upload service (UPLOAD.md).
+
+import type { FileObject } from '../files/file-object.js';
+import type { PageResult } from '../files/files.service.js';
+
+// The API's shapes are the server's own types: one definition for both sides.
+export type { FileObject, PageResult };
+
+/** A failed call: the server's HTTP status and stable code, or status 0 when it was not reached. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ApiError';
+  }
+}
+
+export interface UserInfo {
+  identity: number;
+  name: string;
+  isAdmin?: boolean;
+  spaceUsed: number;
+  spaceCapacity: number;
+  offlineUsed?: number;
+  offlineQuota?: number;
+}
+
+/** `/v1/store/token` when the content is not known yet: where and how to send the bytes. */
+export interface UploadTicket {
+  uploadUrl: string;
+  token: string;
+  type?: string | number;
+  version?: number;
+  name?: string;
+  parent?: string;
+}
+
+export interface StoreTokenRequest {
+  name: string;
+  hash: string;
+  path?: string;
+  parent?: string;
+  size?: number;
+  override?: boolean;
+}
+
+/** The answer to a block: `ctx` to quote later, `offset` bytes of the block received so far. */
+export interface BlockAnswer {
+  ctx: string;
+  checksum?: string;
+  crc32?: number;
+  offset: number;
+}
+
+/** The answer to a finished upload (form upload or mkfile). */
+export interface UploadResult {
+  hash: string;
+  file: FileObject;
+}
+
+interface Envelope<T> {
+  status: number;
+  success: boolean;
+  code: string;
+  message?: string;
+  result: T;
+}
+
+export function isFileObject(v: unknown): v is FileObject {
+  return typeof v === 'object' && v !== null && typeof (v as FileObject).uuid === 'string' && (v as FileObject).uuid !== '';
+}
+
+async function send(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message ?? (err as Error).message;
+    throw new ApiError(0, 'NETWORK_ERROR', `cannot reach ${new URL(url).origin}: ${why}`, { cause: err });
+  }
+}
+
+async function readJson(res: Response): Promise<unknown> {
+  const text = await res.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError(res.status, 'NOT_JSON', `the server answered HTTP ${res.status} with something that is not JSON: ${text.slice(0, 200)}`);
+  }
+}
+
+/** An error answer of the upload service: the API's envelope, or Qiniu's `{"error": "..."}`. */
+function uploadError(status: number, body: unknown): ApiError {
+  const b = (body ?? {}) as { code?: unknown; message?: unknown; error?: unknown };
+  const code = typeof b.code === 'string' ? b.code : `HTTP_${status}`;
+  const message = typeof b.message === 'string' ? b.message : typeof b.error === 'string' ? b.error : `upload request failed with HTTP ${status}`;
+  return new ApiError(status, code, message);
+}
+
+export class ApiClient {
+  readonly url: string;
+
+  constructor(
+    url: string,
+    public token = '',
+  ) {
+    this.url = url.replace(/\/+$/, '');
+  }
+
+  /** POST /v1/... with a JSON body; returns `result` or throws ApiError with the server's code. */
+  async call<T>(path: string, body: object = {}): Promise<T> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const res = await send(this.url + path, { method: 'POST', headers, body: JSON.stringify(body) });
+    const json = (await readJson(res)) as Partial<Envelope<T>>;
+    if (!res.ok || json.success !== true) {
+      if (res.status === 404 && json.code === undefined) {
+        throw new ApiError(404, 'NOT_FOUND', `${path} does not exist on this server (is ${this.url} an openpan server, and is it up to date?)`);
+      }
+      throw new ApiError(res.status, json.code ?? `HTTP_${res.status}`, json.message ?? `${path} failed with HTTP ${res.status}`);
+    }
+    return json.result as T;
+  }
+
+  login(name: string, password: string): Promise<{ token: string; user: UserInfo }> {
+    return this.call('/v1/user/login', { name, password });
+  }
+
+  logout(): Promise<boolean> {
+    return this.call('/v1/user/logout');
+  }
+
+  info(): Promise<UserInfo> {
+    return this.call('/v1/user/info');
+  }
+
+  /** Instant upload (a file object) when the server knows the hash, otherwise an upload ticket. */
+  storeToken(req: StoreTokenRequest): Promise<FileObject | UploadTicket> {
+    return this.call('/v1/store/token', req);
+  }
+
+  page(req: { path: string; page: number; pageSize: number; orderBy?: string }): Promise<PageResult> {
+    return this.call('/v1/files/page', req);
+  }
+
+  get(path: string): Promise<FileObject> {
+    return this.call('/v1/files/get', { path });
+  }
+
+  createDirectory(path: string): Promise<FileObject> {
+    return this.call('/v1/files/createDirectory', { path });
+  }
+
+  remove(paths: string[]): Promise<boolean> {
+    return this.call('/v1/files/remove', { path: paths });
+  }
+
+  download(path: string): Promise<{ downloadAddress: string; expires: number }> {
+    return this.call('/v1/files/download', { path });
+  }
+}
+
+/** The upload service at a ticket's `uploadUrl`, authorised by the ticket's token (UPLOAD.md). */
+export class UploadService {
+  readonly url: string;
+
+  constructor(
+    uploadUrl: string,
+    readonly token: string,
+    /** `UploadBatch` header: one id per file upload. */
+    readonly batch: string,
+  ) {
+    this.url = uploadUrl.replace(/\/+$/, '');
+  }
+
+  private headers(contentType: string): Record<string, string> {
+    return { authorization: this.token, uploadbatch: this.batch, 'content-type': contentType };
+  }
+
+  /** Form upload: the whole (small) file in one multipart request. */
+  async form(name: string, data: Uint8Array, mime = 'application/octet-stream'): Promise<UploadResult> {
+    const form = new FormData();
+    form.set('token', this.token);
+    form.set('file', new Blob([data], { type: mime }), name);
+    const res = await send(`${this.url}/file/upload`, { method: 'POST', body: form });
+    return this.finished(res);
+  }
+
+  /** One whole block, `order` 0-based. */
+  async mkblk(order: number, block: Uint8Array): Promise<BlockAnswer> {
+    const res = await send(`${this.url}/mkblk/${block.length}/${order}`, {
+      method: 'POST',
+      headers: this.headers('application/octet-stream'),
+      body: block,
+    });
+    const json = await readJson(res);
+    if (!res.ok) throw uploadError(res.status, json);
+    const answer = json as Partial<BlockAnswer>;
+    if (typeof answer.ctx !== 'string' || typeof answer.offset !== 'number') {
+      throw new ApiError(res.status, 'UPLOAD_ANSWER_INVALID', `mkblk answered without ctx/offset: ${JSON.stringify(json).slice(0, 200)}`);
+    }
+    return answer as BlockAnswer;
+  }
+
+  /** Assembles the file from the last ctx of every block, in block order. */
+  async mkfile(size: number, ctxs: string[]): Promise<UploadResult> {
+    const res = await send(`${this.url}/mkfile/${size}`, {
+      method: 'POST',
+      headers: this.headers('text/plain'),
+      body: ctxs.join(','),
+    });
+    return this.finished(res);
+  }
+
+  /** `{hash, key, response}` where `response` is the API's envelope of the created file, as a string. */
+  private async finished(res: Response): Promise<UploadResult> {
+    const json = await readJson(res);
+    if (!res.ok) throw uploadError(res.status, json);
+    const answer = json as { hash?: unknown; response?: unknown };
+    const env = (typeof answer.response === 'string' ? JSON.parse(answer.response) : answer.response) as Partial<Envelope<FileObject>> | undefined;
+    if (env && env.success === false) throw new ApiError(env.status ?? res.status, env.code ?? 'UPLOAD_FAILED', env.message ?? 'the upload was refused');
+    if (typeof answer.hash !== 'string' || !env || !isFileObject(env.result)) {
+      throw new ApiError(res.status, 'UPLOAD_ANSWER_INVALID', `the upload service answered without hash/file: ${JSON.stringify(json).slice(0, 200)}`);
+    }
+    return { hash: answer.hash, file: env.result };
+  }
+}

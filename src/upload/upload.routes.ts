@@ -1,0 +1,215 @@
+import busboy from 'busboy';
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import { AppError, ERRORS, isAppError, type ErrorCode } from '../errors.js';
+import { decodeUrlsafeBase64, tokenFromAuthorization } from './upload-token.js';
+import type { Body, FormPart, UploadService } from './upload.service.js';
+
+// The upload service's HTTP face (UPLOAD.md), registered under `/upload`:
+//   POST /  and  POST /file/upload           form upload (multipart, fields in any order)
+//   POST /mkblk/:blockSize[/:blockOrder]      first chunk of a block
+//   POST /bput/:ctx/:offset                   next chunk of a block
+//   POST /mkfile/:fileSize[/key/:encodedKey]  assemble the blocks
+// Bodies stay streams (request.raw); errors are Qiniu-style JSON that also carries the 6pan
+// envelope fields; every answer allows any origin (uploads are authorised by token only).
+
+export interface UploadRoutesOptions {
+  service: UploadService;
+}
+
+const ALLOWED_HEADERS = 'authorization, content-type, uploadbatch, key, mimetype, deadline';
+/** A ctx is 60 characters: the mkfile body of the largest upload, with room for whitespace. */
+const CTX_LIST_BYTES_PER_BLOCK = 64;
+const FORM_LIMITS = { fields: 50, fieldSize: 64 * 1024, files: 4, parts: 60, headerPairs: 100 };
+
+function invalid(message: string): AppError {
+  return new AppError('UPLOAD_INVALID', message);
+}
+
+/** A non-negative integer from a path segment. */
+function intParam(value: string | undefined, what: string): number {
+  if (value === undefined || !/^\d{1,15}$/.test(value)) throw invalid(`The ${what} in the URL must be a non-negative integer, got "${value ?? ''}".`);
+  return Number(value);
+}
+
+function declaredLength(request: FastifyRequest): number | undefined {
+  const raw = request.headers['content-length'];
+  return raw !== undefined && /^\d{1,15}$/.test(raw) ? Number(raw) : undefined;
+}
+
+/** The request body as a stream that, when abandoned early, is left for draining (not destroyed). */
+function bodyOf(request: FastifyRequest): Body {
+  return request.raw.iterator({ destroyOnReturn: false });
+}
+
+function tokenOf(request: FastifyRequest): string {
+  return tokenFromAuthorization(request.headers.authorization);
+}
+
+async function readText(raw: IncomingMessage, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of raw.iterator({ destroyOnReturn: false })) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new AppError('PAYLOAD_TOO_LARGE', `The ctx list is longer than ${limit} bytes.`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `key/<b64>/mimeType/<b64>/x:var/<b64>...` after mkfile's size; only the key is used. */
+function keyFromPath(rest: string | undefined): string | undefined {
+  if (!rest) return undefined;
+  const segments = rest.split('/').filter((s) => s !== '');
+  for (let i = 0; i + 1 < segments.length; i += 2) {
+    if (segments[i] === 'key') return decodeKey(segments[i + 1]);
+  }
+  return undefined;
+}
+
+function decodeKey(encoded: string): string {
+  const bytes = decodeUrlsafeBase64(encoded);
+  if (!bytes) throw invalid('The key must be URL-safe base64.');
+  return bytes.toString('utf8');
+}
+
+/** Busboy's events as an async iterable of parts in arrival order (file streams flow on demand). */
+class PartQueue implements AsyncIterable<FormPart> {
+  private readonly items: FormPart[] = [];
+  private wake: (() => void) | null = null;
+  private ended = false;
+  private error: unknown = null;
+
+  push(part: FormPart): void {
+    this.items.push(part);
+    this.signal();
+  }
+
+  end(error: unknown = null): void {
+    this.ended = true;
+    this.error ??= error;
+    this.signal();
+  }
+
+  private signal(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<FormPart> {
+    for (;;) {
+      if (this.error) throw this.error;
+      const next = this.items.shift();
+      if (next) {
+        yield next;
+        continue;
+      }
+      if (this.ended) return;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+}
+
+/** A file part's bytes; a form that is cut off or malformed is the client's error (400). */
+async function* asUploadInvalid(stream: AsyncIterable<Uint8Array>): Body {
+  try {
+    yield* stream;
+  } catch (err) {
+    if (isAppError(err)) throw err;
+    throw new AppError('UPLOAD_INVALID', `The multipart form is malformed or was cut off: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function* formParts(request: FastifyRequest): AsyncGenerator<FormPart> {
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({ headers: request.headers, limits: FORM_LIMITS });
+  } catch (err) {
+    throw new AppError('UPLOAD_INVALID', 'A form upload must be multipart/form-data with fields "token" and "file".', { cause: err });
+  }
+  const queue = new PartQueue();
+  parser.on('field', (name, value) => queue.push({ kind: 'field', name, value }));
+  parser.on('file', (name, stream) => {
+    // The part may wait in the queue while the token is checked: a form cut off meanwhile
+    // errors the stream before anyone reads it, which must not be an uncaught 'error'.
+    stream.on('error', () => undefined);
+    queue.push({ kind: 'file', name, stream: asUploadInvalid(stream) });
+  });
+  parser.on('close', () => queue.end());
+  parser.on('error', (err) => queue.end(new AppError('UPLOAD_INVALID', `The multipart form is malformed: ${(err as Error).message}`, { cause: err })));
+  request.raw.on('error', (err) => queue.end(err));
+  request.raw.pipe(parser);
+  try {
+    yield* queue;
+  } finally {
+    request.raw.unpipe(parser);
+  }
+}
+
+function sendError(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
+  // The client may still be sending: read the rest and drop it, so it gets this answer.
+  if (!request.raw.readableEnded) request.raw.resume();
+  const status = ERRORS[code];
+  return reply.code(status).send({ error: message, code, status, success: false, message, result: null });
+}
+
+export const uploadRoutes: FastifyPluginAsync<UploadRoutesOptions> = async (app: FastifyInstance, { service }) => {
+  // Bodies are streamed by the handlers: no parser may read them first (this plugin only).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('Access-Control-Allow-Origin', '*');
+    return payload;
+  });
+
+  app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
+    if (isAppError(err)) {
+      if (err.status >= 500) request.log.error({ err }, err.message);
+      return sendError(request, reply, err.code, err.message);
+    }
+    const fe = err as FastifyError;
+    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return sendError(request, reply, 'BAD_REQUEST', fe.message);
+    request.log.error({ err }, 'unhandled upload error');
+    return sendError(request, reply, 'INTERNAL_ERROR', 'Something went wrong on the server; it has been logged.');
+  });
+
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, 'NOT_FOUND', `No such upload endpoint: ${request.method} ${request.url.split('?')[0]}.`));
+
+  const preflight = async (_request: FastifyRequest, reply: FastifyReply) => {
+    reply
+      .code(204)
+      .header('Access-Control-Allow-Methods', 'POST, OPTIONS')
+      .header('Access-Control-Allow-Headers', ALLOWED_HEADERS)
+      .header('Access-Control-Max-Age', '86400');
+    return reply.send();
+  };
+  app.options('/', preflight);
+  app.options('/*', preflight);
+
+  const form = async (request: FastifyRequest) => service.formUpload(formParts(request));
+  app.post('/', form);
+  app.post('/file/upload', form);
+
+  const mkblk = async (request: FastifyRequest<{ Params: { blockSize: string } }>) =>
+    service.mkblk(tokenOf(request), intParam(request.params.blockSize, 'block size'), bodyOf(request), declaredLength(request));
+  app.post('/mkblk/:blockSize', mkblk);
+  app.post('/mkblk/:blockSize/:blockOrder', mkblk);
+
+  app.post('/bput/:ctx/:offset', async (request: FastifyRequest<{ Params: { ctx: string; offset: string } }>) =>
+    service.bput(tokenOf(request), request.params.ctx, intParam(request.params.offset, 'offset'), bodyOf(request), declaredLength(request)),
+  );
+
+  const mkfile = async (request: FastifyRequest<{ Params: { fileSize: string; '*'?: string } }>) => {
+    const token = tokenOf(request);
+    service.verify(token); // refuse before reading the body
+    const fileSize = intParam(request.params.fileSize, 'file size');
+    const header = request.headers.key;
+    const key = keyFromPath(request.params['*']) ?? (typeof header === 'string' && header !== '' ? decodeKey(header) : undefined);
+    const ctxList = await readText(request.raw, service.maxBlocks * CTX_LIST_BYTES_PER_BLOCK + 1024);
+    return service.mkfile(token, fileSize, ctxList, key);
+  };
+  app.post('/mkfile/:fileSize', mkfile);
+  app.post('/mkfile/:fileSize/*', mkfile);
+};

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AppError } from '../../src/errors.js';
+import { decodeCtx, encodeCtx, isBlockId, newBlockId } from '../../src/upload/ctx.js';
+
+const SECRET = 'ctx-secret';
+const TOKEN = 'ak:sign:policy-a';
+
+function assertInvalid(fn: () => unknown, message?: RegExp): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof AppError, `expected AppError, got ${String(err)}`);
+    assert.equal(err.code, 'UPLOAD_INVALID');
+    assert.equal(err.status, 400);
+    if (message) assert.match(err.message, message);
+    return true;
+  });
+}
+
+test('a ctx round-trips and is 60 URL-safe characters without "," or "/"', () => {
+  const block = { blockId: newBlockId(), blockSize: 4 * 1024 * 1024, offset: 1024 * 1024 };
+  const ctx = encodeCtx(block, TOKEN, SECRET);
+  assert.match(ctx, /^[A-Za-z0-9_-]{60}$/);
+  assert.deepEqual(decodeCtx(ctx, TOKEN, SECRET), block);
+});
+
+test('extreme sizes and offsets round-trip', () => {
+  for (const [blockSize, offset] of [[0, 0], [1, 0], [1, 1], [2 ** 48 - 1, 2 ** 48 - 1], [32 * 1024 * 1024, 17]]) {
+    const block = { blockId: newBlockId(), blockSize, offset };
+    assert.deepEqual(decodeCtx(encodeCtx(block, TOKEN, SECRET), TOKEN, SECRET), block);
+  }
+});
+
+test('the same block and offset give the same ctx (a re-sent chunk is answered identically)', () => {
+  const block = { blockId: newBlockId(), blockSize: 100, offset: 50 };
+  assert.equal(encodeCtx(block, TOKEN, SECRET), encodeCtx({ ...block }, TOKEN, SECRET));
+});
+
+test('a ctx is bound to its upload token and to the server secret', () => {
+  const ctx = encodeCtx({ blockId: newBlockId(), blockSize: 10, offset: 10 }, TOKEN, SECRET);
+  assertInvalid(() => decodeCtx(ctx, 'ak:sign:policy-b', SECRET), /does not belong/);
+  assertInvalid(() => decodeCtx(ctx, TOKEN, 'other-secret'), /does not belong/);
+});
+
+test('changing any character of a ctx is detected', () => {
+  const ctx = encodeCtx({ blockId: newBlockId(), blockSize: 4194304, offset: 1048576 }, TOKEN, SECRET);
+  for (let i = 0; i < ctx.length; i++) {
+    const replacement = ctx[i] === 'A' ? 'B' : 'A';
+    const changed = ctx.slice(0, i) + replacement + ctx.slice(i + 1);
+    assertInvalid(() => decodeCtx(changed, TOKEN, SECRET));
+  }
+});
+
+test('malformed ctxs are refused', () => {
+  const ctx = encodeCtx({ blockId: newBlockId(), blockSize: 1, offset: 0 }, TOKEN, SECRET);
+  for (const bad of ['', 'abc', ctx.slice(1), ctx + 'A', ctx.replace(/.$/, '='), `${ctx.slice(0, 30)},${ctx.slice(31)}`, ctx.replace(/^./, '/')]) {
+    assertInvalid(() => decodeCtx(bad, TOKEN, SECRET), /malformed/);
+  }
+});
+
+test('encodeCtx refuses values it cannot represent', () => {
+  const blockId = newBlockId();
+  assert.throws(() => encodeCtx({ blockId: 'xyz', blockSize: 1, offset: 0 }, TOKEN, SECRET), TypeError);
+  assert.throws(() => encodeCtx({ blockId, blockSize: 1, offset: 2 }, TOKEN, SECRET), TypeError);
+  assert.throws(() => encodeCtx({ blockId, blockSize: -1, offset: 0 }, TOKEN, SECRET), TypeError);
+  assert.throws(() => encodeCtx({ blockId, blockSize: 2 ** 48, offset: 0 }, TOKEN, SECRET), TypeError);
+  assert.throws(() => encodeCtx({ blockId, blockSize: 1.5, offset: 0 }, TOKEN, SECRET), TypeError);
+});
+
+test('block ids are 32 hex characters and random', () => {
+  const a = newBlockId();
+  assert.ok(isBlockId(a));
+  assert.notEqual(a, newBlockId());
+  assert.ok(!isBlockId('../../etc/passwd'));
+  assert.ok(!isBlockId(a.toUpperCase()));
+});

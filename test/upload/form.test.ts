@@ -1,0 +1,134 @@
+// Form upload (UPLOAD.md): multipart with `token` and `file` in any order, at /file/upload and /.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { join } from 'node:path';
+import { ContentLock } from '../../src/store/content-lock.js';
+import { LocalDiskBlobStore } from '../../src/store/local-disk.js';
+import { UploadRepo } from '../../src/upload/upload.repo.js';
+import { UploadService, type FormPart } from '../../src/upload/upload.service.js';
+import { startServer } from '../helpers/server.js';
+import { assertUploadError, bytes, crc32Of, etagOf, fileOf, formUpload, post, storedBlobs, tempBlobs, ticket } from './helpers.js';
+
+test('file before token: the bytes are streamed first and the file is created once the token verifies', async () => {
+  const server = await startServer();
+  try {
+    const data = bytes(300_000, 1);
+    const t = await ticket(server.admin, { name: 'browser.bin', hash: etagOf(data), path: '/' });
+    const a = await formUpload(t.uploadUrl, t.token, data, { fileFirst: true });
+    assert.equal(a.json.hash, etagOf(data));
+    const file = fileOf(a);
+    assert.equal(file.path, '/browser.bin');
+    assert.equal(file.size, data.length);
+    assert.equal(a.headers.get('access-control-allow-origin'), '*');
+    assert.deepEqual(await tempBlobs(server.dataDir), []);
+  } finally {
+    await server.close();
+  }
+});
+
+test('file before a forged token: 401 and nothing is kept', async () => {
+  const server = await startServer();
+  try {
+    const data = bytes(200_000, 2);
+    const t = await ticket(server.admin, { name: 'f.bin', path: '/' });
+    const [ak, sign, policy] = t.token.split(':');
+    const p = JSON.parse(Buffer.from(policy, 'base64url').toString());
+    p.name = 'evil.bin';
+    const forged = [ak, sign, Buffer.from(JSON.stringify(p)).toString('base64url')].join(':');
+    for (const fileFirst of [true, false]) {
+      assertUploadError(await formUpload(t.uploadUrl, forged, data, { fileFirst }), 401, 'UNAUTHORIZED');
+    }
+    assertUploadError(await formUpload(t.uploadUrl, null, data), 401, 'UNAUTHORIZED');
+    assertUploadError(await formUpload(t.uploadUrl, 'garbage', data, { fileFirst: true }), 401, 'UNAUTHORIZED');
+    assert.deepEqual(await tempBlobs(server.dataDir), []);
+    assert.deepEqual(await storedBlobs(server.dataDir), []);
+    assert.equal((await server.admin.call('/v1/files/page', { path: '/' })).totalCount, 0);
+  } finally {
+    await server.close();
+  }
+});
+
+test('POST {uploadUrl}/ is the same form upload; key is echoed; a matching crc32 field is accepted', async () => {
+  const server = await startServer();
+  try {
+    const data = bytes(1234, 3);
+    const t = await ticket(server.admin, { name: 'root-form.bin', path: '/' });
+    const a = await formUpload(t.uploadUrl, t.token, data, { path: '/', key: 'my/key.bin', fields: { crc32: String(crc32Of(data)), mimeType: 'x/y', 'x:var': 'v' } });
+    assert.equal(a.json.key, 'my/key.bin');
+    assert.equal(fileOf(a).name, 'root-form.bin', 'the token decides the name; key is only echoed');
+    const noSlash = await formUpload(t.uploadUrl, t.token, data, { path: '' });
+    assert.equal(fileOf(noSlash).uuid, fileOf(a).uuid, 'the same upload again is idempotent');
+  } finally {
+    await server.close();
+  }
+});
+
+test('damaged or incomplete forms are refused', async () => {
+  const server = await startServer();
+  try {
+    const data = bytes(1000, 4);
+    const t = await ticket(server.admin, { name: 'bad.bin', path: '/' });
+    assertUploadError(await formUpload(t.uploadUrl, t.token, data, { fields: { crc32: String((crc32Of(data) + 1) >>> 0) } }), 400, 'UPLOAD_INVALID');
+    const noFile = new FormData();
+    noFile.append('token', t.token);
+    assertUploadError(await post(`${t.uploadUrl}/file/upload`, noFile), 400, 'UPLOAD_INVALID');
+    assertUploadError(await post(`${t.uploadUrl}/file/upload`, 'token=x', { 'content-type': 'text/plain' }), 400, 'UPLOAD_INVALID');
+    assertUploadError(await post(`${t.uploadUrl}/file/upload`, 'token=x'), 400, 'UPLOAD_INVALID');
+    const truncated = '--XX\r\nContent-Disposition: form-data; name="token"\r\n\r\n' + t.token + '\r\n--XX\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nabc';
+    const r = await post(`${t.uploadUrl}/file/upload`, truncated, { 'content-type': 'multipart/form-data; boundary=XX' });
+    assert.equal(r.status, 400, JSON.stringify(r.json));
+    assert.deepEqual(await tempBlobs(server.dataDir), []);
+    assert.equal((await server.admin.call('/v1/files/page', { path: '/' })).totalCount, 0);
+  } finally {
+    await server.close();
+  }
+});
+
+test('CORS: preflights are answered for any origin and every answer allows any origin', async () => {
+  const server = await startServer();
+  try {
+    for (const path of ['/upload/file/upload', '/upload/', '/upload/mkblk/4194304/0', '/upload/bput/abc/0', '/upload/mkfile/10/key/eA==']) {
+      const res = await fetch(server.url + path, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,uploadbatch' },
+      });
+      assert.ok(res.status === 204 || res.status === 200, `${path}: ${res.status}`);
+      assert.equal(res.headers.get('access-control-allow-origin'), '*');
+      assert.match(res.headers.get('access-control-allow-methods') ?? '', /POST/);
+      const allowed = (res.headers.get('access-control-allow-headers') ?? '').toLowerCase();
+      for (const h of ['authorization', 'content-type', 'uploadbatch', 'key', 'mimetype', 'deadline']) assert.ok(allowed.includes(h), `${h} allowed`);
+    }
+    const denied = await post(`${server.url}/upload/mkblk/10`, 'x', { origin: 'https://app.example', 'content-type': 'application/octet-stream' });
+    assertUploadError(denied, 401, 'UNAUTHORIZED');
+    const unknown = await post(`${server.url}/upload/nothing-here`, 'x');
+    assertUploadError(unknown, 404, 'NOT_FOUND');
+  } finally {
+    await server.close();
+  }
+});
+
+test('a file sent before its token is capped at maxUntokenedFormBytes (413), then dropped', async () => {
+  const server = await startServer();
+  const service = new UploadService(
+    { files: server.openpan.files, store: new LocalDiskBlobStore(join(server.dataDir, 'blobs')), lock: new ContentLock(), repo: new UploadRepo(server.openpan.db) },
+    { secret: server.openpan.config.secret, dir: join(server.dataDir, 'uploads'), blockExpiryMs: 60_000, uploadUrl: () => `${server.url}/upload`, maxUntokenedFormBytes: 1000, sweepIntervalMs: 0 },
+  );
+  try {
+    const t = await ticket(server.admin, { name: 'capped.bin' });
+    async function* parts(fileFirst: boolean, size: number, value = t.token): AsyncGenerator<FormPart> {
+      const file: FormPart = { kind: 'file', name: 'file', stream: (async function* () { for (let o = 0; o < size; o += 300) yield bytes(Math.min(300, size - o), o); })() };
+      const token: FormPart = { kind: 'field', name: 'token', value };
+      yield* fileFirst ? [file, token] : [token, file];
+    }
+    await assert.rejects(service.formUpload(parts(true, 1001)), (err: any) => err.code === 'PAYLOAD_TOO_LARGE' && err.status === 413);
+    assert.deepEqual(await tempBlobs(server.dataDir), []);
+    // token first: the cap does not apply, the user's space does
+    const answer = await service.formUpload(parts(false, 5000));
+    assert.equal(JSON.parse(answer.response).result.size, 5000);
+    const small = await service.formUpload(parts(true, 1000, (await ticket(server.admin, { name: 'small.bin' })).token));
+    assert.equal(small.hash, JSON.parse(small.response).result.storeId);
+  } finally {
+    await service.close();
+    await server.close();
+  }
+});
