@@ -208,6 +208,11 @@ export class FilesService {
   /** Resolves a destination directory; a path is created when it does not exist yet. */
   async ensureDir(userId: number, sel: DirSelector): Promise<DirRef> {
     if (sel.uuid) return this.resolveDir(userId, sel, 'PARENT_NOT_FOUND');
+    // Usually the directory exists: a plain read, no write transaction.
+    const segments = pathSegments(sel.path ?? '/');
+    if (segments.length === 0) return ROOT_DIR;
+    const existing = await this.repo.byPath(this.db, userId, '/' + segments.join('/'));
+    if (existing?.type === DIRECTORY) return dirRef(existing);
     return this.db.transaction().execute((trx) => this.mkdirPath(trx, userId, sel.path ?? '/'));
   }
 

@@ -5,7 +5,18 @@ import type { UsersTable } from '../db/schema.js';
 export type UserRow = Selectable<UsersTable>;
 
 export class UsersRepo {
-  constructor(private readonly db: Db) {}
+  /** Every authenticated request runs this: compiled once, executed with fresh parameters. */
+  private readonly sessionQuery;
+
+  constructor(private readonly db: Db) {
+    this.sessionQuery = db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .selectAll('users')
+      .where('sessions.token_hash', '=', '')
+      .where('sessions.expires_at', '>', 0)
+      .compile();
+  }
 
   byName(name: string): Promise<UserRow | undefined> {
     return this.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
@@ -55,14 +66,10 @@ export class UsersRepo {
     await this.db.insertInto('sessions').values({ token_hash: tokenHash, user_id: userId, created_at: now, expires_at: expiresAt }).execute();
   }
 
-  userBySession(tokenHash: string, now: number): Promise<UserRow | undefined> {
-    return this.db
-      .selectFrom('sessions')
-      .innerJoin('users', 'users.id', 'sessions.user_id')
-      .selectAll('users')
-      .where('sessions.token_hash', '=', tokenHash)
-      .where('sessions.expires_at', '>', now)
-      .executeTakeFirst();
+
+  async userBySession(tokenHash: string, now: number): Promise<UserRow | undefined> {
+    const result = await this.db.executeQuery<UserRow>({ ...this.sessionQuery, parameters: [tokenHash, now] });
+    return result.rows[0];
   }
 
   async deleteSession(tokenHash: string): Promise<void> {
