@@ -1,0 +1,80 @@
+// A real openpan server in a child process (src/main.ts through tsx), for tests that must kill
+// it hard (kill -9) or run an outside client against it exactly as an operator would.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export interface ServerProcess {
+  url: string;
+  dataDir: string;
+  proc: ChildProcess;
+  /** SIGKILL: no shutdown code runs, as in a crash or an OOM kill. */
+  kill9(): Promise<void>;
+  /** SIGTERM and wait for the exit. */
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+export function tempDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'openpan-proc-'));
+}
+
+export function removeDataDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export async function spawnServer(dataDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: resolve(import.meta.dirname, '../..'),
+    env: {
+      ...process.env,
+      OPENPAN_HOST: '127.0.0.1',
+      OPENPAN_PORT: String(port),
+      OPENPAN_DATA_DIR: dataDir,
+      OPENPAN_ADMIN_NAME: 'admin',
+      OPENPAN_ADMIN_PASSWORD: 'secret',
+      OPENPAN_REGISTRATION: 'open',
+      OPENPAN_LOG_LEVEL: 'warn',
+      OPENPAN_BT_DHT: '0',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((ok, fail) => {
+    const onExit = (code: number | null) => fail(new Error(`server exited with ${code} before listening`));
+    proc.once('exit', onExit);
+    proc.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('listening')) {
+        proc.off('exit', onExit);
+        ok();
+      }
+    });
+  });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    dataDir,
+    proc,
+    async kill9() {
+      proc.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Client } from '../helpers/server.js';
+import { removeDataDir, spawnServer, tempDataDir } from '../helpers/process-server.js';
+import { BLOCK, MiB, bytes, etagOf, sha1Hex } from './helpers.js';
+
+/** A request body that sends `head` and then stalls forever: the server dies mid-body. */
+function stalledBody(head: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(head);
+    },
+  });
+}
+
+async function mkblk(uploadUrl: string, token: string, block: Uint8Array, order: number): Promise<string> {
+  const res = await fetch(`${uploadUrl}/mkblk/${block.length}/${order}`, {
+    method: 'POST',
+    headers: { authorization: token, 'content-type': 'application/octet-stream' },
+    body: block,
+  });
+  assert.equal(res.status, 200);
+  return ((await res.json()) as { ctx: string }).ctx;
+}
+
+test('kill -9 in the middle of uploads leaves no file and no space charged, and the upload resumes after restart', async () => {
+  const dataDir = tempDataDir();
+  let server = await spawnServer(dataDir);
+  try {
+    const admin = await new Client(server.url).login('admin', 'secret');
+    const data = bytes(2 * BLOCK + 17, 7);
+    const blocks = [data.subarray(0, BLOCK), data.subarray(BLOCK, 2 * BLOCK), data.subarray(2 * BLOCK)];
+    const ticket = await admin.call('/v1/store/token', { name: 'big.bin', hash: etagOf(data), path: '/crash' });
+    const ctx0 = await mkblk(ticket.uploadUrl, ticket.token, blocks[0], 0);
+    const ctx1 = await mkblk(ticket.uploadUrl, ticket.token, blocks[1], 1);
+
+    // Two requests in flight when the process dies: the last block and a form upload.
+    const inFlight = [
+      fetch(`${ticket.uploadUrl}/mkblk/${blocks[2].length}/2`, {
+        method: 'POST',
+        headers: { authorization: ticket.token, 'content-type': 'application/octet-stream', 'content-length': String(blocks[2].length) },
+        body: stalledBody(blocks[2].subarray(0, 8)),
+        duplex: 'half',
+      } as RequestInit),
+      (async () => {
+        const small = await admin.call('/v1/store/token', { name: 'form.bin', path: '/crash' });
+        const boundary = 'crashboundary';
+        const head = Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="token"\r\n\r\n${small.token}\r\n` +
+            `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="form.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+        );
+        return fetch(`${small.uploadUrl}/file/upload`, {
+          method: 'POST',
+          headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+          body: stalledBody(Buffer.concat([head, bytes(2 * MiB, 9)])),
+          duplex: 'half',
+        } as RequestInit);
+      })(),
+    ].map((p) => p.then(() => 'answered', () => 'cut off'));
+    await new Promise((r) => setTimeout(r, 500));
+    await server.kill9();
+    assert.deepEqual(await Promise.all(inFlight), ['cut off', 'cut off']);
+
+    server = await spawnServer(dataDir);
+    const again = new Client(server.url, admin.token);
+    const page = await again.call('/v1/files/page', { path: '/crash' });
+    assert.equal(page.totalCount, 0, 'no half file is visible');
+    assert.equal((await again.call('/v1/user/info')).spaceUsed, 0, 'no space is charged for unfinished uploads');
+
+    // The client resumes: the acknowledged blocks survived, only the cut-off one is re-sent.
+    // (The restarted server listens on another port, hence the new upload URL.)
+    const uploadUrl = `${server.url}/upload`;
+    const ctx2 = await mkblk(uploadUrl, ticket.token, blocks[2], 2);
+    const res = await fetch(`${uploadUrl}/mkfile/${data.length}`, {
+      method: 'POST',
+      headers: { authorization: ticket.token, 'content-type': 'text/plain' },
+      body: [ctx0, ctx1, ctx2].join(','),
+    });
+    assert.equal(res.status, 200);
+    const answer = (await res.json()) as { hash: string; response: string };
+    assert.equal(answer.hash, etagOf(data));
+    const file = JSON.parse(answer.response).result;
+    const { downloadAddress } = await again.call('/v1/files/download', { uuid: file.uuid });
+    const got = Buffer.from(await (await fetch(downloadAddress)).arrayBuffer());
+    assert.equal(sha1Hex(got), sha1Hex(data));
+    assert.equal((await again.call('/v1/user/info')).spaceUsed, data.length);
+    const stored = await readdir(join(dataDir, 'blobs'), { recursive: true });
+    assert.ok(stored.some((p) => p.endsWith(etagOf(data))));
+  } finally {
+    await server.stop().catch(() => undefined);
+    removeDataDir(dataDir);
+  }
+});
