@@ -19,6 +19,7 @@ import { UploadService } from './upload/upload.service.js';
 import { UsersRepo } from './users/users.repo.js';
 import { registerUserRoutes } from './users/users.routes.js';
 import { UsersService } from './users/users.service.js';
+import { createOffline, registerOfflineRoutes } from './offline/index.js';
 
 export interface OpenPan {
   config: Config;
@@ -37,7 +38,7 @@ const COLLECT_INTERVAL_MS = 60 * 60 * 1000;
 const TEMP_MAX_AGE_MS = 6 * 60 * 60 * 1000;
 
 /** Wires the whole server: database, domain services, HTTP routes. Nothing listens yet. */
-export async function createOpenPan(config: Config): Promise<OpenPan> {
+export async function createOpenPan(config: Config, env: Record<string, string | undefined> = process.env): Promise<OpenPan> {
   const db = await openDatabase({ dataDir: config.dataDir });
   const users = new UsersService(new UsersRepo(db), { defaultQuota: config.defaultQuota, registration: config.registration });
   const files = new FilesService(db, new FilesRepo());
@@ -51,11 +52,16 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   const storeToken = new StoreTokenService({ files, store, lock: contentLock }, { secret: config.secret, tokenTtlMs: config.uploadTokenTtlMs, uploadUrl });
 
   const http = createHttpServer({ logLevel: config.logLevel });
+  const offline = createOffline({
+    db, files, store, lock: contentLock, secret: config.secret, dataDir: config.dataDir, env,
+    onError: (err, what) => http.log.error({ err }, what),
+  });
   await http.register(async (v1) => {
     installAuth(v1, users);
     registerUserRoutes(v1, users);
     registerFileRoutes(v1, files, new DownloadLinks({ secret: config.secret, ttlMs: config.downloadUrlTtlMs, publicUrl: () => config.publicUrl }));
     registerStoreTokenRoutes(v1, storeToken);
+    registerOfflineRoutes(v1, offline.service);
   });
   await http.register(uploadRoutes, { prefix: '/upload', service: uploads });
   // Signed addresses authorise themselves: outside the /v1 plugin and its token check.
@@ -70,6 +76,8 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     store.sweepTemp(TEMP_MAX_AGE_MS).catch((err) => http.log.error({ err }, 'temporary file sweep failed'));
   }, COLLECT_INTERVAL_MS);
   sweeper.unref();
+  // Offline downloads a previous run left unfinished continue now.
+  await offline.start();
 
   let closed = false;
   return {
@@ -99,6 +107,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
       await closing;
       await collector.stop();
       await uploads.close();
+      await offline.close();
       await db.destroy();
     },
   };

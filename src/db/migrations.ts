@@ -101,6 +101,80 @@ const migrations: Record<string, Migration> = {
         END`.execute(db);
     },
   },
+  '0002_offline': {
+    async up(db: Kysely<any>) {
+      // System tasks: one per content (BitTorrent info hash), however many users started it.
+      await db.schema
+        .createTable('offline_jobs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('type', 'integer', (c) => c.notNull())
+        .addColumn('content_key', 'text', (c) => c.notNull().unique())
+        .addColumn('info_hash', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('torrent', 'blob')
+        .addColumn('phase', 'text', (c) => c.notNull())
+        .addColumn('selected', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('temp_dir', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('downloaded', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('error_code', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('message', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('finished_at', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.createIndex('offline_jobs_phase').on('offline_jobs').column('phase').execute();
+
+      // User tasks: what one user asked for (which files, where), attached to a system task.
+      await db.schema
+        .createTable('offline_tasks')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('task_id', 'text', (c) => c.notNull().unique())
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('job_id', 'text', (c) => c.notNull())
+        .addColumn('type', 'integer', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('info_hash', 'text', (c) => c.notNull())
+        .addColumn('files', 'text', (c) => c.notNull())
+        .addColumn('engine_files', 'text', (c) => c.notNull())
+        .addColumn('save_uuid', 'text', (c) => c.notNull())
+        .addColumn('save_path', 'text', (c) => c.notNull())
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .addColumn('error_code', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('message', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('finished_size', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('finished_at', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.createIndex('offline_tasks_user').on('offline_tasks').columns(['user_id', 'id']).execute();
+      await db.schema.createIndex('offline_tasks_job').on('offline_tasks').columns(['job_id', 'status']).execute();
+
+      // One row per file entry an import created for a task: an import after a crash skips them.
+      await db.schema
+        .createTable('offline_imports')
+        .addColumn('task_id', 'integer', (c) => c.notNull().references('offline_tasks.id').onDelete('cascade'))
+        .addColumn('engine_index', 'integer', (c) => c.notNull())
+        .addColumn('file_uuid', 'text', (c) => c.notNull())
+        .addColumn('etag', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('offline_imports_pk', ['task_id', 'engine_index'])
+        .execute();
+
+      // Content downloaded before, by (info hash, engine file index): what `cached` is made of.
+      await db.schema
+        .createTable('offline_content')
+        .addColumn('info_hash', 'text', (c) => c.notNull())
+        .addColumn('engine_index', 'integer', (c) => c.notNull())
+        .addColumn('etag', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('offline_content_pk', ['info_hash', 'engine_index'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -62,7 +62,87 @@ export interface DirStatsTable {
   files: number;
 }
 
+/** A system task: one download per content, shared by every user task that wants it. */
+export interface OfflineJobsTable {
+  /** 32 hex chars; also the engine job id. */
+  id: string;
+  /** Task type of API.md (0 BitTorrent file). */
+  type: number;
+  /** What makes two starts the same download: `bt:<infoHash>` (later `url:<url>`). */
+  content_key: string;
+  info_hash: string;
+  name: string;
+  /** The `.torrent` bytes, kept so a restart can add the job again. */
+  torrent: Buffer | null;
+  /** queued, downloading, importing, paused, done, failed (see offline/scheduler.ts). */
+  phase: string;
+  /** JSON list of the engine file indices given to the engine. */
+  selected: string;
+  /** Absolute path of the engine's working directory. */
+  temp_dir: string;
+  /** Bytes selected in the engine, and verified bytes of them (persisted every few seconds). */
+  size: number;
+  downloaded: number;
+  /** Engine restarts after a retryable failure or a lost engine state. */
+  attempts: number;
+  error_code: string;
+  message: string;
+  created_at: number;
+  updated_at: number;
+  finished_at: number;
+}
+
+/** A user task: one user's selection of a system task's files and where they go. */
+export interface OfflineTasksTable {
+  id: Generated<number>;
+  /** The API's taskId (32 hex chars). */
+  task_id: string;
+  user_id: number;
+  job_id: string;
+  type: number;
+  name: string;
+  /** Where the task came from: `etag:<storeId of the .torrent>` (later `magnet:...`, a URL). */
+  source: string;
+  info_hash: string;
+  /** JSON list of the selected API file indices, and the same files as engine indices. */
+  files: string;
+  engine_files: string;
+  /** The destination directory ("" and "/" for the root). */
+  save_uuid: string;
+  save_path: string;
+  /** Stored status: -1 failed, 0 active, 5 paused, 100 done (10/20/50 are derived live). */
+  status: number;
+  error_code: string;
+  message: string;
+  size: number;
+  finished_size: number;
+  created_at: number;
+  finished_at: number;
+}
+
+/** A file entry an import created for a task (makes a re-run of an import idempotent). */
+export interface OfflineImportsTable {
+  task_id: number;
+  engine_index: number;
+  file_uuid: string;
+  etag: string;
+  created_at: number;
+}
+
+/** Content downloaded before: (info hash, engine file index) → etag in the blob store. */
+export interface OfflineContentTable {
+  info_hash: string;
+  engine_index: number;
+  etag: string;
+  size: number;
+  created_at: number;
+}
+
 export interface Database {
+  offline_jobs: OfflineJobsTable;
+  offline_tasks: OfflineTasksTable;
+  offline_imports: OfflineImportsTable;
+  offline_content: OfflineContentTable;
   dir_stats: DirStatsTable;
   users: UsersTable;
   sessions: SessionsTable;

@@ -24,6 +24,15 @@ export interface BlobStore {
   createWriter(): Promise<BlobWriter>;
   /** Moves a finished file (same filesystem) into the store after hashing it; no copy. */
   importFile(path: string): Promise<BlobInfo>;
+  /**
+   * Moves a finished file into the store under `info` without reading it: no copy, no hash.
+   * Only for a caller that computed the etag itself from the very bytes of the file (the
+   * upload service, from the sub-block digests it took while receiving them) — never from a
+   * client's claim, and with nobody writing the file any more. The file is made durable and
+   * then belongs to the store (it is gone from `path` when this resolves, also when the
+   * content was already stored). Optional: drivers without it are given importFile instead.
+   */
+  adoptFile?(path: string, info: BlobInfo): Promise<BlobInfo>;
   exists(etag: string): Promise<boolean>;
   size(etag: string): Promise<number | null>;
   /** Streams bytes [start, end] inclusive (the whole content when omitted). */

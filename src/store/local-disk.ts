@@ -98,6 +98,30 @@ export class LocalDiskBlobStore implements BlobStore {
     return info;
   }
 
+  async adoptFile(path: string, info: BlobInfo): Promise<BlobInfo> {
+    checkedEtag(info.etag);
+    if (!Number.isSafeInteger(info.size) || info.size < 0) throw new TypeError(`size out of range: ${info.size}`);
+    try {
+      const handle = await open(path, 'r+');
+      try {
+        const { size } = await handle.stat();
+        if (size !== info.size) throw new AppError('INTERNAL_ERROR', `The file to store has ${size} bytes, not ${info.size}.`);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    } catch (err) {
+      throw fromFsError(err, 'storing a file');
+    }
+    try {
+      await this.moveIntoPlace(path, info.etag);
+    } catch (err) {
+      if (errnoOf(err) !== 'EXDEV') throw fromFsError(err, 'storing a file');
+      await this.copyIntoPlace(path, info.etag);
+    }
+    return { etag: info.etag, size: info.size };
+  }
+
   async exists(etag: string): Promise<boolean> {
     return (await this.size(etag)) !== null;
   }

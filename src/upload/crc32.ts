@@ -1,6 +1,7 @@
 // CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), as zip, PNG and Qiniu's `crc32` use.
-// Node 20's zlib has no crc32 (it arrives in 22.2), so here is a table-driven one, slicing by
-// eight bytes per step: the upload path runs every received byte through it.
+// Node 20's zlib has crc32 only from 20.15 (22.2 on 22), so here is also a table-driven one,
+// slicing by eight bytes per step: the upload path runs every received byte through it.
+import zlib from 'node:zlib';
 
 const POLY = 0xedb88320;
 
@@ -25,10 +26,21 @@ const TABLES: Uint32Array[] = (() => {
 const [T0, T1, T2, T3, T4, T5, T6, T7] = TABLES;
 
 /**
+ * zlib's native CRC-32 where the runtime has it (Node ≥ 20.15 / 22.2): several times faster
+ * than the table below, which stays for older runtimes. Both give the same values.
+ */
+const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+
+/**
  * Continues a CRC-32 over `data`: `crc32(b, crc32(a))` equals `crc32(a ‖ b)`.
  * Returns an unsigned 32-bit integer (what Qiniu-style clients compare against).
  */
 export function crc32(data: Uint8Array, previous = 0): number {
+  return nativeCrc32 ? nativeCrc32(data, previous) >>> 0 : tableCrc32(data, previous);
+}
+
+/** The table-driven CRC-32 (slicing by eight), exported for the tests. */
+export function tableCrc32(data: Uint8Array, previous = 0): number {
   let c = ~previous >>> 0;
   let i = 0;
   const n = data.length;

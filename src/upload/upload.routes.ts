@@ -18,7 +18,7 @@ export interface UploadRoutesOptions {
 }
 
 const ALLOWED_HEADERS = 'authorization, content-type, uploadbatch, key, mimetype, deadline';
-/** A ctx is 60 characters: the mkfile body of the largest upload, with room for whitespace. */
+/** A ctx is 60 or 62 characters: the mkfile body of the largest upload, with room for whitespace. */
 const CTX_LIST_BYTES_PER_BLOCK = 64;
 const FORM_LIMITS = { fields: 50, fieldSize: 64 * 1024, files: 4, parts: 60, headerPairs: 100 };
 
@@ -30,6 +30,11 @@ function invalid(message: string): AppError {
 function intParam(value: string | undefined, what: string): number {
   if (value === undefined || !/^\d{1,15}$/.test(value)) throw invalid(`The ${what} in the URL must be a non-negative integer, got "${value ?? ''}".`);
   return Number(value);
+}
+
+/** mkblk's optional blockOrder: only a hint where to put the block, so anything else is ignored. */
+function orderParam(value: string | undefined): number | undefined {
+  return value !== undefined && /^\d{1,9}$/.test(value) ? Number(value) : undefined;
 }
 
 function declaredLength(request: FastifyRequest): number | undefined {
@@ -192,8 +197,8 @@ export const uploadRoutes: FastifyPluginAsync<UploadRoutesOptions> = async (app:
   app.post('/', form);
   app.post('/file/upload', form);
 
-  const mkblk = async (request: FastifyRequest<{ Params: { blockSize: string } }>) =>
-    service.mkblk(tokenOf(request), intParam(request.params.blockSize, 'block size'), bodyOf(request), declaredLength(request));
+  const mkblk = async (request: FastifyRequest<{ Params: { blockSize: string; blockOrder?: string } }>) =>
+    service.mkblk(tokenOf(request), intParam(request.params.blockSize, 'block size'), bodyOf(request), declaredLength(request), orderParam(request.params.blockOrder));
   app.post('/mkblk/:blockSize', mkblk);
   app.post('/mkblk/:blockSize/:blockOrder', mkblk);
 

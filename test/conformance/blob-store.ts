@@ -234,6 +234,37 @@ export function blobStoreConformance(name: string, make: () => Promise<StoreUnde
     }
   });
 
+  withStore('adoptFile (when the driver has it) stores the file under the given etag without a copy', async ({ store, tempFiles }) => {
+    if (!store.adoptFile) return;
+    const dir = await mkdtemp(join(tmpdir(), 'openpan-adopt-'));
+    try {
+      const data = randomBytes(2 * BLOCK + 5);
+      const source = join(dir, 'assembled.bin');
+      await writeFile(source, data);
+      const info = { etag: referenceEtag(data), size: data.length };
+      assert.deepEqual(await store.adoptFile(source, info), info);
+      await assert.rejects(stat(source), { code: 'ENOENT' });
+      assert.deepEqual(await readAll(await store.read(info.etag)), data);
+      assert.equal(await store.size(info.etag), data.length);
+
+      // Adopting content that is already stored drops the duplicate.
+      await writeFile(source, data);
+      assert.deepEqual(await store.adoptFile(source, info), info);
+      await assert.rejects(stat(source), { code: 'ENOENT' });
+      assert.deepEqual(await collect(store.list()), [info.etag]);
+      if (tempFiles) assert.deepEqual(await tempFiles(), []);
+
+      // A size that does not match the file, or a malformed etag, is refused and stores nothing.
+      const other = randomBytes(100);
+      await writeFile(source, other);
+      await assert.rejects(store.adoptFile(source, { etag: referenceEtag(other), size: 99 }));
+      await assert.rejects(store.adoptFile(source, { etag: 'not-an-etag', size: 100 }), hasCode('HASH_INVALID'));
+      assert.equal(await store.exists(referenceEtag(other)), false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   withStore('importFile of an empty file gives the empty etag', async ({ store }) => {
     const dir = await mkdtemp(join(tmpdir(), 'openpan-import-'));
     try {

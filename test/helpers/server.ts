@@ -64,7 +64,9 @@ export class Client {
 
 export async function startServer(env: Record<string, string> = {}, dataDir?: string): Promise<TestServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'openpan-test-'));
-  const config = loadConfig({
+  // Tests never reach outside the machine: DHT off, whatever the environment says.
+  const fullEnv = {
+    ...process.env,
     OPENPAN_HOST: '127.0.0.1',
     OPENPAN_PORT: '0',
     OPENPAN_DATA_DIR: dir,
@@ -73,8 +75,9 @@ export async function startServer(env: Record<string, string> = {}, dataDir?: st
     OPENPAN_LOG_LEVEL: 'silent',
     OPENPAN_BT_DHT: '0',
     ...env,
-  });
-  const openpan = await createOpenPan(config);
+  };
+  const config = loadConfig(fullEnv);
+  const openpan = await createOpenPan(config, fullEnv);
   await openpan.users.ensureAdmin(config.adminName, config.adminPassword);
   const url = await openpan.listen();
   const admin = await new Client(url).login('admin', ADMIN_PASSWORD);

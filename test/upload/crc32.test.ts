@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { Crc32, crc32 } from '../../src/upload/crc32.js';
+import { Crc32, crc32, tableCrc32 } from '../../src/upload/crc32.js';
 
 /** The textbook bit-at-a-time CRC-32, independent of the table-driven one under test. */
 function bitwiseCrc32(data: Uint8Array): number {
@@ -43,5 +43,15 @@ test('crc32 returns an unsigned 32-bit integer', () => {
   for (let i = 0; i < 50; i++) {
     const v = crc32(randomBytes(17));
     assert.ok(Number.isInteger(v) && v >= 0 && v <= 0xffffffff);
+  }
+});
+
+test('the table-driven fallback agrees with the bitwise definition and with crc32 (native where the runtime has it)', () => {
+  const data = randomBytes(4099);
+  for (const n of [0, 1, 7, 8, 9, 63, 64, 65, 1000, 4099]) {
+    const d = data.subarray(0, n);
+    assert.equal(tableCrc32(d), bitwiseCrc32(d), `length ${n}`);
+    assert.equal(tableCrc32(d), crc32(d), `length ${n}`);
+    assert.equal(tableCrc32(data.subarray(n), tableCrc32(d)), crc32(data), `split at ${n}`);
   }
 });

@@ -73,3 +73,24 @@ test('block ids are 32 hex characters and random', () => {
   assert.ok(!isBlockId('../../etc/passwd'));
   assert.ok(!isBlockId(a.toUpperCase()));
 });
+
+test('a placed block has a v2 ctx: 62 URL-safe characters, round-trips, bound to its token, any change detected', () => {
+  const block = { blockId: newBlockId(), blockSize: 4 * 1024 * 1024, offset: 1024 * 1024, placement: { order: 9999, stride: 8 * 1024 * 1024 } };
+  const ctx = encodeCtx(block, TOKEN, SECRET);
+  assert.match(ctx, /^[A-Za-z0-9_-]{62}$/);
+  assert.deepEqual(decodeCtx(ctx, TOKEN, SECRET), block);
+  assertInvalid(() => decodeCtx(ctx, 'ak:sign:policy-b', SECRET), /does not belong/);
+  for (let i = 0; i < ctx.length; i++) {
+    const changed = ctx.slice(0, i) + (ctx[i] === 'A' ? 'B' : 'A') + ctx.slice(i + 1);
+    assertInvalid(() => decodeCtx(changed, TOKEN, SECRET));
+  }
+  // v1 ctxs (issued before placements existed, or for blocks without an order) still decode
+  const v1 = encodeCtx({ blockId: block.blockId, blockSize: 10, offset: 10 }, TOKEN, SECRET);
+  assert.match(v1, /^[A-Za-z0-9_-]{60}$/);
+  assert.deepEqual(decodeCtx(v1, TOKEN, SECRET), { blockId: block.blockId, blockSize: 10, offset: 10 });
+  // placements that cannot be represented, or where the block does not fit its stride
+  for (const placement of [{ order: -1, stride: 4194304 }, { order: 0, stride: 1000 }, { order: 0, stride: 0 }, { order: 2 ** 32, stride: 4194304 }]) {
+    assert.throws(() => encodeCtx({ ...block, placement }, TOKEN, SECRET), TypeError);
+  }
+  assert.throws(() => encodeCtx({ ...block, blockSize: 12 * 1024 * 1024, offset: 0 }, TOKEN, SECRET), TypeError);
+});

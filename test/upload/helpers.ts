@@ -187,8 +187,9 @@ export async function tempBlobs(dataDir: string): Promise<string[]> {
   return readdir(join(dataDir, 'blobs', 'tmp')).catch(() => []);
 }
 
+/** Files holding received blocks: one per block sent without an order, one per upload's assembly of ordered blocks. */
 export async function blockFiles(dataDir: string): Promise<string[]> {
-  return (await readdir(join(dataDir, 'uploads')).catch(() => [])).filter((n) => /^[0-9a-f]{32}$/.test(n));
+  return (await readdir(join(dataDir, 'uploads')).catch(() => [])).filter((n) => /^[0-9a-f]{32}$/.test(n) || /^asm-[0-9a-f]{32}(\.map)?$/.test(n));
 }
 
 export function assertUploadError(a: Answer, status: number, code: string): void {

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every benchmark in one go on this machine and writes their output to bench/RESULTS.md.
+# Needs: npm ci (builds dist/), sha1sum/cp (coreutils), aria2c and qbittorrent-nox for the
+# BitTorrent comparison (`apt-get install aria2 qbittorrent-nox`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npm run build >/dev/null
+out=bench/RESULTS.md
+{
+  echo "# Benchmark results"
+  echo
+  echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(node --version); run on $(date -u +%Y-%m-%d)."
+  for b in files-page user-info instant-upload upload-ingest upload-rss parse-torrent bt-download; do
+    echo
+    echo "## $b"
+    echo
+    node --import tsx "bench/$b.ts" 2>&1
+  done
+} | tee "$out"

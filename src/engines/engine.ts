@@ -1,0 +1,148 @@
+// The download engine interface: what `offline/` (tasks, scheduler, import) sees of a
+// downloader. Engine-neutral: the BitTorrent engine implements it today, an HTTP engine and an
+// external daemon (aria2, libtorrent) can implement it later without `offline/` changing.
+//
+// The contract, which test/engines/conformance.ts checks for every engine:
+// * `start()` never throws. A job that cannot run (bad source, duplicate) comes back as a handle
+//   already in state `failed`, with its `error` event delivered asynchronously.
+// * `status()` is cheap and can be called at any time (the scheduler polls it every second).
+// * Every job ends in exactly one of `done`, `failed` or `stopped`; `settled` resolves then, with
+//   the final status. `done` means every selected file is complete and verified on disk and the
+//   engine has closed its files: the importer may read or move them at once.
+// * Data lives only under `job.dir`, which the engine creates; `stop({ deleteData: true })`
+//   removes that directory, whatever state the job was in.
+
+/** Where the bytes come from. A `.torrent` is passed as its bytes, never as a path or URL. */
+export type EngineSource =
+  | { kind: 'torrent'; torrent: Buffer }
+  | { kind: 'magnet'; uri: string };
+
+export interface EngineJob {
+  /** The caller's id for the job (the system task id); unique among the engine's live jobs. */
+  id: string;
+  /** Per-task working directory; created when missing; the engine writes nothing outside it. */
+  dir: string;
+  source: EngineSource;
+  /**
+   * Files to download, by engine file index (`TorrentFile.engineIndex`). Omitted: every file.
+   * An empty list: nothing to download (the job is done as soon as it has metadata).
+   */
+  selectedFiles?: number[];
+}
+
+/**
+ * queued: waiting for a free slot (the engine's limit on active jobs);
+ * metadata: fetching the file list (a magnet link) from peers;
+ * checking: verifying data already on disk (a restart, a resume);
+ * downloading: transferring; paused: holds no slot, no connection, no open file;
+ * done / failed / stopped: final.
+ */
+export type EngineState = 'queued' | 'metadata' | 'checking' | 'downloading' | 'paused' | 'done' | 'failed' | 'stopped';
+
+export const FINAL_STATES: ReadonlySet<EngineState> = new Set(['done', 'failed', 'stopped']);
+
+export type EngineErrorCode =
+  /** The source is malformed (not a torrent, not a magnet link). Not retryable. */
+  | 'SOURCE_INVALID'
+  /** Understood but not supported by this engine (e.g. a pure BitTorrent v2 torrent). Not retryable. */
+  | 'PROTOCOL_UNSUPPORTED'
+  /** `selectedFiles` names a file the source does not have. Not retryable. */
+  | 'SELECTION_INVALID'
+  /** Another live job has the same id or the same content (info hash). */
+  | 'DUPLICATE_JOB'
+  /** No peer and no progress for the engine's configured time. Retryable later. */
+  | 'NO_PEERS_TIMEOUT'
+  /** ENOSPC / EDQUOT while writing. Retryable once space is freed. */
+  | 'DISK_FULL'
+  /** Any other filesystem error under `dir`. */
+  | 'IO_ERROR'
+  /** The engine was closed, or its network stack failed (e.g. the listening port). Retryable. */
+  | 'ENGINE_ERROR';
+
+export interface EngineFailure {
+  code: EngineErrorCode;
+  message: string;
+  /** Whether starting the same job again may succeed. */
+  retryable: boolean;
+}
+
+export interface EngineFileStatus {
+  /** Engine file index (`TorrentFile.engineIndex`). */
+  index: number;
+  /** Absolute path of the file's bytes on disk, under `job.dir`. */
+  path: string;
+  size: number;
+  selected: boolean;
+  /** Verified bytes of this file on disk. */
+  downloaded: number;
+  /** Every byte of the file is on disk and verified. Unselected files may be done by chance. */
+  done: boolean;
+}
+
+export interface EngineStatus {
+  id: string;
+  state: EngineState;
+  /** Verified bytes of the selected files (never more than `selectedSize`). */
+  downloaded: number;
+  /** Total size of the selected files; 0 until the metadata is known. */
+  selectedSize: number;
+  /**
+   * Verified bytes of the selected files that were already on disk when the engine first
+   * started the job (a restart or a resume after a crash); null until that check has finished.
+   */
+  resumedBytes: number | null;
+  /** Bytes per second, averaged over the last few seconds. */
+  speed: number;
+  uploadSpeed: number;
+  /** Connected sources (BitTorrent peers, web seeds, HTTP connections). */
+  peers: number;
+  /** Total bytes received and sent by this job in this process, protocol overhead excluded. */
+  received: number;
+  uploaded: number;
+  /** Every file of the source (pad files excluded), in engine index order; empty until metadata. */
+  files: EngineFileStatus[];
+  error?: EngineFailure;
+}
+
+/** What is known once the file list is: the status, plus the source's own description. */
+export interface EngineMetadata {
+  status: EngineStatus;
+  /** BitTorrent: the complete `.torrent` (info dictionary and trackers), to keep for restarts of a magnet job. */
+  torrent?: Buffer;
+}
+
+export interface EngineEvents {
+  metadata: [metadata: EngineMetadata];
+  state: [state: EngineState, status: EngineStatus];
+  done: [status: EngineStatus];
+  error: [failure: EngineFailure, status: EngineStatus];
+}
+
+export type EngineEventName = keyof EngineEvents;
+export type EngineListener<E extends EngineEventName> = (...args: EngineEvents[E]) => void;
+
+export interface EngineHandle {
+  readonly id: string;
+  status(): EngineStatus;
+  /** Resolves once the job holds no connection, slot or open file. No-op in a final state. */
+  pause(): Promise<void>;
+  /** Queues a paused job again; it re-checks its data and continues. No-op unless paused. */
+  resume(): Promise<void>;
+  /**
+   * Ends the job (state `stopped` unless it had already ended) and releases everything it holds.
+   * With `deleteData`, `job.dir` is removed as well.
+   */
+  stop(opts: { deleteData: boolean }): Promise<void>;
+  /** Resolves (never rejects) with the final status when the job is done, failed or stopped. */
+  readonly settled: Promise<EngineStatus>;
+  on<E extends EngineEventName>(event: E, listener: EngineListener<E>): this;
+  off<E extends EngineEventName>(event: E, listener: EngineListener<E>): this;
+}
+
+export interface DownloadEngine {
+  /** A short name for logs and the admin UI, e.g. "webtorrent". */
+  readonly name: string;
+  start(job: EngineJob): EngineHandle;
+  /** Stops every job (data kept) and releases the engine's sockets. */
+  close(): Promise<void>;
+}

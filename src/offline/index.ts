@@ -1,0 +1,55 @@
+// Offline download: user tasks, system tasks, the scheduler and the import. The parsers live in
+// ./torrent; the engines in ../engines.
+import { join } from 'node:path';
+import type { Db } from '../db/database.js';
+import { WebTorrentEngine, type DownloadEngine } from '../engines/index.js';
+import type { FilesService } from '../files/files.service.js';
+import type { BlobStore } from '../store/blob-store.js';
+import type { ContentLock } from '../store/content-lock.js';
+import { offlineConfigFrom, type Env } from './offline-config.js';
+import { OfflineRepo } from './offline.repo.js';
+import { OfflineService } from './offline.service.js';
+import { Scheduler } from './scheduler.js';
+
+export { registerOfflineRoutes } from './offline.routes.js';
+export { OfflineService } from './offline.service.js';
+export { Scheduler } from './scheduler.js';
+export { offlineConfigFrom } from './offline-config.js';
+
+export interface OfflineDeps {
+  db: Db;
+  files: FilesService;
+  store: BlobStore;
+  lock: ContentLock;
+  secret: string;
+  /** The server's data directory: working directories go to `<dataDir>/offline`, next to the blobs. */
+  dataDir: string;
+  /** Environment-like input for the engine's settings (see offline-config.ts). */
+  env: Env;
+  /** Another engine (tests); default: WebTorrent with the settings from `env`. */
+  engine?: DownloadEngine;
+  onError?: (err: unknown, what: string) => void;
+}
+
+export interface Offline {
+  service: OfflineService;
+  scheduler: Scheduler;
+  /** Recovery: continues the jobs a previous run left unfinished. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createOffline(deps: OfflineDeps): Offline {
+  const config = offlineConfigFrom(deps.env);
+  const tempRoot = join(deps.dataDir, 'offline');
+  const repo = new OfflineRepo(deps.db);
+  const engine = deps.engine ?? new WebTorrentEngine(config.engine);
+  const scheduler = new Scheduler({ repo, files: deps.files, store: deps.store, lock: deps.lock, engine, tempRoot, onError: deps.onError });
+  const service = new OfflineService({ repo, files: deps.files, store: deps.store, scheduler }, { secret: deps.secret, tempRoot });
+  return {
+    service,
+    scheduler,
+    start: () => scheduler.start(),
+    close: () => scheduler.close(),
+  };
+}

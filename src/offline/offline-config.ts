@@ -1,0 +1,67 @@
+import { btDhtFromEnv, type WebTorrentEngineOptions } from '../engines/index.js';
+
+// The offline download's settings, read from environment-like input (app.ts passes
+// process.env). Kept here rather than in config.ts so the engine's knobs stay next to their use.
+//
+//   OPENPAN_BT_DHT=0               DHT off (default on)
+//   OPENPAN_BT_PEX=0               peer exchange off (default on)
+//   OPENPAN_BT_UTP=1               accept incoming uTP (default off)
+//   OPENPAN_BT_PORT                TCP port for incoming peers (default 0: any free port)
+//   OPENPAN_BT_MAX_CONNS           global cap on peer connections (default 200)
+//   OPENPAN_BT_MAX_ACTIVE          downloads running at once (default 5)
+//   OPENPAN_BT_DOWNLOAD_LIMIT      global download limit, bytes/s (default none)
+//   OPENPAN_BT_UPLOAD_LIMIT        global upload limit, bytes/s (default none)
+//   OPENPAN_BT_NO_PEERS_TIMEOUT    seconds without a peer or data before NO_PEERS_TIMEOUT (default 1800)
+
+export type Env = Record<string, string | undefined>;
+
+export interface OfflineConfig {
+  engine: WebTorrentEngineOptions;
+}
+
+function intFrom(env: Env, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function flagFrom(env: Env, name: string, fallback: boolean): boolean {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (raw === '') return fallback;
+  if (['0', 'false', 'off', 'no'].includes(raw)) return false;
+  if (['1', 'true', 'on', 'yes'].includes(raw)) return true;
+  throw new Error(`${name} must be 0 or 1, got ${JSON.stringify(env[name])}`);
+}
+
+function positive(env: Env, name: string): number | undefined {
+  const n = intFrom(env, name);
+  if (n === 0) throw new Error(`${name} must be a positive integer`);
+  return n;
+}
+
+export function offlineConfigFrom(env: Env): OfflineConfig {
+  const limit = (name: string) => {
+    const n = intFrom(env, name);
+    return n === undefined || n === 0 ? undefined : n;
+  };
+  const timeout = positive(env, 'OPENPAN_BT_NO_PEERS_TIMEOUT');
+  const engine: WebTorrentEngineOptions = {
+    dht: btDhtFromEnv(env),
+    pex: flagFrom(env, 'OPENPAN_BT_PEX', true),
+    utp: flagFrom(env, 'OPENPAN_BT_UTP', false),
+  };
+  const port = intFrom(env, 'OPENPAN_BT_PORT');
+  if (port !== undefined) engine.torrentPort = port;
+  const maxConns = positive(env, 'OPENPAN_BT_MAX_CONNS');
+  if (maxConns !== undefined) engine.maxConns = maxConns;
+  const maxActive = positive(env, 'OPENPAN_BT_MAX_ACTIVE');
+  if (maxActive !== undefined) engine.maxActive = maxActive;
+  const down = limit('OPENPAN_BT_DOWNLOAD_LIMIT');
+  if (down !== undefined) engine.downloadLimit = down;
+  const up = limit('OPENPAN_BT_UPLOAD_LIMIT');
+  if (up !== undefined) engine.uploadLimit = up;
+  if (timeout !== undefined) engine.noPeersTimeoutMs = timeout * 1000;
+  return { engine };
+}

@@ -1,0 +1,133 @@
+import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { OfflineJobsTable, OfflineTasksTable } from '../db/schema.js';
+
+export type JobRow = Selectable<OfflineJobsTable>;
+export type TaskRow = Selectable<OfflineTasksTable>;
+export type NewJob = Insertable<OfflineJobsTable>;
+export type NewTask = Insertable<OfflineTasksTable>;
+
+/** Stored user-task statuses (the live ones, 10/20/50, are derived from the system task). */
+export const TASK_FAILED = -1;
+export const TASK_ACTIVE = 0;
+export const TASK_PAUSED = 5;
+export const TASK_DONE = 100;
+
+/** The SQL of offline download: system tasks (jobs), user tasks, import records, known content. */
+export class OfflineRepo {
+  constructor(private readonly db: Db) {}
+
+  // ---- system tasks ----
+
+  jobById(id: string): Promise<JobRow | undefined> {
+    return this.db.selectFrom('offline_jobs').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  jobByKey(key: string): Promise<JobRow | undefined> {
+    return this.db.selectFrom('offline_jobs').selectAll().where('content_key', '=', key).executeTakeFirst();
+  }
+
+  /** The job for `job.content_key`: the existing one, or `job` inserted now. */
+  async jobForKey(job: NewJob): Promise<JobRow> {
+    await this.db.insertInto('offline_jobs').values(job).onConflict((oc) => oc.column('content_key').doNothing()).execute();
+    return (await this.jobByKey(job.content_key))!;
+  }
+
+  async updateJob(id: string, patch: Updateable<OfflineJobsTable>): Promise<void> {
+    await this.db.updateTable('offline_jobs').set({ ...patch, updated_at: Date.now() }).where('id', '=', id).execute();
+  }
+
+  /** Jobs the scheduler must look at after a start: every one not at rest. */
+  async unfinishedJobIds(): Promise<string[]> {
+    const rows = await this.db.selectFrom('offline_jobs').select('id').where('phase', 'not in', ['done', 'failed']).execute();
+    return rows.map((r) => r.id);
+  }
+
+  async jobIdsWithTemp(): Promise<Set<string>> {
+    const rows = await this.db.selectFrom('offline_jobs').select('id').where('phase', 'not in', ['done']).execute();
+    return new Set(rows.map((r) => r.id));
+  }
+
+  // ---- user tasks ----
+
+  async insertTask(task: NewTask): Promise<TaskRow> {
+    await this.db.insertInto('offline_tasks').values(task).execute();
+    return (await this.db.selectFrom('offline_tasks').selectAll().where('task_id', '=', task.task_id).executeTakeFirst())!;
+  }
+
+  taskById(id: number): Promise<TaskRow | undefined> {
+    return this.db.selectFrom('offline_tasks').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  userTask(userId: number, taskId: string): Promise<TaskRow | undefined> {
+    return this.db.selectFrom('offline_tasks').selectAll().where('task_id', '=', taskId).where('user_id', '=', userId).executeTakeFirst();
+  }
+
+  /** The tasks of a job that are neither done nor failed (active or paused). */
+  openTasks(jobId: string): Promise<TaskRow[]> {
+    return this.db.selectFrom('offline_tasks').selectAll().where('job_id', '=', jobId).where('status', 'in', [0, 5]).orderBy('id').execute();
+  }
+
+  async updateTask(id: number, patch: Updateable<OfflineTasksTable>): Promise<void> {
+    await this.db.updateTable('offline_tasks').set(patch).where('id', '=', id).execute();
+  }
+
+  async deleteTask(id: number): Promise<void> {
+    await this.db.deleteFrom('offline_imports').where('task_id', '=', id).execute();
+    await this.db.deleteFrom('offline_tasks').where('id', '=', id).execute();
+  }
+
+  userTasks(userId: number, offset: number, limit: number, newestFirst: boolean): Promise<TaskRow[]> {
+    return this.db
+      .selectFrom('offline_tasks')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .orderBy('id', newestFirst ? 'desc' : 'asc')
+      .limit(limit)
+      .offset(offset)
+      .execute();
+  }
+
+  async countUserTasks(userId: number): Promise<number> {
+    const row = await this.db.selectFrom('offline_tasks').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  // ---- import records ----
+
+  async imports(taskRowId: number): Promise<Map<number, { fileUuid: string; etag: string }>> {
+    const rows = await this.db.selectFrom('offline_imports').selectAll().where('task_id', '=', taskRowId).execute();
+    return new Map(rows.map((r) => [r.engine_index, { fileUuid: r.file_uuid, etag: r.etag }]));
+  }
+
+  async recordImport(taskRowId: number, engineIndex: number, fileUuid: string, etag: string): Promise<void> {
+    await this.db
+      .insertInto('offline_imports')
+      .values({ task_id: taskRowId, engine_index: engineIndex, file_uuid: fileUuid, etag, created_at: Date.now() })
+      .onConflict((oc) => oc.columns(['task_id', 'engine_index']).doNothing())
+      .execute();
+  }
+
+  // ---- content downloaded before ----
+
+  async content(infoHash: string): Promise<Map<number, { etag: string; size: number }>> {
+    const rows = await this.db.selectFrom('offline_content').selectAll().where('info_hash', '=', infoHash).execute();
+    return new Map(rows.map((r) => [r.engine_index, { etag: r.etag, size: Number(r.size) }]));
+  }
+
+  async recordContent(infoHash: string, engineIndex: number, etag: string, size: number): Promise<void> {
+    const now = Date.now();
+    await this.db
+      .insertInto('offline_content')
+      .values({ info_hash: infoHash, engine_index: engineIndex, etag, size, created_at: now })
+      .onConflict((oc) => oc.columns(['info_hash', 'engine_index']).doUpdateSet({ etag, size, created_at: now }))
+      .execute();
+    // Stored bytes nobody references yet get a blob row with no reference, so the collector
+    // frees them after its grace period if no task takes them; a row in use is left alone.
+    await this.db
+      .insertInto('blobs')
+      .values({ id: etag, size, refs: 0, created_at: now, unreferenced_at: now })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+  }
+}

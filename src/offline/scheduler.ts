@@ -1,0 +1,463 @@
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FINAL_STATES, type DownloadEngine, type EngineHandle, type EngineState, type EngineStatus } from '../engines/index.js';
+import { AppError, isAppError } from '../errors.js';
+import type { DirRef } from '../files/file-object.js';
+import type { FilesService } from '../files/files.service.js';
+import type { BlobStore } from '../store/blob-store.js';
+import type { ContentLock } from '../store/content-lock.js';
+import { destinationPath, parseTorrent, type TorrentFile, type TorrentMeta } from './torrent/index.js';
+import { TASK_ACTIVE, TASK_DONE, TASK_FAILED, TASK_PAUSED, type JobRow, type OfflineRepo, type TaskRow } from './offline.repo.js';
+
+// The offline download as a persisted state machine. A system task (job) is in one phase:
+//
+//   queued ──▶ downloading ──▶ importing ──▶ done
+//      │            │  ▲            │
+//      │            ▼  │            └──▶ (files still missing) downloading
+//      └──────▶ paused (no active user task wants it)        failed (not retryable, or retries spent)
+//
+// Every transition is written to the database before anything else happens, and recovery
+// after a crash is "load the jobs not at rest and reconcile each": `reconcile` looks at what
+// the job's open user tasks want and what the store already holds, and does the one next step
+// (create entries from the store, start / resume / pause / stop the engine job). Work on one job
+// is serialised (`run`); different jobs run concurrently.
+//
+// Import: each finished file is moved into the blob store (`importFile`, a move after hashing)
+// and recorded as (info hash, engine file index) → etag; then every user task wanting it gets
+// its file entry (`createFile`, clashing names numbered), recorded per task and file so an
+// import re-run after a crash creates nothing twice. Both steps hold the content lock shared,
+// so the collector never frees content between "stored" and "referenced".
+
+export type JobPhase = 'queued' | 'downloading' | 'importing' | 'paused' | 'done' | 'failed';
+
+/** Live task statuses of API.md, derived from the job's phase and the engine's state. */
+export const STATUS_QUEUED = 0;
+export const STATUS_METADATA = 10;
+export const STATUS_DOWNLOADING = 20;
+export const STATUS_SAVING = 50;
+
+const TICK_MS = 1000;
+/** Progress is persisted every this many ticks. */
+const PERSIST_TICKS = 3;
+/** The watchdog looks for jobs nobody drives every this many ticks. */
+const WATCHDOG_TICKS = 10;
+/** Engine restarts after retryable failures or a lost engine job, before the job fails. */
+const MAX_ATTEMPTS = 5;
+const RETRY_DELAY_MS = 2000;
+
+export interface SchedulerDeps {
+  repo: OfflineRepo;
+  files: FilesService;
+  store: BlobStore;
+  lock: ContentLock;
+  engine: DownloadEngine;
+  /** Where the engine's per-job working directories go; same filesystem as the blob store. */
+  tempRoot: string;
+  onError?: (err: unknown, what: string) => void;
+}
+
+interface LiveJob {
+  handle: EngineHandle;
+  /** Engine file indices given to the engine. */
+  selected: Set<number>;
+  status: EngineStatus;
+  /** Verified bytes per engine file index, from the last poll. */
+  downloaded: Map<number, number>;
+}
+
+/** What the task page shows of a task right now. */
+export interface TaskLiveView {
+  status: number;
+  finishedSize: number;
+  speed: number;
+  peers: number;
+}
+
+export function engineFilesOf(task: Pick<TaskRow, 'engine_files'>): number[] {
+  return JSON.parse(task.engine_files) as number[];
+}
+
+function engineStateStatus(state: EngineState): number {
+  switch (state) {
+    case 'metadata':
+      return STATUS_METADATA;
+    case 'checking':
+    case 'downloading':
+      return STATUS_DOWNLOADING;
+    case 'done':
+      return STATUS_SAVING;
+    case 'paused':
+      return TASK_PAUSED;
+    default:
+      return STATUS_QUEUED;
+  }
+}
+
+export class Scheduler {
+  readonly #d: SchedulerDeps;
+  readonly #live = new Map<string, LiveJob>();
+  readonly #tails = new Map<string, Promise<void>>();
+  readonly #phases = new Map<string, string>();
+  readonly #metas = new Map<string, TorrentMeta>();
+  /** Engine file index → size, per job (the page reads it for every task it shows). */
+  readonly #sizes = new Map<string, Map<number, number>>();
+  #timer: NodeJS.Timeout | null = null;
+  #ticks = 0;
+  #closing = false;
+
+  constructor(deps: SchedulerDeps) {
+    this.#d = deps;
+  }
+
+  // ---- lifecycle ----
+
+  /** Recovery: frees working directories of jobs at rest, then continues every other job. */
+  async start(): Promise<void> {
+    await mkdir(this.#d.tempRoot, { recursive: true });
+    const keep = await this.#d.repo.jobIdsWithTemp();
+    for (const entry of await readdir(this.#d.tempRoot)) {
+      if (!keep.has(entry)) await rm(join(this.#d.tempRoot, entry), { recursive: true, force: true });
+    }
+    for (const id of await this.#d.repo.unfinishedJobIds()) this.kick(id);
+    this.#timer = setInterval(() => this.#tick(), TICK_MS);
+    this.#timer.unref();
+  }
+
+  /** Stops driving jobs (their phases stay as they are, for the next start) and closes the engine. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    await Promise.allSettled([...this.#tails.values()]);
+    await this.#persist().catch((err) => this.#error(err, 'persisting progress'));
+    this.#live.clear();
+    await this.#d.engine.close();
+  }
+
+  /** Runs `fn` in the job's queue: nothing else happens to that job meanwhile. */
+  run<T>(jobId: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(jobId) ?? Promise.resolve();
+    const result = previous.then(() => {
+      if (this.#closing) throw new AppError('SERVICE_UNAVAILABLE', 'The server is shutting down.');
+      return fn();
+    });
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#tails.set(jobId, tail);
+    void tail.then(() => {
+      if (this.#tails.get(jobId) === tail) this.#tails.delete(jobId);
+    });
+    return result;
+  }
+
+  /** Reconciles the job in its queue, in the background. */
+  kick(jobId: string): void {
+    if (this.#closing) return;
+    this.run(jobId, () => this.#reconcile(jobId)).catch((err) => {
+      if (!this.#closing) this.#error(err, `driving offline job ${jobId}`);
+    });
+  }
+
+  /** Runs `change` (a task was added, removed, paused, resumed) then reconciles the job, in its queue. */
+  update<T>(jobId: string, change: () => Promise<T>): Promise<T> {
+    return this.run(jobId, async () => {
+      const result = await change();
+      await this.#reconcile(jobId);
+      return result;
+    });
+  }
+
+  // ---- what clients read ----
+
+  /** The torrent of a job, parsed once. */
+  metaOf(job: Pick<JobRow, 'id' | 'torrent'>): TorrentMeta {
+    let meta = this.#metas.get(job.id);
+    if (meta === undefined) {
+      if (job.torrent === null) throw new AppError('INTERNAL_ERROR', `Offline job ${job.id} has no torrent.`);
+      meta = parseTorrent(Buffer.from(job.torrent));
+      this.#metas.set(job.id, meta);
+      this.#sizes.set(job.id, new Map(meta.files.map((f) => [f.engineIndex, f.size])));
+    }
+    return meta;
+  }
+
+  /** Engine file indices (of `indices`) whose content the store holds, with its etag. */
+  async cachedFiles(infoHash: string, indices?: Iterable<number>): Promise<Map<number, { etag: string; size: number }>> {
+    const content = await this.#d.repo.content(infoHash);
+    const out = new Map<number, { etag: string; size: number }>();
+    const wanted = indices === undefined ? [...content.keys()] : [...indices];
+    await Promise.all(
+      wanted.map(async (i) => {
+        const c = content.get(i);
+        if (c !== undefined && (await this.#d.store.exists(c.etag))) out.set(i, c);
+      }),
+    );
+    return out;
+  }
+
+  /** Live status, progress, speed and peers of a user task (stored values when its job is idle). */
+  view(task: TaskRow): TaskLiveView {
+    const stored: TaskLiveView = { status: task.status, finishedSize: Number(task.finished_size), speed: 0, peers: 0 };
+    if (task.status !== TASK_ACTIVE) return stored;
+    const live = this.#live.get(task.job_id);
+    if (live === undefined) {
+      return { ...stored, status: this.#phases.get(task.job_id) === 'importing' ? STATUS_SAVING : STATUS_QUEUED };
+    }
+    return {
+      status: engineStateStatus(live.status.state),
+      finishedSize: this.#finishedSize(task, live),
+      speed: live.status.speed,
+      peers: live.status.peers,
+    };
+  }
+
+  /** Verified bytes of one engine file of a running job, or null when the job is not running. */
+  fileProgress(jobId: string, engineIndex: number): number | null {
+    const live = this.#live.get(jobId);
+    if (live === undefined || !live.selected.has(engineIndex)) return null;
+    return live.downloaded.get(engineIndex) ?? 0;
+  }
+
+  #finishedSize(task: TaskRow, live: LiveJob): number {
+    const sizes = this.#sizes.get(task.job_id);
+    if (sizes === undefined) return Number(task.finished_size);
+    let sum = 0;
+    // Files outside the engine's selection were already in the store when it started.
+    for (const i of engineFilesOf(task)) sum += live.selected.has(i) ? (live.downloaded.get(i) ?? 0) : (sizes.get(i) ?? 0);
+    return Math.min(sum, Number(task.size));
+  }
+
+  // ---- the state machine ----
+
+  async #setPhase(jobId: string, phase: JobPhase, extra: Parameters<OfflineRepo['updateJob']>[1] = {}): Promise<void> {
+    this.#phases.set(jobId, phase);
+    await this.#d.repo.updateJob(jobId, { ...extra, phase });
+  }
+
+  /** Looks at what the job's open tasks want and takes the next step. */
+  async #reconcile(jobId: string): Promise<void> {
+    const job = await this.#d.repo.jobById(jobId);
+    if (job === undefined) return;
+    this.#phases.set(jobId, job.phase);
+    const open = await this.#d.repo.openTasks(jobId);
+    const running = open.filter((t) => t.status === TASK_ACTIVE);
+    if (running.length === 0) {
+      if (open.length === 0) {
+        // Nobody wants anything any more: stop and free the temporary data at once.
+        await this.#stopEngine(job, true);
+        if (job.phase !== 'done' && job.phase !== 'failed') await this.#setPhase(jobId, 'done', { finished_at: Date.now() });
+      } else {
+        await this.#live.get(jobId)?.handle.pause();
+        if (job.phase !== 'paused') await this.#setPhase(jobId, 'paused');
+      }
+      return;
+    }
+
+    const meta = this.metaOf(job);
+    const wanted = new Set(running.flatMap(engineFilesOf));
+    const cached = await this.cachedFiles(job.info_hash, wanted);
+    for (const task of running) {
+      if (engineFilesOf(task).every((i) => cached.has(i))) await this.#complete(task, meta, cached);
+    }
+    const needed = [...wanted].filter((i) => !cached.has(i)).sort((a, b) => a - b);
+    if (needed.length === 0) {
+      await this.#stopEngine(job, true);
+      if (job.phase !== 'done') await this.#setPhase(jobId, 'done', { finished_at: Date.now(), error_code: '', message: '' });
+      return;
+    }
+
+    const live = this.#live.get(jobId);
+    if (live !== undefined && !FINAL_STATES.has(live.handle.status().state) && needed.every((i) => live.selected.has(i))) {
+      if (live.handle.status().state === 'paused') await live.handle.resume();
+      if (job.phase !== 'downloading') await this.#setPhase(jobId, 'downloading');
+      return;
+    }
+    // Not running, or running without a file someone now wants: (re)start with the union.
+    // The working directory is the same, so the engine re-verifies what is there.
+    await this.#stopEngine(job, false);
+    await this.#startEngine(job, meta, needed);
+  }
+
+  async #startEngine(job: JobRow, meta: TorrentMeta, needed: number[]): Promise<void> {
+    const sizes = new Map(meta.files.map((f) => [f.engineIndex, f.size]));
+    const size = needed.reduce((s, i) => s + (sizes.get(i) ?? 0), 0);
+    await this.#setPhase(job.id, 'downloading', { selected: JSON.stringify(needed), size, error_code: '', message: '' });
+    const handle = this.#d.engine.start({
+      id: job.id,
+      dir: job.temp_dir,
+      source: { kind: 'torrent', torrent: Buffer.from(job.torrent as Uint8Array) },
+      selectedFiles: needed,
+    });
+    const live: LiveJob = { handle, selected: new Set(needed), status: handle.status(), downloaded: new Map() };
+    this.#live.set(job.id, live);
+    void handle.settled.then((status) => {
+      if (this.#closing) return;
+      this.run(job.id, () => this.#onSettled(job.id, handle, status)).catch((err) => {
+        if (!this.#closing) this.#error(err, `finishing offline job ${job.id}`);
+      });
+    });
+  }
+
+  /** Stops the job's engine job, if any; with `deleteData` its working directory goes too. */
+  async #stopEngine(job: JobRow, deleteData: boolean): Promise<void> {
+    const live = this.#live.get(job.id);
+    this.#live.delete(job.id);
+    if (live !== undefined) await live.handle.stop({ deleteData });
+    if (deleteData) await rm(job.temp_dir, { recursive: true, force: true, maxRetries: 3 });
+  }
+
+  async #onSettled(jobId: string, handle: EngineHandle, status: EngineStatus): Promise<void> {
+    const live = this.#live.get(jobId);
+    if (live === undefined || live.handle !== handle) return; // stopped on purpose, or replaced
+    this.#live.delete(jobId);
+    const job = await this.#d.repo.jobById(jobId);
+    if (job === undefined) return;
+    if (status.state === 'done') {
+      await this.#setPhase(jobId, 'importing', { downloaded: status.downloaded });
+      await this.#importFinished(job, status);
+      await this.#reconcile(jobId);
+      return;
+    }
+    const failure = status.error ?? { code: 'ENGINE_ERROR', message: 'The download stopped unexpectedly.', retryable: true };
+    const retry = failure.retryable && failure.code !== 'NO_PEERS_TIMEOUT' && failure.code !== 'DISK_FULL' && job.attempts < MAX_ATTEMPTS;
+    if (retry) {
+      // The engine lost the job (stopped behind our back) or a retryable error: try again.
+      await this.#d.repo.updateJob(jobId, { attempts: job.attempts + 1 });
+      setTimeout(() => this.kick(jobId), RETRY_DELAY_MS).unref();
+      return;
+    }
+    await this.#failJob(job, failure.code, failure.message);
+  }
+
+  async #failJob(job: JobRow, code: string, message: string): Promise<void> {
+    await this.#stopEngine(job, false);
+    await this.#setPhase(job.id, 'failed', { error_code: code, message, finished_at: Date.now() });
+    for (const task of await this.#d.repo.openTasks(job.id)) {
+      if (task.status === TASK_ACTIVE) await this.#d.repo.updateTask(task.id, { status: TASK_FAILED, error_code: code, message, finished_at: Date.now() });
+    }
+  }
+
+  /** Moves every finished selected file into the store, recording its etag. */
+  async #importFinished(job: JobRow, status: EngineStatus): Promise<void> {
+    const known = await this.cachedFiles(job.info_hash, status.files.map((f) => f.index));
+    for (const f of status.files) {
+      if (!f.selected || !f.done || known.has(f.index)) continue;
+      try {
+        await this.#d.lock.shared(async () => {
+          const info = await this.#d.store.importFile(f.path);
+          await this.#d.repo.recordContent(job.info_hash, f.index, info.etag, info.size);
+        });
+      } catch (err) {
+        // A file gone from the working directory is downloaded again by the next reconcile.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        if (isAppError(err) && err.code === 'DISK_FULL') {
+          await this.#failJob(job, 'DISK_FULL', err.message);
+          return;
+        }
+        throw err;
+      }
+    }
+  }
+
+  /** The task's destination directory: its folder by uuid, or by path when that is gone. */
+  async #saveDir(task: TaskRow): Promise<DirRef> {
+    if (task.save_uuid !== '') {
+      try {
+        return await this.#d.files.resolveDir(task.user_id, { uuid: task.save_uuid }, 'PARENT_NOT_FOUND');
+      } catch (err) {
+        if (!isAppError(err) || (err.code !== 'PARENT_NOT_FOUND' && err.code !== 'FILE_NOT_FOUND')) throw err;
+      }
+    }
+    return this.#d.files.ensureDir(task.user_id, { path: task.save_path || '/' });
+  }
+
+  /** Creates the task's file entries from stored content (each once), then marks it done. */
+  async #complete(task: TaskRow, meta: TorrentMeta, cached: Map<number, { etag: string; size: number }>): Promise<void> {
+    const imports = await this.#d.repo.imports(task.id);
+    const byEngine = new Map<number, TorrentFile>(meta.files.map((f) => [f.engineIndex, f]));
+    const todo = engineFilesOf(task).filter((i) => !imports.has(i));
+    const remaining = todo.reduce((s, i) => s + (byEngine.get(i)?.size ?? 0), 0);
+    try {
+      if (remaining > 0 && (await this.#d.files.freeSpace(task.user_id)) < remaining) {
+        throw new AppError('SPACE_EXCEEDED', `Not enough space left in the drive for the ${remaining} bytes of this task.`);
+      }
+      const base = await this.#saveDir(task);
+      const dirs = new Map<string, DirRef>();
+      for (const i of todo) {
+        const file = byEngine.get(i);
+        const content = cached.get(i);
+        if (file === undefined || content === undefined) continue;
+        const segments = destinationPath(meta, file);
+        const name = segments[segments.length - 1];
+        const sub = segments.slice(0, -1).join('/');
+        let dir = base;
+        if (sub !== '') {
+          let found = dirs.get(sub);
+          if (found === undefined) {
+            found = await this.#d.files.ensureDir(task.user_id, { path: `${base.path === '/' ? '' : base.path}/${sub}` });
+            dirs.set(sub, found);
+          }
+          dir = found;
+        }
+        const created = await this.#d.lock.shared(async () => {
+          if (!(await this.#d.store.exists(content.etag))) return null;
+          return this.#d.files.createFile(task.user_id, { dir, name, etag: content.etag, size: content.size, onConflict: 'rename' });
+        });
+        if (created === null) return; // freed meanwhile: the next reconcile downloads it again
+        await this.#d.repo.recordImport(task.id, i, created.file.uuid, content.etag);
+      }
+      await this.#d.repo.updateTask(task.id, { status: TASK_DONE, finished_size: Number(task.size), finished_at: Date.now(), error_code: '', message: '' });
+    } catch (err) {
+      if (!isAppError(err) || err.status >= 500) throw err;
+      // SPACE_EXCEEDED, a destination that became a file, ...: this task fails, the others go on.
+      await this.#d.repo.updateTask(task.id, { status: TASK_FAILED, error_code: err.code, message: err.message, finished_at: Date.now() });
+    }
+  }
+
+  // ---- every second ----
+
+  #tick(): void {
+    this.#ticks++;
+    for (const live of this.#live.values()) this.#poll(live);
+    if (this.#ticks % PERSIST_TICKS === 0) this.#persist().catch((err) => this.#error(err, 'persisting progress'));
+    if (this.#ticks % WATCHDOG_TICKS === 0) this.#watchdog().catch((err) => this.#error(err, 'offline watchdog'));
+  }
+
+  #poll(live: LiveJob): void {
+    live.status = live.handle.status();
+    live.downloaded = new Map(live.status.files.map((f) => [f.index, f.downloaded]));
+  }
+
+  async #persist(): Promise<void> {
+    for (const [jobId, live] of [...this.#live]) {
+      this.#poll(live);
+      await this.#d.repo.updateJob(jobId, { downloaded: live.status.downloaded });
+      for (const task of await this.#d.repo.openTasks(jobId)) {
+        if (task.status !== TASK_ACTIVE) continue;
+        const finished = this.#finishedSize(task, live);
+        if (finished !== Number(task.finished_size)) await this.#d.repo.updateTask(task.id, { finished_size: finished });
+      }
+    }
+  }
+
+  /**
+   * Status never lies: a job that should be moving but that nothing drives (its engine job is
+   * gone, an import was interrupted by an error) is reconciled again — resumed, or failed once
+   * its attempts are spent.
+   */
+  async #watchdog(): Promise<void> {
+    if (this.#closing) return;
+    for (const id of await this.#d.repo.unfinishedJobIds()) {
+      if (this.#tails.has(id)) continue; // being worked on
+      // A live engine job reports its end through `settled`, which is queued as work.
+      if (this.#live.has(id) || this.#phases.get(id) === 'paused') continue;
+      this.kick(id);
+    }
+  }
+
+  #error(err: unknown, what: string): void {
+    this.#d.onError?.(err, what);
+  }
+}
