@@ -3,7 +3,7 @@
 // Usage: npm run build && node --import tsx bench/upload-ingest.ts   (BENCH_INGEST_MIB to resize)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { mkdtempSync, openSync, rmSync, writeFileSync, closeSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServerProcess, table, BENCH_ADMIN_PASSWORD } from './lib.js';

@@ -5,51 +5,17 @@ import type { Readable } from 'node:stream';
 import { AppError, fromFsError } from '../errors.js';
 import type { BlobInfo, BlobStore, BlobWriter } from './blob-store.js';
 import { EtagHasher, isEtag } from './etag.js';
+import { errnoOf, fsyncDirectory, unlinkIfExists, writeFully } from './fs-util.js';
 
 /** Reads go to the network in large slices: fewer syscalls and event-loop turns per GiB served. */
 const READ_CHUNK = 1024 * 1024;
 const TEMP_DIR = 'tmp';
 const SHARD_RE = /^[A-Za-z0-9_-]{2}$/;
 
-function errnoOf(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
-}
-
 /** Refuses anything that is not an etag before it can become part of a path. */
 function checkedEtag(etag: string): string {
   if (!isEtag(etag)) throw new AppError('HASH_INVALID', 'Not a well-formed content hash.');
   return etag;
-}
-
-async function unlinkIfExists(path: string): Promise<void> {
-  try {
-    await unlink(path);
-  } catch (err) {
-    if (errnoOf(err) !== 'ENOENT') throw err;
-  }
-}
-
-/** Makes a rename or create in `dir` durable: the directory entry itself must reach the disk. */
-async function fsyncDirectory(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch (err) {
-    // Some platforms and filesystems cannot fsync a directory; the data file itself is synced.
-    const code = errnoOf(err);
-    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw err;
-  } finally {
-    await handle?.close();
-  }
-}
-
-async function writeFully(handle: FileHandle, chunk: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.length) {
-    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
-    offset += bytesWritten;
-  }
 }
 
 /**

@@ -32,14 +32,11 @@ import { STRIDE_UNIT, placeable, type Placement } from './ctx.js';
 const MAGIC = Buffer.from('OPASM\x01', 'latin1');
 const HEADER_BYTES = 16;
 const RECORD_HEAD = 20;
-const DIGEST_BYTES = 20;
+const DIGEST_BYTES = 20;import { errnoOf, fsyncDirectory } from '../store/fs-util.js';
+
 const ZERO_ID = '0'.repeat(32);
 export const ASM_RE = /^asm-[0-9a-f]{32}$/;
 export const ASM_MAP_RE = /^asm-[0-9a-f]{32}\.map$/;
-
-function errnoOf(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
-}
 
 function invalid(message: string): AppError {
   return new AppError('UPLOAD_INVALID', message);
@@ -310,7 +307,7 @@ export class Assemblies {
     await unlink(this.mapPath(name)).catch((err: unknown) => {
       if (errnoOf(err) !== 'ENOENT') throw err;
     });
-    await fsyncDir(this.dir);
+    await fsyncDirectory(this.dir);
   }
 
   /** Deletes an assembly, map first. */
@@ -374,7 +371,7 @@ export class Assemblies {
         header[MAGIC.length] = wantStride / STRIDE_UNIT;
         await map.write(header, 0, HEADER_BYTES, 0);
         await Promise.all([map.datasync(), created ? data.datasync() : undefined]);
-        await fsyncDir(this.dir);
+        await fsyncDirectory(this.dir);
       } catch (err) {
         await map.close().catch(() => undefined);
         throw err;
@@ -431,17 +428,4 @@ export async function writeRecord(map: FileHandle, stride: number, order: number
 export async function eraseDigests(write: AsmWrite, order: number, blockId: string): Promise<void> {
   await writeRecord(write.map, write.stride, order, { blockId, digests: null });
   await write.map.datasync();
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch (err) {
-    const code = errnoOf(err);
-    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw err;
-  } finally {
-    await handle?.close();
-  }
 }

@@ -9,6 +9,7 @@ import type { FilesService } from '../files/files.service.js';
 import { ok } from '../http/envelope.js';
 import type { BlobInfo, BlobStore, BlobWriter } from '../store/blob-store.js';
 import type { ContentLock } from '../store/content-lock.js';
+import { errnoOf, unlinkIfExists } from '../store/fs-util.js';
 import { ETAG_BLOCK, isEtag } from '../store/etag.js';
 import { Crc32 } from './crc32.js';
 import { ASM_MAP_RE, ASM_RE, Assemblies, SubblockHasher, eraseDigests, etagFromDigests, subblockCount, writeRecord, type AsmRecord } from './assembly.js';
@@ -112,16 +113,6 @@ function invalid(message: string): AppError {
   return new AppError('UPLOAD_INVALID', message);
 }
 
-function errnoOf(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
-}
-
-async function unlinkQuietly(path: string): Promise<void> {
-  await unlink(path).catch((err: unknown) => {
-    if (errnoOf(err) !== 'ENOENT') throw err;
-  });
-}
-
 export function uploadAnswer(file: FileObject, key: string): UploadAnswer {
   return { hash: file.storeId, key, response: JSON.stringify(ok(file, '')) };
 }
@@ -212,7 +203,7 @@ export class UploadService {
       return this.blockAnswer(token, policy, { blockId, blockSize, offset: got.size }, got);
     } catch (err) {
       await handle.close().catch(() => undefined);
-      await unlinkQuietly(path).catch(() => undefined);
+      await unlinkIfExists(path).catch(() => undefined);
       throw err;
     } finally {
       await handle.close().catch(() => undefined);
@@ -365,7 +356,7 @@ export class UploadService {
       const inPlace = usesAsm && sources.every((src, i) => src.kind === 'file' || src.start === i * size0);
       const answer = inPlace ? await this.assembleInPlace(id, policy, dest.dir, key, name, blocks, sources, fileSize) : await this.assembleByCopy(policy, dest.dir, key, name, blocks, sources);
       await this.remember(id, JSON.parse(answer.response).result as FileObject);
-      await Promise.all(sources.map((src) => (src.kind === 'file' ? unlinkQuietly(src.path).catch(() => undefined) : undefined)));
+      await Promise.all(sources.map((src) => (src.kind === 'file' ? unlinkIfExists(src.path).catch(() => undefined) : undefined)));
       if (usesAsm && !inPlace) await this.asm.remove(name).catch(() => undefined);
       return answer;
     } finally {

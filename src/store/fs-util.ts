@@ -1,0 +1,39 @@
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+
+// Small filesystem helpers shared by everything that writes durable files.
+
+export function errnoOf(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+export async function unlinkIfExists(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if (errnoOf(err) !== 'ENOENT') throw err;
+  }
+}
+
+/** Makes a rename or create in `dir` durable: the directory entry itself must reach the disk. */
+export async function fsyncDirectory(dir: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch (err) {
+    // Some platforms and filesystems cannot fsync a directory; the data file itself is synced.
+    const code = errnoOf(err);
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw err;
+  } finally {
+    await handle?.close();
+  }
+}
+
+export async function writeFully(handle: FileHandle, chunk: Uint8Array, position?: number): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.length) {
+    const at = position === undefined ? null : position + offset;
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, at);
+    offset += bytesWritten;
+  }
+}
