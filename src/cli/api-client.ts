@@ -2,9 +2,35 @@
 
 import type { FileObject } from '../files/file-object.js';
 import type { PageResult } from '../files/files.service.js';
+import type { ParsedFile, ParseResult, TaskFileDetail, TaskObject } from '../offline/offline.service.js';
 
 // The API's shapes are the server's own types: one definition for both sides.
-export type { FileObject, PageResult };
+export type { FileObject, PageResult, ParsedFile, ParseResult, TaskFileDetail, TaskObject };
+
+/** `/v1/offline/parseUrl` for one link: a torrent's answer, where a magnet may not know its files yet. */
+export type ParsedUrl = Omit<ParseResult, 'files' | 'infoHash' | 'server'> & {
+  files?: ParsedFile[];
+  infoHash?: string;
+  url?: string;
+  server?: boolean;
+  metadataPending?: boolean;
+};
+
+export interface OfflineStartRequest {
+  taskHash: string;
+  /** `"*"`, `"0,2,5"` or `[0, 2, 5]`; all files when absent. */
+  files?: string | number[];
+  savePath?: string;
+  saveUuid?: string;
+  name?: string;
+}
+
+export interface OfflineListResult {
+  list: TaskObject[];
+  start: number;
+  size: number;
+  totalCount: number;
+}
 
 /** A failed call: the server's HTTP status and stable code, or status 0 when it was not reached. */
 export class ApiError extends Error {
@@ -161,6 +187,43 @@ export class ApiClient {
 
   download(path: string): Promise<{ downloadAddress: string; expires: number }> {
     return this.call('/v1/files/download', { path });
+  }
+
+  // ---- offline download (API.md "Offline download") ----
+
+  /** The file list of a `.torrent` already in the drive, by its uuid (or path). */
+  parseTorrent(source: { uuid: string } | { path: string }): Promise<ParseResult> {
+    return this.call('/v1/offline/parseTorrent', source);
+  }
+
+  /** A magnet link or an HTTP(S) URL; one answer per line of `url` (an array when several). */
+  parseUrl(url: string, password?: string): Promise<ParsedUrl | ParsedUrl[]> {
+    return this.call('/v1/offline/parseUrl', password === undefined ? { url } : { url, password });
+  }
+
+  offlineStart(req: OfflineStartRequest): Promise<TaskObject> {
+    return this.call('/v1/offline/start', req);
+  }
+
+  /** `start`/`size` window of the caller's tasks; `order` 1 newest first (default), -1 oldest first. */
+  offlineList(req: { start?: number; size?: number; order?: 1 | -1 } = {}): Promise<OfflineListResult> {
+    return this.call('/v1/offline/list', req);
+  }
+
+  offlineGet(taskId: string): Promise<TaskObject & { detail: TaskFileDetail[] }> {
+    return this.call('/v1/offline/get', { taskId });
+  }
+
+  offlineRemove(taskIds: string[], deleteFiles = false): Promise<boolean> {
+    return this.call('/v1/offline/remove', deleteFiles ? { taskId: taskIds, deleteFiles: true } : { taskId: taskIds });
+  }
+
+  offlinePause(taskIds: string[]): Promise<boolean> {
+    return this.call('/v1/offline/pause', { taskId: taskIds });
+  }
+
+  offlineResume(taskIds: string[]): Promise<boolean> {
+    return this.call('/v1/offline/resume', { taskId: taskIds });
   }
 }
 

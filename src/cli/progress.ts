@@ -64,3 +64,37 @@ export class TerminalProgress implements Progress {
 export function progressFor(stream: NodeJS.WriteStream, quiet: boolean): Progress {
   return !quiet && stream.isTTY ? new TerminalProgress(stream) : NO_PROGRESS;
 }
+
+/**
+ * A block of lines redrawn in place on a terminal (one progress line per task). Lines are cut to
+ * the terminal width, so none wraps and the cursor arithmetic stays right.
+ */
+export class LiveLines {
+  private shown = 0;
+
+  constructor(private readonly out: NodeJS.WriteStream) {}
+
+  get width(): number {
+    return Math.max(20, (this.out.columns || 80) - 1);
+  }
+
+  draw(lines: readonly string[]): void {
+    const width = this.width;
+    // Never more lines than the terminal shows: lines scrolled away cannot be redrawn.
+    const room = Math.max(1, (this.out.rows || 25) - 1);
+    const visible = lines.length > room ? [...lines.slice(0, room - 1), `… and ${lines.length - room + 1} more`] : lines;
+    this.out.write(this.erase() + visible.map((l) => ([...l].length > width ? [...l].slice(0, width).join('') : l)).join('\n'));
+    this.shown = visible.length;
+  }
+
+  clear(): void {
+    if (this.shown) this.out.write(this.erase());
+    this.shown = 0;
+  }
+
+  /** Moves to the first drawn line, erasing each on the way up. */
+  private erase(): string {
+    if (this.shown === 0) return '';
+    return '\r\x1b[2K' + '\x1b[1A\x1b[2K'.repeat(this.shown - 1);
+  }
+}

@@ -19,6 +19,8 @@ export interface UploadOptions {
   /** Destination directory path in the drive, or `:torrent`. */
   dest: string;
   override: boolean;
+  /** Name in the drive; default the local file's name. */
+  name?: string;
   /** Blocks sent at the same time (memory use is about this many blocks). */
   parallel: number;
   stateDir: string;
@@ -54,7 +56,7 @@ export async function uploadFile(client: ApiClient, localPath: string, opts: Upl
   const st = await stat(path);
   if (st.isDirectory()) throw new CliError(`${localPath} is a directory (upload takes files)`);
   if (!st.isFile()) throw new CliError(`${localPath} is not a regular file`);
-  const name = basename(path);
+  const name = opts.name ?? basename(path);
   const size = st.size;
 
   if (size > BLOCK_SIZE) opts.progress.start(`hashing ${name}`, size);
