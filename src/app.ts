@@ -19,7 +19,7 @@ import { UploadService } from './upload/upload.service.js';
 import { UsersRepo } from './users/users.repo.js';
 import { registerUserRoutes } from './users/users.routes.js';
 import { UsersService } from './users/users.service.js';
-import { createOffline, registerOfflineRoutes } from './offline/index.js';
+import { createOffline, registerOfflineRoutes, type Offline } from './offline/index.js';
 
 export interface OpenPan {
   config: Config;
@@ -28,6 +28,7 @@ export interface OpenPan {
   users: UsersService;
   files: FilesService;
   uploads: UploadService;
+  offline: Offline;
   /** Starts listening; returns the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -87,6 +88,7 @@ export async function createOpenPan(config: Config, env: Record<string, string |
     users,
     files,
     uploads,
+    offline,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
       const address = http.server.address();

@@ -175,6 +175,40 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003_offline_seeding_and_counts': {
+    async up(db: Kysely<any>) {
+      // Jobs seeding after their import (offline/seeding.ts): enough to resume a seed after a
+      // restart with its counters, or to drop it and its directory of hard links.
+      await db.schema
+        .createTable('offline_seeds')
+        .addColumn('job_id', 'text', (c) => c.primaryKey())
+        .addColumn('dir', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('uploaded', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('seeded_ms', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      // /v1/offline/page answers totalCount on every call: count(*) over a user's 100,000 tasks
+      // walks 100,000 index entries (~5 ms). A per-user counter kept by triggers reads one row.
+      await db.schema
+        .createTable('offline_task_counts')
+        .addColumn('user_id', 'integer', (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+        .addColumn('tasks', 'integer', (c) => c.notNull())
+        .execute();
+      await sql`
+        CREATE TRIGGER offline_tasks_count_insert AFTER INSERT ON offline_tasks BEGIN
+          INSERT INTO offline_task_counts (user_id, tasks) VALUES (NEW.user_id, 1)
+            ON CONFLICT (user_id) DO UPDATE SET tasks = tasks + 1;
+        END`.execute(db);
+      await sql`
+        CREATE TRIGGER offline_tasks_count_delete AFTER DELETE ON offline_tasks BEGIN
+          UPDATE offline_task_counts SET tasks = tasks - 1 WHERE user_id = OLD.user_id;
+        END`.execute(db);
+      await sql`INSERT INTO offline_task_counts (user_id, tasks) SELECT user_id, count(*) FROM offline_tasks GROUP BY user_id`.execute(db);
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

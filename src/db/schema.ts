@@ -138,8 +138,30 @@ export interface OfflineContentTable {
   created_at: number;
 }
 
+/** A job seeding after its import: its directory of hard links and its counters so far. */
+export interface OfflineSeedsTable {
+  job_id: string;
+  /** Absolute path of the seeding directory (hard links to the blobs, in the engine's layout). */
+  dir: string;
+  /** Bytes of the files seeded: the denominator of the ratio limit. */
+  size: number;
+  /** Bytes uploaded and milliseconds seeded after the import, over every run (persisted every few seconds). */
+  uploaded: number;
+  seeded_ms: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Offline tasks per user (kept by triggers): the page's totalCount without a count(*). */
+export interface OfflineTaskCountsTable {
+  user_id: number;
+  tasks: number;
+}
+
 export interface Database {
   offline_jobs: OfflineJobsTable;
+  offline_seeds: OfflineSeedsTable;
+  offline_task_counts: OfflineTaskCountsTable;
   offline_tasks: OfflineTasksTable;
   offline_imports: OfflineImportsTable;
   offline_content: OfflineContentTable;

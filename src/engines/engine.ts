@@ -146,3 +146,54 @@ export interface DownloadEngine {
   /** Stops every job (data kept) and releases the engine's sockets. */
   close(): Promise<void>;
 }
+
+// ---- seeding: uploading content an engine job finished with ----
+
+/** A seeding job: the files of `torrent` present under `dir`, in the engine's layout (`seedLayout`). */
+export interface SeedJob {
+  /** The caller's id (the system task id); unique among live seeds. */
+  id: string;
+  /** Holds the files; the engine only reads it: it never writes, creates or deletes anything there. */
+  dir: string;
+  /** The `.torrent` bytes. */
+  torrent: Buffer;
+}
+
+/** checking: verifying the files under `dir`; seeding: uploading what verified; stopped / failed: final. */
+export type SeedState = 'checking' | 'seeding' | 'stopped' | 'failed';
+
+export interface SeedStatus {
+  id: string;
+  state: SeedState;
+  /** Payload bytes sent by this seed (this process). */
+  uploaded: number;
+  uploadSpeed: number;
+  peers: number;
+  error?: EngineFailure;
+}
+
+export interface SeedHandle {
+  readonly id: string;
+  status(): SeedStatus;
+  /** Ends the seed (no connection, no open file); `dir` is left as it is. */
+  stop(): Promise<void>;
+  /** Resolves (never rejects) with the final status when the seed is stopped or failed. */
+  readonly settled: Promise<SeedStatus>;
+}
+
+/**
+ * An engine that can keep uploading after a job is over, from files it did not download into
+ * its own directory (openpan gives it hard links to the stored blobs). Optional: an engine
+ * without it simply never seeds after the import.
+ */
+export interface SeedingEngine {
+  /** Where `seed` expects each file's bytes under `dir`, by engine file index (pad files included). */
+  seedLayout(torrent: Buffer, dir: string): string[];
+  /** Verifies the files present under `dir` and uploads the verified pieces; never downloads. Never throws. */
+  seed(job: SeedJob): SeedHandle;
+}
+
+export function canSeed(engine: DownloadEngine): engine is DownloadEngine & SeedingEngine {
+  const e = engine as Partial<SeedingEngine>;
+  return typeof e.seed === 'function' && typeof e.seedLayout === 'function';
+}

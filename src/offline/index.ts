@@ -5,11 +5,14 @@ import type { Db } from '../db/database.js';
 import { WebTorrentEngine, type DownloadEngine } from '../engines/index.js';
 import type { FilesService } from '../files/files.service.js';
 import type { BlobStore } from '../store/blob-store.js';
+import { LocalDiskBlobStore } from '../store/local-disk.js';
 import type { ContentLock } from '../store/content-lock.js';
 import { offlineConfigFrom, type Env } from './offline-config.js';
 import { OfflineRepo } from './offline.repo.js';
 import { OfflineService } from './offline.service.js';
 import { Scheduler } from './scheduler.js';
+import { Seeding } from './seeding.js';
+import { SeedingRepo } from './seeding.repo.js';
 
 export { registerOfflineRoutes } from './offline.routes.js';
 export { OfflineService } from './offline.service.js';
@@ -34,6 +37,7 @@ export interface OfflineDeps {
 export interface Offline {
   service: OfflineService;
   scheduler: Scheduler;
+  seeding: Seeding;
   /** Recovery: continues the jobs a previous run left unfinished. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -44,12 +48,30 @@ export function createOffline(deps: OfflineDeps): Offline {
   const tempRoot = join(deps.dataDir, 'offline');
   const repo = new OfflineRepo(deps.db);
   const engine = deps.engine ?? new WebTorrentEngine(config.engine);
-  const scheduler = new Scheduler({ repo, files: deps.files, store: deps.store, lock: deps.lock, engine, tempRoot, onError: deps.onError });
-  const service = new OfflineService({ repo, files: deps.files, store: deps.store, scheduler }, { secret: deps.secret, tempRoot });
+  const store = deps.store;
+  // Seeds read hard links to the blobs: only a local-disk store has files to link to.
+  const seeding = new Seeding({
+    repo: new SeedingRepo(deps.db),
+    engine,
+    contentPath: store instanceof LocalDiskBlobStore ? (etag) => store.contentPath(etag) : null,
+    root: join(deps.dataDir, 'seeding'),
+    config: config.seeding,
+    onError: deps.onError,
+  });
+  const scheduler = new Scheduler({ repo, files: deps.files, store, lock: deps.lock, engine, tempRoot, onError: deps.onError, seeding });
+  const service = new OfflineService({ repo, files: deps.files, store, scheduler }, { secret: deps.secret, tempRoot });
   return {
     service,
     scheduler,
-    start: () => scheduler.start(),
-    close: () => scheduler.close(),
+    seeding,
+    async start() {
+      await seeding.start();
+      await scheduler.start();
+    },
+    async close() {
+      // Seeds first: they keep their rows and links for the next start; then the engine closes.
+      await seeding.close();
+      await scheduler.close();
+    },
   };
 }

@@ -1,4 +1,5 @@
 import { btDhtFromEnv, type WebTorrentEngineOptions } from '../engines/index.js';
+import type { SeedingConfig } from './seeding.js';
 
 // The offline download's settings, read from environment-like input (app.ts passes
 // process.env). Kept here rather than in config.ts so the engine's knobs stay next to their use.
@@ -12,11 +13,20 @@ import { btDhtFromEnv, type WebTorrentEngineOptions } from '../engines/index.js'
 //   OPENPAN_BT_DOWNLOAD_LIMIT      global download limit, bytes/s (default none)
 //   OPENPAN_BT_UPLOAD_LIMIT        global upload limit, bytes/s (default none)
 //   OPENPAN_BT_NO_PEERS_TIMEOUT    seconds without a peer or data before NO_PEERS_TIMEOUT (default 1800)
+//
+// Seeding after the import (while downloading, the engine always uploads to its peers). Off
+// unless one of these is set; with both set, the seed stops at whichever limit comes first.
+// The seed reads hard links to the stored files: no second copy on disk (see seeding.ts).
+//   OPENPAN_SEED_RATIO             stop once bytes uploaded after the import / bytes seeded ≥ this
+//                                  (a decimal, e.g. 1.5; 0 = no ratio limit)
+//   OPENPAN_SEED_TIME              stop after this many seconds of seeding, summed over restarts
+//                                  (0 = no time limit). Both set to 0: seed until the task is removed.
 
 export type Env = Record<string, string | undefined>;
 
 export interface OfflineConfig {
   engine: WebTorrentEngineOptions;
+  seeding: SeedingConfig;
 }
 
 function intFrom(env: Env, name: string): number | undefined {
@@ -33,6 +43,14 @@ function flagFrom(env: Env, name: string, fallback: boolean): boolean {
   if (['0', 'false', 'off', 'no'].includes(raw)) return false;
   if (['1', 'true', 'on', 'yes'].includes(raw)) return true;
   throw new Error(`${name} must be 0 or 1, got ${JSON.stringify(env[name])}`);
+}
+
+function ratioFrom(env: Env, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
+  return n;
 }
 
 function positive(env: Env, name: string): number | undefined {
@@ -63,5 +81,8 @@ export function offlineConfigFrom(env: Env): OfflineConfig {
   const up = limit('OPENPAN_BT_UPLOAD_LIMIT');
   if (up !== undefined) engine.uploadLimit = up;
   if (timeout !== undefined) engine.noPeersTimeoutMs = timeout * 1000;
-  return { engine };
+  const ratio = ratioFrom(env, 'OPENPAN_SEED_RATIO');
+  const seedTime = intFrom(env, 'OPENPAN_SEED_TIME');
+  const seeding: SeedingConfig = { enabled: ratio !== undefined || seedTime !== undefined, ratio: ratio ?? 0, timeMs: (seedTime ?? 0) * 1000 };
+  return { engine, seeding };
 }

@@ -77,20 +77,35 @@ export class OfflineRepo {
     await this.db.deleteFrom('offline_tasks').where('id', '=', id).execute();
   }
 
-  userTasks(userId: number, offset: number, limit: number, newestFirst: boolean): Promise<TaskRow[]> {
+  /**
+   * A page of the user's tasks. With `total` (the user's task count), a page past the middle is
+   * read from the other end of the index, so no page walks more than half of it; the offset
+   * is walked on the covering index (user_id, id) alone and only the page's rows are read.
+   */
+  async userTasks(userId: number, offset: number, limit: number, newestFirst: boolean, total?: number): Promise<TaskRow[]> {
+    let fromNewest = newestFirst;
+    let skip = offset;
+    let take = limit;
+    if (total !== undefined && offset > total / 2) {
+      const end = Math.min(total, offset + limit);
+      if (end <= offset) return [];
+      fromNewest = !newestFirst;
+      skip = total - end;
+      take = end - offset;
+    }
+    const ids = this.db.selectFrom('offline_tasks').select('id').where('user_id', '=', userId).orderBy('id', fromNewest ? 'desc' : 'asc').limit(take).offset(skip);
     return this.db
       .selectFrom('offline_tasks')
       .selectAll()
-      .where('user_id', '=', userId)
+      .where('id', 'in', ids)
       .orderBy('id', newestFirst ? 'desc' : 'asc')
-      .limit(limit)
-      .offset(offset)
       .execute();
   }
 
+  /** The user's task count, from the counter the triggers of migration 0003 keep. */
   async countUserTasks(userId: number): Promise<number> {
-    const row = await this.db.selectFrom('offline_tasks').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirst();
-    return Number(row?.n ?? 0);
+    const row = await this.db.selectFrom('offline_task_counts').select('tasks').where('user_id', '=', userId).executeTakeFirst();
+    return Number(row?.tasks ?? 0);
   }
 
   // ---- import records ----

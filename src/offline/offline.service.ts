@@ -266,17 +266,16 @@ export class OfflineService {
   async page(userId: number, opts: { page?: number; pageSize?: number; order?: number }) {
     const page = Math.max(1, opts.page ?? 1);
     const pageSize = Math.min(MAX_PAGE_SIZE, Math.max(1, opts.pageSize ?? 20));
-    const [rows, totalCount] = await Promise.all([
-      this.deps.repo.userTasks(userId, (page - 1) * pageSize, pageSize, opts.order !== -1),
-      this.deps.repo.countUserTasks(userId),
-    ]);
+    const totalCount = await this.deps.repo.countUserTasks(userId);
+    const rows = await this.deps.repo.userTasks(userId, (page - 1) * pageSize, pageSize, opts.order !== -1, totalCount);
     return { list: rows.map((r) => this.taskObject(r)), page, pageSize, totalCount, totalPage: Math.ceil(totalCount / pageSize) };
   }
 
   async list(userId: number, opts: { start?: number; size?: number; order?: number }) {
     const start = Math.max(0, opts.start ?? 0);
     const size = Math.min(MAX_LIST_SIZE, Math.max(1, opts.size ?? 100));
-    const [rows, totalCount] = await Promise.all([this.deps.repo.userTasks(userId, start, size, opts.order !== -1), this.deps.repo.countUserTasks(userId)]);
+    const totalCount = await this.deps.repo.countUserTasks(userId);
+    const rows = await this.deps.repo.userTasks(userId, start, size, opts.order !== -1, totalCount);
     return { list: rows.map((r) => this.taskObject(r)), start, size, totalCount };
   }
 

@@ -8,6 +8,7 @@ import type { BlobStore } from '../store/blob-store.js';
 import type { ContentLock } from '../store/content-lock.js';
 import { destinationPath, parseTorrent, type TorrentFile, type TorrentMeta } from './torrent/index.js';
 import { TASK_ACTIVE, TASK_DONE, TASK_FAILED, TASK_PAUSED, type JobRow, type OfflineRepo, type TaskRow } from './offline.repo.js';
+import type { SeedingHooks } from './seeding.js';
 
 // The offline download as a persisted state machine. A system task (job) is in one phase:
 //
@@ -54,6 +55,8 @@ export interface SchedulerDeps {
   /** Where the engine's per-job working directories go; same filesystem as the blob store. */
   tempRoot: string;
   onError?: (err: unknown, what: string) => void;
+  /** Seeding after the import (seeding.ts); none: never seeds after the import. */
+  seeding?: SeedingHooks;
 }
 
 interface LiveJob {
@@ -248,6 +251,7 @@ export class Scheduler {
         // Nobody wants anything any more: stop and free the temporary data at once.
         await this.#stopEngine(job, true);
         if (job.phase !== 'done' && job.phase !== 'failed') await this.#setPhase(jobId, 'done', { finished_at: Date.now() });
+        await this.#d.seeding?.jobIdle(jobId);
       } else {
         await this.#live.get(jobId)?.handle.pause();
         if (job.phase !== 'paused') await this.#setPhase(jobId, 'paused');
@@ -264,7 +268,10 @@ export class Scheduler {
     const needed = [...wanted].filter((i) => !cached.has(i)).sort((a, b) => a - b);
     if (needed.length === 0) {
       await this.#stopEngine(job, true);
-      if (job.phase !== 'done') await this.#setPhase(jobId, 'done', { finished_at: Date.now(), error_code: '', message: '' });
+      if (job.phase !== 'done') {
+        await this.#setPhase(jobId, 'done', { finished_at: Date.now(), error_code: '', message: '' });
+        await this.#d.seeding?.jobDone(job);
+      }
       return;
     }
 
@@ -284,6 +291,7 @@ export class Scheduler {
     const sizes = new Map(meta.files.map((f) => [f.engineIndex, f.size]));
     const size = needed.reduce((s, i) => s + (sizes.get(i) ?? 0), 0);
     await this.#setPhase(job.id, 'downloading', { selected: JSON.stringify(needed), size, error_code: '', message: '' });
+    await this.#d.seeding?.stop(job.id);
     const handle = this.#d.engine.start({
       id: job.id,
       dir: job.temp_dir,

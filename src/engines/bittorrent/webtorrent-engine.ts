@@ -2,9 +2,10 @@ import { mkdir, open, rm } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { isAppError } from '../../errors.js';
 import { assertDownloadable, encodeBencode, parseMagnet, parseTorrent, RawBencode, type TorrentFile, type TorrentMeta } from '../../offline/torrent/index.js';
-import { FINAL_STATES, type DownloadEngine, type EngineErrorCode, type EngineEventName, type EngineFailure, type EngineFileStatus, type EngineHandle, type EngineJob, type EngineListener, type EngineSource, type EngineState, type EngineStatus } from '../engine.js';
+import { FINAL_STATES, type DownloadEngine, type EngineErrorCode, type EngineEventName, type EngineFailure, type EngineFileStatus, type EngineHandle, type EngineJob, type EngineListener, type EngineSource, type EngineState, type EngineStatus, type SeedHandle, type SeedingEngine, type SeedJob, type SeedState, type SeedStatus } from '../engine.js';
 import { EngineListeners } from '../listeners.js';
 import { diskLayout, pieceRanges, rangesComplete, verifiedBytes, type PieceRanges } from './layout.js';
+import { readOnlyStore } from './seed-store.js';
 import { FSChunkStore, WebTorrent, type WtBitfield, type WtClient, type WtStoreConstructor, type WtStoreOptions, type WtTorrent, type WtWire } from './webtorrent-api.js';
 
 // The BitTorrent engine: webtorrent@1.9.7 in process, behind the DownloadEngine interface.
@@ -26,6 +27,10 @@ import { FSChunkStore, WebTorrent, type WtBitfield, type WtClient, type WtStoreC
 //   1.9.7's own `torrent.pause()` only stops *new* connections: existing peers keep sending.
 // * `done`: the torrent is closed (files flushed and closed) before the event, so the importer
 //   can move the files. The engine does not seed after `done`.
+// * Seeding after the import is a separate, read-only torrent (`seed`): the caller lays the
+//   files out under a directory (hard links to the stored blobs, in `seedLayout`'s paths); the
+//   engine verifies them, selects no piece (so it never downloads) and uploads what verified,
+//   through a chunk store that refuses writes. Seeds hold no download slot.
 
 /** Options of the BitTorrent engine. The caller reads the environment (see `btDhtFromEnv`). */
 export interface WebTorrentEngineOptions {
@@ -120,6 +125,47 @@ function isFailure(value: PreparedSource | EngineFailure): value is EngineFailur
 }
 
 type Settle = (status: EngineStatus) => void;
+
+/** One seed: a read-only torrent uploading verified pieces until stopped. */
+class BtSeed implements SeedHandle {
+  readonly settled: Promise<SeedStatus>;
+  readonly #settle: (status: SeedStatus) => void;
+  state: SeedState = 'checking';
+  wt: WtTorrent | null = null;
+  error: EngineFailure | undefined;
+  uploadedBefore = 0;
+  closing: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly id: string,
+    readonly infoHash: string,
+    private readonly engine: WebTorrentEngine,
+  ) {
+    let settle!: (status: SeedStatus) => void;
+    this.settled = new Promise<SeedStatus>((res) => (settle = res));
+    this.#settle = settle;
+  }
+
+  settle(): void {
+    this.#settle(this.status());
+  }
+
+  status(): SeedStatus {
+    const wt = this.wt;
+    return {
+      id: this.id,
+      state: this.state,
+      uploaded: this.uploadedBefore + (wt?.uploaded ?? 0),
+      uploadSpeed: wt === null ? 0 : Math.round(wt.uploadSpeed),
+      peers: wt === null ? 0 : wt.numPeers,
+      ...(this.error === undefined ? {} : { error: this.error }),
+    };
+  }
+
+  stop(): Promise<void> {
+    return this.engine.endSeed(this);
+  }
+}
 
 /** One job: its bookkeeping and the handle the caller holds. The engine drives it. */
 class BtJob implements EngineHandle {
@@ -230,13 +276,14 @@ class BtJob implements EngineHandle {
   }
 }
 
-export class WebTorrentEngine implements DownloadEngine {
+export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
   readonly name = 'webtorrent';
   readonly #opts: Required<Omit<WebTorrentEngineOptions, 'downloadLimit' | 'uploadLimit'>> & Pick<WebTorrentEngineOptions, 'downloadLimit' | 'uploadLimit'>;
   #client: WtClient | null = null;
   readonly #jobs = new Map<string, BtJob>();
   readonly #queue: BtJob[] = [];
   readonly #active = new Set<BtJob>();
+  readonly #seeds = new Map<string, BtSeed>();
   #tick: NodeJS.Timeout | null = null;
   #closed = false;
 
@@ -295,11 +342,78 @@ export class WebTorrentEngine implements DownloadEngine {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all([...this.#jobs.values()].map((job) => this.stopJob(job, false)));
+    await Promise.all([...this.#seeds.values()].map((seed) => this.endSeed(seed)));
     if (this.#tick !== null) clearInterval(this.#tick);
     this.#tick = null;
     const client = this.#client;
     this.#client = null;
     if (client !== null && !client.destroyed) await new Promise<void>((res) => client.destroy(() => res()));
+  }
+
+  // ---- seeding ----
+
+  seedLayout(torrent: Buffer, dir: string): string[] {
+    return diskLayout(parseTorrent(torrent), resolve(dir));
+  }
+
+  seed(spec: SeedJob): SeedHandle {
+    let meta: TorrentMeta;
+    try {
+      meta = parseTorrent(spec.torrent);
+      assertDownloadable(meta);
+    } catch (err) {
+      return this.#seedBorn(new BtSeed(spec.id, '', this), failure('SOURCE_INVALID', err instanceof Error ? err.message : String(err)));
+    }
+    const seed = new BtSeed(spec.id, meta.infoHash as string, this);
+    if (this.#closed) return this.#seedBorn(seed, failure('ENGINE_ERROR', 'The engine is closed.'));
+    const busy = this.#seeds.has(spec.id) || [...this.#seeds.values(), ...this.#jobs.values()].some((o) => (o instanceof BtSeed ? o.infoHash : o.source?.infoHash) === seed.infoHash);
+    if (busy) return this.#seedBorn(seed, failure('DUPLICATE_JOB', `Torrent ${seed.infoHash} is already in this engine.`));
+    // Pad files read as zeros; every other file is read from its path, never written.
+    const real = new Set(meta.files.map((f) => f.engineIndex));
+    const paths = diskLayout(meta, resolve(spec.dir)).map((p, i) => (real.has(i) ? p : null));
+    let torrent: WtTorrent;
+    try {
+      torrent = this.#ensureClient().add(spec.torrent, { path: resolve(spec.dir), store: readOnlyStore(paths) });
+    } catch (err) {
+      return this.#seedBorn(seed, failureFromError(err));
+    }
+    seed.wt = torrent;
+    this.#seeds.set(seed.id, seed);
+    const current = (): boolean => seed.wt === torrent;
+    torrent.on('metadata', () => {
+      // WebTorrent selects every piece: a seed wants none, so it never requests anything.
+      if (current() && torrent.pieces.length > 0) torrent.deselect(0, torrent.pieces.length - 1, false);
+    });
+    torrent.on('ready', () => {
+      if (current() && seed.state === 'checking') seed.state = 'seeding';
+    });
+    torrent.on('error', (err) => current() && void this.endSeed(seed, failureFromError(err)));
+    torrent.on('warning', () => {});
+    torrent.on('wire', (wire) => this.#onWire(wire));
+    return seed;
+  }
+
+  /** Ends a seed (stopped, or failed with `fail`): the torrent leaves WebTorrent, files untouched. */
+  endSeed(seed: BtSeed, fail?: EngineFailure): Promise<void> {
+    if (seed.state === 'stopped' || seed.state === 'failed') return seed.closing;
+    seed.state = fail === undefined ? 'stopped' : 'failed';
+    seed.error = fail;
+    if (this.#seeds.get(seed.id) === seed) this.#seeds.delete(seed.id);
+    const torrent = seed.wt;
+    seed.wt = null;
+    if (torrent !== null) {
+      seed.uploadedBefore += torrent.uploaded;
+      if (!torrent.destroyed) seed.closing = new Promise<void>((res) => torrent.destroy({ destroyStore: false }, () => res()));
+    }
+    void seed.closing.then(() => seed.settle());
+    return seed.closing;
+  }
+
+  #seedBorn(seed: BtSeed, fail: EngineFailure): SeedHandle {
+    seed.state = 'failed';
+    seed.error = fail;
+    queueMicrotask(() => seed.settle());
+    return seed;
   }
 
   // ---- job control (called through the handles) ----
@@ -564,6 +678,7 @@ export class WebTorrentEngine implements DownloadEngine {
     if (this.#client === client) this.#client = null;
     const fail = failure('ENGINE_ERROR', `The BitTorrent client failed: ${err instanceof Error ? err.message : String(err)}`);
     for (const job of [...this.#active]) this.#fail(job, fail);
+    for (const seed of [...this.#seeds.values()]) void this.endSeed(seed, fail);
   }
 
   /** WebTorrent caps connections per torrent: share the global cap among the active jobs. */
@@ -581,6 +696,7 @@ export class WebTorrentEngine implements DownloadEngine {
     if (wire.type === 'webSeed') return;
     let total = 0;
     for (const job of this.#active) total += job.wt?.wires.length ?? 0;
+    for (const seed of this.#seeds.values()) total += seed.wt?.wires.length ?? 0;
     if (total > this.#opts.maxConns) wire.destroy();
   }
 
