@@ -161,7 +161,8 @@ describe('offline download end to end', () => {
     const parent = mkdtempSync(join(tmpdir(), 'openpan-hostile-'));
     const dataDir = join(parent, 'data');
     mkdirSync(dataDir);
-    const server = await startServer({}, dataDir);
+    // Slowed down so the engine's working area can be watched while it writes.
+    const server = await startServer({ OPENPAN_BT_DOWNLOAD_LIMIT: String(24 * KiB) }, dataDir);
     try {
       const alice = await server.newUser('alice');
       const tf = await uploadTorrent(alice, 'hostile.torrent', built.torrent);
@@ -177,7 +178,21 @@ describe('offline download end to end', () => {
         }
       }
       const started = await alice.call('/v1/offline/start', { taskHash: parsed.taskHash, savePath: '/in' });
-      await waitDone(alice, started.taskId);
+      // While it downloads: every byte the engine writes is in <dataDir>/offline/<job>/, under
+      // data/<sanitised path>, renamed/<n> (a path clash) or pad/<n>.
+      const written = new Set<string>();
+      await waitFor('the task to finish', async () => {
+        for (const rel of walkDisk(join(dataDir, 'offline'))) written.add(rel);
+        const t = await task(alice, started.taskId);
+        if (t.status === -1) throw new Error(`task failed: ${t.errorCode} ${t.message}`);
+        return t.status === 100;
+      });
+      assert.ok(written.size > 0, 'the working area was seen');
+      const allowed = new Set([...expected.map((p) => `data/${folder}/${p}`), 'renamed/5', 'renamed/7']);
+      for (const rel of written) {
+        const m = /^[0-9a-f]{32}\/(.+)$/.exec(rel);
+        assert.ok(m !== null && allowed.has(m[1]), `the engine wrote offline/${rel}`);
+      }
 
       // The drive: everything under /in/<folder>; a file named "_" next to the folder "_" is numbered.
       assert.deepEqual(await names(alice, '/'), [':torrent', 'in'].sort());
