@@ -3,7 +3,7 @@ import { lookup } from 'mime-types';
 import { AppError } from '../errors.js';
 import { DOWNLOAD_PATH_PREFIX, verifyDownload, type DownloadClaims } from '../files/download-url.js';
 import type { BlobStore } from '../store/blob-store.js';
-import { failure } from './envelope.js';
+import { failure } from '../envelope.js';
 
 export interface DownloadRouteDeps {
   /** The secret download addresses are signed with (signDownload). */

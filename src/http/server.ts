@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import type { Static, TSchema } from '@sinclair/typebox';
 import { AppError, ERRORS, isAppError, type ErrorCode } from '../errors.js';
 import type { AuthenticatedUser, UsersService } from '../users/users.service.js';
-import { failure, ok } from './envelope.js';
+import { failure, ok } from '../envelope.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -46,11 +46,16 @@ export class LocalDiskBlobStore implements BlobStore {
     const hasher = new EtagHasher();
     const handle = await open(path, 'r');
     try {
-      for await (const chunk of handle.createReadStream({ highWaterMark: READ_CHUNK, autoClose: false })) {
-        hasher.update(chunk as Buffer);
+      // The file may come straight from a downloader that never synced it. Flushing it to disk
+      // (I/O) runs while the hash is computed (CPU) instead of after it.
+      const synced = handle.sync();
+      try {
+        for await (const chunk of handle.createReadStream({ highWaterMark: READ_CHUNK, autoClose: false })) {
+          hasher.update(chunk as Buffer);
+        }
+      } finally {
+        await synced;
       }
-      // The file may come straight from a downloader that never synced it.
-      await handle.sync();
     } finally {
       await handle.close();
     }

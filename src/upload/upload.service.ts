@@ -6,7 +6,7 @@ import { NoResultError } from 'kysely';
 import { AppError, fromFsError } from '../errors.js';
 import type { DirRef, FileObject } from '../files/file-object.js';
 import type { FilesService } from '../files/files.service.js';
-import { ok } from '../http/envelope.js';
+import { ok } from '../envelope.js';
 import type { BlobInfo, BlobStore, BlobWriter } from '../store/blob-store.js';
 import type { ContentLock } from '../store/content-lock.js';
 import { errnoOf, unlinkIfExists } from '../store/fs-util.js';
