@@ -118,6 +118,9 @@ export function decodeCtx(ctx: string, token: string, secret: string): BlockCtx 
   if (typeof ctx !== 'string' || !CTX_RE.test(ctx)) throw invalid(malformed);
   const raw = Buffer.from(ctx, 'base64url');
   if (raw.length !== V1_BYTES && raw.length !== V2_BYTES) throw invalid(malformed);
+  // A 62-character ctx has 4 spare bits in its last character that decoding ignores: only the
+  // canonical spelling is accepted, so that no two strings stand for one ctx.
+  if (raw.toString('base64url') !== ctx) throw invalid(malformed);
   const body = raw.subarray(0, raw.length - MAC_BYTES);
   const mac = raw.subarray(raw.length - MAC_BYTES);
   if (!timingSafeEqual(mac, macOf(body, token, secret))) {

@@ -94,3 +94,15 @@ test('a placed block has a v2 ctx: 62 URL-safe characters, round-trips, bound to
   }
   assert.throws(() => encodeCtx({ ...block, blockSize: 12 * 1024 * 1024, offset: 0 }, TOKEN, SECRET), TypeError);
 });
+
+test('a ctx spelled differently in the spare bits of its last character is refused', () => {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const block = { blockId: newBlockId(), blockSize: 4 * 1024 * 1024, offset: 4 * 1024 * 1024, placement: { order: 3, stride: 4 * 1024 * 1024 } };
+  const ctx = encodeCtx(block, TOKEN, SECRET);
+  const last = alphabet.indexOf(ctx[ctx.length - 1]);
+  // 62 characters carry 46 bytes: the last character's low 4 bits are not part of the value.
+  const twin = ctx.slice(0, -1) + alphabet[(last & 0b110000) | (~last & 0b001111)];
+  assert.notEqual(twin, ctx);
+  assert.deepEqual(Buffer.from(twin, 'base64url'), Buffer.from(ctx, 'base64url'));
+  assertInvalid(() => decodeCtx(twin, TOKEN, SECRET), /malformed/);
+});
