@@ -147,6 +147,28 @@ export interface DownloadEngine {
   close(): Promise<void>;
 }
 
+// ---- verified pieces: what a job has finished, piece by piece ----
+
+/**
+ * A job that reports each piece as it is verified, so a caller can hash the data while the rest
+ * downloads (offline/etag-tracker.ts). Optional: a handle without it is imported by re-reading.
+ * Pieces are numbered as in the source's metadata (BitTorrent: `piece length` of the info
+ * dictionary over the concatenation of every file, pad files included).
+ */
+export interface PieceVerifyingHandle {
+  /**
+   * Calls `listener` with the index of each piece this handle verifies and writes from now on,
+   * once its bytes are on disk in every file they belong to; the handle never writes those bytes
+   * again. Pieces found valid on disk when the job (re)starts are not reported. A piece may be
+   * reported more than once. Returns a function that removes the listener.
+   */
+  onPieceVerified(listener: (piece: number) => void): () => void;
+}
+
+export function reportsPieces(handle: EngineHandle): handle is EngineHandle & PieceVerifyingHandle {
+  return typeof (handle as Partial<PieceVerifyingHandle>).onPieceVerified === 'function';
+}
+
 // ---- seeding: uploading content an engine job finished with ----
 
 /** A seeding job: the files of `torrent` present under `dir`, in the engine's layout (`seedLayout`). */

@@ -1,11 +1,12 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FINAL_STATES, type DownloadEngine, type EngineHandle, type EngineState, type EngineStatus } from '../engines/index.js';
+import { FINAL_STATES, reportsPieces, type DownloadEngine, type EngineHandle, type EngineState, type EngineStatus } from '../engines/index.js';
 import { AppError, isAppError } from '../errors.js';
 import type { DirRef } from '../files/file-object.js';
 import type { FilesService } from '../files/files.service.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { ContentLock } from '../store/content-lock.js';
+import { BlockHasher, EtagTracker, type TrackedFile } from './etag-tracker.js';
 import { destinationPath, parseTorrent, type TorrentFile, type TorrentMeta } from './torrent/index.js';
 import { TASK_ACTIVE, TASK_DONE, TASK_FAILED, TASK_PAUSED, type JobRow, type OfflineRepo, type TaskRow } from './offline.repo.js';
 import type { SeedingHooks } from './seeding.js';
@@ -66,6 +67,10 @@ interface LiveJob {
   status: EngineStatus;
   /** Verified bytes per engine file index, from the last poll. */
   downloaded: Map<number, number>;
+  /** Etags hashed during the download, when the engine reports verified pieces. */
+  etags: EtagTracker | null;
+  /** Stops the piece reports to `etags`. */
+  untrack: () => void;
 }
 
 /** What the task page shows of a task right now. */
@@ -104,6 +109,8 @@ export class Scheduler {
   readonly #metas = new Map<string, TorrentMeta>();
   /** Engine file index → size, per job (the page reads it for every task it shows). */
   readonly #sizes = new Map<string, Map<number, number>>();
+  /** The hashing thread of every job's EtagTracker. */
+  readonly #hasher = new BlockHasher();
   #timer: NodeJS.Timeout | null = null;
   #ticks = 0;
   #closing = false;
@@ -133,8 +140,10 @@ export class Scheduler {
     if (this.#timer !== null) clearInterval(this.#timer);
     await Promise.allSettled([...this.#tails.values()]);
     await this.#persist().catch((err) => this.#error(err, 'persisting progress'));
+    for (const live of this.#live.values()) live.untrack();
     this.#live.clear();
     await this.#d.engine.close();
+    await this.#hasher.close();
   }
 
   /** Runs `fn` in the job's queue: nothing else happens to that job meanwhile. */
@@ -298,7 +307,19 @@ export class Scheduler {
       source: { kind: 'torrent', torrent: Buffer.from(job.torrent as Uint8Array) },
       selectedFiles: needed,
     });
-    const live: LiveJob = { handle, selected: new Set(needed), status: handle.status(), downloaded: new Map() };
+    const live: LiveJob = { handle, selected: new Set(needed), status: handle.status(), downloaded: new Map(), etags: null, untrack: () => {} };
+    if (reportsPieces(handle) && this.#d.store.adoptFile !== undefined) {
+      // Hash each file while it downloads: the import is then a move.
+      const paths = new Map(live.status.files.map((f) => [f.index, f.path]));
+      const files: TrackedFile[] = [];
+      for (const f of meta.files) {
+        const path = paths.get(f.engineIndex);
+        if (live.selected.has(f.engineIndex) && path !== undefined) files.push({ index: f.engineIndex, path, size: f.size, offset: f.offset });
+      }
+      const etags = new EtagTracker(files, meta.pieceLength, this.#hasher);
+      live.etags = etags;
+      live.untrack = handle.onPieceVerified((piece) => etags.pieceVerified(piece));
+    }
     this.#live.set(job.id, live);
     void handle.settled.then((status) => {
       if (this.#closing) return;
@@ -312,6 +333,7 @@ export class Scheduler {
   async #stopEngine(job: JobRow, deleteData: boolean): Promise<void> {
     const live = this.#live.get(job.id);
     this.#live.delete(job.id);
+    live?.untrack();
     if (live !== undefined) await live.handle.stop({ deleteData });
     if (deleteData) await rm(job.temp_dir, { recursive: true, force: true, maxRetries: 3 });
   }
@@ -320,11 +342,12 @@ export class Scheduler {
     const live = this.#live.get(jobId);
     if (live === undefined || live.handle !== handle) return; // stopped on purpose, or replaced
     this.#live.delete(jobId);
+    live.untrack();
     const job = await this.#d.repo.jobById(jobId);
     if (job === undefined) return;
     if (status.state === 'done') {
       await this.#setPhase(jobId, 'importing', { downloaded: status.downloaded });
-      await this.#importFinished(job, status);
+      await this.#importFinished(job, status, live.etags);
       await this.#reconcile(jobId);
       return;
     }
@@ -348,13 +371,17 @@ export class Scheduler {
   }
 
   /** Moves every finished selected file into the store, recording its etag. */
-  async #importFinished(job: JobRow, status: EngineStatus): Promise<void> {
+  async #importFinished(job: JobRow, status: EngineStatus, etags: EtagTracker | null): Promise<void> {
     const known = await this.cachedFiles(job.info_hash, status.files.map((f) => f.index));
     for (const f of status.files) {
       if (!f.selected || !f.done || known.has(f.index)) continue;
+      // Hashed during the download: a move. Anything else (a restart, an engine that does not
+      // report pieces, a failed hash) is hashed now.
+      const hashed = etags === null ? null : await etags.etag(f.index);
+      const adopt = hashed !== null && hashed.size === f.size ? this.#d.store.adoptFile?.bind(this.#d.store) : undefined;
       try {
         await this.#d.lock.shared(async () => {
-          const info = await this.#d.store.importFile(f.path);
+          const info = adopt !== undefined && hashed !== null ? await adopt(f.path, hashed) : await this.#d.store.importFile(f.path);
           await this.#d.repo.recordContent(job.info_hash, f.index, info.etag, info.size);
         });
       } catch (err) {

@@ -2,7 +2,7 @@ import { mkdir, open, rm } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { isAppError } from '../../errors.js';
 import { assertDownloadable, encodeBencode, parseMagnet, parseTorrent, RawBencode, type TorrentFile, type TorrentMeta } from '../../offline/torrent/index.js';
-import { FINAL_STATES, type DownloadEngine, type EngineErrorCode, type EngineEventName, type EngineFailure, type EngineFileStatus, type EngineHandle, type EngineJob, type EngineListener, type EngineSource, type EngineState, type EngineStatus, type SeedHandle, type SeedingEngine, type SeedJob, type SeedState, type SeedStatus } from '../engine.js';
+import { FINAL_STATES, type DownloadEngine, type EngineErrorCode, type EngineEventName, type EngineFailure, type EngineFileStatus, type EngineHandle, type EngineJob, type EngineListener, type EngineSource, type EngineState, type EngineStatus, type PieceVerifyingHandle, type SeedHandle, type SeedingEngine, type SeedJob, type SeedState, type SeedStatus } from '../engine.js';
 import { EngineListeners } from '../listeners.js';
 import { diskLayout, pieceRanges, rangesComplete, verifiedBytes, type PieceRanges } from './layout.js';
 import { readOnlyStore } from './seed-store.js';
@@ -125,6 +125,7 @@ function isFailure(value: PreparedSource | EngineFailure): value is EngineFailur
 }
 
 type Settle = (status: EngineStatus) => void;
+type PutFn = (index: number, buf: Buffer, cb?: (err?: Error | null) => void) => void;
 
 /** One seed: a read-only torrent uploading verified pieces until stopped. */
 class BtSeed implements SeedHandle {
@@ -168,7 +169,7 @@ class BtSeed implements SeedHandle {
 }
 
 /** One job: its bookkeeping and the handle the caller holds. The engine drives it. */
-class BtJob implements EngineHandle {
+class BtJob implements EngineHandle, PieceVerifyingHandle {
   readonly id: string;
   readonly dir: string;
   readonly settled: Promise<EngineStatus>;
@@ -203,6 +204,7 @@ class BtJob implements EngineHandle {
   uploadedBefore = 0;
   lastReceived = 0;
   lastProgressAt = 0;
+  readonly pieceListeners = new Set<(piece: number) => void>();
 
   constructor(engine: WebTorrentEngine, job: EngineJob) {
     this.#engine = engine;
@@ -273,6 +275,23 @@ class BtJob implements EngineHandle {
   off<E extends EngineEventName>(event: E, listener: EngineListener<E>): this {
     this.listeners.off(event, listener);
     return this;
+  }
+
+  onPieceVerified(listener: (piece: number) => void): () => void {
+    const entry = (piece: number): void => listener(piece);
+    this.pieceListeners.add(entry);
+    return () => void this.pieceListeners.delete(entry);
+  }
+
+  /** A verified piece was written (fs-chunk-store's `put` completed). */
+  pieceWritten(piece: number): void {
+    for (const listener of [...this.pieceListeners]) {
+      try {
+        listener(piece);
+      } catch {
+        // A listener's failure is its own business; the download goes on.
+      }
+    }
   }
 }
 
@@ -535,7 +554,16 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
       // Until #onMetadata fails such a job, its bytes go nowhere that matters. fs-chunk-store
       // joins each path to `path`: give it paths relative to the job's directory.
       const files = opts.files.map((f, i) => ({ path: relative(job.dir, layout?.[i] ?? resolve(job.dir, 'pad', String(i))), length: f.length, offset: f.offset }));
-      return FSChunkStore(chunkLength, { path: job.dir, files, length: opts.length });
+      const store = FSChunkStore(chunkLength, { path: job.dir, files, length: opts.length }) as { put: PutFn };
+      // WebTorrent 1.9.7 puts a piece only once its hash matched, and marks it verified in the
+      // callback: report it right after, when its bytes are written in every file they touch.
+      const put = store.put.bind(store);
+      store.put = (index, buf, cb) =>
+        put(index, buf, (err) => {
+          cb?.(err);
+          if (err == null && layout !== null) job.pieceWritten(index);
+        });
+      return store;
     } as unknown as WtStoreConstructor;
   }
 
