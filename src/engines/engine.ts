@@ -12,10 +12,17 @@
 // * Data lives only under `job.dir`, which the engine creates; `stop({ deleteData: true })`
 //   removes that directory, whatever state the job was in.
 
-/** Where the bytes come from. A `.torrent` is passed as its bytes, never as a path or URL. */
+/**
+ * Where the bytes come from. A `.torrent` is passed as its bytes, never as a path or URL.
+ * `url`: one HTTP/HTTPS resource, downloaded as the job's single file (engine index 0); the
+ * address policy (SSRF) is the engine's to enforce on every connection it makes.
+ */
 export type EngineSource =
   | { kind: 'torrent'; torrent: Buffer }
-  | { kind: 'magnet'; uri: string };
+  | { kind: 'magnet'; uri: string }
+  | { kind: 'url'; url: string };
+
+export type EngineSourceKind = EngineSource['kind'];
 
 export interface EngineJob {
   /** The caller's id for the job (the system task id); unique among the engine's live jobs. */
@@ -57,7 +64,17 @@ export type EngineErrorCode =
   /** Any other filesystem error under `dir`. */
   | 'IO_ERROR'
   /** The engine was closed, or its network stack failed (e.g. the listening port). Retryable. */
-  | 'ENGINE_ERROR';
+  | 'ENGINE_ERROR'
+  /** The source (or a redirect) points at an address the policy refuses. Not retryable. */
+  | 'URL_FORBIDDEN'
+  /** An HTTP source answered with this status after the engine's retries (e.g. HTTP_404). */
+  | `HTTP_${number}`
+  /** Connections kept failing (refused, reset, timed out) after the engine's retries. Retryable later. */
+  | 'NETWORK_ERROR'
+  /** The source delivered a different length than it announced, or changed during the download. Retryable. */
+  | 'SIZE_MISMATCH'
+  /** Too many redirects, or a redirect to an unsupported scheme. Not retryable. */
+  | 'REDIRECT_INVALID';
 
 export interface EngineFailure {
   code: EngineErrorCode;

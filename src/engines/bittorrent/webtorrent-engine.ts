@@ -103,6 +103,7 @@ function prepareSource(source: EngineSource): PreparedSource | EngineFailure {
       assertDownloadable(meta);
       return { infoHash: meta.infoHash as string, torrentId: source.torrent, meta, trackers: [], webSeeds: [] };
     }
+    if (source.kind !== 'magnet') return failure('PROTOCOL_UNSUPPORTED', `The BitTorrent engine does not download ${source.kind} sources.`);
     const magnet = parseMagnet(source.uri);
     if (magnet.infoHash === null) return failure('PROTOCOL_UNSUPPORTED', 'This magnet link names only a BitTorrent v2 info hash; the engine speaks v1.');
     // Rebuilt from the parsed link: only the hash, name, http(s)/udp trackers, web seeds and
