@@ -16,6 +16,7 @@ import { registerStoreTokenRoutes } from './upload/store-token.routes.js';
 import { UploadRepo } from './upload/upload.repo.js';
 import { uploadRoutes } from './upload/upload.routes.js';
 import { UploadService } from './upload/upload.service.js';
+import { LoginLimiter } from './users/login-limiter.js';
 import { UsersRepo } from './users/users.repo.js';
 import { registerUserRoutes } from './users/users.routes.js';
 import { UsersService } from './users/users.service.js';
@@ -41,7 +42,8 @@ const TEMP_MAX_AGE_MS = 6 * 60 * 60 * 1000;
 /** Wires the whole server: database, domain services, HTTP routes. Nothing listens yet. */
 export async function createOpenPan(config: Config, env: Record<string, string | undefined> = process.env): Promise<OpenPan> {
   const db = await openDatabase({ dataDir: config.dataDir });
-  const users = new UsersService(new UsersRepo(db), { defaultQuota: config.defaultQuota, registration: config.registration });
+  const loginLimiter = new LoginLimiter({ maxFailures: config.loginMaxFailures, windowMs: config.loginWindowMs });
+  const users = new UsersService(new UsersRepo(db), { defaultQuota: config.defaultQuota, registration: config.registration, loginLimiter });
   const files = new FilesService(db, new FilesRepo());
   const store = new LocalDiskBlobStore(join(config.dataDir, 'blobs'));
   const contentLock = new ContentLock();

@@ -24,6 +24,10 @@ export interface Config {
   /** Partial uploads untouched for this long are removed, ms. */
   uploadExpiryMs: number;
   logLevel: string;
+  /** Failed logins per account within the window before it is refused (0: no limit). */
+  loginMaxFailures: number;
+  /** The failed-login window, ms. */
+  loginWindowMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -69,5 +73,7 @@ export function loadConfig(env: Env = process.env): Config {
     uploadTokenTtlMs: intFrom(env, 'OPENPAN_UPLOAD_TOKEN_TTL', 24 * 3600) * 1000,
     uploadExpiryMs: intFrom(env, 'OPENPAN_UPLOAD_EXPIRY', 24 * 3600) * 1000,
     logLevel: env.OPENPAN_LOG_LEVEL || 'info',
+    loginMaxFailures: intFrom(env, 'OPENPAN_LOGIN_MAX_FAILURES', 10),
+    loginWindowMs: intFrom(env, 'OPENPAN_LOGIN_WINDOW', 15 * 60) * 1000,
   };
 }

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { apiRoute, publicRoute } from '../http/server.js';
+import { LoginThrottled } from './login-limiter.js';
 import type { UsersService } from './users.service.js';
 
 const Credentials = Type.Object({ name: Type.String(), password: Type.String() });
@@ -8,7 +9,10 @@ const Empty = Type.Object({});
 
 export function registerUserRoutes(app: FastifyInstance, users: UsersService): void {
   publicRoute(app, '/v1/user/register', Credentials, ({ body }) => users.register(body.name, body.password));
-  publicRoute(app, '/v1/user/login', Credentials, ({ body }) => users.login(body.name, body.password));
+  publicRoute(app, '/v1/user/login', Credentials, ({ body, request }) => users.login(body.name, body.password, request.ip));
+  app.addHook('onError', async (_request, reply, err) => {
+    if (err instanceof LoginThrottled) reply.header('Retry-After', String(err.retryAfterSeconds));
+  });
   apiRoute(app, '/v1/user/logout', Empty, async ({ token }) => {
     await users.logout(token);
     return true;

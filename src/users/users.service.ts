@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { AppError } from '../errors.js';
+import type { LoginLimiter } from './login-limiter.js';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './password.js';
 import type { UserRow, UsersRepo } from './users.repo.js';
 
@@ -60,6 +61,8 @@ function checkPassword(password: string): void {
 export interface UsersServiceOptions {
   defaultQuota: number;
   registration: 'open' | 'closed';
+  /** Failed-login limiting per account and per address; none: unlimited. */
+  loginLimiter?: LoginLimiter;
 }
 
 export class UsersService {
@@ -95,10 +98,13 @@ export class UsersService {
     return userView(await this.create(name, password));
   }
 
-  async login(name: string, password: string): Promise<{ token: string; user: UserView }> {
+  async login(name: string, password: string, ip = ''): Promise<{ token: string; user: UserView }> {
+    const limiter = this.options.loginLimiter;
+    limiter?.attempt(name, ip);
     const row = await this.repo.byName(name);
     const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
     if (!row || !ok) throw new AppError('LOGIN_FAILED', 'Wrong user name or password.');
+    limiter?.succeed(name, ip);
     const token = randomBytes(32).toString('base64url');
     const now = Date.now();
     await this.repo.insertSession(tokenHash(token), row.id, now, now + SESSION_TTL_MS);
