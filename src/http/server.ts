@@ -3,6 +3,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import { AppError, ERRORS, isAppError, type ErrorCode } from '../errors.js';
 import type { AuthenticatedUser, UsersService } from '../users/users.service.js';
 import { failure, ok } from '../envelope.js';
+import { installSecurityHeaders } from './security-headers.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -85,10 +86,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
 
   app.setNotFoundHandler((req, reply) => sendError(reply, 'NOT_FOUND', `No such endpoint: ${req.method} ${req.url.split('?')[0]}.`));
 
-  app.addHook('onSend', async (_req, reply, payload) => {
-    reply.header('X-Content-Type-Options', 'nosniff');
-    return payload;
-  });
+  installSecurityHeaders(app);
 
   return app;
 }
