@@ -7,6 +7,7 @@ import { FilesRepo } from './files/files.repo.js';
 import { registerFileRoutes } from './files/files.routes.js';
 import { FilesService } from './files/files.service.js';
 import { registerDownloadRoutes } from './http/download.routes.js';
+import { registerWebUi } from './http/static.js';
 import { createHttpServer, installAuth } from './http/server.js';
 import { BlobCollector } from './store/collector.js';
 import { ContentLock } from './store/content-lock.js';
@@ -69,6 +70,8 @@ export async function createOpenPan(config: Config, env: Record<string, string |
   await http.register(uploadRoutes, { prefix: '/upload', service: uploads });
   // Signed addresses authorise themselves: outside the /v1 plugin and its token check.
   registerDownloadRoutes(http, { secret: config.secret, store });
+  // The browser UI at `/`, with index.html for its own routes (never for /v1, /upload, /dl).
+  registerWebUi(http, { publicUrl: () => config.publicUrl });
 
   // Content no file references any more is freed after a grace period (an instant upload may
   // still want it); temporary files a crash left behind are swept at start and then hourly.

@@ -1,0 +1,101 @@
+// The signed-in shell (header, navigation, the current screen, the upload panel) or sign-in.
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { Api } from './api/client';
+import { loadToken, saveToken } from './api/session';
+import type { UserInfo } from './api/types';
+import { SignIn } from './auth/SignIn';
+import { Drive } from './drive/Drive';
+import { formatBytes } from './format';
+import { useI18n } from './i18n/i18n';
+import { Offline } from './offline/Offline';
+import { isActive, useTasks } from './offline/useTasks';
+import { hrefFor, onLinkClick, useRoute } from './router';
+import { LanguageSwitch } from './ui/LanguageSwitch';
+import { UploadPanel } from './upload/UploadPanel';
+import { UploadsProvider } from './upload/uploads';
+
+export function App() {
+  const [token, setToken] = useState(loadToken);
+  const tokenRef = useRef(token);
+  tokenRef.current = token;
+  const api = useMemo(
+    () =>
+      new Api({
+        token: () => tokenRef.current,
+        expired: () => {
+          saveToken('');
+          setToken('');
+        },
+      }),
+    [],
+  );
+  const signIn = (next: string) => {
+    saveToken(next);
+    setToken(next);
+  };
+  if (!token) return <SignIn api={api} onSignedIn={signIn} />;
+  return (
+    <UploadsProvider api={api}>
+      <Shell
+        api={api}
+        token={token}
+        onSignOut={() => {
+          void api.logout().catch(() => {});
+          saveToken('');
+          setToken('');
+        }}
+      />
+    </UploadsProvider>
+  );
+}
+
+function Shell({ api, token, onSignOut }: { api: Api; token: string; onSignOut(): void }) {
+  const { t } = useI18n();
+  const route = useRoute();
+  const tasks = useTasks(api, token);
+  const [user, setUser] = useState<UserInfo | null>(null);
+  const [lastFolder, setLastFolder] = useState('/');
+  useEffect(() => {
+    if (route.view === 'drive') setLastFolder(route.path);
+  }, [route]);
+  useEffect(() => {
+    api.userInfo().then(setUser, () => {});
+  }, [api, route]);
+  const running = tasks.tasks.filter(isActive).length;
+
+  return (
+    <div class="shell">
+      <a class="skip" href="#main">
+        {t('app.skipToContent')}
+      </a>
+      <header class="top">
+        <a class="brand" href="/" onClick={onLinkClick({ view: 'drive', path: '/' })}>
+          <img src="/favicon.svg" alt="" width={24} height={24} />
+          <span>openpan</span>
+        </a>
+        <nav class="tabs">
+          <a href="/" aria-current={route.view === 'drive' ? 'page' : undefined} onClick={onLinkClick({ view: 'drive', path: lastFolder })}>
+            {t('app.drive')}
+          </a>
+          <a href={hrefFor({ view: 'offline' })} aria-current={route.view === 'offline' ? 'page' : undefined} onClick={onLinkClick({ view: 'offline' })}>
+            {t('app.offline')}
+            {running > 0 && <span class="count">{running}</span>}
+          </a>
+        </nav>
+        <div class="account">
+          {user && (
+            <span class="space muted" title={user.name}>
+              {user.name} · {t('app.space', { used: formatBytes(user.spaceUsed), total: formatBytes(user.spaceCapacity) })}
+            </span>
+          )}
+          <LanguageSwitch />
+          <button type="button" onClick={onSignOut}>
+            {t('app.signOut')}
+          </button>
+        </div>
+      </header>
+      {route.view === 'drive' ? <Drive api={api} path={route.path} /> : <Offline api={api} tasks={tasks} lastFolder={lastFolder} />}
+      <UploadPanel />
+    </div>
+  );
+}

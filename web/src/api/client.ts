@@ -1,0 +1,140 @@
+// The 6pan v1 API over fetch: every call is a POST with a JSON body answered in the envelope
+// {status, success, code, result}. Failures become ApiError with the stable code, which the UI
+// turns into words (i18n) rather than showing the server's English sentence.
+import type {
+  FileObject,
+  FilePage,
+  LoginResult,
+  ParseResult,
+  SortOrder,
+  StoreTokenResult,
+  TaskObject,
+  TaskPage,
+  UserInfo,
+} from './types';
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+interface Envelope {
+  success?: boolean;
+  code?: string;
+  message?: string;
+  result?: unknown;
+}
+
+export interface Session {
+  token(): string;
+  /** Called when the server no longer accepts the token: the UI goes back to sign-in. */
+  expired(): void;
+}
+
+export class Api {
+  constructor(private readonly session: Session) {}
+
+  async call<T>(path: string, body: object = {}): Promise<T> {
+    const token = this.session.token();
+    let res: Response;
+    try {
+      res = await fetch(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new ApiError('NETWORK', 0, err instanceof Error ? err.message : String(err));
+    }
+    let envelope: Envelope;
+    try {
+      envelope = (await res.json()) as Envelope;
+    } catch {
+      throw new ApiError('BAD_ANSWER', res.status, `The server answered ${res.status} without JSON.`);
+    }
+    if (!res.ok || envelope.success !== true) {
+      const code = envelope.code ?? 'UNKNOWN';
+      if (code === 'UNAUTHORIZED' && token) this.session.expired();
+      throw new ApiError(code, res.status, envelope.message ?? code);
+    }
+    return envelope.result as T;
+  }
+
+  login(name: string, password: string): Promise<LoginResult> {
+    return this.call('/v1/user/login', { name, password });
+  }
+  register(name: string, password: string): Promise<UserInfo> {
+    return this.call('/v1/user/register', { name, password });
+  }
+  logout(): Promise<boolean> {
+    return this.call('/v1/user/logout');
+  }
+  userInfo(): Promise<UserInfo> {
+    return this.call('/v1/user/info');
+  }
+
+  page(path: string, page: number, pageSize: number, order: SortOrder, onlyDirectories = false): Promise<FilePage> {
+    return this.call('/v1/files/page', {
+      path,
+      page,
+      pageSize,
+      orderBy: `${order.field} ${order.desc ? 'desc' : 'asc'}`,
+      ...(onlyDirectories ? { type: 1 } : {}),
+    });
+  }
+  get(path: string): Promise<FileObject> {
+    return this.call('/v1/files/get', { path });
+  }
+  createDirectory(path: string): Promise<FileObject> {
+    return this.call('/v1/files/createDirectory', { path });
+  }
+  rename(uuid: string, name: string): Promise<FileObject> {
+    return this.call('/v1/files/rename', { uuid, name });
+  }
+  move(uuids: string[], destPath: string): Promise<boolean> {
+    return this.call('/v1/files/move', { uuid: uuids, destPath });
+  }
+  copy(uuids: string[], destPath: string): Promise<boolean> {
+    return this.call('/v1/files/copy', { uuid: uuids, destPath });
+  }
+  remove(uuids: string[]): Promise<boolean> {
+    return this.call('/v1/files/remove', { uuid: uuids });
+  }
+  downloadAddress(uuid: string): Promise<{ downloadAddress: string; expires: number }> {
+    return this.call('/v1/files/download', { uuid });
+  }
+
+  storeToken(name: string, hash: string, path: string): Promise<StoreTokenResult> {
+    return this.call('/v1/store/token', { name, hash, path });
+  }
+
+  parseTorrent(uuid: string): Promise<ParseResult> {
+    return this.call('/v1/offline/parseTorrent', { uuid });
+  }
+  /** One URL per line; the server answers one object per URL (an array when several). */
+  async parseUrls(urls: string[]): Promise<ParseResult[]> {
+    const result = await this.call<ParseResult | ParseResult[]>('/v1/offline/parseUrl', { url: urls.join('\n') });
+    return Array.isArray(result) ? result : [result];
+  }
+  startTask(taskHash: string, files: number[] | '*', savePath: string): Promise<TaskObject> {
+    return this.call('/v1/offline/start', { taskHash, files, savePath });
+  }
+  tasks(page: number, pageSize: number): Promise<TaskPage> {
+    return this.call('/v1/offline/page', { page, pageSize, order: 1 });
+  }
+  removeTasks(taskIds: string[], deleteFiles: boolean): Promise<boolean> {
+    return this.call('/v1/offline/remove', { taskId: taskIds, deleteFiles });
+  }
+  pauseTasks(taskIds: string[]): Promise<boolean> {
+    return this.call('/v1/offline/pause', { taskId: taskIds });
+  }
+  resumeTasks(taskIds: string[]): Promise<boolean> {
+    return this.call('/v1/offline/resume', { taskId: taskIds });
+  }
+}

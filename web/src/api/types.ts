@@ -1,0 +1,116 @@
+// The shapes of API.md as the UI reads them. Only the fields the UI uses are listed.
+
+export const FILE = 0;
+export const DIRECTORY = 1;
+
+export interface FileObject {
+  uuid: string;
+  storeId: string;
+  path: string;
+  name: string;
+  ext: string;
+  size: number;
+  mime: string;
+  parent: string;
+  type: number;
+  ctime: number;
+  mtime: number;
+}
+
+export interface FilePage {
+  list: FileObject[];
+  page: number;
+  pageSize: number;
+  totalCount: number;
+  totalPage: number;
+  info: FileObject;
+}
+
+export interface UserInfo {
+  identity: number | string;
+  name: string;
+  spaceUsed: number;
+  spaceCapacity: number;
+}
+
+export interface LoginResult {
+  token: string;
+  user: UserInfo;
+}
+
+/** /v1/store/token without a known hash: where and how to send the bytes. */
+export interface UploadTicket {
+  uploadUrl: string;
+  token: string;
+  name: string;
+}
+
+export type StoreTokenResult = UploadTicket | FileObject;
+
+export function isFileObject(value: StoreTokenResult): value is FileObject {
+  return 'uuid' in value;
+}
+
+export interface ParsedFile {
+  index: number;
+  path: string;
+  size: number;
+  cached: boolean;
+}
+
+/** parseTorrent / parseUrl: one download the user may start. */
+export interface ParseResult {
+  taskHash: string;
+  type: number;
+  name: string;
+  size: number;
+  infoHash?: string;
+  url?: string;
+  /** Absent while a magnet link's metadata is still being fetched. */
+  files?: ParsedFile[];
+  metadataPending?: boolean;
+  server?: boolean;
+}
+
+export const TASK_FAILED = -1;
+export const TASK_QUEUED = 0;
+export const TASK_PAUSED = 5;
+export const TASK_METADATA = 10;
+export const TASK_DOWNLOADING = 20;
+export const TASK_SAVING = 50;
+export const TASK_DONE = 100;
+
+export interface TaskObject {
+  taskId: string;
+  type: number;
+  name: string;
+  infoHash: string;
+  url: string;
+  size: number;
+  finishedSize: number;
+  progress: number;
+  speed: number;
+  peers: number;
+  status: number;
+  errorCode: string;
+  message: string;
+  savePath: string;
+  saveUuid: string;
+  files: number[];
+  createTime: number;
+  finishTime: number;
+}
+
+export interface TaskPage {
+  list: TaskObject[];
+  page: number;
+  pageSize: number;
+  totalCount: number;
+  totalPage: number;
+}
+
+export type SortField = 'name' | 'size' | 'ctime' | 'mtime';
+export interface SortOrder {
+  field: SortField;
+  desc: boolean;
+}

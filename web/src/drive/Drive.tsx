@@ -1,0 +1,213 @@
+// The drive screen: breadcrumbs, toolbar, the listing, and the dialogs its actions open.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { Api } from '../api/client';
+import { DIRECTORY, FILE, type SortOrder } from '../api/types';
+import { useI18n } from '../i18n/i18n';
+import { joinPath } from '../router';
+import { ConfirmDialog, PromptDialog } from '../ui/Dialog';
+import { describeError } from '../ui/describe-error';
+import { useUploads } from '../upload/uploads';
+import { Breadcrumbs } from './Breadcrumbs';
+import { downloadFiles } from './download';
+import { FileTable } from './FileTable';
+import { FolderPicker } from './FolderPicker';
+import { useDirectory } from './useDirectory';
+
+type OpenDialog = 'newFolder' | 'rename' | 'move' | 'copy' | 'delete' | null;
+
+export function Drive({ api, path }: { api: Api; path: string }) {
+  const { t } = useI18n();
+  const uploads = useUploads();
+  const [order, setOrder] = useState<SortOrder>({ field: 'name', desc: false });
+  const dir = useDirectory(api, path, order);
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [dialog, setDialog] = useState<OpenDialog>(null);
+  const [dragging, setDragging] = useState(false);
+  const [error, setError] = useState('');
+  const picker = useRef<HTMLInputElement>(null);
+  const dragDepth = useRef(0);
+
+  useEffect(() => setSelected(new Set()), [path]);
+  // Refresh when an upload lands here (the upload panel lives across folders).
+  useEffect(() => uploads.onUploaded((folder) => folder === path && dir.reload()), [uploads, path, dir]);
+
+  const chosen = dir.entries.filter((e) => selected.has(e.uuid));
+  const after = (promise: Promise<unknown>) =>
+    promise.then(
+      () => {
+        setSelected(new Set());
+        dir.reload();
+      },
+      (err: unknown) => setError(describeError(t, err)),
+    );
+  const upload = (files: FileList | null | undefined) => {
+    if (files && files.length > 0) uploads.enqueue(Array.from(files), path);
+  };
+
+  return (
+    <main
+      id="main"
+      class={dragging ? 'drive dragging' : 'drive'}
+      onDragEnter={(event) => {
+        if (!event.dataTransfer?.types.includes('Files')) return;
+        dragDepth.current++;
+        setDragging(true);
+      }}
+      onDragOver={(event) => {
+        if (event.dataTransfer?.types.includes('Files')) event.preventDefault();
+      }}
+      onDragLeave={() => {
+        dragDepth.current = Math.max(0, dragDepth.current - 1);
+        if (dragDepth.current === 0) setDragging(false);
+      }}
+      onDrop={(event) => {
+        event.preventDefault();
+        dragDepth.current = 0;
+        setDragging(false);
+        upload(event.dataTransfer?.files);
+      }}
+    >
+      <Breadcrumbs path={path} />
+      <div class="toolbar" role="toolbar" aria-label={t('drive.actions')}>
+        <button type="button" class="primary" onClick={() => picker.current?.click()}>
+          ⬆ {t('drive.upload')}
+        </button>
+        <input
+          ref={picker}
+          type="file"
+          multiple
+          class="visually-hidden"
+          tabIndex={-1}
+          aria-hidden="true"
+          data-testid="upload-input"
+          onChange={(event) => {
+            upload(event.currentTarget.files);
+            event.currentTarget.value = '';
+          }}
+        />
+        <button type="button" onClick={() => setDialog('newFolder')}>
+          ＋ {t('drive.newFolder')}
+        </button>
+        <button type="button" onClick={dir.reload} aria-label={t('drive.refresh')} title={t('drive.refresh')}>
+          ⟳
+        </button>
+        {chosen.length > 0 && (
+          <span class="selection">
+            <span class="muted" aria-live="polite">
+              {t('drive.selected', { count: chosen.length })}
+            </span>
+            {chosen.every((e) => e.type === FILE) && (
+              <button type="button" onClick={() => after(downloadFiles(api, chosen))}>
+                {t('drive.download')}
+              </button>
+            )}
+            {chosen.length === 1 && (
+              <button type="button" onClick={() => setDialog('rename')}>
+                {t('drive.rename')}
+              </button>
+            )}
+            <button type="button" onClick={() => setDialog('move')}>
+              {t('drive.move')}
+            </button>
+            <button type="button" onClick={() => setDialog('copy')}>
+              {t('drive.copy')}
+            </button>
+            <button type="button" class="danger" onClick={() => setDialog('delete')}>
+              {t('drive.delete')}
+            </button>
+          </span>
+        )}
+      </div>
+      {error && (
+        <p class="error" role="alert">
+          {error}{' '}
+          <button type="button" class="link" onClick={() => setError('')}>
+            {t('common.close')}
+          </button>
+        </p>
+      )}
+      {dir.error !== null && (
+        <p class="error" role="alert">
+          {describeError(t, dir.error)}
+        </p>
+      )}
+      <FileTable
+        dir={dir}
+        order={order}
+        onSort={setOrder}
+        selected={selected}
+        onSelect={setSelected}
+        onOpenFile={(file) => after(downloadFiles(api, [file]))}
+        onDeleteKey={() => setDialog('delete')}
+      />
+      {dragging && (
+        <div class="drop-overlay" aria-hidden="true">
+          {t('drive.dropHere')}
+        </div>
+      )}
+
+      {dialog === 'newFolder' && (
+        <PromptDialog
+          title={t('drive.newFolder')}
+          label={t('drive.folderName')}
+          onClose={() => setDialog(null)}
+          onSubmit={async (name) => {
+            if (name.includes('/')) throw new Error(t('error.NAME_INVALID'));
+            await api.createDirectory(joinPath(path, name));
+            dir.reload();
+          }}
+        />
+      )}
+      {dialog === 'rename' && chosen.length === 1 && (
+        <PromptDialog
+          title={t('drive.rename')}
+          label={t('drive.newName')}
+          initial={chosen[0].name}
+          onClose={() => setDialog(null)}
+          onSubmit={async (name) => {
+            await api.rename(chosen[0].uuid, name);
+            setSelected(new Set());
+            dir.reload();
+          }}
+        />
+      )}
+      {(dialog === 'move' || dialog === 'copy') && (
+        <FolderPicker
+          api={api}
+          title={t(dialog === 'move' ? 'drive.moveTo' : 'drive.copyTo', { count: chosen.length })}
+          start={path}
+          onClose={() => setDialog(null)}
+          onPick={async (dest) => {
+            const uuids = chosen.map((e) => e.uuid);
+            await (dialog === 'move' ? api.move(uuids, dest) : api.copy(uuids, dest));
+            setSelected(new Set());
+            dir.reload();
+          }}
+        />
+      )}
+      {dialog === 'delete' && (
+        <ConfirmDialog
+          title={t('drive.delete')}
+          message={t('drive.confirmDelete', { count: chosen.length })}
+          confirm={t('common.delete')}
+          onClose={() => setDialog(null)}
+          onConfirm={async () => {
+            await api.remove(chosen.map((e) => e.uuid));
+            setSelected(new Set());
+            dir.reload();
+          }}
+        >
+          <ul class="delete-list">
+            {chosen.slice(0, 10).map((e) => (
+              <li key={e.uuid}>
+                {e.type === DIRECTORY ? '📁' : '📄'} {e.name}
+              </li>
+            ))}
+            {chosen.length > 10 && <li>…</li>}
+          </ul>
+        </ConfirmDialog>
+      )}
+    </main>
+  );
+}
+

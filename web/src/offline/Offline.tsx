@@ -1,0 +1,40 @@
+// The offline download screen: add a torrent or links, and the live task list.
+import { useState } from 'preact/hooks';
+import type { Api } from '../api/client';
+import { useI18n } from '../i18n/i18n';
+import { AddDialog, type AddMode } from './AddDialog';
+import { TaskList } from './TaskList';
+import type { Tasks } from './useTasks';
+
+export function Offline({ api, tasks, lastFolder }: { api: Api; tasks: Tasks; lastFolder: string }) {
+  const { t } = useI18n();
+  const [adding, setAdding] = useState<AddMode | null>(null);
+  return (
+    <main id="main" class="offline">
+      <div class="page-head">
+        <h1>{t('offline.title')}</h1>
+        <span class={tasks.live ? 'live on' : 'live'} title={tasks.live ? t('offline.live') : t('offline.notLive')}>
+          <span aria-hidden="true">●</span> <span class="live-text">{tasks.live ? t('offline.live') : t('offline.notLive')}</span>
+        </span>
+      </div>
+      <div class="toolbar">
+        <button type="button" class="primary" onClick={() => setAdding('torrent')}>
+          ＋ {t('offline.addTorrent')}
+        </button>
+        <button type="button" onClick={() => setAdding('links')}>
+          🔗 {t('offline.addLinks')}
+        </button>
+      </div>
+      <TaskList api={api} tasks={tasks} />
+      {adding && (
+        <AddDialog
+          api={api}
+          mode={adding}
+          destination={lastFolder}
+          onClose={() => setAdding(null)}
+          onStarted={(started) => started.forEach(tasks.upsert)}
+        />
+      )}
+    </main>
+  );
+}

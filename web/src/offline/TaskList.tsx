@@ -1,0 +1,119 @@
+// Offline tasks with live progress, speed, peers, ETA, status and errors in plain words.
+import { useState } from 'preact/hooks';
+import type { Api } from '../api/client';
+import { DIRECTORY, TASK_DONE, TASK_DOWNLOADING, TASK_FAILED, TASK_METADATA, TASK_PAUSED, TASK_QUEUED, type TaskObject } from '../api/types';
+import { etaSeconds, formatBytes, formatDuration, formatRate } from '../format';
+import { errorText, useI18n, type Translate } from '../i18n/i18n';
+import type { MessageKey } from '../i18n/en';
+import { joinPath, navigate } from '../router';
+import { ConfirmDialog } from '../ui/Dialog';
+import { describeError } from '../ui/describe-error';
+import type { Tasks } from './useTasks';
+
+function statusText(t: Translate, status: number): string {
+  const key = `status.${status}`;
+  return key === 'status.-1' || key === 'status.0' || key === 'status.5' || key === 'status.10' || key === 'status.20' || key === 'status.50' || key === 'status.100'
+    ? t(key as MessageKey)
+    : String(status);
+}
+
+/** Multi-file torrents land in a folder named after them inside savePath: open that if it is there. */
+async function openTaskFolder(api: Api, task: TaskObject): Promise<void> {
+  const savePath = task.savePath || '/';
+  try {
+    const inner = await api.get(joinPath(savePath, task.name));
+    if (inner.type === DIRECTORY) return navigate({ view: 'drive', path: inner.path });
+  } catch {
+    // a single file, or renamed: its destination folder will do
+  }
+  navigate({ view: 'drive', path: savePath });
+}
+
+export function TaskList({ api, tasks }: { api: Api; tasks: Tasks }) {
+  const { t } = useI18n();
+  const [removing, setRemoving] = useState<TaskObject | null>(null);
+  const [deleteFiles, setDeleteFiles] = useState(false);
+  const [error, setError] = useState('');
+
+  if (!tasks.loading && tasks.tasks.length === 0) return <p class="empty">{t('offline.noTasks')}</p>;
+  const act = (promise: Promise<unknown>) => promise.catch((err: unknown) => setError(describeError(t, err)));
+
+  return (
+    <>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <ul class="tasks" aria-label={t('offline.tasks')}>
+        {tasks.tasks.map((task) => {
+          const running = task.status === TASK_DOWNLOADING || task.status === TASK_METADATA;
+          return (
+            <li key={task.taskId} class={`task status${task.status}`} data-testid="task" data-status={task.status}>
+              <div class="task-head">
+                <span class="task-name" title={task.name || task.url}>
+                  {task.name || task.url || task.infoHash}
+                </span>
+                <span class="badge" data-testid="task-status">
+                  {statusText(t, task.status)}
+                </span>
+              </div>
+              <progress max={100} value={task.progress} aria-label={t('offline.progress', { name: task.name })} />
+              <div class="task-facts muted">
+                <span data-testid="task-progress">{Math.floor(task.progress)}%</span>
+                <span>
+                  {formatBytes(task.finishedSize)} / {formatBytes(task.size)}
+                </span>
+                {running && <span>{formatRate(task.speed)}</span>}
+                {running && <span>{t('offline.peers', { count: task.peers })}</span>}
+                {running && task.speed > 0 && <span>{t('offline.eta', { eta: formatDuration(etaSeconds(task.size - task.finishedSize, task.speed)) })}</span>}
+                <span>→ {task.savePath || '/'}</span>
+              </div>
+              {task.status === TASK_FAILED && (
+                <p class="error" data-testid="task-error">
+                  {errorText(t, task.errorCode, task.message)}
+                </p>
+              )}
+              <div class="task-actions">
+                {task.status === TASK_DONE && (
+                  <button type="button" class="primary" onClick={() => act(openTaskFolder(api, task))}>
+                    {t('offline.open')}
+                  </button>
+                )}
+                {(running || task.status === TASK_QUEUED) && (
+                  <button type="button" onClick={() => act(api.pauseTasks([task.taskId]))}>
+                    {t('offline.pause')}
+                  </button>
+                )}
+                {(task.status === TASK_PAUSED || task.status === TASK_FAILED) && (
+                  <button type="button" onClick={() => act(api.resumeTasks([task.taskId]))}>
+                    {t('offline.resume')}
+                  </button>
+                )}
+                <button type="button" class="danger" onClick={() => (setDeleteFiles(false), setRemoving(task))}>
+                  {t('offline.remove')}
+                </button>
+              </div>
+            </li>
+          );
+        })}
+      </ul>
+      {removing && (
+        <ConfirmDialog
+          title={t('offline.remove')}
+          message={t('offline.confirmRemove', { name: removing.name })}
+          confirm={t('offline.remove')}
+          onClose={() => setRemoving(null)}
+          onConfirm={async () => {
+            await api.removeTasks([removing.taskId], deleteFiles);
+            tasks.drop([removing.taskId]);
+          }}
+        >
+          <label class="inline">
+            <input type="checkbox" checked={deleteFiles} onChange={(e) => setDeleteFiles(e.currentTarget.checked)} /> {t('offline.deleteFiles')}
+          </label>
+        </ConfirmDialog>
+      )}
+    </>
+  );
+}
