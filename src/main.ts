@@ -7,6 +7,7 @@ const admin = await openpan.users.ensureAdmin(config.adminName, config.adminPass
 const url = await openpan.listen();
 
 console.log(`openpan is listening on ${url} (data in ${config.dataDir})`);
+console.log(`Web UI: ${url}/`);
 if (admin.generatedPassword) {
   console.log(`Created the administrator "${config.adminName}" with password: ${admin.generatedPassword}`);
   console.log('This password is shown only once. Change it with: npx openpan user passwd ' + config.adminName);
