@@ -1,0 +1,208 @@
+// Every route of a running server, read from its router, either refuses callers without a valid
+// session token (401 UNAUTHORIZED) or is public by design — and then listed here with the reason
+// and checked with the credentials it does use.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { signDownload } from '../../src/files/download-url.js';
+import { signUploadToken, type UploadPolicy } from '../../src/upload/upload-token.js';
+import { concreteUrl, listRoutes, type RouteInfo } from '../helpers/routes.js';
+import { Client, startServer, type TestServer } from '../helpers/server.js';
+import { fileOf, formUpload, ticket } from '../upload/helpers.js';
+
+interface PublicRule {
+  match: (route: RouteInfo) => boolean;
+  reason: string;
+}
+
+/** Routes that take no session token, and why. Anything else must refuse a missing or bad one. */
+const PUBLIC: PublicRule[] = [
+  { match: (r) => r.url === '/v1/user/register', reason: 'creating an account comes before having a token (and can be closed by the operator)' },
+  { match: (r) => r.url === '/v1/user/login', reason: 'logging in is how a token is obtained; rate-limited' },
+  { match: (r) => r.url === '/upload' || r.url.startsWith('/upload/'), reason: 'the upload service is authorised by the signed upload token of /v1/store/token' },
+  { match: (r) => r.url.startsWith('/dl/'), reason: 'signed download addresses authorise themselves (HMAC, expiry)' },
+  {
+    match: (r) => !r.url.startsWith('/v1/') && !r.url.startsWith('/upload') && !r.url.startsWith('/dl/'),
+    reason: 'the static web UI: public files, GET/HEAD only, no data without the API',
+  },
+];
+
+const publicRule = (r: RouteInfo) => PUBLIC.find((p) => p.match(r));
+
+/** Sends `method url` with an Authorization header (or none) and returns status and code. */
+async function call(base: string, route: RouteInfo, authorization: string | null, query = ''): Promise<{ status: number; code: string | undefined }> {
+  const method = route.methods.includes('POST') ? 'POST' : route.methods[0];
+  const headers: Record<string, string> = {};
+  if (authorization !== null) headers.authorization = authorization;
+  if (method === 'POST') headers['content-type'] = 'application/json';
+  const res = await fetch(base + concreteUrl(route.url) + query, { method, headers, body: method === 'POST' ? '{}' : undefined });
+  const text = await res.text();
+  let code: string | undefined;
+  try {
+    code = (JSON.parse(text) as { code?: string }).code;
+  } catch {
+    code = undefined;
+  }
+  return { status: res.status, code };
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+describe('every authenticated route refuses bad session tokens', () => {
+  let s: TestServer;
+  let routes: RouteInfo[];
+  const bad: Array<{ what: string; header: string | null }> = [];
+
+  before(async () => {
+    s = await startServer();
+    routes = listRoutes(s.openpan.http);
+
+    const good = (await s.newUser('mallory', 'mallory-pw-1')).token;
+    const expired = (await new Client(s.url).login('mallory', 'mallory-pw-1')).token;
+    await s.openpan.db.updateTable('sessions').set({ expires_at: Date.now() - 1000 }).where('token_hash', '=', sha256(expired)).execute();
+    const loggedOut = await new Client(s.url).login('mallory', 'mallory-pw-1');
+    await loggedOut.call('/v1/user/logout');
+    const oldPassword = (await s.newUser('trent', 'trent-pw-1')).token;
+    await s.openpan.users.setPassword('trent', 'trent-pw-2');
+
+    const flip = good[0] === 'A' ? 'B' + good.slice(1) : 'A' + good.slice(1);
+    bad.push(
+      { what: 'missing', header: null },
+      { what: 'empty', header: '' },
+      { what: 'scheme only', header: 'Bearer' },
+      { what: 'scheme and spaces', header: 'Bearer    ' },
+      { what: 'another scheme', header: 'Basic YWRtaW46YWRtaW4tUGFzc3cwcmQ=' },
+      { what: 'garbage', header: 'Bearer not-a-token' },
+      { what: 'huge', header: `Bearer ${'x'.repeat(8000)}` },
+      { what: 'a character changed', header: `Bearer ${flip}` },
+      { what: 'truncated', header: `Bearer ${good.slice(0, -1)}` },
+      { what: 'extended', header: `Bearer ${good}x` },
+      { what: 'the token hash instead of the token', header: `Bearer ${sha256(good)}` },
+      { what: 'expired', header: `Bearer ${expired}` },
+      { what: 'logged out', header: `Bearer ${loggedOut.token}` },
+      { what: 'bare expired (old 6pan style)', header: expired },
+      { what: 'revoked by a password change', header: `Bearer ${oldPassword}` },
+    );
+    // The same token, still valid, is accepted: the refusals below are about the token.
+    assert.equal((await new Client(s.url, good).raw('/v1/user/info')).status, 200);
+  });
+  after(() => s.close());
+
+  test('the router was read: it has the user, files, store and offline calls', () => {
+    const urls = routes.map((r) => r.url);
+    for (const u of ['/v1/user/info', '/v1/files/page', '/v1/store/token', '/v1/offline/start', '/upload/mkblk/:blockSize', '/dl/*']) assert.ok(urls.includes(u), u);
+  });
+
+  test('each route is either public by design or refuses every bad token with 401 UNAUTHORIZED', async () => {
+    const checked: string[] = [];
+    for (const route of routes) {
+      if (publicRule(route)) continue;
+      for (const b of bad) {
+        const r = await call(s.url, route, b.header);
+        assert.deepEqual(r, { status: 401, code: 'UNAUTHORIZED' }, `${route.methods} ${route.url} with a ${b.what} token`);
+      }
+      if (route.methods.includes('GET')) {
+        // Event streams take the token in the query (EventSource cannot send headers).
+        for (const b of bad) {
+          if (b.header === null) continue;
+          const r = await call(s.url, route, null, `?token=${encodeURIComponent(b.header.replace(/^Bearer\s*/, ''))}`);
+          assert.equal(r.status, 401, `GET ${route.url}?token= with a ${b.what} token`);
+        }
+      }
+      checked.push(route.url);
+    }
+    assert.ok(checked.length >= 15, `only ${checked.length} authenticated routes found`);
+  });
+
+  test('public routes outside the API, upload and download services only serve GET/HEAD', () => {
+    for (const route of routes) {
+      const rule = publicRule(route);
+      if (rule !== PUBLIC[PUBLIC.length - 1]) continue;
+      for (const m of route.methods) assert.ok(['GET', 'HEAD'].includes(m), `${m} ${route.url} is public (${rule.reason}) but not a read`);
+    }
+  });
+});
+
+describe('public routes check their own credentials', () => {
+  let s: TestServer;
+  let secret: string;
+  let policy: UploadPolicy;
+  let validUpload: string;
+
+  before(async () => {
+    s = await startServer();
+    secret = s.openpan.config.secret;
+    validUpload = (await ticket(s.admin, { name: 'probe.bin' })).token;
+    policy = JSON.parse(Buffer.from(validUpload.split(':')[2], 'base64url').toString('utf8')) as UploadPolicy;
+  });
+  after(() => s.close());
+
+  test('login refuses wrong credentials with 401 LOGIN_FAILED and needs no token', async () => {
+    const r = await new Client(s.url).raw('/v1/user/login', { name: 'admin', password: 'not-the-password' });
+    assert.deepEqual({ status: r.status, code: r.json.code }, { status: 401, code: 'LOGIN_FAILED' });
+  });
+
+  test('every upload route refuses forged, altered, expired, foreign and session tokens with 401 UNAUTHORIZED', async () => {
+    const forged: Array<{ what: string; token: string }> = [
+      { what: 'missing', token: '' },
+      { what: 'garbage', token: 'a:b:c' },
+      { what: 'a session token', token: s.admin.token },
+      { what: 'signed with another secret', token: signUploadToken({ ...policy }, 'another-secret') },
+      { what: 'expired', token: signUploadToken({ ...policy, deadline: Date.now() - 1000 }, secret) },
+      { what: 'policy changed after signing', token: `${validUpload.split(':').slice(0, 2).join(':')}:${Buffer.from(JSON.stringify({ ...policy, userId: policy.userId + 1 })).toString('base64url')}` },
+    ];
+    const uploadRoutes = listRoutes(s.openpan.http).filter((r) => r.url === '/upload' || r.url.startsWith('/upload/')).filter((r) => r.methods.includes('POST'));
+    assert.ok(uploadRoutes.length >= 5);
+    for (const route of uploadRoutes) {
+      const url = s.url + concreteUrl(route.url);
+      const isBlockCall = /\/(mkblk|bput|mkfile)\//.test(route.url);
+      for (const f of forged) {
+        const res = isBlockCall
+          ? await fetch(url, { method: 'POST', headers: { authorization: f.token, 'content-type': 'application/octet-stream' }, body: 'x' })
+          : await formUpload(url, f.token === '' ? null : f.token, Buffer.from('x'), { path: '' }).then((a) => ({ status: a.status, json: async () => a.json }));
+        const json = (await res.json()) as { code: string };
+        assert.deepEqual({ status: res.status, code: json.code }, { status: 401, code: 'UNAUTHORIZED' }, `POST ${route.url} with a ${f.what} upload token`);
+      }
+    }
+  });
+
+  test('download addresses refuse any change, another file, another secret and expiry with 403 FORBIDDEN', async () => {
+    const upload = async (name: string, body: string) => {
+      const t = await ticket(s.admin, { name });
+      return fileOf(await formUpload(t.uploadUrl, t.token, Buffer.from(body)));
+    };
+    const a = await upload('a.txt', 'content of a');
+    const b = await upload('b.txt', 'content of b');
+    const { downloadAddress } = await s.admin.call('/v1/files/download', { uuid: a.uuid });
+    const good = new URL(downloadAddress);
+    assert.equal(await (await fetch(good)).text(), 'content of a');
+
+    const variants: Array<{ what: string; url: string }> = [];
+    const withParam = (k: string, v: string) => {
+      const u = new URL(good);
+      u.searchParams.set(k, v);
+      return u.toString();
+    };
+    variants.push(
+      { what: 'another file content (etag)', url: good.toString().replace(a.storeId, b.storeId) },
+      { what: 'another name', url: good.toString().replace('/a.txt?', '/b.txt?') },
+      { what: 'a later expiry', url: withParam('e', String(Number(good.searchParams.get('e')) + 1000)) },
+      { what: 'another user', url: withParam('u', '999') },
+      { what: 'another size', url: withParam('s', '1') },
+      { what: 'another file uuid', url: withParam('f', b.uuid) },
+      { what: 'a changed signature', url: withParam('sig', (good.searchParams.get('sig') ?? '').replace(/^./, (c) => (c === 'A' ? 'B' : 'A'))) },
+      { what: 'no signature', url: good.toString().replace(/&sig=[^&]*/, '') },
+      { what: 'a duplicated parameter', url: `${good}&e=${Date.now() + 10 ** 9}` },
+    );
+    const claims = { etag: a.storeId, name: 'a.txt', size: a.size, userId: a.userId, fileUuid: a.uuid };
+    variants.push(
+      { what: 'an expired address', url: s.url + signDownload(secret, { ...claims, expires: Date.now() - 1 }) },
+      { what: 'an address signed with another secret', url: s.url + signDownload('another-secret', { ...claims, expires: Date.now() + 60_000 }) },
+    );
+    for (const v of variants) {
+      const res = await fetch(v.url);
+      const json = (await res.json()) as { code: string };
+      assert.deepEqual({ status: res.status, code: json.code }, { status: 403, code: 'FORBIDDEN' }, v.what);
+    }
+  });
+});
