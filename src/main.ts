@@ -1,7 +1,17 @@
 import { createOpenPan } from './app.js';
 import { loadConfig } from './config.js';
+import { acquireDataDirLock } from './fsck/lock.js';
+import { dataDirLayout } from './fsck/layout.js';
+import { LocalDiskBlobStore } from './store/local-disk.js';
 
 const config = loadConfig();
+// One process per data directory (`openpan fsck` looks for it). Holding it, nothing else writes
+// the store: its temporary files are a crash's leftovers, removed now rather than hours later.
+const lock = await acquireDataDirLock(config.dataDir, 'server').catch((err: unknown) => {
+  console.error(`openpan cannot start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
+await new LocalDiskBlobStore(dataDirLayout(config.dataDir).blobs).sweepTemp(0);
 const openpan = await createOpenPan(config);
 const admin = await openpan.users.ensureAdmin(config.adminName, config.adminPassword);
 const url = await openpan.listen();
@@ -23,7 +33,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     stopping = true;
     console.log(`${signal} received: finishing requests and shutting down`);
     openpan.close().then(
-      () => process.exit(0),
+      () => lock.release().finally(() => process.exit(0)),
       (err) => {
         console.error(err);
         process.exit(1);

@@ -1,0 +1,106 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errnoOf } from '../../store/fs-util.js';
+import { TEMP_MAX_AGE_MS, type CheckContext } from '../context.js';
+import type { Problem } from '../problems.js';
+
+// Temporary data nothing will ever use again: the store's temp files, upload pieces of uploads
+// that no longer exist, working directories of offline jobs at rest, seeding directories of
+// seeds that no longer exist. The rules are the server's own (the sweeps in app.ts and the upload
+// service, the scheduler's and the seeding's recovery); without a running server, a temporary
+// file cannot be a write in flight, so every one of them is a leftover.
+
+const BLOCK_RE = /^[0-9a-f]{32}$/;
+const ASM_RE = /^asm-[0-9a-f]{32}$/;
+const ASM_MAP_RE = /^(asm-[0-9a-f]{32})\.map$/;
+const DONE_RE = /^[0-9a-f]{64}(\.tmp)?$/;
+
+async function entries(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return [];
+    throw err;
+  }
+}
+
+async function mtimeOf(path: string): Promise<number | null> {
+  try {
+    return (await stat(path)).mtimeMs;
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+function leftover(code: Problem['code'], path: string, why: string): Problem {
+  return { code, subject: path, message: `${path}: ${why}`, repair: { kind: 'delete-path', path } };
+}
+
+export async function checkStoreTemp(ctx: CheckContext): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  for (const name of await entries(ctx.layout.blobTemp)) {
+    const path = join(ctx.layout.blobTemp, name);
+    const mtime = await mtimeOf(path);
+    if (mtime === null || (ctx.live && mtime > ctx.now - TEMP_MAX_AGE_MS)) continue;
+    problems.push(leftover('store-temp', path, 'a temporary file of the store (an interrupted write)'));
+  }
+  return problems;
+}
+
+export async function checkUploads(ctx: CheckContext): Promise<Problem[]> {
+  const dir = ctx.layout.uploads;
+  const cutoff = ctx.now - ctx.uploadExpiryMs;
+  const names = await entries(dir);
+  const present = new Set(names);
+  const problems: Problem[] = [];
+  const expired = (t: number | null) => t !== null && t < cutoff;
+  for (const name of names) {
+    const path = join(dir, name);
+    if (BLOCK_RE.test(name)) {
+      if (expired(await mtimeOf(path))) problems.push(leftover('upload-leftover', path, 'a block file of an upload that expired'));
+    } else if (ASM_RE.test(name)) {
+      const map = await mtimeOf(join(dir, `${name}.map`));
+      if (map === null && !ctx.live) problems.push(leftover('upload-leftover', path, 'an assembly file without its map: no block of it can be used any more'));
+      else if (expired(Math.max(map ?? 0, (await mtimeOf(path)) ?? 0))) problems.push(leftover('upload-leftover', path, 'the assembly file of an upload that expired'));
+    } else if (ASM_MAP_RE.test(name)) {
+      const data = ASM_MAP_RE.exec(name)![1];
+      if (!present.has(data)) {
+        if (!ctx.live || expired(await mtimeOf(path))) problems.push(leftover('upload-leftover', path, 'an assembly map without its data file'));
+      } else if (expired(Math.max((await mtimeOf(path)) ?? 0, (await mtimeOf(join(dir, data))) ?? 0))) {
+        problems.push(leftover('upload-leftover', path, 'the assembly map of an upload that expired'));
+      }
+    }
+  }
+  const doneDir = join(dir, 'done');
+  for (const name of await entries(doneDir)) {
+    if (!DONE_RE.test(name)) continue;
+    const path = join(doneDir, name);
+    const mtime = await mtimeOf(path);
+    if (name.endsWith('.tmp') && !ctx.live) problems.push(leftover('upload-leftover', path, 'a half-written record of a finished upload'));
+    else if (expired(mtime)) problems.push(leftover('upload-leftover', path, 'the record of a finished upload, expired'));
+  }
+  return problems;
+}
+
+export async function checkOfflineDirs(ctx: CheckContext): Promise<Problem[]> {
+  // The scheduler's rule (offline.repo jobIdsWithTemp): only jobs not done keep their directory;
+  // a failed job keeps it so that a resume continues from the pieces on disk.
+  const keep = new Set((await ctx.db.selectFrom('offline_jobs').select('id').where('phase', '<>', 'done').execute()).map((r) => r.id));
+  const problems: Problem[] = [];
+  for (const name of await entries(ctx.layout.offline)) {
+    if (keep.has(name)) continue;
+    problems.push(leftover('offline-leftover', join(ctx.layout.offline, name), 'the working directory of an offline job that is done or unknown'));
+  }
+  return problems;
+}
+
+export async function checkSeedingDirs(ctx: CheckContext): Promise<Problem[]> {
+  const keep = new Set((await ctx.db.selectFrom('offline_seeds').select('job_id').execute()).map((r) => r.job_id));
+  const problems: Problem[] = [];
+  for (const name of await entries(ctx.layout.seeding)) {
+    if (keep.has(name)) continue;
+    problems.push(leftover('seeding-leftover', join(ctx.layout.seeding, name), 'the seeding links of a seed that no longer exists'));
+  }
+  return problems;
+}
