@@ -1,3 +1,6 @@
 // The engines' public surface: the interface `offline/` programs against, and the engines.
 export * from './engine.js';
 export { btDhtFromEnv, failureFromError, WebTorrentEngine, type WebTorrentEngineOptions } from './bittorrent/webtorrent-engine.js';
+export { HTTP_PIECE_LENGTH, HttpEngine } from './http/http-engine.js';
+export { httpEngineOptionsFromEnv, type HttpEngineOptions } from './http/options.js';
+export { EngineRouter } from './router.js';

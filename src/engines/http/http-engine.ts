@@ -1,0 +1,432 @@
+import http from 'node:http';
+import https from 'node:https';
+import { mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { FetchError } from '../../net/fetch-error.js';
+import type { ProbeResult } from '../../net/probe.js';
+import { ETAG_BLOCK } from '../../store/etag.js';
+import { FINAL_STATES, type DownloadEngine, type EngineErrorCode, type EngineEventName, type EngineFailure, type EngineHandle, type EngineJob, type EngineListener, type EngineState, type EngineStatus, type PieceVerifyingHandle } from '../engine.js';
+import { EngineListeners } from '../listeners.js';
+import { ByteRanges } from './byte-ranges.js';
+import { HTTP_DEFAULTS, type HttpEngineOptions } from './options.js';
+import { Throttle } from './throttle.js';
+import { runTransfer, type TransferConfig, type TransferHost } from './transfer.js';
+
+// The HTTP/HTTPS engine: one URL per job, downloaded as the job's single file (engine index 0)
+// to `<job.dir>/download`; the scheduler names the file in the drive (from the probe's name).
+//
+// * Every connection goes through src/net/safe-fetch.ts: the address policy is applied to the
+//   resolved addresses, to the socket's peer, and to each redirect, which the engine follows
+//   itself (at most `maxRedirects`). A refusal fails the job with URL_FORBIDDEN.
+// * `metadata` (probing): a `Range: bytes=0-0` GET gives the final URL, the length, range support
+//   and the validators (ETag, Last-Modified).
+// * With ranges and a known length the file is preallocated and fetched by `segments` parallel
+//   connections; a connection that finishes takes half of the longest remaining range. Without,
+//   one stream (no length: the size is what arrived).
+// * Progress is saved every second in `<job.dir>/download.state.json` (ranges written and
+//   fdatasynced, validators): a new engine on the same directory — after a pause, a close, a
+//   crash — continues with the missing ranges if the validators still match (and sends If-Range),
+//   else starts from zero.
+// * Pieces (`onPieceVerified`) are the 4 MiB etag blocks of the file (`ETAG_BLOCK`): the
+//   scheduler must use `pieceLength = ETAG_BLOCK` and offset 0 for a URL job's etag tracker. A
+//   piece is reported once all its bytes are written and the file's length is known.
+
+export const HTTP_PIECE_LENGTH = ETAG_BLOCK;
+const DATA_FILE = 'download';
+const STATE_FILE = 'download.state.json';
+const SPEED_WINDOW = 5;
+const TICK_MS = 1000;
+
+function failure(code: EngineErrorCode, message: string): EngineFailure {
+  const status = code.startsWith('HTTP_') ? Number(code.slice(5)) : null;
+  const retryable = status !== null ? status >= 500 || status === 408 || status === 429 : ['NETWORK_ERROR', 'SIZE_MISMATCH', 'DISK_FULL', 'IO_ERROR', 'ENGINE_ERROR'].includes(code);
+  return { code, message, retryable };
+}
+
+/** Any error of a run → a failure with a stable code. */
+function failureFrom(err: unknown): EngineFailure {
+  if (err instanceof FetchError) return failure(err.code, err.message);
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return failure('DISK_FULL', `No space left on the download disk: ${message}`);
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return failure('IO_ERROR', message);
+  return failure('ENGINE_ERROR', message);
+}
+
+type Prepared = { url: string } | EngineFailure;
+
+function prepare(job: EngineJob): Prepared {
+  const source = job.source;
+  if (source.kind !== 'url') return failure('PROTOCOL_UNSUPPORTED', `The HTTP engine does not download ${source.kind} sources.`);
+  let url: URL;
+  try {
+    url = new URL(source.url);
+  } catch {
+    return failure('SOURCE_INVALID', `Not a URL: ${JSON.stringify(source.url)}.`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return failure('PROTOCOL_UNSUPPORTED', `The HTTP engine does not download ${url.protocol} URLs.`);
+  if (url.username !== '' || url.password !== '') return failure('SOURCE_INVALID', 'URLs with credentials are not downloaded.');
+  const bad = job.selectedFiles?.find((i) => i !== 0);
+  if (bad !== undefined) return failure('SELECTION_INVALID', `A URL job has one file (index 0), not ${bad}.`);
+  url.hash = '';
+  return { url: url.href };
+}
+
+/** One URL job: its progress and the handle the caller holds. The engine drives it. */
+class HttpJob implements EngineHandle, PieceVerifyingHandle, TransferHost {
+  readonly id: string;
+  readonly dir: string;
+  readonly dataPath: string;
+  readonly statePath: string;
+  readonly settled: Promise<EngineStatus>;
+  readonly listeners = new EngineListeners();
+  readonly #settle: (status: EngineStatus) => void;
+  readonly #engine: HttpEngine;
+
+  url = '';
+  /** False for a job refused at start(): it owns nothing, not even its directory. */
+  accepted = false;
+  readonly wanted: boolean;
+  state: EngineState = 'queued';
+  error: EngineFailure | undefined;
+  // TransferHost
+  ranges = new ByteRanges();
+  size: number | null = null;
+  connections = 0;
+  received = 0;
+  probe: ProbeResult | null = null;
+  resumedBytes: number | null = null;
+  metadataEmitted = false;
+  /** The current run, while active. */
+  run: { abort: AbortController; done: Promise<void> } | null = null;
+  readonly #reported = new Set<number>();
+  readonly #pieceListeners = new Set<(piece: number) => void>();
+  readonly #samples: number[] = [];
+
+  constructor(engine: HttpEngine, job: EngineJob) {
+    this.#engine = engine;
+    this.id = job.id;
+    this.dir = resolve(job.dir);
+    this.dataPath = join(this.dir, DATA_FILE);
+    this.statePath = join(this.dir, STATE_FILE);
+    this.wanted = job.selectedFiles === undefined || job.selectedFiles.includes(0);
+    let settle!: (status: EngineStatus) => void;
+    this.settled = new Promise<EngineStatus>((res) => (settle = res));
+    this.#settle = settle;
+  }
+
+  settle(): void {
+    this.#settle(this.status());
+  }
+
+  status(): EngineStatus {
+    const downloaded = this.ranges.size;
+    const known = this.probe !== null;
+    const size = this.size ?? downloaded;
+    const done = this.state === 'done' || (this.size !== null && downloaded === this.size && known);
+    const selectedSize = known && this.wanted ? size : 0;
+    return {
+      id: this.id,
+      state: this.state,
+      downloaded: this.wanted ? Math.min(downloaded, selectedSize) : 0,
+      selectedSize,
+      resumedBytes: this.resumedBytes,
+      speed: this.speed(),
+      uploadSpeed: 0,
+      peers: this.connections,
+      received: this.received,
+      uploaded: 0,
+      files: known ? [{ index: 0, path: this.dataPath, size, selected: this.wanted, downloaded, done: this.wanted ? done : false }] : [],
+      ...(this.error === undefined ? {} : { error: this.error }),
+    };
+  }
+
+  /** Bytes per second over the last few ticks; 0 when not transferring. */
+  speed(): number {
+    if (this.run === null || this.#samples.length < 2) return 0;
+    const first = this.#samples[0];
+    const last = this.#samples[this.#samples.length - 1];
+    return Math.round(((last - first) * 1000) / (TICK_MS * (this.#samples.length - 1)));
+  }
+
+  tick(): void {
+    this.#samples.push(this.received);
+    if (this.#samples.length > SPEED_WINDOW + 1) this.#samples.shift();
+  }
+
+  clearSpeed(): void {
+    this.#samples.length = 0;
+  }
+
+  pause(): Promise<void> {
+    return this.#engine.pauseJob(this);
+  }
+
+  resume(): Promise<void> {
+    return this.#engine.resumeJob(this);
+  }
+
+  stop(opts: { deleteData: boolean }): Promise<void> {
+    return this.#engine.stopJob(this, opts.deleteData);
+  }
+
+  on<E extends EngineEventName>(event: E, listener: EngineListener<E>): this {
+    this.listeners.on(event, listener);
+    return this;
+  }
+
+  off<E extends EngineEventName>(event: E, listener: EngineListener<E>): this {
+    this.listeners.off(event, listener);
+    return this;
+  }
+
+  onPieceVerified(listener: (piece: number) => void): () => void {
+    const entry = (piece: number): void => listener(piece);
+    this.#pieceListeners.add(entry);
+    return () => void this.#pieceListeners.delete(entry);
+  }
+
+  // ---- TransferHost ----
+
+  probed(probe: ProbeResult, resumedBytes: number): boolean {
+    this.probe = probe;
+    this.resumedBytes ??= resumedBytes;
+    // Bytes already on disk were verified by a previous run: never reported again.
+    if (this.size !== null) for (let p = 0; p * ETAG_BLOCK < this.size; p++) if (this.#pieceComplete(p)) this.#reported.add(p);
+    if (!this.metadataEmitted) {
+      this.metadataEmitted = true;
+      this.listeners.emit('metadata', { status: this.status() });
+    }
+    if (!this.wanted) return false;
+    this.#engine.setState(this, 'downloading');
+    return true;
+  }
+
+  written(start: number, end: number): void {
+    if (this.size === null) return; // reported when the stream ends and the length is known
+    const first = Math.floor(start / ETAG_BLOCK);
+    const last = Math.floor((end - 1) / ETAG_BLOCK);
+    for (let p = first; p <= last; p++) this.#maybeReport(p);
+  }
+
+  reset(): void {
+    this.ranges = new ByteRanges();
+    this.size = null;
+    this.#reported.clear();
+  }
+
+  /** The length is final (a stream without Content-Length ended): report what is complete. */
+  lengthKnown(): void {
+    if (this.size === null) return;
+    for (let p = 0; p * ETAG_BLOCK < this.size; p++) this.#maybeReport(p);
+  }
+
+  #pieceComplete(piece: number): boolean {
+    const size = this.size as number;
+    return this.ranges.covers(piece * ETAG_BLOCK, Math.min(size, (piece + 1) * ETAG_BLOCK));
+  }
+
+  #maybeReport(piece: number): void {
+    if (this.#reported.has(piece) || !this.#pieceComplete(piece)) return;
+    this.#reported.add(piece);
+    for (const listener of [...this.#pieceListeners]) {
+      try {
+        listener(piece);
+      } catch {
+        // A listener's failure is its own business; the download goes on.
+      }
+    }
+  }
+}
+
+export class HttpEngine implements DownloadEngine {
+  readonly name = 'http';
+  readonly #config: TransferConfig;
+  readonly #maxActive: number;
+  readonly #jobs = new Map<string, HttpJob>();
+  readonly #queue: HttpJob[] = [];
+  readonly #active = new Set<HttpJob>();
+  #tick: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(options: HttpEngineOptions) {
+    const o = { ...HTTP_DEFAULTS, ...stripUndefined(options) };
+    for (const key of ['segments', 'maxActive', 'connectTimeoutMs', 'idleTimeoutMs', 'maxRedirects'] as const) {
+      if (!Number.isSafeInteger(o[key]) || o[key] < 1) throw new RangeError(`HttpEngine: ${key} must be a positive integer, got ${o[key]}`);
+    }
+    for (const key of ['retries', 'retryDelayMs'] as const) {
+      if (!Number.isSafeInteger(o[key]) || o[key] < 0) throw new RangeError(`HttpEngine: ${key} must be a non-negative integer, got ${o[key]}`);
+    }
+    if (options.downloadLimit !== undefined && !(options.downloadLimit > 0)) throw new RangeError('HttpEngine: downloadLimit must be positive');
+    this.#maxActive = o.maxActive;
+    // Keep-alive: a segment's next range request reuses its connection (already checked by the policy).
+    const agentOptions = { keepAlive: true, maxSockets: 64, scheduling: 'lifo' as const };
+    this.#config = {
+      policy: options.policy,
+      segments: o.segments,
+      connectTimeoutMs: o.connectTimeoutMs,
+      idleTimeoutMs: o.idleTimeoutMs,
+      retries: o.retries,
+      retryDelayMs: o.retryDelayMs,
+      maxRedirects: o.maxRedirects,
+      agents: { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) },
+      throttle: options.downloadLimit === undefined ? null : new Throttle(options.downloadLimit),
+    };
+  }
+
+  start(spec: EngineJob): EngineHandle {
+    const job = new HttpJob(this, spec);
+    if (this.#closed) return this.#born(job, failure('ENGINE_ERROR', 'The engine is closed.'));
+    const prepared = prepare(spec);
+    if ('code' in prepared) return this.#born(job, prepared);
+    for (const other of this.#jobs.values()) {
+      if (other.id === job.id) return this.#born(job, failure('DUPLICATE_JOB', `A job with id ${job.id} is already in this engine.`));
+      if (other.dir === job.dir) return this.#born(job, failure('DUPLICATE_JOB', `Job ${other.id} already downloads into ${job.dir}.`));
+    }
+    job.url = prepared.url;
+    job.accepted = true;
+    this.#jobs.set(job.id, job);
+    this.#queue.push(job);
+    this.#ensureTick();
+    queueMicrotask(() => this.#pump());
+    return job;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#jobs.values()].map((job) => this.stopJob(job, false)));
+    if (this.#tick !== null) clearInterval(this.#tick);
+    this.#tick = null;
+    this.#config.agents.http.destroy();
+    this.#config.agents.https.destroy();
+  }
+
+  // ---- job control (called by the handles) ----
+
+  async pauseJob(job: HttpJob): Promise<void> {
+    if (FINAL_STATES.has(job.state) || job.state === 'paused') return this.#settledRun(job);
+    this.#dequeue(job);
+    this.setState(job, 'paused');
+    await this.#leave(job);
+  }
+
+  async resumeJob(job: HttpJob): Promise<void> {
+    if (job.state !== 'paused') return;
+    if (this.#closed) return this.#fail(job, failure('ENGINE_ERROR', 'The engine is closed.'));
+    this.setState(job, 'queued');
+    this.#queue.push(job);
+    this.#pump();
+  }
+
+  async stopJob(job: HttpJob, deleteData: boolean): Promise<void> {
+    if (!FINAL_STATES.has(job.state)) {
+      this.#dequeue(job);
+      this.setState(job, 'stopped');
+      await this.#leave(job);
+      job.settle();
+    }
+    await this.#settledRun(job);
+    // A job refused at start() never owned its directory (it may be a live twin's): leave it.
+    if (deleteData && job.accepted) await rm(job.dir, { recursive: true, force: true, maxRetries: 3 });
+  }
+
+  setState(job: HttpJob, state: EngineState): void {
+    if (job.state === state) return;
+    job.state = state;
+    if (FINAL_STATES.has(state) && this.#jobs.get(job.id) === job) this.#jobs.delete(job.id);
+    job.listeners.emit('state', state, job.status());
+  }
+
+  // ---- lifecycle ----
+
+  #born(job: HttpJob, fail: EngineFailure): EngineHandle {
+    job.state = 'failed';
+    job.error = fail;
+    queueMicrotask(() => {
+      job.listeners.emit('error', fail, job.status());
+      job.settle();
+    });
+    return job;
+  }
+
+  #pump(): void {
+    while (!this.#closed && this.#active.size < this.#maxActive && this.#queue.length > 0) {
+      const job = this.#queue.shift() as HttpJob;
+      this.#activate(job);
+    }
+  }
+
+  #activate(job: HttpJob): void {
+    this.#active.add(job);
+    this.setState(job, 'metadata');
+    const abort = new AbortController();
+    const done = (async () => {
+      await mkdir(job.dir, { recursive: true });
+      await runTransfer(job, this.#config, abort.signal);
+    })();
+    job.run = { abort, done: done.catch(() => {}) };
+    done.then(
+      () => {
+        if (abort.signal.aborted) return;
+        job.lengthKnown();
+        this.#finish(job);
+      },
+      (err: unknown) => {
+        if (abort.signal.aborted) return; // paused or stopped: the state is already set
+        this.#fail(job, failureFrom(err));
+      },
+    );
+  }
+
+  #finish(job: HttpJob): void {
+    if (FINAL_STATES.has(job.state) || job.state === 'paused') return;
+    void this.#leave(job);
+    this.setState(job, 'done');
+    job.listeners.emit('done', job.status());
+    job.settle();
+  }
+
+  #fail(job: HttpJob, fail: EngineFailure): void {
+    if (FINAL_STATES.has(job.state)) return;
+    this.#dequeue(job);
+    job.error = fail;
+    this.setState(job, 'failed');
+    void this.#leave(job);
+    job.listeners.emit('error', fail, job.status());
+    job.settle();
+  }
+
+  /** Ends the job's run (connections closed, file closed, state saved) and frees its slot. */
+  async #leave(job: HttpJob): Promise<void> {
+    const run = job.run;
+    if (run !== null) {
+      run.abort.abort(new FetchError('NETWORK_ERROR', 'The job was paused or stopped.'));
+      await run.done;
+      if (job.run === run) job.run = null;
+    }
+    job.clearSpeed();
+    if (this.#active.delete(job)) queueMicrotask(() => this.#pump());
+  }
+
+  async #settledRun(job: HttpJob): Promise<void> {
+    await job.run?.done;
+  }
+
+  #dequeue(job: HttpJob): void {
+    const i = this.#queue.indexOf(job);
+    if (i !== -1) this.#queue.splice(i, 1);
+  }
+
+  #ensureTick(): void {
+    if (this.#tick !== null) return;
+    this.#tick = setInterval(() => {
+      for (const job of this.#active) job.tick();
+    }, TICK_MS);
+    this.#tick.unref();
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,355 @@
+import type { Agent, IncomingMessage } from 'node:http';
+import { open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AddressPolicy } from '../../net/address-policy.js';
+import { asFetchError, FetchError } from '../../net/fetch-error.js';
+import { contentLength, parseContentRange, probeUrl, type ProbeResult } from '../../net/probe.js';
+import { getFollowingRedirects, type FollowOptions } from '../../net/safe-fetch.js';
+import { ByteRanges, splitRanges, type ByteRange } from './byte-ranges.js';
+import { ifRangeValue, loadResumeState, sameContent, saveResumeState } from './resume-state.js';
+import type { Throttle } from './throttle.js';
+
+// One run of a URL job: probe, then either parallel ranged segments into a preallocated file or
+// one stream, until every byte is on disk. Progress goes to the `TransferHost` (the job), which
+// turns it into status and verified pieces. The run ends by resolving (complete: file synced and
+// closed, state saved) or rejecting (a FetchError, a filesystem error, or the abort signal's
+// reason); it writes nothing after it settled.
+
+/** What the run reports to, and reads from, the job. */
+export interface TransferHost {
+  readonly url: string;
+  readonly dataPath: string;
+  readonly statePath: string;
+  /** Bytes [start, end) written to the data file; replaced when the run starts over. */
+  ranges: ByteRanges;
+  /** Total length; null while a stream without Content-Length runs. */
+  size: number | null;
+  /** Open HTTP connections. */
+  connections: number;
+  /** Body bytes received in this process. */
+  received: number;
+  /** After each probe, with the bytes found on disk; false: stop here (nothing selected). */
+  probed(probe: ProbeResult, resumedBytes: number): boolean;
+  /** Bytes [start, end) are written (the file's length may still be unknown). */
+  written(start: number, end: number): void;
+  /** The run starts over from byte 0 (the content changed, or a stream must be restarted). */
+  reset(): void;
+}
+
+export interface TransferConfig {
+  policy: AddressPolicy;
+  segments: number;
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  retries: number;
+  retryDelayMs: number;
+  maxRedirects: number;
+  agents: { http: Agent; https: Agent };
+  throttle: Throttle | null;
+}
+
+/** Segments are not cut below this; a finished connection steals half of a range at least twice as long. */
+const MIN_SEGMENT = 1024 * 1024;
+/** Received bytes are written in blocks of this size (fewer, larger writes). */
+const WRITE_BLOCK = 1024 * 1024;
+const SAVE_INTERVAL_MS = 1000;
+/** Times a run starts over because the content changed under it, before SIZE_MISMATCH. */
+const MAX_RESTARTS = 2;
+
+/** The content behind the URL changed (validators, length, or ranges no longer honoured). */
+class ContentChanged extends Error {}
+
+export async function runTransfer(host: TransferHost, cfg: TransferConfig, signal: AbortSignal): Promise<void> {
+  for (let restarts = 0; ; restarts++) {
+    try {
+      return await attempt(host, cfg, signal);
+    } catch (err) {
+      if (!(err instanceof ContentChanged)) throw err;
+      if (restarts >= MAX_RESTARTS) throw new FetchError('SIZE_MISMATCH', `The content changed during the download: ${err.message}`);
+      await startOver(host);
+    }
+  }
+}
+
+async function startOver(host: TransferHost): Promise<void> {
+  await rm(host.statePath, { force: true });
+  await rm(host.dataPath, { force: true });
+  host.reset();
+}
+
+function followOptions(cfg: TransferConfig, signal: AbortSignal, headers: Record<string, string> = {}): FollowOptions {
+  return {
+    policy: cfg.policy,
+    connectTimeoutMs: cfg.connectTimeoutMs,
+    idleTimeoutMs: cfg.idleTimeoutMs,
+    maxRedirects: cfg.maxRedirects,
+    agents: cfg.agents,
+    signal,
+    headers,
+  };
+}
+
+/** Retries `fn` on transient failures with exponential backoff and jitter; `progressed` resets the count. */
+async function withRetries<T>(cfg: TransferConfig, signal: AbortSignal, fn: () => Promise<T>, progressed: () => boolean = () => false): Promise<T> {
+  let failures = 0;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      signal.throwIfAborted();
+      if (err instanceof ContentChanged || !isNetworkSide(err)) throw err;
+      const fe = asFetchError(err);
+      if (!fe.transient) throw fe;
+      if (progressed()) failures = 0;
+      if (++failures > cfg.retries) throw fe;
+      const delay = Math.min(30_000, cfg.retryDelayMs * 2 ** (failures - 1)) * (0.5 + Math.random());
+      await sleep(delay, undefined, { signal });
+    }
+  }
+}
+
+/** Filesystem errors (errno codes from fs calls) are not retried here; everything else is the network's. */
+function isNetworkSide(err: unknown): boolean {
+  if (err instanceof FetchError) return true;
+  const syscall = (err as NodeJS.ErrnoException | null)?.syscall;
+  return !(typeof syscall === 'string' && ['open', 'write', 'read', 'ftruncate', 'fsync', 'fdatasync', 'close', 'rename', 'unlink', 'mkdir'].includes(syscall));
+}
+
+async function attempt(host: TransferHost, cfg: TransferConfig, signal: AbortSignal): Promise<void> {
+  const probe = await withRetries(cfg, signal, () => probeUrl(host.url, followOptions(cfg, signal)));
+  const ranged = probe.acceptsRanges && probe.size !== null && probe.size > 0;
+  const saved = ranged ? await loadResumeState(host.statePath) : null;
+  const onDisk = await stat(host.dataPath).catch(() => null);
+  const resumable = saved !== null && saved.url === host.url && sameContent(saved, probe) && onDisk?.size === probe.size;
+  host.reset();
+  if (resumable) host.ranges = new ByteRanges(saved.done);
+  host.size = probe.size;
+  if (!host.probed(probe, host.ranges.size)) return;
+  if (ranged) await rangedDownload(host, cfg, signal, probe, resumable);
+  else await streamDownload(host, cfg, signal, probe);
+}
+
+// ---- parallel ranged segments ----
+
+interface Segment {
+  /** Next byte to receive. */
+  pos: number;
+  /** End (exclusive); lowered when another connection steals the tail. */
+  end: number;
+}
+
+async function rangedDownload(host: TransferHost, cfg: TransferConfig, outer: AbortSignal, probe: ProbeResult, resumable: boolean): Promise<void> {
+  const size = probe.size as number;
+  const finalUrl = new URL(probe.finalUrl);
+  const fh = await open(host.dataPath, resumable ? 'r+' : 'w+');
+  const saver = new StateSaver(host, fh, probe);
+  const inner = new AbortController();
+  const onAbort = (): void => inner.abort(outer.reason);
+  outer.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (!resumable) await fh.truncate(size);
+    await saver.save();
+    const queue: ByteRange[] = splitRanges(host.ranges.missing(size), cfg.segments, MIN_SEGMENT);
+    const active = new Set<Segment>();
+    const next = (): Segment | null => {
+      const range = queue.shift();
+      if (range !== undefined) return { pos: range[0], end: range[1] };
+      // Work stealing: the longest remaining range gives its second half to this connection.
+      let victim: Segment | null = null;
+      for (const s of active) if (victim === null || s.end - s.pos > victim.end - victim.pos) victim = s;
+      if (victim === null || victim.end - victim.pos < 2 * MIN_SEGMENT) return null;
+      const mid = victim.pos + Math.floor((victim.end - victim.pos) / 2);
+      const stolen = { pos: mid, end: victim.end };
+      victim.end = mid;
+      return stolen;
+    };
+    const ifRange = ifRangeValue(probe);
+    const worker = async (): Promise<void> => {
+      for (let seg = next(); seg !== null; seg = next()) {
+        active.add(seg);
+        try {
+          const s = seg;
+          let lastPos = s.pos;
+          await withRetries(
+            cfg,
+            inner.signal,
+            async () => {
+              while (s.pos < s.end) await fetchRange(host, cfg, inner.signal, finalUrl, size, ifRange, s, fh, saver);
+            },
+            () => {
+              const moved = s.pos > lastPos;
+              lastPos = s.pos;
+              return moved;
+            },
+          );
+        } finally {
+          active.delete(seg);
+        }
+      }
+    };
+    const timer = setInterval(() => void saver.save().catch(() => {}), SAVE_INTERVAL_MS);
+    try {
+      const results = await Promise.allSettled(Array.from({ length: cfg.segments }, async () => {
+        try {
+          await worker();
+        } catch (err) {
+          inner.abort(err); // one connection's failure ends the others
+          throw err;
+        }
+      }));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) throw outer.aborted ? outer.reason : failed.reason;
+    } finally {
+      clearInterval(timer);
+    }
+    if (!host.ranges.covers(0, size)) throw new FetchError('SIZE_MISMATCH', `Only ${host.ranges.size} of ${size} bytes arrived.`);
+    await saver.save(true);
+  } finally {
+    outer.removeEventListener('abort', onAbort);
+    await saver.save(true).catch(() => {});
+    await fh.close();
+  }
+}
+
+/** One ranged GET for the rest of `seg`; returns when the segment is complete or the range ended. */
+async function fetchRange(host: TransferHost, cfg: TransferConfig, signal: AbortSignal, url: URL, size: number, ifRange: string | null, seg: Segment, fh: FileHandle, saver: StateSaver): Promise<void> {
+  const headers: Record<string, string> = { range: `bytes=${seg.pos}-${seg.end - 1}` };
+  if (ifRange !== null) headers['if-range'] = ifRange;
+  const { res } = await getFollowingRedirects(url, followOptions(cfg, signal, headers));
+  host.connections++;
+  try {
+    const status = res.statusCode ?? 0;
+    // 200 to a conditional range request: If-Range did not match, the content changed.
+    if (status === 200) throw new ContentChanged(`${url.host} answered a range request with the whole content.`);
+    if (status !== 206) throw new FetchError(`HTTP_${status}`, `${url.host} answered ${status} ${res.statusMessage ?? ''}`.trim() + '.');
+    const range = parseContentRange(res.headers['content-range']);
+    if (range === null || range.start !== seg.pos || range.total !== size) {
+      throw new ContentChanged(`unexpected Content-Range ${JSON.stringify(res.headers['content-range'] ?? '')} for bytes ${seg.pos}-${seg.end - 1} of ${size}.`);
+    }
+    await receive(host, cfg, signal, res, seg, range.end + 1, fh, saver);
+  } finally {
+    host.connections--;
+    res.destroy();
+  }
+}
+
+/** Writes the body into [seg.pos, seg.end); throws if it ends before `rangeEnd` (or seg.end). */
+async function receive(host: TransferHost, cfg: TransferConfig, signal: AbortSignal, res: IncomingMessage, seg: Segment, rangeEnd: number, fh: FileHandle, saver: StateSaver | null): Promise<void> {
+  const writer = new BlockWriter(host, fh, seg.pos, saver, cfg.throttle !== null);
+  try {
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      host.received += chunk.length;
+      const take = Math.min(chunk.length, seg.end - seg.pos);
+      if (take > 0) {
+        seg.pos += take;
+        await writer.push(take === chunk.length ? chunk : chunk.subarray(0, take));
+      }
+      if (seg.pos >= seg.end) break;
+      if (cfg.throttle !== null) await cfg.throttle.take(chunk.length, signal);
+    }
+  } finally {
+    await writer.flush();
+  }
+  if (seg.pos < Math.min(seg.end, rangeEnd)) throw new FetchError('SIZE_MISMATCH', `The response ended at byte ${seg.pos}, before the end of its range (${rangeEnd}).`);
+}
+
+// ---- one stream (no ranges, or no length) ----
+
+async function streamDownload(host: TransferHost, cfg: TransferConfig, signal: AbortSignal, probe: ProbeResult): Promise<void> {
+  const finalUrl = new URL(probe.finalUrl);
+  await withRetries(cfg, signal, async () => {
+    host.reset();
+    host.size = probe.size;
+    const fh = await open(host.dataPath, 'w');
+    try {
+      const { res } = await getFollowingRedirects(finalUrl, followOptions(cfg, signal));
+      host.connections++;
+      let end: number;
+      try {
+        const status = res.statusCode ?? 0;
+        if (status !== 200) throw new FetchError(`HTTP_${status}`, `${finalUrl.host} answered ${status} ${res.statusMessage ?? ''}`.trim() + '.');
+        const expected = contentLength(res);
+        if (expected !== null) host.size = expected;
+        const seg: Segment = { pos: 0, end: Number.MAX_SAFE_INTEGER };
+        await receive(host, cfg, signal, res, seg, 0, fh, null);
+        end = seg.pos;
+        if (expected !== null && end !== expected) throw new FetchError('SIZE_MISMATCH', `Received ${end} bytes, the server announced ${expected}.`);
+      } finally {
+        host.connections--;
+        res.destroy();
+      }
+      host.size = end;
+      await fh.sync();
+      await saveResumeState(host.statePath, { version: 1, url: host.url, finalUrl: probe.finalUrl, size: end, ...validators(probe), done: host.ranges.toJSON() });
+    } finally {
+      await fh.close();
+    }
+  });
+}
+
+function validators(probe: ProbeResult): { etag?: string; lastModified?: string } {
+  return { ...(probe.etag !== undefined ? { etag: probe.etag } : {}), ...(probe.lastModified !== undefined ? { lastModified: probe.lastModified } : {}) };
+}
+
+/** Collects received bytes and writes them in blocks at their file offset. */
+class BlockWriter {
+  #chunks: Buffer[] = [];
+  #length = 0;
+
+  constructor(
+    private readonly host: TransferHost,
+    private readonly fh: FileHandle,
+    private at: number,
+    private readonly saver: StateSaver | null,
+    /** Write every chunk at once (a throttled download would otherwise show no progress for long). */
+    private readonly eager: boolean,
+  ) {}
+
+  async push(chunk: Buffer): Promise<void> {
+    this.#chunks.push(chunk);
+    this.#length += chunk.length;
+    if (this.eager || this.#length >= WRITE_BLOCK) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.#length === 0) return;
+    const buf = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks, this.#length);
+    this.#chunks = [];
+    this.#length = 0;
+    const start = this.at;
+    this.at += buf.length;
+    let done = 0;
+    while (done < buf.length) done += (await this.fh.write(buf, done, buf.length - done, start + done)).bytesWritten;
+    this.host.ranges.add(start, start + buf.length);
+    this.host.written(start, start + buf.length);
+    this.saver?.touch();
+  }
+}
+
+/** Saves the resume state: only ranges written before an fdatasync of the data file. */
+class StateSaver {
+  #dirty = true;
+  #running: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly host: TransferHost,
+    private readonly fh: FileHandle,
+    private readonly probe: ProbeResult,
+  ) {}
+
+  touch(): void {
+    this.#dirty = true;
+  }
+
+  /** Saves if something changed (or `force`), after the previous save. */
+  save(force = false): Promise<void> {
+    this.#running = this.#running.catch(() => {}).then(async () => {
+      if (!this.#dirty && !force) return;
+      this.#dirty = false;
+      const done = this.host.ranges.toJSON(); // taken before the sync: every listed byte is synced
+      await this.fh.datasync();
+      await saveResumeState(this.host.statePath, { version: 1, url: this.host.url, finalUrl: this.probe.finalUrl, size: this.probe.size as number, ...validators(this.probe), done });
+    });
+    return this.#running;
+  }
+}
