@@ -42,11 +42,12 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  /** `status` overrides the code's usual status where the contract names another (API.md). */
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; status?: number }) {
     super(message, options);
     this.name = 'AppError';
     this.code = code;
-    this.status = ERRORS[code];
+    this.status = options?.status ?? ERRORS[code];
   }
 }
 

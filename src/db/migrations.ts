@@ -209,6 +209,28 @@ const migrations: Record<string, Migration> = {
       await sql`INSERT INTO offline_task_counts (user_id, tasks) SELECT user_id, count(*) FROM offline_tasks GROUP BY user_id`.execute(db);
     },
   },
+  '0004_offline_links_and_quotas': {
+    async up(db: Kysely<any>) {
+      // Magnet links and URLs: what the engine is given (the link itself), and for a URL job
+      // the probed name and size; a magnet job's `torrent` stays null until peers sent it.
+      await db.schema.alterTable('offline_jobs').addColumn('source', 'text', (c) => c.notNull().defaultTo('')).execute();
+      await db.schema.alterTable('offline_jobs').addColumn('manifest', 'text', (c) => c.notNull().defaultTo('')).execute();
+      // A selection made before the file list was known ("*", "0,2"): applied once it is.
+      await db.schema.alterTable('offline_tasks').addColumn('pending_selection', 'text').execute();
+      // Running tasks per user (quota) and a user's live tasks (event stream).
+      await db.schema.createIndex('offline_tasks_user_status').on('offline_tasks').columns(['user_id', 'status']).execute();
+      // Metadata fetched for a magnet link, kept so the next parse of it is instant.
+      await db.schema
+        .createTable('offline_metadata')
+        .addColumn('info_hash', 'text', (c) => c.primaryKey())
+        .addColumn('torrent', 'blob', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // Tasks started per day: the day (days since the epoch, UTC) and the count on it.
+      await db.schema.alterTable('users').addColumn('offline_day', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('users').addColumn('offline_used', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -7,7 +7,11 @@ export interface UsersTable {
   is_admin: number;
   space_used: number;
   space_capacity: number;
+  /** Offline tasks this user may start per day; 0: the server's default. */
   offline_quota: number;
+  /** The day (days since the epoch, UTC) `offline_used` counts tasks started on. */
+  offline_day: Generated<number>;
+  offline_used: Generated<number>;
   created_at: number;
 }
 
@@ -72,8 +76,12 @@ export interface OfflineJobsTable {
   content_key: string;
   info_hash: string;
   name: string;
-  /** The `.torrent` bytes, kept so a restart can add the job again. */
+  /** The `.torrent` bytes, kept so a restart can add the job again; null while a magnet link's metadata is unknown. */
   torrent: Buffer | null;
+  /** A magnet link (its trackers and peers help fetch the metadata) or the URL of a URL job; "" for a `.torrent`. */
+  source: Generated<string>;
+  /** A URL job: JSON `{name, size}` from the probe (size null when the server did not say). */
+  manifest: Generated<string>;
   /** queued, downloading, importing, paused, done, failed (see offline/scheduler.ts). */
   phase: string;
   /** JSON list of the engine file indices given to the engine. */
@@ -107,6 +115,8 @@ export interface OfflineTasksTable {
   /** JSON list of the selected API file indices, and the same files as engine indices. */
   files: string;
   engine_files: string;
+  /** The selection as given ("*", "0,2,5") while the file list is unknown (a magnet link); null once applied. */
+  pending_selection: string | null;
   /** The destination directory ("" and "/" for the root). */
   save_uuid: string;
   save_path: string;
@@ -130,6 +140,12 @@ export interface OfflineImportsTable {
 }
 
 /** Content downloaded before: (info hash, engine file index) → etag in the blob store. */
+export interface OfflineMetadataTable {
+  info_hash: string;
+  torrent: Buffer;
+  created_at: number;
+}
+
 export interface OfflineContentTable {
   info_hash: string;
   engine_index: number;
@@ -165,6 +181,7 @@ export interface Database {
   offline_tasks: OfflineTasksTable;
   offline_imports: OfflineImportsTable;
   offline_content: OfflineContentTable;
+  offline_metadata: OfflineMetadataTable;
   dir_stats: DirStatsTable;
   users: UsersTable;
   sessions: SessionsTable;

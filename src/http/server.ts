@@ -10,6 +10,10 @@ declare module 'fastify' {
     user: AuthenticatedUser | null;
     bearer: string;
   }
+  interface FastifyContextConfig {
+    /** The route also takes the token as `?token=` (EventSource cannot send headers). */
+    tokenInQuery?: boolean;
+  }
 }
 
 export interface HttpServerOptions {
@@ -33,8 +37,7 @@ function validationMessage(err: FastifyError): string {
   return field ? `Field "${field}" ${v.message ?? 'is invalid'}.` : `Request body ${v.message ?? 'is invalid'}.`;
 }
 
-function sendError(reply: FastifyReply, code: ErrorCode, message: string): void {
-  const status = ERRORS[code];
+function sendError(reply: FastifyReply, code: ErrorCode, message: string, status: number = ERRORS[code]): void {
   reply.code(status).send(failure(status, code, message));
 }
 
@@ -74,7 +77,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (isAppError(err)) {
       if (err.status >= 500) req.log.error({ err }, err.message);
-      return sendError(reply, err.code, err.message);
+      return sendError(reply, err.code, err.message, err.status);
     }
     const fe = err as FastifyError;
     if (fe.validation) return sendError(reply, 'BAD_REQUEST', validationMessage(fe));
@@ -135,7 +138,11 @@ export function publicRoute<S extends TSchema, R>(
 /** Resolves the caller from the Authorization header for every /v1 route. */
 export function installAuth(app: FastifyInstance, users: UsersService): void {
   app.addHook('onRequest', async (request) => {
-    const token = bearerFrom(request.headers.authorization);
+    let token = bearerFrom(request.headers.authorization);
+    if (!token && request.routeOptions.config.tokenInQuery) {
+      const fromQuery = (request.query as Record<string, unknown> | undefined)?.token;
+      if (typeof fromQuery === 'string') token = fromQuery.trim();
+    }
     if (!token) return;
     request.bearer = token;
     request.user = await users.authenticate(token);

@@ -2,14 +2,18 @@
 // ./torrent; the engines in ../engines.
 import { join } from 'node:path';
 import type { Db } from '../db/database.js';
-import { WebTorrentEngine, type DownloadEngine } from '../engines/index.js';
+import { EngineRouter, WebTorrentEngine, type DownloadEngine } from '../engines/index.js';
 import type { FilesService } from '../files/files.service.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { LocalDiskBlobStore } from '../store/local-disk.js';
 import type { ContentLock } from '../store/content-lock.js';
 import { offlineConfigFrom, type Env } from './offline-config.js';
 import { OfflineRepo } from './offline.repo.js';
+import { MetadataFetcher } from './metadata-fetcher.js';
 import { OfflineService } from './offline.service.js';
+import { SourceParser, type UrlProbe } from './parse.js';
+import { OfflineQuota } from './quota.js';
+import { TaskEvents } from './task-events.js';
 import { Scheduler } from './scheduler.js';
 import { Seeding } from './seeding.js';
 import { SeedingRepo } from './seeding.repo.js';
@@ -29,7 +33,7 @@ export interface OfflineDeps {
   dataDir: string;
   /** Environment-like input for the engine's settings (see offline-config.ts). */
   env: Env;
-  /** Another engine (tests); default: WebTorrent with the settings from `env`. */
+  /** Another BitTorrent engine (tests); default: WebTorrent with the settings from `env`. */
   engine?: DownloadEngine;
   onError?: (err: unknown, what: string) => void;
 }
@@ -47,19 +51,26 @@ export function createOffline(deps: OfflineDeps): Offline {
   const config = offlineConfigFrom(deps.env);
   const tempRoot = join(deps.dataDir, 'offline');
   const repo = new OfflineRepo(deps.db);
-  const engine = deps.engine ?? new WebTorrentEngine(config.engine);
+  const bittorrent = deps.engine ?? new WebTorrentEngine(config.engine);
+  const engine = new EngineRouter(bittorrent, {});
+  const probe = async (url: string): Promise<UrlProbe> => ({ finalUrl: url, name: new URL(url).pathname.split('/').pop() || 'download', size: null });
   const store = deps.store;
   // Seeds read hard links to the blobs: only a local-disk store has files to link to.
   const seeding = new Seeding({
     repo: new SeedingRepo(deps.db),
-    engine,
+    engine: bittorrent,
     contentPath: store instanceof LocalDiskBlobStore ? (etag) => store.contentPath(etag) : null,
     root: join(deps.dataDir, 'seeding'),
     config: config.seeding,
     onError: deps.onError,
   });
-  const scheduler = new Scheduler({ repo, files: deps.files, store, lock: deps.lock, engine, tempRoot, onError: deps.onError, seeding });
-  const service = new OfflineService({ repo, files: deps.files, store, scheduler }, { secret: deps.secret, tempRoot });
+  const metadata = new MetadataFetcher({ engine, repo, tempRoot });
+  const scheduler = new Scheduler({ repo, files: deps.files, store, lock: deps.lock, engine, tempRoot, onError: deps.onError, seeding, metadata });
+  const parser = new SourceParser({ secret: deps.secret, scheduler, metadata, magnet: config.magnet, probe });
+  const quota = new OfflineQuota(repo, config.quota);
+  const events = new TaskEvents();
+  repo.onTaskChange = (change) => events.publish(change);
+  const service = new OfflineService({ repo, files: deps.files, store, scheduler, parser, metadata, quota, events }, { secret: deps.secret, tempRoot });
   return {
     service,
     scheduler,

@@ -22,11 +22,35 @@ import type { SeedingConfig } from './seeding.js';
 //   OPENPAN_SEED_TIME              stop after this many seconds of seeding, summed over restarts
 //                                  (0 = no time limit). Both set to 0: seed until the task is removed.
 
+//
+// Magnet links, quotas:
+//   OPENPAN_MAGNET_WAIT            seconds `parseUrl` waits for a magnet link's metadata before
+//                                  answering `metadataPending: true` (default 5)
+//   OPENPAN_MAGNET_PREFETCH        seconds the metadata fetch a parse started goes on after that,
+//                                  when no task wants it yet (default 120)
+//   OPENPAN_OFFLINE_DAILY_TASKS    tasks a user may start per day (UTC), unless the user's own
+//                                  quota says otherwise (default 500; 0 = unlimited)
+//   OPENPAN_OFFLINE_MAX_RUNNING    unfinished (active) tasks a user may have at once (default 50; 0 = unlimited)
+
 export type Env = Record<string, string | undefined>;
+
+export interface QuotaConfig {
+  /** Tasks per user per day; 0: unlimited. */
+  dailyTasks: number;
+  /** Active tasks per user; 0: unlimited. */
+  maxRunning: number;
+}
+
+export interface MagnetConfig {
+  parseWaitMs: number;
+  prefetchMs: number;
+}
 
 export interface OfflineConfig {
   engine: WebTorrentEngineOptions;
   seeding: SeedingConfig;
+  quota: QuotaConfig;
+  magnet: MagnetConfig;
 }
 
 function intFrom(env: Env, name: string): number | undefined {
@@ -84,5 +108,13 @@ export function offlineConfigFrom(env: Env): OfflineConfig {
   const ratio = ratioFrom(env, 'OPENPAN_SEED_RATIO');
   const seedTime = intFrom(env, 'OPENPAN_SEED_TIME');
   const seeding: SeedingConfig = { enabled: ratio !== undefined || seedTime !== undefined, ratio: ratio ?? 0, timeMs: (seedTime ?? 0) * 1000 };
-  return { engine, seeding };
+  const quota: QuotaConfig = {
+    dailyTasks: intFrom(env, 'OPENPAN_OFFLINE_DAILY_TASKS') ?? 500,
+    maxRunning: intFrom(env, 'OPENPAN_OFFLINE_MAX_RUNNING') ?? 50,
+  };
+  const magnet: MagnetConfig = {
+    parseWaitMs: (intFrom(env, 'OPENPAN_MAGNET_WAIT') ?? 5) * 1000,
+    prefetchMs: (intFrom(env, 'OPENPAN_MAGNET_PREFETCH') ?? 120) * 1000,
+  };
+  return { engine, seeding, quota, magnet };
 }

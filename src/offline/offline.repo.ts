@@ -13,9 +13,25 @@ export const TASK_ACTIVE = 0;
 export const TASK_PAUSED = 5;
 export const TASK_DONE = 100;
 
+/** A user task was created or changed (`taskId` set), or removed (`removed`). */
+export interface TaskChange {
+  userId: number;
+  /** Row id of the task. */
+  id: number;
+  taskId: string;
+  removed: boolean;
+}
+
 /** The SQL of offline download: system tasks (jobs), user tasks, import records, known content. */
 export class OfflineRepo {
+  /** Told after every write to a user task (the event stream listens). */
+  onTaskChange: ((change: TaskChange) => void) | null = null;
+
   constructor(private readonly db: Db) {}
+
+  #changed(row: Pick<TaskRow, 'id' | 'user_id' | 'task_id'> | undefined, removed = false): void {
+    if (row !== undefined) this.onTaskChange?.({ userId: row.user_id, id: row.id, taskId: row.task_id, removed });
+  }
 
   // ---- system tasks ----
 
@@ -52,7 +68,9 @@ export class OfflineRepo {
 
   async insertTask(task: NewTask): Promise<TaskRow> {
     await this.db.insertInto('offline_tasks').values(task).execute();
-    return (await this.db.selectFrom('offline_tasks').selectAll().where('task_id', '=', task.task_id).executeTakeFirst())!;
+    const row = (await this.db.selectFrom('offline_tasks').selectAll().where('task_id', '=', task.task_id).executeTakeFirst())!;
+    this.#changed(row);
+    return row;
   }
 
   taskById(id: number): Promise<TaskRow | undefined> {
@@ -70,11 +88,61 @@ export class OfflineRepo {
 
   async updateTask(id: number, patch: Updateable<OfflineTasksTable>): Promise<void> {
     await this.db.updateTable('offline_tasks').set(patch).where('id', '=', id).execute();
+    if (this.onTaskChange !== null) this.#changed(await this.#taskKeys(id));
   }
 
   async deleteTask(id: number): Promise<void> {
+    const keys = this.onTaskChange === null ? undefined : await this.#taskKeys(id);
     await this.db.deleteFrom('offline_imports').where('task_id', '=', id).execute();
     await this.db.deleteFrom('offline_tasks').where('id', '=', id).execute();
+    this.#changed(keys, true);
+  }
+
+  #taskKeys(id: number): Promise<Pick<TaskRow, 'id' | 'user_id' | 'task_id'> | undefined> {
+    return this.db.selectFrom('offline_tasks').select(['id', 'user_id', 'task_id']).where('id', '=', id).executeTakeFirst();
+  }
+
+  /** The user's active tasks (stored status 0: queued, fetching, downloading, saving). */
+  activeUserTasks(userId: number): Promise<TaskRow[]> {
+    return this.db.selectFrom('offline_tasks').selectAll().where('user_id', '=', userId).where('status', '=', 0).orderBy('id').execute();
+  }
+
+  async countActiveUserTasks(userId: number): Promise<number> {
+    const row = await this.db.selectFrom('offline_tasks').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).where('status', '=', 0).executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  // ---- tasks started per day (users.offline_day / offline_used) ----
+
+  async dailyUsage(userId: number, day: number): Promise<{ used: number; ownQuota: number }> {
+    const row = await this.db.selectFrom('users').select(['offline_day', 'offline_used', 'offline_quota']).where('id', '=', userId).executeTakeFirst();
+    return { used: row !== undefined && row.offline_day === day ? row.offline_used : 0, ownQuota: row?.offline_quota ?? 0 };
+  }
+
+  async countStarted(userId: number, day: number): Promise<void> {
+    await this.db
+      .updateTable('users')
+      .set((eb) => ({
+        offline_used: eb.case().when('offline_day', '=', day).then(eb('offline_used', '+', 1)).else(1).end(),
+        offline_day: day,
+      }))
+      .where('id', '=', userId)
+      .execute();
+  }
+
+  // ---- magnet metadata ----
+
+  async metadata(infoHash: string): Promise<Buffer | null> {
+    const row = await this.db.selectFrom('offline_metadata').select('torrent').where('info_hash', '=', infoHash).executeTakeFirst();
+    return row === undefined ? null : Buffer.from(row.torrent);
+  }
+
+  async saveMetadata(infoHash: string, torrent: Buffer): Promise<void> {
+    await this.db
+      .insertInto('offline_metadata')
+      .values({ info_hash: infoHash, torrent, created_at: Date.now() })
+      .onConflict((oc) => oc.column('info_hash').doNothing())
+      .execute();
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { apiRoute } from '../http/server.js';
-import type { OfflineService } from './offline.service.js';
+import { apiRoute, requireUser } from '../http/server.js';
+import type { OfflineService, TaskStreamEvent } from './offline.service.js';
 
 const Str = Type.String();
 const TaskIds = Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 1000 })]);
@@ -17,6 +17,9 @@ const Start = Type.Object({
   saveUuid: Type.Optional(Type.Union([Str, Type.Null()])),
   name: Type.Optional(Type.Union([Str, Type.Null()])),
 });
+const ParseUrl = Type.Object({ url: Type.String({ maxLength: 1024 * 1024 }), password: Type.Optional(Type.String()) });
+const ParseMagnet = Type.Object({ url: Type.String({ maxLength: 64 * 1024 }) });
+const Empty = Type.Object({});
 const Page = Type.Object({ page: Int({ minimum: 1 }), pageSize: Int({ minimum: 1 }), order: Order });
 const List = Type.Object({ start: Int({ minimum: 0 }), size: Int({ minimum: 1 }), order: Order });
 const Get = Type.Object({ taskId: Str });
@@ -37,4 +40,39 @@ export function registerOfflineRoutes(app: FastifyInstance, offline: OfflineServ
   apiRoute(app, '/v1/offline/remove', Remove, ({ user, body }) => offline.remove(user.id, body.taskId, truthy(body.deleteFiles)));
   apiRoute(app, '/v1/offline/pause', Ids, ({ user, body }) => offline.pause(user.id, body.taskId));
   apiRoute(app, '/v1/offline/resume', Ids, ({ user, body }) => offline.resume(user.id, body.taskId));
+  apiRoute(app, '/v1/offline/parseUrl', ParseUrl, ({ user, body }) => offline.parseUrl(user.id, body.url));
+  apiRoute(app, '/v1/offline/parseMagnet', ParseMagnet, ({ user, body }) => offline.parseMagnet(user.id, body.url));
+  apiRoute(app, '/v1/offline/quota', Empty, ({ user }) => offline.quota(user.id));
+  registerEventStream(app, offline);
+}
+
+/** Keep-alive comments keep proxies from closing an idle stream. */
+const KEEP_ALIVE_MS = 15_000;
+
+function sseFrame(e: TaskStreamEvent): string {
+  return `event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`;
+}
+
+/** `GET /v1/offline/events`: the caller's task changes as Server-Sent Events. */
+function registerEventStream(app: FastifyInstance, offline: OfflineService): void {
+  app.get('/v1/offline/events', { preValidation: requireUser, config: { tokenInQuery: true } }, (request, reply) => {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-content-type-options': 'nosniff',
+      // Tells nginx-style proxies not to buffer the stream.
+      'x-accel-buffering': 'no',
+    });
+    res.write(`retry: 3000\n: ${request.user!.name}\n\n`);
+    const stop = offline.watch(request.user!.id, (e) => res.write(sseFrame(e)));
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
+    keepAlive.unref();
+    res.on('close', () => {
+      clearInterval(keepAlive);
+      stop();
+    });
+  });
 }

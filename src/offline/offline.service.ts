@@ -3,30 +3,19 @@ import { join } from 'node:path';
 import { AppError, isAppError } from '../errors.js';
 import type { FilesService } from '../files/files.service.js';
 import type { BlobStore } from '../store/blob-store.js';
-import { TASK_ACTIVE, TASK_DONE, TASK_FAILED, TASK_PAUSED, type OfflineRepo, type TaskRow } from './offline.repo.js';
+import { TYPE_MAGNET, TYPE_TORRENT, TYPE_URL, type Manifest } from './manifest.js';
+import type { MetadataFetcher } from './metadata-fetcher.js';
+import { TASK_ACTIVE, TASK_DONE, TASK_FAILED, TASK_PAUSED, type JobRow, type OfflineRepo, type TaskRow } from './offline.repo.js';
+import type { ParseFailure, ParseResult, SourceParser } from './parse.js';
+import type { OfflineQuota, QuotaView } from './quota.js';
+import type { TaskEvents } from './task-events.js';
 import { engineFilesOf, type Scheduler } from './scheduler.js';
-import { signTaskHash, verifyTaskHash } from './task-hash.js';
-import { assertDownloadable, parseTorrent, TORRENT_LIMITS, type TorrentMeta } from './torrent/index.js';
+import { parseSelection } from './selection.js';
+import { verifyTaskHash, type TaskHashClaims } from './task-hash.js';
+import { assertDownloadable, parseTorrent, TORRENT_LIMITS } from './torrent/index.js';
 
-/** Task type of API.md: a BitTorrent file. */
-export const TYPE_TORRENT = 0;
-
-export interface ParsedFile {
-  index: number;
-  path: string;
-  size: number;
-  cached: boolean;
-}
-
-export interface ParseResult {
-  taskHash: string;
-  type: number;
-  name: string;
-  infoHash: string;
-  size: number;
-  files: ParsedFile[];
-  server: boolean;
-}
+export { TYPE_TORRENT } from './manifest.js';
+export type { ParsedFile, ParseResult } from './parse.js';
 
 /** A task object of API.md. */
 export interface TaskObject {
@@ -76,7 +65,17 @@ export interface OfflineServiceDeps {
   files: FilesService;
   store: BlobStore;
   scheduler: Scheduler;
+  parser: SourceParser;
+  metadata: MetadataFetcher;
+  quota: OfflineQuota;
+  events: TaskEvents;
 }
+
+/** What a task event stream carries (`/v1/offline/events`). */
+export type TaskStreamEvent = { event: 'task'; data: TaskObject } | { event: 'remove'; data: { taskId: string } };
+
+/** How often a stream reports the progress of the user's running tasks. */
+const STREAM_PROGRESS_MS = 1000;
 
 export interface OfflineServiceOptions {
   secret: string;
@@ -92,27 +91,16 @@ function newId(): string {
   return randomUUID().replace(/-/g, '');
 }
 
+/** The `files` of a start, kept as text until the file list is known. */
+function selectionText(files: StartInput['files']): string {
+  if (files === undefined || files === null) return '*';
+  return typeof files === 'string' ? files : files.join(',');
+}
+
 function progressOf(finished: number, size: number, status: number): number {
   if (status === TASK_DONE) return 100;
   if (size <= 0) return 0;
   return Math.min(99, Math.floor((finished * 100) / size));
-}
-
-/** `"*"`, `"0,2,5"`, `[0, 2, 5]` (default all) → sorted distinct API file indices. */
-export function parseSelection(files: StartInput['files'], count: number): number[] {
-  if (files === undefined || files === null || (typeof files === 'string' && (files.trim() === '' || files.trim() === '*'))) {
-    return Array.from({ length: count }, (_, i) => i);
-  }
-  const parts = typeof files === 'string' ? files.split(',').map((p) => p.trim()) : files;
-  const out = new Set<number>();
-  for (const p of parts) {
-    const n = typeof p === 'number' ? p : /^\d+$/.test(p) ? Number(p) : NaN;
-    if (!Number.isSafeInteger(n)) throw new AppError('BAD_REQUEST', 'Field "files" must be "*", a comma-separated list of file indices, or an array of them.');
-    if (n < 0 || n >= count) throw new AppError('BAD_REQUEST', `Field "files" names file ${n}; the torrent has files 0 to ${count - 1}.`);
-    out.add(n);
-  }
-  if (out.size === 0) throw new AppError('BAD_REQUEST', 'Field "files" selects no file.');
-  return [...out].sort((a, b) => a - b);
 }
 
 /**
@@ -144,58 +132,143 @@ export class OfflineService {
 
   async parseTorrent(userId: number, ref: { uuid?: string; path?: string }): Promise<ParseResult> {
     const file = await this.deps.files.fileForDownload(userId, ref);
-    const meta = parseTorrent(await this.readTorrent(file.storeId, file.size));
-    const infoHash = meta.infoHash ?? meta.infoHashV2 ?? '';
-    const cached = meta.infoHash === null ? new Map() : await this.deps.scheduler.cachedFiles(meta.infoHash, meta.files.map((f) => f.engineIndex));
-    const files = meta.files.map((f) => ({ index: f.index, path: f.path.join('/'), size: f.size, cached: cached.has(f.engineIndex) }));
-    return {
-      taskHash: signTaskHash(this.options.secret, { userId, source: `etag:${file.storeId}`, infoHash }),
-      type: TYPE_TORRENT,
-      name: meta.name,
-      infoHash,
-      size: meta.totalSize,
-      files,
-      server: files.length > 0 && files.every((f) => f.cached),
-    };
+    return this.deps.parser.torrent(userId, parseTorrent(await this.readTorrent(file.storeId, file.size)), file.storeId);
+  }
+
+  parseUrl(userId: number, field: string): Promise<ParseResult | Array<ParseResult | ParseFailure>> {
+    return this.deps.parser.lines(userId, field);
+  }
+
+  parseMagnet(userId: number, url: string): Promise<ParseResult> {
+    return this.deps.parser.magnetOnly(userId, url);
+  }
+
+  quota(userId: number): Promise<QuotaView> {
+    return this.deps.quota.view(userId);
   }
 
   // ---- start ----
 
   async start(userId: number, input: StartInput): Promise<TaskObject> {
     const claims = verifyTaskHash(this.options.secret, input.taskHash, userId);
-    const key = `bt:${claims.infoHash}`;
-    const existing = await this.deps.repo.jobByKey(key);
-    let torrent: Buffer;
-    if (existing?.torrent) {
-      torrent = Buffer.from(existing.torrent);
-    } else {
-      if (!claims.source.startsWith('etag:')) throw new AppError('TASK_HASH_INVALID', 'The taskHash does not name a torrent file.');
-      torrent = await this.readTorrent(claims.source.slice(5));
-    }
-    const meta = parseTorrent(torrent);
-    if ((meta.infoHash ?? meta.infoHashV2) !== claims.infoHash) throw new AppError('TASK_HASH_INVALID', 'The taskHash does not match the torrent.');
-    assertDownloadable(meta);
-    const infoHash = meta.infoHash as string;
+    await this.deps.quota.check(userId);
+    let row: TaskRow;
+    if (claims.source.startsWith('etag:') || claims.source.toLowerCase().startsWith('magnet:')) row = await this.#startBitTorrent(userId, input, claims);
+    else if (/^https?:/i.test(claims.source)) row = await this.#startUrl(userId, input, claims);
+    else if (claims.source.toLowerCase().startsWith('ed2k:')) throw new AppError('PROTOCOL_UNSUPPORTED', 'ed2k links can be parsed but not downloaded: openpan has no ed2k engine.');
+    else throw new AppError('TASK_HASH_INVALID', 'The taskHash names a source openpan does not know.');
+    await this.deps.quota.counted(userId);
+    return this.taskObject(row);
+  }
 
-    const selection = parseSelection(input.files, meta.files.length);
-    const chosen = selection.map((i) => meta.files[i]);
-    const size = chosen.reduce((s, f) => s + f.size, 0);
+  async #destination(userId: number, input: StartInput) {
+    return this.deps.files.ensureDir(userId, input.saveUuid ? { uuid: input.saveUuid } : { path: input.savePath ?? '/' });
+  }
+
+  async #checkSpace(userId: number, size: number): Promise<void> {
     const free = await this.deps.files.freeSpace(userId);
     if (free < size) throw new AppError('SPACE_EXCEEDED', `Not enough space left in the drive: the selected files need ${size} bytes, ${Math.max(0, free)} are free.`);
-    const dest = await this.deps.files.ensureDir(userId, input.saveUuid ? { uuid: input.saveUuid } : { path: input.savePath ?? '/' });
+  }
+
+  /** A `.torrent` or a magnet link: one job per info hash, whichever way it was given. */
+  async #startBitTorrent(userId: number, input: StartInput, claims: TaskHashClaims): Promise<TaskRow> {
+    const fromMagnet = !claims.source.startsWith('etag:');
+    const key = `bt:${claims.infoHash}`;
+    const existing = await this.deps.repo.jobByKey(key);
+    let torrent: Buffer | null = existing?.torrent ? Buffer.from(existing.torrent) : null;
+    if (torrent === null) torrent = fromMagnet ? await this.deps.metadata.known(claims.infoHash) : await this.readTorrent(claims.source.slice(5));
+    let meta = null;
+    if (torrent !== null) {
+      meta = parseTorrent(torrent);
+      if ((meta.infoHash ?? meta.infoHashV2) !== claims.infoHash) throw new AppError('TASK_HASH_INVALID', 'The taskHash does not match the torrent.');
+      assertDownloadable(meta);
+    }
+    // Without metadata (a magnet link nobody fetched yet) the selection waits for the file list.
+    const selection = meta === null ? null : parseSelection(input.files, meta.files.length);
+    const chosen = meta === null || selection === null ? [] : selection.map((i) => meta.files[i]);
+    const size = chosen.reduce((s, f) => s + f.size, 0);
+    await this.#checkSpace(userId, size);
+    const dest = await this.#destination(userId, input);
 
     const now = Date.now();
     const jobId = newId();
+    const placeholder = meta?.name ?? (existing?.name || claims.infoHash);
     const job = await this.deps.repo.jobForKey({
-      id: jobId,
-      type: TYPE_TORRENT,
+      ...this.#newJob(jobId, now),
+      type: torrent === null ? TYPE_MAGNET : TYPE_TORRENT,
       content_key: key,
-      info_hash: infoHash,
-      name: meta.name,
+      info_hash: claims.infoHash,
+      name: placeholder,
       torrent,
+      source: fromMagnet ? claims.source : '',
+    });
+    // A job that was waiting for a magnet link's metadata gets it from this `.torrent`.
+    if (job.torrent === null && torrent !== null) await this.deps.scheduler.run(job.id, () => this.deps.repo.updateJob(job.id, { torrent, name: meta?.name ?? job.name }));
+    const task = await this.deps.repo.insertTask({
+      ...this.#newTask(userId, job, dest, now),
+      type: fromMagnet ? TYPE_MAGNET : TYPE_TORRENT,
+      name: input.name?.trim() || placeholder,
+      source: claims.source,
+      info_hash: claims.infoHash,
+      files: JSON.stringify(selection ?? []),
+      engine_files: JSON.stringify(chosen.map((f) => f.engineIndex)),
+      pending_selection: selection === null ? selectionText(input.files) : null,
+      size,
+    });
+    if (job.phase === 'failed') await this.deps.repo.updateJob(job.id, { attempts: 0 });
+    const cached = meta === null ? new Map() : await this.deps.scheduler.cachedFiles(claims.infoHash, chosen.map((f) => f.engineIndex));
+    const update = this.deps.scheduler.update(job.id, async () => undefined);
+    // Everything already stored: the files are created before the answer (instant completion).
+    if (meta !== null && cached.size === chosen.length) await update;
+    else update.catch(() => undefined);
+    return (await this.deps.repo.taskById(task.id))!;
+  }
+
+  /** An HTTP/HTTPS URL: starts of the same URL while it downloads share the download. */
+  async #startUrl(userId: number, input: StartInput, claims: TaskHashClaims): Promise<TaskRow> {
+    const probed = claims.probed ?? { name: 'download', size: null };
+    if (input.files !== undefined && input.files !== null) parseSelection(input.files, 1);
+    await this.#checkSpace(userId, probed.size ?? 0);
+    const dest = await this.#destination(userId, input);
+    const key = `url:${claims.source}`;
+    const existing = await this.deps.repo.jobByKey(key);
+    // A finished or failed download of the URL is history: the content may have changed since.
+    if (existing !== undefined && (existing.phase === 'done' || existing.phase === 'failed')) {
+      await this.deps.repo.updateJob(existing.id, { content_key: `${key}#${existing.id}` });
+    }
+    const now = Date.now();
+    const jobId = newId();
+    const job = await this.deps.repo.jobForKey({
+      ...this.#newJob(jobId, now),
+      type: TYPE_URL,
+      content_key: key,
+      // URL content has no name of its own: what it downloaded is recorded under the job.
+      info_hash: `job:${jobId}`,
+      name: probed.name,
+      torrent: null,
+      source: claims.source,
+      manifest: JSON.stringify(probed),
+    });
+    const task = await this.deps.repo.insertTask({
+      ...this.#newTask(userId, job, dest, now),
+      type: TYPE_URL,
+      name: input.name?.trim() || probed.name,
+      source: claims.source,
+      info_hash: '',
+      files: '[0]',
+      engine_files: '[0]',
+      size: probed.size ?? 0,
+    });
+    this.deps.scheduler.update(job.id, async () => undefined).catch(() => undefined);
+    return (await this.deps.repo.taskById(task.id))!;
+  }
+
+  #newJob(id: string, now: number) {
+    return {
+      id,
       phase: 'queued',
       selected: '[]',
-      temp_dir: join(this.options.tempRoot, jobId),
+      temp_dir: join(this.options.tempRoot, id),
       size: 0,
       downloaded: 0,
       attempts: 0,
@@ -204,36 +277,23 @@ export class OfflineService {
       created_at: now,
       updated_at: now,
       finished_at: 0,
-    });
-    const name = input.name?.trim() || meta.name;
-    const task = await this.deps.repo.insertTask({
+    };
+  }
+
+  #newTask(userId: number, job: JobRow, dest: { uuid: string; path: string }, now: number) {
+    return {
       task_id: newId(),
       user_id: userId,
       job_id: job.id,
-      type: TYPE_TORRENT,
-      name,
-      source: claims.source,
-      info_hash: infoHash,
-      files: JSON.stringify(selection),
-      engine_files: JSON.stringify(chosen.map((f) => f.engineIndex)),
       save_uuid: dest.uuid,
       save_path: dest.path,
       status: TASK_ACTIVE,
       error_code: '',
       message: '',
-      size,
       finished_size: 0,
       created_at: now,
       finished_at: 0,
-    });
-    // A retry after a failure starts from a clean slate of attempts.
-    if (job.phase === 'failed') await this.deps.repo.updateJob(job.id, { attempts: 0 });
-    const cached = await this.deps.scheduler.cachedFiles(infoHash, chosen.map((f) => f.engineIndex));
-    const update = this.deps.scheduler.update(job.id, async () => undefined);
-    // Everything already stored: the files are created before the answer (instant completion).
-    if (cached.size === chosen.length) await update;
-    else update.catch(() => undefined);
-    return this.taskObject((await this.deps.repo.taskById(task.id))!);
+    };
   }
 
   // ---- read ----
@@ -246,7 +306,7 @@ export class OfflineService {
       type: row.type,
       name: row.name,
       infoHash: row.info_hash,
-      url: '',
+      url: row.type === TYPE_TORRENT ? '' : row.source,
       size,
       finishedSize: live.status === TASK_DONE ? size : live.finishedSize,
       progress: progressOf(live.finishedSize, size, live.status),
@@ -299,8 +359,7 @@ export class OfflineService {
     const task = this.taskObject(row);
     const job = await this.deps.repo.jobById(row.job_id);
     const imports = await this.deps.repo.imports(row.id);
-    let meta: TorrentMeta | null = null;
-    if (job?.torrent) meta = this.deps.scheduler.metaOf(job);
+    const meta: Manifest | null = job === undefined ? null : this.deps.scheduler.manifestOf(job);
     const detail: TaskFileDetail[] = [];
     if (meta !== null) {
       const engineFiles = engineFilesOf(row);
@@ -323,6 +382,51 @@ export class OfflineService {
       });
     }
     return { ...task, detail };
+  }
+
+  // ---- watch ----
+
+  /**
+   * Sends the user's task changes to `send` as they happen (created, status changed, removed),
+   * and the progress of the running ones every second — only what changed since it was last
+   * sent. Returns the function that stops it.
+   */
+  watch(userId: number, send: (event: TaskStreamEvent) => void): () => void {
+    const lastSent = new Map<string, string>();
+    const sendTask = (task: TaskObject) => {
+      const json = JSON.stringify(task);
+      if (lastSent.get(task.taskId) === json) return;
+      lastSent.set(task.taskId, json);
+      send({ event: 'task', data: task });
+    };
+    const unsubscribe = this.deps.events.subscribe(userId, (change) => {
+      if (change.removed) {
+        lastSent.delete(change.taskId);
+        send({ event: 'remove', data: { taskId: change.taskId } });
+        return;
+      }
+      this.deps.repo.taskById(change.id).then(
+        (row) => {
+          if (row !== undefined) sendTask(this.taskObject(row));
+        },
+        () => undefined,
+      );
+    });
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      this.deps.repo
+        .activeUserTasks(userId)
+        .then((rows) => rows.forEach((row) => sendTask(this.taskObject(row))))
+        .catch(() => undefined)
+        .finally(() => (busy = false));
+    }, STREAM_PROGRESS_MS);
+    timer.unref();
+    return () => {
+      clearInterval(timer);
+      unsubscribe();
+    };
   }
 
   // ---- change ----

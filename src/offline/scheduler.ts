@@ -1,19 +1,23 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FINAL_STATES, reportsPieces, type DownloadEngine, type EngineHandle, type EngineState, type EngineStatus } from '../engines/index.js';
+import { FINAL_STATES, reportsPieces, type DownloadEngine, type EngineHandle, type EngineSource, type EngineState, type EngineStatus } from '../engines/index.js';
 import { AppError, isAppError } from '../errors.js';
 import type { DirRef } from '../files/file-object.js';
 import type { FilesService } from '../files/files.service.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { ContentLock } from '../store/content-lock.js';
 import { BlockHasher, EtagTracker, type TrackedFile } from './etag-tracker.js';
-import { destinationPath, parseTorrent, type TorrentFile, type TorrentMeta } from './torrent/index.js';
+import { destinationPath, parseTorrent, type TorrentFile } from './torrent/index.js';
+import { parseUrlJobInfo, TYPE_URL, urlManifest, type Manifest } from './manifest.js';
+import { MetadataUnavailable, type MetadataFetcher } from './metadata-fetcher.js';
+import { parseSelection } from './selection.js';
 import { TASK_ACTIVE, TASK_DONE, TASK_FAILED, TASK_PAUSED, type JobRow, type OfflineRepo, type TaskRow } from './offline.repo.js';
 import type { SeedingHooks } from './seeding.js';
 
 // The offline download as a persisted state machine. A system task (job) is in one phase:
 //
 //   queued ──▶ downloading ──▶ importing ──▶ done
+//      │   (a magnet link: its metadata is fetched first, still "downloading", shown as 10)
 //      │            │  ▲            │
 //      │            ▼  │            └──▶ (files still missing) downloading
 //      └──────▶ paused (no active user task wants it)        failed (not retryable, or retries spent)
@@ -58,6 +62,8 @@ export interface SchedulerDeps {
   onError?: (err: unknown, what: string) => void;
   /** Seeding after the import (seeding.ts); none: never seeds after the import. */
   seeding?: SeedingHooks;
+  /** Fetches a magnet link's metadata before its job can start. */
+  metadata: MetadataFetcher;
 }
 
 interface LiveJob {
@@ -106,7 +112,9 @@ export class Scheduler {
   readonly #live = new Map<string, LiveJob>();
   readonly #tails = new Map<string, Promise<void>>();
   readonly #phases = new Map<string, string>();
-  readonly #metas = new Map<string, TorrentMeta>();
+  readonly #manifests = new Map<string, Manifest>();
+  /** Jobs waiting for a magnet link's metadata. */
+  readonly #fetching = new Set<string>();
   /** Engine file index → size, per job (the page reads it for every task it shows). */
   readonly #sizes = new Map<string, Map<number, number>>();
   /** The hashing thread of every job's EtagTracker. */
@@ -142,6 +150,7 @@ export class Scheduler {
     await this.#persist().catch((err) => this.#error(err, 'persisting progress'));
     for (const live of this.#live.values()) live.untrack();
     this.#live.clear();
+    await this.#d.metadata.close();
     await this.#d.engine.close();
     await this.#hasher.close();
   }
@@ -183,16 +192,22 @@ export class Scheduler {
 
   // ---- what clients read ----
 
-  /** The torrent of a job, parsed once. */
-  metaOf(job: Pick<JobRow, 'id' | 'torrent'>): TorrentMeta {
-    let meta = this.#metas.get(job.id);
-    if (meta === undefined) {
-      if (job.torrent === null) throw new AppError('INTERNAL_ERROR', `Offline job ${job.id} has no torrent.`);
-      meta = parseTorrent(Buffer.from(job.torrent));
-      this.#metas.set(job.id, meta);
-      this.#sizes.set(job.id, new Map(meta.files.map((f) => [f.engineIndex, f.size])));
+  /** The files of a job (its torrent parsed once, or its URL's one file); null while a magnet link's metadata is unknown. */
+  manifestOf(job: Pick<JobRow, 'id' | 'type' | 'torrent' | 'manifest'>): Manifest | null {
+    let manifest = this.#manifests.get(job.id);
+    if (manifest === undefined) {
+      if (job.type === TYPE_URL) manifest = urlManifest(parseUrlJobInfo(job.manifest));
+      else if (job.torrent !== null) manifest = parseTorrent(Buffer.from(job.torrent));
+      else return null;
+      this.#manifests.set(job.id, manifest);
+      this.#sizes.set(job.id, new Map(manifest.files.map((f) => [f.engineIndex, f.size])));
     }
-    return meta;
+    return manifest;
+  }
+
+  #forgetManifest(jobId: string): void {
+    this.#manifests.delete(jobId);
+    this.#sizes.delete(jobId);
   }
 
   /** Engine file indices (of `indices`) whose content the store holds, with its etag. */
@@ -215,6 +230,7 @@ export class Scheduler {
     if (task.status !== TASK_ACTIVE) return stored;
     const live = this.#live.get(task.job_id);
     if (live === undefined) {
+      if (this.#fetching.has(task.job_id)) return { ...stored, status: STATUS_METADATA };
       return { ...stored, status: this.#phases.get(task.job_id) === 'importing' ? STATUS_SAVING : STATUS_QUEUED };
     }
     return {
@@ -265,10 +281,19 @@ export class Scheduler {
         await this.#live.get(jobId)?.handle.pause();
         if (job.phase !== 'paused') await this.#setPhase(jobId, 'paused');
       }
+      this.#stopFetching(job);
       return;
     }
 
-    const meta = this.metaOf(job);
+    const meta = this.manifestOf(job);
+    if (meta === null) {
+      await this.#awaitMetadata(job);
+      return;
+    }
+    if (running.some((t) => t.pending_selection !== null)) {
+      await this.#applySelections(job, meta, running);
+      return this.#reconcile(jobId);
+    }
     const wanted = new Set(running.flatMap(engineFilesOf));
     const cached = await this.cachedFiles(job.info_hash, wanted);
     for (const task of running) {
@@ -296,19 +321,88 @@ export class Scheduler {
     await this.#startEngine(job, meta, needed);
   }
 
-  async #startEngine(job: JobRow, meta: TorrentMeta, needed: number[]): Promise<void> {
+  // ---- magnet links: the metadata first ----
+
+  /** Starts (or joins) the fetch of the job's metadata; the job is reconciled again when it ends. */
+  async #awaitMetadata(job: JobRow): Promise<void> {
+    if (this.#fetching.has(job.id)) return;
+    if (job.phase !== 'downloading') await this.#setPhase(job.id, 'downloading', { error_code: '', message: '' });
+    this.#fetching.add(job.id);
+    this.#d.metadata.fetch(job.info_hash, job.source, job.id, Infinity).then(
+      (torrent) => {
+        this.#fetching.delete(job.id);
+        this.run(job.id, async () => {
+          const name = parseTorrent(torrent).name;
+          await this.#d.repo.updateJob(job.id, { torrent, name });
+          this.#forgetManifest(job.id);
+          await this.#reconcile(job.id);
+        }).catch((err) => this.#error(err, `storing the metadata of offline job ${job.id}`));
+      },
+      (err: unknown) => {
+        const wasFetching = this.#fetching.delete(job.id);
+        if (this.#closing || !wasFetching) return; // released on purpose (paused, removed)
+        const failure = err instanceof MetadataUnavailable ? err.failure : { code: 'ENGINE_ERROR', message: String(err) };
+        this.run(job.id, async () => {
+          const row = await this.#d.repo.jobById(job.id);
+          if (row !== undefined) await this.#failJob(row, failure.code, failure.message);
+        }).catch((e) => this.#error(e, `failing offline job ${job.id}`));
+      },
+    );
+  }
+
+  #stopFetching(job: JobRow): void {
+    if (this.#fetching.delete(job.id)) this.#d.metadata.release(job.info_hash, job.id);
+  }
+
+  /** Applies the selections made before the file list was known; a task whose selection does not fit fails. */
+  async #applySelections(job: JobRow, meta: Manifest, running: TaskRow[]): Promise<void> {
+    const placeholder = job.name;
+    for (const task of running) {
+      if (task.pending_selection === null) continue;
+      try {
+        const selection = parseSelection(task.pending_selection, meta.files.length);
+        const chosen = selection.map((i) => meta.files[i]);
+        const size = chosen.reduce((sum, f) => sum + f.size, 0);
+        const free = await this.#d.files.freeSpace(task.user_id);
+        if (free < size) throw new AppError('SPACE_EXCEEDED', `Not enough space left in the drive: the selected files need ${size} bytes, ${Math.max(0, free)} are free.`);
+        await this.#d.repo.updateTask(task.id, {
+          files: JSON.stringify(selection),
+          engine_files: JSON.stringify(chosen.map((f) => f.engineIndex)),
+          size,
+          pending_selection: null,
+          ...(task.name === placeholder || task.name === '' ? { name: meta.name } : {}),
+        });
+      } catch (err) {
+        if (!isAppError(err)) throw err;
+        await this.#d.repo.updateTask(task.id, { status: TASK_FAILED, error_code: err.code, message: err.message, pending_selection: null, finished_at: Date.now() });
+      }
+    }
+  }
+
+  // ---- the engine ----
+
+  #sourceOf(job: JobRow): EngineSource {
+    if (job.type === TYPE_URL) return { kind: 'url', url: job.source };
+    return { kind: 'torrent', torrent: Buffer.from(job.torrent as Uint8Array) };
+  }
+
+  async #startEngine(job: JobRow, meta: Manifest, needed: number[]): Promise<void> {
     const sizes = new Map(meta.files.map((f) => [f.engineIndex, f.size]));
     const size = needed.reduce((s, i) => s + (sizes.get(i) ?? 0), 0);
     await this.#setPhase(job.id, 'downloading', { selected: JSON.stringify(needed), size, error_code: '', message: '' });
     await this.#d.seeding?.stop(job.id);
-    const handle = this.#d.engine.start({
-      id: job.id,
-      dir: job.temp_dir,
-      source: { kind: 'torrent', torrent: Buffer.from(job.torrent as Uint8Array) },
-      selectedFiles: needed,
-    });
+    if (job.type !== TYPE_URL) {
+      // A metadata fetch of the same info hash (a parse's, or this job's own before a `.torrent`
+      // of it arrived) would make the engine refuse the job as a duplicate.
+      this.#stopFetching(job);
+      await this.#d.metadata.stop(job.info_hash);
+    }
+    const handle = this.#d.engine.start({ id: job.id, dir: job.temp_dir, source: this.#sourceOf(job), selectedFiles: needed });
     const live: LiveJob = { handle, selected: new Set(needed), status: handle.status(), downloaded: new Map(), etags: null, untrack: () => {} };
-    if (reportsPieces(handle) && this.#d.store.adoptFile !== undefined) {
+    if (job.type === TYPE_URL) handle.on('metadata', ({ status }) => this.#urlSizeKnown(job.id, status));
+    // A URL of unknown length has no block layout to hash along: it is hashed at the import.
+    const layoutKnown = job.type !== TYPE_URL || parseUrlJobInfo(job.manifest).size !== null;
+    if (layoutKnown && reportsPieces(handle) && this.#d.store.adoptFile !== undefined) {
       // Hash each file while it downloads: the import is then a move.
       const paths = new Map(live.status.files.map((f) => [f.index, f.path]));
       const files: TrackedFile[] = [];
@@ -338,6 +432,22 @@ export class Scheduler {
     if (deleteData) await rm(job.temp_dir, { recursive: true, force: true, maxRetries: 3 });
   }
 
+  /** A URL's length as the engine found it: the job's file and its tasks take that size. */
+  #urlSizeKnown(jobId: string, status: EngineStatus): void {
+    this.run(jobId, () => this.#recordUrlSize(jobId, status)).catch((err) => this.#error(err, `recording the size of offline job ${jobId}`));
+  }
+
+  async #recordUrlSize(jobId: string, status: EngineStatus): Promise<void> {
+    const size = status.files[0]?.size;
+    const job = await this.#d.repo.jobById(jobId);
+    if (size === undefined || job === undefined) return;
+    const info = parseUrlJobInfo(job.manifest);
+    if (info.size === size) return;
+    await this.#d.repo.updateJob(jobId, { manifest: JSON.stringify({ ...info, size }) });
+    this.#forgetManifest(jobId);
+    for (const task of await this.#d.repo.openTasks(jobId)) await this.#d.repo.updateTask(task.id, { size });
+  }
+
   async #onSettled(jobId: string, handle: EngineHandle, status: EngineStatus): Promise<void> {
     const live = this.#live.get(jobId);
     if (live === undefined || live.handle !== handle) return; // stopped on purpose, or replaced
@@ -346,6 +456,7 @@ export class Scheduler {
     const job = await this.#d.repo.jobById(jobId);
     if (job === undefined) return;
     if (status.state === 'done') {
+      if (job.type === TYPE_URL) await this.#recordUrlSize(jobId, status);
       await this.#setPhase(jobId, 'importing', { downloaded: status.downloaded });
       await this.#importFinished(job, status, live.etags);
       await this.#reconcile(jobId);
@@ -363,6 +474,7 @@ export class Scheduler {
   }
 
   async #failJob(job: JobRow, code: string, message: string): Promise<void> {
+    this.#stopFetching(job);
     await this.#stopEngine(job, false);
     await this.#setPhase(job.id, 'failed', { error_code: code, message, finished_at: Date.now() });
     for (const task of await this.#d.repo.openTasks(job.id)) {
@@ -409,7 +521,7 @@ export class Scheduler {
   }
 
   /** Creates the task's file entries from stored content (each once), then marks it done. */
-  async #complete(task: TaskRow, meta: TorrentMeta, cached: Map<number, { etag: string; size: number }>): Promise<void> {
+  async #complete(task: TaskRow, meta: Manifest, cached: Map<number, { etag: string; size: number }>): Promise<void> {
     const imports = await this.#d.repo.imports(task.id);
     const byEngine = new Map<number, TorrentFile>(meta.files.map((f) => [f.engineIndex, f]));
     const todo = engineFilesOf(task).filter((i) => !imports.has(i));

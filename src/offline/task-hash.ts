@@ -13,6 +13,8 @@ export interface TaskHashClaims {
   source: string;
   /** The BitTorrent v1 info hash (40 hex), or "" when the source has none (a URL). */
   infoHash: string;
+  /** A URL: the name and size its server gave when it was parsed (size null: not said). */
+  probed?: { name: string; size: number | null };
 }
 
 export const TASK_HASH_TTL_MS = 24 * 60 * 60 * 1000;
@@ -23,6 +25,9 @@ interface Payload {
   s: string;
   h: string;
   e: number;
+  /** `probed`: name and size. */
+  n?: string;
+  z?: number | null;
 }
 
 function keyFor(secret: string): Buffer {
@@ -40,6 +45,10 @@ function invalid(reason: string): never {
 /** A signed taskHash for these claims, valid until `now + ttlMs`. */
 export function signTaskHash(secret: string, claims: TaskHashClaims, opts: { now?: number; ttlMs?: number } = {}): string {
   const payload: Payload = { u: claims.userId, s: claims.source, h: claims.infoHash, e: (opts.now ?? Date.now()) + (opts.ttlMs ?? TASK_HASH_TTL_MS) };
+  if (claims.probed !== undefined) {
+    payload.n = claims.probed.name;
+    payload.z = claims.probed.size;
+  }
   const body = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
   return `${VERSION}.${body}.${sign(keyFor(secret), body)}`;
 }
@@ -65,5 +74,7 @@ export function verifyTaskHash(secret: string, taskHash: unknown, userId: number
   }
   if (payload.u !== userId) invalid('it was issued to another user');
   if (payload.e <= now) invalid('it has expired');
-  return { userId: payload.u, source: payload.s, infoHash: payload.h };
+  const claims: TaskHashClaims = { userId: payload.u, source: payload.s, infoHash: payload.h };
+  if (typeof payload.n === 'string') claims.probed = { name: payload.n, size: typeof payload.z === 'number' ? payload.z : null };
+  return claims;
 }

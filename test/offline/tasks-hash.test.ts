@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AppError } from '../../src/errors.js';
 import { signTaskHash, TASK_HASH_TTL_MS, verifyTaskHash } from '../../src/offline/task-hash.js';
-import { parseSelection } from '../../src/offline/offline.service.js';
+import { parseSelection } from '../../src/offline/selection.js';
 
 const SECRET = 'test-secret';
 const claims = { userId: 7, source: 'etag:lgYD1AjrK5Daxq-Dt0qemSPKdNbh', infoHash: 'a'.repeat(40) };

@@ -418,6 +418,7 @@ export function parseTorrent(buf: Buffer, limits: TorrentLimits = {}): TorrentMe
       const path = single ? [name] : safePath(f.segments, f.utf8 ? UTF8 : decoder, cache);
       files.push(fileEntry(files.length, i, path, f.size, offset, pieceLength));
     }
+    if (files.length === 0) invalid('info.files lists only padding files');
     engineFileCount = v1Files.length;
     pieceCount = Math.ceil(streamSize / pieceLength);
     const pieces = info.get('pieces');
