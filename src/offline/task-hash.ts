@@ -62,7 +62,8 @@ export function verifyTaskHash(secret: string, taskHash: unknown, userId: number
   }
   const expected = Buffer.from(sign(keyFor(secret), parts[1]), 'base64url');
   const given = Buffer.from(parts[2], 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) invalid('its signature does not match');
+  // Only the canonical spelling: the spare bits of the last character must not make a second valid string.
+  if (given.length !== expected.length || given.toString('base64url') !== parts[2] || !timingSafeEqual(given, expected)) invalid('its signature does not match');
   let payload: Payload;
   try {
     payload = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as Payload;

@@ -119,7 +119,9 @@ export function verifyUploadToken(token: string, secret: string, now: number = D
   }
   const sign = decodeUrlsafeBase64(encodedSign);
   const expected = Buffer.from(signHex(encodedPolicy, secret));
-  if (!sign || sign.length !== expected.length || !HEX40_RE.test(sign.toString('latin1')) || !timingSafeEqual(sign, expected)) {
+  // Padding is optional, but the spare bits of the last character must be zero: one spelling per signature.
+  const canonical = sign !== null && sign.toString('base64url') === encodedSign.replace(/=+$/, '');
+  if (!sign || !canonical || sign.length !== expected.length || !HEX40_RE.test(sign.toString('latin1')) || !timingSafeEqual(sign, expected)) {
     throw unauthorized('The upload token signature does not verify: it was altered or forged.');
   }
   const policyBytes = decodeUrlsafeBase64(encodedPolicy);
