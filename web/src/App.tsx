@@ -1,18 +1,18 @@
 // The signed-in shell (header, navigation, the current screen, the upload panel) or sign-in.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { Api } from './api/client';
-import { loadToken, saveToken } from './api/session';
-import type { UserInfo } from './api/types';
-import { SignIn } from './auth/SignIn';
-import { Drive } from './drive/Drive';
-import { formatBytes } from './format';
-import { useI18n } from './i18n/i18n';
-import { Offline } from './offline/Offline';
-import { isActive, useTasks } from './offline/useTasks';
-import { hrefFor, onLinkClick, useRoute } from './router';
-import { LanguageSwitch } from './ui/LanguageSwitch';
-import { UploadPanel } from './upload/UploadPanel';
-import { UploadsProvider } from './upload/uploads';
+import { Api } from './api/client.js';
+import { loadToken, saveToken } from './api/session.js';
+import type { UserInfo } from './api/types.js';
+import { SignIn } from './auth/SignIn.js';
+import { Drive } from './drive/Drive.js';
+import { formatBytes } from './format.js';
+import { useI18n } from './i18n/i18n.js';
+import { Offline } from './offline/Offline.js';
+import { isActive, useTasks } from './offline/useTasks.js';
+import { hrefFor, onLinkClick, useRoute } from './router.js';
+import { LanguageSwitch } from './ui/LanguageSwitch.js';
+import { UploadPanel } from './upload/UploadPanel.js';
+import { UploadsProvider } from './upload/uploads.js';
 
 export function App() {
   const [token, setToken] = useState(loadToken);

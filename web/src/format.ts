@@ -1,5 +1,5 @@
 // Sizes, rates, durations and dates for people.
-import type { Locale } from './i18n/i18n';
+import type { Locale } from './i18n/i18n.js';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 

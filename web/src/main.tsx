@@ -1,6 +1,6 @@
 import { render } from 'preact';
-import { App } from './App';
-import { I18nProvider } from './i18n/i18n';
+import { App } from './App.js';
+import { I18nProvider } from './i18n/i18n.js';
 import './styles.css';
 
 const root = document.getElementById('app');

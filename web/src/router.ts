@@ -1,35 +1,8 @@
-// Where the user is, in the address bar: `/` and `/drive/<folder path>` for the drive,
-// `/offline` for the task list. The server answers index.html for these (SPA fallback).
+// Follows the address bar (History API); the server answers index.html for these paths.
 import { useEffect, useState } from 'preact/hooks';
+import { hrefFor, routeFromLocation, type Route } from './routes.js';
 
-export type Route = { view: 'drive'; path: string } | { view: 'offline' };
-
-const DRIVE_PREFIX = '/drive';
-
-export function routeFromLocation(pathname: string): Route {
-  if (pathname === '/offline') return { view: 'offline' };
-  if (pathname === DRIVE_PREFIX || pathname.startsWith(`${DRIVE_PREFIX}/`)) {
-    const segments = pathname
-      .slice(DRIVE_PREFIX.length)
-      .split('/')
-      .filter(Boolean)
-      .map((s) => {
-        try {
-          return decodeURIComponent(s);
-        } catch {
-          return s;
-        }
-      });
-    return { view: 'drive', path: `/${segments.join('/')}` };
-  }
-  return { view: 'drive', path: '/' };
-}
-
-export function hrefFor(route: Route): string {
-  if (route.view === 'offline') return '/offline';
-  if (route.path === '/') return '/';
-  return DRIVE_PREFIX + route.path.split('/').map(encodeURIComponent).join('/');
-}
+export { hrefFor, joinPath, parentOf, type Route } from './routes.js';
 
 const listeners = new Set<() => void>();
 
@@ -60,13 +33,4 @@ export function onLinkClick(route: Route) {
     event.preventDefault();
     navigate(route);
   };
-}
-
-export function joinPath(folder: string, name: string): string {
-  return folder === '/' ? `/${name}` : `${folder}/${name}`;
-}
-
-export function parentOf(path: string): string {
-  const at = path.lastIndexOf('/');
-  return at <= 0 ? '/' : path.slice(0, at);
 }

@@ -11,7 +11,7 @@ import type {
   TaskObject,
   TaskPage,
   UserInfo,
-} from './types';
+} from './types.js';
 
 export class ApiError extends Error {
   constructor(

@@ -1,9 +1,9 @@
 // Sign in, or create an account (the server refuses with REGISTRATION_CLOSED when it is closed).
 import { useState } from 'preact/hooks';
-import type { Api } from '../api/client';
-import { useI18n } from '../i18n/i18n';
-import { describeError } from '../ui/describe-error';
-import { LanguageSwitch } from '../ui/LanguageSwitch';
+import type { Api } from '../api/client.js';
+import { useI18n } from '../i18n/i18n.js';
+import { describeError } from '../ui/describe-error.js';
+import { LanguageSwitch } from '../ui/LanguageSwitch.js';
 
 export function SignIn({ api, onSignedIn }: { api: Api; onSignedIn(token: string): void }) {
   const { t } = useI18n();

@@ -1,5 +1,5 @@
-import { useI18n } from '../i18n/i18n';
-import { hrefFor, onLinkClick } from '../router';
+import { useI18n } from '../i18n/i18n.js';
+import { hrefFor, onLinkClick } from '../router.js';
 
 export function Breadcrumbs({ path }: { path: string }) {
   const { t } = useI18n();

@@ -1,17 +1,17 @@
 // The drive screen: breadcrumbs, toolbar, the listing, and the dialogs its actions open.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { Api } from '../api/client';
-import { DIRECTORY, FILE, type SortOrder } from '../api/types';
-import { useI18n } from '../i18n/i18n';
-import { joinPath } from '../router';
-import { ConfirmDialog, PromptDialog } from '../ui/Dialog';
-import { describeError } from '../ui/describe-error';
-import { useUploads } from '../upload/uploads';
-import { Breadcrumbs } from './Breadcrumbs';
-import { downloadFiles } from './download';
-import { FileTable } from './FileTable';
-import { FolderPicker } from './FolderPicker';
-import { useDirectory } from './useDirectory';
+import type { Api } from '../api/client.js';
+import { DIRECTORY, FILE, type SortOrder } from '../api/types.js';
+import { useI18n } from '../i18n/i18n.js';
+import { joinPath } from '../router.js';
+import { ConfirmDialog, PromptDialog } from '../ui/Dialog.js';
+import { describeError } from '../ui/describe-error.js';
+import { useUploads } from '../upload/uploads.js';
+import { Breadcrumbs } from './Breadcrumbs.js';
+import { downloadFiles } from './download.js';
+import { FileTable } from './FileTable.js';
+import { FolderPicker } from './FolderPicker.js';
+import { useDirectory } from './useDirectory.js';
 
 type OpenDialog = 'newFolder' | 'rename' | 'move' | 'copy' | 'delete' | null;
 

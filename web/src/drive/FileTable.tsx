@@ -1,11 +1,11 @@
 // The folder listing: sortable columns, checkboxes for multi-select, folders open in place,
 // files download on activation; the last row asks for the next page when it scrolls into view.
 import { useEffect, useRef } from 'preact/hooks';
-import { DIRECTORY, type FileObject, type SortField, type SortOrder } from '../api/types';
-import { formatBytes, formatDate } from '../format';
-import { useI18n } from '../i18n/i18n';
-import { hrefFor, onLinkClick } from '../router';
-import type { Directory } from './useDirectory';
+import { DIRECTORY, type FileObject, type SortField, type SortOrder } from '../api/types.js';
+import { formatBytes, formatDate } from '../format.js';
+import { useI18n } from '../i18n/i18n.js';
+import { hrefFor, onLinkClick } from '../router.js';
+import type { Directory } from './useDirectory.js';
 
 interface Props {
   dir: Directory;

@@ -1,11 +1,11 @@
 // Choose a destination folder by browsing (move, copy, offline download destination).
 import { useState } from 'preact/hooks';
-import type { Api } from '../api/client';
-import { useI18n } from '../i18n/i18n';
-import { joinPath, parentOf } from '../router';
-import { Dialog } from '../ui/Dialog';
-import { describeError } from '../ui/describe-error';
-import { useDirectory } from './useDirectory';
+import type { Api } from '../api/client.js';
+import { useI18n } from '../i18n/i18n.js';
+import { joinPath, parentOf } from '../router.js';
+import { Dialog } from '../ui/Dialog.js';
+import { describeError } from '../ui/describe-error.js';
+import { useDirectory } from './useDirectory.js';
 
 const BY_NAME = { field: 'name', desc: false } as const;
 

@@ -1,7 +1,7 @@
 // Downloads go through the signed address the API hands out; the browser saves it (the
 // server sends Content-Disposition: attachment with the UTF-8 name).
-import type { Api } from '../api/client';
-import type { FileObject } from '../api/types';
+import type { Api } from '../api/client.js';
+import type { FileObject } from '../api/types.js';
 
 export async function downloadFiles(api: Api, files: FileObject[]): Promise<void> {
   for (const file of files) {

@@ -1,8 +1,8 @@
 // A folder's entries, a page at a time (infinite scroll asks for the next page), in the chosen
 // order. Answers to an older path or order are dropped when they arrive late.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import type { Api } from '../api/client';
-import type { FileObject, SortOrder } from '../api/types';
+import type { Api } from '../api/client.js';
+import type { FileObject, SortOrder } from '../api/types.js';
 
 export const PAGE_SIZE = 100;
 

@@ -1,5 +1,5 @@
 // 简体中文。Keys must match en.ts (the type checks it).
-import type { MessageKey } from './en';
+import type { MessageKey } from './en.js';
 
 export const zhCN: Record<MessageKey, string> = {
   'app.name': 'openpan',

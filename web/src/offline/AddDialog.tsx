@@ -2,16 +2,16 @@
 // (one per line, parsed together). Each offer shows its files to pick from; one destination
 // folder for all of them; Start creates the tasks.
 import { useMemo, useState } from 'preact/hooks';
-import type { Api } from '../api/client';
-import type { ParseResult, TaskObject } from '../api/types';
-import { FolderPicker } from '../drive/FolderPicker';
-import { formatBytes } from '../format';
-import { useI18n } from '../i18n/i18n';
-import { Dialog } from '../ui/Dialog';
-import { describeError } from '../ui/describe-error';
-import { uploadFile } from '../upload/uploader';
-import { FileTree } from './FileTree';
-import { buildTree, extensionGroups, filesArgument, selectedSize, toggleGroup, checkState } from './selection';
+import type { Api } from '../api/client.js';
+import type { ParseResult, TaskObject } from '../api/types.js';
+import { FolderPicker } from '../drive/FolderPicker.js';
+import { formatBytes } from '../format.js';
+import { useI18n } from '../i18n/i18n.js';
+import { Dialog } from '../ui/Dialog.js';
+import { describeError } from '../ui/describe-error.js';
+import { uploadFile } from '../upload/uploader.js';
+import { FileTree } from './FileTree.js';
+import { buildTree, extensionGroups, filesArgument, selectedSize, toggleGroup, checkState } from './selection.js';
 
 export type AddMode = 'torrent' | 'links';
 

@@ -1,15 +1,15 @@
 // The torrent's files with checkboxes: a folder's checkbox selects everything below it and
 // shows "some" as indeterminate. Large torrents start collapsed below the first level.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { ParsedFile } from '../api/types';
-import { formatBytes } from '../format';
-import { useI18n } from '../i18n/i18n';
-import { checkState, toggleGroup, type TreeNode } from './selection';
+import type { ParsedFile } from '../api/types.js';
+import { formatBytes } from '../format.js';
+import { useI18n } from '../i18n/i18n.js';
+import { checkState, toggleGroup, type TreeNode } from './selection.js';
 
 const EXPAND_ALL_UP_TO = 200;
 
 interface Props {
-  root: TreeNode;
+  root: TreeNode<ParsedFile>;
   fileCount: number;
   selected: Set<number>;
   onChange(selected: Set<number>): void;
@@ -25,7 +25,7 @@ export function FileTree({ root, fileCount, selected, onChange }: Props) {
   );
 }
 
-function TreeItem({ node, depth, expandAll, selected, onChange }: { node: TreeNode; depth: number; expandAll: boolean; selected: Set<number>; onChange(s: Set<number>): void }) {
+function TreeItem({ node, depth, expandAll, selected, onChange }: { node: TreeNode<ParsedFile>; depth: number; expandAll: boolean; selected: Set<number>; onChange(s: Set<number>): void }) {
   const { t } = useI18n();
   const [open, setOpen] = useState(expandAll || depth === 0);
   const box = useRef<HTMLInputElement>(null);

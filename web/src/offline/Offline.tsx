@@ -1,10 +1,10 @@
 // The offline download screen: add a torrent or links, and the live task list.
 import { useState } from 'preact/hooks';
-import type { Api } from '../api/client';
-import { useI18n } from '../i18n/i18n';
-import { AddDialog, type AddMode } from './AddDialog';
-import { TaskList } from './TaskList';
-import type { Tasks } from './useTasks';
+import type { Api } from '../api/client.js';
+import { useI18n } from '../i18n/i18n.js';
+import { AddDialog, type AddMode } from './AddDialog.js';
+import { TaskList } from './TaskList.js';
+import type { Tasks } from './useTasks.js';
 
 export function Offline({ api, tasks, lastFolder }: { api: Api; tasks: Tasks; lastFolder: string }) {
   const { t } = useI18n();

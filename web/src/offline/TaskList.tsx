@@ -1,14 +1,14 @@
 // Offline tasks with live progress, speed, peers, ETA, status and errors in plain words.
 import { useState } from 'preact/hooks';
-import type { Api } from '../api/client';
-import { DIRECTORY, TASK_DONE, TASK_DOWNLOADING, TASK_FAILED, TASK_METADATA, TASK_PAUSED, TASK_QUEUED, type TaskObject } from '../api/types';
-import { etaSeconds, formatBytes, formatDuration, formatRate } from '../format';
-import { errorText, useI18n, type Translate } from '../i18n/i18n';
-import type { MessageKey } from '../i18n/en';
-import { joinPath, navigate } from '../router';
-import { ConfirmDialog } from '../ui/Dialog';
-import { describeError } from '../ui/describe-error';
-import type { Tasks } from './useTasks';
+import type { Api } from '../api/client.js';
+import { DIRECTORY, TASK_DONE, TASK_DOWNLOADING, TASK_FAILED, TASK_METADATA, TASK_PAUSED, TASK_QUEUED, type TaskObject } from '../api/types.js';
+import { etaSeconds, formatBytes, formatDuration, formatRate } from '../format.js';
+import { errorText, useI18n, type Translate } from '../i18n/i18n.js';
+import type { MessageKey } from '../i18n/en.js';
+import { joinPath, navigate } from '../router.js';
+import { ConfirmDialog } from '../ui/Dialog.js';
+import { describeError } from '../ui/describe-error.js';
+import type { Tasks } from './useTasks.js';
 
 function statusText(t: Translate, status: number): string {
   const key = `status.${status}`;

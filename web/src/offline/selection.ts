@@ -1,22 +1,27 @@
 // A torrent's file list as a folder tree, and the selections the add dialog offers (all, none,
 // by type, by folder). Pure functions over indices, unit-tested in Node.
-import type { ParsedFile } from '../api/types';
+/** What the selection needs of a parsed torrent file (api/types ParsedFile has more). */
+export interface SelectableFile {
+  index: number;
+  path: string;
+  size: number;
+}
 
-export interface TreeNode {
+export interface TreeNode<F extends SelectableFile = SelectableFile> {
   name: string;
   /** '/'-separated path inside the torrent ('' for the root). */
   path: string;
   /** Set for a file, absent for a folder. */
-  file?: ParsedFile;
-  children: TreeNode[];
+  file?: F;
+  children: TreeNode<F>[];
   /** Every file index at or below this node. */
   indices: number[];
   size: number;
 }
 
-export function buildTree(files: ParsedFile[]): TreeNode {
-  const root: TreeNode = { name: '', path: '', children: [], indices: [], size: 0 };
-  const folders = new Map<string, TreeNode>([['', root]]);
+export function buildTree<F extends SelectableFile>(files: F[]): TreeNode<F> {
+  const root: TreeNode<F> = { name: '', path: '', children: [], indices: [], size: 0 };
+  const folders = new Map<string, TreeNode<F>>([['', root]]);
   for (const file of files) {
     const parts = file.path.split('/');
     let parent = root;
@@ -32,7 +37,7 @@ export function buildTree(files: ParsedFile[]): TreeNode {
     }
     parent.children.push({ name: parts[parts.length - 1], path: file.path, file, children: [], indices: [file.index], size: file.size });
   }
-  const total = (node: TreeNode): void => {
+  const total = (node: TreeNode<F>): void => {
     if (node.file) return;
     for (const child of node.children) {
       total(child);
@@ -60,7 +65,7 @@ export interface ExtensionGroup {
 }
 
 /** Extensions present, largest total size first. */
-export function extensionGroups(files: ParsedFile[]): ExtensionGroup[] {
+export function extensionGroups(files: SelectableFile[]): ExtensionGroup[] {
   const groups = new Map<string, ExtensionGroup>();
   for (const file of files) {
     const ext = extensionOf(file.path);
@@ -91,12 +96,12 @@ export function toggleGroup(indices: number[], selected: ReadonlySet<number>): S
   return next;
 }
 
-export function selectedSize(files: ParsedFile[], selected: ReadonlySet<number>): number {
+export function selectedSize(files: SelectableFile[], selected: ReadonlySet<number>): number {
   return files.reduce((sum, f) => (selected.has(f.index) ? sum + f.size : sum), 0);
 }
 
 /** The `files` argument of /v1/offline/start: '*' for everything, else the indices in order. */
-export function filesArgument(files: ParsedFile[] | undefined, selected: ReadonlySet<number>): number[] | '*' {
+export function filesArgument(files: SelectableFile[] | undefined, selected: ReadonlySet<number>): number[] | '*' {
   if (!files || selected.size === files.length) return '*';
   return [...selected].sort((a, b) => a - b);
 }

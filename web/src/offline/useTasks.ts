@@ -3,8 +3,8 @@
 // stream is unavailable, the list is refreshed every few seconds while a task is still active,
 // and the stream is tried again now and then.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import type { Api } from '../api/client';
-import { TASK_DONE, TASK_FAILED, type TaskObject } from '../api/types';
+import type { Api } from '../api/client.js';
+import { TASK_DONE, TASK_FAILED, type TaskObject } from '../api/types.js';
 
 const PAGE_SIZE = 100;
 const FALLBACK_POLL_MS = 3000;

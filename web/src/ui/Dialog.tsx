@@ -2,8 +2,8 @@
 // what opened it, which is most of keyboard accessibility for free.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { useI18n } from '../i18n/i18n';
-import { describeError } from './describe-error';
+import { useI18n } from '../i18n/i18n.js';
+import { describeError } from './describe-error.js';
 
 export function Dialog({ title, onClose, children, wide = false }: { title: string; onClose(): void; children: ComponentChildren; wide?: boolean }) {
   const ref = useRef<HTMLDialogElement>(null);

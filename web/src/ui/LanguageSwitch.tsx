@@ -1,4 +1,4 @@
-import { LOCALES, useI18n, type Locale } from '../i18n/i18n';
+import { LOCALES, useI18n, type Locale } from '../i18n/i18n.js';
 
 export function LanguageSwitch() {
   const { t, locale, setLocale } = useI18n();

@@ -1,9 +1,9 @@
 // The list of uploads with per-file progress, rate and ETA; instant uploads say so.
 import { useState } from 'preact/hooks';
-import { errorText, useI18n, type Translate } from '../i18n/i18n';
-import { etaSeconds, formatBytes, formatDuration, formatRate } from '../format';
-import { forgetAllUploads, interruptedUploads } from './resume-store';
-import { isFinished, useUploads, type UploadJob } from './uploads';
+import { errorText, useI18n, type Translate } from '../i18n/i18n.js';
+import { etaSeconds, formatBytes, formatDuration, formatRate } from '../format.js';
+import { forgetAllUploads, interruptedUploads } from './resume-store.js';
+import { isFinished, useUploads, type UploadJob } from './uploads.js';
 
 function percent(part: number, whole: number): number {
   return whole > 0 ? Math.floor((part / whole) * 100) : 100;

@@ -1,8 +1,8 @@
 // Computes a file's etag off the main thread, block by block, reporting progress.
 /// <reference lib="webworker" />
-import { BLOCK_SIZE, blockCount, etagFromBlockDigests } from './etag';
-import type { HashRequest, HashResponse } from './hash-messages';
-import { sha1 } from './sha1';
+import { BLOCK_SIZE, blockCount, etagFromBlockDigests } from './etag.js';
+import type { HashRequest, HashResponse } from './hash-messages.js';
+import { sha1 } from './sha1.js';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 

@@ -1,5 +1,5 @@
 // The page's side of the etag worker: one worker, requests answered by id.
-import type { HashRequest, HashResponse } from './hash-messages';
+import type { HashRequest, HashResponse } from './hash-messages.js';
 
 interface Pending {
   resolve(etag: string): void;

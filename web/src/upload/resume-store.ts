@@ -1,7 +1,7 @@
 // Acknowledged blocks of unfinished uploads, in localStorage, so that after a page reload the
 // same file (same etag, name and folder) continues where it stopped. The upload token is kept
 // with them: a ctx verifies only together with the token it was issued for.
-import { BLOCK_SIZE } from './etag';
+import { BLOCK_SIZE } from './etag.js';
 
 const PREFIX = 'openpan.upload.';
 /** Partial uploads expire on the server after a day by default; keep a little less. */

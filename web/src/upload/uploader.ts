@@ -1,13 +1,13 @@
 // One file's upload, start to finish: etag in the worker → /v1/store/token (instant upload when
 // the server knows the hash) → blocks in parallel with mkblk → mkfile. Acknowledged blocks are
 // saved after each block so a reload can resume (resume-store.ts).
-import { ApiError, type Api } from '../api/client';
-import { isFileObject, type FileObject, type UploadTicket } from '../api/types';
-import { BLOCK_SIZE, blockCount } from './etag';
-import { computeEtag } from './hash';
-import { RateMeter } from './rate';
-import { forgetUpload, loadUpload, saveUpload, type SavedUpload } from './resume-store';
-import { formUpload, mkblk, mkfile } from './wcs';
+import { ApiError, type Api } from '../api/client.js';
+import { isFileObject, type FileObject, type UploadTicket } from '../api/types.js';
+import { BLOCK_SIZE, blockCount } from './etag.js';
+import { computeEtag } from './hash.js';
+import { RateMeter } from './rate.js';
+import { forgetUpload, loadUpload, saveUpload, type SavedUpload } from './resume-store.js';
+import { formUpload, mkblk, mkfile } from './wcs.js';
 
 /** Blocks in flight at once for one file. */
 export const PARALLEL_BLOCKS = 3;

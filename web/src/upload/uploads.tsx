@@ -2,8 +2,8 @@
 // after another; each file's blocks go in parallel (uploader.ts).
 import { createContext, type ComponentChildren } from 'preact';
 import { useCallback, useContext, useMemo, useRef, useState } from 'preact/hooks';
-import { ApiError, type Api } from '../api/client';
-import { uploadFile, type UploadProgress } from './uploader';
+import { ApiError, type Api } from '../api/client.js';
+import { uploadFile, type UploadProgress } from './uploader.js';
 
 export interface UploadJob extends UploadProgress {
   id: number;

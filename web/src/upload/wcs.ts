@@ -1,7 +1,7 @@
 // The WCS/Qiniu block-upload protocol of UPLOAD.md, as the browser speaks it: mkblk with a
 // whole block (XHR, for upload progress events, which fetch does not give), then mkfile.
-import { ApiError } from '../api/client';
-import type { FileObject } from '../api/types';
+import { ApiError } from '../api/client.js';
+import type { FileObject } from '../api/types.js';
 
 export interface BlockAnswer {
   ctx: string;
