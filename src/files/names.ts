@@ -70,7 +70,9 @@ export function extOf(name: string): string {
 
 /** `a.txt` → `a (1).txt`, `a (1).txt` stays numbered from its stem: used when names clash. */
 export function numberedName(name: string, n: number): string {
-  const ext = extOf(name);
+  // An extension too long to keep next to the suffix is shortened with the rest of the name.
+  const fullExt = extOf(name);
+  const ext = Buffer.byteLength(` (${n})${fullExt}`, 'utf8') <= MAX_NAME_BYTES ? fullExt : '';
   const stem = ext ? name.slice(0, -ext.length) : name;
   const candidate = `${stem} (${n})${ext}`;
   if (Buffer.byteLength(candidate, 'utf8') <= MAX_NAME_BYTES) return candidate;
