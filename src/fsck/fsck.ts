@@ -85,7 +85,9 @@ export async function runFsck(options: FsckOptions): Promise<FsckReport> {
       uploadExpiryMs: options.uploadExpiryMs ?? DEFAULT_UPLOAD_EXPIRY_MS,
     };
     const checked = emptyChecked();
-    const found = await runChecks(ctx, checked);
+    // Beside a running server the database is read in one snapshot, so that a change committed
+    // meanwhile cannot make the tree and its counters look out of step.
+    const found = ctx.live ? await db.transaction().execute((trx) => runChecks({ ...ctx, db: trx }, checked)) : await runChecks(ctx, checked);
     const report: FsckReport = {
       dataDir,
       verify: ctx.verify,
