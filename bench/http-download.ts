@@ -1,0 +1,167 @@
+// A 1 GiB file served by a local node:http server with Range support (127.0.0.1), downloaded in
+// the same run by openpan's HTTP engine (8 segments, its own process), by `aria2c -x8 -s8` and
+// by `curl -o`. Each download is timed from the client's start until the file is complete on
+// disk, then its SHA-1 is compared with the payload's. The table gives seconds, MiB/s, the time
+// relative to the openpan row, and the peak RSS of the downloading process (VmHWM, polled).
+// Everything on loopback; the server runs in this process and serves every client alike.
+//
+// Usage: node --import tsx bench/http-download.ts
+//   BENCH_SIZE_MIB=1024   payload size     BENCH_SEGMENTS=8   connections for openpan and aria2c
+//   BENCH_RUNS=1          runs per client (the table shows the median)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HttpEngine } from '../src/engines/index.js';
+import { AddressPolicy, parseCidrList } from '../src/net/index.js';
+import { table } from './lib.js';
+
+const MiB = 1024 * 1024;
+const SEGMENTS = Number(process.env.BENCH_SEGMENTS ?? 8);
+
+if (process.argv[2] === '--leech') await leech(process.argv[3], process.argv[4]);
+else await main();
+
+interface Result {
+  seconds: number;
+  peakRssMiB: number | null;
+}
+
+async function main(): Promise<void> {
+  const SIZE = Number(process.env.BENCH_SIZE_MIB ?? 1024) * MiB;
+  const RUNS = Number(process.env.BENCH_RUNS ?? 1);
+  const root = await mkdtemp(join(tmpdir(), 'openpan-http-bench-'));
+  const payload = join(root, 'payload.bin');
+  const server = createServer((req, res) => {
+    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    const headers: Record<string, string> = { 'accept-ranges': 'bytes', etag: '"bench"', 'last-modified': new Date(0).toUTCString(), 'content-type': 'application/octet-stream' };
+    let start = 0;
+    let end = SIZE - 1;
+    if (m !== null) {
+      start = Number(m[1]);
+      end = m[2] === '' ? SIZE - 1 : Math.min(SIZE - 1, Number(m[2]));
+      headers['content-range'] = `bytes ${start}-${end}/${SIZE}`;
+    }
+    headers['content-length'] = String(end - start + 1);
+    res.writeHead(m === null ? 200 : 206, headers);
+    createReadStream(payload, { start, end, highWaterMark: MiB }).pipe(res);
+  });
+  try {
+    const t0 = Date.now();
+    const sha1 = await writeRandomFile(payload, SIZE);
+    console.error(`payload: ${SIZE / MiB} MiB written in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/payload.bin`;
+    const contenders: Array<{ name: string; run: (dir: string) => Promise<Result & { path: string }> }> = [
+      { name: `openpan HttpEngine (${SEGMENTS} segments)`, run: (dir) => runOpenpan(url, dir) },
+      { name: `aria2c -x${SEGMENTS} -s${SEGMENTS}`, run: (dir) => runTool('aria2c', ['-x', String(SEGMENTS), '-s', String(SEGMENTS), '-d', dir, '-o', 'out.bin', '--allow-overwrite=true', '--summary-interval=0', '--console-log-level=warn', '--quiet=true', url], join(dir, 'out.bin')) },
+      { name: 'curl -o', run: (dir) => runTool('curl', ['-sS', '-o', join(dir, 'out.bin'), url], join(dir, 'out.bin')) },
+    ];
+    const rows: Array<Record<string, string | number>> = [];
+    let reference: number | null = null;
+    for (const c of contenders) {
+      const results: Result[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const dir = join(root, `client-${rows.length}-${i}`);
+        await mkdir(dir, { recursive: true });
+        const r = await c.run(dir);
+        if ((await sha1File(r.path)) !== sha1) throw new Error(`${c.name}: the downloaded file differs from the payload`);
+        console.error(`${c.name}: ${r.seconds.toFixed(2)} s, bytes verified identical`);
+        results.push(r);
+        await rm(dir, { recursive: true, force: true });
+      }
+      results.sort((a, b) => a.seconds - b.seconds);
+      const median = results[Math.floor(results.length / 2)];
+      reference ??= median.seconds;
+      rows.push({
+        client: c.name,
+        seconds: median.seconds,
+        'MiB/s': SIZE / MiB / median.seconds,
+        'time ÷ openpan': median.seconds / reference,
+        'peak RSS MiB': median.peakRssMiB ?? 'n/a',
+      });
+    }
+    console.log(`\n${SIZE / MiB} MiB over HTTP from a local node:http server with ranges (loopback), ${RUNS} run(s) each, median:\n`);
+    console.log(table(rows));
+  } finally {
+    server.closeAllConnections();
+    server.close();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+async function writeRandomFile(path: string, size: number): Promise<string> {
+  const fh = await open(path, 'w');
+  const hash = createHash('sha1');
+  try {
+    for (let at = 0; at < size; at += 16 * MiB) {
+      const buf = randomBytes(Math.min(16 * MiB, size - at));
+      hash.update(buf);
+      await fh.write(buf);
+    }
+  } finally {
+    await fh.close();
+  }
+  return hash.digest('hex');
+}
+
+async function sha1File(path: string): Promise<string> {
+  const hash = createHash('sha1');
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MiB })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Runs a child to completion, polling its peak RSS; resolves with the wall time. */
+async function timed(child: ChildProcess, what: string): Promise<Result & { stdout: string }> {
+  const t0 = process.hrtime.bigint();
+  let peak: number | null = null;
+  const poll = setInterval(() => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      if (m !== null) peak = Number(m[1]) / 1024;
+    } catch {
+      // exited between polls
+    }
+  }, 50);
+  let stdout = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  clearInterval(poll);
+  if (code !== 0) throw new Error(`${what} exited with ${code}`);
+  return { seconds, peakRssMiB: peak, stdout };
+}
+
+async function runTool(cmd: string, args: string[], path: string): Promise<Result & { path: string }> {
+  const r = await timed(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] }), cmd);
+  return { seconds: r.seconds, peakRssMiB: r.peakRssMiB, path };
+}
+
+async function runOpenpan(url: string, dir: string): Promise<Result & { path: string }> {
+  const script = fileURLToPath(import.meta.url);
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), script, '--leech', url, join(dir, 'job')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = await timed(child, 'openpan');
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { seconds: number; peakRssMiB: number; path: string };
+  // The engine's own time (start() to done), without the child's start-up; RSS from the child itself.
+  return { seconds: out.seconds, peakRssMiB: out.peakRssMiB, path: out.path };
+}
+
+/** The openpan side, in its own process so that its RSS is the engine's alone. */
+async function leech(url: string, dir: string): Promise<void> {
+  const engine = new HttpEngine({ policy: new AddressPolicy(parseCidrList('127.0.0.1/32')), segments: SEGMENTS });
+  const t0 = process.hrtime.bigint();
+  const handle = engine.start({ id: 'bench', dir, source: { kind: 'url', url } });
+  const final = await handle.settled;
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  await engine.close();
+  if (final.state !== 'done') throw new Error(`openpan: ${final.state} ${final.error?.code ?? ''} ${final.error?.message ?? ''}`);
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  const path = final.files[0].path;
+  await stat(path);
+  process.stdout.write(JSON.stringify({ seconds, peakRssMiB: hwm ? Number(hwm[1]) / 1024 : null, path }) + '\n');
+}
