@@ -2,7 +2,8 @@
 // ./torrent; the engines in ../engines.
 import { join } from 'node:path';
 import type { Db } from '../db/database.js';
-import { EngineRouter, WebTorrentEngine, type DownloadEngine } from '../engines/index.js';
+import { EngineRouter, HttpEngine, httpEngineOptionsFromEnv, WebTorrentEngine, type DownloadEngine } from '../engines/index.js';
+import { addressPolicyFromEnv } from '../net/index.js';
 import type { FilesService } from '../files/files.service.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { LocalDiskBlobStore } from '../store/local-disk.js';
@@ -11,9 +12,10 @@ import { offlineConfigFrom, type Env } from './offline-config.js';
 import { OfflineRepo } from './offline.repo.js';
 import { MetadataFetcher } from './metadata-fetcher.js';
 import { OfflineService } from './offline.service.js';
-import { SourceParser, type UrlProbe } from './parse.js';
+import { SourceParser } from './parse.js';
 import { OfflineQuota } from './quota.js';
 import { TaskEvents } from './task-events.js';
+import { urlProber } from './url-probe.js';
 import { Scheduler } from './scheduler.js';
 import { Seeding } from './seeding.js';
 import { SeedingRepo } from './seeding.repo.js';
@@ -52,8 +54,10 @@ export function createOffline(deps: OfflineDeps): Offline {
   const tempRoot = join(deps.dataDir, 'offline');
   const repo = new OfflineRepo(deps.db);
   const bittorrent = deps.engine ?? new WebTorrentEngine(config.engine);
-  const engine = new EngineRouter(bittorrent, {});
-  const probe = async (url: string): Promise<UrlProbe> => ({ finalUrl: url, name: new URL(url).pathname.split('/').pop() || 'download', size: null });
+  // Users' URLs are fetched under the address policy (SSRF): public addresses only, unless allowed.
+  const policy = addressPolicyFromEnv(deps.env);
+  const engine = new EngineRouter(bittorrent, { url: new HttpEngine(httpEngineOptionsFromEnv(deps.env, policy)) });
+  const probe = urlProber(policy);
   const store = deps.store;
   // Seeds read hard links to the blobs: only a local-disk store has files to link to.
   const seeding = new Seeding({

@@ -12,7 +12,7 @@ import type { TaskEvents } from './task-events.js';
 import { engineFilesOf, type Scheduler } from './scheduler.js';
 import { parseSelection } from './selection.js';
 import { verifyTaskHash, type TaskHashClaims } from './task-hash.js';
-import { assertDownloadable, parseTorrent, TORRENT_LIMITS } from './torrent/index.js';
+import { assertDownloadable, parseMagnet, parseTorrent, TORRENT_LIMITS } from './torrent/index.js';
 
 export { TYPE_TORRENT } from './manifest.js';
 export type { ParsedFile, ParseResult } from './parse.js';
@@ -192,7 +192,7 @@ export class OfflineService {
 
     const now = Date.now();
     const jobId = newId();
-    const placeholder = meta?.name ?? (existing?.name || claims.infoHash);
+    const placeholder = meta?.name ?? (existing?.name || (fromMagnet ? parseMagnet(claims.source).name : null) || claims.infoHash);
     const job = await this.deps.repo.jobForKey({
       ...this.#newJob(jobId, now),
       type: torrent === null ? TYPE_MAGNET : TYPE_TORRENT,

@@ -332,8 +332,8 @@ export class Scheduler {
       (torrent) => {
         this.#fetching.delete(job.id);
         this.run(job.id, async () => {
-          const name = parseTorrent(torrent).name;
-          await this.#d.repo.updateJob(job.id, { torrent, name });
+          // The name stays the placeholder until the waiting selections are applied (#applySelections).
+          await this.#d.repo.updateJob(job.id, { torrent });
           this.#forgetManifest(job.id);
           await this.#reconcile(job.id);
         }).catch((err) => this.#error(err, `storing the metadata of offline job ${job.id}`));
@@ -377,6 +377,7 @@ export class Scheduler {
         await this.#d.repo.updateTask(task.id, { status: TASK_FAILED, error_code: err.code, message: err.message, pending_selection: null, finished_at: Date.now() });
       }
     }
+    if (job.name !== meta.name) await this.#d.repo.updateJob(job.id, { name: meta.name });
   }
 
   // ---- the engine ----
