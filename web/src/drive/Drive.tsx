@@ -12,6 +12,7 @@ import { downloadFiles } from './download.js';
 import { FileTable } from './FileTable.js';
 import { FolderPicker } from './FolderPicker.js';
 import { useDirectory } from './useDirectory.js';
+import { Icon } from '../ui/Icon.js';
 
 type OpenDialog = 'newFolder' | 'rename' | 'move' | 'copy' | 'delete' | null;
 
@@ -70,7 +71,7 @@ export function Drive({ api, path }: { api: Api; path: string }) {
       <Breadcrumbs path={path} />
       <div class="toolbar" role="toolbar" aria-label={t('drive.actions')}>
         <button type="button" class="primary" onClick={() => picker.current?.click()}>
-          ⬆ {t('drive.upload')}
+          <Icon name="upload" /> {t('drive.upload')}
         </button>
         <input
           ref={picker}
@@ -86,10 +87,10 @@ export function Drive({ api, path }: { api: Api; path: string }) {
           }}
         />
         <button type="button" onClick={() => setDialog('newFolder')}>
-          ＋ {t('drive.newFolder')}
+          <Icon name="plus" /> {t('drive.newFolder')}
         </button>
         <button type="button" onClick={dir.reload} aria-label={t('drive.refresh')} title={t('drive.refresh')}>
-          ⟳
+          <Icon name="refresh" />
         </button>
         {chosen.length > 0 && (
           <span class="selection">
@@ -200,7 +201,7 @@ export function Drive({ api, path }: { api: Api; path: string }) {
           <ul class="delete-list">
             {chosen.slice(0, 10).map((e) => (
               <li key={e.uuid}>
-                {e.type === DIRECTORY ? '📁' : '📄'} {e.name}
+                <Icon name={e.type === DIRECTORY ? 'folder' : 'file'} /> {e.name}
               </li>
             ))}
             {chosen.length > 10 && <li>…</li>}

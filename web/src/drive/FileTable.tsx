@@ -6,6 +6,7 @@ import { formatBytes, formatDate } from '../format.js';
 import { useI18n } from '../i18n/i18n.js';
 import { hrefFor, onLinkClick } from '../router.js';
 import type { Directory } from './useDirectory.js';
+import { Icon } from '../ui/Icon.js';
 
 interface Props {
   dir: Directory;
@@ -75,9 +76,7 @@ export function FileTable({ dir, order, onSort, selected, onSelect, onOpenFile, 
                   <input type="checkbox" aria-label={t('drive.select', { name: entry.name })} checked={selected.has(entry.uuid)} onChange={() => toggle(entry.uuid)} />
                 </td>
                 <td class="name">
-                  <span class="icon" aria-hidden="true">
-                    {isDir ? '📁' : '📄'}
-                  </span>
+                  <Icon name={isDir ? 'folder' : 'file'} />
                   {isDir ? (
                     <a href={hrefFor({ view: 'drive', path: entry.path })} onClick={onLinkClick({ view: 'drive', path: entry.path })}>
                       {entry.name}

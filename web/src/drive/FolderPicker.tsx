@@ -6,6 +6,7 @@ import { joinPath, parentOf } from '../router.js';
 import { Dialog } from '../ui/Dialog.js';
 import { describeError } from '../ui/describe-error.js';
 import { useDirectory } from './useDirectory.js';
+import { Icon } from '../ui/Icon.js';
 
 const BY_NAME = { field: 'name', desc: false } as const;
 
@@ -21,14 +22,14 @@ export function FolderPicker({ api, title, start, onPick, onClose }: { api: Api;
         {path !== '/' && (
           <li>
             <button type="button" class="link" onClick={() => setPath(parentOf(path))}>
-              ↑ {t('picker.up')}
+              <Icon name="up" /> {t('picker.up')}
             </button>
           </li>
         )}
         {dir.entries.map((entry) => (
           <li key={entry.uuid}>
             <button type="button" class="link" onClick={() => setPath(joinPath(path, entry.name))}>
-              📁 {entry.name}
+              <Icon name="folder" /> {entry.name}
             </button>
           </li>
         ))}

@@ -71,6 +71,8 @@ export const en = {
   'upload.clearFinished': 'Clear finished',
   'upload.interrupted': '{count} upload(s) were interrupted: {names}. Upload the same files into the same folder again to resume them.',
   'upload.forget': 'Forget them',
+  'upload.hide': 'Hide',
+  'upload.show': 'Show',
 
   'offline.title': 'Offline downloads',
   'offline.addTorrent': 'Add torrent',

@@ -73,6 +73,8 @@ export const zhCN: Record<MessageKey, string> = {
   'upload.clearFinished': '清除已完成',
   'upload.interrupted': '有 {count} 个上传被中断：{names}。把相同的文件再次上传到同一文件夹即可续传。',
   'upload.forget': '忽略',
+  'upload.hide': '收起',
+  'upload.show': '展开',
 
   'offline.title': '离线下载',
   'offline.addTorrent': '添加种子',

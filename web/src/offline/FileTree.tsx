@@ -5,6 +5,7 @@ import type { ParsedFile } from '../api/types.js';
 import { formatBytes } from '../format.js';
 import { useI18n } from '../i18n/i18n.js';
 import { checkState, toggleGroup, type TreeNode } from './selection.js';
+import { Icon } from '../ui/Icon.js';
 
 const EXPAND_ALL_UP_TO = 200;
 
@@ -39,7 +40,7 @@ function TreeItem({ node, depth, expandAll, selected, onChange }: { node: TreeNo
       <div class="tree-row">
         {!file ? (
           <button type="button" class="twisty" aria-expanded={open} aria-label={node.name} onClick={() => setOpen(!open)}>
-            {open ? '▾' : '▸'}
+            <Icon name={open ? 'chevronDown' : 'chevronRight'} />
           </button>
         ) : (
           <span class="twisty" aria-hidden="true" />
@@ -47,7 +48,7 @@ function TreeItem({ node, depth, expandAll, selected, onChange }: { node: TreeNo
         <label>
           <input ref={box} type="checkbox" checked={state === 'all'} onChange={() => onChange(toggleGroup(node.indices, selected))} />
           <span class="tree-name">
-            {file ? '📄' : '📁'} {node.name}
+            <Icon name={file ? 'file' : 'folder'} /> {node.name}
           </span>
         </label>
         <span class="muted tree-size">{formatBytes(node.size)}</span>

@@ -5,6 +5,7 @@ import { useI18n } from '../i18n/i18n.js';
 import { AddDialog, type AddMode } from './AddDialog.js';
 import { TaskList } from './TaskList.js';
 import type { Tasks } from './useTasks.js';
+import { Icon } from '../ui/Icon.js';
 
 export function Offline({ api, tasks, lastFolder }: { api: Api; tasks: Tasks; lastFolder: string }) {
   const { t } = useI18n();
@@ -19,10 +20,10 @@ export function Offline({ api, tasks, lastFolder }: { api: Api; tasks: Tasks; la
       </div>
       <div class="toolbar">
         <button type="button" class="primary" onClick={() => setAdding('torrent')}>
-          ＋ {t('offline.addTorrent')}
+          <Icon name="plus" /> {t('offline.addTorrent')}
         </button>
         <button type="button" onClick={() => setAdding('links')}>
-          🔗 {t('offline.addLinks')}
+          <Icon name="link" /> {t('offline.addLinks')}
         </button>
       </div>
       <TaskList api={api} tasks={tasks} />

@@ -49,7 +49,7 @@ export function TaskList({ api, tasks }: { api: Api; tasks: Tasks }) {
         {tasks.tasks.map((task) => {
           const running = task.status === TASK_DOWNLOADING || task.status === TASK_METADATA;
           return (
-            <li key={task.taskId} class={`task status${task.status}`} data-testid="task" data-status={task.status}>
+            <li key={task.taskId} class={`task status${task.status}`} data-testid="task" data-status={task.status} data-progress={task.progress}>
               <div class="task-head">
                 <span class="task-name" title={task.name || task.url}>
                   {task.name || task.url || task.infoHash}

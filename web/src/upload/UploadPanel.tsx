@@ -34,17 +34,25 @@ export function UploadPanel() {
   const { t } = useI18n();
   const { jobs, clearFinished } = useUploads();
   const [interrupted, setInterrupted] = useState(interruptedUploads);
+  const [collapsed, setCollapsed] = useState(false);
   const pendingResume = interrupted.filter((saved) => !jobs.some((job) => job.name === saved.name && job.folder === saved.folder));
   if (jobs.length === 0 && pendingResume.length === 0) return null;
   return (
-    <section class="upload-panel" aria-labelledby="upload-panel-title">
+    <section class={collapsed ? 'upload-panel collapsed' : 'upload-panel'} aria-labelledby="upload-panel-title">
       <header>
-        <h2 id="upload-panel-title">{t('upload.title')}</h2>
-        {jobs.some(isFinished) && (
-          <button type="button" class="link" onClick={clearFinished}>
-            {t('upload.clearFinished')}
+        <h2 id="upload-panel-title">
+          {t('upload.title')} <span class="muted">{jobs.filter(isFinished).length}/{jobs.length}</span>
+        </h2>
+        <span class="panel-buttons">
+          {jobs.some(isFinished) && (
+            <button type="button" class="link" onClick={clearFinished}>
+              {t('upload.clearFinished')}
+            </button>
+          )}
+          <button type="button" class="link" aria-expanded={!collapsed} onClick={() => setCollapsed(!collapsed)}>
+            {collapsed ? t('upload.show') : t('upload.hide')}
           </button>
-        )}
+        </span>
       </header>
       {pendingResume.length > 0 && (
         <p class="notice">

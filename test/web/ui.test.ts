@@ -1,0 +1,195 @@
+// The web UI end to end: a real server in process, the real built UI, headless Chromium.
+// Sign in; upload a file (its bytes checked through the API), the same bytes again as an
+// instant upload; add a torrent seeded on loopback, select two of its three files, start,
+// watch it reach 100%, open its folder, download a file and compare the bytes; switch language.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { startServer, type Client, type TestServer } from '../helpers/server.js';
+import { makeTorrent, startTracker, startWebTorrentSeeder, type BuiltTorrent, type Seeder, type Tracker } from '../helpers/swarm.js';
+import { bytes, etagOf } from '../upload/helpers.js';
+import { ensureUiBuilt, launchChromium, screenshotDir } from './browser.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+describe('web UI', { timeout: 240_000 }, () => {
+  let server: TestServer;
+  let tracker: Tracker;
+  let seeder: Seeder;
+  let built: BuiltTorrent;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let alice: Client;
+  let scratch: string;
+  let shots: string;
+  const cspViolations: string[] = [];
+  const readme = bytes(40 * KiB + 7, 301);
+  const clip = bytes(260 * KiB + 3, 302);
+  const track = bytes(120 * KiB + 11, 303);
+
+  before(async () => {
+    ensureUiBuilt();
+    scratch = mkdtempSync(join(tmpdir(), 'openpan-web-e2e-'));
+    shots = screenshotDir(join(scratch, 'shots'));
+    mkdirSync(shots, { recursive: true });
+    tracker = await startTracker();
+    built = makeTorrent(
+      [
+        { path: 'readme.txt', bytes: readme },
+        { path: 'video/clip.bin', bytes: clip },
+        { path: 'audio/track.bin', bytes: track },
+      ],
+      { announce: [tracker.httpUrl], name: 'Sample Pack' },
+    );
+    seeder = await startWebTorrentSeeder(built, join(scratch, 'seed'), tracker);
+    // Slowed down so the page can be watched while the torrent downloads.
+    server = await startServer({ OPENPAN_BT_DOWNLOAD_LIMIT: String(32 * KiB) });
+    alice = await server.newUser('alice');
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1200, height: 800 }, locale: 'en-US', acceptDownloads: true });
+    page = await context.newPage();
+    page.on('console', (msg) => {
+      if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await seeder?.close();
+    await tracker?.close();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
+
+  const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`) });
+
+  test('sign in', async () => {
+    await page.goto(server.url);
+    await page.getByRole('heading', { name: 'Sign in to openpan' }).waitFor();
+    await page.getByLabel('User name').fill('alice');
+    await page.getByLabel('Password').fill('wrong password');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('alert').getByText('Wrong user name or password.').waitFor();
+    await page.getByLabel('Password').fill('alice-Passw0rd');
+    await shot('sign-in');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Folder path' }).getByText('My files').waitFor();
+  });
+
+  test('create a folder, upload a file into it in blocks, then the same bytes again as an instant upload', async () => {
+    await page.getByRole('button', { name: /New folder/ }).click();
+    await page.getByLabel('Folder name').fill('Reports');
+    await page.getByRole('button', { name: 'OK' }).click();
+    await page.getByRole('link', { name: 'Reports' }).click();
+    await page.waitForURL(/\/drive\/Reports$/);
+
+    // Three 4 MiB blocks (the last one short), sent in parallel.
+    const data = bytes(9 * MiB + 12_345, 304);
+    await page.getByTestId('upload-input').setInputFiles({ name: 'report.bin', mimeType: 'application/octet-stream', buffer: data });
+    const item = page.getByTestId('upload-item').filter({ hasText: 'report.bin' });
+    await item.getByText('Uploaded').waitFor({ timeout: 60_000 });
+    await page.getByRole('button', { name: 'report.bin' }).waitFor();
+    await shot('upload');
+
+    const file = await alice.call('/v1/files/get', { path: '/Reports/report.bin' });
+    assert.equal(file.size, data.length);
+    assert.equal(file.storeId, etagOf(data), 'the browser computed the same etag as the server');
+    const { downloadAddress } = await alice.call('/v1/files/download', { path: '/Reports/report.bin' });
+    assert.ok(Buffer.from(await (await fetch(downloadAddress)).arrayBuffer()).equals(data), 'the drive holds the uploaded bytes');
+
+    await page.getByTestId('upload-input').setInputFiles({ name: 'report copy.bin', mimeType: 'application/octet-stream', buffer: data });
+    await page.getByTestId('upload-item').filter({ hasText: 'report copy.bin' }).getByText('Instant upload').waitFor({ timeout: 60_000 });
+    const copy = await alice.call('/v1/files/get', { path: '/Reports/report copy.bin' });
+    assert.equal(copy.storeId, file.storeId);
+  });
+
+  test('add a torrent, select two of its three files, watch it finish, open its folder, download a file', async () => {
+    await page.getByRole('link', { name: 'Offline downloads' }).click();
+    await page.getByRole('heading', { name: 'Offline downloads' }).waitFor();
+    await page.getByRole('button', { name: /Add torrent/ }).click();
+    await page.getByTestId('torrent-input').setInputFiles({ name: 'sample.torrent', mimeType: 'application/x-bittorrent', buffer: built.torrent });
+    const offer = page.getByTestId('offer');
+    await offer.getByText('Sample Pack').waitFor();
+    assert.equal(await offer.getByTestId('tree-file').count(), 3);
+    await offer.getByRole('checkbox', { name: /clip\.bin/ }).uncheck();
+    await offer.getByText('2 of 3 files').waitFor();
+    await page.getByTestId('destination').fill('/Downloads');
+    await shot('offline-add');
+    const taskPageFetches: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().endsWith('/v1/offline/page')) taskPageFetches.push(request.url());
+    });
+    await page.getByRole('button', { name: 'Start download' }).click();
+
+    const task = page.getByTestId('task').filter({ hasText: 'Sample Pack' });
+    await task.waitFor();
+    // Watch the progress the page shows (pushed by the server) climb to 100.
+    const seen: number[] = [];
+    const until = Date.now() + 180_000;
+    for (;;) {
+      const status = Number(await task.getAttribute('data-status'));
+      const progress = Number(await task.getAttribute('data-progress'));
+      if (seen.at(-1) !== progress) seen.push(progress);
+      if (status === -1) assert.fail(`the task failed: ${await task.getByTestId('task-error').textContent()}`);
+      if (progress > 0 && progress < 100 && seen.filter((p) => p > 0 && p < 100).length === 1) await shot('tasks');
+      if (status === 100) break;
+      assert.ok(Date.now() < until, `the task did not finish; progress seen: ${seen.join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(seen.some((p) => p > 0 && p < 100), `progress was seen on its way (${seen.join(', ')})`);
+    assert.deepEqual([...seen].sort((a, b) => a - b), seen, 'progress never goes back');
+    assert.equal(seen.at(-1), 100);
+    assert.equal(await task.getByTestId('task-progress').textContent(), '100%');
+    assert.equal(await task.getByTestId('task-status').textContent(), 'Done');
+    // Progress arrived over the event stream: the list was not fetched again and again.
+    await page.getByText('Live', { exact: true }).waitFor();
+    assert.deepEqual(taskPageFetches, []);
+
+    await task.getByRole('button', { name: 'Open folder' }).click();
+    await page.waitForURL(/\/drive\/Downloads\/Sample%20Pack$/);
+    await page.getByRole('link', { name: 'audio' }).waitFor();
+    const folders = await page.getByTestId('file-row').allTextContents();
+    assert.equal(folders.length, 2, 'readme.txt and the audio folder; no video folder');
+    assert.ok(!folders.some((row) => row.includes('video')));
+    await page.getByRole('button', { name: 'Clear finished' }).click();
+    await shot('drive');
+
+    const downloading = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'readme.txt' }).click();
+    const download = await downloading;
+    assert.equal(download.suggestedFilename(), 'readme.txt');
+    const saved = await download.path();
+    assert.ok(readFileSync(saved).equals(readme), 'the downloaded bytes are the torrent file');
+  });
+
+  test('switch the language to Chinese and back', async () => {
+    await page.getByRole('combobox', { name: 'Language' }).selectOption('zh-CN');
+    await page.getByRole('link', { name: '离线下载' }).waitFor();
+    await page.getByRole('navigation', { name: '文件夹路径' }).getByText('我的文件').waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN');
+    await page.reload();
+    await page.getByRole('link', { name: '离线下载' }).waitFor();
+    await shot('drive-zh');
+    await page.getByRole('combobox', { name: '语言' }).selectOption('en');
+    await page.getByRole('link', { name: 'Offline downloads' }).waitFor();
+  });
+
+  test('usable at phone width', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${server.url}/offline`);
+    await page.getByTestId('task').first().waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `no horizontal scrolling (overflow ${overflow}px)`);
+    await shot('phone');
+    await page.setViewportSize({ width: 1200, height: 800 });
+  });
+
+  test('the page ran under its Content-Security-Policy without a violation', () => {
+    assert.deepEqual(cspViolations, []);
+  });
+});
