@@ -1,0 +1,175 @@
+// Offline quotas (tasks per day, running tasks) and the task event stream, over the real API
+// with URL tasks served by a loopback HTTP server.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { startServer, type Client, type TestServer } from '../helpers/server.js';
+import { startTestServer, type TestServer as HttpFixture } from '../net/http-fixture.js';
+import { KiB, waitDone } from './e2e-helpers.js';
+
+interface SseEvent {
+  event: string;
+  data: any;
+}
+
+/** Opens `/v1/offline/events` and collects its events until `close`. */
+async function openStream(url: string, token: string, via: 'header' | 'query') {
+  const controller = new AbortController();
+  const target = via === 'query' ? `${url}/v1/offline/events?token=${encodeURIComponent(token)}` : `${url}/v1/offline/events`;
+  const res = await fetch(target, { headers: via === 'header' ? { authorization: `Bearer ${token}` } : {}, signal: controller.signal });
+  const events: SseEvent[] = [];
+  const waiters: Array<() => void> = [];
+  const done = (async () => {
+    if (!res.ok || res.body === null) return;
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of res.body) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        let at: number;
+        while ((at = buffer.indexOf('\n\n')) >= 0) {
+          const frame = buffer.slice(0, at);
+          buffer = buffer.slice(at + 2);
+          const event = /^event: (.*)$/m.exec(frame)?.[1];
+          const data = /^data: (.*)$/m.exec(frame)?.[1];
+          if (event !== undefined && data !== undefined) events.push({ event, data: JSON.parse(data) });
+          waiters.splice(0).forEach((w) => w());
+        }
+      }
+    } catch {
+      // aborted
+    }
+  })();
+  return {
+    res,
+    events,
+    async until(match: (e: SseEvent) => boolean, timeoutMs = 60_000): Promise<SseEvent> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = events.find(match);
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`no matching event among ${JSON.stringify(events.map((e) => [e.event, e.data.status, e.data.finishedSize]))}`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 500);
+        });
+      }
+    },
+    async close() {
+      controller.abort();
+      await done;
+    },
+  };
+}
+
+describe('offline quotas', () => {
+  let server: TestServer;
+  let web: HttpFixture;
+  before(async () => {
+    web = await startTestServer('127.0.0.1');
+    server = await startServer({ OPENPAN_FETCH_ALLOW: '127.0.0.1/32', OPENPAN_OFFLINE_DAILY_TASKS: '3', OPENPAN_OFFLINE_MAX_RUNNING: '1' });
+  });
+  after(async () => {
+    await server?.close();
+    await web?.close();
+  });
+
+  async function parse(user: Client, path: string, bytes: Buffer, rate?: number): Promise<string> {
+    web.resources.set(path, { bytes, rate });
+    return (await user.call('/v1/offline/parseUrl', { url: `${web.origin}${path}` })).taskHash;
+  }
+
+  test('/v1/offline/quota reports tasks today, running tasks and when the day resets', async () => {
+    const user = await server.newUser('quota-view');
+    const q = await user.call('/v1/offline/quota');
+    assert.deepEqual({ used: q.used, quota: q.quota, running: q.running, maxRunning: q.maxRunning }, { used: 0, quota: 3, running: 0, maxRunning: 1 });
+    const day = 24 * 3600 * 1000;
+    assert.equal(q.resetAt % day, 0);
+    assert.ok(q.resetAt > Date.now() && q.resetAt <= Date.now() + day);
+  });
+
+  test('a second running task is refused with 429 OFFLINE_QUOTA_EXCEEDED until the first is done', async () => {
+    const user = await server.newUser('quota-running');
+    const slow = await parse(user, '/q/slow', randomBytes(512 * KiB), 256 * KiB);
+    const other = await parse(user, '/q/other', randomBytes(10 * KiB));
+    const first = await user.call('/v1/offline/start', { taskHash: slow });
+    const refused = await user.raw('/v1/offline/start', { taskHash: other });
+    assert.equal(refused.status, 429);
+    assert.equal(refused.json.code, 'OFFLINE_QUOTA_EXCEEDED');
+    assert.equal((await user.call('/v1/offline/quota')).running, 1);
+    await waitDone(user, first.taskId);
+    const second = await user.call('/v1/offline/start', { taskHash: other });
+    await waitDone(user, second.taskId);
+    assert.equal((await user.call('/v1/offline/quota')).used, 2);
+  });
+
+  test('the daily quota counts started tasks, and removing tasks does not give them back', async () => {
+    const user = await server.newUser('quota-daily');
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t = await user.call('/v1/offline/start', { taskHash: await parse(user, `/d/${i}`, randomBytes(1000 + i)) });
+      await waitDone(user, t.taskId);
+      ids.push(t.taskId);
+    }
+    await user.call('/v1/offline/remove', { taskId: ids });
+    const r = await user.raw('/v1/offline/start', { taskHash: await parse(user, '/d/3', randomBytes(5)) });
+    assert.equal(r.status, 429);
+    assert.equal(r.json.code, 'OFFLINE_QUOTA_EXCEEDED');
+    const q = await user.call('/v1/offline/quota');
+    assert.equal(q.used, 3);
+    assert.equal(q.quota, 3);
+    // Another user has a quota of their own.
+    const fresh = await server.newUser('quota-daily-2');
+    assert.equal((await fresh.call('/v1/offline/quota')).used, 0);
+  });
+});
+
+describe('the task event stream', () => {
+  let server: TestServer;
+  let web: HttpFixture;
+  before(async () => {
+    web = await startTestServer('127.0.0.1');
+    server = await startServer({ OPENPAN_FETCH_ALLOW: '127.0.0.1/32' });
+  });
+  after(async () => {
+    await server?.close();
+    await web?.close();
+  });
+
+  test('refuses a missing or forged token with 401', async () => {
+    const none = await fetch(`${server.url}/v1/offline/events`);
+    assert.equal(none.status, 401);
+    assert.equal((await none.json()).code, 'UNAUTHORIZED');
+    const forged = await fetch(`${server.url}/v1/offline/events?token=${'a'.repeat(43)}`);
+    assert.equal(forged.status, 401);
+  });
+
+  test('streams a task from creation through progress to done, then its removal; only to its owner', async () => {
+    const owner = await server.newUser('sse-owner');
+    const stranger = await server.newUser('sse-stranger');
+    const mine = await openStream(server.url, owner.token, 'query');
+    const theirs = await openStream(server.url, stranger.token, 'header');
+    try {
+      assert.equal(mine.res.status, 200);
+      assert.match(mine.res.headers.get('content-type') ?? '', /^text\/event-stream/);
+      const data = randomBytes(3 * 1024 * KiB);
+      // One slow stream: the download lasts a few seconds, so progress events come in between.
+      web.resources.set('/sse', { bytes: data, rate: 512 * KiB, ranges: false });
+      const parsed = await owner.call('/v1/offline/parseUrl', { url: `${web.origin}/sse` });
+      const started = await owner.call('/v1/offline/start', { taskHash: parsed.taskHash });
+      await mine.until((e) => e.event === 'task' && e.data.taskId === started.taskId);
+      const moving = await mine.until((e) => e.event === 'task' && e.data.taskId === started.taskId && e.data.finishedSize > 0 && e.data.status !== 100);
+      assert.ok(moving.data.progress < 100);
+      const done = await mine.until((e) => e.event === 'task' && e.data.taskId === started.taskId && e.data.status === 100);
+      assert.equal(done.data.progress, 100);
+      assert.equal(done.data.finishedSize, data.length);
+      await owner.call('/v1/offline/remove', { taskId: started.taskId });
+      const removed = await mine.until((e) => e.event === 'remove');
+      assert.deepEqual(removed.data, { taskId: started.taskId });
+      assert.equal(theirs.events.length, 0, "another user's stream hears nothing of it");
+    } finally {
+      await mine.close();
+      await theirs.close();
+    }
+  });
+});
