@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { decodeBencode, encodeBencode, type BValue } from '../../src/offline/torrent/bencode.js';
-import { fuzzParams, returnsOrThrows } from './fuzz.js';
+import { fuzzParams, mutated, returnsOrThrows } from './fuzz.js';
 
 // The decoder's contract under hostile input: a value, or TORRENT_INVALID — never another error,
 // never a hang. Time is bounded by construction: inputs are a few KiB, and the decoder's limits
@@ -29,22 +29,6 @@ const bvalue: fc.Arbitrary<BValue> = fc.letrec<{ v: BValue }>((tie) => ({
 const bencodeish = fc
   .array(fc.constantFrom('i', 'l', 'd', 'e', ':', '-', '0', '1', '2', '3', '9', '4:spam', '3:abc', 'i42e', 'le', 'de', '0:', 'i-0e', 'i03e', 'x'), { maxLength: 60 })
   .map((parts) => Buffer.from(parts.join(''), 'latin1'));
-
-/** Byte-level mutations of an encoding: flip, insert, delete, truncate, duplicate a slice. */
-export function mutated(base: fc.Arbitrary<Buffer>): fc.Arbitrary<Buffer> {
-  return fc.tuple(base, fc.array(fc.tuple(fc.nat(), fc.nat(255), fc.constantFrom('set', 'insert', 'delete', 'truncate', 'repeat')), { minLength: 1, maxLength: 4 })).map(([buf, edits]) => {
-    let out = Buffer.from(buf);
-    for (const [at, byte, kind] of edits) {
-      const i = out.length === 0 ? 0 : at % out.length;
-      if (kind === 'set' && out.length > 0) out[i] = byte;
-      else if (kind === 'insert') out = Buffer.concat([out.subarray(0, i), Buffer.from([byte]), out.subarray(i)]);
-      else if (kind === 'delete') out = Buffer.concat([out.subarray(0, i), out.subarray(i + 1)]);
-      else if (kind === 'truncate') out = out.subarray(0, i);
-      else if (kind === 'repeat') out = Buffer.concat([out.subarray(0, i), out.subarray(i, i + 1 + (byte % 16)), out.subarray(i)]);
-    }
-    return out;
-  });
-}
 
 describe('fuzz: bencode decoder', () => {
   test('arbitrary bytes decode or are TORRENT_INVALID', () => {

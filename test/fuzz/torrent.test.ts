@@ -6,8 +6,7 @@ import { nameProblem } from '../../src/files/names.js';
 import { decodeBencode, encodeBencode, type BDict, type BValue } from '../../src/offline/torrent/bencode.js';
 import { parseTorrent, type TorrentMeta } from '../../src/offline/torrent/metainfo.js';
 import { buildV1, fileTree, KiB } from '../offline/torrent-builder.js';
-import { mutated } from './bencode.test.js';
-import { fuzzParams, returnsOrThrows } from './fuzz.js';
+import { fuzzParams, mutated, returnsOrThrows } from './fuzz.js';
 
 // parseTorrent under hostile input: a TorrentMeta whose promises hold (hex infohashes, safe
 // path segments, sizes that add up), or TORRENT_INVALID / PROTOCOL_UNSUPPORTED.
