@@ -139,7 +139,7 @@ describe('the task event stream', () => {
   test('refuses a missing or forged token with 401', async () => {
     const none = await fetch(`${server.url}/v1/offline/events`);
     assert.equal(none.status, 401);
-    assert.equal((await none.json()).code, 'UNAUTHORIZED');
+    assert.equal(((await none.json()) as { code: string }).code, 'UNAUTHORIZED');
     const forged = await fetch(`${server.url}/v1/offline/events?token=${'a'.repeat(43)}`);
     assert.equal(forged.status, 401);
   });
