@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { openDatabase } from '../db/database.js';
+import { errnoOf } from '../store/fs-util.js';
 import { LocalDiskBlobStore } from '../store/local-disk.js';
 import { checkContent } from './checks/content.js';
 import { checkOfflineDirs, checkSeedingDirs, checkStoreTemp, checkUploads } from './checks/leftovers.js';
 import { checkDirStats, checkPaths, checkSpace } from './checks/tree.js';
 import { DEFAULT_UPLOAD_EXPIRY_MS, emptyChecked, type Checked, type CheckContext } from './context.js';
 import { dataDirLayout } from './layout.js';
-import { acquireDataDirLock, DataDirBusyError, lockHolder, type LockHolder } from './lock.js';
+import { acquireDataDirLock, DataDirBusyError, lockHolder, type DataDirLock, type LockHolder } from './lock.js';
 import { problemKey, type Problem, type ReportedProblem } from './problems.js';
 import { applyRepairs, repairKey, type LostEntry } from './repairs.js';
 
@@ -61,6 +62,16 @@ async function runChecks(ctx: CheckContext, checked: Checked): Promise<Problem[]
   return problems;
 }
 
+/** The directory's lock; a check (not a repair) of a full disk goes on without one. */
+async function lockUnlessDiskFull(dataDir: string, repair: boolean): Promise<DataDirLock | null> {
+  try {
+    return await acquireDataDirLock(dataDir, 'fsck');
+  } catch (err) {
+    if (!repair && (errnoOf(err) === 'ENOSPC' || errnoOf(err) === 'EDQUOT')) return null;
+    throw err;
+  }
+}
+
 /**
  * Checks a data directory (and with `repair`, fixes it) while no server runs on it: the
  * database against the tree's own rules, the store against the database, and leftovers.
@@ -72,7 +83,7 @@ export async function runFsck(options: FsckOptions): Promise<FsckReport> {
   const server = await lockHolder(dataDir);
   if (server !== null && !options.force) throw new DataDirBusyError(server, dataDir);
   // Held for the whole run, so a server cannot start in the middle of a repair.
-  const lock = server === null ? await acquireDataDirLock(dataDir, 'fsck') : null;
+  const lock = server === null ? await lockUnlessDiskFull(dataDir, options.repair ?? false) : null;
   const db = await openDatabase({ dataDir });
   try {
     const ctx: CheckContext = {

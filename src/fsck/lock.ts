@@ -75,9 +75,12 @@ export async function acquireDataDirLock(dataDir: string, by: string): Promise<D
       try {
         await handle.writeFile(JSON.stringify(me) + '\n');
         await handle.sync();
-      } finally {
-        await handle.close();
+      } catch (err) {
+        await handle.close().catch(() => undefined);
+        await unlink(path).catch(() => undefined);
+        throw err;
       }
+      await handle.close();
       break;
     } catch (err) {
       if (errnoOf(err) !== 'EEXIST' || attempt > 3) throw err;

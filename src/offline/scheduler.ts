@@ -107,6 +107,12 @@ function engineStateStatus(state: EngineState): number {
   }
 }
 
+/** SQLite's "database or disk is full", or the filesystem's. */
+function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT';
+}
+
 export class Scheduler {
   readonly #d: SchedulerDeps;
   readonly #live = new Map<string, LiveJob>();
@@ -477,6 +483,19 @@ export class Scheduler {
   async #failJob(job: JobRow, code: string, message: string): Promise<void> {
     this.#stopFetching(job);
     await this.#stopEngine(job, false);
+    try {
+      await this.#recordFailure(job, code, message);
+    } catch (err) {
+      // The database shares the disk the download filled: the failure cannot even be written
+      // while the partial download holds the last bytes, and the task would say "downloading"
+      // forever. Give the partial data up (a resume downloads it again) so the task can say why.
+      if (code !== 'DISK_FULL' || !isDiskFull(err)) throw err;
+      await rm(job.temp_dir, { recursive: true, force: true, maxRetries: 3 });
+      await this.#recordFailure(job, code, `${message} (the partial download was deleted to make room)`);
+    }
+  }
+
+  async #recordFailure(job: JobRow, code: string, message: string): Promise<void> {
     await this.#setPhase(job.id, 'failed', { error_code: code, message, finished_at: Date.now() });
     for (const task of await this.#d.repo.openTasks(job.id)) {
       if (task.status === TASK_ACTIVE) await this.#d.repo.updateTask(task.id, { status: TASK_FAILED, error_code: code, message, finished_at: Date.now() });

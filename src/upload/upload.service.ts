@@ -109,6 +109,12 @@ interface Destination {
   room: number;
 }
 
+/** Truncates `data` to `start` when nothing lies beyond the region [start, start + length). */
+async function releaseTail(data: FileHandle, start: number, length: number): Promise<void> {
+  const { size } = await data.stat();
+  if (size > start && size <= start + length) await data.truncate(start);
+}
+
 function invalid(message: string): AppError {
   return new AppError('UPLOAD_INVALID', message);
 }
@@ -230,6 +236,10 @@ export class UploadService {
       this.hashStates.delete(blockId);
       // No ctx names this claim: give the position back for the client's retry.
       await this.asm.unclaim(w, order, blockId).catch(() => undefined);
+      // A block cut short by a full disk gives back the bytes it took when its region ends the
+      // file: otherwise they fill the disk until the upload expires, and not even a delete can
+      // be written to the database meanwhile.
+      if (err instanceof AppError && err.code === 'DISK_FULL') await releaseTail(w.data, order * w.stride, w.stride).catch(() => undefined);
       throw err;
     } finally {
       await w.release();
