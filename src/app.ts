@@ -21,7 +21,7 @@ import { LoginLimiter } from './users/login-limiter.js';
 import { UsersRepo } from './users/users.repo.js';
 import { registerUserRoutes } from './users/users.routes.js';
 import { UsersService } from './users/users.service.js';
-import { createOffline, registerOfflineRoutes, type Offline } from './offline/index.js';
+import { createOffline, offlineConfigFrom, registerOfflineRoutes, type Offline } from './offline/index.js';
 
 export interface OpenPan {
   config: Config;
@@ -44,7 +44,12 @@ const TEMP_MAX_AGE_MS = 6 * 60 * 60 * 1000;
 export async function createOpenPan(config: Config, env: Record<string, string | undefined> = process.env): Promise<OpenPan> {
   const db = await openDatabase({ dataDir: config.dataDir });
   const loginLimiter = new LoginLimiter({ maxFailures: config.loginMaxFailures, windowMs: config.loginWindowMs });
-  const users = new UsersService(new UsersRepo(db), { defaultQuota: config.defaultQuota, registration: config.registration, loginLimiter });
+  const users = new UsersService(new UsersRepo(db), {
+    defaultQuota: config.defaultQuota,
+    registration: config.registration,
+    loginLimiter,
+    offlineDailyTasks: offlineConfigFrom(env).quota.dailyTasks,
+  });
   const files = new FilesService(db, new FilesRepo());
   const store = new LocalDiskBlobStore(join(config.dataDir, 'blobs'));
   const contentLock = new ContentLock();

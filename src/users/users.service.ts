@@ -29,15 +29,19 @@ export interface AuthenticatedUser {
   view: UserView;
 }
 
-export function userView(row: UserRow): UserView {
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** `offlineDailyTasks`: the server's daily offline task quota, for users without their own. */
+export function userView(row: UserRow, offlineDailyTasks = 0, now = Date.now()): UserView {
   return {
     identity: row.id,
     name: row.name,
     isAdmin: row.is_admin === 1,
     spaceUsed: Number(row.space_used),
     spaceCapacity: Number(row.space_capacity),
-    offlineUsed: 0,
-    offlineQuota: row.offline_quota,
+    // Offline tasks started today (UTC): the counter belongs to the day it was last bumped on.
+    offlineUsed: row.offline_day === Math.floor(now / DAY_MS) ? row.offline_used : 0,
+    offlineQuota: row.offline_quota > 0 ? row.offline_quota : offlineDailyTasks,
     createTime: Number(row.created_at),
   };
 }
@@ -63,6 +67,8 @@ export interface UsersServiceOptions {
   registration: 'open' | 'closed';
   /** Failed-login limiting per account and per address; none: unlimited. */
   loginLimiter?: LoginLimiter;
+  /** Offline tasks per user per day when the user has no quota of their own (0: unlimited). */
+  offlineDailyTasks?: number;
 }
 
 export class UsersService {
@@ -95,7 +101,7 @@ export class UsersService {
     if (this.options.registration !== 'open') {
       throw new AppError('REGISTRATION_CLOSED', 'Registration is closed on this server; ask its operator for an account.');
     }
-    return userView(await this.create(name, password));
+    return userView(await this.create(name, password), this.options.offlineDailyTasks);
   }
 
   async login(name: string, password: string, ip = ''): Promise<{ token: string; user: UserView }> {
@@ -108,7 +114,7 @@ export class UsersService {
     const token = randomBytes(32).toString('base64url');
     const now = Date.now();
     await this.repo.insertSession(tokenHash(token), row.id, now, now + SESSION_TTL_MS);
-    return { token, user: userView(row) };
+    return { token, user: userView(row, this.options.offlineDailyTasks) };
   }
 
   async logout(token: string): Promise<void> {
@@ -119,7 +125,7 @@ export class UsersService {
   async authenticate(token: string): Promise<AuthenticatedUser | null> {
     if (!token || token.length > 256) return null;
     const row = await this.repo.userBySession(tokenHash(token), Date.now());
-    return row ? { id: row.id, name: row.name, isAdmin: row.is_admin === 1, view: userView(row) } : null;
+    return row ? { id: row.id, name: row.name, isAdmin: row.is_admin === 1, view: userView(row, this.options.offlineDailyTasks) } : null;
   }
 
   async byName(name: string): Promise<UserRow> {

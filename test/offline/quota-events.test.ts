@@ -118,6 +118,9 @@ describe('offline quotas', () => {
     const q = await user.call('/v1/offline/quota');
     assert.equal(q.used, 3);
     assert.equal(q.quota, 3);
+    const info = await user.call('/v1/user/info');
+    assert.equal(info.offlineUsed, 3);
+    assert.equal(info.offlineQuota, 3);
     // Another user has a quota of their own.
     const fresh = await server.newUser('quota-daily-2');
     assert.equal((await fresh.call('/v1/offline/quota')).used, 0);
