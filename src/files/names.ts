@@ -7,8 +7,9 @@ export const MAX_NAME_BYTES = 255;
 export const MAX_DEPTH = 256;
 export const TORRENT_FOLDER = ':torrent';
 
-// C0 and C1 control characters, DEL, and the Unicode line/paragraph separators.
-const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+// C0 and C1 control characters, DEL, the Unicode line/paragraph separators, and the bidi
+// embedding/override/isolate controls, which make "txt.exe" display as "exe.txt".
+const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 /** The reason a name is unacceptable, or null when it is fine. */
 export function nameProblem(name: string): string | null {
