@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startServer, type Client, type TestServer } from '../helpers/server.js';
 import { makeTorrent, startTracker, startWebTorrentSeeder, type BuiltTorrent, type Seeder, type Tracker } from '../helpers/swarm.js';
-import { bytes, etagOf } from '../upload/helpers.js';
+import { bytes, etagOf, mkblk, ticket } from '../upload/helpers.js';
 import { ensureUiBuilt, launchChromium, screenshotDir } from './browser.js';
 
 const KiB = 1024;
@@ -108,6 +108,80 @@ describe('web UI', { timeout: 240_000 }, () => {
     assert.equal(copy.storeId, file.storeId);
   });
 
+  test('an upload interrupted by a page reload resumes: blocks the server acknowledged are not sent again', async () => {
+    const data = bytes(9 * MiB + 777, 305);
+    const etag = etagOf(data);
+    // A previous page sent blocks 0 and 2, saved their ctxs, and was closed.
+    const t = await ticket(alice, { name: 'resumed.bin', hash: etag, path: '/Reports' });
+    const ctxs: Record<number, string> = {};
+    for (const order of [0, 2]) {
+      const block = data.subarray(order * 4 * MiB, (order + 1) * 4 * MiB);
+      const answer = await mkblk(t.uploadUrl, t.token, block.length, block, order);
+      assert.equal(answer.status, 200);
+      ctxs[order] = answer.json.ctx;
+    }
+    const saved = { name: 'resumed.bin', folder: '/Reports', size: data.length, uploadUrl: t.uploadUrl, token: t.token, blockSize: 4 * MiB, ctxs, savedAt: Date.now() };
+    await page.evaluate(`localStorage.setItem(${JSON.stringify(`openpan.upload.${etag}:/Reports:resumed.bin`)}, ${JSON.stringify(JSON.stringify(saved))})`);
+    await page.reload();
+    await page.getByText('1 upload(s) were interrupted: resumed.bin (/Reports)', { exact: false }).waitFor();
+
+    const sentBlocks: string[] = [];
+    page.on('request', (request) => {
+      const m = /\/mkblk\/\d+\/(\d+)$/.exec(request.url());
+      if (m) sentBlocks.push(m[1]);
+    });
+    await page.getByTestId('upload-input').setInputFiles({ name: 'resumed.bin', mimeType: 'application/octet-stream', buffer: data });
+    await page.getByTestId('upload-item').filter({ hasText: 'resumed.bin' }).getByText('Resumed: 2 block(s) were already on the server').waitFor({ timeout: 60_000 });
+    assert.deepEqual(sentBlocks, ['1'], 'only the missing block went over the wire');
+    const file = await alice.call('/v1/files/get', { path: '/Reports/resumed.bin' });
+    assert.equal(file.storeId, etag);
+    const { downloadAddress } = await alice.call('/v1/files/download', { path: '/Reports/resumed.bin' });
+    assert.ok(Buffer.from(await (await fetch(downloadAddress)).arrayBuffer()).equals(data));
+    assert.equal(await page.evaluate<number>('Object.keys(localStorage).filter((k) => k.startsWith("openpan.upload.")).length'), 0, 'nothing left to resume');
+  });
+
+  test('rename, move, copy and delete (with confirmation) through the selection toolbar, by keyboard too', async () => {
+    const row = (name: string) => page.getByTestId('file-row').filter({ hasText: name });
+    await row('report copy.bin').getByRole('checkbox').check();
+    await page.getByRole('button', { name: 'Rename' }).click();
+    await page.getByLabel('New name').fill('renamed.bin');
+    await page.getByLabel('New name').press('Enter');
+    await row('renamed.bin').waitFor();
+
+    await row('renamed.bin').getByRole('checkbox').check();
+    await page.getByRole('button', { name: 'Copy', exact: true }).click();
+    await page.getByRole('button', { name: 'Up one level' }).click();
+    await page.getByRole('button', { name: 'Choose this folder' }).click();
+    await row('renamed.bin').getByRole('checkbox').check();
+    await page.getByRole('button', { name: 'Move', exact: true }).click();
+    await page.getByRole('button', { name: 'Up one level' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Reports' }).click();
+    await page.getByRole('button', { name: 'Choose this folder' }).click();
+    assert.equal((await alice.call('/v1/files/get', { path: '/renamed.bin' })).size, 9 * MiB + 12_345, 'the copy is at the root');
+
+    // Keyboard only: a new folder, selected with Space, deleted with the Delete key; Escape cancels.
+    await page.getByRole('button', { name: /New folder/ }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByLabel('Folder name').waitFor();
+    assert.equal(await page.evaluate<string>('document.activeElement?.getAttribute("aria-label") ?? document.activeElement?.tagName'), 'INPUT', 'the dialog focuses its field');
+    await page.keyboard.type('scratch');
+    await page.keyboard.press('Enter');
+    await row('scratch').waitFor();
+    await row('scratch').getByRole('checkbox').focus();
+    await page.keyboard.press('Space');
+    await page.keyboard.press('Delete');
+    await page.getByRole('dialog', { name: 'Delete' }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    await row('scratch').getByRole('checkbox').focus();
+    await page.keyboard.press('Delete');
+    await page.getByRole('dialog', { name: 'Delete' }).getByRole('button', { name: 'Delete' }).click();
+    await row('scratch').waitFor({ state: 'detached' });
+    assert.equal((await alice.raw('/v1/files/get', { path: '/Reports/scratch' })).json.code, 'FILE_NOT_FOUND');
+    assert.equal((await alice.raw('/v1/files/get', { path: '/Reports/report copy.bin' })).json.code, 'FILE_NOT_FOUND');
+    assert.equal((await alice.call('/v1/files/get', { path: '/Reports/renamed.bin' })).size, 9 * MiB + 12_345);
+  });
+
   test('add a torrent, select two of its three files, watch it finish, open its folder, download a file', async () => {
     await page.getByRole('link', { name: 'Offline downloads' }).click();
     await page.getByRole('heading', { name: 'Offline downloads' }).waitFor();
@@ -142,7 +216,7 @@ describe('web UI', { timeout: 240_000 }, () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     assert.ok(seen.some((p) => p > 0 && p < 100), `progress was seen on its way (${seen.join(', ')})`);
-    assert.deepEqual([...seen].sort((a, b) => a - b), seen, 'progress never goes back');
+    assert.deepEqual([...seen].sort((a, b) => a - b), seen, `progress never goes back: ${seen.join(', ')}`);
     assert.equal(seen.at(-1), 100);
     assert.equal(await task.getByTestId('task-progress').textContent(), '100%');
     assert.equal(await task.getByTestId('task-status').textContent(), 'Done');
@@ -167,11 +241,29 @@ describe('web UI', { timeout: 240_000 }, () => {
     assert.ok(readFileSync(saved).equals(readme), 'the downloaded bytes are the torrent file');
   });
 
+  test('pasted links are read by the server; an unsupported one is explained', async () => {
+    await page.getByRole('link', { name: 'Offline downloads' }).click();
+    await page.getByRole('button', { name: /Add links/ }).click();
+    await page.getByLabel('Magnet links or URLs, one per line').fill('ftp://127.0.0.1/file.iso');
+    await page.getByRole('button', { name: 'Read links' }).click();
+    await page.getByRole('dialog').getByRole('alert').getByText('This kind of link is not supported.').waitFor();
+    await page.getByLabel('Magnet links or URLs, one per line').fill(`magnet:?xt=urn:btih:${built.infoHash}&dn=Sample%20Pack&tr=${encodeURIComponent(tracker.httpUrl)}`);
+    await page.getByRole('button', { name: 'Read links' }).click();
+    const offer = page.getByTestId('offer');
+    await offer.waitFor({ timeout: 60_000 });
+    // The server has fetched this torrent's metadata before: its files are known at once.
+    assert.equal(await offer.getByTestId('tree-file').count(), 3);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+  });
+
   test('switch the language to Chinese and back', async () => {
     await page.getByRole('combobox', { name: 'Language' }).selectOption('zh-CN');
-    await page.getByRole('link', { name: '离线下载' }).waitFor();
+    await page.getByRole('heading', { name: '离线下载' }).waitFor();
+    await page.getByTestId('task-status').getByText('已完成').waitFor();
+    await page.getByRole('link', { name: '文件', exact: true }).click();
     await page.getByRole('navigation', { name: '文件夹路径' }).getByText('我的文件').waitFor();
-    assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN');
+    assert.equal(await page.evaluate<string>('document.documentElement.lang'), 'zh-CN');
     await page.reload();
     await page.getByRole('link', { name: '离线下载' }).waitFor();
     await shot('drive-zh');
@@ -183,7 +275,7 @@ describe('web UI', { timeout: 240_000 }, () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${server.url}/offline`);
     await page.getByTestId('task').first().waitFor();
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     assert.ok(overflow <= 1, `no horizontal scrolling (overflow ${overflow}px)`);
     await shot('phone');
     await page.setViewportSize({ width: 1200, height: 800 });

@@ -33,7 +33,7 @@ export function Offline({ api, tasks, lastFolder }: { api: Api; tasks: Tasks; la
           mode={adding}
           destination={lastFolder}
           onClose={() => setAdding(null)}
-          onStarted={(started) => started.forEach(tasks.upsert)}
+          onStarted={(started) => started.forEach(tasks.add)}
         />
       )}
     </main>

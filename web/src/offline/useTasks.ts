@@ -12,11 +12,12 @@ const STREAM_RETRY_MS = 30_000;
 
 export interface Tasks {
   tasks: TaskObject[];
-  totalCount: number;
   /** True while the event stream is connected. */
   live: boolean;
   loading: boolean;
   upsert(task: TaskObject): void;
+  /** Adds a task the page itself started, unless the event stream already brought a newer copy. */
+  add(task: TaskObject): void;
   drop(taskIds: string[]): void;
 }
 
@@ -30,7 +31,6 @@ function byNewest(a: TaskObject, b: TaskObject): number {
 
 export function useTasks(api: Api, token: string): Tasks {
   const [byId, setById] = useState<Map<string, TaskObject>>(new Map());
-  const [totalCount, setTotalCount] = useState(0);
   const [live, setLive] = useState(false);
   const [loading, setLoading] = useState(true);
   const active = useRef(false);
@@ -38,21 +38,20 @@ export function useTasks(api: Api, token: string): Tasks {
   const replaceAll = useCallback(async () => {
     const page = await api.tasks(1, PAGE_SIZE);
     setById(new Map(page.list.map((task) => [task.taskId, task])));
-    setTotalCount(page.totalCount);
   }, [api]);
 
   const upsert = useCallback((task: TaskObject) => {
-    setById((old) => {
-      const known = old.has(task.taskId);
-      if (!known) setTotalCount((n) => n + 1);
-      return new Map(old).set(task.taskId, task);
-    });
+    setById((old) => new Map(old).set(task.taskId, task));
+  }, []);
+
+  const add = useCallback((task: TaskObject) => {
+    setById((old) => (old.has(task.taskId) ? old : new Map(old).set(task.taskId, task)));
   }, []);
 
   const drop = useCallback((taskIds: string[]) => {
     setById((old) => {
       const next = new Map(old);
-      for (const id of taskIds) if (next.delete(id)) setTotalCount((n) => Math.max(0, n - 1));
+      for (const id of taskIds) next.delete(id);
       return next;
     });
   }, []);
@@ -114,5 +113,5 @@ export function useTasks(api: Api, token: string): Tasks {
 
   const tasks = [...byId.values()].sort(byNewest);
   active.current = tasks.some(isActive);
-  return { tasks, totalCount, live, loading, upsert, drop };
+  return { tasks, live, loading, upsert, add, drop };
 }
