@@ -1,13 +1,14 @@
 // A 1 GiB file served by a local node:http server with Range support (127.0.0.1), downloaded in
 // the same run by openpan's HTTP engine (8 segments, its own process), by `aria2c -x8 -s8` and
 // by `curl -o`. Each download is timed from the client's start until the file is complete on
-// disk, then its SHA-1 is compared with the payload's. The table gives seconds, MiB/s, the time
-// relative to the openpan row, and the peak RSS of the downloading process (VmHWM, polled).
+// disk, then its SHA-1 is compared with the payload's. Runs are interleaved; the table gives each
+// client's median seconds (and every run), MiB/s, the median time relative to openpan and to
+// aria2c, and the median peak RSS of the downloading process (VmHWM, polled).
 // Everything on loopback; the server runs in this process and serves every client alike.
 //
 // Usage: node --import tsx bench/http-download.ts
 //   BENCH_SIZE_MIB=1024   payload size     BENCH_SEGMENTS=8   connections for openpan and aria2c
-//   BENCH_RUNS=1          runs per client (the table shows the median)
+//   BENCH_RUNS=3          interleaved runs per client (the table shows the medians)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
@@ -34,7 +35,7 @@ interface Result {
 
 async function main(): Promise<void> {
   const SIZE = Number(process.env.BENCH_SIZE_MIB ?? 1024) * MiB;
-  const RUNS = Number(process.env.BENCH_RUNS ?? 1);
+  const RUNS = Number(process.env.BENCH_RUNS ?? 3);
   const root = await mkdtemp(join(tmpdir(), 'openpan-http-bench-'));
   const payload = join(root, 'payload.bin');
   const server = createServer((req, res) => {
@@ -62,37 +63,46 @@ async function main(): Promise<void> {
       { name: `aria2c -x${SEGMENTS} -s${SEGMENTS}`, run: (dir) => runTool('aria2c', ['-x', String(SEGMENTS), '-s', String(SEGMENTS), '-d', dir, '-o', 'out.bin', '--allow-overwrite=true', '--summary-interval=0', '--console-log-level=warn', '--quiet=true', url], join(dir, 'out.bin')) },
       { name: 'curl -o', run: (dir) => runTool('curl', ['-sS', '-o', join(dir, 'out.bin'), url], join(dir, 'out.bin')) },
     ];
-    const rows: Array<Record<string, string | number>> = [];
-    let reference: number | null = null;
-    for (const c of contenders) {
-      const results: Result[] = [];
-      for (let i = 0; i < RUNS; i++) {
-        const dir = join(root, `client-${rows.length}-${i}`);
+    // Runs are interleaved (round i runs every client once, in a rotated order) so that a noisy
+    // neighbour on a shared machine slows every client alike rather than one client's batch.
+    const results: Result[][] = contenders.map(() => []);
+    for (let i = 0; i < RUNS; i++) {
+      for (let k = 0; k < contenders.length; k++) {
+        const ci = (i + k) % contenders.length;
+        const c = contenders[ci];
+        const dir = join(root, `client-${ci}-${i}`);
         await mkdir(dir, { recursive: true });
         const r = await c.run(dir);
         if ((await sha1File(r.path)) !== sha1) throw new Error(`${c.name}: the downloaded file differs from the payload`);
-        console.error(`${c.name}: ${r.seconds.toFixed(2)} s, bytes verified identical`);
-        results.push(r);
+        console.error(`run ${i + 1}/${RUNS} ${c.name}: ${r.seconds.toFixed(2)} s, bytes verified identical`);
+        results[ci].push(r);
         await rm(dir, { recursive: true, force: true });
       }
-      results.sort((a, b) => a.seconds - b.seconds);
-      const median = results[Math.floor(results.length / 2)];
-      reference ??= median.seconds;
-      rows.push({
-        client: c.name,
-        seconds: median.seconds,
-        'MiB/s': SIZE / MiB / median.seconds,
-        'time ÷ openpan': median.seconds / reference,
-        'peak RSS MiB': median.peakRssMiB ?? 'n/a',
-      });
     }
-    console.log(`\n${SIZE / MiB} MiB over HTTP from a local node:http server with ranges (loopback), ${RUNS} run(s) each, median:\n`);
+    const medians = results.map((rs) => ({ seconds: median(rs.map((r) => r.seconds)), rss: rs.every((r) => r.peakRssMiB !== null) ? median(rs.map((r) => r.peakRssMiB as number)) : null }));
+    const [openpan, aria2c] = medians;
+    const rows = contenders.map((c, ci) => ({
+      client: c.name,
+      'median s': medians[ci].seconds,
+      runs: results[ci].map((r) => r.seconds.toFixed(2)).join(' '),
+      'MiB/s': SIZE / MiB / medians[ci].seconds,
+      'time ÷ openpan': medians[ci].seconds / openpan.seconds,
+      'time ÷ aria2c': medians[ci].seconds / aria2c.seconds,
+      'peak RSS MiB': medians[ci].rss ?? 'n/a',
+    }));
+    console.log(`\n${SIZE / MiB} MiB over HTTP from a local node:http server with ranges (loopback), ${RUNS} interleaved run(s) each, medians:\n`);
     console.log(table(rows));
   } finally {
     server.closeAllConnections();
     server.close();
     await rm(root, { recursive: true, force: true });
   }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 async function writeRandomFile(path: string, size: number): Promise<string> {

@@ -4,38 +4,42 @@ export type ByteRange = readonly [start: number, end: number];
 
 export class ByteRanges {
   #ranges: Array<[number, number]> = [];
+  #size = 0;
 
   constructor(ranges: Iterable<ByteRange> = []) {
     for (const [s, e] of ranges) this.add(s, e);
   }
 
-  /** Adds [start, end); overlapping or touching ranges merge. */
+  /**
+   * Adds [start, end); overlapping or touching ranges merge. In place: it runs after every write,
+   * and the usual case (a segment's range grows at its end) allocates nothing.
+   */
   add(start: number, end: number): void {
     if (end <= start) return;
-    const out: Array<[number, number]> = [];
+    const r = this.#ranges;
+    let i = 0;
+    while (i < r.length && r[i][1] < start) i++;
+    // r[i..j) overlap or touch [start, end)
+    let j = i;
     let s = start;
     let e = end;
-    let placed = false;
-    for (const r of this.#ranges) {
-      if (r[1] < s) out.push(r);
-      else if (r[0] > e) {
-        if (!placed) out.push([s, e]);
-        placed = true;
-        out.push(r);
-      } else {
-        s = Math.min(s, r[0]);
-        e = Math.max(e, r[1]);
-      }
+    let merged = 0;
+    while (j < r.length && r[j][0] <= e) {
+      s = Math.min(s, r[j][0]);
+      e = Math.max(e, r[j][1]);
+      merged += r[j][1] - r[j][0];
+      j++;
     }
-    if (!placed) out.push([s, e]);
-    this.#ranges = out;
+    if (j === i + 1) {
+      r[i][0] = s;
+      r[i][1] = e;
+    } else r.splice(i, j - i, [s, e]);
+    this.#size += e - s - merged;
   }
 
   /** Bytes covered. */
   get size(): number {
-    let n = 0;
-    for (const [s, e] of this.#ranges) n += e - s;
-    return n;
+    return this.#size;
   }
 
   /** Whether every byte of [start, end) is in the set. */

@@ -23,7 +23,7 @@ import { runTransfer, type TransferConfig, type TransferHost } from './transfer.
 // * With ranges and a known length the file is preallocated and fetched by `segments` parallel
 //   connections; a connection that finishes takes half of the longest remaining range. Without,
 //   one stream (no length: the size is what arrived).
-// * Progress is saved every second in `<job.dir>/download.state.json` (ranges written and
+// * Progress is saved every 250 ms in `<job.dir>/download.state.json` (ranges written and
 //   fdatasynced, validators): a new engine on the same directory — after a pause, a close, a
 //   crash — continues with the missing ranges if the validators still match (and sends If-Range),
 //   else starts from zero.

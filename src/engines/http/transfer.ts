@@ -6,6 +6,7 @@ import { asFetchError, FetchError } from '../../net/fetch-error.js';
 import { contentLength, parseContentRange, probeUrl, type ProbeResult } from '../../net/probe.js';
 import { getFollowingRedirects, type FollowOptions } from '../../net/safe-fetch.js';
 import { ByteRanges, splitRanges, type ByteRange } from './byte-ranges.js';
+import { PositionalWriter } from './positional-writer.js';
 import { ifRangeValue, loadResumeState, sameContent, saveResumeState } from './resume-state.js';
 import type { Throttle } from './throttle.js';
 
@@ -50,9 +51,12 @@ export interface TransferConfig {
 
 /** Segments are not cut below this; a finished connection steals half of a range at least twice as long. */
 const MIN_SEGMENT = 1024 * 1024;
-/** Received bytes are written in blocks of this size (fewer, larger writes). */
-const WRITE_BLOCK = 1024 * 1024;
-const SAVE_INTERVAL_MS = 1000;
+/**
+ * How often the resume state is saved while bytes arrive. Each save costs an fdatasync of the
+ * data file (bytes that must reach the disk anyway) and a small atomic file write; a save still
+ * running when the next is due makes that one skip, so a slow disk spaces them out itself.
+ */
+const SAVE_INTERVAL_MS = 250;
 /** Times a run starts over because the content changed under it, before SIZE_MISMATCH. */
 const MAX_RESTARTS = 2;
 
@@ -187,7 +191,7 @@ async function rangedDownload(host: TransferHost, cfg: TransferConfig, outer: Ab
         }
       }
     };
-    const timer = setInterval(() => void saver.save().catch(() => {}), SAVE_INTERVAL_MS);
+    const timer = setInterval(() => saver.tick(), SAVE_INTERVAL_MS);
     try {
       const results = await Promise.allSettled(Array.from({ length: cfg.segments }, async () => {
         try {
@@ -233,23 +237,78 @@ async function fetchRange(host: TransferHost, cfg: TransferConfig, signal: Abort
   }
 }
 
-/** Writes the body into [seg.pos, seg.end); throws if it ends before `rangeEnd` (or seg.end). */
+/**
+ * Writes the body into [seg.pos, seg.end) as it arrives; throws if it ends before `rangeEnd` (or
+ * seg.end). Returns (or throws) only once every byte it took is written, so the caller may retry
+ * from `seg.pos`, or close the file, at once. Event-driven rather than `for await`: the response
+ * stays in flowing mode (no buffering in the stream, which would stop the socket's reads at its
+ * small high-water mark) and is paused only while the writer's queue is full or the throttle
+ * asks for a wait.
+ */
 async function receive(host: TransferHost, cfg: TransferConfig, signal: AbortSignal, res: IncomingMessage, seg: Segment, rangeEnd: number, fh: FileHandle, saver: StateSaver | null): Promise<void> {
-  const writer = new BlockWriter(host, fh, seg.pos, saver, cfg.throttle !== null);
+  const writer = new PositionalWriter(fh.fd, seg.pos, (start, end) => {
+    host.ranges.add(start, end);
+    host.written(start, end);
+    saver?.touch();
+  });
+  let streamError: unknown = null;
   try {
-    for await (const chunk of res as AsyncIterable<Buffer>) {
-      host.received += chunk.length;
-      const take = Math.min(chunk.length, seg.end - seg.pos);
-      if (take > 0) {
-        seg.pos += take;
-        await writer.push(take === chunk.length ? chunk : chunk.subarray(0, take));
-      }
-      if (seg.pos >= seg.end) break;
-      if (cfg.throttle !== null) await cfg.throttle.take(chunk.length, signal);
-    }
-  } finally {
-    await writer.flush();
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      let diskWait = false;
+      let throttleWait = false;
+      const settle = (err?: unknown): void => {
+        if (settled) return;
+        settled = true;
+        // 'error' stays handled: the socket may still close under the response before the
+        // caller destroys it.
+        res.off('data', onData);
+        res.pause();
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const onEnd = (): void => settle();
+      const maybeResume = (): void => {
+        if (!settled && !diskWait && !throttleWait) res.resume();
+      };
+      writer.onDrain = () => {
+        diskWait = false;
+        maybeResume();
+      };
+      writer.onError = settle;
+      const onData = (chunk: Buffer): void => {
+        if (settled) return;
+        host.received += chunk.length;
+        const take = Math.min(chunk.length, seg.end - seg.pos);
+        if (take > 0) {
+          seg.pos += take;
+          if (!writer.push(take === chunk.length ? chunk : chunk.subarray(0, take))) {
+            diskWait = true;
+            res.pause();
+          }
+        }
+        // Another connection took the rest of this range: stop here. (At the response's own
+        // end, wait for 'end' instead, so that the keep-alive connection can be reused.)
+        if (seg.pos >= seg.end && seg.end < rangeEnd) return settle();
+        if (cfg.throttle !== null) {
+          throttleWait = true;
+          res.pause();
+          void cfg.throttle.take(chunk.length, signal).then(() => {
+            throttleWait = false;
+            maybeResume();
+          });
+        }
+      };
+      res.on('data', onData);
+      res.once('end', onEnd);
+      res.once('close', onEnd); // closed without 'end' or 'error': the length check below decides
+      res.once('error', settle);
+    });
+  } catch (err) {
+    streamError = err;
   }
+  await writer.drained(); // a write error wins: it is the disk's, not retried
+  if (streamError !== null) throw streamError;
   if (seg.pos < Math.min(seg.end, rangeEnd)) throw new FetchError('SIZE_MISMATCH', `The response ended at byte ${seg.pos}, before the end of its range (${rangeEnd}).`);
 }
 
@@ -291,44 +350,17 @@ function validators(probe: ProbeResult): { etag?: string; lastModified?: string 
   return { ...(probe.etag !== undefined ? { etag: probe.etag } : {}), ...(probe.lastModified !== undefined ? { lastModified: probe.lastModified } : {}) };
 }
 
-/** Collects received bytes and writes them in blocks at their file offset. */
-class BlockWriter {
-  #chunks: Buffer[] = [];
-  #length = 0;
-
-  constructor(
-    private readonly host: TransferHost,
-    private readonly fh: FileHandle,
-    private at: number,
-    private readonly saver: StateSaver | null,
-    /** Write every chunk at once (a throttled download would otherwise show no progress for long). */
-    private readonly eager: boolean,
-  ) {}
-
-  async push(chunk: Buffer): Promise<void> {
-    this.#chunks.push(chunk);
-    this.#length += chunk.length;
-    if (this.eager || this.#length >= WRITE_BLOCK) await this.flush();
-  }
-
-  async flush(): Promise<void> {
-    if (this.#length === 0) return;
-    const buf = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks, this.#length);
-    this.#chunks = [];
-    this.#length = 0;
-    const start = this.at;
-    this.at += buf.length;
-    let done = 0;
-    while (done < buf.length) done += (await this.fh.write(buf, done, buf.length - done, start + done)).bytesWritten;
-    this.host.ranges.add(start, start + buf.length);
-    this.host.written(start, start + buf.length);
-    this.saver?.touch();
-  }
-}
-
-/** Saves the resume state: only ranges written before an fdatasync of the data file. */
+/**
+ * Saves the resume state, listing only bytes that are on disk. `host.ranges` grows only when a
+ * write call has completed (PositionalWriter), never when bytes are merely received or queued;
+ * the snapshot is taken before the fdatasync, so each listed byte was written before the sync
+ * began and is durable before the state naming it replaces the previous one (tmp file, fsync,
+ * rename). A `kill -9` would already be safe with written bytes (they live in the page cache);
+ * the sync extends that to a power loss.
+ */
 class StateSaver {
   #dirty = true;
+  #busy = false;
   #running: Promise<void> = Promise.resolve();
 
   constructor(
@@ -341,14 +373,28 @@ class StateSaver {
     this.#dirty = true;
   }
 
+  /** The periodic save: skipped while one runs; a failure is retried at the next tick or at the end. */
+  tick(): void {
+    if (this.#busy || !this.#dirty) return;
+    this.#busy = true;
+    void this.save()
+      .catch(() => {})
+      .finally(() => (this.#busy = false));
+  }
+
   /** Saves if something changed (or `force`), after the previous save. */
   save(force = false): Promise<void> {
     this.#running = this.#running.catch(() => {}).then(async () => {
       if (!this.#dirty && !force) return;
       this.#dirty = false;
       const done = this.host.ranges.toJSON(); // taken before the sync: every listed byte is synced
-      await this.fh.datasync();
-      await saveResumeState(this.host.statePath, { version: 1, url: this.host.url, finalUrl: this.probe.finalUrl, size: this.probe.size as number, ...validators(this.probe), done });
+      try {
+        await this.fh.datasync();
+        await saveResumeState(this.host.statePath, { version: 1, url: this.host.url, finalUrl: this.probe.finalUrl, size: this.probe.size as number, ...validators(this.probe), done });
+      } catch (err) {
+        this.#dirty = true; // not saved: the next save must not skip
+        throw err;
+      }
     });
     return this.#running;
   }
