@@ -12,7 +12,7 @@ import { isActive, useTasks } from './offline/useTasks.js';
 import { hrefFor, onLinkClick, useRoute } from './router.js';
 import { LanguageSwitch } from './ui/LanguageSwitch.js';
 import { UploadPanel } from './upload/UploadPanel.js';
-import { UploadsProvider } from './upload/uploads.js';
+import { UploadsProvider, useUploads } from './upload/uploads.js';
 
 export function App() {
   const [token, setToken] = useState(loadToken);
@@ -58,9 +58,13 @@ function Shell({ api, token, onSignOut }: { api: Api; token: string; onSignOut()
   useEffect(() => {
     if (route.view === 'drive') setLastFolder(route.path);
   }, [route]);
+  const { onUploaded } = useUploads();
+  // Space used changes with every upload and every move between screens.
   useEffect(() => {
-    api.userInfo().then(setUser, () => {});
-  }, [api, route]);
+    const refresh = () => void api.userInfo().then(setUser, () => {});
+    refresh();
+    return onUploaded(refresh);
+  }, [api, route, onUploaded]);
   const running = tasks.tasks.filter(isActive).length;
 
   return (

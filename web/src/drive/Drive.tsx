@@ -18,7 +18,7 @@ type OpenDialog = 'newFolder' | 'rename' | 'move' | 'copy' | 'delete' | null;
 
 export function Drive({ api, path }: { api: Api; path: string }) {
   const { t } = useI18n();
-  const uploads = useUploads();
+  const { enqueue, onUploaded } = useUploads();
   const [order, setOrder] = useState<SortOrder>({ field: 'name', desc: false });
   const dir = useDirectory(api, path, order);
   const [selected, setSelected] = useState<Set<string>>(new Set());
@@ -30,7 +30,8 @@ export function Drive({ api, path }: { api: Api; path: string }) {
 
   useEffect(() => setSelected(new Set()), [path]);
   // Refresh when an upload lands here (the upload panel lives across folders).
-  useEffect(() => uploads.onUploaded((folder) => folder === path && dir.reload()), [uploads, path, dir]);
+  const reload = dir.reload;
+  useEffect(() => onUploaded((folder) => folder === path && reload()), [onUploaded, path, reload]);
 
   const chosen = dir.entries.filter((e) => selected.has(e.uuid));
   const after = (promise: Promise<unknown>) =>
@@ -42,7 +43,7 @@ export function Drive({ api, path }: { api: Api; path: string }) {
       (err: unknown) => setError(describeError(t, err)),
     );
   const upload = (files: FileList | null | undefined) => {
-    if (files && files.length > 0) uploads.enqueue(Array.from(files), path);
+    if (files && files.length > 0) enqueue(Array.from(files), path);
   };
 
   return (

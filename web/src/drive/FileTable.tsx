@@ -21,15 +21,18 @@ interface Props {
 export function FileTable({ dir, order, onSort, selected, onSelect, onOpenFile, onDeleteKey }: Props) {
   const { t, locale } = useI18n();
   const sentinel = useRef<HTMLDivElement>(null);
+  // One observer for the table's life; it asks whatever the latest listing is for more.
+  const loadMore = useRef(dir.loadMore);
+  loadMore.current = dir.loadMore;
   useEffect(() => {
     const target = sentinel.current;
     if (!target || typeof IntersectionObserver === 'undefined') return;
     const observer = new IntersectionObserver((items) => {
-      if (items.some((item) => item.isIntersecting)) dir.loadMore();
+      if (items.some((item) => item.isIntersecting)) loadMore.current();
     }, { rootMargin: '400px' });
     observer.observe(target);
     return () => observer.disconnect();
-  }, [dir]);
+  }, []);
 
   const allSelected = dir.entries.length > 0 && dir.entries.every((e) => selected.has(e.uuid));
   const toggle = (uuid: string) => {

@@ -56,6 +56,7 @@ export function useDirectory(api: Api, path: string, order: SortOrder, onlyDirec
     void fetchPage(1, true);
   }, [fetchPage, reloads]);
 
+  const reload = useCallback(() => setReloads((n) => n + 1), []);
   const hasMore = entries.length < totalCount;
   return {
     entries,
@@ -66,6 +67,6 @@ export function useDirectory(api: Api, path: string, order: SortOrder, onlyDirec
     loadMore() {
       if (!busy.current && hasMore) void fetchPage(pagesLoaded.current + 1, false);
     },
-    reload: () => setReloads((n) => n + 1),
+    reload,
   };
 }

@@ -58,6 +58,14 @@ export function UploadsProvider({ api, children }: { api: Api; children: Compone
     }
   }, [api, patch]);
 
+  // Stable across renders: subscribers re-subscribe only when they themselves change.
+  const onUploaded = useCallback((listener: (folder: string) => void) => {
+    listeners.current.add(listener);
+    return () => {
+      listeners.current.delete(listener);
+    };
+  }, []);
+
   const value = useMemo<Uploads>(
     () => ({
       jobs,
@@ -73,12 +81,9 @@ export function UploadsProvider({ api, children }: { api: Api; children: Compone
       clearFinished() {
         setJobs((all) => all.filter((job) => !isFinished(job)));
       },
-      onUploaded(listener) {
-        listeners.current.add(listener);
-        return () => listeners.current.delete(listener);
-      },
+      onUploaded,
     }),
-    [jobs, pump],
+    [jobs, pump, onUploaded],
   );
   return <UploadsContext.Provider value={value}>{children}</UploadsContext.Provider>;
 }
