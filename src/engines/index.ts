@@ -3,4 +3,5 @@ export * from './engine.js';
 export { btDhtFromEnv, failureFromError, WebTorrentEngine, type WebTorrentEngineOptions } from './bittorrent/webtorrent-engine.js';
 export { HTTP_PIECE_LENGTH, HttpEngine } from './http/http-engine.js';
 export { httpEngineOptionsFromEnv, type HttpEngineOptions } from './http/options.js';
+export { guardTorrentHints } from './bittorrent/tracker-guard.js';
 export { EngineRouter } from './router.js';

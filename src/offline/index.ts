@@ -2,8 +2,7 @@
 // ./torrent; the engines in ../engines.
 import { join } from 'node:path';
 import type { Db } from '../db/database.js';
-import { EngineRouter, HttpEngine, httpEngineOptionsFromEnv, WebTorrentEngine, type DownloadEngine } from '../engines/index.js';
-import { addressPolicyFromEnv } from '../net/index.js';
+import { EngineRouter, guardTorrentHints, HttpEngine, httpEngineOptionsFromEnv, WebTorrentEngine, type DownloadEngine } from '../engines/index.js';
 import type { FilesService } from '../files/files.service.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { LocalDiskBlobStore } from '../store/local-disk.js';
@@ -54,8 +53,9 @@ export function createOffline(deps: OfflineDeps): Offline {
   const tempRoot = join(deps.dataDir, 'offline');
   const repo = new OfflineRepo(deps.db);
   const bittorrent = deps.engine ?? new WebTorrentEngine(config.engine);
-  // Users' URLs are fetched under the address policy (SSRF): public addresses only, unless allowed.
-  const policy = addressPolicyFromEnv(deps.env);
+  // Users' URLs, trackers and web seeds are reached under the address policy (SSRF): public
+  // addresses only, unless the operator allows more.
+  const policy = config.policy;
   const engine = new EngineRouter(bittorrent, { url: new HttpEngine(httpEngineOptionsFromEnv(deps.env, policy)) });
   const probe = urlProber(policy);
   const store = deps.store;
@@ -66,6 +66,7 @@ export function createOffline(deps: OfflineDeps): Offline {
     contentPath: store instanceof LocalDiskBlobStore ? (etag) => store.contentPath(etag) : null,
     root: join(deps.dataDir, 'seeding'),
     config: config.seeding,
+    guardTorrent: (torrent) => guardTorrentHints(torrent, policy),
     onError: deps.onError,
   });
   const metadata = new MetadataFetcher({ engine, repo, tempRoot });

@@ -1,4 +1,5 @@
 import { btDhtFromEnv, type WebTorrentEngineOptions } from '../engines/index.js';
+import { addressPolicyFromEnv, type AddressPolicy } from '../net/index.js';
 import type { SeedingConfig } from './seeding.js';
 
 // The offline download's settings, read from environment-like input (app.ts passes
@@ -47,6 +48,8 @@ export interface MagnetConfig {
 }
 
 export interface OfflineConfig {
+  /** Which addresses URL downloads, trackers and web seeds may reach (OPENPAN_FETCH_ALLOW). */
+  policy: AddressPolicy;
   engine: WebTorrentEngineOptions;
   seeding: SeedingConfig;
   quota: QuotaConfig;
@@ -89,7 +92,9 @@ export function offlineConfigFrom(env: Env): OfflineConfig {
     return n === undefined || n === 0 ? undefined : n;
   };
   const timeout = positive(env, 'OPENPAN_BT_NO_PEERS_TIMEOUT');
+  const policy = addressPolicyFromEnv(env);
   const engine: WebTorrentEngineOptions = {
+    addressPolicy: policy,
     dht: btDhtFromEnv(env),
     pex: flagFrom(env, 'OPENPAN_BT_PEX', true),
     utp: flagFrom(env, 'OPENPAN_BT_UTP', false),
@@ -116,5 +121,5 @@ export function offlineConfigFrom(env: Env): OfflineConfig {
     parseWaitMs: (intFrom(env, 'OPENPAN_MAGNET_WAIT') ?? 5) * 1000,
     prefetchMs: (intFrom(env, 'OPENPAN_MAGNET_PREFETCH') ?? 120) * 1000,
   };
-  return { engine, seeding, quota, magnet };
+  return { policy, engine, seeding, quota, magnet };
 }

@@ -45,6 +45,8 @@ export interface SeedingDeps {
   /** Where seeding directories go: on the blobs' filesystem. */
   root: string;
   config: SeedingConfig;
+  /** Drops the trackers and web seeds a seed must not contact (the address policy); none: keeps all. */
+  guardTorrent?: (torrent: Buffer) => Promise<Buffer>;
   onError?: (err: unknown, what: string) => void;
 }
 
@@ -190,7 +192,7 @@ export class Seeding implements SeedingHooks {
     const now = Date.now();
     const base: SeedRow = row ?? { job_id: job.id, dir, size, uploaded: 0, seeded_ms: 0, created_at: now, updated_at: now };
     await this.#d.repo.saveSeed({ ...base, dir, size, updated_at: now });
-    const handle = engine.seed({ id: job.id, dir, torrent });
+    const handle = engine.seed({ id: job.id, dir, torrent: this.#d.guardTorrent ? await this.#d.guardTorrent(torrent) : torrent });
     const seed: LiveSeed = { handle, size, uploadedBefore: Number(base.uploaded), seededMsBefore: Number(base.seeded_ms), since: now };
     this.#live.set(job.id, seed);
     void handle.settled.then((status) => {

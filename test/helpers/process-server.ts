@@ -49,6 +49,9 @@ export async function spawnServer(dataDir: string, env: Record<string, string> =
       OPENPAN_REGISTRATION: 'open',
       OPENPAN_LOG_LEVEL: 'warn',
       OPENPAN_BT_DHT: '0',
+      // The swarms, trackers and web seeds of tests live on loopback, which the address
+      // policy refuses by default. Tests of the policy itself set their own allow-list.
+      OPENPAN_FETCH_ALLOW: '127.0.0.0/8,::1',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -74,6 +74,9 @@ export async function startServer(env: Record<string, string> = {}, dataDir?: st
     OPENPAN_REGISTRATION: 'open',
     OPENPAN_LOG_LEVEL: 'silent',
     OPENPAN_BT_DHT: '0',
+    // The swarms, trackers and web seeds of tests live on loopback, which the address
+    // policy refuses by default. Tests of the policy itself set their own allow-list.
+    OPENPAN_FETCH_ALLOW: '127.0.0.0/8,::1',
     ...env,
   };
   const config = loadConfig(fullEnv);

@@ -30,6 +30,7 @@ interface TrackerServer {
   listen(port: { http: number; udp: number }, host: { http: string; udp: string; udp6: string }, cb: () => void): void;
   close(cb: () => void): void;
   on(event: 'error' | 'warning', listener: (err: Error) => void): void;
+  on(event: 'start' | 'update' | 'complete' | 'stop', listener: (addr: unknown, params: { info_hash?: string; peer_id?: string }) => void): void;
 }
 
 const { Server } = require('bittorrent-tracker') as {
@@ -43,17 +44,29 @@ export interface Tracker {
   udpUrl: string;
   /** Peers that announced `left=0` / `left>0` for the info hash (hex). */
   counts(infoHash: string): { seeders: number; leechers: number };
+  /** Distinct peer ids that ever announced the info hash here (any event). */
+  announcers(infoHash: string): number;
   /** Resolves when at least `n` seeders have announced the info hash. */
   waitForSeeders(infoHash: string, n?: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
-/** An in-process tracker on 127.0.0.1 (HTTP and UDP, random ports, no WebSocket, no stats page). */
-export async function startTracker(opts: { intervalMs?: number } = {}): Promise<Tracker> {
+/** An in-process tracker on 127.0.0.1 or `host` (HTTP and UDP, random ports, no WebSocket, no stats page). */
+export async function startTracker(opts: { intervalMs?: number; host?: string } = {}): Promise<Tracker> {
+  const host = opts.host ?? '127.0.0.1';
   const server = new Server({ http: true, udp: true, ws: false, stats: false, interval: opts.intervalMs ?? 2000 });
   server.on('error', () => {});
   server.on('warning', () => {});
-  await new Promise<void>((res) => server.listen({ http: 0, udp: 0 }, { http: '127.0.0.1', udp: '127.0.0.1', udp6: '::1' }, res));
+  const announcers = new Map<string, Set<string>>();
+  for (const event of ['start', 'update', 'complete', 'stop'] as const) {
+    server.on(event, (_addr: unknown, params: { info_hash?: string; peer_id?: string }) => {
+      if (params?.info_hash === undefined) return;
+      let set = announcers.get(params.info_hash);
+      if (set === undefined) announcers.set(params.info_hash, (set = new Set()));
+      set.add(String(params.peer_id));
+    });
+  }
+  await new Promise<void>((res) => server.listen({ http: 0, udp: 0 }, { http: host, udp: host, udp6: '::1' }, res));
   const httpPort = (server.http.address() as AddressInfo).port;
   const udpPort = server.udp4.address().port;
   const counts = (infoHash: string) => {
@@ -61,9 +74,10 @@ export async function startTracker(opts: { intervalMs?: number } = {}): Promise<
     return { seeders: swarm?.complete ?? 0, leechers: swarm?.incomplete ?? 0 };
   };
   return {
-    httpUrl: `http://127.0.0.1:${httpPort}/announce`,
-    udpUrl: `udp://127.0.0.1:${udpPort}`,
+    httpUrl: `http://${host}:${httpPort}/announce`,
+    udpUrl: `udp://${host}:${udpPort}`,
     counts,
+    announcers: (infoHash) => announcers.get(infoHash.toLowerCase())?.size ?? 0,
     async waitForSeeders(infoHash, n = 1, timeoutMs = 30_000) {
       const until = Date.now() + timeoutMs;
       while (counts(infoHash).seeders < n) {

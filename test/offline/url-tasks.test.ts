@@ -229,7 +229,7 @@ describe('URL tasks under the default policy', () => {
   let web: HttpFixture;
   before(async () => {
     web = await startTestServer('127.0.0.1');
-    server = await startServer();
+    server = await startServer({ OPENPAN_FETCH_ALLOW: '' });
   });
   after(async () => {
     await server?.close();

@@ -1,6 +1,8 @@
 import { mkdir, open, rm } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { isAppError } from '../../errors.js';
+import type { AddressPolicy } from '../../net/index.js';
+import { allowedUrls, magnetWithHints, withHints } from './tracker-guard.js';
 import { assertDownloadable, encodeBencode, parseMagnet, parseTorrent, RawBencode, type TorrentFile, type TorrentMeta } from '../../offline/torrent/index.js';
 import { FINAL_STATES, type DownloadEngine, type EngineErrorCode, type EngineEventName, type EngineFailure, type EngineFileStatus, type EngineHandle, type EngineJob, type EngineListener, type EngineSource, type EngineState, type EngineStatus, type PieceVerifyingHandle, type SeedHandle, type SeedingEngine, type SeedJob, type SeedState, type SeedStatus } from '../engine.js';
 import { EngineListeners } from '../listeners.js';
@@ -52,6 +54,11 @@ export interface WebTorrentEngineOptions {
   noPeersTimeoutMs?: number;
   /** TCP port for incoming peer connections; 0 picks a free one. Default 0. */
   torrentPort?: number;
+  /**
+   * Trackers and web seeds whose host the policy refuses are dropped before a job starts
+   * (tracker-guard.ts). Default: none, every tracker and web seed is used.
+   */
+  addressPolicy?: AddressPolicy;
 }
 
 /** `OPENPAN_BT_DHT=0` (or `false`, `off`, `no`) switches the DHT off; anything else leaves it on. */
@@ -298,7 +305,7 @@ class BtJob implements EngineHandle, PieceVerifyingHandle {
 
 export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
   readonly name = 'webtorrent';
-  readonly #opts: Required<Omit<WebTorrentEngineOptions, 'downloadLimit' | 'uploadLimit'>> & Pick<WebTorrentEngineOptions, 'downloadLimit' | 'uploadLimit'>;
+  readonly #opts: Required<Omit<WebTorrentEngineOptions, 'downloadLimit' | 'uploadLimit' | 'addressPolicy'>> & Pick<WebTorrentEngineOptions, 'downloadLimit' | 'uploadLimit' | 'addressPolicy'>;
   #client: WtClient | null = null;
   readonly #jobs = new Map<string, BtJob>();
   readonly #queue: BtJob[] = [];
@@ -518,11 +525,18 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
       return;
     }
     if (job.generation !== generation) return; // paused or stopped meanwhile
+    let torrentId: Buffer | string;
+    try {
+      torrentId = await this.#guardedTorrentId(job);
+    } catch (err) {
+      if (job.generation === generation) this.#fail(job, failureFromError(err));
+      return;
+    }
+    if (job.generation !== generation) return;
     let torrent: WtTorrent;
     try {
       const client = this.#ensureClient();
-      const source = job.source as PreparedSource;
-      torrent = client.add(job.torrentFile ?? source.torrentId, { path: job.dir, store: this.#storeFor(job) });
+      torrent = client.add(torrentId, { path: job.dir, store: this.#storeFor(job) });
     } catch (err) {
       this.#fail(job, failureFromError(err));
       return;
@@ -538,6 +552,17 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
     torrent.on('error', (err) => current() && this.#fail(job, failureFromError(err)));
     torrent.on('warning', () => {});
     torrent.on('wire', (wire) => this.#onWire(wire));
+  }
+
+  /** What WebTorrent is given for the job: its torrent or magnet link with only the allowed trackers and web seeds. */
+  async #guardedTorrentId(job: BtJob): Promise<Buffer | string> {
+    const source = job.source as PreparedSource;
+    const base = job.torrentFile ?? source.torrentId;
+    const policy = this.#opts.addressPolicy;
+    if (policy === undefined) return base;
+    const trackers = await allowedUrls(job.meta?.announce ?? source.trackers, policy);
+    const webSeeds = await allowedUrls(job.meta?.urlList ?? source.webSeeds, policy);
+    return typeof base === 'string' ? magnetWithHints(base, trackers, webSeeds) : withHints(base, trackers, webSeeds);
   }
 
   /**

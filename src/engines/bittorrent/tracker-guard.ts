@@ -1,0 +1,88 @@
+import { lookup } from 'node:dns/promises';
+import { hostToCheck, type AddressPolicy } from '../../net/index.js';
+import { decodeBencode, encodeBencode, parseTorrent, RawBencode } from '../../offline/torrent/index.js';
+
+// Trackers and web seeds are URLs a torrent's author chose: a hostile torrent could name an
+// internal service as its "tracker" and have the server request it. Before a job starts, every
+// tracker and web seed is checked against the same address policy as users' URL downloads
+// (../../net/address-policy.ts) and dropped when its host is, or resolves to, an address the
+// policy refuses. WebTorrent resolves the names again when it connects, so a name whose DNS
+// answer changes in between (rebinding) is not covered: peers and trackers are hints, and the
+// engine never fetches a user's content from them the way the URL engine does.
+
+const DNS_TIMEOUT_MS = 5000;
+
+async function resolveAll(name: string): Promise<string[] | null> {
+  const timeout = new Promise<null>((resolve) => setTimeout(resolve, DNS_TIMEOUT_MS, null).unref());
+  const answer = lookup(name, { all: true, verbatim: true }).then(
+    (addresses) => addresses.map((a) => a.address),
+    () => null,
+  );
+  return Promise.race([answer, timeout]);
+}
+
+async function allowed(raw: string, policy: AddressPolicy, names: Map<string, Promise<boolean>>): Promise<boolean> {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return false;
+  }
+  const host = hostToCheck(url);
+  if (host.kind === 'ip') return policy.check(host.ip).ok;
+  let verdict = names.get(host.name);
+  if (verdict === undefined) {
+    // A name that does not resolve now cannot be shown to be safe: it is dropped.
+    verdict = resolveAll(host.name).then((ips) => ips !== null && ips.length > 0 && ips.every((ip) => policy.check(ip).ok));
+    names.set(host.name, verdict);
+  }
+  return verdict;
+}
+
+/** The URLs (order kept) whose host the policy allows. */
+export async function allowedUrls(urls: readonly string[], policy: AddressPolicy): Promise<string[]> {
+  const names = new Map<string, Promise<boolean>>();
+  const verdicts = await Promise.all(urls.map((u) => allowed(u, policy, names)));
+  return urls.filter((_, i) => verdicts[i]);
+}
+
+/** The `.torrent` with only these trackers and web seeds; the info dictionary is kept byte for byte. */
+export function withHints(torrent: Buffer, trackers: readonly string[], webSeeds: readonly string[]): Buffer {
+  const span = decodeBencode(torrent).spans.get('info');
+  if (span === undefined) throw new Error('The torrent has no info dictionary.');
+  return encodeBencode({
+    announce: trackers[0],
+    'announce-list': trackers.length > 0 ? trackers.map((t) => [t]) : undefined,
+    'url-list': webSeeds.length > 0 ? [...webSeeds] : undefined,
+    info: new RawBencode(torrent.subarray(span.start, span.end)),
+  });
+}
+
+/** The magnet link with only these `tr` and `ws` hints; every other parameter kept as written. */
+export function magnetWithHints(uri: string, trackers: readonly string[], webSeeds: readonly string[]): string {
+  const at = uri.indexOf('?');
+  const keep = { tr: new Set(trackers), ws: new Set(webSeeds) };
+  const parts = uri
+    .slice(at + 1)
+    .split('&')
+    .filter((part) => {
+      const eq = part.indexOf('=');
+      const key = (eq < 0 ? part : part.slice(0, eq)).toLowerCase().replace(/\.\d+$/, '');
+      if (key !== 'tr' && key !== 'ws') return true;
+      let value: string;
+      try {
+        value = decodeURIComponent(part.slice(eq + 1).replace(/\+/g, ' '));
+      } catch {
+        return false;
+      }
+      return keep[key].has(value);
+    });
+  return `${uri.slice(0, at + 1)}${parts.join('&')}`;
+}
+
+/** The `.torrent` with only the trackers and web seeds the policy allows. */
+export async function guardTorrentHints(torrent: Buffer, policy: AddressPolicy): Promise<Buffer> {
+  const meta = parseTorrent(torrent);
+  const [trackers, webSeeds] = await Promise.all([allowedUrls(meta.announce, policy), allowedUrls(meta.urlList, policy)]);
+  return withHints(torrent, trackers, webSeeds);
+}

@@ -1,0 +1,66 @@
+// Trackers and web seeds named by a torrent or magnet link are reached only when the address
+// policy allows their host: a refused tracker is never announced to, the rest work as before.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { allowedUrls, magnetWithHints, withHints } from '../../src/engines/bittorrent/tracker-guard.js';
+import { WebTorrentEngine } from '../../src/engines/index.js';
+import { AddressPolicy, parseCidrList } from '../../src/net/index.js';
+import { parseMagnet, parseTorrent } from '../../src/offline/torrent/index.js';
+import { makeTorrent, startTracker, startWebTorrentSeeder } from '../helpers/swarm.js';
+import { assertFiles } from './conformance.js';
+
+const onlyOne = new AddressPolicy(parseCidrList('127.0.0.1/32'));
+
+test('allowedUrls keeps the URLs whose host the policy allows, in order', async () => {
+  const urls = ['http://127.0.0.1:1/announce', 'udp://127.0.0.2:6969', 'http://[::1]:2/a', 'http://10.0.0.1/announce', 'http://169.254.169.254/latest', 'http://0x7f.1:3/', 'not a url'];
+  assert.deepEqual(await allowedUrls(urls, onlyOne), ['http://127.0.0.1:1/announce', 'http://0x7f.1:3/']);
+  assert.deepEqual(await allowedUrls(urls.slice(0, 5), new AddressPolicy([])), [], 'nothing of these is public');
+  assert.deepEqual(await allowedUrls(['http://name-that-does-not-resolve.invalid/announce'], onlyOne), [], 'a name that does not resolve is dropped');
+});
+
+test('withHints and magnetWithHints change the trackers and web seeds, never the info hash', () => {
+  const built = makeTorrent([{ path: 'x.bin', bytes: randomBytes(50_000) }], { announce: ['http://127.0.0.1:1/a', 'http://127.0.0.2:1/a'], urlList: ['http://127.0.0.2/seed/'] });
+  const rebuilt = parseTorrent(withHints(built.torrent, ['http://127.0.0.1:1/a'], []));
+  assert.equal(rebuilt.infoHash, built.infoHash);
+  assert.deepEqual(rebuilt.announce, ['http://127.0.0.1:1/a']);
+  assert.deepEqual(rebuilt.urlList, []);
+
+  const uri = `magnet:?xt=urn:btih:${built.infoHash}&dn=x.bin&tr=${encodeURIComponent('http://127.0.0.1:1/a')}&tr=${encodeURIComponent('udp://127.0.0.2:1')}&ws=${encodeURIComponent('http://127.0.0.2/')}&x.pe=127.0.0.1:5`;
+  const kept = parseMagnet(magnetWithHints(uri, ['http://127.0.0.1:1/a'], []));
+  assert.equal(kept.infoHash, built.infoHash);
+  assert.equal(kept.name, 'x.bin');
+  assert.deepEqual(kept.trackers, ['http://127.0.0.1:1/a']);
+  assert.deepEqual(kept.webSeeds, []);
+  assert.deepEqual(kept.peers, ['127.0.0.1:5']);
+});
+
+test('the engine announces only to allowed trackers and still downloads through them', { timeout: 90_000 }, async () => {
+  const root = await mkdtemp(join(tmpdir(), 'openpan-guard-'));
+  const allowed = await startTracker();
+  const refused = await startTracker({ host: '127.0.0.2' });
+  const engine = new WebTorrentEngine({ dht: false, pex: false, addressPolicy: onlyOne });
+  try {
+    const data = randomBytes(300 * 1024 + 9);
+    const built = makeTorrent([{ path: 'guarded.bin', bytes: data }], { announce: [refused.httpUrl, allowed.httpUrl] });
+    const seeder = await startWebTorrentSeeder(built, join(root, 'seed'), allowed);
+    try {
+      await refused.waitForSeeders(built.infoHash);
+      const handle = engine.start({ id: 'guarded', dir: join(root, 'job'), source: { kind: 'torrent', torrent: built.torrent } });
+      const final = await handle.settled;
+      await assertFiles(final, new Map([[0, data]]), join(root, 'job'));
+      assert.ok(allowed.announcers(built.infoHash) >= 2, 'the engine announced to the allowed tracker');
+      assert.equal(refused.announcers(built.infoHash), 1, 'only the seeder ever announced to the refused tracker');
+    } finally {
+      await seeder.close();
+    }
+  } finally {
+    await engine.close();
+    await allowed.close();
+    await refused.close();
+    await rm(root, { recursive: true, force: true });
+  }
+});
