@@ -26,6 +26,8 @@ interface Fetch {
   promise: Promise<Buffer>;
   /** requester → wanted until (ms since the epoch). */
   wanted: Map<string, number>;
+  /** Being stopped: a newcomer must not join it, but start afresh once it has ended. */
+  stopping: boolean;
 }
 
 export interface MetadataFetcherDeps {
@@ -67,6 +69,12 @@ export class MetadataFetcher {
    */
   fetch(infoHash: string, magnetUri: string, requester: string, until: number): Promise<Buffer> {
     const running = this.#fetches.get(infoHash);
+    if (running !== undefined && running.stopping) {
+      return running.promise.then(
+        (torrent) => torrent,
+        () => this.fetch(infoHash, magnetUri, requester, until),
+      );
+    }
     if (running !== undefined) {
       running.wanted.set(requester, Math.max(until, running.wanted.get(requester) ?? 0));
       return running.promise;
@@ -91,7 +99,7 @@ export class MetadataFetcher {
     });
     // Parties that gave up before the end must not see an unhandled rejection.
     promise.catch(() => undefined);
-    this.#fetches.set(infoHash, { handle, promise, wanted: new Map([[requester, until]]) });
+    this.#fetches.set(infoHash, { handle, promise, wanted: new Map([[requester, until]]), stopping: false });
     this.#ensureSweeping();
     return promise;
   }
@@ -110,6 +118,7 @@ export class MetadataFetcher {
     const fetch = this.#fetches.get(infoHash);
     if (fetch === undefined) return;
     fetch.wanted.clear();
+    fetch.stopping = true;
     await fetch.handle.stop({ deleteData: true });
     await fetch.promise.catch(() => undefined);
   }
@@ -131,7 +140,10 @@ export class MetadataFetcher {
     const now = Date.now();
     for (const fetch of this.#fetches.values()) {
       const until = Math.max(0, ...fetch.wanted.values());
-      if (until <= now) void fetch.handle.stop({ deleteData: true });
+      if (until <= now && !fetch.stopping) {
+        fetch.stopping = true;
+        void fetch.handle.stop({ deleteData: true });
+      }
     }
     if (this.#fetches.size === 0 && this.#timer !== null) {
       clearInterval(this.#timer);
