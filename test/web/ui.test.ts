@@ -72,11 +72,12 @@ describe('web UI', { timeout: 240_000 }, () => {
     await page.goto(server.url);
     await page.getByRole('heading', { name: 'Sign in to openpan' }).waitFor();
     await page.getByLabel('User name').fill('alice');
+    await page.getByLabel('Password').fill('alice-Passw0rd');
+    await shot('sign-in');
     await page.getByLabel('Password').fill('wrong password');
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('alert').getByText('Wrong user name or password.').waitFor();
     await page.getByLabel('Password').fill('alice-Passw0rd');
-    await shot('sign-in');
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('navigation', { name: 'Folder path' }).getByText('My files').waitFor();
   });

@@ -33,7 +33,9 @@ function statusLine(job: UploadJob, t: Translate): string {
 export function UploadPanel() {
   const { t } = useI18n();
   const { jobs, clearFinished } = useUploads();
-  const [interrupted, setInterrupted] = useState(interruptedUploads);
+  const [dismissed, setDismissed] = useState(false);
+  // Read afresh on each render: a finished upload removes its entry (a few keys; cheap).
+  const interrupted = dismissed ? [] : interruptedUploads();
   const [collapsed, setCollapsed] = useState(false);
   const pendingResume = interrupted.filter((saved) => !jobs.some((job) => job.name === saved.name && job.folder === saved.folder));
   if (jobs.length === 0 && pendingResume.length === 0) return null;
@@ -62,7 +64,7 @@ export function UploadPanel() {
             class="link"
             onClick={() => {
               forgetAllUploads();
-              setInterrupted([]);
+              setDismissed(true);
             }}
           >
             {t('upload.forget')}
