@@ -147,7 +147,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         if (res.status !== 200) throw new Error(`upload ${res.status} ${json.code}`);
         sent.set(JSON.parse(json.response!).result.uuid as string, { user, data });
       } catch (err) {
-        uploadsFailed.push(`u${i}: ${(err as Error).message}`);
+        const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
+        uploadsFailed.push(`u${i}: ${(err as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`);
       }
     });
     await Promise.all(uploading);
