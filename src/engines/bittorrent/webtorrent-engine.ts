@@ -2,12 +2,12 @@ import { mkdir, open, rm } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { isAppError } from '../../errors.js';
 import type { AddressPolicy } from '../../net/index.js';
-import { allowedUrls, magnetWithHints, withHints } from './tracker-guard.js';
 import { assertDownloadable, encodeBencode, parseMagnet, parseTorrent, RawBencode, type TorrentFile, type TorrentMeta } from '../../offline/torrent/index.js';
-import { FINAL_STATES, type DownloadEngine, type EngineErrorCode, type EngineEventName, type EngineFailure, type EngineFileStatus, type EngineHandle, type EngineJob, type EngineListener, type EngineSource, type EngineState, type EngineStatus, type PieceVerifyingHandle, type SeedHandle, type SeedingEngine, type SeedJob, type SeedState, type SeedStatus } from '../engine.js';
-import { EngineListeners } from '../listeners.js';
+import { FINAL_STATES, type DownloadEngine, type EngineErrorCode, type EngineFailure, type EngineFileStatus, type EngineHandle, type EngineJob, type EngineSource, type EngineState, type EngineStatus, type SeedHandle, type SeedingEngine, type SeedJob, type SeedState, type SeedStatus } from '../engine.js';
+import { JobHandle } from '../job-handle.js';
 import { diskLayout, pieceRanges, rangesComplete, verifiedBytes, type PieceRanges } from './layout.js';
 import { readOnlyStore } from './seed-store.js';
+import { allowedUrls, magnetWithHints, withHints } from './tracker-guard.js';
 import { FSChunkStore, WebTorrent, type WtBitfield, type WtClient, type WtStoreConstructor, type WtStoreOptions, type WtTorrent, type WtWire } from './webtorrent-api.js';
 
 // The BitTorrent engine: webtorrent@1.9.7 in process, behind the DownloadEngine interface.
@@ -132,7 +132,6 @@ function isFailure(value: PreparedSource | EngineFailure): value is EngineFailur
   return 'code' in value;
 }
 
-type Settle = (status: EngineStatus) => void;
 type PutFn = (index: number, buf: Buffer, cb?: (err?: Error | null) => void) => void;
 
 /** One seed: a read-only torrent uploading verified pieces until stopped. */
@@ -177,13 +176,8 @@ class BtSeed implements SeedHandle {
 }
 
 /** One job: its bookkeeping and the handle the caller holds. The engine drives it. */
-class BtJob implements EngineHandle, PieceVerifyingHandle {
-  readonly id: string;
-  readonly dir: string;
-  readonly settled: Promise<EngineStatus>;
-  readonly listeners = new EngineListeners();
-  readonly #engine: WebTorrentEngine;
-  readonly #settle: Settle;
+class BtJob extends JobHandle {
+  protected readonly control: WebTorrentEngine;
 
   state: EngineState = 'queued';
   /** False for a job refused at start() (failed from birth). */
@@ -212,20 +206,11 @@ class BtJob implements EngineHandle, PieceVerifyingHandle {
   uploadedBefore = 0;
   lastReceived = 0;
   lastProgressAt = 0;
-  readonly pieceListeners = new Set<(piece: number) => void>();
 
   constructor(engine: WebTorrentEngine, job: EngineJob) {
-    this.#engine = engine;
-    this.id = job.id;
-    this.dir = resolve(job.dir);
+    super(job);
+    this.control = engine;
     this.requested = job.selectedFiles === undefined ? undefined : [...job.selectedFiles];
-    let settle!: Settle;
-    this.settled = new Promise<EngineStatus>((res) => (settle = res));
-    this.#settle = settle;
-  }
-
-  settle(): void {
-    this.#settle(this.status());
   }
 
   status(): EngineStatus {
@@ -263,43 +248,9 @@ class BtJob implements EngineHandle, PieceVerifyingHandle {
     };
   }
 
-  pause(): Promise<void> {
-    return this.#engine.pauseJob(this);
-  }
-
-  resume(): Promise<void> {
-    return this.#engine.resumeJob(this);
-  }
-
-  stop(opts: { deleteData: boolean }): Promise<void> {
-    return this.#engine.stopJob(this, opts.deleteData);
-  }
-
-  on<E extends EngineEventName>(event: E, listener: EngineListener<E>): this {
-    this.listeners.on(event, listener);
-    return this;
-  }
-
-  off<E extends EngineEventName>(event: E, listener: EngineListener<E>): this {
-    this.listeners.off(event, listener);
-    return this;
-  }
-
-  onPieceVerified(listener: (piece: number) => void): () => void {
-    const entry = (piece: number): void => listener(piece);
-    this.pieceListeners.add(entry);
-    return () => void this.pieceListeners.delete(entry);
-  }
-
   /** A verified piece was written (fs-chunk-store's `put` completed). */
   pieceWritten(piece: number): void {
-    for (const listener of [...this.pieceListeners]) {
-      try {
-        listener(piece);
-      } catch {
-        // A listener's failure is its own business; the download goes on.
-      }
-    }
+    this.reportPiece(piece);
   }
 }
 

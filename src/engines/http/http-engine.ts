@@ -1,12 +1,12 @@
 import http from 'node:http';
 import https from 'node:https';
 import { mkdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { FetchError } from '../../net/fetch-error.js';
 import type { ProbeResult } from '../../net/probe.js';
 import { ETAG_BLOCK } from '../../store/etag.js';
-import { FINAL_STATES, type DownloadEngine, type EngineErrorCode, type EngineEventName, type EngineFailure, type EngineHandle, type EngineJob, type EngineListener, type EngineState, type EngineStatus, type PieceVerifyingHandle } from '../engine.js';
-import { EngineListeners } from '../listeners.js';
+import { FINAL_STATES, type DownloadEngine, type EngineErrorCode, type EngineFailure, type EngineHandle, type EngineJob, type EngineState, type EngineStatus } from '../engine.js';
+import { JobHandle } from '../job-handle.js';
 import { ByteRanges } from './byte-ranges.js';
 import { HTTP_DEFAULTS, type HttpEngineOptions } from './options.js';
 import { Throttle } from './throttle.js';
@@ -73,15 +73,10 @@ function prepare(job: EngineJob): Prepared {
 }
 
 /** One URL job: its progress and the handle the caller holds. The engine drives it. */
-class HttpJob implements EngineHandle, PieceVerifyingHandle, TransferHost {
-  readonly id: string;
-  readonly dir: string;
+class HttpJob extends JobHandle implements TransferHost {
   readonly dataPath: string;
   readonly statePath: string;
-  readonly settled: Promise<EngineStatus>;
-  readonly listeners = new EngineListeners();
-  readonly #settle: (status: EngineStatus) => void;
-  readonly #engine: HttpEngine;
+  protected readonly control: HttpEngine;
 
   url = '';
   /** False for a job refused at start(): it owns nothing, not even its directory. */
@@ -100,23 +95,14 @@ class HttpJob implements EngineHandle, PieceVerifyingHandle, TransferHost {
   /** The current run, while active. */
   run: { abort: AbortController; done: Promise<void> } | null = null;
   readonly #reported = new Set<number>();
-  readonly #pieceListeners = new Set<(piece: number) => void>();
   readonly #samples: number[] = [];
 
   constructor(engine: HttpEngine, job: EngineJob) {
-    this.#engine = engine;
-    this.id = job.id;
-    this.dir = resolve(job.dir);
+    super(job);
+    this.control = engine;
     this.dataPath = join(this.dir, DATA_FILE);
     this.statePath = join(this.dir, STATE_FILE);
     this.wanted = job.selectedFiles === undefined || job.selectedFiles.includes(0);
-    let settle!: (status: EngineStatus) => void;
-    this.settled = new Promise<EngineStatus>((res) => (settle = res));
-    this.#settle = settle;
-  }
-
-  settle(): void {
-    this.#settle(this.status());
   }
 
   status(): EngineStatus {
@@ -158,34 +144,6 @@ class HttpJob implements EngineHandle, PieceVerifyingHandle, TransferHost {
     this.#samples.length = 0;
   }
 
-  pause(): Promise<void> {
-    return this.#engine.pauseJob(this);
-  }
-
-  resume(): Promise<void> {
-    return this.#engine.resumeJob(this);
-  }
-
-  stop(opts: { deleteData: boolean }): Promise<void> {
-    return this.#engine.stopJob(this, opts.deleteData);
-  }
-
-  on<E extends EngineEventName>(event: E, listener: EngineListener<E>): this {
-    this.listeners.on(event, listener);
-    return this;
-  }
-
-  off<E extends EngineEventName>(event: E, listener: EngineListener<E>): this {
-    this.listeners.off(event, listener);
-    return this;
-  }
-
-  onPieceVerified(listener: (piece: number) => void): () => void {
-    const entry = (piece: number): void => listener(piece);
-    this.#pieceListeners.add(entry);
-    return () => void this.#pieceListeners.delete(entry);
-  }
-
   // ---- TransferHost ----
 
   probed(probe: ProbeResult, resumedBytes: number): boolean {
@@ -198,7 +156,7 @@ class HttpJob implements EngineHandle, PieceVerifyingHandle, TransferHost {
       this.listeners.emit('metadata', { status: this.status() });
     }
     if (!this.wanted) return false;
-    this.#engine.setState(this, 'downloading');
+    this.control.setState(this, 'downloading');
     return true;
   }
 
@@ -229,13 +187,7 @@ class HttpJob implements EngineHandle, PieceVerifyingHandle, TransferHost {
   #maybeReport(piece: number): void {
     if (this.#reported.has(piece) || !this.#pieceComplete(piece)) return;
     this.#reported.add(piece);
-    for (const listener of [...this.#pieceListeners]) {
-      try {
-        listener(piece);
-      } catch {
-        // A listener's failure is its own business; the download goes on.
-      }
-    }
+    this.reportPiece(piece);
   }
 }
 

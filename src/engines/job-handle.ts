@@ -1,0 +1,79 @@
+import { resolve } from 'node:path';
+import type { EngineEventName, EngineHandle, EngineJob, EngineListener, EngineStatus, PieceVerifyingHandle } from './engine.js';
+import { EngineListeners } from './listeners.js';
+
+/** What an engine does for the handles of its jobs. */
+export interface JobControl<J> {
+  pauseJob(job: J): Promise<void>;
+  resumeJob(job: J): Promise<void>;
+  stopJob(job: J, deleteData: boolean): Promise<void>;
+}
+
+/**
+ * The part of a job handle every engine shares: identity, the settled promise, event and piece
+ * listeners, and pause/resume/stop handed to the engine that drives the job. Engines extend it
+ * with their own bookkeeping and `status()`.
+ */
+export abstract class JobHandle implements EngineHandle, PieceVerifyingHandle {
+  readonly id: string;
+  readonly dir: string;
+  readonly settled: Promise<EngineStatus>;
+  readonly listeners = new EngineListeners();
+  readonly #pieceListeners = new Set<(piece: number) => void>();
+  readonly #settle: (status: EngineStatus) => void;
+  protected abstract readonly control: JobControl<this>;
+
+  constructor(job: EngineJob) {
+    this.id = job.id;
+    this.dir = resolve(job.dir);
+    let settle!: (status: EngineStatus) => void;
+    this.settled = new Promise<EngineStatus>((res) => (settle = res));
+    this.#settle = settle;
+  }
+
+  abstract status(): EngineStatus;
+
+  /** Resolves `settled` with the current status (the engine calls it once, in a final state). */
+  settle(): void {
+    this.#settle(this.status());
+  }
+
+  pause(): Promise<void> {
+    return this.control.pauseJob(this);
+  }
+
+  resume(): Promise<void> {
+    return this.control.resumeJob(this);
+  }
+
+  stop(opts: { deleteData: boolean }): Promise<void> {
+    return this.control.stopJob(this, opts.deleteData);
+  }
+
+  on<E extends EngineEventName>(event: E, listener: EngineListener<E>): this {
+    this.listeners.on(event, listener);
+    return this;
+  }
+
+  off<E extends EngineEventName>(event: E, listener: EngineListener<E>): this {
+    this.listeners.off(event, listener);
+    return this;
+  }
+
+  onPieceVerified(listener: (piece: number) => void): () => void {
+    const entry = (piece: number): void => listener(piece);
+    this.#pieceListeners.add(entry);
+    return () => void this.#pieceListeners.delete(entry);
+  }
+
+  /** Tells the piece listeners; a listener's failure is its own business, the download goes on. */
+  protected reportPiece(piece: number): void {
+    for (const listener of [...this.#pieceListeners]) {
+      try {
+        listener(piece);
+      } catch {
+        // ignored on purpose
+      }
+    }
+  }
+}
