@@ -1,7 +1,7 @@
 // kill -9 of a real server at random points of a mixed workload, again and again: after each
 // crash `fsck` finds nothing but what the next start-up clears, after each restart it finds
 // nothing at all, and at the end every file whose upload was acknowledged is there with its
-// bytes, and the torrent task finished byte-identical.
+// bytes, and the torrent and URL tasks finished byte-identical.
 //
 //   OPENPAN_CRASH_SEED=n   replay a run (the seed is printed)
 //   OPENPAN_CRASH_KILLS=n  how many kills (default 6)
@@ -12,6 +12,7 @@ import { runFsck, type FsckReport } from '../../src/fsck/fsck.js';
 import { removeDataDir, spawnServer, tempDataDir, type ServerProcess } from '../helpers/process-server.js';
 import { Client } from '../helpers/server.js';
 import { makeTorrent, startTracker } from '../helpers/swarm.js';
+import { startTestServer } from '../net/http-fixture.js';
 import { assertFile, startCountingSeeder, uploadTorrent, userAt, waitDone } from '../offline/e2e-helpers.js';
 import { blockUpload, bytes, etagOf, fileOf, formUpload, MiB } from '../upload/helpers.js';
 
@@ -122,6 +123,10 @@ test(`kill -9 at random points of a mixed workload: fsck is clean after every re
   ];
   const built = makeTorrent(payload, { announce: [tracker.httpUrl], name: 'Crash Torrent' });
   const seeder = await startCountingSeeder(built.torrent, Buffer.concat(payload.map((p) => p.bytes)), built.infoHash, tracker);
+  // A URL download that spans several crashes too: slow per connection, resumable (ETag).
+  const web = await startTestServer('127.0.0.1');
+  const urlData = bytes(6 * MiB + 3, 903);
+  web.resources.set('/crash.bin', { bytes: urlData, rate: 96 * 1024, etag: '"crash-1"' });
   const dataDir = tempDataDir();
   // Slow enough for the download to span several crashes.
   const env = { OPENPAN_BT_DOWNLOAD_LIMIT: String(256 * 1024) };
@@ -136,6 +141,8 @@ test(`kill -9 at random points of a mixed workload: fsck is clean after every re
     const tf = await uploadTorrent(owner, 'crash.torrent', built.torrent);
     const { taskHash } = await owner.call('/v1/offline/parseTorrent', { uuid: tf.uuid });
     const { taskId } = await owner.call('/v1/offline/start', { taskHash, savePath: '/torrent' });
+    const parsedUrl = await owner.call('/v1/offline/parseUrl', { url: `${web.origin}/crash.bin` });
+    const { taskId: urlTaskId } = await owner.call('/v1/offline/start', { taskHash: parsedUrl.taskHash, savePath: '/url' });
 
     for (let kill = 1; kill <= KILLS; kill++) {
       const url: string = server.url;
@@ -177,6 +184,9 @@ test(`kill -9 at random points of a mixed workload: fsck is clean after every re
     const ownerNow = new Client(url, actors[0].token);
     await waitDone(ownerNow, taskId);
     for (const p of payload) await assertFile(ownerNow, `/torrent/Crash Torrent/${p.path}`, p.bytes);
+    await waitDone(ownerNow, urlTaskId);
+    await assertFile(ownerNow, '/url/crash.bin', urlData);
+    t.diagnostic(`URL task: ${web.bytesServed} bytes served for a ${urlData.length}-byte file across ${KILLS} kills`);
 
     // Every acknowledged file is there with its bytes (wherever it was moved or renamed).
     let checkedFiles = 0;
@@ -207,6 +217,7 @@ test(`kill -9 at random points of a mixed workload: fsck is clean after every re
     await server?.stop();
     await seeder.close();
     await tracker.close();
+    await web.close();
     removeDataDir(dataDir);
   }
 });
