@@ -1,6 +1,7 @@
 // A 1 GiB file served by a local node:http server with Range support (127.0.0.1), downloaded in
-// the same run by openpan's HTTP engine (8 segments, its own process), by `aria2c -x8 -s8` and
-// by `curl -o`. Each download is timed from the client's start until the file is complete on
+// the same run by openpan's HTTP engine (8 segments, its own process), by the openpan server end
+// to end (`/v1/offline/start` of a parsed URL until the task is done: the file is in the drive,
+// hashed and in the content store), by `aria2c -x8 -s8` and by `curl -o`. Each download is timed from the client's start until the file is complete on
 // disk, then its SHA-1 is compared with the payload's. Runs are interleaved; the table gives each
 // client's median seconds (and every run), MiB/s, the median time relative to openpan and to
 // aria2c, and the median peak RSS of the downloading process (VmHWM, polled).
@@ -16,11 +17,12 @@ import { mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HttpEngine } from '../src/engines/index.js';
 import { AddressPolicy, parseCidrList } from '../src/net/index.js';
-import { table } from './lib.js';
+import { LocalDiskBlobStore } from '../src/store/local-disk.js';
+import { post, startServerProcess, table, type BenchServer } from './lib.js';
 
 const MiB = 1024 * 1024;
 const SEGMENTS = Number(process.env.BENCH_SEGMENTS ?? 8);
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
   const RUNS = Number(process.env.BENCH_RUNS ?? 3);
   const root = await mkdtemp(join(tmpdir(), 'openpan-http-bench-'));
   const payload = join(root, 'payload.bin');
+  const servers: BenchServer[] = [];
   const server = createServer((req, res) => {
     const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const headers: Record<string, string> = { 'accept-ranges': 'bytes', etag: '"bench"', 'last-modified': new Date(0).toUTCString(), 'content-type': 'application/octet-stream' };
@@ -58,8 +61,11 @@ async function main(): Promise<void> {
     console.error(`payload: ${SIZE / MiB} MiB written in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/payload.bin`;
+    const openpanServer = await startServerProcess({ OPENPAN_FETCH_ALLOW: '127.0.0.1/32', OPENPAN_HTTP_SEGMENTS: String(SEGMENTS) });
+    servers.push(openpanServer);
     const contenders: Array<{ name: string; run: (dir: string) => Promise<Result & { path: string }> }> = [
       { name: `openpan HttpEngine (${SEGMENTS} segments)`, run: (dir) => runOpenpan(url, dir) },
+      { name: 'openpan server, start → file in the drive', run: (dir) => runServer(openpanServer, url, `/${basename(dir)}`) },
       { name: `aria2c -x${SEGMENTS} -s${SEGMENTS}`, run: (dir) => runTool('aria2c', ['-x', String(SEGMENTS), '-s', String(SEGMENTS), '-d', dir, '-o', 'out.bin', '--allow-overwrite=true', '--summary-interval=0', '--console-log-level=warn', '--quiet=true', url], join(dir, 'out.bin')) },
       { name: 'curl -o', run: (dir) => runTool('curl', ['-sS', '-o', join(dir, 'out.bin'), url], join(dir, 'out.bin')) },
     ];
@@ -80,7 +86,8 @@ async function main(): Promise<void> {
       }
     }
     const medians = results.map((rs) => ({ seconds: median(rs.map((r) => r.seconds)), rss: rs.every((r) => r.peakRssMiB !== null) ? median(rs.map((r) => r.peakRssMiB as number)) : null }));
-    const [openpan, aria2c] = medians;
+    const openpan = medians[0];
+    const aria2c = medians[contenders.findIndex((c) => c.name.startsWith('aria2c'))];
     const rows = contenders.map((c, ci) => ({
       client: c.name,
       'median s': medians[ci].seconds,
@@ -93,6 +100,7 @@ async function main(): Promise<void> {
     console.log(`\n${SIZE / MiB} MiB over HTTP from a local node:http server with ranges (loopback), ${RUNS} interleaved run(s) each, medians:\n`);
     console.log(table(rows));
   } finally {
+    for (const s of servers) await s.stop();
     server.closeAllConnections();
     server.close();
     await rm(root, { recursive: true, force: true });
@@ -159,6 +167,24 @@ async function runOpenpan(url: string, dir: string): Promise<Result & { path: st
   const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { seconds: number; peakRssMiB: number; path: string };
   // The engine's own time (start() to done), without the child's start-up; RSS from the child itself.
   return { seconds: out.seconds, peakRssMiB: out.peakRssMiB, path: out.path };
+}
+
+/** The whole server: parse the URL, start the task, poll until it is done; the stored blob is checked. */
+async function runServer(server: BenchServer, url: string, folder: string): Promise<Result & { path: string }> {
+  const parsed = await post(server.url, '/v1/offline/parseUrl', { url }, server.token);
+  const t0 = process.hrtime.bigint();
+  const started = await post(server.url, '/v1/offline/start', { taskHash: parsed.result.taskHash, savePath: folder }, server.token);
+  const taskId = started.result.taskId as string;
+  for (;;) {
+    const task = (await post(server.url, '/v1/offline/get', { taskId }, server.token)).result;
+    if (task.status === 100) break;
+    if (task.status === -1) throw new Error(`openpan server: task failed ${task.errorCode} ${task.message}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const file = (await post(server.url, '/v1/files/get', { path: `${folder}/payload.bin` }, server.token)).result;
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.proc.pid}/status`, 'utf8'));
+  return { seconds, peakRssMiB: hwm ? Number(hwm[1]) / 1024 : null, path: new LocalDiskBlobStore(join(server.dataDir, 'blobs')).contentPath(file.storeId) };
 }
 
 /** The openpan side, in its own process so that its RSS is the engine's alone. */

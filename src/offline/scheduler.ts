@@ -410,16 +410,17 @@ export class Scheduler {
     // A URL of unknown length has no block layout to hash along: it is hashed at the import.
     const layoutKnown = job.type !== TYPE_URL || parseUrlJobInfo(job.manifest).size !== null;
     if (layoutKnown && reportsPieces(handle) && this.#d.store.adoptFile !== undefined) {
-      // Hash each file while it downloads: the import is then a move.
-      const paths = new Map(live.status.files.map((f) => [f.index, f.path]));
-      const files: TrackedFile[] = [];
-      for (const f of meta.files) {
-        const path = paths.get(f.engineIndex);
-        if (live.selected.has(f.engineIndex) && path !== undefined) files.push({ index: f.engineIndex, path, size: f.size, offset: f.offset });
-      }
-      const etags = new EtagTracker(files, meta.pieceLength, this.#hasher);
-      live.etags = etags;
-      live.untrack = handle.onPieceVerified((piece) => etags.pieceVerified(piece));
+      // Hash each file while it downloads: the import is then a move. An engine that lists its
+      // files only once it has looked at the source (HTTP) gets its tracker then, before any
+      // piece is written.
+      const track = (files: EngineStatus['files']) => {
+        if (live.etags !== null || files.length === 0) return;
+        const etags = this.#etagTracker(meta, live.selected, files);
+        live.etags = etags;
+        live.untrack = handle.onPieceVerified((piece) => etags.pieceVerified(piece));
+      };
+      track(live.status.files);
+      if (live.etags === null) handle.on('metadata', ({ status }) => track(status.files));
     }
     this.#live.set(job.id, live);
     void handle.settled.then((status) => {
@@ -428,6 +429,16 @@ export class Scheduler {
         if (!this.#closing) this.#error(err, `finishing offline job ${job.id}`);
       });
     });
+  }
+
+  #etagTracker(meta: Manifest, selected: ReadonlySet<number>, engineFiles: EngineStatus['files']): EtagTracker {
+    const paths = new Map(engineFiles.map((f) => [f.index, f.path]));
+    const files: TrackedFile[] = [];
+    for (const f of meta.files) {
+      const path = paths.get(f.engineIndex);
+      if (selected.has(f.engineIndex) && path !== undefined) files.push({ index: f.engineIndex, path, size: f.size, offset: f.offset });
+    }
+    return new EtagTracker(files, meta.pieceLength, this.#hasher);
   }
 
   /** Stops the job's engine job, if any; with `deleteData` its working directory goes too. */
