@@ -1,7 +1,8 @@
 // A 1 GiB file served by a local node:http server with Range support (127.0.0.1), downloaded in
 // the same run by openpan's HTTP engine (8 segments, its own process), by the openpan server end
 // to end (`/v1/offline/start` of a parsed URL until the task is done: the file is in the drive,
-// hashed and in the content store), by `aria2c -x8 -s8` and by `curl -o`. Each download is timed from the client's start until the file is complete on
+// hashed and in the content store), by `aria2c -x8 -s8`, by `aria2c` followed by `sha1sum`
+// (the least an aria2-based drive does before it can deduplicate), and by `curl -o`. Each download is timed from the client's start until the file is complete on
 // disk, then its SHA-1 is compared with the payload's. Runs are interleaved; the table gives each
 // client's median seconds (and every run), MiB/s, the median time relative to openpan and to
 // aria2c, and the median peak RSS of the downloading process (VmHWM, polled).
@@ -68,6 +69,8 @@ async function main(): Promise<void> {
       { name: 'openpan server, start → file in the drive', run: (dir) => runServer(openpanServer, url, `/${basename(dir)}`) },
       { name: `aria2c -x${SEGMENTS} -s${SEGMENTS}`, run: (dir) => runTool('aria2c', ['-x', String(SEGMENTS), '-s', String(SEGMENTS), '-d', dir, '-o', 'out.bin', '--allow-overwrite=true', '--summary-interval=0', '--console-log-level=warn', '--quiet=true', url], join(dir, 'out.bin')) },
       { name: 'curl -o', run: (dir) => runTool('curl', ['-sS', '-o', join(dir, 'out.bin'), url], join(dir, 'out.bin')) },
+      // What an aria2-based drive has to do before it can deduplicate: download, then hash.
+      { name: `aria2c -x${SEGMENTS} then sha1sum`, run: (dir) => runAria2ThenHash(url, dir) },
     ];
     // Runs are interleaved (round i runs every client once, in a rotated order) so that a noisy
     // neighbour on a shared machine slows every client alike rather than one client's batch.
@@ -158,6 +161,13 @@ async function timed(child: ChildProcess, what: string): Promise<Result & { stdo
 async function runTool(cmd: string, args: string[], path: string): Promise<Result & { path: string }> {
   const r = await timed(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] }), cmd);
   return { seconds: r.seconds, peakRssMiB: r.peakRssMiB, path };
+}
+
+async function runAria2ThenHash(url: string, dir: string): Promise<Result & { path: string }> {
+  const path = join(dir, 'out.bin');
+  const fetched = await runTool('aria2c', ['-x', String(SEGMENTS), '-s', String(SEGMENTS), '-d', dir, '-o', 'out.bin', '--allow-overwrite=true', '--summary-interval=0', '--console-log-level=warn', '--quiet=true', url], path);
+  const hashed = await runTool('sha1sum', [path], path);
+  return { seconds: fetched.seconds + hashed.seconds, peakRssMiB: fetched.peakRssMiB, path };
 }
 
 async function runOpenpan(url: string, dir: string): Promise<Result & { path: string }> {
