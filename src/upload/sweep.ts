@@ -1,0 +1,113 @@
+import { readdir, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errnoOf } from '../store/fs-util.js';
+import { ASM_MAP_RE, ASM_RE, type Assemblies } from './assembly.js';
+import { isBlockId } from './ctx.js';
+import type { RunningHashes } from './running-hashes.js';
+import { DONE_DIR } from './upload-dir.js';
+
+export interface SweeperDeps {
+  /** The uploads directory. */
+  dir: string;
+  asm: Assemblies;
+  hashes: RunningHashes;
+}
+
+export interface SweeperOptions {
+  /** Blocks untouched for this long are deleted. */
+  blockExpiryMs: number;
+  /** How often abandoned blocks are swept; 0 disables the timer. Default: a quarter of the expiry, at most hourly. */
+  intervalMs?: number;
+  now: () => number;
+}
+
+/** Deletes what abandoned uploads leave behind, on a timer and on demand. */
+export class Sweeper {
+  private readonly timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<number> | null = null;
+
+  constructor(
+    private readonly deps: SweeperDeps,
+    private readonly options: SweeperOptions,
+  ) {
+    const interval = options.intervalMs ?? Math.min(3600_000, Math.max(1000, Math.floor(options.blockExpiryMs / 4)));
+    if (interval > 0) {
+      this.timer = setInterval(() => {
+        if (this.sweeping) return;
+        this.sweeping = this.sweep();
+        this.sweeping.catch(() => undefined).finally(() => (this.sweeping = null));
+      }, interval);
+      // The sweep alone must never keep the process alive.
+      this.timer.unref();
+    }
+  }
+
+  /** Stops the timer and waits for a sweep in progress. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.sweeping?.catch(() => undefined);
+  }
+
+  /** Deletes block files (and finished-upload records) untouched for maxAgeMs; returns how many. */
+  async sweep(maxAgeMs: number = this.options.blockExpiryMs): Promise<number> {
+    const cutoff = this.options.now() - maxAgeMs;
+    let removed = 0;
+    this.deps.hashes.forgetUntouchedSince(cutoff);
+    removed += await this.sweepAssemblies(cutoff);
+    for (const dir of [this.deps.dir, join(this.deps.dir, DONE_DIR)]) {
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch (err) {
+        if (errnoOf(err) === 'ENOENT') continue;
+        throw err;
+      }
+      for (const name of names) {
+        // Block files, and finished-upload records (a SHA-256) with their temporary files.
+        if (!isBlockId(name) && !/^[0-9a-f]{64}(\.tmp)?$/.test(name)) continue;
+        const path = join(dir, name);
+        try {
+          const s = await stat(path);
+          if (!s.isFile() || s.mtimeMs >= cutoff) continue;
+          await unlink(path);
+          removed++;
+        } catch (err) {
+          if (errnoOf(err) !== 'ENOENT') throw err;
+        }
+      }
+    }
+    return removed;
+  }
+
+  /** Deletes assembly files (map first) whose data and map are both untouched since `cutoff`. */
+  private async sweepAssemblies(cutoff: number): Promise<number> {
+    const { asm } = this.deps;
+    let names: string[];
+    try {
+      names = await readdir(this.deps.dir);
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return 0;
+      throw err;
+    }
+    const mtime = async (path: string) => {
+      try {
+        return (await stat(path)).mtimeMs;
+      } catch (err) {
+        if (errnoOf(err) === 'ENOENT') return null;
+        throw err;
+      }
+    };
+    let removed = 0;
+    for (const file of names) {
+      const name = ASM_RE.test(file) ? file : ASM_MAP_RE.test(file) ? file.slice(0, -'.map'.length) : null;
+      if (name === null || asm.busy(name)) continue;
+      // Each assembly once, from its data file; a map alone from its own name.
+      if (file !== name && names.includes(name)) continue;
+      const times = [await mtime(asm.dataPath(name)), await mtime(asm.mapPath(name))].filter((t): t is number => t !== null);
+      if (times.length === 0 || Math.max(...times) >= cutoff) continue;
+      await asm.remove(name);
+      removed += times.length;
+    }
+    return removed;
+  }
+}

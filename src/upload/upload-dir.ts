@@ -1,0 +1,56 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fromFsError } from '../errors.js';
+import type { BlobInfo } from '../store/blob-store.js';
+import { isEtag } from '../store/etag.js';
+
+// The uploads directory (`<dataDir>/uploads`): a file per block sent without a place in an
+// assembly, named by its blockId, the assembly files (assembly.ts), and in `done/` a record
+// per finished mkfile, named by the SHA-256 of its request, so that a retry answers the same.
+
+/** Where the records of finished mkfiles live, below the uploads directory. */
+export const DONE_DIR = 'done';
+
+export class UploadDir {
+  private ready: Promise<unknown> | null = null;
+
+  constructor(readonly path: string) {}
+
+  /** The file of a block; the directories are created on first use. */
+  async blockPath(blockId: string): Promise<string> {
+    this.ready ??= mkdir(join(this.path, DONE_DIR), { recursive: true }).catch((err: unknown) => {
+      this.ready = null;
+      throw fromFsError(err, 'preparing the upload directory');
+    });
+    await this.ready;
+    return join(this.path, blockId);
+  }
+
+  /** Records a finished mkfile so that a retry of it answers the same (until swept). */
+  async remember(id: string, info: BlobInfo): Promise<void> {
+    const path = this.donePath(id);
+    try {
+      await writeFile(path + '.tmp', JSON.stringify({ etag: info.etag, size: info.size }));
+      await rename(path + '.tmp', path);
+    } catch {
+      // Only a retry's convenience is lost.
+    }
+  }
+
+  /** The content a finished mkfile stored, or null when there is no (valid) record of it. */
+  async recall(id: string): Promise<BlobInfo | null> {
+    let record: { etag?: unknown; size?: unknown };
+    try {
+      record = JSON.parse(await readFile(this.donePath(id), 'utf8'));
+    } catch {
+      return null;
+    }
+    const { etag, size } = record;
+    if (!isEtag(etag) || typeof size !== 'number') return null;
+    return { etag, size };
+  }
+
+  private donePath(id: string): string {
+    return join(this.path, DONE_DIR, id);
+  }
+}
