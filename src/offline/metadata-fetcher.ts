@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DownloadEngine, EngineFailure, EngineHandle } from '../engines/index.js';
@@ -33,7 +34,7 @@ interface Fetch {
 export interface MetadataFetcherDeps {
   engine: DownloadEngine;
   repo: OfflineRepo;
-  /** Working directories go here (`meta-<infoHash>`); the scheduler frees strays at start. */
+  /** Working directories go here (`meta-<infoHash>-<n>`); the scheduler frees strays at start. */
   tempRoot: string;
 }
 
@@ -80,7 +81,9 @@ export class MetadataFetcher {
       return running.promise;
     }
     if (this.#closed) return Promise.reject(new MetadataUnavailable({ code: 'ENGINE_ERROR', message: 'The server is shutting down.', retryable: true }));
-    const id = `meta-${infoHash}`;
+    // A directory (and engine id) of its own per attempt: a fetch being stopped may still be
+    // removing its directory while the next one starts.
+    const id = `meta-${infoHash}-${randomBytes(4).toString('hex')}`;
     const dir = join(this.#d.tempRoot, id);
     const handle = this.#d.engine.start({ id, dir, source: { kind: 'magnet', uri: magnetUri }, selectedFiles: [] });
     let received: Buffer | null = null;

@@ -134,7 +134,8 @@ export class SourceParser {
       // Wait a little for peers; the fetch goes on in the background for a while after that, so
       // a start (or a second parse) soon after finds the file list.
       const requester = `parse-${randomBytes(6).toString('hex')}`;
-      const fetch = this.d.metadata.fetch(infoHash, link.uri, requester, Date.now() + this.d.magnet.prefetchMs).catch(() => null);
+      const until = Date.now() + this.d.magnet.parseWaitMs + this.d.magnet.prefetchMs;
+      const fetch = this.d.metadata.fetch(infoHash, link.uri, requester, until).catch(() => null);
       torrent = await Promise.race([fetch, sleep(this.d.magnet.parseWaitMs)]);
     }
     const name = link.magnet.name ?? infoHash;

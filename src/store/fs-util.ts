@@ -1,4 +1,4 @@
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 
 // Small filesystem helpers shared by everything that writes durable files.
 
@@ -35,5 +35,15 @@ export async function writeFully(handle: FileHandle, chunk: Uint8Array, position
     const at = position === undefined ? null : position + offset;
     const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, at);
     offset += bytesWritten;
+  }
+}
+
+/** The file's modification time (ms), or null when it does not exist. */
+export async function mtimeOrNull(path: string): Promise<number | null> {
+  try {
+    return (await stat(path)).mtimeMs;
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return null;
+    throw err;
   }
 }

@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AppError } from '../errors.js';
+import { invalid } from './invalid.js';
 import { ETAG_BLOCK } from '../store/etag.js';
 import { STRIDE_UNIT, placeable, type Placement } from './ctx.js';
 
@@ -37,10 +37,6 @@ const DIGEST_BYTES = 20;import { errnoOf, fsyncDirectory } from '../store/fs-uti
 const ZERO_ID = '0'.repeat(32);
 export const ASM_RE = /^asm-[0-9a-f]{32}$/;
 export const ASM_MAP_RE = /^asm-[0-9a-f]{32}\.map$/;
-
-function invalid(message: string): AppError {
-  return new AppError('UPLOAD_INVALID', message);
-}
 
 /** SHA-1 per 4 MiB sub-block of one block, fed in order from the block's first byte. */
 export class SubblockHasher {

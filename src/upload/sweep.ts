@@ -1,6 +1,6 @@
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoOf } from '../store/fs-util.js';
+import { errnoOf, mtimeOrNull } from '../store/fs-util.js';
 import { ASM_MAP_RE, ASM_RE, type Assemblies } from './assembly.js';
 import { isBlockId } from './ctx.js';
 import type { RunningHashes } from './running-hashes.js';
@@ -89,21 +89,13 @@ export class Sweeper {
       if (errnoOf(err) === 'ENOENT') return 0;
       throw err;
     }
-    const mtime = async (path: string) => {
-      try {
-        return (await stat(path)).mtimeMs;
-      } catch (err) {
-        if (errnoOf(err) === 'ENOENT') return null;
-        throw err;
-      }
-    };
     let removed = 0;
     for (const file of names) {
       const name = ASM_RE.test(file) ? file : ASM_MAP_RE.test(file) ? file.slice(0, -'.map'.length) : null;
       if (name === null || asm.busy(name)) continue;
       // Each assembly once, from its data file; a map alone from its own name.
       if (file !== name && names.includes(name)) continue;
-      const times = [await mtime(asm.dataPath(name)), await mtime(asm.mapPath(name))].filter((t): t is number => t !== null);
+      const times = [await mtimeOrNull(asm.dataPath(name)), await mtimeOrNull(asm.mapPath(name))].filter((t): t is number => t !== null);
       if (times.length === 0 || Math.max(...times) >= cutoff) continue;
       await asm.remove(name);
       removed += times.length;

@@ -2,6 +2,7 @@ import busboy from 'busboy';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { AppError, ERRORS, isAppError, type ErrorCode } from '../errors.js';
+import { invalid } from './invalid.js';
 import { decodeUrlsafeBase64, tokenFromAuthorization } from './upload-token.js';
 import type { Body, FormPart, UploadService } from './upload.service.js';
 
@@ -21,10 +22,6 @@ const ALLOWED_HEADERS = 'authorization, content-type, uploadbatch, key, mimetype
 /** A ctx is 60 or 62 characters: the mkfile body of the largest upload, with room for whitespace. */
 const CTX_LIST_BYTES_PER_BLOCK = 64;
 const FORM_LIMITS = { fields: 50, fieldSize: 64 * 1024, files: 4, parts: 60, headerPairs: 100 };
-
-function invalid(message: string): AppError {
-  return new AppError('UPLOAD_INVALID', message);
-}
 
 /** A non-negative integer from a path segment. */
 function intParam(value: string | undefined, what: string): number {

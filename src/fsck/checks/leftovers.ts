@@ -1,6 +1,7 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoOf } from '../../store/fs-util.js';
+import { errnoOf, mtimeOrNull } from '../../store/fs-util.js';
+import { ASM_MAP_RE, ASM_RE } from '../../upload/assembly.js';
 import { TEMP_MAX_AGE_MS, type CheckContext } from '../context.js';
 import type { Problem } from '../problems.js';
 
@@ -11,8 +12,6 @@ import type { Problem } from '../problems.js';
 // file cannot be a write in flight, so every one of them is a leftover.
 
 const BLOCK_RE = /^[0-9a-f]{32}$/;
-const ASM_RE = /^asm-[0-9a-f]{32}$/;
-const ASM_MAP_RE = /^(asm-[0-9a-f]{32})\.map$/;
 const DONE_RE = /^[0-9a-f]{64}(\.tmp)?$/;
 
 async function entries(dir: string): Promise<string[]> {
@@ -20,15 +19,6 @@ async function entries(dir: string): Promise<string[]> {
     return await readdir(dir);
   } catch (err) {
     if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return [];
-    throw err;
-  }
-}
-
-async function mtimeOf(path: string): Promise<number | null> {
-  try {
-    return (await stat(path)).mtimeMs;
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return null;
     throw err;
   }
 }
@@ -41,7 +31,7 @@ export async function checkStoreTemp(ctx: CheckContext): Promise<Problem[]> {
   const problems: Problem[] = [];
   for (const name of await entries(ctx.layout.blobTemp)) {
     const path = join(ctx.layout.blobTemp, name);
-    const mtime = await mtimeOf(path);
+    const mtime = await mtimeOrNull(path);
     if (mtime === null || (ctx.live && mtime > ctx.now - TEMP_MAX_AGE_MS)) continue;
     problems.push(leftover('store-temp', path, 'a temporary file of the store (an interrupted write)'));
   }
@@ -58,16 +48,16 @@ export async function checkUploads(ctx: CheckContext): Promise<Problem[]> {
   for (const name of names) {
     const path = join(dir, name);
     if (BLOCK_RE.test(name)) {
-      if (expired(await mtimeOf(path))) problems.push(leftover('upload-leftover', path, 'a block file of an upload that expired'));
+      if (expired(await mtimeOrNull(path))) problems.push(leftover('upload-leftover', path, 'a block file of an upload that expired'));
     } else if (ASM_RE.test(name)) {
-      const map = await mtimeOf(join(dir, `${name}.map`));
+      const map = await mtimeOrNull(join(dir, `${name}.map`));
       if (map === null && !ctx.live) problems.push(leftover('upload-leftover', path, 'an assembly file without its map: no block of it can be used any more'));
-      else if (expired(Math.max(map ?? 0, (await mtimeOf(path)) ?? 0))) problems.push(leftover('upload-leftover', path, 'the assembly file of an upload that expired'));
+      else if (expired(Math.max(map ?? 0, (await mtimeOrNull(path)) ?? 0))) problems.push(leftover('upload-leftover', path, 'the assembly file of an upload that expired'));
     } else if (ASM_MAP_RE.test(name)) {
-      const data = ASM_MAP_RE.exec(name)![1];
+      const data = name.slice(0, -'.map'.length);
       if (!present.has(data)) {
-        if (!ctx.live || expired(await mtimeOf(path))) problems.push(leftover('upload-leftover', path, 'an assembly map without its data file'));
-      } else if (expired(Math.max((await mtimeOf(path)) ?? 0, (await mtimeOf(join(dir, data))) ?? 0))) {
+        if (!ctx.live || expired(await mtimeOrNull(path))) problems.push(leftover('upload-leftover', path, 'an assembly map without its data file'));
+      } else if (expired(Math.max((await mtimeOrNull(path)) ?? 0, (await mtimeOrNull(join(dir, data))) ?? 0))) {
         problems.push(leftover('upload-leftover', path, 'the assembly map of an upload that expired'));
       }
     }
@@ -76,7 +66,7 @@ export async function checkUploads(ctx: CheckContext): Promise<Problem[]> {
   for (const name of await entries(doneDir)) {
     if (!DONE_RE.test(name)) continue;
     const path = join(doneDir, name);
-    const mtime = await mtimeOf(path);
+    const mtime = await mtimeOrNull(path);
     if (name.endsWith('.tmp') && !ctx.live) problems.push(leftover('upload-leftover', path, 'a half-written record of a finished upload'));
     else if (expired(mtime)) problems.push(leftover('upload-leftover', path, 'the record of a finished upload, expired'));
   }
