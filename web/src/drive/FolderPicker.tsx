@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import type { Api } from '../api/client.js';
 import { useI18n } from '../i18n/i18n.js';
 import { joinPath, parentOf } from '../router.js';
-import { Dialog } from '../ui/Dialog.js';
+import { Dialog, DialogFooter } from '../ui/Dialog.js';
 import { describeError } from '../ui/describe-error.js';
 import { useDirectory } from './useDirectory.js';
 import { Icon } from '../ui/Icon.js';
@@ -42,15 +42,7 @@ export function FolderPicker({ api, title, start, onPick, onClose }: { api: Api;
         )}
         {!dir.loading && dir.entries.length === 0 && <li class="muted">{t('picker.noFolders')}</li>}
       </ul>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
-      <div class="buttons">
-        <button type="button" onClick={onClose}>
-          {t('common.cancel')}
-        </button>
+      <DialogFooter error={error} onCancel={onClose}>
         <button
           type="button"
           class="primary"
@@ -65,7 +57,7 @@ export function FolderPicker({ api, title, start, onPick, onClose }: { api: Api;
         >
           {t('picker.choose')}
         </button>
-      </div>
+      </DialogFooter>
     </Dialog>
   );
 }

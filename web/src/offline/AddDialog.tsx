@@ -7,7 +7,7 @@ import type { ParseResult, TaskObject } from '../api/types.js';
 import { FolderPicker } from '../drive/FolderPicker.js';
 import { formatBytes } from '../format.js';
 import { useI18n } from '../i18n/i18n.js';
-import { Dialog } from '../ui/Dialog.js';
+import { Dialog, DialogFooter } from '../ui/Dialog.js';
 import { describeError } from '../ui/describe-error.js';
 import { uploadFile } from '../upload/uploader.js';
 import { FileTree } from './FileTree.js';
@@ -115,19 +115,11 @@ export function AddDialog({ api, mode, destination, onStarted, onClose }: { api:
           </button>
         </div>
       )}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
-      <div class="buttons">
-        <button type="button" onClick={onClose}>
-          {t('common.cancel')}
-        </button>
+      <DialogFooter error={error} onCancel={onClose}>
         <button type="button" class="primary" disabled={offers.length === 0 || !!busy} onClick={start}>
           {t('offline.start')}
         </button>
-      </div>
+      </DialogFooter>
       {picking && <FolderPicker api={api} title={t('offline.destination')} start="/" onPick={(path) => setSavePath(path)} onClose={() => setPicking(false)} />}
     </Dialog>
   );

@@ -28,6 +28,26 @@ export function Dialog({ title, onClose, children, wide = false }: { title: stri
   );
 }
 
+/** The end of every dialog: its error, if any, then Cancel and the dialog's own action (`children`). */
+export function DialogFooter({ error, onCancel, focusCancel = false, children }: { error: string; onCancel(): void; focusCancel?: boolean; children: ComponentChildren }) {
+  const { t } = useI18n();
+  return (
+    <>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <div class="buttons">
+        <button type="button" onClick={onCancel} autoFocus={focusCancel}>
+          {t('common.cancel')}
+        </button>
+        {children}
+      </div>
+    </>
+  );
+}
+
 export function PromptDialog({ title, label, initial = '', onSubmit, onClose }: { title: string; label: string; initial?: string; onSubmit(value: string): Promise<void>; onClose(): void }) {
   const { t } = useI18n();
   const [value, setValue] = useState(initial);
@@ -55,19 +75,11 @@ export function PromptDialog({ title, label, initial = '', onSubmit, onClose }: 
           {label}
           <input autoFocus value={value} onInput={(event) => setValue(event.currentTarget.value)} required />
         </label>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
-        <div class="buttons">
-          <button type="button" onClick={onClose}>
-            {t('common.cancel')}
-          </button>
+        <DialogFooter error={error} onCancel={onClose}>
           <button type="submit" class="primary" disabled={busy}>
             {t('common.ok')}
           </button>
-        </div>
+        </DialogFooter>
       </form>
     </Dialog>
   );
@@ -81,15 +93,7 @@ export function ConfirmDialog({ title, message, confirm, onConfirm, onClose, chi
     <Dialog title={title} onClose={onClose}>
       <p>{message}</p>
       {children}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
-      <div class="buttons">
-        <button type="button" onClick={onClose} autoFocus>
-          {t('common.cancel')}
-        </button>
+      <DialogFooter error={error} onCancel={onClose} focusCancel>
         <button
           type="button"
           class="danger"
@@ -107,7 +111,7 @@ export function ConfirmDialog({ title, message, confirm, onConfirm, onClose, chi
         >
           {confirm}
         </button>
-      </div>
+      </DialogFooter>
     </Dialog>
   );
 }
