@@ -10,6 +10,8 @@ export interface ServerProcess {
   url: string;
   dataDir: string;
   proc: ChildProcess;
+  /** Everything the server wrote to stdout and stderr so far. */
+  output(): string;
   /** SIGKILL: no shutdown code runs, as in a crash or an OOM kill. */
   kill9(): Promise<void>;
   /** SIGTERM and wait for the exit. */
@@ -54,7 +56,13 @@ export async function spawnServer(dataDir: string, env: Record<string, string> =
       OPENPAN_FETCH_ALLOW: '127.0.0.0/8,::1',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => {
+    output += d.toString();
+    process.stderr.write(d);
   });
   await new Promise<void>((ok, fail) => {
     const onExit = (code: number | null) => fail(new Error(`server exited with ${code} before listening`));
@@ -71,6 +79,7 @@ export async function spawnServer(dataDir: string, env: Record<string, string> =
     url: `http://127.0.0.1:${port}`,
     dataDir,
     proc,
+    output: () => output,
     async kill9() {
       proc.kill('SIGKILL');
       await exited;

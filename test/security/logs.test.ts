@@ -3,25 +3,11 @@
 // session tokens in headers and query strings, upload tokens and ctxs, signed download
 // addresses, failed logins); none of them appears in what it wrote.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
-import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { removeDataDir, tempDataDir } from '../helpers/process-server.js';
+import { removeDataDir, spawnServer, tempDataDir, type ServerProcess } from '../helpers/process-server.js';
 import { Client } from '../helpers/server.js';
 import { fileOf, formUpload, mkblk, mkfile, ticket } from '../upload/helpers.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => ok(port));
-    });
-  });
-}
 
 describe('secrets never appear in the log', () => {
   const secret = `signing-secret-${randomBytes(12).toString('hex')}`;
@@ -32,56 +18,19 @@ describe('secrets never appear in the log', () => {
     ['admin password', adminPassword],
     ['user password', userPassword],
   ]);
-  let log = '';
-  let url = '';
-  let dataDir = '';
-  let stopped: Promise<void>;
-  let kill: () => void;
+  let server: ServerProcess;
 
   before(async () => {
-    dataDir = tempDataDir();
-    const port = await freePort();
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: resolve(import.meta.dirname, '../..'),
-      env: {
-        ...process.env,
-        OPENPAN_HOST: '127.0.0.1',
-        OPENPAN_PORT: String(port),
-        OPENPAN_DATA_DIR: dataDir,
-        OPENPAN_SECRET: secret,
-        OPENPAN_ADMIN_PASSWORD: adminPassword,
-        OPENPAN_REGISTRATION: 'open',
-        OPENPAN_LOG_LEVEL: 'trace',
-        OPENPAN_BT_DHT: '0',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    proc.stdout.on('data', (d: Buffer) => (log += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (log += d.toString()));
-    stopped = new Promise((r) => proc.once('exit', () => r()));
-    kill = () => proc.kill('SIGTERM');
-    await new Promise<void>((ok, fail) => {
-      const timer = setInterval(() => {
-        if (log.includes('listening')) {
-          clearInterval(timer);
-          ok();
-        }
-      }, 50);
-      proc.once('exit', (code) => {
-        clearInterval(timer);
-        fail(new Error(`server exited with ${code}: ${log}`));
-      });
-    });
-    url = `http://127.0.0.1:${port}`;
+    server = await spawnServer(tempDataDir(), { OPENPAN_SECRET: secret, OPENPAN_ADMIN_PASSWORD: adminPassword, OPENPAN_LOG_LEVEL: 'trace' });
   });
 
   after(async () => {
-    kill();
-    await stopped;
-    removeDataDir(dataDir);
+    await server.stop();
+    removeDataDir(server.dataDir);
   });
 
   test('after logins, uploads, downloads and refusals, the log holds none of the secrets used', async () => {
+    const url = server.url;
     const admin = await new Client(url).login('admin', adminPassword);
     secrets.set('admin session token', admin.token);
     await new Client(url).call('/v1/user/register', { name: 'logvictim', password: userPassword });
@@ -127,6 +76,7 @@ describe('secrets never appear in the log', () => {
 
     // Let the process flush, then read everything it wrote.
     await new Promise((r) => setTimeout(r, 300));
+    const log = server.output();
     assert.match(log, /listening/, 'the log was captured');
     for (const [what, value] of secrets) {
       assert.ok(value.length >= 8, `${what} is too short to search for`);
