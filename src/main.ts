@@ -3,15 +3,19 @@ import { loadConfig } from './config.js';
 import { acquireDataDirLock } from './fsck/lock.js';
 import { dataDirLayout } from './fsck/layout.js';
 import { LocalDiskBlobStore } from './store/local-disk.js';
+import { clearInterruptedUploads } from './upload/sweep.js';
 
 const config = loadConfig();
 // One process per data directory (`openpan fsck` looks for it). Holding it, nothing else writes
-// the store: its temporary files are a crash's leftovers, removed now rather than hours later.
+// the store or the uploads directory: their temporary files are a crash's leftovers, removed now
+// rather than hours later.
 const lock = await acquireDataDirLock(config.dataDir, 'server').catch((err: unknown) => {
   console.error(`openpan cannot start: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });
-await new LocalDiskBlobStore(dataDirLayout(config.dataDir).blobs).sweepTemp(0);
+const layout = dataDirLayout(config.dataDir);
+await new LocalDiskBlobStore(layout.blobs).sweepTemp(0);
+await clearInterruptedUploads(layout.uploads);
 const openpan = await createOpenPan(config);
 const admin = await openpan.users.ensureAdmin(config.adminName, config.adminPassword);
 const url = await openpan.listen();

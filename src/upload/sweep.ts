@@ -1,6 +1,6 @@
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoOf, mtimeOrNull } from '../store/fs-util.js';
+import { errnoOf, mtimeOrNull, unlinkIfExists } from '../store/fs-util.js';
 import { ASM_MAP_RE, ASM_RE, type Assemblies } from './assembly.js';
 import { isBlockId } from './ctx.js';
 import type { RunningHashes } from './running-hashes.js';
@@ -55,14 +55,7 @@ export class Sweeper {
     this.deps.hashes.forgetUntouchedSince(cutoff);
     removed += await this.sweepAssemblies(cutoff);
     for (const dir of [this.deps.dir, join(this.deps.dir, DONE_DIR)]) {
-      let names: string[];
-      try {
-        names = await readdir(dir);
-      } catch (err) {
-        if (errnoOf(err) === 'ENOENT') continue;
-        throw err;
-      }
-      for (const name of names) {
+      for (const name of await listOrEmpty(dir)) {
         // Block files, and finished-upload records (a SHA-256) with their temporary files.
         if (!isBlockId(name) && !/^[0-9a-f]{64}(\.tmp)?$/.test(name)) continue;
         const path = join(dir, name);
@@ -82,13 +75,7 @@ export class Sweeper {
   /** Deletes assembly files (map first) whose data and map are both untouched since `cutoff`. */
   private async sweepAssemblies(cutoff: number): Promise<number> {
     const { asm } = this.deps;
-    let names: string[];
-    try {
-      names = await readdir(this.deps.dir);
-    } catch (err) {
-      if (errnoOf(err) === 'ENOENT') return 0;
-      throw err;
-    }
+    const names = await listOrEmpty(this.deps.dir);
     let removed = 0;
     for (const file of names) {
       const name = ASM_RE.test(file) ? file : ASM_MAP_RE.test(file) ? file.slice(0, -'.map'.length) : null;
@@ -101,5 +88,41 @@ export class Sweeper {
       removed += times.length;
     }
     return removed;
+  }
+}
+
+/**
+ * Deletes what a crash cut short in the uploads directory `dir`: an assembly file whose map was
+ * never written or was already dropped (creation writes the data file first; mkfile drops the
+ * map before it moves the data), a map without its data file, and half-written records of
+ * finished uploads. Only while no server runs on `dir` (at start, under the data-directory
+ * lock): then none of them can be a write in flight. Returns how many.
+ */
+export async function clearInterruptedUploads(dir: string): Promise<number> {
+  const names = await listOrEmpty(dir);
+  const present = new Set(names);
+  let removed = 0;
+  for (const file of names) {
+    const orphanData = ASM_RE.test(file) && !present.has(file + '.map');
+    const orphanMap = ASM_MAP_RE.test(file) && !present.has(file.slice(0, -'.map'.length));
+    if (!orphanData && !orphanMap) continue;
+    await unlinkIfExists(join(dir, file));
+    removed++;
+  }
+  const doneDir = join(dir, DONE_DIR);
+  for (const file of await listOrEmpty(doneDir)) {
+    if (!/^[0-9a-f]{64}\.tmp$/.test(file)) continue;
+    await unlinkIfExists(join(doneDir, file));
+    removed++;
+  }
+  return removed;
+}
+
+async function listOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return [];
+    throw err;
   }
 }

@@ -6,6 +6,7 @@
 //   OPENPAN_CRASH_SEED=n   replay a run (the seed is printed)
 //   OPENPAN_CRASH_KILLS=n  how many kills (default 6)
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runFsck, type FsckReport } from '../../src/fsck/fsck.js';
@@ -47,8 +48,11 @@ interface Actor {
   dirs: string[];
 }
 
-/** What the server left after a crash that its next start-up removes (app start: the store's temp files). */
-const CLEARED_AT_START = new Set(['store-temp']);
+/**
+ * What a crash leaves that the next start removes, under the data-directory lock: the store's
+ * temporary files and the uploads' cut-short assemblies and records.
+ */
+const CLEARED_AT_START = new Set(['store-temp', 'upload-leftover']);
 
 function live(files: Map<string, Acked>): string[] {
   return [...files].filter(([, f]) => f.deleted === 'no').map(([uuid]) => uuid);
@@ -171,6 +175,8 @@ test(`kill -9 at random points of a mixed workload: fsck is clean after every re
       assert.equal(unexpected.length, 0, `after kill ${kill} (at ${runMs} ms):\n${problemsOf(crashed)}`);
 
       server = await spawnServer(dataDir, env);
+      const survivors = crashed.problems.filter((p) => existsSync(p.subject));
+      assert.deepEqual(survivors.map((p) => p.message), [], `the start after kill ${kill} removes what the crash left`);
       const restarted = await runFsck({ dataDir, force: true });
       assert.equal(restarted.clean, true, `after restart ${kill}:\n${problemsOf(restarted)}`);
       t.diagnostic(

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Client } from '../helpers/server.js';
@@ -88,6 +88,44 @@ test('kill -9 in the middle of uploads leaves no file and no space charged, and 
     assert.equal((await again.call('/v1/user/info')).spaceUsed, data.length);
     const stored = await readdir(join(dataDir, 'blobs'), { recursive: true });
     assert.ok(stored.some((p) => p.endsWith(etagOf(data))));
+  } finally {
+    await server.stop().catch(() => undefined);
+    removeDataDir(dataDir);
+  }
+});
+
+test('the leftovers of an assembly a crash cut short are removed at start; a resumable upload keeps its assembly', async () => {
+  const dataDir = tempDataDir();
+  let server = await spawnServer(dataDir);
+  try {
+    const admin = await new Client(server.url).login('admin', 'secret');
+    const data = bytes(BLOCK + 5, 11);
+    const ticket = await admin.call('/v1/store/token', { name: 'kept.bin', hash: etagOf(data), path: '/crash' });
+    const ctx0 = await mkblk(ticket.uploadUrl, ticket.token, data.subarray(0, BLOCK), 0);
+    await server.stop();
+
+    // What a kill -9 can leave: a data file created before its map was written (or whose map
+    // mkfile had dropped), a map without data, a record of a finished upload half written.
+    const uploads = join(dataDir, 'uploads');
+    const kept = (await readdir(uploads)).filter((n) => n.startsWith('asm-')).sort();
+    assert.equal(kept.length, 2, 'the live upload has its data file and its map');
+    const planted = [`asm-${'a'.repeat(32)}`, `asm-${'b'.repeat(32)}.map`, join('done', `${'c'.repeat(64)}.tmp`)];
+    for (const name of planted) await writeFile(join(uploads, name), 'cut short');
+
+    server = await spawnServer(dataDir);
+    const left = await readdir(uploads, { recursive: true });
+    for (const name of planted) assert.ok(!left.includes(name), `${name} was removed at start`);
+    assert.deepEqual(left.filter((n) => n.startsWith('asm-')).sort(), kept);
+
+    const uploadUrl = `${server.url}/upload`;
+    const ctx1 = await mkblk(uploadUrl, ticket.token, data.subarray(BLOCK), 1);
+    const res = await fetch(`${uploadUrl}/mkfile/${data.length}`, {
+      method: 'POST',
+      headers: { authorization: ticket.token, 'content-type': 'text/plain' },
+      body: `${ctx0},${ctx1}`,
+    });
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { hash: string }).hash, etagOf(data));
   } finally {
     await server.stop().catch(() => undefined);
     removeDataDir(dataDir);
