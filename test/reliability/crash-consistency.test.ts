@@ -139,6 +139,8 @@ test(`kill -9 at random points of a mixed workload: fsck is clean after every re
     const actors: Actor[] = [];
     for (let i = 0; i < CLIENTS; i++) {
       const c = await userAt(server.url, `user${i}`);
+      // The folder uploads and copies go to (a copy into a missing folder is PARENT_NOT_FOUND).
+      await new Client(server.url, c.token).call('/v1/files/createDirectory', { path: '/w' });
       actors.push({ name: `user${i}`, token: c.token, rnd: prng(SEED + i + 1), n: 0, files: new Map(), dirs: [] });
     }
     const owner = new Client(server.url, actors[0].token);
