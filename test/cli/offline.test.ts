@@ -2,8 +2,7 @@
 // and an in-process WebTorrent seeder, DHT off); and the offline commands' pure helpers.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TaskObject } from '../../src/cli/api-client.js';
@@ -21,9 +20,10 @@ import {
 } from '../../src/cli/offline-format.js';
 import { LiveLines } from '../../src/cli/progress.js';
 import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { makeTorrent, startTracker, startWebTorrentSeeder, type BuiltTorrent, type Seeder, type Tracker } from '../helpers/swarm.js';
+import { makeTorrent, type Seeder } from '../helpers/swarm.js';
+import { startSwarm, type Swarm } from '../offline/e2e-helpers.js';
 import { assertContent, etag } from './content.js';
-import { cliSandbox, type CliSandbox } from './run-cli.js';
+import { loggedInCli, type CliSandbox } from './run-cli.js';
 
 const KiB = 1024;
 const TASK_ID = /task ([0-9a-f]{32})/;
@@ -134,10 +134,7 @@ describe('offline helpers', () => {
 });
 
 describe('openpan offline', () => {
-  let tracker: Tracker;
-  let seeder: Seeder;
-  let built: BuiltTorrent;
-  let seedDir: string;
+  let swarm: Swarm<Seeder>;
   let server: TestServer;
   let cli: CliSandbox;
   let erin: Client;
@@ -146,40 +143,32 @@ describe('openpan offline', () => {
   let taskId = '';
 
   before(async () => {
-    tracker = await startTracker();
-    built = makeTorrent(
+    swarm = await startSwarm(
       [
         { path: 'a.bin', bytes: a },
         { path: 'sub/b.bin', bytes: b },
       ],
-      { announce: [tracker.httpUrl], name: 'Payload' },
+      { name: 'Payload', seedFromDisk: true },
     );
-    seedDir = mkdtempSync(join(tmpdir(), 'openpan-cli-seed-'));
-    seeder = await startWebTorrentSeeder(built, seedDir, tracker);
     server = await startServer();
-    erin = await server.newUser('erin', 'erin-Passw0rd');
-    cli = cliSandbox();
-    const r = await cli.run(['login', server.url, '--name', 'erin', '--password', 'erin-Passw0rd']);
-    assert.equal(r.code, 0, r.stderr);
+    ({ cli, user: erin } = await loggedInCli(server, 'erin'));
   });
 
   after(async () => {
     cli?.remove();
     await server?.close();
-    await seeder?.close();
-    await tracker?.close();
-    if (seedDir) rmSync(seedDir, { recursive: true, force: true });
+    await swarm?.close();
   });
 
   it('add x.torrent --files 0 --to /dl --wait: uploads to :torrent, lists, starts, waits, and the file is in /dl', async () => {
     const path = join(cli.dir, 'x.torrent');
-    writeFileSync(path, built.torrent);
+    writeFileSync(path, swarm.built.torrent);
     const r = await cli.run(['offline', 'add', path, '--files', '0', '--to', '/dl', '--wait']);
     assert.equal(r.code, 0, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
     // The torrent went the seed's way: into :torrent, with the etag computed here.
     const torrentFile = await erin.call('/v1/files/get', { path: '/:torrent/x.torrent' });
-    assert.equal(torrentFile.storeId, etag(built.torrent));
-    assert.match(r.stdout, new RegExp(`^Payload  \\(2 files, .*infohash ${built.infoHash}\\)$`, 'm'));
+    assert.equal(torrentFile.storeId, etag(swarm.built.torrent));
+    assert.match(r.stdout, new RegExp(`^Payload  \\(2 files, .*infohash ${swarm.built.infoHash}\\)$`, 'm'));
     assert.match(r.stdout, /^\*\s+0\s+300\.1 KiB\s+no\s+a\.bin$/m);
     assert.match(r.stdout, /^\s+1\s+200 KiB\s+no\s+sub\/b\.bin$/m);
     const m = TASK_ID.exec(r.stdout);
@@ -228,7 +217,7 @@ describe('openpan offline', () => {
   });
 
   it('a torrent of another content under the same name gets a numbered name in :torrent', async () => {
-    const other = makeTorrent([{ path: 'c.bin', bytes: randomBytes(1000) }], { announce: [tracker.httpUrl] });
+    const other = makeTorrent([{ path: 'c.bin', bytes: randomBytes(1000) }], { announce: [swarm.tracker.httpUrl] });
     const dir = mkdtempSync(join(cli.dir, 'other-'));
     writeFileSync(join(dir, 'x.torrent'), other.torrent);
     const r = await cli.run(['offline', 'add', join(dir, 'x.torrent'), '-q']);
@@ -268,7 +257,7 @@ describe('openpan offline', () => {
   });
 
   it('a magnet link: a clear message while the server has no parseUrl, a task once it has', async () => {
-    const magnet = `magnet:?xt=urn:btih:${built.infoHash}&dn=Payload&tr=${encodeURIComponent(tracker.httpUrl)}`;
+    const magnet = `magnet:?xt=urn:btih:${swarm.built.infoHash}&dn=Payload&tr=${encodeURIComponent(swarm.tracker.httpUrl)}`;
     const r = await cli.run(['offline', 'add', magnet, '--to', '/magnet']);
     if (r.code === 1 && /does not support/.test(r.stderr)) {
       assert.match(r.stderr, /this server does not support magnet\/URL tasks yet/);

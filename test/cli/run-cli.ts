@@ -1,8 +1,10 @@
 // Runs the command line as a user would: a child process, with its own config file and env.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Client, TestServer } from '../helpers/server.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'src/cli/main.ts');
@@ -35,6 +37,17 @@ export function cliSandbox(baseEnv: Record<string, string> = {}): CliSandbox {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A new user `name` on `server` (password `<name>-Passw0rd`) and a sandbox whose CLI is logged in as that user. */
+export async function loggedInCli(server: TestServer, name: string): Promise<{ cli: CliSandbox; user: Client }> {
+  const password = `${name}-Passw0rd`;
+  const user = await server.newUser(name, password);
+  const cli = cliSandbox();
+  const r = await cli.run(['login', server.url, '--name', name, '--password', password]);
+  if (r.code !== 0) cli.remove();
+  assert.equal(r.code, 0, r.stderr);
+  return { cli, user };
 }
 
 export function runCli(args: string[], { env = {}, input }: { env?: Record<string, string>; input?: string } = {}): Promise<CliResult> {

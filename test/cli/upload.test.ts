@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { cliSandbox, type CliSandbox } from './run-cli.js';
+import { cliSandbox, loggedInCli, type CliSandbox } from './run-cli.js';
 import { assertContent } from './content.js';
 
 const MiB = 1024 * 1024;
@@ -30,10 +30,7 @@ describe('openpan upload', () => {
 
   before(async () => {
     server = await startServer();
-    erin = await server.newUser('erin', 'erin-Passw0rd');
-    cli = cliSandbox();
-    const r = await cli.run(['login', server.url, '--name', 'erin', '--password', 'erin-Passw0rd']);
-    assert.equal(r.code, 0, r.stderr);
+    ({ cli, user: erin } = await loggedInCli(server, 'erin'));
   });
   after(async () => {
     cli.remove();

@@ -9,24 +9,22 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { removeDataDir, spawnServer, tempDataDir, type ServerProcess } from '../helpers/process-server.js';
 import { Client } from '../helpers/server.js';
-import { makeTorrent, startTracker } from '../helpers/swarm.js';
 import { bytes, etagOf } from '../upload/helpers.js';
-import { assertFile, KiB, MiB, names, offlineDirs, startCountingSeeder, task, uploadTorrent, userAt, waitDone, waitFor, walkDrive } from './e2e-helpers.js';
+import { assertFile, KiB, MiB, names, offlineDirs, startSwarm, task, uploadTorrent, userAt, waitDone, waitFor, walkDrive } from './e2e-helpers.js';
 
 describe('offline download survives kill -9', () => {
   test('kill -9 mid-download: restart resumes from the verified pieces and ends byte-identical', async (t) => {
-    const tracker = await startTracker();
     const big = bytes(4 * MiB + 321, 41);
     const small = bytes(100 * KiB + 9, 42);
-    const built = makeTorrent(
+    const swarm = await startSwarm(
       [
         { path: 'big.bin', bytes: big },
         { path: 'small.bin', bytes: small },
       ],
-      { announce: [tracker.httpUrl], name: 'Crash Payload' },
+      { name: 'Crash Payload' },
     );
+    const { built, seeder } = swarm;
     const size = big.length + small.length;
-    const seeder = await startCountingSeeder(built.torrent, Buffer.concat([big, small]), built.infoHash, tracker);
     const dataDir = tempDataDir();
     let srv: ServerProcess | null = null;
     try {
@@ -80,14 +78,12 @@ describe('offline download survives kill -9', () => {
       await waitFor('the working directory to go', async () => offlineDirs(dataDir).length === 0);
     } finally {
       await srv?.stop();
-      await seeder.close();
-      await tracker.close();
+      await swarm.close();
       removeDataDir(dataDir);
     }
   });
 
   test('kill -9 during the import (status 50): restart finishes it with no duplicate entries', async (t) => {
-    const tracker = await startTracker();
     // Many small files: hashing, moving and creating one entry each makes the import last.
     const FOLDERS = 3;
     const PER = 600;
@@ -95,9 +91,9 @@ describe('offline download survives kill -9', () => {
     for (let d = 0; d < FOLDERS; d++) {
       for (let i = 0; i < PER; i++) files.push({ path: `part${d}/f${String(i).padStart(4, '0')}.dat`, bytes: bytes(1500 + ((i * 37) % 900), 1000 + d * PER + i) });
     }
-    const built = makeTorrent(files, { announce: [tracker.httpUrl], name: 'Many' });
-    const size = files.reduce((s, f) => s + f.bytes.length, 0);
-    const seeder = await startCountingSeeder(built.torrent, Buffer.concat(files.map((f) => f.bytes)), built.infoHash, tracker);
+    const swarm = await startSwarm(files, { name: 'Many' });
+    const { built } = swarm;
+    const size = swarm.payload.length;
     const dataDir = tempDataDir();
     let srv: ServerProcess | null = null;
     try {
@@ -167,8 +163,7 @@ describe('offline download survives kill -9', () => {
       await waitFor('the working directory to go', async () => offlineDirs(dataDir).length === 0);
     } finally {
       await srv?.stop();
-      await seeder.close();
-      await tracker.close();
+      await swarm.close();
       removeDataDir(dataDir);
     }
   });

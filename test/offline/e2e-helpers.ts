@@ -1,15 +1,17 @@
 // Shared pieces of the offline end-to-end tests (test/offline/e2e-*.test.ts): a drive client on
-// top of test/helpers/server.ts's Client, polling, torrents built from raw bencode values, and a
-// seeder that serves a torrent's bytes from memory and counts what it uploads.
+// top of test/helpers/server.ts's Client, polling, torrents built from raw bencode values, a
+// seeder that serves a torrent's bytes from memory and counts what it uploads, and a whole swarm
+// (tracker, torrent, seeder) in one call.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeBencode, RawBencode, type BEncodable } from '../../src/offline/torrent/bencode.js';
 import { Client } from '../helpers/server.js';
-import type { Tracker } from '../helpers/swarm.js';
+import { makeTorrent, startTracker, startWebTorrentSeeder, type BuiltTorrent, type PayloadFile, type Seeder, type TorrentOptions, type Tracker } from '../helpers/swarm.js';
 import { etagOf, fileOf, formUpload } from '../upload/helpers.js';
 
 const require = createRequire(import.meta.url);
@@ -213,4 +215,48 @@ export async function startCountingSeeder(torrent: Buffer, stream: Buffer, infoH
     uploaded: () => t.uploaded as number,
     close: () => new Promise<void>((res) => client.destroy(() => res())),
   };
+}
+
+// ---- a whole swarm: tracker, torrent, one seeder ----
+
+export interface SwarmOptions extends Omit<TorrentOptions, 'announce'> {
+  /** Seed with startWebTorrentSeeder from the payload written to a temporary directory, not from memory. */
+  seedFromDisk?: boolean;
+}
+
+export interface Swarm<S = CountingSeeder> {
+  tracker: Tracker;
+  /** Announces to `tracker` only. */
+  built: BuiltTorrent;
+  seeder: S;
+  /** Every file's bytes in torrent order (the v1 byte stream). */
+  payload: Buffer;
+  /** Stops the seeder, then the tracker, and removes a seed directory; a second call waits for the first. */
+  close(): Promise<void>;
+}
+
+/** A tracker on loopback, a torrent of `files` announcing to it, and a seeder the tracker already counts. */
+export async function startSwarm(files: PayloadFile[], opts: SwarmOptions & { seedFromDisk: true }): Promise<Swarm<Seeder>>;
+export async function startSwarm(files: PayloadFile[], opts?: SwarmOptions & { seedFromDisk?: false }): Promise<Swarm<CountingSeeder>>;
+export async function startSwarm(files: PayloadFile[], { seedFromDisk = false, ...torrentOpts }: SwarmOptions = {}): Promise<Swarm<Seeder | CountingSeeder>> {
+  const tracker = await startTracker();
+  const built = makeTorrent(files, { ...torrentOpts, announce: [tracker.httpUrl] });
+  const payload = Buffer.concat(files.map((f) => f.bytes));
+  const seedDir = seedFromDisk ? mkdtempSync(join(tmpdir(), 'openpan-seed-')) : null;
+  const removeSeedDir = () => seedDir !== null && rmSync(seedDir, { recursive: true, force: true });
+  let seeder: Seeder | CountingSeeder;
+  try {
+    seeder = seedDir === null ? await startCountingSeeder(built.torrent, payload, built.infoHash, tracker) : await startWebTorrentSeeder(built, seedDir, tracker);
+  } catch (err) {
+    await tracker.close();
+    removeSeedDir();
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  const stop = async () => {
+    await seeder.close();
+    await tracker.close();
+    removeSeedDir();
+  };
+  return { tracker, built, seeder, payload, close: () => (stopping ??= stop()) };
 }

@@ -10,7 +10,7 @@ import { parseTorrent } from '../../src/offline/torrent/index.js';
 import { startServer } from '../helpers/server.js';
 import { makeTorrent, startAria2Seeder, startTracker, writePayload } from '../helpers/swarm.js';
 import { bytes, etagOf } from '../upload/helpers.js';
-import { assertFile, KiB, MiB, names, offlineDirs, rawTorrent, startCountingSeeder, task, uploadTorrent, waitDone, waitFor, walkDisk, walkDrive } from './e2e-helpers.js';
+import { assertFile, KiB, MiB, names, offlineDirs, rawTorrent, startCountingSeeder, startSwarm, task, uploadTorrent, waitDone, waitFor, walkDisk, walkDrive } from './e2e-helpers.js';
 
 describe('offline download end to end', () => {
   test('aria2c seeds nested folders; a selection of 2 of 3 files lands at the right paths', async () => {
@@ -225,18 +225,17 @@ describe('offline download end to end', () => {
   });
 
   test('two users start one torrent at the same moment: one engine job, both get their files', async () => {
-    const tracker = await startTracker();
     const x = bytes(2 * MiB + 77, 81);
     const y = bytes(300 * KiB + 1, 82);
-    const built = makeTorrent(
+    const swarm = await startSwarm(
       [
         { path: 'x.bin', bytes: x },
         { path: 'y.bin', bytes: y },
       ],
-      { announce: [tracker.httpUrl], name: 'Shared' },
+      { name: 'Shared' },
     );
+    const { built, seeder } = swarm;
     const size = x.length + y.length;
-    const seeder = await startCountingSeeder(built.torrent, Buffer.concat([x, y]), built.infoHash, tracker);
     // Slowed so the two tasks overlap for a while and the working area can be watched.
     const server = await startServer({ OPENPAN_BT_DOWNLOAD_LIMIT: String(1 * MiB) });
     try {
@@ -279,8 +278,7 @@ describe('offline download end to end', () => {
       await waitFor('the working directory to go', async () => offlineDirs(server.dataDir).length === 0);
     } finally {
       await server.close();
-      await seeder.close();
-      await tracker.close();
+      await swarm.close();
     }
   });
 });

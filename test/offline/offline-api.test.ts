@@ -1,26 +1,20 @@
 // Offline download of a .torrent over the real HTTP API, against a real swarm on loopback:
 // an in-process tracker and an in-process WebTorrent seeder (test/helpers/swarm.ts), DHT off.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { signTaskHash } from '../../src/offline/task-hash.js';
 import { Client, startServer, type TestServer } from '../helpers/server.js';
-import { makeTorrent, startTracker, startWebTorrentSeeder, type BuiltTorrent, type Seeder, type Tracker } from '../helpers/swarm.js';
-import { bytes, etagOf, fileOf, formUpload } from '../upload/helpers.js';
+import type { Seeder } from '../helpers/swarm.js';
+import { bytes, etagOf } from '../upload/helpers.js';
+import { assertFile, startSwarm, task, uploadTorrent, type Swarm } from './e2e-helpers.js';
 
 
 const KiB = 1024;
+// Waits here give up sooner than e2e-helpers' (180 s).
 const TIMEOUT = 120_000;
-
-/** Uploads `data` as `name` into the caller's `:torrent` folder; returns the file object. */
-async function uploadTorrent(client: Client, name: string, data: Buffer): Promise<any> {
-  const t = await client.call('/v1/store/token', { name, hash: etagOf(data), path: ':torrent' });
-  if ('uuid' in t) return t; // instant upload: someone stored these bytes before
-  return fileOf(await formUpload(t.uploadUrl, t.token, data));
-}
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = TIMEOUT): Promise<T> {
   const until = Date.now() + timeoutMs;
@@ -32,33 +26,12 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined | nul
   }
 }
 
-async function task(client: Client, taskId: string): Promise<any> {
-  const page = await client.call('/v1/offline/page', { page: 1, pageSize: 100 });
-  return page.list.find((t: any) => t.taskId === taskId);
-}
-
 async function waitDone(client: Client, taskId: string): Promise<any> {
   return waitFor(`task ${taskId} to finish`, async () => {
     const t = await task(client, taskId);
     if (t?.status === -1) throw new Error(`task failed: ${t.errorCode} ${t.message}`);
     return t?.status === 100 ? t : undefined;
   });
-}
-
-async function download(client: Client, path: string): Promise<Buffer> {
-  const { downloadAddress } = await client.call('/v1/files/download', { path });
-  const res = await fetch(downloadAddress);
-  assert.equal(res.status, 200);
-  return Buffer.from(await res.arrayBuffer());
-}
-
-/** Asserts the drive holds exactly these bytes at `path`, with the etag computed here. */
-async function assertFile(client: Client, path: string, data: Buffer): Promise<void> {
-  const file = await client.call('/v1/files/get', { path });
-  assert.equal(file.type, 0, path);
-  assert.equal(file.size, data.length, path);
-  assert.equal(file.storeId, etagOf(data), path);
-  assert.ok((await download(client, path)).equals(data), `bytes of ${path}`);
 }
 
 async function names(client: Client, path: string): Promise<string[]> {
@@ -72,45 +45,35 @@ function offlineDirs(server: TestServer): string[] {
 }
 
 describe('offline download of a torrent file', () => {
-  let tracker: Tracker;
-  let seeder: Seeder;
-  let built: BuiltTorrent;
-  let seedDir: string;
+  let swarm: Swarm<Seeder>;
   const a = bytes(300 * KiB + 123, 1);
   const b = bytes(200 * KiB + 7, 2);
   const c = bytes(50 * KiB + 1, 3);
 
   before(async () => {
-    tracker = await startTracker();
-    built = makeTorrent(
+    swarm = await startSwarm(
       [
         { path: 'a.bin', bytes: a },
         { path: 'sub/b.bin', bytes: b },
         { path: 'sub/deep/c.txt', bytes: c },
       ],
-      { announce: [tracker.httpUrl], name: 'My Payload' },
+      { name: 'My Payload', seedFromDisk: true },
     );
-    seedDir = mkdtempSync(join(tmpdir(), 'openpan-seed-'));
-    seeder = await startWebTorrentSeeder(built, seedDir, tracker);
   });
 
-  after(async () => {
-    await seeder?.close();
-    await tracker?.close();
-    rmSync(seedDir, { recursive: true, force: true });
-  });
+  after(() => swarm?.close());
 
   test('parse, start a selection, files land in the drive; a second user gets them from the store', async () => {
     const server = await startServer();
     try {
       const alice = await server.newUser('alice');
       const bob = await server.newUser('bob');
-      const tf = await uploadTorrent(alice, 'payload.torrent', built.torrent);
+      const tf = await uploadTorrent(alice, 'payload.torrent', swarm.built.torrent);
 
       const parsed = await alice.call('/v1/offline/parseTorrent', { uuid: tf.uuid });
       assert.equal(parsed.type, 0);
       assert.equal(parsed.name, 'My Payload');
-      assert.equal(parsed.infoHash, built.infoHash);
+      assert.equal(parsed.infoHash, swarm.built.infoHash);
       assert.equal(parsed.size, a.length + b.length + c.length);
       assert.deepEqual(parsed.files, [
         { index: 0, path: 'a.bin', size: a.length, cached: false },
@@ -120,12 +83,12 @@ describe('offline download of a torrent file', () => {
       assert.equal(parsed.server, false);
       assert.equal(typeof parsed.taskHash, 'string');
       // By path too.
-      assert.equal((await alice.call('/v1/offline/parseTorrent', { path: ':torrent/payload.torrent' })).infoHash, built.infoHash);
+      assert.equal((await alice.call('/v1/offline/parseTorrent', { path: ':torrent/payload.torrent' })).infoHash, swarm.built.infoHash);
 
       const started = await alice.call('/v1/offline/start', { taskHash: parsed.taskHash, files: '0,2', savePath: '/dl' });
       assert.match(started.taskId, /^[0-9a-f]{32}$/);
       assert.equal(started.type, 0);
-      assert.equal(started.infoHash, built.infoHash);
+      assert.equal(started.infoHash, swarm.built.infoHash);
       assert.equal(started.size, a.length + c.length);
       assert.deepEqual(started.files, [0, 2]);
       assert.equal(started.savePath, '/dl');
@@ -162,7 +125,7 @@ describe('offline download of a torrent file', () => {
       }
 
       // Bob: the same torrent; the two files alice downloaded are cached and arrive at once.
-      const btf = await uploadTorrent(bob, 'same.torrent', built.torrent);
+      const btf = await uploadTorrent(bob, 'same.torrent', swarm.built.torrent);
       const bparsed = await bob.call('/v1/offline/parseTorrent', { uuid: btf.uuid });
       assert.deepEqual(bparsed.files.map((f: any) => f.cached), [true, false, true]);
       assert.equal(bparsed.server, false);
@@ -208,7 +171,7 @@ describe('offline download of a torrent file', () => {
     try {
       const alice = await server.newUser('alice');
       const bob = await server.newUser('bob');
-      const tf = await uploadTorrent(alice, 'payload.torrent', built.torrent);
+      const tf = await uploadTorrent(alice, 'payload.torrent', swarm.built.torrent);
       const { taskHash } = await alice.call('/v1/offline/parseTorrent', { uuid: tf.uuid });
       const [v, body, sig] = taskHash.split('.');
       const claims = JSON.parse(Buffer.from(body, 'base64url').toString());
@@ -231,7 +194,7 @@ describe('offline download of a torrent file', () => {
 
       for (const [name, data] of [
         ['garbage.torrent', Buffer.from('this is not bencode')],
-        ['truncated.torrent', built.torrent.subarray(0, built.torrent.length - 10)],
+        ['truncated.torrent', swarm.built.torrent.subarray(0, swarm.built.torrent.length - 10)],
       ] as const) {
         const bad = await uploadTorrent(alice, name, data);
         const r = await alice.raw('/v1/offline/parseTorrent', { uuid: bad.uuid });
@@ -250,7 +213,7 @@ describe('offline download of a torrent file', () => {
     const server = await startServer({ OPENPAN_DEFAULT_QUOTA: String(100 * KiB) });
     try {
       const alice = await server.newUser('alice');
-      const tf = await uploadTorrent(alice, 'payload.torrent', built.torrent);
+      const tf = await uploadTorrent(alice, 'payload.torrent', swarm.built.torrent);
       const { taskHash } = await alice.call('/v1/offline/parseTorrent', { uuid: tf.uuid });
       const r = await alice.raw('/v1/offline/start', { taskHash, files: [0] });
       assert.equal(r.status, 413);
@@ -263,34 +226,24 @@ describe('offline download of a torrent file', () => {
 });
 
 describe('offline download, slow swarm: remove and restart mid-download', () => {
-  let tracker: Tracker;
-  let seeder: Seeder;
-  let built: BuiltTorrent;
-  let seedDir: string;
+  let swarm: Swarm<Seeder>;
   const big = bytes(3 * 1024 * KiB + 5, 11);
   const small = bytes(40 * KiB, 12);
 
   before(async () => {
-    tracker = await startTracker();
-    built = makeTorrent(
+    swarm = await startSwarm(
       [
         { path: 'big.bin', bytes: big },
         { path: 'small.bin', bytes: small },
       ],
-      { announce: [tracker.httpUrl], name: 'Slow' },
+      { name: 'Slow', seedFromDisk: true },
     );
-    seedDir = mkdtempSync(join(tmpdir(), 'openpan-seed-'));
-    seeder = await startWebTorrentSeeder(built, seedDir, tracker);
   });
 
-  after(async () => {
-    await seeder?.close();
-    await tracker?.close();
-    rmSync(seedDir, { recursive: true, force: true });
-  });
+  after(() => swarm?.close());
 
   async function startSlow(server: TestServer, user: Client): Promise<any> {
-    const tf = await uploadTorrent(user, 'slow.torrent', built.torrent);
+    const tf = await uploadTorrent(user, 'slow.torrent', swarm.built.torrent);
     const { taskHash } = await user.call('/v1/offline/parseTorrent', { uuid: tf.uuid });
     const started = await user.call('/v1/offline/start', { taskHash, savePath: '/dl' });
     // Mid-download: some bytes verified, far from all.
@@ -358,7 +311,7 @@ describe('offline download, slow swarm: remove and restart mid-download', () => 
       await assertFile(again, '/dl/Slow/big.bin', big);
       await assertFile(again, '/dl/Slow/small.bin', small);
       const info = await again.call('/v1/user/info');
-      assert.equal(info.spaceUsed, big.length + small.length + built.torrent.length, 'space charged once');
+      assert.equal(info.spaceUsed, big.length + small.length + swarm.built.torrent.length, 'space charged once');
       await waitFor('the temporary data to go', async () => offlineDirs(server).length === 0);
     } finally {
       await server.close();

@@ -12,9 +12,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runFsck, type FsckReport } from '../../src/fsck/fsck.js';
 import { removeDataDir, spawnServer, tempDataDir, type ServerProcess } from '../helpers/process-server.js';
 import { Client } from '../helpers/server.js';
-import { makeTorrent, startTracker } from '../helpers/swarm.js';
 import { startTestServer } from '../net/http-fixture.js';
-import { assertFile, startCountingSeeder, uploadTorrent, userAt, waitDone } from '../offline/e2e-helpers.js';
+import { assertFile, startSwarm, uploadTorrent, userAt, waitDone } from '../offline/e2e-helpers.js';
 import { blockUpload, bytes, etagOf, fileOf, formUpload, MiB } from '../upload/helpers.js';
 
 const SEED = Number(process.env.OPENPAN_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -120,13 +119,11 @@ test(`kill -9 at random points of a mixed workload: fsck is clean after every re
   t.diagnostic(`OPENPAN_CRASH_SEED=${SEED} OPENPAN_CRASH_KILLS=${KILLS}`);
   console.log(`crash-consistency seed: ${SEED} (replay with OPENPAN_CRASH_SEED=${SEED})`);
   const rnd = prng(SEED);
-  const tracker = await startTracker();
   const payload = [
     { path: 'one.bin', bytes: bytes(2 * MiB + 77, 901) },
     { path: 'two/three.bin', bytes: bytes(1 * MiB + 5, 902) },
   ];
-  const built = makeTorrent(payload, { announce: [tracker.httpUrl], name: 'Crash Torrent' });
-  const seeder = await startCountingSeeder(built.torrent, Buffer.concat(payload.map((p) => p.bytes)), built.infoHash, tracker);
+  const swarm = await startSwarm(payload, { name: 'Crash Torrent' });
   // A URL download that spans several crashes too: slow per connection, resumable (ETag).
   const web = await startTestServer('127.0.0.1');
   const urlData = bytes(6 * MiB + 3, 903);
@@ -144,7 +141,7 @@ test(`kill -9 at random points of a mixed workload: fsck is clean after every re
       actors.push({ name: `user${i}`, token: c.token, rnd: prng(SEED + i + 1), n: 0, files: new Map(), dirs: [] });
     }
     const owner = new Client(server.url, actors[0].token);
-    const tf = await uploadTorrent(owner, 'crash.torrent', built.torrent);
+    const tf = await uploadTorrent(owner, 'crash.torrent', swarm.built.torrent);
     const { taskHash } = await owner.call('/v1/offline/parseTorrent', { uuid: tf.uuid });
     const { taskId } = await owner.call('/v1/offline/start', { taskHash, savePath: '/torrent' });
     const parsedUrl = await owner.call('/v1/offline/parseUrl', { url: `${web.origin}/crash.bin` });
@@ -223,8 +220,7 @@ test(`kill -9 at random points of a mixed workload: fsck is clean after every re
     assert.equal(final.clean, true, `after a graceful stop:\n${problemsOf(final)}`);
   } finally {
     await server?.stop();
-    await seeder.close();
-    await tracker.close();
+    await swarm.close();
     await web.close();
     removeDataDir(dataDir);
   }

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { runFsck, type FsckOptions, type FsckReport } from '../../src/fsck/fsck.js';
 import { startServer } from '../helpers/server.js';
-import { bytes, fileOf, formUpload, ticket } from '../upload/helpers.js';
+import { blobPath, bytes, fileOf, formUpload, ticket } from '../upload/helpers.js';
 
 export interface World {
   dataDir: string;
@@ -63,7 +63,7 @@ export async function makeWorld(): Promise<World> {
       }
     },
     contentPath(etag) {
-      return join(dataDir, 'blobs', etag.slice(0, 2), etag.slice(2, 4), etag);
+      return blobPath(dataDir, etag);
     },
     fsck: (opts = {}) => runFsck({ dataDir, ...opts }),
   };

@@ -14,8 +14,7 @@ import { BlobCollector } from '../../src/store/collector.js';
 import { ContentLock } from '../../src/store/content-lock.js';
 import { LocalDiskBlobStore } from '../../src/store/local-disk.js';
 import { Client, startServer, type TestServer } from '../helpers/server.js';
-import { makeTorrent, startTracker } from '../helpers/swarm.js';
-import { assertFile, startCountingSeeder, task, uploadTorrent, waitDone, waitFor } from '../offline/e2e-helpers.js';
+import { assertFile, startSwarm, task, uploadTorrent, waitDone, waitFor } from '../offline/e2e-helpers.js';
 import { BLOCK, bytes, etagOf, fileOf, formUpload, MiB, mkblk, mkfile, ticket, type Answer } from '../upload/helpers.js';
 
 const SIZE_MIB = 32;
@@ -144,13 +143,11 @@ describe('a full disk', () => {
   test('a torrent task that fills the disk fails with DISK_FULL and resumes to the end once space is freed', async () => {
     const dataDir = join(mountPoint, 'torrent-test');
     mkdirSync(dataDir);
-    const tracker = await startTracker();
     const payload = [
       { path: 'a.bin', bytes: bytes(6 * MiB + 11, 301) },
       { path: 'b.bin', bytes: bytes(4 * MiB + 13, 302) },
     ];
-    const built = makeTorrent(payload, { announce: [tracker.httpUrl], name: 'Too Big', pieceLength: 64 * 1024 });
-    const seeder = await startCountingSeeder(built.torrent, Buffer.concat(payload.map((p) => p.bytes)), built.infoHash, tracker);
+    const swarm = await startSwarm(payload, { name: 'Too Big', pieceLength: 64 * 1024 });
     const server = await startServer({}, dataDir);
     try {
       const bob = await server.newUser('bob');
@@ -162,7 +159,7 @@ describe('a full disk', () => {
         fileOf(a);
         fillers.push(`/filler/filler${i}.bin`);
       }
-      const tf = await uploadTorrent(bob, 'too-big.torrent', built.torrent);
+      const tf = await uploadTorrent(bob, 'too-big.torrent', swarm.built.torrent);
       const { taskHash } = await bob.call('/v1/offline/parseTorrent', { uuid: tf.uuid });
       const { taskId } = await bob.call('/v1/offline/start', { taskHash, savePath: '/dl' });
       const failed = await waitFor('the task to fail', async () => {
@@ -180,8 +177,7 @@ describe('a full disk', () => {
       await assertClean(server);
     } finally {
       await server.close();
-      await seeder.close();
-      await tracker.close();
+      await swarm.close();
     }
   });
 });

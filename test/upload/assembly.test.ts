@@ -13,6 +13,7 @@ import {
   BLOCK,
   MiB,
   assertUploadError,
+  blobPath,
   blockFiles,
   blockUpload,
   bput,
@@ -29,10 +30,6 @@ import {
 } from './helpers.js';
 
 type Server = Awaited<ReturnType<typeof startServer>>;
-
-function blobPath(dataDir: string, etag: string): string {
-  return join(dataDir, 'blobs', etag.slice(0, 2), etag.slice(2, 4), etag);
-}
 
 async function assemblies(dataDir: string): Promise<string[]> {
   return (await readdir(join(dataDir, 'uploads'))).filter((n) => /^asm-[0-9a-f]{32}$/.test(n));

@@ -169,6 +169,11 @@ export async function blockUpload(
   return mkfile(uploadUrl, token, data.length, ctxs);
 }
 
+/** Where the blob store keeps the content with this etag. */
+export function blobPath(dataDir: string, etag: string): string {
+  return join(dataDir, 'blobs', etag.slice(0, 2), etag.slice(2, 4), etag);
+}
+
 /** Files under `<dataDir>/blobs`, the store's temp dir excluded: one per stored content. */
 export async function storedBlobs(dataDir: string): Promise<string[]> {
   const out: string[] = [];

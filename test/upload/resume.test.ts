@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { decodeCtx } from '../../src/upload/ctx.js';
 import { startServer } from '../helpers/server.js';
-import { BLOCK, MiB, assertUploadError, blockFiles, bput, bytes, etagOf, fileOf, mkblk, mkfile, sendBlock, sha1Hex, storedBlobs, ticket } from './helpers.js';
+import { BLOCK, MiB, assertUploadError, blobPath, blockFiles, bput, bytes, etagOf, fileOf, mkblk, mkfile, sendBlock, sha1Hex, storedBlobs, ticket } from './helpers.js';
 
 test('an upload started before a restart is finished after it with the old ctxs', async () => {
   const first = await startServer();
@@ -35,8 +35,7 @@ test('an upload started before a restart is finished after it with the old ctxs'
     assert.equal(file.path, '/r/resumed.bin');
     assert.equal(file.size, data.length);
     assert.deepEqual(await storedBlobs(dataDir), [etagOf(data)]);
-    const etag = etagOf(data);
-    const stored = await readFile(join(dataDir, 'blobs', etag.slice(0, 2), etag.slice(2, 4), etag));
+    const stored = await readFile(blobPath(dataDir, etagOf(data)));
     assert.equal(sha1Hex(stored), sha1Hex(data));
   } finally {
     if (second) await second.close();

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { makeTorrent, startTracker, startWebTorrentSeeder, type BuiltTorrent, type Seeder, type Tracker } from '../helpers/swarm.js';
+import type { Seeder } from '../helpers/swarm.js';
+import { startSwarm, type Swarm } from '../offline/e2e-helpers.js';
 import { bytes, etagOf, mkblk, ticket } from '../upload/helpers.js';
 import { ensureUiBuilt, launchChromium, screenshotDir } from './browser.js';
 
@@ -18,9 +19,7 @@ const MiB = 1024 * KiB;
 
 describe('web UI', { timeout: 240_000 }, () => {
   let server: TestServer;
-  let tracker: Tracker;
-  let seeder: Seeder;
-  let built: BuiltTorrent;
+  let swarm: Swarm<Seeder>;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
@@ -37,16 +36,14 @@ describe('web UI', { timeout: 240_000 }, () => {
     scratch = mkdtempSync(join(tmpdir(), 'openpan-web-e2e-'));
     shots = screenshotDir(join(scratch, 'shots'));
     mkdirSync(shots, { recursive: true });
-    tracker = await startTracker();
-    built = makeTorrent(
+    swarm = await startSwarm(
       [
         { path: 'readme.txt', bytes: readme },
         { path: 'video/clip.bin', bytes: clip },
         { path: 'audio/track.bin', bytes: track },
       ],
-      { announce: [tracker.httpUrl], name: 'Sample Pack' },
+      { name: 'Sample Pack', seedFromDisk: true },
     );
-    seeder = await startWebTorrentSeeder(built, join(scratch, 'seed'), tracker);
     // Slowed down so the page can be watched while the torrent downloads.
     server = await startServer({ OPENPAN_BT_DOWNLOAD_LIMIT: String(32 * KiB) });
     alice = await server.newUser('alice');
@@ -61,8 +58,7 @@ describe('web UI', { timeout: 240_000 }, () => {
   after(async () => {
     await browser?.close();
     await server?.close();
-    await seeder?.close();
-    await tracker?.close();
+    await swarm?.close();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
@@ -187,7 +183,7 @@ describe('web UI', { timeout: 240_000 }, () => {
     await page.getByRole('link', { name: 'Offline downloads' }).click();
     await page.getByRole('heading', { name: 'Offline downloads' }).waitFor();
     await page.getByRole('button', { name: /Add torrent/ }).click();
-    await page.getByTestId('torrent-input').setInputFiles({ name: 'sample.torrent', mimeType: 'application/x-bittorrent', buffer: built.torrent });
+    await page.getByTestId('torrent-input').setInputFiles({ name: 'sample.torrent', mimeType: 'application/x-bittorrent', buffer: swarm.built.torrent });
     const offer = page.getByTestId('offer');
     await offer.getByText('Sample Pack').waitFor();
     assert.equal(await offer.getByTestId('tree-file').count(), 3);
@@ -248,7 +244,7 @@ describe('web UI', { timeout: 240_000 }, () => {
     await page.getByLabel('Magnet links or URLs, one per line').fill('ftp://127.0.0.1/file.iso');
     await page.getByRole('button', { name: 'Read links' }).click();
     await page.getByRole('dialog').getByRole('alert').getByText('This kind of link is not supported.').waitFor();
-    await page.getByLabel('Magnet links or URLs, one per line').fill(`magnet:?xt=urn:btih:${built.infoHash}&dn=Sample%20Pack&tr=${encodeURIComponent(tracker.httpUrl)}`);
+    await page.getByLabel('Magnet links or URLs, one per line').fill(`magnet:?xt=urn:btih:${swarm.built.infoHash}&dn=Sample%20Pack&tr=${encodeURIComponent(swarm.tracker.httpUrl)}`);
     await page.getByRole('button', { name: 'Read links' }).click();
     const offer = page.getByTestId('offer');
     await offer.waitFor({ timeout: 60_000 });
