@@ -2,6 +2,7 @@
 // users start torrent tasks on one local swarm while many small form uploads are in flight, and
 // /v1/files/page latency and the server's RSS are sampled throughout. It returns what happened;
 // the callers decide what to assert or print.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -51,6 +52,21 @@ function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
+/** page-prober.ts in a child process; stop() ends it and returns its samples (ms). */
+function startPageProber(url: string, token: string, path: string): { stop(): Promise<number[]> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'page-prober.ts'), url, token, path], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  return {
+    async stop() {
+      child.stdin.end();
+      await exited;
+      return JSON.parse(out || '[]') as number[];
+    },
+  };
+}
+
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : 0;
@@ -93,17 +109,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     }
     await call(users[0], '/v1/files/createDirectory', { path: '/probe' });
 
-    // Samplers: page latency on a folder that fills with uploads, RSS of the server.
-    let sampling = true;
-    const pageMs: number[] = [];
-    const prober = (async () => {
-      while (sampling) {
-        const t0 = performance.now();
-        await call(users[0], '/v1/files/page', { path: '/up', pageSize: 100 }).catch(() => undefined);
-        pageMs.push(performance.now() - t0);
-        await sleep(10);
-      }
-    })();
+    // Samplers: page latency on a folder that fills with uploads (from a process of its own),
+    // RSS of the server.
+    const prober = startPageProber(server.url, users[0].token, '/up');
     const rssTimer = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 200);
 
     const started = performance.now();
@@ -171,8 +179,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       await sleep(500);
     }
     const tasksSeconds = (performance.now() - started) / 1000;
-    sampling = false;
-    await prober;
+    const pageMs = await prober.stop();
     clearInterval(rssTimer);
 
     // Correctness: task files and uploads, byte for byte where it is cheap (uploads), by etag for tasks.
