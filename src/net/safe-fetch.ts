@@ -31,7 +31,7 @@ export interface SafeRequestOptions {
 export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_REDIRECTS = 10;
-const USER_AGENT = 'openpan';
+export const USER_AGENT = 'openpan';
 
 /** A `lookup` for http(s).request / net.connect that resolves under the policy. */
 export function policyLookup(policy: AddressPolicy): LookupFunction {

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressPolicy } from '../../net/address-policy.js';
 import { asFetchError, FetchError } from '../../net/fetch-error.js';
 import { contentLength, parseContentRange, probeUrl, type ProbeResult } from '../../net/probe.js';
+import { RawUnsupported, rawGet, type RawBodyHandlers } from '../../net/raw-get.js';
 import { getFollowingRedirects, type FollowOptions } from '../../net/safe-fetch.js';
 import { ByteRanges, splitRanges, type ByteRange } from './byte-ranges.js';
 import { PositionalWriter } from './positional-writer.js';
@@ -219,33 +220,91 @@ async function rangedDownload(host: TransferHost, cfg: TransferConfig, outer: Ab
 async function fetchRange(host: TransferHost, cfg: TransferConfig, signal: AbortSignal, url: URL, size: number, ifRange: string | null, seg: Segment, fh: FileHandle, saver: StateSaver): Promise<void> {
   const headers: Record<string, string> = { range: `bytes=${seg.pos}-${seg.end - 1}` };
   if (ifRange !== null) headers['if-range'] = ifRange;
-  const { res } = await getFollowingRedirects(url, followOptions(cfg, signal, headers));
+  const response = await rangeResponse(url, cfg, signal, headers);
   host.connections++;
   try {
-    const status = res.statusCode ?? 0;
+    const { status, headers: got } = response;
     // 200 to a conditional range request: If-Range did not match, the content changed.
     if (status === 200) throw new ContentChanged(`${url.host} answered a range request with the whole content.`);
-    if (status !== 206) throw new FetchError(`HTTP_${status}`, `${url.host} answered ${status} ${res.statusMessage ?? ''}`.trim() + '.');
-    const range = parseContentRange(res.headers['content-range']);
+    if (status !== 206) throw new FetchError(`HTTP_${status}`, `${url.host} answered ${status}.`);
+    const range = parseContentRange(got['content-range']);
     if (range === null || range.start !== seg.pos || range.total !== size) {
-      throw new ContentChanged(`unexpected Content-Range ${JSON.stringify(res.headers['content-range'] ?? '')} for bytes ${seg.pos}-${seg.end - 1} of ${size}.`);
+      throw new ContentChanged(`unexpected Content-Range ${JSON.stringify(got['content-range'] ?? '')} for bytes ${seg.pos}-${seg.end - 1} of ${size}.`);
     }
-    await receive(host, cfg, signal, res, seg, range.end + 1, fh, saver);
+    await receive(host, cfg, signal, response.body, seg, range.end + 1, fh, saver);
   } finally {
     host.connections--;
-    res.destroy();
+    response.body.destroy();
   }
+}
+
+/** A response's status, headers (lowercase names, single strings) and body. */
+interface RangeResponse {
+  status: number;
+  headers: Record<string, string | undefined>;
+  body: BodySource;
+}
+
+/**
+ * The response to a segment's GET: over raw-get's lean reader when it can frame the exchange
+ * (plain http, no redirect, a Content-Length), else over Node's client, which follows redirects.
+ */
+async function rangeResponse(url: URL, cfg: TransferConfig, signal: AbortSignal, headers: Record<string, string>): Promise<RangeResponse> {
+  try {
+    const raw = await rawGet(url, { policy: cfg.policy, headers, connectTimeoutMs: cfg.connectTimeoutMs, idleTimeoutMs: cfg.idleTimeoutMs, signal });
+    return { status: raw.status, headers: raw.headers, body: raw };
+  } catch (err) {
+    if (!(err instanceof RawUnsupported)) throw err;
+  }
+  const { res } = await getFollowingRedirects(url, followOptions(cfg, signal, headers));
+  const single: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(res.headers)) single[name] = Array.isArray(value) ? value.join(', ') : value;
+  return { status: res.statusCode ?? 0, headers: single, body: bodyOf(res) };
+}
+
+/** What `receive` reads from: raw-get's response, or Node's through `bodyOf`. */
+interface BodySource {
+  read(handlers: RawBodyHandlers): void;
+  pause(): void;
+  resume(): void;
+  destroy(): void;
+}
+
+/**
+ * Node's response as a BodySource. Event-driven rather than `for await`: the response stays in
+ * flowing mode (no buffering in the stream, which would stop the socket's reads at its small
+ * high-water mark) and is paused only when the reader asks.
+ */
+function bodyOf(res: IncomingMessage): BodySource {
+  return {
+    read(handlers) {
+      let ended = false;
+      const end = (err: Error | null): void => {
+        if (ended) return;
+        ended = true;
+        res.off('data', handlers.data);
+        res.pause();
+        handlers.end(err);
+      };
+      res.on('data', handlers.data);
+      res.once('end', () => end(null));
+      res.once('close', () => end(null)); // closed without 'end' or 'error': the reader's length check decides
+      // 'error' stays handled after the end: the socket may still close under the response.
+      res.on('error', (err) => end(err));
+    },
+    pause: () => res.pause(),
+    resume: () => res.resume(),
+    destroy: () => res.destroy(),
+  };
 }
 
 /**
  * Writes the body into [seg.pos, seg.end) as it arrives; throws if it ends before `rangeEnd` (or
  * seg.end). Returns (or throws) only once every byte it took is written, so the caller may retry
- * from `seg.pos`, or close the file, at once. Event-driven rather than `for await`: the response
- * stays in flowing mode (no buffering in the stream, which would stop the socket's reads at its
- * small high-water mark) and is paused only while the writer's queue is full or the throttle
- * asks for a wait.
+ * from `seg.pos`, or close the file, at once. The body is paused while the writer's queue is full
+ * or the throttle asks for a wait.
  */
-async function receive(host: TransferHost, cfg: TransferConfig, signal: AbortSignal, res: IncomingMessage, seg: Segment, rangeEnd: number, fh: FileHandle, saver: StateSaver | null): Promise<void> {
+async function receive(host: TransferHost, cfg: TransferConfig, signal: AbortSignal, body: BodySource, seg: Segment, rangeEnd: number, fh: FileHandle, saver: StateSaver | null): Promise<void> {
   const writer = new PositionalWriter(fh.fd, seg.pos, (start, end) => {
     host.ranges.add(start, end);
     host.written(start, end);
@@ -260,49 +319,44 @@ async function receive(host: TransferHost, cfg: TransferConfig, signal: AbortSig
       const settle = (err?: unknown): void => {
         if (settled) return;
         settled = true;
-        // 'error' stays handled: the socket may still close under the response before the
-        // caller destroys it.
-        res.off('data', onData);
-        res.pause();
-        if (err === undefined) resolve();
+        body.pause();
+        if (err === undefined || err === null) resolve();
         else reject(err);
       };
-      const onEnd = (): void => settle();
       const maybeResume = (): void => {
-        if (!settled && !diskWait && !throttleWait) res.resume();
+        if (!settled && !diskWait && !throttleWait) body.resume();
       };
       writer.onDrain = () => {
         diskWait = false;
         maybeResume();
       };
       writer.onError = settle;
-      const onData = (chunk: Buffer): void => {
-        if (settled) return;
-        host.received += chunk.length;
-        const take = Math.min(chunk.length, seg.end - seg.pos);
-        if (take > 0) {
-          seg.pos += take;
-          if (!writer.push(take === chunk.length ? chunk : chunk.subarray(0, take))) {
-            diskWait = true;
-            res.pause();
+      body.read({
+        data(chunk: Buffer): void {
+          if (settled) return;
+          host.received += chunk.length;
+          const take = Math.min(chunk.length, seg.end - seg.pos);
+          if (take > 0) {
+            seg.pos += take;
+            if (!writer.push(take === chunk.length ? chunk : chunk.subarray(0, take))) {
+              diskWait = true;
+              body.pause();
+            }
           }
-        }
-        // Another connection took the rest of this range: stop here. (At the response's own
-        // end, wait for 'end' instead, so that the keep-alive connection can be reused.)
-        if (seg.pos >= seg.end && seg.end < rangeEnd) return settle();
-        if (cfg.throttle !== null) {
-          throttleWait = true;
-          res.pause();
-          void cfg.throttle.take(chunk.length, signal).then(() => {
-            throttleWait = false;
-            maybeResume();
-          });
-        }
-      };
-      res.on('data', onData);
-      res.once('end', onEnd);
-      res.once('close', onEnd); // closed without 'end' or 'error': the length check below decides
-      res.once('error', settle);
+          // Another connection took the rest of this range: stop here. (At the response's own
+          // end, wait for its end instead, so that a keep-alive connection can be reused.)
+          if (seg.pos >= seg.end && seg.end < rangeEnd) return settle();
+          if (cfg.throttle !== null) {
+            throttleWait = true;
+            body.pause();
+            void cfg.throttle.take(chunk.length, signal).then(() => {
+              throttleWait = false;
+              maybeResume();
+            });
+          }
+        },
+        end: settle,
+      });
     });
   } catch (err) {
     streamError = err;
@@ -330,7 +384,7 @@ async function streamDownload(host: TransferHost, cfg: TransferConfig, signal: A
         const expected = contentLength(res);
         if (expected !== null) host.size = expected;
         const seg: Segment = { pos: 0, end: Number.MAX_SAFE_INTEGER };
-        await receive(host, cfg, signal, res, seg, 0, fh, null);
+        await receive(host, cfg, signal, bodyOf(res), seg, 0, fh, null);
         end = seg.pos;
         if (expected !== null && end !== expected) throw new FetchError('SIZE_MISMATCH', `Received ${end} bytes, the server announced ${expected}.`);
       } finally {
