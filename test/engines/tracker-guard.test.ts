@@ -6,11 +6,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { allowedUrls, magnetWithHints, withHints } from '../../src/engines/bittorrent/tracker-guard.js';
 import { WebTorrentEngine } from '../../src/engines/index.js';
 import { AddressPolicy, parseCidrList } from '../../src/net/index.js';
 import { parseMagnet, parseTorrent } from '../../src/offline/torrent/index.js';
 import { makeTorrent, startTracker, startWebTorrentSeeder } from '../helpers/swarm.js';
+import { startTestServer } from '../net/http-fixture.js';
 import { assertFiles } from './conformance.js';
 
 const onlyOne = new AddressPolicy(parseCidrList('127.0.0.1/32'));
@@ -61,6 +63,31 @@ test('the engine announces only to allowed trackers and still downloads through 
     await engine.close();
     await allowed.close();
     await refused.close();
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('a web seed that redirects to a refused address is never followed there', { timeout: 60_000 }, async () => {
+  const root = await mkdtemp(join(tmpdir(), 'openpan-guard-'));
+  const seed = await startTestServer('127.0.0.1');
+  const internal = await startTestServer('127.0.0.2');
+  const engine = new WebTorrentEngine({ dht: false, pex: false, addressPolicy: onlyOne });
+  try {
+    const data = randomBytes(200 * 1024 + 3);
+    // Without the guard the download would complete from the redirect's target.
+    internal.resources.set('/web.bin', { bytes: data });
+    seed.redirects.set('/web.bin', `${internal.origin}/web.bin`);
+    const built = makeTorrent([{ path: 'web.bin', bytes: data }], { announce: [], urlList: [`${seed.origin}/web.bin`] });
+    const handle = engine.start({ id: 'webseed', dir: join(root, 'job'), source: { kind: 'torrent', torrent: built.torrent } });
+    const until = Date.now() + 20_000;
+    while (seed.requests.length < 2 && Date.now() < until) await sleep(100);
+    assert.ok(seed.requests.length >= 2, `the allowed web seed was asked (${seed.requests.length} requests)`);
+    await sleep(500);
+    assert.equal(internal.requests.length, 0, 'the redirect target saw nothing');
+    assert.notEqual(handle.status().state, 'done');
+  } finally {
+    await engine.close();
+    await Promise.all([seed.close(), internal.close()]);
     await rm(root, { recursive: true, force: true });
   }
 });

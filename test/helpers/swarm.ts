@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { Agent as HttpAgent, createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { createRequire } from 'node:module';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { dirname, join, resolve, sep } from 'node:path';
@@ -186,12 +187,22 @@ interface WtSeedClient {
 const WebTorrent = require('webtorrent') as new (opts: object) => WtSeedClient;
 
 /**
+ * Options of the tests' own WebTorrent clients (seeders): the outside world of the server under
+ * test, trackers only, with agents of their own. An engine with an address policy makes its
+ * guarded agents the process's defaults while it runs; a seeder in the same test process must
+ * not announce through them.
+ */
+export function outsideClientOptions(): object {
+  return { dht: false, lsd: false, utp: false, webSeeds: false, tracker: { proxyOpts: { httpAgent: new HttpAgent(), httpsAgent: new HttpsAgent() } } };
+}
+
+/**
  * An in-process WebTorrent seeder: writes the payload into `dir`, verifies it, and announces to
  * the torrent's trackers only. Resolves once the tracker counts it as a seeder.
  */
 export async function startWebTorrentSeeder(built: BuiltTorrent, dir: string, tracker: Tracker): Promise<Seeder> {
   await writePayload(dir, built);
-  const client = new WebTorrent({ dht: false, lsd: false, utp: false, webSeeds: false, tracker: {} });
+  const client = new WebTorrent(outsideClientOptions());
   client.on('error', () => {});
   const torrent = client.add(built.torrent, { path: dir });
   torrent.on('error', () => {});

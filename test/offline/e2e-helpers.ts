@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeBencode, RawBencode, type BEncodable } from '../../src/offline/torrent/bencode.js';
 import { Client } from '../helpers/server.js';
-import { makeTorrent, startTracker, startWebTorrentSeeder, type BuiltTorrent, type PayloadFile, type Seeder, type TorrentOptions, type Tracker } from '../helpers/swarm.js';
+import { makeTorrent, outsideClientOptions, startTracker, startWebTorrentSeeder, type BuiltTorrent, type PayloadFile, type Seeder, type TorrentOptions, type Tracker } from '../helpers/swarm.js';
 import { etagOf, fileOf, formUpload } from '../upload/helpers.js';
 
 const require = createRequire(import.meta.url);
@@ -203,7 +203,7 @@ const WebTorrent = require('webtorrent') as new (opts: object) => any;
 
 /** Seeds `torrent` from `stream` (its bytes in memory), announcing to its trackers only; DHT/LSD/uTP off. */
 export async function startCountingSeeder(torrent: Buffer, stream: Buffer, infoHash: string, tracker: Tracker): Promise<CountingSeeder> {
-  const client = new WebTorrent({ dht: false, lsd: false, utp: false, webSeeds: false, tracker: {} });
+  const client = new WebTorrent(outsideClientOptions());
   client.on('error', () => {});
   const t = client.add(torrent, { path: '/nonexistent-openpan-seeder', store: streamStore(stream), storeCacheSlots: 0 });
   t.on('error', () => {});

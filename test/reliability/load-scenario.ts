@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { removeDataDir, spawnServer, tempDataDir } from '../helpers/process-server.js';
 import { Client } from '../helpers/server.js';
-import { makeTorrent, startTracker, writePayload, type BuiltTorrent } from '../helpers/swarm.js';
+import { makeTorrent, outsideClientOptions, startTracker, writePayload, type BuiltTorrent } from '../helpers/swarm.js';
 import { bytes, etagOf } from '../upload/helpers.js';
 
 const require = createRequire(import.meta.url);
@@ -81,7 +81,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     built.push(makeTorrent([{ path: `payload-${i}.bin`, bytes: bytes(o.torrentBytes + i, 5000 + i) }], { announce: [tracker.httpUrl], pieceLength: 64 * 1024 }));
   }
   // One seeding client for the whole swarm.
-  const seeder = new WebTorrent({ dht: false, lsd: false, utp: false, webSeeds: false, tracker: {} });
+  const seeder = new WebTorrent(outsideClientOptions());
   seeder.on('error', () => {});
   for (const b of built) {
     await writePayload(seedDir, b);

@@ -6,9 +6,10 @@ import { decodeBencode, encodeBencode, parseTorrent, RawBencode } from '../../of
 // internal service as its "tracker" and have the server request it. Before a job starts, every
 // tracker and web seed is checked against the same address policy as users' URL downloads
 // (../../net/address-policy.ts) and dropped when its host is, or resolves to, an address the
-// policy refuses. WebTorrent resolves the names again when it connects, so a name whose DNS
-// answer changes in between (rebinding) is not covered: peers and trackers are hints, and the
-// engine never fetches a user's content from them the way the URL engine does.
+// policy refuses. WebTorrent resolves the names again when it connects: its HTTP(S) announces and
+// web-seed requests then go through guarded agents (../../net/guarded-agent.ts), which judge each
+// connection and redirect hop again; UDP trackers are resolved per datagram by the library, so a
+// name whose DNS answer changes after this check (rebinding) is not covered for them.
 
 const DNS_TIMEOUT_MS = 5000;
 

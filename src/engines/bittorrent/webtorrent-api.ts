@@ -1,3 +1,5 @@
+import type { Agent as HttpAgent } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
 import { createRequire } from 'node:module';
 
 // The part of webtorrent@1.9.7 (CommonJS, untyped) that the engine uses, typed here and
@@ -72,8 +74,11 @@ export interface WtAddOptions {
 export interface WtClientOptions {
   dht: boolean;
   lsd: boolean;
-  /** false: no DHT, no trackers; an object: options for bittorrent-tracker's client. */
-  tracker: false | Record<string, never>;
+  /**
+   * false: no DHT, no trackers; an object: options for bittorrent-tracker's client, of which
+   * openpan sets only the agents its HTTP(S) announces go through.
+   */
+  tracker: false | { proxyOpts?: { httpAgent: HttpAgent; httpsAgent: HttpsAgent } };
   webSeeds: boolean;
   utp: boolean;
   /** Per-torrent cap on outgoing connections (webtorrent counts per torrent, not globally). */

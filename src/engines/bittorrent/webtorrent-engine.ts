@@ -1,7 +1,7 @@
 import { mkdir, open, rm } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { isAppError } from '../../errors.js';
-import type { AddressPolicy } from '../../net/index.js';
+import { guardedAgents, installDefaultAgents, type AddressPolicy, type GuardedAgents } from '../../net/index.js';
 import { assertDownloadable, encodeBencode, parseMagnet, parseTorrent, RawBencode, type TorrentFile, type TorrentMeta } from '../../offline/torrent/index.js';
 import { FINAL_STATES, type DownloadEngine, type EngineErrorCode, type EngineFailure, type EngineFileStatus, type EngineHandle, type EngineJob, type EngineSource, type EngineState, type EngineStatus, type SeedHandle, type SeedingEngine, type SeedJob, type SeedState, type SeedStatus } from '../engine.js';
 import { JobHandle } from '../job-handle.js';
@@ -264,6 +264,9 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
   readonly #seeds = new Map<string, BtSeed>();
   #tick: NodeJS.Timeout | null = null;
   #closed = false;
+  /** With an address policy: the guarded pools trackers and web seeds connect through. */
+  readonly #agents: GuardedAgents | null;
+  readonly #restoreDefaultAgents: () => void;
 
   constructor(opts: WebTorrentEngineOptions) {
     this.#opts = { ...DEFAULTS, ...opts };
@@ -271,6 +274,11 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
       const v = this.#opts[key];
       if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`WebTorrentEngine: ${key} must be a positive integer, got ${v}`);
     }
+    // Trackers take an agent (proxyOpts); web seeds use the process's default agents, which
+    // are the guarded ones while this engine lives. Both follow redirects by themselves: each
+    // hop is a connection the guard judges.
+    this.#agents = opts.addressPolicy === undefined ? null : guardedAgents(opts.addressPolicy);
+    this.#restoreDefaultAgents = this.#agents === null ? () => {} : installDefaultAgents(this.#agents);
   }
 
   /** WebTorrent's version, for logs. */
@@ -326,6 +334,9 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
     const client = this.#client;
     this.#client = null;
     if (client !== null && !client.destroyed) await new Promise<void>((res) => client.destroy(() => res()));
+    this.#restoreDefaultAgents();
+    this.#agents?.http.destroy();
+    this.#agents?.https.destroy();
   }
 
   // ---- seeding ----
@@ -664,7 +675,7 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
     const client = new WebTorrent({
       dht: o.dht,
       lsd: false,
-      tracker: {},
+      tracker: this.#agents === null ? {} : { proxyOpts: { httpAgent: this.#agents.http, httpsAgent: this.#agents.https } },
       webSeeds: true,
       utp: o.utp,
       maxConns: o.maxConns,

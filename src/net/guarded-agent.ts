@@ -1,0 +1,74 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import { isIP } from 'node:net';
+import type { AddressPolicy } from './address-policy.js';
+import { FetchError } from './fetch-error.js';
+import { policyLookup } from './safe-fetch.js';
+
+// Connection pools for HTTP clients openpan does not drive itself — the BitTorrent library's
+// tracker announces and web-seed requests, which follow redirects on their own. Every
+// connection such a client opens is judged by the address policy: a literal address before any
+// packet is sent, a name through policyLookup (the connect goes to exactly the checked
+// addresses: no DNS-rebinding window), and the connected peer before the request is written.
+// Redirects are new connections through the same pool, so each hop is judged too.
+
+type Callback = (err: Error | null, socket?: Duplex) => void;
+type ConnectOptions = { host?: string | null; hostname?: string | null; lookup?: unknown };
+
+function refused(reason: string): FetchError {
+  return new FetchError('URL_FORBIDDEN', `The address policy refuses this connection: ${reason}.`);
+}
+
+/** Wraps an agent's own createConnection with the three checks. */
+function guard(policy: AddressPolicy, create: (options: ConnectOptions, cb: Callback) => Duplex | undefined | null) {
+  return (options: ConnectOptions, cb: Callback): Duplex | undefined => {
+    const host = (options.host ?? options.hostname ?? '').replace(/^\[|\]$/g, '');
+    if (isIP(host) !== 0) {
+      const verdict = policy.check(host);
+      if (!verdict.ok) {
+        cb(refused(verdict.reason));
+        return undefined;
+      }
+    }
+    const socket = create({ ...options, lookup: policyLookup(policy) }, cb) as Socket | undefined | null;
+    if (socket == null) return undefined;
+    // Registered before the client's own listeners: the peer is judged before the request is written.
+    socket.once('connect', () => {
+      const remote = socket.remoteAddress;
+      const verdict = remote === undefined ? { ok: false as const, reason: 'the peer address is unknown' } : policy.check(remote);
+      if (!verdict.ok) socket.destroy(refused(`connected to ${remote ?? '?'}: ${verdict.reason}`));
+    });
+    return socket;
+  };
+}
+
+export interface GuardedAgents {
+  http: http.Agent;
+  https: https.Agent;
+}
+
+/** An http and an https agent whose every connection the policy judges. */
+export function guardedAgents(policy: AddressPolicy): GuardedAgents {
+  const plain = new http.Agent({ keepAlive: true });
+  const secure = new https.Agent({ keepAlive: true });
+  const agents = [plain, secure] as unknown as Array<{ createConnection: (o: ConnectOptions, cb: Callback) => Duplex | undefined }>;
+  for (const agent of agents) agent.createConnection = guard(policy, agent.createConnection.bind(agent));
+  return { http: plain, https: secure };
+}
+
+/**
+ * Makes `agents` the process's default agents (what a request without an agent of its own
+ * uses) until the returned function restores the previous ones. For libraries that give no way
+ * to pass an agent (WebTorrent's web seeds); restore in the reverse order of installation.
+ */
+export function installDefaultAgents(agents: GuardedAgents): () => void {
+  const previous = { http: http.globalAgent, https: https.globalAgent };
+  http.globalAgent = agents.http;
+  https.globalAgent = agents.https;
+  return () => {
+    if (http.globalAgent === agents.http) http.globalAgent = previous.http;
+    if (https.globalAgent === agents.https) https.globalAgent = previous.https;
+  };
+}
