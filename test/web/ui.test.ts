@@ -292,6 +292,7 @@ describe('web UI', { timeout: 240_000 }, () => {
     await page.getByRole('link', { name: '文件', exact: true }).click();
     await page.getByRole('navigation', { name: '文件夹路径' }).getByText('我的文件').waitFor();
     assert.equal(await page.evaluate<string>('document.documentElement.lang'), 'zh-CN');
+    await shot('drive-zh-CN');
     await page.reload();
     await page.getByRole('link', { name: '离线下载' }).waitFor();
     await page.getByRole('combobox', { name: '语言' }).selectOption('en');
