@@ -1,19 +1,21 @@
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { AddressPolicy } from './address-policy.js';
 import { asFetchError, FetchError } from './fetch-error.js';
 import { assertLiteralHostAllowed, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, policyLookup, USER_AGENT } from './safe-fetch.js';
 
-// A plain-HTTP GET for bulk bodies with a Content-Length (the HTTP engine's ranged segments):
-// the socket reads straight into large reusable-size buffers (`onread`), and body bytes are
-// handed on as slices of them. Node's HTTP client allocates a buffer per 64 KiB read and runs
+// An HTTP/1.1 GET (over TCP or TLS) for bulk bodies with a Content-Length (the HTTP engine's
+// ranged segments): the socket reads straight into large buffers (`onread`; TLS copies its
+// cleartext there), and body bytes are handed on as slices of them. Node's HTTP client allocates a buffer per 64 KiB read and runs
 // each through llhttp and two streams; at loopback speeds that garbage and those callbacks cost
 // more CPU than the bytes' own trip into the page cache.
 //
 // It goes through the same three address checks as safeGet (literal host, policyLookup on
-// resolution, the connected peer), sends no header value with a control character, and reads
-// only responses it frames with certainty: a status line, headers within MAX_HEAD_BYTES, and a
-// single Content-Length with no Transfer-Encoding. Anything else (https, a redirect, chunked or
-// unframed bodies) is `RawUnsupported`: the caller asks Node's client instead.
+// resolution, the connected peer), verifies TLS certificates as Node's https does (system CAs
+// plus NODE_EXTRA_CA_CERTS, the host name), sends no header value with a control character,
+// and reads only responses it frames with certainty: a status line, headers within
+// MAX_HEAD_BYTES, and a single Content-Length with no Transfer-Encoding. Anything else (a
+// redirect, chunked or unframed bodies) is `RawUnsupported`: the caller asks Node's client.
 
 /** Response heads longer than this are refused (Node's own limit is 16 KiB). */
 const MAX_HEAD_BYTES = 64 * 1024;
@@ -105,7 +107,8 @@ export function requestHead(url: URL, headers: Record<string, string>): string {
 
 /** One GET of a plain-http URL; resolves once the response head arrived. */
 export function rawGet(url: URL, opts: RawGetOptions): Promise<RawResponse> {
-  if (url.protocol !== 'http:') return Promise.reject(new RawUnsupported(url.protocol));
+  const secure = url.protocol === 'https:';
+  if (!secure && url.protocol !== 'http:') return Promise.reject(new RawUnsupported(url.protocol));
   let request: string;
   try {
     request = requestHead(url, opts.headers);
@@ -136,9 +139,9 @@ export function rawGet(url: URL, opts: RawGetOptions): Promise<RawResponse> {
     };
 
     const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    const socket: Socket = connect({
+    const target = {
       host: hostname,
-      port: url.port === '' ? 80 : Number(url.port),
+      port: url.port === '' ? (secure ? 443 : 80) : Number(url.port),
       lookup: policyLookup(opts.policy),
       onread: {
         // Reads go into the rest of the current buffer; a buffer handed on is never written again.
@@ -160,7 +163,8 @@ export function rawGet(url: URL, opts: RawGetOptions): Promise<RawResponse> {
           return true;
         },
       },
-    });
+    };
+    const socket: Socket = secure ? tlsConnect({ ...target, servername: isIP(hostname) === 0 ? hostname : undefined, ALPNProtocols: ['http/1.1'] }) : connect(target);
 
     const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const connectTimer = setTimeout(() => finish(new FetchError('NETWORK_ERROR', `No connection to ${url.host} within ${connectTimeoutMs} ms.`)), connectTimeoutMs);

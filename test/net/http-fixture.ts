@@ -1,7 +1,11 @@
 // A real HTTP server on loopback for the URL download tests: serves byte buffers with or
 // without Range support, chunked without a length, throttled, dropping mid-body, failing with a
-// status a number of times, and redirects. Counts what it was asked and what it sent.
+// status a number of times, and redirects; over HTTPS with a certificate of the test CA (or a
+// self-signed one). Counts what it was asked and what it sent.
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -43,10 +47,25 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(host = '127.0.0.1'): Promise<TestServer> {
+/** The TLS identity of an HTTPS test server: key and certificate (PEM). */
+export interface TlsIdentity {
+  key: Buffer;
+  cert: Buffer;
+}
+
+const TLS_DIR = join(import.meta.dirname, '..', 'fixtures', 'tls');
+/** The test CA (test/fixtures/tls/ca.pem) that servers trust through NODE_EXTRA_CA_CERTS. */
+export const TEST_CA_PATH = join(TLS_DIR, 'ca.pem');
+/** 127.0.0.1 and localhost, signed by the test CA. */
+export const TRUSTED_TLS: TlsIdentity = { key: readFileSync(join(TLS_DIR, 'server-key.pem')), cert: readFileSync(join(TLS_DIR, 'server.pem')) };
+/** 127.0.0.1, self-signed: no one trusts it. */
+export const ROGUE_TLS: TlsIdentity = { key: readFileSync(join(TLS_DIR, 'rogue-key.pem')), cert: readFileSync(join(TLS_DIR, 'rogue.pem')) };
+
+/** A test server on `host`, over HTTPS with `tls`. */
+export async function startTestServer(host = '127.0.0.1', tls?: TlsIdentity): Promise<TestServer> {
   let concurrent = 0;
   const state: Omit<TestServer, 'close' | 'origin' | 'port'> = { resources: new Map(), redirects: new Map(), requests: [], bytesServed: 0, maxConcurrent: 0 };
-  const server: Server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     state.requests.push({ path, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined });
     const location = state.redirects.get(path);
@@ -63,11 +82,13 @@ export async function startTestServer(host = '127.0.0.1'): Promise<TestServer> {
     state.maxConcurrent = Math.max(state.maxConcurrent, concurrent);
     res.on('close', () => concurrent--);
     void serve(resource, req, res, (n) => (state.bytesServed += n));
-  });
+  };
+  const server: Server = tls === undefined ? createServer(handler) : createHttpsServer(tls, handler);
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const port = (server.address() as AddressInfo).port;
-  const origin = host.includes(':') ? `http://[${host}]:${port}` : `http://${host}:${port}`;
+  const scheme = tls === undefined ? 'http' : 'https';
+  const origin = host.includes(':') ? `${scheme}://[${host}]:${port}` : `${scheme}://${host}:${port}`;
   return Object.assign(state, {
     origin,
     port,

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { AddressPolicy, FetchError, parseCidrList } from '../../src/net/index.js';
 import { framedLength, parseResponseHead, rawGet, RawUnsupported, requestHead, type RawResponse } from '../../src/net/raw-get.js';
+import { ROGUE_TLS, startTestServer } from './http-fixture.js';
 
 const policy = new AddressPolicy(parseCidrList('127.0.0.1/32'));
 
@@ -134,7 +135,7 @@ test('bytes beyond Content-Length are not delivered; a body cut short ends witho
   }
 });
 
-test('redirects, chunked bodies and https are handed back to Node’s client (RawUnsupported)', async () => {
+test('redirects and chunked bodies are handed back to Node’s client (RawUnsupported)', async () => {
   const server = await scripted((socket, request) => {
     if (request.includes('/moved')) socket.end('HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n');
     else socket.end('HTTP/1.1 206 Partial Content\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n');
@@ -142,7 +143,7 @@ test('redirects, chunked bodies and https are handed back to Node’s client (Ra
   try {
     await rejects(rawGet(new URL('/moved', server.url), { policy, headers: {} }), unsupported, 'RawUnsupported for a redirect');
     await rejects(rawGet(server.url, { policy, headers: {} }), unsupported, 'RawUnsupported for a chunked body');
-    await rejects(rawGet(new URL('https://127.0.0.1:1/'), { policy, headers: {} }), unsupported, 'RawUnsupported for https');
+    await rejects(rawGet(new URL('ftp://127.0.0.1/'), { policy, headers: {} }), unsupported, 'RawUnsupported for another scheme');
   } finally {
     await server.close();
   }
@@ -182,5 +183,16 @@ test('an endless head, a silent server and a reset are NETWORK_ERROR', async () 
     assert.equal(reset.bytes.toString(), 'abc');
   } finally {
     await server.close();
+  }
+});
+
+test('over https a certificate no one trusts is NETWORK_ERROR, and no request is sent', async () => {
+  const rogue = await startTestServer('127.0.0.1', ROGUE_TLS);
+  try {
+    rogue.resources.set('/f', { bytes: Buffer.from('never') });
+    await rejects(rawGet(new URL(`${rogue.origin}/f`), { policy, headers: {} }), fetchError('NETWORK_ERROR'), 'NETWORK_ERROR for a self-signed certificate');
+    assert.equal(rogue.requests.length, 0);
+  } finally {
+    await rogue.close();
   }
 });
