@@ -11,11 +11,14 @@
 // Usage: node --import tsx bench/http-download.ts
 //   BENCH_SIZE_MIB=1024   payload size     BENCH_SEGMENTS=8   connections for openpan and aria2c
 //   BENCH_RUNS=3          interleaved runs per client (the table shows the medians)
+//   BENCH_TLS=1           serve over HTTPS (the test CA's certificate, test/fixtures/tls), which
+//                         every client is told to trust (NODE_EXTRA_CA_CERTS, --ca-certificate, --cacert)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -23,10 +26,16 @@ import { fileURLToPath } from 'node:url';
 import { HttpEngine } from '../src/engines/index.js';
 import { AddressPolicy, parseCidrList } from '../src/net/index.js';
 import { LocalDiskBlobStore } from '../src/store/local-disk.js';
+import { TEST_CA_PATH, TRUSTED_TLS } from '../test/net/http-fixture.js';
 import { post, startServerProcess, table, type BenchServer } from './lib.js';
 
 const MiB = 1024 * 1024;
 const SEGMENTS = Number(process.env.BENCH_SEGMENTS ?? 8);
+const TLS = process.env.BENCH_TLS === '1';
+/** What each client is given to trust the HTTPS server's certificate. */
+const TRUST: { env: Record<string, string>; aria2c: string[]; curl: string[] } = TLS
+  ? { env: { NODE_EXTRA_CA_CERTS: TEST_CA_PATH }, aria2c: [`--ca-certificate=${TEST_CA_PATH}`], curl: ['--cacert', TEST_CA_PATH] }
+  : { env: {}, aria2c: [], curl: [] };
 
 if (process.argv[2] === '--leech') await leech(process.argv[3], process.argv[4]);
 else await main();
@@ -42,7 +51,7 @@ async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'openpan-http-bench-'));
   const payload = join(root, 'payload.bin');
   const servers: BenchServer[] = [];
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const headers: Record<string, string> = { 'accept-ranges': 'bytes', etag: '"bench"', 'last-modified': new Date(0).toUTCString(), 'content-type': 'application/octet-stream' };
     let start = 0;
@@ -55,20 +64,21 @@ async function main(): Promise<void> {
     headers['content-length'] = String(end - start + 1);
     res.writeHead(m === null ? 200 : 206, headers);
     createReadStream(payload, { start, end, highWaterMark: MiB }).pipe(res);
-  });
+  };
+  const server = TLS ? createHttpsServer(TRUSTED_TLS, handler) : createServer(handler);
   try {
     const t0 = Date.now();
     const sha1 = await writeRandomFile(payload, SIZE);
     console.error(`payload: ${SIZE / MiB} MiB written in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/payload.bin`;
-    const openpanServer = await startServerProcess({ OPENPAN_FETCH_ALLOW: '127.0.0.1/32', OPENPAN_HTTP_SEGMENTS: String(SEGMENTS) });
+    const url = `${TLS ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}/payload.bin`;
+    const openpanServer = await startServerProcess({ OPENPAN_FETCH_ALLOW: '127.0.0.1/32', OPENPAN_HTTP_SEGMENTS: String(SEGMENTS), ...TRUST.env });
     servers.push(openpanServer);
     const contenders: Array<{ name: string; run: (dir: string) => Promise<Result & { path: string }> }> = [
       { name: `openpan HttpEngine (${SEGMENTS} segments)`, run: (dir) => runOpenpan(url, dir) },
       { name: 'openpan server, start → file in the drive', run: (dir) => runServer(openpanServer, url, `/${basename(dir)}`) },
-      { name: `aria2c -x${SEGMENTS} -s${SEGMENTS}`, run: (dir) => runTool('aria2c', ['-x', String(SEGMENTS), '-s', String(SEGMENTS), '-d', dir, '-o', 'out.bin', '--allow-overwrite=true', '--summary-interval=0', '--console-log-level=warn', '--quiet=true', url], join(dir, 'out.bin')) },
-      { name: 'curl -o', run: (dir) => runTool('curl', ['-sS', '-o', join(dir, 'out.bin'), url], join(dir, 'out.bin')) },
+      { name: `aria2c -x${SEGMENTS} -s${SEGMENTS}`, run: (dir) => runTool('aria2c', ['-x', String(SEGMENTS), '-s', String(SEGMENTS), '-d', dir, '-o', 'out.bin', '--allow-overwrite=true', '--summary-interval=0', '--console-log-level=warn', '--quiet=true', ...TRUST.aria2c, url], join(dir, 'out.bin')) },
+      { name: 'curl -o', run: (dir) => runTool('curl', ['-sS', ...TRUST.curl, '-o', join(dir, 'out.bin'), url], join(dir, 'out.bin')) },
       // What an aria2-based drive has to do before it can deduplicate: download, then hash.
       { name: `aria2c -x${SEGMENTS} then sha1sum`, run: (dir) => runAria2ThenHash(url, dir) },
     ];
@@ -100,7 +110,7 @@ async function main(): Promise<void> {
       'time ÷ aria2c': medians[ci].seconds / aria2c.seconds,
       'peak RSS MiB': medians[ci].rss ?? 'n/a',
     }));
-    console.log(`\n${SIZE / MiB} MiB over HTTP from a local node:http server with ranges (loopback), ${RUNS} interleaved run(s) each, medians:\n`);
+    console.log(`\n${SIZE / MiB} MiB over ${TLS ? 'HTTPS (TLS 1.3)' : 'HTTP'} from a local node:${TLS ? 'https' : 'http'} server with ranges (loopback), ${RUNS} interleaved run(s) each, medians:\n`);
     console.log(table(rows));
   } finally {
     for (const s of servers) await s.stop();
@@ -165,14 +175,14 @@ async function runTool(cmd: string, args: string[], path: string): Promise<Resul
 
 async function runAria2ThenHash(url: string, dir: string): Promise<Result & { path: string }> {
   const path = join(dir, 'out.bin');
-  const fetched = await runTool('aria2c', ['-x', String(SEGMENTS), '-s', String(SEGMENTS), '-d', dir, '-o', 'out.bin', '--allow-overwrite=true', '--summary-interval=0', '--console-log-level=warn', '--quiet=true', url], path);
+  const fetched = await runTool('aria2c', ['-x', String(SEGMENTS), '-s', String(SEGMENTS), '-d', dir, '-o', 'out.bin', '--allow-overwrite=true', '--summary-interval=0', '--console-log-level=warn', '--quiet=true', ...TRUST.aria2c, url], path);
   const hashed = await runTool('sha1sum', [path], path);
   return { seconds: fetched.seconds + hashed.seconds, peakRssMiB: fetched.peakRssMiB, path };
 }
 
 async function runOpenpan(url: string, dir: string): Promise<Result & { path: string }> {
   const script = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), script, '--leech', url, join(dir, 'job')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), script, '--leech', url, join(dir, 'job')], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...TRUST.env } });
   const r = await timed(child, 'openpan');
   const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { seconds: number; peakRssMiB: number; path: string };
   // The engine's own time (start() to done), without the child's start-up; RSS from the child itself.

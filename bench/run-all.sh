@@ -15,5 +15,11 @@ out=bench/RESULTS.md
     echo "## $b"
     echo
     node --import tsx "bench/$b.ts" 2>&1
+    if [ "$b" = http-download ]; then
+      echo
+      echo "## http-download over HTTPS"
+      echo
+      BENCH_TLS=1 node --import tsx "bench/$b.ts" 2>&1
+    fi
   done
 } | tee "$out"
