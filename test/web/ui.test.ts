@@ -1,7 +1,8 @@
 // The web UI end to end: a real server in process, the real built UI, headless Chromium.
 // Sign in; upload a file (its bytes checked through the API), the same bytes again as an
 // instant upload; add a torrent seeded on loopback, select two of its three files, start,
-// watch it reach 100%, open its folder, download a file and compare the bytes; switch language.
+// watch it reach 100%, open its folder, download a file and compare the bytes; page through a
+// long folder and a long task list; switch language.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,8 +10,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startServer, type Client, type TestServer } from '../helpers/server.js';
+import { startTestServer } from '../net/http-fixture.js';
 import type { Seeder } from '../helpers/swarm.js';
-import { startSwarm, type Swarm } from '../offline/e2e-helpers.js';
+import { startSwarm, waitFor, type Swarm } from '../offline/e2e-helpers.js';
 import { bytes, etagOf, mkblk, ticket } from '../upload/helpers.js';
 import { ensureUiBuilt, launchChromium, screenshotDir } from './browser.js';
 
@@ -44,8 +46,9 @@ describe('web UI', { timeout: 240_000 }, () => {
       ],
       { name: 'Sample Pack', seedFromDisk: true },
     );
-    // Slowed down so the page can be watched while the torrent downloads.
-    server = await startServer({ OPENPAN_BT_DOWNLOAD_LIMIT: String(32 * KiB) });
+    // Slowed down so the page can be watched while the torrent downloads. No cap on a user's
+    // unfinished tasks: the long task list is started faster than its tasks fail.
+    server = await startServer({ OPENPAN_BT_DOWNLOAD_LIMIT: String(32 * KiB), OPENPAN_OFFLINE_MAX_RUNNING: '0' });
     alice = await server.newUser('alice');
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1200, height: 800 }, locale: 'en-US', acceptDownloads: true });
@@ -193,7 +196,7 @@ describe('web UI', { timeout: 240_000 }, () => {
     await shot('offline-add');
     const taskPageFetches: string[] = [];
     page.on('request', (request) => {
-      if (request.url().endsWith('/v1/offline/page')) taskPageFetches.push(request.url());
+      if (/\/v1\/offline\/(page|list)$/.test(request.url())) taskPageFetches.push(request.url());
     });
     await page.getByRole('button', { name: 'Start download' }).click();
 
@@ -281,6 +284,63 @@ describe('web UI', { timeout: 240_000 }, () => {
     await page.getByRole('columnheader', { name: /Size/ }).and(page.locator('[aria-sort="descending"]')).waitFor();
     await rows.nth(100).waitFor({ state: 'detached' });
     assert.deepEqual(await filesInOrder(), ['large.bin', 'medium.bin', 'small.txt']);
+  });
+
+  test('a long task list loads page by page as it scrolls; new, changed and removed tasks keep it whole', async () => {
+    // URL tasks whose source is gone by the time they start: they fail at once (HTTP 404) and
+    // stay in the list. Another user's list, so the other tests' lists stay as they were.
+    const web = await startTestServer('127.0.0.1');
+    const tasker = await server.newUser('tasker');
+    const startGone = async (name: string): Promise<string> => {
+      web.resources.set(`/${name}`, { bytes: Buffer.from(name) });
+      const { taskHash } = await tasker.call<{ taskHash: string }>('/v1/offline/parseUrl', { url: `${web.origin}/${name}` });
+      web.resources.delete(`/${name}`);
+      return (await tasker.call<{ taskId: string }>('/v1/offline/start', { taskHash, savePath: '/gone' })).taskId;
+    };
+    const allFailed = () => waitFor('every task to fail', async () => (await tasker.call<{ running: number }>('/v1/offline/quota')).running === 0);
+    const own = await browser.newContext({ viewport: { width: 1200, height: 800 }, locale: 'en-US' });
+    try {
+      const ids = new Map<string, string>();
+      for (let i = 0; i < 130; i++) {
+        const name = `gone-${String(i).padStart(3, '0')}`;
+        ids.set(name, await startGone(name));
+      }
+      await allFailed();
+      const p = await own.newPage();
+      p.on('console', (msg) => {
+        if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
+      });
+      await p.goto(server.url);
+      await p.evaluate(`localStorage.setItem('openpan.token', ${JSON.stringify(tasker.token)})`);
+      await p.goto(`${server.url}/offline`);
+      const rows = p.getByTestId('task');
+      const count = p.getByTestId('task-count');
+      await rows.first().waitFor();
+      assert.equal(await rows.count(), 100, 'the newest page');
+      assert.equal(await count.textContent(), '130 tasks');
+
+      // While only the first page is loaded: three new tasks arrive at the top over the event
+      // stream (and fail there, in place), one loaded task is removed elsewhere.
+      for (const name of ['new-0', 'new-1', 'new-2']) ids.set(name, await startGone(name));
+      await allFailed();
+      await rows.first().and(p.locator('[data-status="-1"]')).filter({ hasText: 'new-2' }).waitFor();
+      await tasker.call('/v1/offline/remove', { taskId: [ids.get('gone-120')] });
+      await rows.filter({ hasText: 'gone-120' }).waitFor({ state: 'detached' });
+      await count.getByText('132 tasks', { exact: true }).waitFor();
+      await p.getByRole('button', { name: 'Load more (102 of 132)' }).waitFor();
+
+      await rows.last().scrollIntoViewIfNeeded();
+      await rows.filter({ hasText: 'gone-000' }).waitFor();
+      const names = await rows.locator('.task-name').allTextContents();
+      assert.equal(new Set(names).size, names.length, 'no task is shown twice');
+      const expected = ['new-2', 'new-1', 'new-0', ...[...ids.keys()].filter((n) => n.startsWith('gone-') && n !== 'gone-120').reverse()];
+      assert.deepEqual(names, expected, 'every task once, newest first, the oldest last');
+      assert.equal(await count.textContent(), '132 tasks');
+      assert.equal(await p.getByRole('button', { name: /Load more/ }).count(), 0, 'nothing more to load');
+    } finally {
+      await own.close();
+      await web.close();
+    }
   });
 
   test('switch the language to Chinese and back', async () => {

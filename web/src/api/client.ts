@@ -9,7 +9,7 @@ import type {
   SortOrder,
   StoreTokenResult,
   TaskObject,
-  TaskPage,
+  TaskRange,
   UserInfo,
 } from './types.js';
 
@@ -125,8 +125,10 @@ export class Api {
   startTask(taskHash: string, files: number[] | '*', savePath: string): Promise<TaskObject> {
     return this.call('/v1/offline/start', { taskHash, files, savePath });
   }
-  tasks(page: number, pageSize: number): Promise<TaskPage> {
-    return this.call('/v1/offline/page', { page, pageSize, order: 1 });
+  /** `size` tasks from the `start`th newest: an offset rather than a page number, so tasks
+   * added or removed since the last read do not shift the next read (see useTasks). */
+  tasks(start: number, size: number): Promise<TaskRange> {
+    return this.call('/v1/offline/list', { start, size, order: 1 });
   }
   removeTasks(taskIds: string[], deleteFiles: boolean): Promise<boolean> {
     return this.call('/v1/offline/remove', { taskId: taskIds, deleteFiles });

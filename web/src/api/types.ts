@@ -101,12 +101,11 @@ export interface TaskObject {
   finishTime: number;
 }
 
-export interface TaskPage {
+export interface TaskRange {
   list: TaskObject[];
-  page: number;
-  pageSize: number;
+  start: number;
+  size: number;
   totalCount: number;
-  totalPage: number;
 }
 
 export type SortField = 'name' | 'size' | 'ctime' | 'mtime';

@@ -1,12 +1,12 @@
 // The folder listing: sortable columns, checkboxes for multi-select, folders open in place,
 // files download on activation; the last row asks for the next page when it scrolls into view.
-import { useEffect, useRef } from 'preact/hooks';
 import { DIRECTORY, type FileObject, type SortField, type SortOrder } from '../api/types.js';
 import { formatBytes, formatDate } from '../format.js';
 import { useI18n } from '../i18n/i18n.js';
 import { hrefFor, onLinkClick } from '../router.js';
 import type { Directory } from './useDirectory.js';
 import { Icon } from '../ui/Icon.js';
+import { useLoadMoreOnScroll } from '../ui/useLoadMoreOnScroll.js';
 
 interface Props {
   dir: Directory;
@@ -20,19 +20,7 @@ interface Props {
 
 export function FileTable({ dir, order, onSort, selected, onSelect, onOpenFile, onDeleteKey }: Props) {
   const { t, locale } = useI18n();
-  const sentinel = useRef<HTMLDivElement>(null);
-  // One observer for the table's life; it asks whatever the latest listing is for more.
-  const loadMore = useRef(dir.loadMore);
-  loadMore.current = dir.loadMore;
-  useEffect(() => {
-    const target = sentinel.current;
-    if (!target || typeof IntersectionObserver === 'undefined') return;
-    const observer = new IntersectionObserver((items) => {
-      if (items.some((item) => item.isIntersecting)) loadMore.current();
-    }, { rootMargin: '400px' });
-    observer.observe(target);
-    return () => observer.disconnect();
-  }, []);
+  const sentinel = useLoadMoreOnScroll(dir.loadMore, dir.entries.length);
 
   const allSelected = dir.entries.length > 0 && dir.entries.every((e) => selected.has(e.uuid));
   const toggle = (uuid: string) => {

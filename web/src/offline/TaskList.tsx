@@ -1,4 +1,5 @@
-// Offline tasks with live progress, speed, peers, ETA, status and errors in plain words.
+// Offline tasks with live progress, speed, peers, ETA, status and errors in plain words;
+// older pages load as the end of the list scrolls into view (or with the Load more button).
 import { useState } from 'preact/hooks';
 import type { Api } from '../api/client.js';
 import { DIRECTORY, TASK_DONE, TASK_DOWNLOADING, TASK_FAILED, TASK_METADATA, TASK_PAUSED, TASK_QUEUED, type TaskObject } from '../api/types.js';
@@ -8,6 +9,7 @@ import type { MessageKey } from '../i18n/en.js';
 import { joinPath, navigate } from '../router.js';
 import { ConfirmDialog } from '../ui/Dialog.js';
 import { describeError } from '../ui/describe-error.js';
+import { useLoadMoreOnScroll } from '../ui/useLoadMoreOnScroll.js';
 import type { Tasks } from './useTasks.js';
 
 function statusText(t: Translate, status: number): string {
@@ -34,8 +36,10 @@ export function TaskList({ api, tasks }: { api: Api; tasks: Tasks }) {
   const [removing, setRemoving] = useState<TaskObject | null>(null);
   const [deleteFiles, setDeleteFiles] = useState(false);
   const [error, setError] = useState('');
+  const sentinel = useLoadMoreOnScroll(tasks.loadMore, tasks.tasks.length);
 
-  if (!tasks.loading && tasks.tasks.length === 0) return <p class="empty">{t('offline.noTasks')}</p>;
+  // Not while older tasks remain: the sentinel below must stay to fetch them.
+  if (!tasks.loading && tasks.tasks.length === 0 && !tasks.hasMore) return <p class="empty">{t('offline.noTasks')}</p>;
   const act = (promise: Promise<unknown>) => promise.catch((err: unknown) => setError(describeError(t, err)));
 
   return (
@@ -43,6 +47,11 @@ export function TaskList({ api, tasks }: { api: Api; tasks: Tasks }) {
       {error && (
         <p class="error" role="alert">
           {error}
+        </p>
+      )}
+      {tasks.tasks.length > 0 && (
+        <p class="muted" data-testid="task-count">
+          {t(tasks.totalCount === 1 ? 'offline.countOne' : 'offline.count', { count: tasks.totalCount })}
         </p>
       )}
       <ul class="tasks" aria-label={t('offline.tasks')}>
@@ -98,6 +107,15 @@ export function TaskList({ api, tasks }: { api: Api; tasks: Tasks }) {
           );
         })}
       </ul>
+      {tasks.hasMore ? (
+        // Stays while the page loads, so keyboard focus on it is not lost.
+        <button type="button" class="load-more" aria-disabled={tasks.loading} onClick={tasks.loadMore}>
+          {tasks.loading ? t('offline.loading') : t('offline.loadMore', { shown: tasks.tasks.length, total: tasks.totalCount })}
+        </button>
+      ) : (
+        tasks.loading && <p class="muted">{t('offline.loading')}</p>
+      )}
+      <div ref={sentinel} class="sentinel" />
       {removing && (
         <ConfirmDialog
           title={t('offline.remove')}
