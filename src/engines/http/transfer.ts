@@ -247,7 +247,7 @@ interface RangeResponse {
 
 /**
  * The response to a segment's GET: over raw-get's lean reader when it can frame the exchange
- * (plain http, no redirect, a Content-Length), else over Node's client, which follows redirects.
+ * (http or https, no redirect, one Content-Length), else over Node's client, which follows redirects.
  */
 async function rangeResponse(url: URL, cfg: TransferConfig, signal: AbortSignal, headers: Record<string, string>): Promise<RangeResponse> {
   try {
