@@ -58,17 +58,28 @@ export function guardedAgents(policy: AddressPolicy): GuardedAgents {
   return { http: plain, https: secure };
 }
 
+/** Installed default agents, latest last; the process's own defaults come back when none is left. */
+const installed: GuardedAgents[] = [];
+const processDefaults = { http: http.globalAgent, https: https.globalAgent };
+
 /**
  * Makes `agents` the process's default agents (what a request without an agent of its own
- * uses) until the returned function restores the previous ones. For libraries that give no way
- * to pass an agent (WebTorrent's web seeds); restore in the reverse order of installation.
+ * uses) until the returned function removes them again; then the latest agents still installed,
+ * or the process's own, are the defaults. For libraries that give no way to pass an agent
+ * (WebTorrent's web seeds).
  */
 export function installDefaultAgents(agents: GuardedAgents): () => void {
-  const previous = { http: http.globalAgent, https: https.globalAgent };
+  installed.push(agents);
+  useDefaults(agents);
+  return () => {
+    const at = installed.indexOf(agents);
+    if (at === -1) return;
+    installed.splice(at, 1);
+    useDefaults(installed.at(-1) ?? processDefaults);
+  };
+}
+
+function useDefaults(agents: { http: http.Agent; https: https.Agent }): void {
   http.globalAgent = agents.http;
   https.globalAgent = agents.https;
-  return () => {
-    if (http.globalAgent === agents.http) http.globalAgent = previous.http;
-    if (https.globalAgent === agents.https) https.globalAgent = previous.https;
-  };
 }

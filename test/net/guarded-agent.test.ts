@@ -91,3 +91,23 @@ test('installed as the default agents, they guard requests that bring no agent, 
     await refused.close();
   }
 });
+
+test('default agents installed by two engines at once: each removal leaves the other, the last one the process defaults', () => {
+  const before = http.globalAgent;
+  const first = guardedAgents(policy);
+  const second = guardedAgents(policy);
+  const removeFirst = installDefaultAgents(first);
+  const removeSecond = installDefaultAgents(second);
+  try {
+    assert.equal(http.globalAgent, second.http);
+    removeFirst();
+    assert.equal(http.globalAgent, second.http, 'removing the first leaves the second in place');
+    removeSecond();
+    assert.equal(http.globalAgent, before, 'with none left, the process defaults are back');
+  } finally {
+    removeFirst();
+    removeSecond();
+    first.http.destroy();
+    second.http.destroy();
+  }
+});
