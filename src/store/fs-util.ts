@@ -1,4 +1,4 @@
-import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 
 // Small filesystem helpers shared by everything that writes durable files.
 
@@ -44,6 +44,16 @@ export async function mtimeOrNull(path: string): Promise<number | null> {
     return (await stat(path)).mtimeMs;
   } catch (err) {
     if (errnoOf(err) === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** The names in a directory, or none when it does not exist. */
+export async function namesInDir(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return [];
     throw err;
   }
 }

@@ -1,10 +1,10 @@
-import { readdir, stat, unlink } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoOf, mtimeOrNull, unlinkIfExists } from '../store/fs-util.js';
+import { errnoOf, mtimeOrNull, namesInDir, unlinkIfExists } from '../store/fs-util.js';
 import { ASM_MAP_RE, ASM_RE, type Assemblies } from './assembly.js';
 import { isBlockId } from './ctx.js';
 import type { RunningHashes } from './running-hashes.js';
-import { DONE_DIR } from './upload-dir.js';
+import { DONE_DIR, DONE_RECORD_RE } from './upload-dir.js';
 
 export interface SweeperDeps {
   /** The uploads directory. */
@@ -55,9 +55,9 @@ export class Sweeper {
     this.deps.hashes.forgetUntouchedSince(cutoff);
     removed += await this.sweepAssemblies(cutoff);
     for (const dir of [this.deps.dir, join(this.deps.dir, DONE_DIR)]) {
-      for (const name of await listOrEmpty(dir)) {
+      for (const name of await namesInDir(dir)) {
         // Block files, and finished-upload records (a SHA-256) with their temporary files.
-        if (!isBlockId(name) && !/^[0-9a-f]{64}(\.tmp)?$/.test(name)) continue;
+        if (!isBlockId(name) && !DONE_RECORD_RE.test(name)) continue;
         const path = join(dir, name);
         try {
           const s = await stat(path);
@@ -75,7 +75,7 @@ export class Sweeper {
   /** Deletes assembly files (map first) whose data and map are both untouched since `cutoff`. */
   private async sweepAssemblies(cutoff: number): Promise<number> {
     const { asm } = this.deps;
-    const names = await listOrEmpty(this.deps.dir);
+    const names = await namesInDir(this.deps.dir);
     let removed = 0;
     for (const file of names) {
       const name = ASM_RE.test(file) ? file : ASM_MAP_RE.test(file) ? file.slice(0, -'.map'.length) : null;
@@ -99,7 +99,7 @@ export class Sweeper {
  * lock): then none of them can be a write in flight. Returns how many.
  */
 export async function clearInterruptedUploads(dir: string): Promise<number> {
-  const names = await listOrEmpty(dir);
+  const names = await namesInDir(dir);
   const present = new Set(names);
   let removed = 0;
   for (const file of names) {
@@ -110,19 +110,10 @@ export async function clearInterruptedUploads(dir: string): Promise<number> {
     removed++;
   }
   const doneDir = join(dir, DONE_DIR);
-  for (const file of await listOrEmpty(doneDir)) {
-    if (!/^[0-9a-f]{64}\.tmp$/.test(file)) continue;
+  for (const file of await namesInDir(doneDir)) {
+    if (!DONE_RECORD_RE.test(file) || !file.endsWith('.tmp')) continue;
     await unlinkIfExists(join(doneDir, file));
     removed++;
   }
   return removed;
-}
-
-async function listOrEmpty(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return [];
-    throw err;
-  }
 }

@@ -10,6 +10,8 @@ import { isEtag } from '../store/etag.js';
 
 /** Where the records of finished mkfiles live, below the uploads directory. */
 export const DONE_DIR = 'done';
+/** A finished-upload record (the SHA-256 of its request), or its temporary file while written. */
+export const DONE_RECORD_RE = /^[0-9a-f]{64}(\.tmp)?$/;
 
 export class UploadDir {
   private ready: Promise<unknown> | null = null;

@@ -1,7 +1,8 @@
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoOf, mtimeOrNull } from '../../store/fs-util.js';
+import { errnoOf, mtimeOrNull, namesInDir } from '../../store/fs-util.js';
 import { ASM_MAP_RE, ASM_RE } from '../../upload/assembly.js';
+import { isBlockId } from '../../upload/ctx.js';
+import { DONE_RECORD_RE } from '../../upload/upload-dir.js';
 import { TEMP_MAX_AGE_MS, type CheckContext } from '../context.js';
 import type { Problem } from '../problems.js';
 
@@ -11,16 +12,12 @@ import type { Problem } from '../problems.js';
 // service, the scheduler's and the seeding's recovery); without a running server, a temporary
 // file cannot be a write in flight, so every one of them is a leftover.
 
-const BLOCK_RE = /^[0-9a-f]{32}$/;
-const DONE_RE = /^[0-9a-f]{64}(\.tmp)?$/;
-
+/** namesInDir, also when a damaged data directory has a file where a directory belongs. */
 async function entries(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return [];
+  return namesInDir(dir).catch((err: unknown) => {
+    if (errnoOf(err) === 'ENOTDIR') return [];
     throw err;
-  }
+  });
 }
 
 function leftover(code: Problem['code'], path: string, why: string): Problem {
@@ -47,7 +44,7 @@ export async function checkUploads(ctx: CheckContext): Promise<Problem[]> {
   const expired = (t: number | null) => t !== null && t < cutoff;
   for (const name of names) {
     const path = join(dir, name);
-    if (BLOCK_RE.test(name)) {
+    if (isBlockId(name)) {
       if (expired(await mtimeOrNull(path))) problems.push(leftover('upload-leftover', path, 'a block file of an upload that expired'));
     } else if (ASM_RE.test(name)) {
       const map = await mtimeOrNull(join(dir, `${name}.map`));
@@ -64,7 +61,7 @@ export async function checkUploads(ctx: CheckContext): Promise<Problem[]> {
   }
   const doneDir = join(dir, 'done');
   for (const name of await entries(doneDir)) {
-    if (!DONE_RE.test(name)) continue;
+    if (!DONE_RECORD_RE.test(name)) continue;
     const path = join(doneDir, name);
     const mtime = await mtimeOrNull(path);
     if (name.endsWith('.tmp') && !ctx.live) problems.push(leftover('upload-leftover', path, 'a half-written record of a finished upload'));
