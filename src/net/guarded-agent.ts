@@ -4,8 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { isIP } from 'node:net';
 import type { AddressPolicy } from './address-policy.js';
-import { FetchError } from './fetch-error.js';
-import { policyLookup } from './safe-fetch.js';
+import { forbidden, policyLookup, refusedPeer } from './safe-fetch.js';
 
 // Connection pools for HTTP clients openpan does not drive itself — the BitTorrent library's
 // tracker announces and web-seed requests, which follow redirects on their own. Every
@@ -17,10 +16,6 @@ import { policyLookup } from './safe-fetch.js';
 type Callback = (err: Error | null, socket?: Duplex) => void;
 type ConnectOptions = { host?: string | null; hostname?: string | null; lookup?: unknown };
 
-function refused(reason: string): FetchError {
-  return new FetchError('URL_FORBIDDEN', `The address policy refuses this connection: ${reason}.`);
-}
-
 /** Wraps an agent's own createConnection with the three checks. */
 function guard(policy: AddressPolicy, create: (options: ConnectOptions, cb: Callback) => Duplex | undefined | null) {
   return (options: ConnectOptions, cb: Callback): Duplex | undefined => {
@@ -28,7 +23,7 @@ function guard(policy: AddressPolicy, create: (options: ConnectOptions, cb: Call
     if (isIP(host) !== 0) {
       const verdict = policy.check(host);
       if (!verdict.ok) {
-        cb(refused(verdict.reason));
+        cb(forbidden(verdict.reason));
         return undefined;
       }
     }
@@ -36,9 +31,8 @@ function guard(policy: AddressPolicy, create: (options: ConnectOptions, cb: Call
     if (socket == null) return undefined;
     // Registered before the client's own listeners: the peer is judged before the request is written.
     socket.once('connect', () => {
-      const remote = socket.remoteAddress;
-      const verdict = remote === undefined ? { ok: false as const, reason: 'the peer address is unknown' } : policy.check(remote);
-      if (!verdict.ok) socket.destroy(refused(`connected to ${remote ?? '?'}: ${verdict.reason}`));
+      const refused = refusedPeer(policy, socket);
+      if (refused !== null) socket.destroy(refused);
     });
     return socket;
   };

@@ -2,7 +2,7 @@ import { connect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { AddressPolicy } from './address-policy.js';
 import { asFetchError, FetchError } from './fetch-error.js';
-import { assertLiteralHostAllowed, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, policyLookup, USER_AGENT } from './safe-fetch.js';
+import { assertLiteralHostAllowed, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, policyLookup, refusedPeer, USER_AGENT } from './safe-fetch.js';
 
 // An HTTP/1.1 GET (over TCP or TLS) for bulk bodies with a Content-Length (the HTTP engine's
 // ranged segments): the socket reads straight into large buffers (`onread`; TLS copies its
@@ -105,7 +105,7 @@ export function requestHead(url: URL, headers: Record<string, string>): string {
   return head + '\r\n';
 }
 
-/** One GET of a plain-http URL; resolves once the response head arrived. */
+/** One GET of an http or https URL; resolves once the response head arrived. */
 export function rawGet(url: URL, opts: RawGetOptions): Promise<RawResponse> {
   const secure = url.protocol === 'https:';
   if (!secure && url.protocol !== 'http:') return Promise.reject(new RawUnsupported(url.protocol));
@@ -176,8 +176,8 @@ export function rawGet(url: URL, opts: RawGetOptions): Promise<RawResponse> {
 
     socket.once('connect', () => {
       clearTimeout(connectTimer);
-      const verdict = socket.remoteAddress === undefined ? { ok: false as const, reason: 'the peer address is unknown' } : opts.policy.check(socket.remoteAddress);
-      if (!verdict.ok) return finish(new FetchError('URL_FORBIDDEN', `The address policy refuses this URL: connected to ${socket.remoteAddress ?? '?'}: ${verdict.reason}.`));
+      const refused = refusedPeer(opts.policy, socket);
+      if (refused !== null) return finish(refused);
       socket.write(request);
     });
     socket.on('error', (err) => finish(asFetchError(err)));

@@ -49,8 +49,15 @@ export function policyLookup(policy: AddressPolicy): LookupFunction {
   };
 }
 
-function forbidden(reason: string): FetchError {
+export function forbidden(reason: string): FetchError {
   return new FetchError('URL_FORBIDDEN', `The address policy refuses this URL: ${reason}.`);
+}
+
+/** URL_FORBIDDEN when the policy refuses the peer a socket connected to, else null. */
+export function refusedPeer(policy: AddressPolicy, socket: Socket): FetchError | null {
+  const remote = socket.remoteAddress;
+  const verdict = remote === undefined ? { ok: false as const, reason: 'the peer address is unknown' } : policy.check(remote);
+  return verdict.ok ? null : forbidden(`connected to ${remote ?? '?'}: ${verdict.reason}`);
 }
 
 /** Throws URL_FORBIDDEN for a literal IP host the policy refuses, REDIRECT_INVALID-free scheme check is the caller's. */
@@ -98,9 +105,8 @@ export function safeGet(url: URL, opts: SafeRequestOptions): Promise<IncomingMes
     req.on('socket', (socket: Socket) => {
       const verify = (): void => {
         clearTimeout(connectTimer);
-        const remote = socket.remoteAddress;
-        const verdict = remote === undefined ? { ok: false as const, reason: 'the peer address is unknown' } : opts.policy.check(remote);
-        if (!verdict.ok) req.destroy(forbidden(`connected to ${remote ?? '?'}: ${verdict.reason}`));
+        const refused = refusedPeer(opts.policy, socket);
+        if (refused !== null) req.destroy(refused);
       };
       if (socket.connecting) socket.once('connect', verify);
       else verify();
