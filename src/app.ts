@@ -8,7 +8,11 @@ import { registerFileRoutes } from './files/files.routes.js';
 import { FilesService } from './files/files.service.js';
 import { registerDownloadRoutes } from './http/download.routes.js';
 import { registerWebUi } from './http/static.js';
-import { createHttpServer, installAuth } from './http/server.js';
+import { registerCommonRoutes } from './http/common.routes.js';
+import { createHttpServer, installSixpanWire } from './http/server.js';
+import { sessionClaimsOf } from './http/sixpan/answers.js';
+import { installCors } from './http/sixpan/cors.js';
+import { registerPreviewRoutes } from './files/preview.routes.js';
 import { BlobCollector } from './store/collector.js';
 import { ContentLock } from './store/content-lock.js';
 import { LocalDiskBlobStore } from './store/local-disk.js';
@@ -45,6 +49,8 @@ export async function createOpenPan(config: Config, env: Record<string, string |
   const db = await openDatabase({ dataDir: config.dataDir });
   const loginLimiter = new LoginLimiter({ maxFailures: config.loginMaxFailures, windowMs: config.loginWindowMs });
   const users = new UsersService(new UsersRepo(db), {
+    secret: config.secret,
+    sessionClaims: sessionClaimsOf,
     defaultQuota: config.defaultQuota,
     registration: config.registration,
     loginLimiter,
@@ -65,10 +71,14 @@ export async function createOpenPan(config: Config, env: Record<string, string |
     db, files, store, lock: contentLock, secret: config.secret, dataDir: config.dataDir, env,
     onError: (err, what) => http.log.error({ err }, what),
   });
+  installCors(http, () => config.corsOrigins);
+  const links = new DownloadLinks({ secret: config.secret, ttlMs: config.downloadUrlTtlMs, publicUrl: () => config.publicUrl });
   await http.register(async (v1) => {
-    installAuth(v1, users);
+    installSixpanWire(v1, users);
     registerUserRoutes(v1, users);
-    registerFileRoutes(v1, files, new DownloadLinks({ secret: config.secret, ttlMs: config.downloadUrlTtlMs, publicUrl: () => config.publicUrl }));
+    registerFileRoutes(v1, files, links);
+    registerPreviewRoutes(v1, files, links);
+    registerCommonRoutes(v1);
     registerStoreTokenRoutes(v1, storeToken);
     registerOfflineRoutes(v1, offline.service);
   });

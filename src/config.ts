@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { corsOriginsFrom } from './http/sixpan/cors.js';
 
 export interface Config {
   host: string;
@@ -28,6 +29,8 @@ export interface Config {
   loginMaxFailures: number;
   /** The failed-login window, ms. */
   loginWindowMs: number;
+  /** Browser origins allowed to call the API (CORS), e.g. 6pan's web front end; `*` for any. */
+  corsOrigins: string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -75,5 +78,6 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: env.OPENPAN_LOG_LEVEL || 'info',
     loginMaxFailures: intFrom(env, 'OPENPAN_LOGIN_MAX_FAILURES', 10),
     loginWindowMs: intFrom(env, 'OPENPAN_LOGIN_WINDOW', 15 * 60) * 1000,
+    corsOrigins: corsOriginsFrom(env.OPENPAN_CORS_ORIGINS),
   };
 }

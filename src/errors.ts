@@ -2,6 +2,9 @@
 // clients and tests assert on; the status is the HTTP status the code always travels with.
 export const ERRORS = {
   BAD_REQUEST: 400,
+  /** The gateway's codes for an empty login field, which 6pan's clients turn into messages. */
+  '{VALUE}_REQUIRED': 400,
+  '{PASSWORD}_REQUIRED': 400,
   NAME_INVALID: 400,
   PATH_INVALID: 400,
   HASH_INVALID: 400,
@@ -33,6 +36,7 @@ export const ERRORS = {
   TOO_MANY_REQUESTS: 429,
   OFFLINE_QUOTA_EXCEEDED: 429,
   INTERNAL_ERROR: 500,
+  SMS_UNAVAILABLE: 501,
   DISK_FULL: 503,
   SERVICE_UNAVAILABLE: 503,
 } as const;

@@ -28,7 +28,7 @@ if (admin.generatedPassword) {
 } else if (admin.created) {
   console.log(`Created the administrator "${config.adminName}" with the password from OPENPAN_ADMIN_PASSWORD.`);
 }
-console.log(`Log in: POST ${url}/v1/user/login {"name","password"}, or run: npx openpan login ${url}`);
+console.log(`Log in: POST ${url}/v1/user/login {"value","password"}, or run: npx openpan login ${url}`);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

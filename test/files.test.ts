@@ -74,12 +74,15 @@ describe('file tree', () => {
     assert.equal(bad.status, 400);
   });
 
-  test('list pages by start and size', async () => {
+  test('list answers a window of the children as a bare array, list2 with the directory', async () => {
     const r = await s.admin.call('/v1/files/list', { path: '/p', start: 1, size: 2 });
-    assert.deepEqual(r.list.map((f: { name: string }) => f.name), ['a.txt', 'b.bin']);
-    assert.equal(r.totalCount, 4);
+    assert.deepEqual(r.map((f: { name: string }) => f.name), ['a.txt', 'b.bin']);
     const dir = await s.admin.call('/v1/files/get', { path: '/p' });
-    assert.equal((await s.admin.call('/v1/files/list', { parent: dir.uuid })).totalCount, 4);
+    assert.equal((await s.admin.call('/v1/files/list', { parent: dir.uuid })).length, 4);
+    const two = await s.admin.call('/v1/files/list2', { uuid: dir.uuid });
+    assert.equal(two.info.uuid, dir.uuid);
+    assert.equal(two.info.mime, 'application/x-directory');
+    assert.equal(two.list.length, 4);
   });
 
   test('a file object has every field API.md names', async () => {
@@ -115,7 +118,7 @@ describe('file tree', () => {
 
   test('hostile names are refused with 400 NAME_INVALID', async () => {
     await s.admin.call('/v1/files/createDirectory', { path: '/h' });
-    for (const name of ['', '.', '..', 'a/b', '../etc', 'x\u0000y', 'tab\there', 'new\nline', 'del\u007f', 'é'.repeat(128), '\ud800']) {
+    for (const name of ['.', '..', 'a/b', '../etc', 'x\u0000y', 'tab\there', 'new\nline', 'del\u007f', 'é'.repeat(128), '\ud800']) {
       const r = await s.admin.raw('/v1/files/createDirectory', { path: '/h', name });
       assert.equal(r.status, 400, JSON.stringify(name));
       assert.equal(r.json.code, 'NAME_INVALID', JSON.stringify(name));
@@ -245,18 +248,30 @@ describe('file tree', () => {
     assert.equal((await s.admin.call('/v1/files/get', { path: '/secret/plan.txt' })).name, 'plan.txt');
   });
 
-  test('wrongly typed fields give 400 BAD_REQUEST', async () => {
+  test('fields of a type nothing can be read from give 400 BAD_REQUEST', async () => {
     for (const [call, body] of [
-      ['/v1/files/page', { path: 5 }],
-      ['/v1/files/page', { page: 'x' }],
+      ['/v1/files/page', { path: {} }],
       ['/v1/files/rename', { path: '/p' }],
-      ['/v1/files/move', { path: [1, 2], destPath: '/' }],
-      ['/v1/files/list', { start: -1 }],
+      ['/v1/files/move', { path: [{}], destPath: '/' }],
     ] as const) {
       const r = await s.admin.raw(call, body);
       assert.equal(r.status, 400, `${call} ${JSON.stringify(body)}`);
       assert.equal(r.json.code, 'BAD_REQUEST');
     }
+  });
+
+  test('inputs are read as the gateway read them: numeric strings, bad numbers, empty uuids, -1 for all', async () => {
+    const asNumbers = await s.admin.call('/v1/files/page', { path: '/p', page: '1', pageSize: '2' });
+    assert.equal(asNumbers.pageSize, 2);
+    assert.equal(asNumbers.list.length, 2);
+    const badNumbers = await s.admin.call('/v1/files/page', { path: '/p', page: 'x', pageSize: 'lots' });
+    assert.equal(badNumbers.page, 1);
+    assert.equal(badNumbers.list.length, 4);
+    const emptyUuid = await s.admin.call('/v1/files/page', { uuid: '', path: '/p', type: -1, orderBy: -1 });
+    assert.equal(emptyUuid.info.path, '/p');
+    assert.equal(emptyUuid.totalCount, 4);
+    const onlyFiles = await s.admin.call('/v1/files/page', { path: '/p', type: '0' });
+    assert.ok(onlyFiles.list.every((f: { type: number }) => f.type === 0));
   });
 
   test('a file in the way of a directory path is reported, not overwritten', async () => {

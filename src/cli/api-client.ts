@@ -2,7 +2,11 @@
 
 import type { FileObject } from '../files/file-object.js';
 import type { PageResult } from '../files/files.service.js';
-import type { ParsedFile, ParseResult, TaskFileDetail, TaskObject } from '../offline/offline.service.js';
+import type { SixpanTask } from '../http/sixpan/answers.js';
+import type { ParsedFile, ParseResult, TaskFileDetail } from '../offline/offline.service.js';
+
+/** A task as the API shows it. */
+type TaskObject = SixpanTask;
 
 // The API's shapes are the server's own types: one definition for both sides.
 export type { FileObject, PageResult, ParsedFile, ParseResult, TaskFileDetail, TaskObject };
@@ -94,6 +98,7 @@ interface Envelope<T> {
   code: string;
   message?: string;
   result: T;
+  token?: string;
 }
 
 export function isFileObject(v: unknown): v is FileObject {
@@ -139,6 +144,11 @@ export class ApiClient {
 
   /** POST /v1/... with a JSON body; returns `result` or throws ApiError with the server's code. */
   async call<T>(path: string, body: object = {}): Promise<T> {
+    return (await this.send<T>(path, body)).result;
+  }
+
+  /** One call, with the envelope's token (login opens a session there). */
+  private async send<T>(path: string, body: object): Promise<{ result: T; token: string }> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     const res = await send(this.url + path, { method: 'POST', headers, body: JSON.stringify(body) });
@@ -147,13 +157,16 @@ export class ApiClient {
       if (res.status === 404 && json.code === undefined) {
         throw new ApiError(404, 'NOT_FOUND', `${path} does not exist on this server (is ${this.url} an openpan server, and is it up to date?)`);
       }
-      throw new ApiError(res.status, json.code ?? `HTTP_${res.status}`, json.message ?? `${path} failed with HTTP ${res.status}`);
+      // 6pan answers an endpoint's errors over HTTP 200, with the status in the envelope.
+      const status = res.ok && typeof json.status === 'number' ? json.status : res.status;
+      throw new ApiError(status, json.code ?? `HTTP_${res.status}`, json.message ?? `${path} failed with HTTP ${status}`);
     }
-    return json.result as T;
+    return { result: json.result as T, token: json.token ?? '' };
   }
 
-  login(name: string, password: string): Promise<{ token: string; user: UserInfo }> {
-    return this.call('/v1/user/login', { name, password });
+  async login(name: string, password: string): Promise<{ token: string; user: UserInfo }> {
+    const { result, token } = await this.send<UserInfo>('/v1/user/login', { name, password });
+    return { token, user: result };
   }
 
   logout(): Promise<boolean> {

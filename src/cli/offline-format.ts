@@ -28,8 +28,8 @@ export function isFinal(status: number): boolean {
 }
 
 /** `failed (NO_PEERS_TIMEOUT)` for a failed task with a code, the status word otherwise. */
-export function taskStatusText(task: Pick<TaskObject, 'status' | 'errorCode'>): string {
-  return task.status === STATUS.failed && task.errorCode ? `failed (${task.errorCode})` : statusWord(task.status);
+export function taskStatusText(task: Pick<TaskObject, 'status' | 'error'>): string {
+  return task.status === STATUS.failed && task.error ? `failed (${task.error})` : statusWord(task.status);
 }
 
 /** Seconds left at the current speed; NaN when unknown (not downloading, or no speed yet). */

@@ -1,22 +1,32 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { AppError } from '../errors.js';
 import { apiRoute } from '../http/server.js';
+import { sixpanFile, sixpanFiles } from '../http/sixpan/answers.js';
 import type { DownloadLinks } from './download-links.js';
-import type { FilesService } from './files.service.js';
+import { DIRECTORY, FILE } from './file-object.js';
+import type { DirSelector, FilesService } from './files.service.js';
 
+const MAX_LIST_WINDOW = 999;
+/** The gateway's page size when a client names none. */
+const DEFAULT_PAGE_SIZE = 20;
 const Str = Type.String();
+const OptStr = Type.Optional(Str);
 const OneOrMany = Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 10000 })]);
-const EntryRef = { uuid: Type.Optional(Str), path: Type.Optional(Str) };
 const Int = (opts: { minimum?: number } = {}) => Type.Optional(Type.Integer(opts));
-const FileType = Type.Optional(Type.Union([Type.Literal(0), Type.Literal(1)]));
+/** `name`, `size desc`, … or 6pan's numbers (see orderOf). */
+const OrderBy = Type.Optional(Type.Union([Str, Type.Integer()]));
+/** 0 files, 1 directories; 6pan's -1 (or anything else) means both. */
+const FileType = Type.Optional(Type.Integer());
 
-const Page = Type.Object({ ...EntryRef, page: Int({ minimum: 1 }), pageSize: Int({ minimum: 1 }), orderBy: Type.Optional(Str), type: FileType });
-const List = Type.Object({ path: Type.Optional(Str), parent: Type.Optional(Str), start: Int({ minimum: 0 }), size: Int({ minimum: 1 }), orderBy: Type.Optional(Str), type: FileType });
-const Get = Type.Object(EntryRef);
-const CreateDirectory = Type.Object({ path: Type.Optional(Str), parent: Type.Optional(Str), name: Type.Optional(Str) });
-const Rename = Type.Object({ ...EntryRef, name: Str });
+const Dir = { uuid: OptStr, parent: OptStr, path: OptStr };
+const Page = Type.Object({ ...Dir, page: Int(), pageSize: Int(), orderBy: OrderBy, type: FileType });
+const List = Type.Object({ ...Dir, start: Int(), size: Int(), orderBy: OrderBy, type: FileType });
+const Get = Type.Object({ uuid: OptStr, path: OptStr });
+const CreateDirectory = Type.Object({ path: OptStr, parent: OptStr, name: OptStr });
+const Rename = Type.Object({ uuid: OptStr, path: OptStr, name: OptStr, newName: OptStr });
 const Many = Type.Object({ uuid: Type.Optional(OneOrMany), path: Type.Optional(OneOrMany) });
-const Transfer = Type.Object({ uuid: Type.Optional(OneOrMany), path: Type.Optional(OneOrMany), parent: Type.Optional(Str), destPath: Type.Optional(Str) });
+const Transfer = Type.Object({ uuid: Type.Optional(OneOrMany), path: Type.Optional(OneOrMany), parent: OptStr, destUuid: OptStr, destPath: OptStr });
 
 function asList(v: string | string[] | undefined): string[] | undefined {
   return v === undefined ? undefined : Array.isArray(v) ? v : [v];
@@ -26,18 +36,66 @@ function refsOf(body: Static<typeof Many>) {
   return { uuids: asList(body.uuid), paths: asList(body.path) };
 }
 
-function destOf(body: Static<typeof Transfer>) {
-  return body.parent !== undefined ? { uuid: body.parent } : { path: body.destPath ?? '/' };
+function destOf(body: Static<typeof Transfer>): DirSelector {
+  const uuid = body.parent ?? body.destUuid;
+  return uuid !== undefined ? { uuid } : { path: body.destPath ?? '/' };
+}
+
+/** The directory a listing names: `parent` or `uuid` first, as the gateway read them, else `path`. */
+function dirOf(body: { uuid?: string; parent?: string; path?: string }): DirSelector {
+  const uuid = body.parent ?? body.uuid;
+  return uuid !== undefined ? { uuid } : { path: body.path };
+}
+
+/**
+ * 6pan's numeric orders, as its web front end's table headers send them: 2/3 name ascending/
+ * descending, 12/13 size, 1 oldest first, and -1 (the default, and anything else) newest first.
+ * A string is openpan's own syntax.
+ */
+const NUMERIC_ORDERS: Record<number, string> = { 1: 'ctime asc', 2: 'name asc', 3: 'name desc', 12: 'size asc', 13: 'size desc' };
+
+function orderOf(orderBy: string | number | undefined): string | undefined {
+  if (typeof orderBy !== 'number') return orderBy;
+  return NUMERIC_ORDERS[orderBy] ?? 'ctime desc';
+}
+
+function typeOf(type: number | undefined): number | undefined {
+  return type === FILE || type === DIRECTORY ? type : undefined;
 }
 
 export function registerFileRoutes(app: FastifyInstance, files: FilesService, links: DownloadLinks): void {
-  apiRoute(app, '/v1/files/page', Page, ({ user, body }) => files.page(user.id, { uuid: body.uuid, path: body.path }, body));
-  apiRoute(app, '/v1/files/list', List, ({ user, body }) =>
-    files.list(user.id, body.parent !== undefined ? { uuid: body.parent } : { path: body.path }, body),
-  );
-  apiRoute(app, '/v1/files/get', Get, ({ user, body }) => files.get(user.id, body));
-  apiRoute(app, '/v1/files/createDirectory', CreateDirectory, ({ user, body }) => files.createDirectory(user.id, body));
-  apiRoute(app, '/v1/files/rename', Rename, ({ user, body }) => files.rename(user.id, body, body.name));
+  apiRoute(app, '/v1/files/page', Page, async ({ user, body }) => {
+    const page = await files.page(user.id, dirOf(body), {
+      page: body.page,
+      pageSize: body.pageSize !== undefined && body.pageSize > 0 ? body.pageSize : DEFAULT_PAGE_SIZE,
+      orderBy: orderOf(body.orderBy),
+      type: typeOf(body.type),
+    });
+    return { ...page, list: sixpanFiles(page.list), info: sixpanFile(page.info) };
+  });
+  // 6pan's list answers the children as a bare array; list2 adds the directory itself.
+  const window = async (userId: number, body: Static<typeof List>) => {
+    const sel = dirOf(body);
+    // The gateway's default (-1, or none) was the whole directory, up to the largest window.
+    const size = body.size !== undefined && body.size > 0 ? body.size : MAX_LIST_WINDOW;
+    const listed = await files.list(userId, sel, { start: body.start, size, orderBy: orderOf(body.orderBy), type: typeOf(body.type) });
+    return { sel, list: sixpanFiles(listed.list) };
+  };
+  apiRoute(app, '/v1/files/list', List, async ({ user, body }) => (await window(user.id, body)).list);
+  apiRoute(app, '/v1/files/list2', List, async ({ user, body }) => {
+    const { sel, list } = await window(user.id, body);
+    return { info: sixpanFile(await files.get(user.id, sel)), list };
+  });
+  apiRoute(app, '/v1/files/get', Get, async ({ user, body }) => {
+    const file = await files.get(user.id, body);
+    return sixpanFile(file, file.type === FILE ? links.forFile(file).downloadAddress : undefined);
+  });
+  apiRoute(app, '/v1/files/createDirectory', CreateDirectory, async ({ user, body }) => sixpanFile(await files.createDirectory(user.id, body)));
+  apiRoute(app, '/v1/files/rename', Rename, async ({ user, body }) => {
+    const name = body.name ?? body.newName;
+    if (name === undefined) throw new AppError('BAD_REQUEST', 'Field "name" (or "newName") is required: the new name.');
+    return sixpanFile(await files.rename(user.id, body, name));
+  });
   apiRoute(app, '/v1/files/move', Transfer, async ({ user, body }) => {
     await files.move(user.id, refsOf(body), destOf(body));
     return true;

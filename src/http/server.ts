@@ -1,18 +1,17 @@
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { parse as parseQueryString } from 'node:querystring';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { AppError, ERRORS, isAppError, type ErrorCode } from '../errors.js';
 import type { AuthenticatedUser, UsersService } from '../users/users.service.js';
 import { failure, ok } from '../envelope.js';
 import { installSecurityHeaders } from './security-headers.js';
+import { coerceBody } from './sixpan/input.js';
+import { tokenOf, tokenOfBody } from './sixpan/token.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     user: AuthenticatedUser | null;
     bearer: string;
-  }
-  interface FastifyContextConfig {
-    /** The route also takes the token as `?token=` (EventSource cannot send headers). */
-    tokenInQuery?: boolean;
   }
 }
 
@@ -22,19 +21,25 @@ export interface HttpServerOptions {
   bodyLimit?: number;
 }
 
-/** Reads the caller's token: `Bearer <t>`, or a bare `<t>` as old 6pan clients send it. */
-export function bearerFrom(header: string | undefined): string {
-  if (!header) return '';
-  const trimmed = header.trim();
-  const m = /^Bearer\s+(.+)$/i.exec(trimmed);
-  return (m ? m[1] : trimmed).trim();
-}
-
 function validationMessage(err: FastifyError): string {
   const v = err.validation?.[0];
   if (!v) return err.message;
   const field = v.instancePath ? v.instancePath.slice(1).replace(/\//g, '.') : (v.params as { missingProperty?: string }).missingProperty;
   return field ? `Field "${field}" ${v.message ?? 'is invalid'}.` : `Request body ${v.message ?? 'is invalid'}.`;
+}
+
+/** An error as code, message and status, whatever threw it; logs what the caller cannot fix. */
+function describeError(err: FastifyError | AppError, req: FastifyRequest): { code: ErrorCode; message: string; status: number } {
+  if (isAppError(err)) {
+    if (err.status >= 500) req.log.error({ err }, err.message);
+    return { code: err.code, message: err.message, status: err.status };
+  }
+  const fe = err as FastifyError;
+  if (fe.validation) return { code: 'BAD_REQUEST', message: validationMessage(fe), status: ERRORS.BAD_REQUEST };
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { code: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large.', status: ERRORS.PAYLOAD_TOO_LARGE };
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return { code: 'BAD_REQUEST', message: fe.message, status: ERRORS.BAD_REQUEST };
+  req.log.error({ err }, 'unhandled error');
+  return { code: 'INTERNAL_ERROR', message: 'Something went wrong on the server; it has been logged.', status: ERRORS.INTERNAL_ERROR };
 }
 
 function sendError(reply: FastifyReply, code: ErrorCode, message: string, status: number = ERRORS[code]): void {
@@ -46,9 +51,9 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     logger: {
       level: options.logLevel,
       // Tokens travel in headers and query strings: never write them to the log.
-      redact: ['req.headers.authorization', 'req.headers.cookie'],
+      redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers.token', 'req.headers["qingzhen-token"]'],
       serializers: {
-        req: (req) => ({ method: req.method, url: req.url.replace(/([?&]token=)[^&]*/g, '$1[redacted]') }),
+        req: (req) => ({ method: req.method, url: req.url.replace(/([?&](?:token|auth)=)[^&]*/g, '$1[redacted]') }),
       },
     },
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
@@ -73,18 +78,14 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       done(new AppError('BAD_REQUEST', 'The request body is not valid JSON.'), undefined);
     }
   });
+  // 6pan's clients also post forms (Retrofit's @FormUrlEncoded): repeated keys become arrays.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, { ...parseQueryString(body as string) });
+  });
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
-    if (isAppError(err)) {
-      if (err.status >= 500) req.log.error({ err }, err.message);
-      return sendError(reply, err.code, err.message, err.status);
-    }
-    const fe = err as FastifyError;
-    if (fe.validation) return sendError(reply, 'BAD_REQUEST', validationMessage(fe));
-    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 'PAYLOAD_TOO_LARGE', 'The request body is too large.');
-    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return sendError(reply, 'BAD_REQUEST', fe.message);
-    req.log.error({ err }, 'unhandled error');
-    return sendError(reply, 'INTERNAL_ERROR', 'Something went wrong on the server; it has been logged.');
+    const { code, message, status } = describeError(err, req);
+    sendError(reply, code, message, status);
   });
 
   app.setNotFoundHandler((req, reply) => sendError(reply, 'NOT_FOUND', `No such endpoint: ${req.method} ${req.url.split('?')[0]}.`));
@@ -106,9 +107,20 @@ export interface ApiContext<B> {
   request: FastifyRequest;
 }
 
+/** Sends a success envelope; the session token also travels in `Authorization`, as 6pan sent it. */
+function sendOk(reply: FastifyReply, result: unknown, token: string): FastifyReply {
+  if (token) reply.header('Authorization', `Bearer ${token}`);
+  return reply.send(ok(result, token));
+}
+
+function coerceFor(schema: TSchema) {
+  return async (request: FastifyRequest) => coerceBody(schema, request.body);
+}
+
 /**
  * Registers `POST /v1/...` answering in the 6pan envelope. Handlers are thin: the schema
- * validates, the handler calls the domain, the envelope wraps the result.
+ * validates (after the body is read as the gateway read it), the handler calls the domain,
+ * the envelope wraps the result.
  */
 export function apiRoute<S extends TSchema, R>(
   app: FastifyInstance,
@@ -116,35 +128,54 @@ export function apiRoute<S extends TSchema, R>(
   schema: S,
   handler: (ctx: ApiContext<Static<S>>) => Promise<R>,
 ): void {
-  app.post(url, { schema: { body: schema }, preValidation: requireUser }, async (request, reply) => {
+  app.post(url, { schema: { body: schema }, preValidation: [requireUser, coerceFor(schema)] }, async (request, reply) => {
     const result = await handler({ body: request.body as Static<S>, user: request.user!, token: request.bearer, request });
-    return reply.send(ok(result, request.bearer));
+    return sendOk(reply, result, request.bearer);
   });
 }
 
-/** Like apiRoute, for the calls that need no token (register, login). */
+/** What a call that needs no token answers: its result, and a session token when it opened one. */
+export interface PublicAnswer<R> {
+  result: R;
+  token?: string;
+}
+
+/** Like apiRoute, for the calls that need no token (register, login, common/time). */
 export function publicRoute<S extends TSchema, R>(
   app: FastifyInstance,
   url: string,
   schema: S,
-  handler: (ctx: { body: Static<S>; request: FastifyRequest }) => Promise<R & { token?: string }>,
+  handler: (ctx: { body: Static<S>; request: FastifyRequest }) => Promise<PublicAnswer<R>>,
 ): void {
-  app.post(url, { schema: { body: schema } }, async (request, reply) => {
-    const result = await handler({ body: request.body as Static<S>, request });
-    return reply.send(ok(result, result && typeof result === 'object' && 'token' in result ? String(result.token) : ''));
+  app.post(url, { schema: { body: schema }, preValidation: coerceFor(schema) }, async (request, reply) => {
+    const answer = await handler({ body: request.body as Static<S>, request });
+    return sendOk(reply, answer.result, answer.token ?? '');
   });
 }
 
-/** Resolves the caller from the Authorization header for every /v1 route. */
-export function installAuth(app: FastifyInstance, users: UsersService): void {
+/**
+ * The 6pan wire for every /v1 route of `app` (an encapsulated plugin): the caller is resolved
+ * from wherever the gateway took a token, and an endpoint's errors answer HTTP 200 with the
+ * status in the envelope — only a missing or bad token is HTTP 401, so clients that act on 401
+ * (sign in again) still can. Unknown routes stay HTTP 404 (the root's not-found handler).
+ */
+export function installSixpanWire(app: FastifyInstance, users: UsersService): void {
   app.addHook('onRequest', async (request) => {
-    let token = bearerFrom(request.headers.authorization);
-    if (!token && request.routeOptions.config.tokenInQuery) {
-      const fromQuery = (request.query as Record<string, unknown> | undefined)?.token;
-      if (typeof fromQuery === 'string') token = fromQuery.trim();
-    }
+    const token = tokenOf(request.headers, request.query);
     if (!token) return;
     request.bearer = token;
     request.user = await users.authenticate(token);
+  });
+  // The gateway's last resort, a `token` field of the body, once the body has been read.
+  app.addHook('preValidation', async (request) => {
+    if (request.bearer) return;
+    const token = tokenOfBody(request.body);
+    if (!token) return;
+    request.bearer = token;
+    request.user = await users.authenticate(token);
+  });
+  app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
+    const { code, message, status } = describeError(err, req);
+    reply.code(code === 'UNAUTHORIZED' ? ERRORS.UNAUTHORIZED : 200).send(failure(status, code, message));
   });
 }

@@ -1,18 +1,25 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { apiRoute, requireUser } from '../http/server.js';
+import { sixpanParse, sixpanParseLine, sixpanTask } from '../http/sixpan/answers.js';
 import type { OfflineService, TaskStreamEvent } from './offline.service.js';
 
 const Str = Type.String();
 const TaskIds = Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 1000 })]);
 const Int = (opts: { minimum?: number } = {}) => Type.Optional(Type.Integer(opts));
-const Order = Type.Optional(Type.Union([Type.Literal(1), Type.Literal(-1)]));
+/** -1 oldest first; anything else (1, 6pan's default 0) newest first. */
+const Order = Type.Optional(Type.Integer());
 const Flag = Type.Optional(Type.Union([Type.Boolean(), Type.Integer(), Type.String()]));
 
 const ParseTorrent = Type.Object({ uuid: Type.Optional(Str), path: Type.Optional(Str) });
+const Selection = Type.Optional(Type.Union([Type.String(), Type.Array(Type.Union([Type.Integer({ minimum: 0 }), Type.String()]), { maxItems: 100_000 }), Type.Null()]));
+type StartSelection = Static<typeof Selection>;
+/** 6pan's name for `files`; its clients leave nulls for unchecked files. */
+const CopyFile = Type.Optional(Type.Union([Type.String(), Type.Array(Type.Union([Type.Integer({ minimum: 0 }), Type.String(), Type.Null()]), { maxItems: 100_000 }), Type.Null()]));
 const Start = Type.Object({
   taskHash: Str,
-  files: Type.Optional(Type.Union([Type.String(), Type.Array(Type.Union([Type.Integer({ minimum: 0 }), Type.String()]), { maxItems: 100_000 }), Type.Null()])),
+  copyFile: CopyFile,
+  files: Selection,
   savePath: Type.Optional(Type.Union([Str, Type.Null()])),
   saveUuid: Type.Optional(Type.Union([Str, Type.Null()])),
   name: Type.Optional(Type.Union([Str, Type.Null()])),
@@ -20,11 +27,29 @@ const Start = Type.Object({
 const ParseUrl = Type.Object({ url: Type.String({ maxLength: 1024 * 1024 }), password: Type.Optional(Type.String()) });
 const ParseMagnet = Type.Object({ url: Type.String({ maxLength: 64 * 1024 }) });
 const Empty = Type.Object({});
-const Page = Type.Object({ page: Int({ minimum: 1 }), pageSize: Int({ minimum: 1 }), order: Order });
-const List = Type.Object({ start: Int({ minimum: 0 }), size: Int({ minimum: 1 }), order: Order });
+const Page = Type.Object({ page: Int(), pageSize: Int(), order: Order });
+const List = Type.Object({ start: Int(), size: Int(), order: Order });
 const Get = Type.Object({ taskId: Str });
 const Remove = Type.Object({ taskId: TaskIds, deleteFiles: Flag });
 const Ids = Type.Object({ taskId: TaskIds });
+
+/**
+ * 6pan's `copyFile`: `"*"`, indices, or the text of a JSON array of them (`'["*"]'`,
+ * `'[0,null,2]'` with holes for unchecked files); an empty array meant every file.
+ */
+function selectionOfCopyFile(copyFile: unknown): StartSelection {
+  let value: unknown = copyFile;
+  if (typeof value === 'string' && value.trim().startsWith('[')) {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return value as string;
+    }
+  }
+  if (!Array.isArray(value)) return value as StartSelection;
+  const picked = value.filter((v): v is number | string => typeof v === 'number' || typeof v === 'string');
+  return picked.length === 0 || picked.includes('*') ? '*' : picked;
+}
 
 function truthy(v: boolean | number | string | undefined): boolean {
   return v === true || v === 1 || v === '1' || (typeof v === 'string' && v.toLowerCase() === 'true');
@@ -32,16 +57,28 @@ function truthy(v: boolean | number | string | undefined): boolean {
 
 /** `/v1/offline/*` (API.md, Offline download): thin handlers over OfflineService. */
 export function registerOfflineRoutes(app: FastifyInstance, offline: OfflineService): void {
-  apiRoute(app, '/v1/offline/parseTorrent', ParseTorrent, ({ user, body }) => offline.parseTorrent(user.id, body));
-  apiRoute(app, '/v1/offline/start', Start, ({ user, body }) => offline.start(user.id, body));
-  apiRoute(app, '/v1/offline/page', Page, ({ user, body }) => offline.page(user.id, body));
-  apiRoute(app, '/v1/offline/list', List, ({ user, body }) => offline.list(user.id, body));
-  apiRoute(app, '/v1/offline/get', Get, ({ user, body }) => offline.get(user.id, body.taskId));
+  apiRoute(app, '/v1/offline/parseTorrent', ParseTorrent, async ({ user, body }) => sixpanParse(await offline.parseTorrent(user.id, body)));
+  apiRoute(app, '/v1/offline/start', Start, async ({ user, body }) => {
+    const { copyFile, ...input } = body;
+    return sixpanTask(await offline.start(user.id, { ...input, files: input.files ?? selectionOfCopyFile(copyFile) }), user.id);
+  });
+  apiRoute(app, '/v1/offline/page', Page, async ({ user, body }) => {
+    const page = await offline.page(user.id, body);
+    return { ...page, list: page.list.map((t) => sixpanTask(t, user.id)) };
+  });
+  apiRoute(app, '/v1/offline/list', List, async ({ user, body }) => {
+    const listed = await offline.list(user.id, body);
+    return { ...listed, list: listed.list.map((t) => sixpanTask(t, user.id)) };
+  });
+  apiRoute(app, '/v1/offline/get', Get, async ({ user, body }) => sixpanTask(await offline.get(user.id, body.taskId), user.id));
   apiRoute(app, '/v1/offline/remove', Remove, ({ user, body }) => offline.remove(user.id, body.taskId, truthy(body.deleteFiles)));
   apiRoute(app, '/v1/offline/pause', Ids, ({ user, body }) => offline.pause(user.id, body.taskId));
   apiRoute(app, '/v1/offline/resume', Ids, ({ user, body }) => offline.resume(user.id, body.taskId));
-  apiRoute(app, '/v1/offline/parseUrl', ParseUrl, ({ user, body }) => offline.parseUrl(user.id, body.url));
-  apiRoute(app, '/v1/offline/parseMagnet', ParseMagnet, ({ user, body }) => offline.parseMagnet(user.id, body.url));
+  apiRoute(app, '/v1/offline/parseUrl', ParseUrl, async ({ user, body }) => {
+    const parsed = await offline.parseUrl(user.id, body.url);
+    return Array.isArray(parsed) ? parsed.map(sixpanParseLine) : sixpanParse(parsed);
+  });
+  apiRoute(app, '/v1/offline/parseMagnet', ParseMagnet, async ({ user, body }) => sixpanParse(await offline.parseMagnet(user.id, body.url)));
   apiRoute(app, '/v1/offline/quota', Empty, ({ user }) => offline.quota(user.id));
   registerEventStream(app, offline);
 }
@@ -49,13 +86,15 @@ export function registerOfflineRoutes(app: FastifyInstance, offline: OfflineServ
 /** Keep-alive comments keep proxies from closing an idle stream. */
 const KEEP_ALIVE_MS = 15_000;
 
-function sseFrame(e: TaskStreamEvent): string {
-  return `event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`;
+/** A stream frame carries the task as `/v1/offline/page` shows it. */
+function sseFrame(e: TaskStreamEvent, userId: number): string {
+  const data = e.event === 'task' ? sixpanTask(e.data, userId) : e.data;
+  return `event: ${e.event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
 /** `GET /v1/offline/events`: the caller's task changes as Server-Sent Events. */
 function registerEventStream(app: FastifyInstance, offline: OfflineService): void {
-  app.get('/v1/offline/events', { preValidation: requireUser, config: { tokenInQuery: true } }, (request, reply) => {
+  app.get('/v1/offline/events', { preValidation: requireUser }, (request, reply) => {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -67,7 +106,8 @@ function registerEventStream(app: FastifyInstance, offline: OfflineService): voi
       'x-accel-buffering': 'no',
     });
     res.write(`retry: 3000\n: ${request.user!.name}\n\n`);
-    const stop = offline.watch(request.user!.id, (e) => res.write(sseFrame(e)));
+    const userId = request.user!.id;
+    const stop = offline.watch(userId, (e) => res.write(sseFrame(e, userId)));
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
     keepAlive.unref();
     res.on('close', () => {

@@ -15,7 +15,7 @@ import { verifyTaskHash, type TaskHashClaims } from './task-hash.js';
 import { assertDownloadable, parseMagnet, parseTorrent, TORRENT_LIMITS } from './torrent/index.js';
 
 export { TYPE_TORRENT } from './manifest.js';
-export type { ParsedFile, ParseResult } from './parse.js';
+export type { ParsedFile, ParseFailure, ParseResult } from './parse.js';
 
 /** A task object of API.md. */
 export interface TaskObject {

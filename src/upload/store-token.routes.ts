@@ -1,19 +1,51 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { apiRoute } from '../http/server.js';
+import { sixpanFile } from '../http/sixpan/answers.js';
+import { isEtag } from '../store/etag.js';
 import type { StoreTokenService } from './store-token.js';
 
 const OptionalText = Type.Optional(Type.Union([Type.String(), Type.Null()]));
 
 const StoreToken = Type.Object({
-  name: Type.String(),
+  name: OptionalText,
   hash: OptionalText,
+  /** The gateway's other name for `hash`. */
+  fileHash: OptionalText,
   parent: OptionalText,
   path: OptionalText,
   override: Type.Optional(Type.Union([Type.Boolean(), Type.Integer(), Type.String(), Type.Null()])),
   size: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
 });
 
+function lastSegment(path: string): { dir: string; name: string } {
+  const trimmed = path.replace(/\/+$/, '');
+  const cut = trimmed.lastIndexOf('/');
+  return { dir: cut > 0 ? trimmed.slice(0, cut) : cut === 0 ? '/' : '', name: trimmed.slice(cut + 1) };
+}
+
+/**
+ * Where the file goes, as 6pan's clients say it: without `name`, `path` names the file itself
+ * (`:torrent/a.torrent`; the gateway took the name from its end); a `name` that is an absolute
+ * path (the Android app sends the device path) is its last segment; a `parent` that is a path
+ * (`"/"`) is one.
+ */
+function destinationOf(body: { name?: string | null; path?: string | null; parent?: string | null }) {
+  let { name, path, parent } = body;
+  if (!name && path) ({ dir: path, name } = lastSegment(path));
+  if (name?.startsWith('/')) name = lastSegment(name).name;
+  if (parent?.startsWith('/')) {
+    path = path || parent;
+    parent = null;
+  }
+  return { name: name ?? '', path: path || null, parent };
+}
+
 export function registerStoreTokenRoutes(app: FastifyInstance, service: StoreTokenService): void {
-  apiRoute(app, '/v1/store/token', StoreToken, ({ user, body }) => service.issue(user.id, body));
+  apiRoute(app, '/v1/store/token', StoreToken, async ({ user, body }) => {
+    // As the gateway: a hash that is not an etag only means there is nothing to match (no 秒传).
+    const hash = body.hash || body.fileHash;
+    const answer = await service.issue(user.id, { ...body, ...destinationOf(body), hash: hash && isEtag(hash) ? hash : null });
+    return 'uuid' in answer ? sixpanFile(answer) : answer;
+  });
 }

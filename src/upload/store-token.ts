@@ -88,7 +88,9 @@ export class StoreTokenService {
     if (existing && (existing.type === DIRECTORY || !override)) {
       // Same name and content (its bytes missing from the store) is still the same file.
       if (existing.type !== DIRECTORY && hash !== '' && existing.storeId === hash) return existing;
-      throw new AppError('FILE_ALREADY_EXISTS', `"${existing.path}" already exists.`);
+      // Without a hash the content is unknown until it arrives, so the upload decides: the same
+      // bytes are the same file again, other bytes FILE_ALREADY_EXISTS.
+      if (existing.type === DIRECTORY || hash !== '') throw new AppError('FILE_ALREADY_EXISTS', `"${existing.path}" already exists.`);
     }
     const room = roomFor(await this.deps.files.freeSpace(userId), existing, override);
     const size = input.size ?? null;

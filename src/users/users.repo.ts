@@ -58,6 +58,10 @@ export class UsersRepo {
     await this.db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute();
   }
 
+  async setName(id: number, name: string): Promise<void> {
+    await this.db.updateTable('users').set({ name }).where('id', '=', id).execute();
+  }
+
   async setCapacity(id: number, capacity: number): Promise<void> {
     await this.db.updateTable('users').set({ space_capacity: capacity }).where('id', '=', id).execute();
   }
@@ -76,8 +80,11 @@ export class UsersRepo {
     await this.db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
   }
 
-  async deleteSessionsOf(userId: number): Promise<void> {
-    await this.db.deleteFrom('sessions').where('user_id', '=', userId).execute();
+  /** Ends every session of a user, but the one keyed `except` when given. */
+  async deleteSessionsOf(userId: number, except?: string): Promise<void> {
+    let q = this.db.deleteFrom('sessions').where('user_id', '=', userId);
+    if (except) q = q.where('token_hash', '!=', except);
+    await q.execute();
   }
 
   async deleteExpiredSessions(now: number): Promise<void> {

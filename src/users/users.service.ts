@@ -1,10 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { AppError } from '../errors.js';
 import type { LoginLimiter } from './login-limiter.js';
-import { DUMMY_HASH, hashPassword, verifyPassword } from './password.js';
+import { checkPassword as checkLogin, DUMMY_HASH, hashPassword, hashPasswordMd5Form, isMd5Form } from './password.js';
+import { looksLikeJwt, SessionTokens } from './session-token.js';
 import type { UserRow, UsersRepo } from './users.repo.js';
 
 const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
+/** Longer than any token this server signs; longer ones are refused unread. */
+const MAX_TOKEN_LENGTH = 4096;
 const NAME_RE = /^[\p{L}\p{N}_.@-]{1,64}$/u;
 const MIN_PASSWORD = 6;
 const MAX_PASSWORD = 1024;
@@ -62,7 +65,16 @@ function checkPassword(password: string): void {
   }
 }
 
+export interface Session {
+  token: string;
+  user: UserView;
+}
+
 export interface UsersServiceOptions {
+  /** Signs session tokens. */
+  secret: string;
+  /** What a session token shows of its user besides the session (the front end decodes it). */
+  sessionClaims?: (user: UserView) => Record<string, unknown>;
   defaultQuota: number;
   registration: 'open' | 'closed';
   /** Failed-login limiting per account and per address; none: unlimited. */
@@ -72,10 +84,18 @@ export interface UsersServiceOptions {
 }
 
 export class UsersService {
+  private readonly tokens: SessionTokens;
+
   constructor(
     private readonly repo: UsersRepo,
     private readonly options: UsersServiceOptions,
-  ) {}
+  ) {
+    this.tokens = new SessionTokens(options.secret);
+  }
+
+  private view(row: UserRow): UserView {
+    return userView(row, this.options.offlineDailyTasks);
+  }
 
   async create(name: string, password: string, opts: { isAdmin?: boolean; quota?: number } = {}): Promise<UserRow> {
     checkName(name);
@@ -97,35 +117,91 @@ export class UsersService {
     }
   }
 
-  async register(name: string, password: string): Promise<UserView> {
+  /** Creates an account and signs it in, as 6pan's register did. */
+  async register(name: string, password: string): Promise<Session> {
     if (this.options.registration !== 'open') {
       throw new AppError('REGISTRATION_CLOSED', 'Registration is closed on this server; ask its operator for an account.');
     }
-    return userView(await this.create(name, password), this.options.offlineDailyTasks);
+    return this.openSession(await this.create(name, password));
   }
 
-  async login(name: string, password: string, ip = ''): Promise<{ token: string; user: UserView }> {
+  /** `value` is the user name (6pan also took a phone number; openpan accounts have none). */
+  async login(value: string, password: string, ip = ''): Promise<Session> {
     const limiter = this.options.loginLimiter;
-    limiter?.attempt(name, ip);
-    const row = await this.repo.byName(name);
-    const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
-    if (!row || !ok) throw new AppError('LOGIN_FAILED', 'Wrong user name or password.');
-    limiter?.succeed(name, ip);
-    const token = randomBytes(32).toString('base64url');
+    limiter?.attempt(value, ip);
+    const row = await this.repo.byName(value);
+    const check = await checkLogin(password, row?.password_hash ?? DUMMY_HASH);
+    if (!row || !check.ok) throw new AppError('LOGIN_FAILED', 'Wrong user name or password.');
+    limiter?.succeed(value, ip);
+    if (check.upgraded) await this.repo.setPasswordHash(row.id, check.upgraded);
+    return this.openSession(row);
+  }
+
+  private async openSession(row: UserRow): Promise<Session> {
+    const sid = randomBytes(32).toString('base64url');
     const now = Date.now();
-    await this.repo.insertSession(tokenHash(token), row.id, now, now + SESSION_TTL_MS);
-    return { token, user: userView(row, this.options.offlineDailyTasks) };
+    const expires = now + SESSION_TTL_MS;
+    await this.repo.insertSession(tokenHash(sid), row.id, now, expires);
+    const user = this.view(row);
+    const shown = this.options.sessionClaims?.(user) ?? {};
+    const token = this.tokens.sign({ ...shown, sid, iat: Math.floor(now / 1000), exp: Math.floor(expires / 1000) });
+    return { token, user };
+  }
+
+  /** The `sessions` key of a token: its session id's hash, or the hash of a pre-JWT opaque token. */
+  private sessionKey(token: string): string | null {
+    if (!token || token.length > MAX_TOKEN_LENGTH) return null;
+    if (!looksLikeJwt(token)) return tokenHash(token);
+    const claims = this.tokens.verify(token);
+    return claims ? tokenHash(claims.sid) : null;
   }
 
   async logout(token: string): Promise<void> {
-    await this.repo.deleteSession(tokenHash(token));
+    const key = this.sessionKey(token);
+    if (key) await this.repo.deleteSession(key);
   }
 
-  /** The user a bearer token belongs to, or null when it is unknown, revoked or expired. */
+  /** The user a token belongs to, or null when it is forged, unknown, revoked or expired. */
   async authenticate(token: string): Promise<AuthenticatedUser | null> {
-    if (!token || token.length > 256) return null;
-    const row = await this.repo.userBySession(tokenHash(token), Date.now());
-    return row ? { id: row.id, name: row.name, isAdmin: row.is_admin === 1, view: userView(row, this.options.offlineDailyTasks) } : null;
+    const key = this.sessionKey(token);
+    if (!key) return null;
+    const row = await this.repo.userBySession(key, Date.now());
+    return row ? { id: row.id, name: row.name, isAdmin: row.is_admin === 1, view: this.view(row) } : null;
+  }
+
+  async info(userId: number): Promise<UserView> {
+    const row = await this.repo.byId(userId);
+    if (!row) throw new AppError('USER_NOT_FOUND', 'The account no longer exists.');
+    return this.view(row);
+  }
+
+  async changeName(userId: number, name: string): Promise<UserView> {
+    checkName(name);
+    const taken = await this.repo.byName(name);
+    if (taken && taken.id !== userId) throw new AppError('USER_ALREADY_EXISTS', `A user named "${name}" already exists.`);
+    try {
+      await this.repo.setName(userId, name);
+    } catch (err) {
+      if (await this.repo.byName(name)) throw new AppError('USER_ALREADY_EXISTS', `A user named "${name}" already exists.`);
+      throw err;
+    }
+    return this.info(userId);
+  }
+
+  /**
+   * 6pan's change of password: both passwords come in md5 form (a typed old password works
+   * too). Every other session of the account ends; the caller's stays.
+   */
+  async changePassword(userId: number, oldPassword: string, newPasswordMd5: string, keepToken: string): Promise<UserView> {
+    if (!isMd5Form(newPasswordMd5)) throw new AppError('BAD_REQUEST', 'newPassword must be the md5 hex (32 characters) of the new password.');
+    const row = await this.repo.byId(userId);
+    if (!row) throw new AppError('USER_NOT_FOUND', 'The account no longer exists.');
+    const check = await checkLogin(oldPassword, row.password_hash);
+    if (!check.ok) throw new AppError('LOGIN_FAILED', 'The old password is wrong.');
+    await this.repo.setPasswordHash(userId, await hashPasswordMd5Form(newPasswordMd5));
+    const keep = this.sessionKey(keepToken);
+    await this.repo.deleteSessionsOf(userId, keep ?? undefined);
+    return this.view(row);
   }
 
   async byName(name: string): Promise<UserRow> {

@@ -41,7 +41,12 @@ function task(over: Partial<TaskObject> = {}): TaskObject {
     speed: 50,
     peers: 2,
     status: 20,
-    errorCode: '',
+    errorCode: 0,
+    error: '',
+    copyFile: '0',
+    copiedFile: '',
+    userId: 1,
+    mime: 'application/x-bittorrent',
     message: '',
     savePath: '/dl',
     saveUuid: 'u',
@@ -59,8 +64,8 @@ describe('offline helpers', () => {
       ['failed', 'queued', 'paused', 'fetching metadata', 'downloading', 'saving', 'done'],
     );
     assert.equal(statusWord(42), 'status 42');
-    assert.equal(taskStatusText({ status: -1, errorCode: 'NO_PEERS_TIMEOUT' }), 'failed (NO_PEERS_TIMEOUT)');
-    assert.equal(taskStatusText({ status: -1, errorCode: '' }), 'failed');
+    assert.equal(taskStatusText({ status: -1, error: 'NO_PEERS_TIMEOUT' }), 'failed (NO_PEERS_TIMEOUT)');
+    assert.equal(taskStatusText({ status: -1, error: '' }), 'failed');
     assert.deepEqual([-1, 0, 5, 10, 20, 50, 100].filter(isFinal), [-1, 100]);
   });
 

@@ -22,7 +22,9 @@ export interface TestServer {
 }
 
 export interface ApiAnswer<T = any> {
+  /** The envelope's status: 6pan answers an endpoint's errors over HTTP 200 with the status inside. */
   status: number;
+  httpStatus: number;
   json: { status: number; success: boolean; code: string; message?: string; result: T; token?: string };
 }
 
@@ -40,7 +42,9 @@ export class Client {
       body: JSON.stringify(body),
     });
     const text = await res.text();
-    return { status: res.status, json: JSON.parse(text) };
+    const json = JSON.parse(text);
+    const status = res.status === 200 && Number.isInteger(json?.status) ? json.status : res.status;
+    return { status, httpStatus: res.status, json };
   }
 
   /** Calls POST /v1/... and returns `result`, throwing with the code on failure. */
@@ -56,8 +60,9 @@ export class Client {
   }
 
   async login(name: string, password: string): Promise<this> {
-    const r = await this.call<{ token: string }>('/v1/user/login', { name, password });
-    this.token = r.token;
+    const { json } = await this.raw('/v1/user/login', { value: name, password });
+    if (!json.success) throw new Error(`login ${name} → ${json.code}: ${json.message}`);
+    this.token = json.token ?? '';
     return this;
   }
 }

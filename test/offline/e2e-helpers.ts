@@ -56,7 +56,7 @@ export async function waitDone(client: Client, taskId: string, timeoutMs = TIMEO
     `task ${taskId} to finish`,
     async () => {
       const t = await task(client, taskId);
-      if (t?.status === -1) throw new Error(`task failed: ${t.errorCode} ${t.message}`);
+      if (t?.status === -1) throw new Error(`task failed: ${t.error} ${t.message}`);
       return t?.status === 100 ? t : undefined;
     },
     timeoutMs,

@@ -184,7 +184,7 @@ describe('offline download end to end', () => {
       await waitFor('the task to finish', async () => {
         for (const rel of walkDisk(join(dataDir, 'offline'))) written.add(rel);
         const t = await task(alice, started.taskId);
-        if (t.status === -1) throw new Error(`task failed: ${t.errorCode} ${t.message}`);
+        if (t.status === -1) throw new Error(`task failed: ${t.error} ${t.message}`);
         return t.status === 100;
       });
       assert.ok(written.size > 0, 'the working area was seen');
@@ -256,7 +256,7 @@ describe('offline download end to end', () => {
       await waitFor('both tasks to finish', async () => {
         maxDirs = Math.max(maxDirs, offlineDirs(server.dataDir).length);
         const [a, b] = await Promise.all([task(alice, sa.taskId), task(bob, sb.taskId)]);
-        for (const t of [a, b]) if (t.status === -1) throw new Error(`task failed: ${t.errorCode} ${t.message}`);
+        for (const t of [a, b]) if (t.status === -1) throw new Error(`task failed: ${t.error} ${t.message}`);
         return a.status === 100 && b.status === 100;
       });
       assert.equal(maxDirs, 1, 'one working directory, seen while both tasks ran');

@@ -133,7 +133,7 @@ describe('magnet tasks', () => {
       const t = await task(dave, started.taskId);
       return t?.status === -1 ? t : undefined;
     });
-    assert.equal(failed.errorCode, 'BAD_REQUEST');
+    assert.equal(failed.error, 'BAD_REQUEST');
   });
 
   test('metadata and data from an independent seeder (aria2c)', async () => {

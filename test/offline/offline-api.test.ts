@@ -29,7 +29,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined | nul
 async function waitDone(client: Client, taskId: string): Promise<any> {
   return waitFor(`task ${taskId} to finish`, async () => {
     const t = await task(client, taskId);
-    if (t?.status === -1) throw new Error(`task failed: ${t.errorCode} ${t.message}`);
+    if (t?.status === -1) throw new Error(`task failed: ${t.error} ${t.message}`);
     return t?.status === 100 ? t : undefined;
   });
 }

@@ -35,7 +35,7 @@ async function download(client: Client, built: BuiltTorrent): Promise<string> {
   const { taskId } = await client.call('/v1/offline/start', { taskHash: parsed.taskHash, savePath: '/dl' });
   await waitFor('the task to finish', async () => {
     const task = (await client.call('/v1/offline/page', { page: 1, pageSize: 100 })).list.find((x: any) => x.taskId === taskId);
-    if (task?.status === -1) throw new Error(`task failed: ${task.errorCode} ${task.message}`);
+    if (task?.status === -1) throw new Error(`task failed: ${task.error} ${task.message}`);
     return task?.status === 100;
   });
   return taskId;

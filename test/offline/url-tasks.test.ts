@@ -93,7 +93,7 @@ describe('URL tasks', () => {
       const t = await task(erin, started.taskId);
       return t?.status === -1 ? t : undefined;
     });
-    assert.equal(failed.errorCode, 'HTTP_404');
+    assert.equal(failed.error, 'HTTP_404');
     const again = await erin.raw('/v1/offline/parseUrl', { url: `${web.origin}/vanishing` });
     assert.equal(again.status, 422);
     assert.equal(again.json.code, 'URL_UNREACHABLE');
@@ -153,7 +153,7 @@ describe('URL tasks', () => {
       const t = await task(hank, started.taskId);
       return t?.status === -1 ? t : undefined;
     });
-    assert.equal(failed.errorCode, 'URL_FORBIDDEN');
+    assert.equal(failed.error, 'URL_FORBIDDEN');
     assert.equal(elsewhere.requests.length, 0);
   });
 

@@ -167,7 +167,7 @@ describe('a full disk', () => {
         if (t?.status === 100) throw new Error('the task finished on a full disk');
         return t?.status === -1 ? t : undefined;
       }, 120_000);
-      assert.equal(failed.errorCode, 'DISK_FULL', JSON.stringify(failed));
+      assert.equal(failed.error, 'DISK_FULL', JSON.stringify(failed));
 
       await deleteAndCollect(server, bob, fillers);
       await bob.call('/v1/offline/resume', { taskId });

@@ -167,12 +167,12 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 
     // Wait for every task to end (done or failed), reading each user's task page.
     const deadline = Date.now() + 600_000;
-    const ended = new Map<string, { status: number; errorCode: string }>();
+    const ended = new Map<string, { status: number; error: string }>();
     while (ended.size < tasks.length && Date.now() < deadline) {
       for (const user of users) {
         for (let page = 1; ; page++) {
           const p = await call(user, '/v1/offline/page', { page, pageSize: 100 });
-          for (const t of p.list as Array<{ taskId: string; status: number; errorCode: string }>) if (t.status === 100 || t.status === -1) ended.set(t.taskId, t);
+          for (const t of p.list as Array<{ taskId: string; status: number; error: string }>) if (t.status === 100 || t.status === -1) ended.set(t.taskId, t);
           if (page >= p.totalPage) break;
         }
       }

@@ -166,7 +166,7 @@ async function waitForTask(client: ApiClient, taskId: string, quiet: boolean): P
       }
       if (task.status === STATUS.failed) {
         live?.clear();
-        note(`openpan offline add: task ${task.taskId} failed: ${task.errorCode || 'FAILED'}: ${task.message || 'no reason given'}`);
+        note(`openpan offline add: task ${task.taskId} failed: ${task.error || 'FAILED'}: ${task.message || 'no reason given'}`);
         return 1;
       }
       await sleep(POLL_MS);
@@ -332,7 +332,7 @@ export const offlineGet = defineCommand({
       ['Created', formatTime(task.createTime)],
       ['Finished', formatTime(task.finishTime)],
     ];
-    if (task.status === STATUS.failed || task.errorCode) rows.push(['Error', `${task.errorCode || 'FAILED'}: ${task.message || 'no reason given'}`]);
+    if (task.status === STATUS.failed || task.error) rows.push(['Error', `${task.error || 'FAILED'}: ${task.message || 'no reason given'}`]);
     const width = Math.max(...rows.map(([k]) => k.length));
     out(rows.map(([k, v]) => `${(k + ':').padEnd(width + 1)}  ${v}`).join('\n'));
     if (task.detail.length) {

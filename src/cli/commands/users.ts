@@ -29,7 +29,7 @@ async function withUsers<T>(fn: (users: UsersService) => Promise<T>): Promise<T>
   const config = loadConfig();
   const db = await openDatabase({ dataDir: config.dataDir });
   try {
-    return await fn(new UsersService(new UsersRepo(db), { defaultQuota: config.defaultQuota, registration: config.registration }));
+    return await fn(new UsersService(new UsersRepo(db), { secret: config.secret, defaultQuota: config.defaultQuota, registration: config.registration }));
   } finally {
     await db.destroy();
   }

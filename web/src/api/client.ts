@@ -25,10 +25,12 @@ export class ApiError extends Error {
 }
 
 interface Envelope {
+  status?: number;
   success?: boolean;
   code?: string;
   message?: string;
   result?: unknown;
+  token?: string;
 }
 
 export interface Session {
@@ -41,6 +43,11 @@ export class Api {
   constructor(private readonly session: Session) {}
 
   async call<T>(path: string, body: object = {}): Promise<T> {
+    return (await this.send<T>(path, body)).result;
+  }
+
+  /** One call, with the envelope's token (login and register open a session there). */
+  private async send<T>(path: string, body: object): Promise<{ result: T; token: string }> {
     const token = this.session.token();
     let res: Response;
     try {
@@ -59,18 +66,21 @@ export class Api {
       throw new ApiError('BAD_ANSWER', res.status, `The server answered ${res.status} without JSON.`);
     }
     if (!res.ok || envelope.success !== true) {
+      // 6pan answers an endpoint's errors over HTTP 200, with the status in the envelope.
       const code = envelope.code ?? 'UNKNOWN';
       if (code === 'UNAUTHORIZED' && token) this.session.expired();
-      throw new ApiError(code, res.status, envelope.message ?? code);
+      throw new ApiError(code, res.ok && typeof envelope.status === 'number' ? envelope.status : res.status, envelope.message ?? code);
     }
-    return envelope.result as T;
+    return { result: envelope.result as T, token: envelope.token ?? '' };
   }
 
-  login(name: string, password: string): Promise<LoginResult> {
-    return this.call('/v1/user/login', { name, password });
+  async login(name: string, password: string): Promise<LoginResult> {
+    const { result, token } = await this.send<UserInfo>('/v1/user/login', { name, password });
+    return { token, user: result };
   }
-  register(name: string, password: string): Promise<UserInfo> {
-    return this.call('/v1/user/register', { name, password });
+  async register(name: string, password: string): Promise<LoginResult> {
+    const { result, token } = await this.send<UserInfo>('/v1/user/register', { name, password });
+    return { token, user: result };
   }
   logout(): Promise<boolean> {
     return this.call('/v1/user/logout');

@@ -92,7 +92,10 @@ export interface TaskObject {
   speed: number;
   peers: number;
   status: number;
-  errorCode: string;
+  /** 6pan's numeric error code (0: none). */
+  errorCode: number;
+  /** openpan's stable error code ("" when none). */
+  error: string;
   message: string;
   savePath: string;
   saveUuid: string;

@@ -18,8 +18,7 @@ export function SignIn({ api, onSignedIn }: { api: Api; onSignedIn(token: string
     setBusy(true);
     setError('');
     try {
-      if (registering) await api.register(name, password);
-      const { token } = await api.login(name, password);
+      const { token } = registering ? await api.register(name, password) : await api.login(name, password);
       onSignedIn(token);
     } catch (err) {
       setError(describeError(t, err));

@@ -80,7 +80,7 @@ export function TaskList({ api, tasks }: { api: Api; tasks: Tasks }) {
               </div>
               {task.status === TASK_FAILED && (
                 <p class="error" data-testid="task-error">
-                  {errorText(t, task.errorCode, task.message)}
+                  {errorText(t, task.error, task.message)}
                 </p>
               )}
               <div class="task-actions">

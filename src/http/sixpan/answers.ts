@@ -1,0 +1,142 @@
+// The shapes 6pan's gateway answered, built from openpan's domain objects. Everything a client
+// reads is here, with the gateway's field names and JSON types; openpan's own fields stay
+// beside them where no client minds.
+import type { FileObject } from '../../files/file-object.js';
+import { mimeOf } from '../../files/files.service.js';
+import type { ParseFailure, ParseResult, TaskFileDetail, TaskObject } from '../../offline/index.js';
+import type { UserView } from '../../users/users.service.js';
+
+/** The gateway's user object (usercenter.UserDataResponse), `uuid` a number. */
+export interface SixpanUser extends UserView {
+  uuid: number;
+  name: string;
+  email: string;
+  countryCode: string;
+  phone: string;
+  createTime: number;
+  createIp: string;
+  icon: string;
+  spaceUsed: number;
+  spaceCapacity: number;
+  type: number;
+  status: number;
+  version: number;
+}
+
+export function sixpanUser(view: UserView): SixpanUser {
+  return {
+    ...view,
+    uuid: view.identity,
+    email: '',
+    countryCode: '',
+    phone: '',
+    createIp: '',
+    icon: '',
+    type: 0,
+    status: 0,
+    version: 0,
+  };
+}
+
+/** What a session token carries for 6pan's web front end, which decodes it to show the user. */
+export function sessionClaimsOf(view: UserView): Record<string, unknown> {
+  const u = sixpanUser(view);
+  return { uuid: u.uuid, name: u.name, email: u.email, phone: u.phone, icon: u.icon, spaceUsed: u.spaceUsed, spaceCapacity: u.spaceCapacity, version: u.version };
+}
+
+export const DIRECTORY_MIME = 'application/x-directory';
+
+/** The gateway's file object: directories carry `application/x-directory` (the Android app opens a folder only then). */
+export interface SixpanFile extends FileObject {
+  preview: number;
+  hasPreview: boolean;
+  flag: number;
+  downloadAddress?: string;
+}
+
+export function sixpanFile(file: FileObject, downloadAddress?: string): SixpanFile {
+  const isDirectory = file.type === 1;
+  return {
+    ...file,
+    mime: isDirectory ? file.mime || DIRECTORY_MIME : file.mime || 'application/octet-stream',
+    preview: -1,
+    hasPreview: false,
+    flag: 0,
+    ...(downloadAddress !== undefined ? { downloadAddress } : {}),
+  };
+}
+
+export function sixpanFiles(files: FileObject[]): SixpanFile[] {
+  return files.map((f) => sixpanFile(f));
+}
+
+/**
+ * Task error codes as numbers (the gateway's `errorCode` was an int): 0 none, each stable
+ * openpan code a number of its own, kept in `error` by name. New codes take new numbers.
+ */
+const TASK_ERROR_NUMBERS: Record<string, number> = {
+  '': 0,
+  NO_PEERS_TIMEOUT: 1,
+  SPACE_EXCEEDED: 2,
+  DISK_FULL: 3,
+  URL_FORBIDDEN: 4,
+  URL_UNREACHABLE: 5,
+  URL_INVALID: 6,
+  REDIRECT_INVALID: 7,
+  TORRENT_INVALID: 8,
+  SOURCE_INVALID: 9,
+  SELECTION_INVALID: 10,
+  SIZE_MISMATCH: 11,
+  PROTOCOL_UNSUPPORTED: 12,
+  NETWORK_ERROR: 13,
+  IO_ERROR: 14,
+  ENGINE_ERROR: 15,
+  PARENT_NOT_FOUND: 16,
+  FILE_NOT_FOUND: 17,
+  INTERNAL_ERROR: 18,
+};
+
+/** Codes not in the table: HTTP statuses as 1000 + status, anything else -1 (the gateway's "error"). */
+export function taskErrorNumber(code: string): number {
+  if (code in TASK_ERROR_NUMBERS) return TASK_ERROR_NUMBERS[code];
+  const http = /^HTTP_(\d{3})$/.exec(code);
+  return http ? 1000 + Number(http[1]) : -1;
+}
+
+export interface SixpanTask extends Omit<TaskObject, 'errorCode'> {
+  errorCode: number;
+  /** openpan's stable code of the failure ("" when none). */
+  error: string;
+  /** The gateway's user task: which files were asked for, and which are in the drive. */
+  copyFile: string;
+  copiedFile: string;
+  userId: number;
+  /** What the task fetches (the Android app picks its icon by it). */
+  mime: string;
+  detail?: TaskFileDetail[];
+}
+
+const TORRENT_MIME = 'application/x-bittorrent';
+
+export function sixpanTask(task: TaskObject & { detail?: TaskFileDetail[] }, userId: number): SixpanTask {
+  const { errorCode, ...rest } = task;
+  const copyFile = task.files.join(',');
+  return {
+    ...rest,
+    errorCode: taskErrorNumber(errorCode),
+    error: errorCode,
+    copyFile,
+    copiedFile: task.status === 100 ? copyFile : '',
+    userId,
+    mime: task.infoHash ? TORRENT_MIME : mimeOf(task.name),
+  };
+}
+
+/** A parse result as the gateway answered it: `needPassword`, `files` always an array. */
+export function sixpanParse(parsed: ParseResult): ParseResult & { needPassword: boolean; fail: boolean; files: NonNullable<ParseResult['files']> } {
+  return { ...parsed, files: parsed.files ?? [], needPassword: false, fail: false };
+}
+
+export function sixpanParseLine(parsed: ParseResult | ParseFailure) {
+  return 'taskHash' in parsed ? sixpanParse(parsed) : { ...parsed, fail: true, needPassword: false };
+}
