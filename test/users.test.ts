@@ -34,11 +34,11 @@ describe('users and auth', () => {
     assert.equal(r.json.code, 'USER_ALREADY_EXISTS');
   });
 
-  test('a wrong password and an unknown user both give 401 LOGIN_FAILED', async () => {
+  test('a wrong password and an unknown user both give 401 USER_LOGIN_FAILED', async () => {
     for (const body of [{ name: 'admin', password: 'wrong-password' }, { name: 'nobody', password: 'wrong-password' }]) {
       const r = await new Client(s.url).raw('/v1/user/login', body);
       assert.equal(r.status, 401);
-      assert.equal(r.json.code, 'LOGIN_FAILED');
+      assert.equal(r.json.code, 'USER_LOGIN_FAILED');
       assert.equal(r.json.result, null);
     }
   });

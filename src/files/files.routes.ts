@@ -48,11 +48,12 @@ function dirOf(body: { uuid?: string; parent?: string; path?: string }): DirSele
 }
 
 /**
- * 6pan's numeric orders, as its web front end's table headers send them: 2/3 name ascending/
- * descending, 12/13 size, 1 oldest first, and -1 (the default, and anything else) newest first.
- * A string is openpan's own syntax.
+ * 6pan's numeric orders: its web front end's table headers send 2/3 name ascending/descending,
+ * 12/13 size, 1 by time (oldest first) and -1 newest first; the Android app 0 by name and 1 by
+ * time. -1, and any other number, is newest first. A string is openpan's own syntax; none at
+ * all, by name.
  */
-const NUMERIC_ORDERS: Record<number, string> = { 1: 'ctime asc', 2: 'name asc', 3: 'name desc', 12: 'size asc', 13: 'size desc' };
+const NUMERIC_ORDERS: Record<number, string> = { 0: 'name asc', 1: 'ctime asc', 2: 'name asc', 3: 'name desc', 12: 'size asc', 13: 'size desc' };
 
 function orderOf(orderBy: string | number | undefined): string | undefined {
   if (typeof orderBy !== 'number') return orderBy;

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { apiRoute, requireUser } from '../http/server.js';
 import { sixpanParse, sixpanParseLine, sixpanTask } from '../http/sixpan/answers.js';
@@ -52,7 +53,7 @@ function selectionOfCopyFile(copyFile: unknown): StartSelection {
 }
 
 function truthy(v: boolean | number | string | undefined): boolean {
-  return v === true || v === 1 || v === '1' || (typeof v === 'string' && v.toLowerCase() === 'true');
+  return v === true || v === 1 || v === '1' || (typeof v === 'string' && ['true', 'yes'].includes(v.toLowerCase()));
 }
 
 /** `/v1/offline/*` (API.md, Offline download): thin handlers over OfflineService. */
@@ -98,6 +99,8 @@ function registerEventStream(app: FastifyInstance, offline: OfflineService): voi
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
+      // The headers hooks set so far (CORS for a listed origin, security headers) still apply.
+      ...(reply.getHeaders() as OutgoingHttpHeaders),
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
       connection: 'keep-alive',

@@ -41,11 +41,22 @@ function destinationOf(body: { name?: string | null; path?: string | null; paren
   return { name: name ?? '', path: path || null, parent };
 }
 
+/** Hex digests of another kind: md5 (the Android app), SHA-1 (the Qt client), SHA-256. */
+const OTHER_DIGEST = /^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$/i;
+
+/**
+ * The etag to match for an instant upload. 6pan's clients also send digests of other kinds,
+ * which the gateway only looked up: they mean "nothing to match", an ordinary upload follows.
+ * Anything else is passed on for the service to refuse as HASH_INVALID.
+ */
+function hashOf(hash: string | null | undefined): string | null {
+  if (!hash) return null;
+  return !isEtag(hash) && OTHER_DIGEST.test(hash) ? null : hash;
+}
+
 export function registerStoreTokenRoutes(app: FastifyInstance, service: StoreTokenService): void {
   apiRoute(app, '/v1/store/token', StoreToken, async ({ user, body }) => {
-    // As the gateway: a hash that is not an etag only means there is nothing to match (no 秒传).
-    const hash = body.hash || body.fileHash;
-    const answer = await service.issue(user.id, { ...body, ...destinationOf(body), hash: hash && isEtag(hash) ? hash : null });
+    const answer = await service.issue(user.id, { ...body, ...destinationOf(body), hash: hashOf(body.hash || body.fileHash) });
     return 'uuid' in answer ? sixpanFile(answer) : answer;
   });
 }

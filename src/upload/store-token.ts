@@ -52,7 +52,7 @@ export interface StoreTokenOptions {
 }
 
 export function isOverride(value: StoreTokenInput['override']): boolean {
-  if (typeof value === 'string') return value === '1' || value.toLowerCase() === 'true';
+  if (typeof value === 'string') return value === '1' || ['true', 'yes'].includes(value.toLowerCase());
   return value === true || value === 1;
 }
 

@@ -131,7 +131,7 @@ export class UsersService {
     limiter?.attempt(value, ip);
     const row = await this.repo.byName(value);
     const check = await checkLogin(password, row?.password_hash ?? DUMMY_HASH);
-    if (!row || !check.ok) throw new AppError('LOGIN_FAILED', 'Wrong user name or password.');
+    if (!row || !check.ok) throw new AppError('USER_LOGIN_FAILED', 'Wrong user name or password.');
     limiter?.succeed(value, ip);
     if (check.upgraded) await this.repo.setPasswordHash(row.id, check.upgraded);
     return this.openSession(row);
@@ -197,7 +197,7 @@ export class UsersService {
     const row = await this.repo.byId(userId);
     if (!row) throw new AppError('USER_NOT_FOUND', 'The account no longer exists.');
     const check = await checkLogin(oldPassword, row.password_hash);
-    if (!check.ok) throw new AppError('LOGIN_FAILED', 'The old password is wrong.');
+    if (!check.ok) throw new AppError('USER_LOGIN_FAILED', 'The old password is wrong.');
     await this.repo.setPasswordHash(userId, await hashPasswordMd5Form(newPasswordMd5));
     const keep = this.sessionKey(keepToken);
     await this.repo.deleteSessionsOf(userId, keep ?? undefined);

@@ -28,7 +28,7 @@ describe('openpan login / whoami / logout', () => {
   it('login with a wrong password fails with the server code and saves nothing', async () => {
     const r = await cli.run(['login', server.url, '--name', 'dora', '--password', 'wrong-password']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /LOGIN_FAILED, HTTP 401/);
+    assert.match(r.stderr, /USER_LOGIN_FAILED, HTTP 401/);
     assert.throws(() => statSync(cli.configFile), { code: 'ENOENT' });
   });
 

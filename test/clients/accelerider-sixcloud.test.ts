@@ -170,7 +170,7 @@ describe('Accelerider SixCloud: signing in and the account', () => {
     assertResultBase(a, 'user/login (wrong password)', true);
     assert.equal(a.body.success, false);
     assertReads(LAYER, a.body, { status: 'int', code: 'string', message: 'string' }, 'user/login (wrong password)');
-    assert.equal(a.body.code, 'LOGIN_FAILED');
+    assert.equal(a.body.code, 'USER_LOGIN_FAILED');
     assert.ok(!a.body.token, 'a failed login gives no token');
   });
 
@@ -179,7 +179,7 @@ describe('Accelerider SixCloud: signing in and the account', () => {
     assert.equal(a.httpStatus, 200, `HTTP ${a.httpStatus} ${a.text.slice(0, 200)}`);
     assertResultBase(a, 'user/login (unknown account)', true);
     assert.equal(a.body.success, false);
-    assert.equal(a.body.code, 'LOGIN_FAILED');
+    assert.equal(a.body.code, 'USER_LOGIN_FAILED');
   });
 
   it('user/info, a POST without any body, answers the fields RefreshAsync reads: uuid as a long, name, email, phone, spaceUsed, spaceCapacity', async () => {

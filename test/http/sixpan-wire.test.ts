@@ -32,8 +32,9 @@ describe('bodies are read as the gateway read them', () => {
     assert.deepEqual(read({ page: 2.5, taskHash: 'x' }), { page: 2, taskHash: 'x' });
   });
 
-  test('numbers stand for strings, and an empty optional string is not given (uuid "" falls back to path)', () => {
-    assert.deepEqual(read({ name: 42, uuid: '', taskHash: 'x' }), { name: '42', taskHash: 'x' });
+  test('an empty optional string is not given (uuid "" falls back to path); a number is no text', () => {
+    assert.deepEqual(read({ name: 'n', uuid: '', taskHash: 'x' }), { name: 'n', taskHash: 'x' });
+    assert.deepEqual(read({ name: 42, taskHash: 'x' }), { name: 42, taskHash: 'x' }, 'left for validation to refuse');
     // A required field keeps its empty string, for the domain to refuse with its own code.
     assert.deepEqual(read({ taskHash: '' }), { taskHash: '' });
   });
@@ -155,7 +156,7 @@ describe('the wire over HTTP', () => {
     const byTyped = await new Client(s.url).raw('/v1/user/login', { name: 'mei', password: 'mei-Passw0rd' });
     assert.equal(byTyped.json.success, true);
     const wrong = await new Client(s.url).raw('/v1/user/login', { value: 'mei', password: md5('not it') });
-    assert.deepEqual([wrong.httpStatus, wrong.status, wrong.json.code], [200, 401, 'LOGIN_FAILED']);
+    assert.deepEqual([wrong.httpStatus, wrong.status, wrong.json.code], [200, 401, 'USER_LOGIN_FAILED']);
     // 6pan's change of password sends both in md5 form; the typed new password works after it.
     const mei = await new Client(s.url).login('mei', 'mei-Passw0rd');
     await mei.call('/v1/user/changePassword', { oldPassword: md5('mei-Passw0rd'), newPassword: md5('mei-New-1') });

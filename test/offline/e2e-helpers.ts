@@ -83,10 +83,10 @@ export async function assertFile(client: Client, path: string, data: Buffer): Pr
 export async function listAll(client: Client, path: string): Promise<any[]> {
   const out: any[] = [];
   for (let start = 0; ; ) {
-    const r = await client.call('/v1/files/list', { path, start, size: 500 });
-    out.push(...r.list);
-    start += r.list.length;
-    if (r.list.length === 0 || start >= r.totalCount) return out;
+    const list: any[] = await client.call('/v1/files/list', { path, start, size: 500 });
+    out.push(...list);
+    start += list.length;
+    if (list.length < 500) return out;
   }
 }
 

@@ -35,8 +35,8 @@ async function waitDone(client: Client, taskId: string): Promise<any> {
 }
 
 async function names(client: Client, path: string): Promise<string[]> {
-  const r = await client.call('/v1/files/list', { path, size: 999 });
-  return r.list.map((f: any) => f.name).sort();
+  const list = await client.call('/v1/files/list', { path, size: 999 });
+  return list.map((f: any) => f.name).sort();
 }
 
 function offlineDirs(server: TestServer): string[] {

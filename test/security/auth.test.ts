@@ -146,9 +146,9 @@ describe('public routes check their own credentials', () => {
   });
   after(() => s.close());
 
-  test('login refuses wrong credentials with 401 LOGIN_FAILED and needs no token', async () => {
+  test('login refuses wrong credentials with 401 USER_LOGIN_FAILED and needs no token', async () => {
     const r = await new Client(s.url).raw('/v1/user/login', { name: 'admin', password: 'not-the-password' });
-    assert.deepEqual({ status: r.status, code: r.json.code }, { status: 401, code: 'LOGIN_FAILED' });
+    assert.deepEqual({ status: r.status, code: r.json.code }, { status: 401, code: 'USER_LOGIN_FAILED' });
   });
 
   test('every upload route refuses forged, altered, expired, foreign and session tokens with 401 UNAUTHORIZED', async () => {

@@ -95,7 +95,7 @@ describe('login rate limiting over HTTP', () => {
     fetch(`${s.url}/v1/user/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password }) });
 
   test('after 3 wrong passwords the account answers 429 TOO_MANY_REQUESTS with Retry-After, even to the right password', async () => {
-    for (let i = 0; i < 3; i++) assert.equal((await login('alice', `wrong-${i}`)).json.code, 'LOGIN_FAILED');
+    for (let i = 0; i < 3; i++) assert.equal((await login('alice', `wrong-${i}`)).json.code, 'USER_LOGIN_FAILED');
     const res = await loginRaw('alice', 'alice-password');
     assert.equal(res.status, 200, 'an endpoint error travels over HTTP 200, its status in the envelope');
     const json = (await res.json()) as { code: string; status: number; success: boolean };
@@ -124,7 +124,7 @@ describe('login rate limiting over HTTP', () => {
   test('parallel guesses cannot all slip past the limit', async () => {
     const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => login('nobody-here', `guess-${i}`)));
     const codes = answers.map((a) => a.json.code).sort();
-    assert.equal(codes.filter((c) => c === 'LOGIN_FAILED').length, 3, codes.join(','));
+    assert.equal(codes.filter((c) => c === 'USER_LOGIN_FAILED').length, 3, codes.join(','));
     assert.equal(codes.filter((c) => c === 'TOO_MANY_REQUESTS').length, 5, codes.join(','));
   });
 });

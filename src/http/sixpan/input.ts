@@ -1,6 +1,6 @@
 // How the gateway read a body, applied before validation so route schemas stay exact: numbers
 // come as numbers or numeric strings and a bad number means "not given" (the route's default);
-// strings come as strings or numbers; flags as booleans, 0/1, "true"/"yes"/"1"; an empty string
+// flags come as booleans, 0/1, "true"/"yes"/"1"; an empty string
 // in an optional field means "not given" (`uuid: ""` falls back to `path`); form bodies name
 // arrays `f[]` or repeat the key, and a single value stands for a one-element array.
 import type { TSchema } from '@sinclair/typebox';
@@ -62,10 +62,10 @@ function coerceValue(node: SchemaNode, value: Json, optional: boolean): Json | t
   }
   if (typeof value === 'number') {
     if ((k.has('integer') && Number.isInteger(value)) || k.has('number')) return value;
-    if (k.has('string')) return String(value);
     if (k.has('boolean')) return value !== 0;
     if (k.has('integer') && Number.isFinite(value)) return Math.trunc(value);
-    return optional ? NOT_GIVEN : value;
+    // A number where only text goes (`path: 5`) is a client's mistake: validation names it.
+    return value;
   }
   if (typeof value === 'boolean') {
     if (k.has('boolean')) return value;

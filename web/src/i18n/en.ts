@@ -121,7 +121,7 @@ export const en = {
   'status.50': 'Saving into your drive',
   'status.100': 'Done',
 
-  'error.LOGIN_FAILED': 'Wrong user name or password.',
+  'error.USER_LOGIN_FAILED': 'Wrong user name or password.',
   'error.REGISTRATION_CLOSED': 'This server does not allow new accounts. Ask its administrator.',
   'error.USER_ALREADY_EXISTS': 'That user name is taken.',
   'error.UNAUTHORIZED': 'Your session has ended. Please sign in again.',

@@ -123,7 +123,7 @@ export const zhCN: Record<MessageKey, string> = {
   'status.50': '正在存入网盘',
   'status.100': '已完成',
 
-  'error.LOGIN_FAILED': '用户名或密码错误。',
+  'error.USER_LOGIN_FAILED': '用户名或密码错误。',
   'error.REGISTRATION_CLOSED': '此服务器不开放注册，请联系管理员。',
   'error.USER_ALREADY_EXISTS': '该用户名已被占用。',
   'error.UNAUTHORIZED': '登录已失效，请重新登录。',
