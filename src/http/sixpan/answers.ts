@@ -132,9 +132,9 @@ export function sixpanTask(task: TaskObject & { detail?: TaskFileDetail[] }, use
   };
 }
 
-/** A parse result as the gateway answered it: `needPassword`, `files` always an array. */
-export function sixpanParse(parsed: ParseResult): ParseResult & { needPassword: boolean; fail: boolean; files: NonNullable<ParseResult['files']> } {
-  return { ...parsed, files: parsed.files ?? [], needPassword: false, fail: false };
+/** A parse result as the gateway answered it, with `needPassword` and `fail` (`files` only once known). */
+export function sixpanParse(parsed: ParseResult): ParseResult & { needPassword: boolean; fail: boolean } {
+  return { ...parsed, needPassword: false, fail: false };
 }
 
 export function sixpanParseLine(parsed: ParseResult | ParseFailure) {
