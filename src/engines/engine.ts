@@ -180,6 +180,12 @@ export interface PieceVerifyingHandle {
    * reported more than once. Returns a function that removes the listener.
    */
   onPieceVerified(listener: (piece: number) => void): () => void;
+  /**
+   * Calls `listener` when the handle throws away bytes it wrote and starts over (a transfer
+   * restarted from zero, content that changed at the source): every piece reported before is
+   * void, and pieces are reported again as they are written anew. Returns a remover.
+   */
+  onDataDiscarded(listener: () => void): () => void;
 }
 
 export function reportsPieces(handle: EngineHandle): handle is EngineHandle & PieceVerifyingHandle {

@@ -20,6 +20,7 @@ export abstract class JobHandle implements EngineHandle, PieceVerifyingHandle {
   readonly settled: Promise<EngineStatus>;
   readonly listeners = new EngineListeners();
   readonly #pieceListeners = new Set<(piece: number) => void>();
+  readonly #discardListeners = new Set<() => void>();
   readonly #settle: (status: EngineStatus) => void;
   protected abstract readonly control: JobControl<this>;
 
@@ -66,14 +67,29 @@ export abstract class JobHandle implements EngineHandle, PieceVerifyingHandle {
     return () => void this.#pieceListeners.delete(entry);
   }
 
+  onDataDiscarded(listener: () => void): () => void {
+    const entry = (): void => listener();
+    this.#discardListeners.add(entry);
+    return () => void this.#discardListeners.delete(entry);
+  }
+
   /** Tells the piece listeners; a listener's failure is its own business, the download goes on. */
   protected reportPiece(piece: number): void {
-    for (const listener of [...this.#pieceListeners]) {
-      try {
-        listener(piece);
-      } catch {
-        // ignored on purpose
-      }
+    notifyAll(this.#pieceListeners, piece);
+  }
+
+  /** Tells the listeners that every piece reported so far is void (the data starts over). */
+  protected discardPieces(): void {
+    notifyAll(this.#discardListeners, undefined);
+  }
+}
+
+function notifyAll<A>(listeners: Set<(arg: A) => void>, arg: A): void {
+  for (const listener of [...listeners]) {
+    try {
+      listener(arg);
+    } catch {
+      // ignored on purpose
     }
   }
 }

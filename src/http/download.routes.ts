@@ -108,6 +108,10 @@ async function serveDownload(
 ): Promise<FastifyReply> {
   const size = await store.size(claims.etag);
   if (size === null) throw new AppError('FILE_NOT_FOUND', 'The file content is no longer stored on this server.');
+  // Bytes whose size is not the recorded one cannot be the content the etag names: never served.
+  if (size !== claims.size) {
+    throw new AppError('INTERNAL_ERROR', `The stored content ${claims.etag} has ${size} bytes where ${claims.size} are recorded; it is not served (run fsck --verify).`);
+  }
 
   const quotedEtag = `"${claims.etag}"`;
   // Bytes behind an etag never change, but the address stops working when it expires.

@@ -16,6 +16,10 @@ import type { HashReply, HashRequest } from './etag-worker.js';
 // order; the etag combines their digests in block order. A file with a block that was never
 // reported (data verified at a restart's check, a handle replaced mid-way, a hash that failed)
 // has no etag here: the importer then hashes it the old way.
+//
+// The store takes an etag from here only for one clean pass (src/store/README.md): once the
+// engine says it discarded data it had reported (a transfer started over), every digest is
+// void, and the tracker answers no etag at all, so the import hashes the final file itself.
 
 const SMALL_PREFIX = 0x16;
 const LARGE_PREFIX = 0x96;
@@ -149,6 +153,8 @@ export class EtagTracker {
   readonly #byOffset: FileState[];
   readonly #byIndex = new Map<number, FileState>();
   readonly #seen = new Set<number>();
+  /** The engine rewrote data it had reported: nothing hashed here may name the final bytes. */
+  #discarded = false;
 
   constructor(files: readonly TrackedFile[], pieceLength: number, hasher: Pick<BlockHasher, 'hash'>) {
     if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new RangeError(`piece length out of range: ${pieceLength}`);
@@ -163,7 +169,7 @@ export class EtagTracker {
 
   /** A piece is verified and on disk, for good. Repeats are ignored. */
   pieceVerified(piece: number): void {
-    if (!Number.isSafeInteger(piece) || piece < 0 || this.#seen.has(piece)) return;
+    if (this.#discarded || !Number.isSafeInteger(piece) || piece < 0 || this.#seen.has(piece)) return;
     this.#seen.add(piece);
     const start = piece * this.#pieceLength;
     const end = start + this.#pieceLength;
@@ -202,10 +208,24 @@ export class EtagTracker {
     state.queued++;
   }
 
+  /**
+   * The engine threw away bytes it had reported (its data starts over): every digest is void,
+   * and from now on the tracker answers no etag — the import hashes the final files in one pass.
+   */
+  discard(): void {
+    this.#discarded = true;
+    this.#seen.clear();
+    for (const state of this.#byIndex.values()) {
+      state.missing.clear();
+      state.digests.fill(undefined);
+      state.queued = 0;
+    }
+  }
+
   /** Whether every block of the file is hashed or being hashed. */
   complete(index: number): boolean {
     const state = this.#byIndex.get(index);
-    return state !== undefined && state.queued === state.blocks;
+    return !this.#discarded && state !== undefined && state.queued === state.blocks;
   }
 
   /**
@@ -214,9 +234,10 @@ export class EtagTracker {
    */
   async etag(index: number): Promise<BlobInfo | null> {
     const state = this.#byIndex.get(index);
-    if (state === undefined || state.queued !== state.blocks) return null;
+    if (this.#discarded || state === undefined || state.queued !== state.blocks) return null;
     const digests = await Promise.all(state.digests);
-    if (digests.some((d) => d === null || d === undefined)) return null;
+    // A discard while the last hashes ran voids them too.
+    if (this.#discarded || digests.some((d) => d === null || d === undefined)) return null;
     return { etag: combineBlockDigests(digests as Buffer[]), size: state.file.size };
   }
 }

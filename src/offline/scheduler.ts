@@ -4,7 +4,7 @@ import { FINAL_STATES, reportsPieces, type DownloadEngine, type EngineHandle, ty
 import { AppError, isAppError } from '../errors.js';
 import type { DirRef } from '../files/file-object.js';
 import type { FilesService } from '../files/files.service.js';
-import type { BlobStore } from '../store/blob-store.js';
+import { adoptOrImport, type BlobStore } from '../store/blob-store.js';
 import type { ContentLock } from '../store/content-lock.js';
 import { BlockHasher, EtagTracker, type TrackedFile } from './etag-tracker.js';
 import { destinationPath, parseTorrent, type TorrentFile } from './torrent/index.js';
@@ -417,7 +417,12 @@ export class Scheduler {
         if (live.etags !== null || files.length === 0) return;
         const etags = this.#etagTracker(meta, live.selected, files);
         live.etags = etags;
-        live.untrack = handle.onPieceVerified((piece) => etags.pieceVerified(piece));
+        const untrackPieces = handle.onPieceVerified((piece) => etags.pieceVerified(piece));
+        const untrackDiscards = handle.onDataDiscarded(() => etags.discard());
+        live.untrack = () => {
+          untrackPieces();
+          untrackDiscards();
+        };
       };
       track(live.status.files);
       if (live.etags === null) handle.on('metadata', ({ status }) => track(status.files));
@@ -521,10 +526,10 @@ export class Scheduler {
       // Hashed during the download: a move. Anything else (a restart, an engine that does not
       // report pieces, a failed hash) is hashed now.
       const hashed = etags === null ? null : await etags.etag(f.index);
-      const adopt = hashed !== null && hashed.size === f.size ? this.#d.store.adoptFile?.bind(this.#d.store) : undefined;
+      const oneClean = hashed !== null && hashed.size === f.size ? hashed : null;
       try {
         await this.#d.lock.shared(async () => {
-          const info = adopt !== undefined && hashed !== null ? await adopt(f.path, hashed) : await this.#d.store.importFile(f.path);
+          const info = oneClean !== null ? await adoptOrImport(this.#d.store, f.path, oneClean) : await this.#d.store.importFile(f.path);
           await this.#d.repo.recordContent(job.info_hash, f.index, info.etag, info.size);
         });
       } catch (err) {

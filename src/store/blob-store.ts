@@ -26,11 +26,15 @@ export interface BlobStore {
   importFile(path: string): Promise<BlobInfo>;
   /**
    * Moves a finished file into the store under `info` without reading it: no copy, no hash.
-   * Only for a caller that computed the etag itself from the very bytes of the file (the
-   * upload service, from the sub-block digests it took while receiving them) — never from a
-   * client's claim, and with nobody writing the file any more. The file is made durable and
-   * then belongs to the store (it is gone from `path` when this resolves, also when the
-   * content was already stored). Optional: drivers without it are given importFile instead.
+   * Only for a caller that computed the etag itself from the very bytes of the file, in one
+   * pass over the final file (the upload service, from the sub-block digests it took while
+   * receiving them; an offline job's tracker, when its engine never rewrote what it hashed) —
+   * never from a client's claim, never from digests of an earlier attempt, and with nobody
+   * writing the file any more (src/store/README.md). The file is made durable and then belongs
+   * to the store (it is gone from `path` when this resolves, also when the content was already
+   * stored). When content stored under the etag has another size and does hash to it, the
+   * claim is false: EtagMismatch, and the file stays at `path`. Optional: drivers without it
+   * are given importFile instead.
    */
   adoptFile?(path: string, info: BlobInfo): Promise<BlobInfo>;
   exists(etag: string): Promise<boolean>;
@@ -42,4 +46,29 @@ export interface BlobStore {
   list(): AsyncIterable<string>;
   /** Removes temporary files older than maxAgeMs (left by crashes). */
   sweepTemp(maxAgeMs: number): Promise<number>;
+}
+
+/** A file offered under an etag that stored content of another size provably has: the offer lies. */
+export class EtagMismatch extends Error {
+  constructor(
+    readonly etag: string,
+    readonly size: number,
+  ) {
+    super(`A file of ${size} bytes was offered as ${etag}, whose stored content has another size and hashes to it.`);
+    this.name = 'EtagMismatch';
+  }
+}
+
+/**
+ * Moves a file hashed in one pass by its caller into the store (`adoptFile`); hashes it anew
+ * (`importFile`) when the driver cannot adopt, or when the store proves the claim false.
+ */
+export async function adoptOrImport(store: BlobStore, path: string, info: BlobInfo): Promise<BlobInfo> {
+  if (store.adoptFile === undefined) return store.importFile(path);
+  try {
+    return await store.adoptFile(path, info);
+  } catch (err) {
+    if (err instanceof EtagMismatch) return store.importFile(path);
+    throw err;
+  }
 }

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AppError, fromFsError } from '../errors.js';
-import type { BlobInfo, BlobStore, BlobWriter } from './blob-store.js';
+import { EtagMismatch, type BlobInfo, type BlobStore, type BlobWriter } from './blob-store.js';
 import { EtagHasher, isEtag } from './etag.js';
 import { errnoOf, fsyncDirectory, unlinkIfExists, writeFully } from './fs-util.js';
 
@@ -187,15 +188,24 @@ export class LocalDiskBlobStore implements BlobStore {
 
   /**
    * Renames a complete, synced file to the content path of `etag`. Same etag means same
-   * bytes, so when the content is already there the new copy is simply dropped.
+   * bytes, so when the content is already there the new copy is simply dropped — once their
+   * sizes agree. When they do not, one of the two does not hash to `etag`: the stored copy is
+   * hashed, and replaced when it is the one that lies; when the incoming file is, it is refused.
    */
   private async moveIntoPlace(source: string, etag: string): Promise<void> {
     const target = this.contentPath(etag);
     const shardDir = join(this.root, etag.slice(0, 2), etag.slice(2, 4));
     const created = await mkdir(shardDir, { recursive: true });
-    if (await this.exists(etag)) {
-      await unlink(source);
-      return;
+    const stored = await this.size(etag);
+    if (stored !== null) {
+      const incoming = (await stat(source)).size;
+      if (stored === incoming) {
+        await unlink(source);
+        return;
+      }
+      if (await this.hashesTo(target, etag)) throw new EtagMismatch(etag, incoming);
+      // The stored copy does not hash to its etag (a damaged disk, or worse): the incoming one,
+      // whose etag its caller computed from its bytes, replaces it.
     }
     await rename(source, target);
     await fsyncDirectory(shardDir);
@@ -204,6 +214,13 @@ export class LocalDiskBlobStore implements BlobStore {
       await fsyncDirectory(join(this.root, etag.slice(0, 2)));
       await fsyncDirectory(this.root);
     }
+  }
+
+  /** Whether the file at `path` hashes to `etag` (read once, in order). */
+  private async hashesTo(path: string, etag: string): Promise<boolean> {
+    const hasher = new EtagHasher();
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hasher.update(chunk as Buffer);
+    return hasher.digest() === etag;
   }
 
   /** importFile across filesystems: copy into our temp dir (same fs as the target), then move. */

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { fromFsError, type AppError } from '../errors.js';
-import type { BlobInfo, BlobStore, BlobWriter } from '../store/blob-store.js';
+import { adoptOrImport, type BlobInfo, type BlobStore, type BlobWriter } from '../store/blob-store.js';
 import { errnoOf } from '../store/fs-util.js';
 import { SubblockHasher, etagFromDigests, subblockCount, type Assemblies, type AsmRecord } from './assembly.js';
 import type { BlockCtx } from './ctx.js';
@@ -84,7 +84,7 @@ export async function assembleInPlace({ asm, store, stats }: AssembleDeps, name:
   }
   const info: BlobInfo = { etag: etagFromDigests(digests), size: fileSize };
   stats.inPlace++;
-  return async () => (store.adoptFile ? store.adoptFile(path, info) : store.importFile(path));
+  return () => adoptOrImport(store, path, info);
 }
 
 /** The slow path: every block copied (and hashed by the store) into a new blob writer. */

@@ -152,6 +152,37 @@ describe('etag tracker: out-of-order pieces', () => {
     assert.equal(await tracker.etag(0), null);
     assert.equal(await tracker.etag(99), null);
   });
+
+  it('has no etag once the engine discarded data it had reported, even when every piece comes again', async () => {
+    // The first pass hashes bytes that a restarted transfer then rewrites: none of its digests,
+    // and none taken after, may name the final file (src/store/README.md).
+    const l = layout([9 * MiB], 1 * MiB);
+    const digest = (b: Buffer) => createHash('sha1').update(b).digest();
+    const tracker = new EtagTracker(l.files, l.pieceLength, { hash: async (_p, start, end) => digest(l.files[0].data.subarray(start, end)) });
+    for (let p = 0; p < 9; p++) tracker.pieceVerified(p);
+    assert.equal((await tracker.etag(0))?.etag, referenceEtag(l.files[0].data), 'one clean pass: the etag');
+    tracker.discard();
+    assert.equal(tracker.complete(0), false);
+    for (let p = 0; p < 9; p++) tracker.pieceVerified(p);
+    assert.equal(await tracker.etag(0), null);
+  });
+
+  it('a discard while the last blocks are being hashed voids them too', async () => {
+    const l = layout([9 * MiB], 1 * MiB);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const tracker = new EtagTracker(l.files, l.pieceLength, {
+      hash: async (_p, start, end) => {
+        await gate;
+        return createHash('sha1').update(l.files[0].data.subarray(start, end)).digest();
+      },
+    });
+    for (let p = 0; p < 9; p++) tracker.pieceVerified(p);
+    const pending = tracker.etag(0);
+    tracker.discard();
+    release();
+    assert.equal(await pending, null);
+  });
 });
 
 describe('etag tracker: the hashing thread', () => {

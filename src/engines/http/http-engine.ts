@@ -95,6 +95,8 @@ class HttpJob extends JobHandle implements TransferHost {
   /** The current run, while active. */
   run: { abort: AbortController; done: Promise<void> } | null = null;
   readonly #reported = new Set<number>();
+  /** Whether a piece was reported since the data last started over. */
+  #reportedSinceReset = false;
   readonly #samples: number[] = [];
 
   constructor(engine: HttpEngine, job: EngineJob) {
@@ -171,6 +173,10 @@ class HttpJob extends JobHandle implements TransferHost {
     this.ranges = new ByteRanges();
     this.size = null;
     this.#reported.clear();
+    // The file is rewritten from zero: whatever was reported of it is void. (Every attempt
+    // starts with a reset; only one that follows reports voids anything.)
+    if (this.#reportedSinceReset) this.discardPieces();
+    this.#reportedSinceReset = false;
   }
 
   /** The length is final (a stream without Content-Length ended): report what is complete. */
@@ -187,6 +193,7 @@ class HttpJob extends JobHandle implements TransferHost {
   #maybeReport(piece: number): void {
     if (this.#reported.has(piece) || !this.#pieceComplete(piece)) return;
     this.#reported.add(piece);
+    this.#reportedSinceReset = true;
     this.reportPiece(piece);
   }
 }
