@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { TextDecoder } from 'node:util';
 import { AppError } from '../../errors.js';
-import { sanitizeName } from '../../files/names.js';
+import { numberedName, sanitizeName } from '../../files/names.js';
 import { decodeBencode, isBytes, isDict, isInteger, isList, keyBytes, type BDict, type BValue } from './bencode.js';
 import { collectUrls, trackerUrl, webSeedUrl } from './urls.js';
 
@@ -40,6 +40,16 @@ import { collectUrls, trackerUrl, webSeedUrl } from './urls.js';
 //
 // * Versions. v1 → infoHash (SHA-1 of the exact `info` bytes); pure v2 → infoHashV2 (SHA-256);
 //   hybrid → both, and `files` comes from the v1 list, which is what gets downloaded.
+//
+// * Strictness follows libtorrent, checked against its own test corpus
+//   (test/offline/libtorrent-corpus.test.ts; the rules and the remaining differences are listed
+//   in README.md beside this file). Two of its refusals happen when a torrent is added, not when
+//   it is read, and so live in assertDownloadable: a torrent whose files are all empty, and a
+//   piece layer that does not hash to its file's "pieces root" (`meta.refusal`).
+//
+// * Symlinks (BEP 47 attr "l") take no bytes of the payload and are not files: `meta.files`
+//   leaves them out like pad files (openpan stores no symlinks; the target is a file of the
+//   torrent and is downloaded as itself).
 
 export interface TorrentLimits {
   /** Largest `.torrent` accepted, in bytes. Default 16 MiB. */
@@ -60,7 +70,18 @@ export const TORRENT_LIMITS: Readonly<Required<TorrentLimits>> = {
 };
 
 export const MIN_PIECE_LENGTH_V2 = 16 * 1024;
+/**
+ * Largest piece accepted. libtorrent goes up to 32767 blocks of 16 KiB (just under 512 MiB), but
+ * WebTorrent holds a whole piece in memory until it is verified, so openpan stops at 256 MiB.
+ */
 export const MAX_PIECE_LENGTH = 256 * 1024 * 1024;
+/**
+ * Most tries numbering files that share a path may take (libtorrent's max_duplicate_filenames):
+ * the importer looks a name up once per try, so 100,000 files named alike would cost 5·10⁹.
+ */
+export const MAX_NAME_CLASHES = 500;
+/** BEP 52 merkle leaves are SHA-256 hashes of 16 KiB blocks. */
+const BLOCK = 16 * 1024;
 
 export interface TorrentFile {
   /** Position among the non-pad files: the index clients select files by. */
@@ -106,6 +127,18 @@ export interface TorrentMeta {
   engineFileCount: number;
   /** The encoding names were decoded with when no `.utf-8` variant was used: "utf-8", "gbk", "gb18030", ... */
   nameEncoding: string;
+  /**
+   * Why the torrent must not be downloaded although it parses — a piece layer that does not
+   * hash to its file's "pieces root", which libtorrent finds when a torrent is added — or null.
+   * assertDownloadable throws TORRENT_INVALID with it.
+   */
+  refusal: string | null;
+  /**
+   * Why a v1 engine that ignores BEP 47 file attributes (WebTorrent 1.9.7) would refuse the torrent
+   * or lay it out differently from its creator — a symlink entry with a length, an entry without
+   * "length", a pad file without "path" — or null. assertDownloadable throws PROTOCOL_UNSUPPORTED with it.
+   */
+  engineProblem: string | null;
 }
 
 function invalid(reason: string): never {
@@ -114,11 +147,18 @@ function invalid(reason: string): never {
 
 /** A file before decoding and sanitising. */
 interface RawFile {
-  /** Path segments from `path.utf-8` when usable (then decoded as UTF-8), else from `path`. */
+  /** Path segments from `path.utf-8` when usable (then decoded as UTF-8), else from `path`; none for a pad file without a path. */
   segments: Buffer[];
   utf8: boolean;
+  /** Bytes in the v1 stream: 0 for a symlink, whatever its `length` says. */
   size: number;
   pad: boolean;
+  symlink: boolean;
+}
+
+/** What parsing the file lists noticed on the way. */
+interface Notes {
+  engineProblem: string | null;
 }
 
 const PADDING_PREFIX = Buffer.from('_____padding_file_', 'latin1');
@@ -155,6 +195,7 @@ export function decoderForLabel(label: string): TextDecoder | null {
 }
 
 const UTF8 = new TextDecoder('utf-8');
+const ZERO_HASH = Buffer.alloc(32);
 const hex = (algorithm: string, bytes: Buffer): string => createHash(algorithm).update(bytes).digest('hex');
 
 function readSize(value: BValue | undefined, what: string): number {
@@ -186,11 +227,37 @@ function isLegacyPad(segments: Buffer[]): boolean {
   return last.compare(PADDING_PREFIX, 0, PADDING_PREFIX.length, 0, PADDING_PREFIX.length) === 0;
 }
 
-function readV1Files(info: BDict, limits: Required<TorrentLimits>): RawFile[] | null {
+const EMPTY = Buffer.alloc(0);
+
+/** BEP 47 attributes; an `attr` that is not a byte string is ignored, as libtorrent does. */
+function attributes(entry: BDict): Buffer {
+  const attr = entry.get('attr');
+  return isBytes(attr) ? attr : EMPTY;
+}
+
+/**
+ * Whether an entry with attr "l" really is a symlink: its `symlink path` is a list of byte
+ * strings (else TORRENT_INVALID) naming something other than "." and "..". Without one, libtorrent
+ * keeps the entry as an ordinary empty file, and so does openpan.
+ */
+function isSymlink(entry: BDict, what: string, maxDepth: number): boolean {
+  const target = entry.get('symlink path');
+  if (!isList(target)) return false;
+  if (target.length > maxDepth) invalid(`${what}["symlink path"] has ${target.length} segments, more than the limit of ${maxDepth}`);
+  let named = false;
+  for (const segment of target) {
+    if (!isBytes(segment)) invalid(`${what}["symlink path"] must contain only byte strings`);
+    const text = segment.toString('latin1');
+    if (text !== '.' && text !== '..') named = true;
+  }
+  return named;
+}
+
+function readV1Files(info: BDict, limits: Required<TorrentLimits>, notes: Notes): RawFile[] | null {
   const length = info.get('length');
   const files = info.get('files');
   if (length !== undefined && files !== undefined) invalid('info has both "length" and "files"');
-  if (length !== undefined) return [{ segments: [], utf8: false, size: readSize(length, 'info.length'), pad: false }];
+  if (length !== undefined) return [{ segments: [], utf8: false, size: readSize(length, 'info.length'), pad: false, symlink: false }];
   if (files === undefined) return null;
   if (!isList(files)) invalid('info.files must be a list');
   if (files.length === 0) invalid('info.files is empty');
@@ -202,17 +269,38 @@ function readV1Files(info: BDict, limits: Required<TorrentLimits>): RawFile[] | 
     const entry = files[i];
     const what = `info.files[${i}]`;
     if (!isDict(entry)) invalid(`${what} must be a dictionary`);
-    const size = readSize(entry.get('length'), `${what}.length`);
+    const attr = attributes(entry);
+    const padAttr = attr.includes(0x70 /* p */);
+    const rawLength = entry.get('length');
+    let size: number;
+    let symlink = false;
+    if (attr.includes(0x6c /* l */)) {
+      // BEP 47: a symlink takes no bytes of the payload, whatever `length` says (libtorrent does
+      // not read it). WebTorrent knows no symlinks: it counts the length as payload, and refuses
+      // an entry without one.
+      symlink = isSymlink(entry, what, limits.maxPathDepth);
+      size = 0;
+      if (rawLength !== 0) {
+        notes.engineProblem ??= isInteger(rawLength) ? `${what} is a symlink whose "length" is ${rawLength}` : `${what} is a symlink without a "length"`;
+      }
+    } else {
+      size = readSize(rawLength, `${what}.length`);
+    }
     const rawPath = entry.get('path');
-    const path = rawPath === undefined ? null : readPath(rawPath, `${what}.path`, limits.maxPathDepth);
     const pathUtf8 = utf8Path(entry.get('path.utf-8'), limits.maxPathDepth);
-    if (path === null && pathUtf8 === null) invalid(`${what}.path is missing`);
-    const attr = entry.get('attr');
-    if (attr !== undefined && !isBytes(attr)) invalid(`${what}.attr must be a byte string`);
-    const segments = pathUtf8 ?? (path as Buffer[]);
-    const pad = (attr !== undefined && attr.includes(0x70 /* p */)) || isLegacyPad(segments);
+    let segments: Buffer[];
+    if (padAttr && pathUtf8 === null && (rawPath === undefined || (isList(rawPath) && rawPath.length === 0))) {
+      // A pad file needs no path (libtorrent calls it ".pad/<size>"); WebTorrent needs one.
+      if (rawPath === undefined) notes.engineProblem ??= `${what} is a pad file without "path"`;
+      segments = [];
+    } else {
+      const path = rawPath === undefined ? null : readPath(rawPath, `${what}.path`, limits.maxPathDepth);
+      if (path === null && pathUtf8 === null) invalid(`${what}.path is missing`);
+      segments = pathUtf8 ?? (path as Buffer[]);
+    }
+    const pad = padAttr || isLegacyPad(segments);
     if (!pad && ++real > limits.maxFiles) invalid(`too many files (more than ${limits.maxFiles})`);
-    out.push({ segments, utf8: pathUtf8 !== null, size, pad });
+    out.push({ segments, utf8: pathUtf8 !== null, size, pad, symlink: symlink && !pad });
   }
   return out;
 }
@@ -221,6 +309,7 @@ interface V2File {
   segments: Buffer[];
   size: number;
   piecesRoot: Buffer | null;
+  symlink: boolean;
 }
 
 /** Walks a BEP 52 file tree without recursion, in key order. */
@@ -237,12 +326,18 @@ function readFileTree(tree: BDict, limits: Required<TorrentLimits>): V2File[] {
       if (path.length === 0) invalid('info["file tree"] cannot itself be a file');
       if (node.size !== 1) invalid(`${what}: a file entry has other keys next to ""`);
       if (!isDict(leaf)) invalid(`${what}: a file entry must be a dictionary`);
-      const size = readSize(leaf.get('length'), `${what}: length`);
+      const attr = attributes(leaf);
+      // v2 files are piece-aligned by definition: a pad file has no place in a file tree.
+      if (attr.includes(0x70 /* p */)) invalid(`${what}: a file in a v2 file tree cannot be a pad file`);
+      const symlinkAttr = attr.includes(0x6c /* l */);
+      const symlink = symlinkAttr && isSymlink(leaf, what, limits.maxPathDepth);
+      const size = symlinkAttr ? 0 : readSize(leaf.get('length'), `${what}: length`);
       const root = leaf.get('pieces root');
       if (root !== undefined && (!isBytes(root) || root.length !== 32)) invalid(`${what}: "pieces root" must be 32 bytes`);
       if (size > 0 && root === undefined) invalid(`${what}: "pieces root" is missing`);
+      if (size > 0 && (root as Buffer).equals(ZERO_HASH)) invalid(`${what}: "pieces root" is all zeros`);
       if (out.length >= limits.maxFiles) invalid(`too many files (more than ${limits.maxFiles})`);
-      out.push({ segments: path, size, piecesRoot: (root as Buffer | undefined) ?? null });
+      out.push({ segments: path, size, piecesRoot: (root as Buffer | undefined) ?? null, symlink });
       continue;
     }
     if (path.length >= limits.maxPathDepth && node.size > 0) invalid(`${what}: deeper than the limit of ${limits.maxPathDepth} segments`);
@@ -325,21 +420,26 @@ function addSize(total: number, size: number): number {
 }
 
 /** Parses a `.torrent` file. Malformed input → AppError TORRENT_INVALID; an unknown `meta version` → PROTOCOL_UNSUPPORTED. */
-export function parseTorrent(buf: Buffer, limits: TorrentLimits = {}): TorrentMeta {
+export function parseTorrent(input: Buffer, limits: TorrentLimits = {}): TorrentMeta {
   const lim: Required<TorrentLimits> = {
     maxBytes: limits.maxBytes ?? TORRENT_LIMITS.maxBytes,
     maxFiles: limits.maxFiles ?? TORRENT_LIMITS.maxFiles,
     maxPathDepth: limits.maxPathDepth ?? TORRENT_LIMITS.maxPathDepth,
     maxItems: limits.maxItems ?? TORRENT_LIMITS.maxItems,
   };
-  const { value: root, spans } = decodeBencode(buf, {
+  // libtorrent reads one value and ignores what follows it; files saved by some tools end with a
+  // newline. Trailing ASCII whitespace is dropped; any other trailing byte is still refused.
+  let end = input.length;
+  while (end > 1 && (input[end - 1] === 0x0a || input[end - 1] === 0x0d || input[end - 1] === 0x20 || input[end - 1] === 0x09)) end--;
+  const buf = end < input.length ? input.subarray(0, end) : input;
+  const bencodeLimits = {
     maxBytes: lim.maxBytes,
     maxItems: lim.maxItems,
     // A v2 file tree nests one dictionary per path segment, under root → info → file tree,
     // with the file's own two levels at the bottom.
     maxDepth: Math.max(64, lim.maxPathDepth + 6),
-    lenient: true,
-  });
+  };
+  const { value: root, spans } = decodeBencode(buf, { ...bencodeLimits, lenient: true });
   if (!isDict(root)) invalid('the file is not a bencoded dictionary');
   const info = root.get('info');
   if (!isDict(info)) invalid('"info" is missing or not a dictionary');
@@ -357,8 +457,16 @@ export function parseTorrent(buf: Buffer, limits: TorrentLimits = {}): TorrentMe
   if (hasV2) {
     if (metaVersion === undefined) invalid('info has a "file tree" but no "meta version"');
     if (!isDict(fileTree)) invalid('info["file tree"] is missing or not a dictionary');
+    // The v2 infohash names the info dictionary's canonical form, so a v2 torrent must be written
+    // in it; libtorrent refuses unsorted keys there too (v1 tolerates them for old clients).
+    try {
+      decodeBencode(infoBytes, bencodeLimits);
+    } catch (err) {
+      invalid(`the info dictionary of a v2 torrent must be canonical bencode (${err instanceof AppError ? err.message.replace(/\.$/, '') : String(err)})`);
+    }
   }
-  const v1Files = readV1Files(info, lim);
+  const notes: Notes = { engineProblem: null };
+  const v1Files = readV1Files(info, lim, notes);
   const hasV1 = v1Files !== null;
   if (!hasV1 && !hasV2) invalid('info has none of "length", "files" or "file tree"');
   const version: TorrentMeta['version'] = hasV1 && hasV2 ? 'hybrid' : hasV2 ? 2 : 1;
@@ -413,12 +521,12 @@ export function parseTorrent(buf: Buffer, limits: TorrentLimits = {}): TorrentMe
       const f = v1Files[i];
       const offset = streamSize;
       streamSize = addSize(streamSize, f.size);
-      if (f.pad) continue;
+      if (f.pad || f.symlink) continue;
       totalSize += f.size;
       const path = single ? [name] : safePath(f.segments, f.utf8 ? UTF8 : decoder, cache);
       files.push(fileEntry(files.length, i, path, f.size, offset, pieceLength));
     }
-    if (files.length === 0) invalid('info.files lists only padding files');
+    if (files.length === 0) invalid('info.files lists only padding files and symlinks');
     engineFileCount = v1Files.length;
     pieceCount = Math.ceil(streamSize / pieceLength);
     const pieces = info.get('pieces');
@@ -430,6 +538,7 @@ export function parseTorrent(buf: Buffer, limits: TorrentLimits = {}): TorrentMe
     if (v2Files !== null) {
       const v2Total = v2Files.reduce((sum, f) => addSize(sum, f.size), 0);
       if (v2Total !== totalSize) invalid(`the v1 files (${totalSize} bytes) and the v2 file tree (${v2Total} bytes) disagree`);
+      checkHybrid(files, v2Files, single ? name : null, pieceLength, decoder, cache);
     }
   } else {
     const list = v2Files as V2File[];
@@ -441,14 +550,17 @@ export function parseTorrent(buf: Buffer, limits: TorrentLimits = {}): TorrentMe
       // v2 files are piece-aligned: each starts on a piece boundary of the equivalent v1 stream.
       const offset = Math.ceil(streamSize / pieceLength) * pieceLength;
       streamSize = addSize(offset, f.size);
+      if (f.symlink) continue;
       totalSize += f.size;
       pieceCount += Math.ceil(f.size / pieceLength);
       const path = single ? [sanitizeName(decodeText(f.segments[0], decoder), name)] : safePath(f.segments, decoder, cache);
-      files.push(fileEntry(i, i, path, f.size, offset, pieceLength));
+      files.push(fileEntry(files.length, i, path, f.size, offset, pieceLength));
     }
+    if (files.length === 0) invalid('info["file tree"] lists only symlinks');
     engineFileCount = list.length;
   }
-  if (v2Files !== null) checkPieceLayers(root.get('piece layers'), v2Files, pieceLength);
+  const refusal = v2Files !== null ? checkPieceLayers(root.get('piece layers'), v2Files, pieceLength) : null;
+  if (folder !== null) checkNameClashes(files);
 
   const priv = info.get('private');
   return {
@@ -467,22 +579,120 @@ export function parseTorrent(buf: Buffer, limits: TorrentLimits = {}): TorrentMe
     files,
     engineFileCount,
     nameEncoding: decoder.encoding,
+    refusal,
+    engineProblem: notes.engineProblem,
   };
 }
 
 /**
- * `piece layers` (outside `info`, so not covered by the infohash) is optional here — a torrent
- * built from a magnet link has none yet — but when a layer is present its size must match.
+ * A hybrid torrent's two file lists must describe the same files: every non-empty file of the v1
+ * list (pad files and symlinks aside) has its twin, in the same order, in the v2 file tree, with
+ * the same path, size and offset. libtorrent's files_compatible() is this rule.
  */
-function checkPieceLayers(layers: BValue | undefined, files: V2File[], pieceLength: number): void {
-  if (layers === undefined) return;
+function checkHybrid(v1: TorrentFile[], tree: V2File[], singleName: string | null, pieceLength: number, decoder: TextDecoder, cache: Map<string, string>): void {
+  const left = v1.filter((f) => f.size > 0);
+  const right: Array<{ path: string[]; size: number; offset: number }> = [];
+  let stream = 0;
+  for (const f of tree) {
+    const offset = Math.ceil(stream / pieceLength) * pieceLength;
+    stream = offset + f.size;
+    if (f.size === 0 || f.symlink) continue;
+    // A single-file v1 torrent is the file `name`; its v2 tree is that one file at the top.
+    const path = singleName !== null && f.segments.length === 1 ? [sanitizeName(decodeText(f.segments[0], decoder), singleName)] : safePath(f.segments, decoder, cache);
+    right.push({ path, size: f.size, offset });
+  }
+  if (left.length !== right.length) invalid(`the v1 files (${left.length} non-empty) and the v2 file tree (${right.length} non-empty) disagree`);
+  for (let i = 0; i < left.length; i++) {
+    const a = left[i];
+    const b = right[i];
+    const same = a.size === b.size && a.offset === b.offset && a.path.length === b.path.length && a.path.every((s, k) => s === b.path[k]);
+    if (!same) invalid(`the v1 file "${a.path.join('/')}" and the v2 file "${b.path.join('/')}" disagree (path, size or offset)`);
+  }
+}
+
+/**
+ * `piece layers` (outside `info`, so not covered by the infohash) is optional — a torrent built
+ * from a magnet link has none yet — but every entry must be the layer of a file of the torrent
+ * larger than one piece, of the right size. Returns the refusal when a layer does not hash to
+ * its file's "pieces root" (libtorrent checks that when the torrent is added), else null.
+ */
+function checkPieceLayers(layers: BValue | undefined, files: V2File[], pieceLength: number): string | null {
+  if (layers === undefined) return null;
   if (!isDict(layers)) invalid('"piece layers" must be a dictionary');
+  const byRoot = new Map<string, V2File>();
   for (const f of files) {
     if (f.piecesRoot === null || f.size <= pieceLength) continue;
-    const layer = layers.get(f.piecesRoot.toString('latin1'));
-    if (layer === undefined) continue;
-    if (!isBytes(layer) || layer.length !== Math.ceil(f.size / pieceLength) * 32) {
-      invalid(`a "piece layers" entry does not match its file of ${f.size} bytes`);
+    const key = f.piecesRoot.toString('latin1');
+    if (!byRoot.has(key)) byRoot.set(key, f);
+  }
+  let refusal: string | null = null;
+  for (const [key, layer] of layers) {
+    if (key.length !== 32) invalid(`a "piece layers" key is ${key.length} bytes, not a 32-byte pieces root`);
+    if (!isBytes(layer) || layer.length % 32 !== 0) invalid('a "piece layers" entry must be a string of 32-byte hashes');
+    const f = byRoot.get(key);
+    if (f === undefined) invalid('a "piece layers" entry belongs to no file of the torrent larger than one piece');
+    if (layer.length !== Math.ceil(f.size / pieceLength) * 32) invalid(`a "piece layers" entry does not match its file of ${f.size} bytes`);
+    byRoot.delete(key); // files with the same content share one root and one layer
+    if (refusal === null && !merkleRoot(layer, pieceLength).equals(f.piecesRoot as Buffer)) {
+      refusal = `the piece layer of a file of ${f.size} bytes does not hash to its "pieces root"`;
+    }
+  }
+  return refusal;
+}
+
+function sha256Pair(a: Buffer, b: Buffer): Buffer {
+  return createHash('sha256').update(a).update(b).digest();
+}
+
+/**
+ * The BEP 52 root over a piece layer. The tree has a power-of-two number of 16 KiB leaves, those
+ * past the end of the file being 32 zero bytes, so a missing piece-layer node is the root of a
+ * piece's worth of zero leaves, and so on up. One hash per node: linear in the layer's size.
+ */
+function merkleRoot(layer: Buffer, pieceLength: number): Buffer {
+  let pad: Buffer = ZERO_HASH;
+  for (let n = pieceLength / BLOCK; n > 1; n /= 2) pad = sha256Pair(pad, pad);
+  let nodes = layer;
+  let count = layer.length / 32;
+  let width = 1;
+  while (width < count) width *= 2;
+  for (; width > 1; width /= 2) {
+    const next = Buffer.allocUnsafe(Math.ceil(count / 2) * 32);
+    for (let i = 0; 2 * i < count; i++) {
+      const hash = createHash('sha256');
+      hash.update(2 * i + 1 < count ? nodes.subarray(64 * i, 64 * i + 64) : Buffer.concat([nodes.subarray(64 * i, 64 * i + 32), pad]));
+      hash.digest().copy(next, 32 * i);
+    }
+    pad = sha256Pair(pad, pad);
+    nodes = next;
+    count = next.length / 32;
+  }
+  return nodes.subarray(0, 32);
+}
+
+/**
+ * Files that share a path get numbered names when imported, one look-up per try. Numbering them
+ * the importer's way, more than MAX_NAME_CLASHES failed tries make the torrent TORRENT_INVALID
+ * (libtorrent: too_many_duplicate_filenames), so a torrent cannot buy quadratic work.
+ */
+function checkNameClashes(files: TorrentFile[]): void {
+  const taken = new Set<string>();
+  let clashes = 0;
+  for (const f of files) {
+    const key = f.path.join('/');
+    if (!taken.has(key)) {
+      taken.add(key);
+      continue;
+    }
+    const dir = f.path.slice(0, -1);
+    const last = f.path[f.path.length - 1];
+    for (let n = 1; ; n++) {
+      const candidate = [...dir, numberedName(last, n)].join('/');
+      if (!taken.has(candidate)) {
+        taken.add(candidate);
+        break;
+      }
+      if (++clashes > MAX_NAME_CLASHES) invalid(`too many files share a name: numbering them takes more than ${MAX_NAME_CLASHES} tries`);
     }
   }
 }
@@ -493,11 +703,23 @@ export function destinationPath(meta: Pick<TorrentMeta, 'folder'>, file: Pick<To
 }
 
 /**
- * Throws PROTOCOL_UNSUPPORTED for a torrent the engine cannot download: a pure v2 torrent when
- * the engine speaks only v1 (a hybrid one downloads over v1).
+ * The checks before a download starts, after parseTorrent:
+ * - TORRENT_INVALID when there is nothing to download (every file empty) or `meta.refusal` is set
+ *   (libtorrent refuses both when the torrent is added);
+ * - PROTOCOL_UNSUPPORTED for a torrent the engine cannot download: a pure v2 torrent when the
+ *   engine speaks only v1 (a hybrid one downloads over v1), or one with `meta.engineProblem`
+ *   when the engine ignores BEP 47 attributes (`bep47`).
  */
-export function assertDownloadable(meta: Pick<TorrentMeta, 'version'>, engine: { v2?: boolean } = {}): void {
+export function assertDownloadable(
+  meta: Pick<TorrentMeta, 'version' | 'totalSize' | 'refusal' | 'engineProblem'>,
+  engine: { v2?: boolean; bep47?: boolean } = {},
+): void {
+  if (meta.totalSize === 0) throw new AppError('TORRENT_INVALID', 'Invalid torrent: every file is empty, there is nothing to download.');
+  if (meta.refusal !== null) throw new AppError('TORRENT_INVALID', `Invalid torrent: ${meta.refusal}.`);
   if (meta.version === 2 && !engine.v2) {
     throw new AppError('PROTOCOL_UNSUPPORTED', 'This torrent is BitTorrent v2 only; the download engine supports v1 and hybrid torrents.');
+  }
+  if (meta.engineProblem !== null && !engine.bep47) {
+    throw new AppError('PROTOCOL_UNSUPPORTED', `The download engine cannot lay this torrent out as its creator did: ${meta.engineProblem}.`);
   }
 }
