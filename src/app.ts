@@ -66,7 +66,12 @@ export async function createOpenPan(config: Config, env: Record<string, string |
   );
   const storeToken = new StoreTokenService({ files, store, lock: contentLock }, { secret: config.secret, tokenTtlMs: config.uploadTokenTtlMs, uploadUrl });
 
-  const http = createHttpServer({ logLevel: config.logLevel });
+  const http = createHttpServer({
+    logLevel: config.logLevel,
+    headersTimeoutMs: config.headersTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    trustedProxies: config.trustedProxies,
+  });
   const offline = createOffline({
     db, files, store, lock: contentLock, secret: config.secret, dataDir: config.dataDir, env,
     onError: (err, what) => http.log.error({ err }, what),
@@ -82,19 +87,22 @@ export async function createOpenPan(config: Config, env: Record<string, string |
     registerStoreTokenRoutes(v1, storeToken);
     registerOfflineRoutes(v1, offline.service);
   });
-  await http.register(uploadRoutes, { prefix: '/upload', service: uploads });
+  await http.register(uploadRoutes, { prefix: '/upload', service: uploads, bodyIdleTimeoutMs: config.bodyIdleTimeoutMs });
   // Signed addresses authorise themselves: outside the /v1 plugin and its token check.
   registerDownloadRoutes(http, { secret: config.secret, store });
   // The browser UI at `/`, with index.html for its own routes (never for /v1, /upload, /dl).
   registerWebUi(http, { publicUrl: () => config.publicUrl });
 
   // Content no file references any more is freed after a grace period (an instant upload may
-  // still want it); temporary files a crash left behind are swept at start and then hourly.
+  // still want it); temporary files a crash left behind, and expired sessions, are swept at
+  // start and then hourly.
   const collector = new BlobCollector(db, store, contentLock, CONTENT_GRACE_MS);
   collector.start(COLLECT_INTERVAL_MS, (err) => http.log.error({ err }, 'content collection failed'));
   await store.sweepTemp(TEMP_MAX_AGE_MS);
+  await users.sweepExpiredSessions();
   const sweeper = setInterval(() => {
     store.sweepTemp(TEMP_MAX_AGE_MS).catch((err) => http.log.error({ err }, 'temporary file sweep failed'));
+    users.sweepExpiredSessions().catch((err) => http.log.error({ err }, 'expired session sweep failed'));
   }, COLLECT_INTERVAL_MS);
   sweeper.unref();
   // Offline downloads a previous run left unfinished continue now.

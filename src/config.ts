@@ -31,6 +31,14 @@ export interface Config {
   loginWindowMs: number;
   /** Browser origins allowed to call the API (CORS), e.g. 6pan's web front end; `*` for any. */
   corsOrigins: string[];
+  /** Reverse proxies whose X-Forwarded-For is believed (addresses or CIDRs). */
+  trustedProxies: string[];
+  /** A request's headers must arrive within this, ms (0: no limit). */
+  headersTimeoutMs: number;
+  /** A request's headers and body must arrive within this, ms (0: no limit). */
+  requestTimeoutMs: number;
+  /** An upload body from which no byte arrives for this long is cut off, ms (0: never). */
+  bodyIdleTimeoutMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -43,11 +51,21 @@ function intFrom(env: Env, name: string, fallback: number): number {
   return n;
 }
 
+/** Every signature hands users an HMAC: a short key could be guessed offline from one of them. */
+const MIN_SECRET_BYTES = 32;
+
+function checkedSecret(secret: string, where: string): string {
+  if (Buffer.byteLength(secret, 'utf8') < MIN_SECRET_BYTES) {
+    throw new Error(`${where} must be at least ${MIN_SECRET_BYTES} bytes (e.g. \`openssl rand -hex 32\`); it signs every upload token, download address and task hash.`);
+  }
+  return secret;
+}
+
 /** Reads the secret from the environment, or from the data dir, creating it on first start. */
 function loadSecret(env: Env, dataDir: string): string {
-  if (env.OPENPAN_SECRET) return env.OPENPAN_SECRET;
+  if (env.OPENPAN_SECRET !== undefined && env.OPENPAN_SECRET !== '') return checkedSecret(env.OPENPAN_SECRET, 'OPENPAN_SECRET');
   const file = join(dataDir, 'secret');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  if (existsSync(file)) return checkedSecret(readFileSync(file, 'utf8').trim(), file);
   const secret = randomBytes(32).toString('hex');
   writeFileSync(file, secret + '\n', { mode: 0o600 });
   return secret;
@@ -57,7 +75,8 @@ export function loadConfig(env: Env = process.env): Config {
   const host = env.OPENPAN_HOST || '127.0.0.1';
   const port = intFrom(env, 'OPENPAN_PORT', 7777);
   const dataDir = resolve(env.OPENPAN_DATA_DIR || './data');
-  mkdirSync(dataDir, { recursive: true });
+  // The data directory holds every user's files and the secret: nobody else may look in.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const registration = (env.OPENPAN_REGISTRATION || 'closed').toLowerCase();
   if (registration !== 'open' && registration !== 'closed') {
     throw new Error(`OPENPAN_REGISTRATION must be "open" or "closed", got ${JSON.stringify(env.OPENPAN_REGISTRATION)}`);
@@ -79,5 +98,11 @@ export function loadConfig(env: Env = process.env): Config {
     loginMaxFailures: intFrom(env, 'OPENPAN_LOGIN_MAX_FAILURES', 10),
     loginWindowMs: intFrom(env, 'OPENPAN_LOGIN_WINDOW', 15 * 60) * 1000,
     corsOrigins: corsOriginsFrom(env.OPENPAN_CORS_ORIGINS),
+    trustedProxies: (env.OPENPAN_TRUST_PROXY ?? '').split(/[\s,]+/).filter(Boolean),
+    headersTimeoutMs: intFrom(env, 'OPENPAN_HEADERS_TIMEOUT', 60) * 1000,
+    // Six hours: 6pan's Android app sends a whole file as one form (a 4 GiB video at 200 KiB/s
+    // still gets through); a silent body is cut far sooner by the idle timeout below.
+    requestTimeoutMs: intFrom(env, 'OPENPAN_REQUEST_TIMEOUT', 6 * 3600) * 1000,
+    bodyIdleTimeoutMs: intFrom(env, 'OPENPAN_BODY_IDLE_TIMEOUT', 60) * 1000,
   };
 }

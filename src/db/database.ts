@@ -1,4 +1,5 @@
 import SQLite from 'better-sqlite3';
+import { chmodSync } from 'node:fs';
 import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { join } from 'node:path';
@@ -13,7 +14,10 @@ export interface OpenDbOptions {
 
 /** Opens the embedded SQLite database (WAL) and applies pending migrations. */
 export async function openDatabase({ dataDir }: OpenDbOptions): Promise<Db> {
-  const sqlite = new SQLite(join(dataDir, 'openpan.db'));
+  const file = join(dataDir, 'openpan.db');
+  const sqlite = new SQLite(file);
+  // Accounts and sessions: readable by the server's user only (SQLite gives -wal/-shm the same mode).
+  chmodSync(file, 0o600);
   sqlite.pragma('journal_mode = WAL');
   // WAL with synchronous=NORMAL is durable across application crashes; a power loss can lose
   // the last transactions but never corrupts the database.

@@ -119,6 +119,16 @@ export interface EngineStatus {
   /** Every file of the source (pad files excluded), in engine index order; empty until metadata. */
   files: EngineFileStatus[];
   error?: EngineFailure;
+  /**
+   * BitTorrent: distinct peer addresses (from the magnet link, trackers, the DHT or peer
+   * exchange) that the address policy refused for this job; none of them was connected to.
+   */
+  refusedPeers?: number;
+  /**
+   * A sentence the user should see while the job runs, e.g. that the address policy refused
+   * every tracker of the torrent. Absent when there is nothing to say.
+   */
+  notice?: string;
 }
 
 /** What is known once the file list is: the status, plus the source's own description. */

@@ -1,16 +1,19 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../errors.js';
 import { isEtag } from '../store/etag.js';
 
 /**
  * Signed, expiring download addresses:
  *
- *   /dl/<etag>/<url-encoded name>?f=<file uuid>&u=<user id>&s=<size>&e=<expires ms>&sig=<hmac>
+ *   /dl/<sealed content id>/<url-encoded name>?f=<file uuid>&u=<user id>&s=<size>&e=<expires ms>&sig=<hmac>
  *
  * The name is the last path segment so that tools which name the saved file after the URL
  * (wget, curl -O, download managers) get the right name even without Content-Disposition.
  * `sig` is HMAC-SHA256 under the server's secret over every other part, so changing any of
- * them, or replaying the address after `expires`, is refused.
+ * them, or replaying the address after `expires`, is refused. The content's etag is sealed
+ * (AES-256-CTR under a key of its own, a fresh IV per address): an address is a capability
+ * that expires, and the etag would outlive it — whoever knows an etag can claim the content
+ * through an instant upload (SECURITY.md).
  */
 export const DOWNLOAD_PATH_PREFIX = '/dl/';
 
@@ -26,7 +29,39 @@ export interface DownloadClaims {
   expires: number;
 }
 
-const SIGNATURE_VERSION = 'openpan-dl-v1';
+const SIGNATURE_VERSION = 'openpan-dl-v2';
+const SEAL_IV_BYTES = 16;
+/** An etag is 21 bytes; sealed with its IV: 37 bytes, 50 base64url characters. */
+const SEALED_RE = /^[A-Za-z0-9_-]{50}$/;
+
+function keyOf(secret: string, purpose: string): Buffer {
+  if (!secret) throw new Error('The download signing secret is empty.');
+  return createHmac('sha256', secret).update(purpose).digest();
+}
+
+/** The etag as an address carries it: encrypted, so the address does not reveal it. */
+function sealEtag(secret: string, etag: string): string {
+  const iv = randomBytes(SEAL_IV_BYTES);
+  const cipher = createCipheriv('aes-256-ctr', keyOf(secret, 'openpan dl content id'), iv);
+  return Buffer.concat([iv, cipher.update(Buffer.from(etag, 'base64url')), cipher.final()]).toString('base64url');
+}
+
+function unsealEtag(secret: string, sealed: string): string | null {
+  if (!SEALED_RE.test(sealed)) return null;
+  const raw = Buffer.from(sealed, 'base64url');
+  if (raw.toString('base64url') !== sealed) return null; // one spelling only
+  const decipher = createDecipheriv('aes-256-ctr', keyOf(secret, 'openpan dl content id'), raw.subarray(0, SEAL_IV_BYTES));
+  const etag = Buffer.concat([decipher.update(raw.subarray(SEAL_IV_BYTES)), decipher.final()]).toString('base64url');
+  return isEtag(etag) ? etag : null;
+}
+
+/**
+ * The `ETag` header of a download: stable per content (caches and resuming clients compare it),
+ * but a keyed hash of the etag, not the etag itself.
+ */
+export function publicEtag(secret: string, etag: string): string {
+  return `"${createHmac('sha256', keyOf(secret, 'openpan dl etag header')).update(etag).digest('base64url').slice(0, 27)}"`;
+}
 const DECIMAL_RE = /^(0|[1-9][0-9]{0,15})$/;
 const SIGNATURE_RE = /^[A-Za-z0-9_-]{43}$/;
 
@@ -56,7 +91,7 @@ export function signDownload(secret: string, claims: DownloadClaims): string {
     e: String(c.expires),
     sig: signatureOf(secret, c).toString('base64url'),
   });
-  return `${DOWNLOAD_PATH_PREFIX}${c.etag}/${encodeURIComponent(c.name)}?${query.toString()}`;
+  return `${DOWNLOAD_PATH_PREFIX}${sealEtag(secret, c.etag)}/${encodeURIComponent(c.name)}?${query.toString()}`;
 }
 
 /** `base` (e.g. "https://pan.example.com/" or ".../openpan") joined with a signed path. */
@@ -94,8 +129,8 @@ export function verifyDownload(secret: string, url: string, now: number = Date.n
 
   const segments = path.split('/');
   if (segments.length < 4 || segments[segments.length - 3] !== 'dl') throw forbidden();
-  const etag = segments[segments.length - 2];
-  if (!isEtag(etag)) throw forbidden();
+  const etag = unsealEtag(secret, segments[segments.length - 2]);
+  if (etag === null) throw forbidden();
   let name: string;
   try {
     name = decodeURIComponent(segments[segments.length - 1]);
@@ -115,6 +150,8 @@ export function verifyDownload(secret: string, url: string, now: number = Date.n
   if (!SIGNATURE_RE.test(given)) throw forbidden();
   const expected = signatureOf(secret, claims);
   const actual = Buffer.from(given, 'base64url');
+  // 43 characters carry 2 spare bits: only the one canonical spelling is accepted.
+  if (actual.toString('base64url') !== given) throw forbidden();
   if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw forbidden();
 
   // Only a genuine address learns that it expired.

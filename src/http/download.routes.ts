@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { lookup } from 'mime-types';
 import { AppError } from '../errors.js';
-import { DOWNLOAD_PATH_PREFIX, verifyDownload, type DownloadClaims } from '../files/download-url.js';
+import { DOWNLOAD_PATH_PREFIX, publicEtag, verifyDownload, type DownloadClaims } from '../files/download-url.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { failure } from '../envelope.js';
 
@@ -71,17 +71,17 @@ export function contentTypeFor(name: string): string {
 }
 
 /** If-None-Match: a list of entity tags or `*`; weak comparison, as RFC 9110 §13.1.2 says. */
-function noneMatch(header: string | undefined, etag: string): boolean {
+function noneMatch(header: string | undefined, quotedEtag: string): boolean {
   if (!header) return false;
   return header.split(',').some((tag) => {
     const t = tag.trim();
-    return t === '*' || t === `"${etag}"` || t === `W/"${etag}"`;
+    return t === '*' || t === quotedEtag || t === `W/${quotedEtag}`;
   });
 }
 
 /** If-Range: the range applies only while the client's copy is current (strong comparison). */
-function rangeStillValid(header: string | undefined, etag: string): boolean {
-  return header === undefined || header.trim() === `"${etag}"`;
+function rangeStillValid(header: string | undefined, quotedEtag: string): boolean {
+  return header === undefined || header.trim() === quotedEtag;
 }
 
 /** Adds `GET`/`HEAD` `/dl/...`: the signed download addresses handed out by /v1/files/download. */
@@ -94,7 +94,7 @@ export function registerDownloadRoutes(app: FastifyInstance, deps: DownloadRoute
     url: `${DOWNLOAD_PATH_PREFIX}*`,
     handler: async (request, reply) => {
       const claims = verifyDownload(deps.secret, request.url, now());
-      return serveDownload(request, reply, deps.store, claims, now());
+      return serveDownload(request, reply, deps.store, claims, now(), publicEtag(deps.secret, claims.etag));
     },
   });
 }
@@ -105,6 +105,7 @@ async function serveDownload(
   store: BlobStore,
   claims: DownloadClaims,
   now: number,
+  quotedEtag: string,
 ): Promise<FastifyReply> {
   const size = await store.size(claims.etag);
   if (size === null) throw new AppError('FILE_NOT_FOUND', 'The file content is no longer stored on this server.');
@@ -113,14 +114,13 @@ async function serveDownload(
     throw new AppError('INTERNAL_ERROR', `The stored content ${claims.etag} has ${size} bytes where ${claims.size} are recorded; it is not served (run fsck --verify).`);
   }
 
-  const quotedEtag = `"${claims.etag}"`;
   // Bytes behind an etag never change, but the address stops working when it expires.
   const maxAge = Math.max(0, Math.floor((claims.expires - now) / 1000));
   reply.header('ETag', quotedEtag).header('Cache-Control', `private, max-age=${maxAge}`).header('Accept-Ranges', 'bytes');
 
-  if (noneMatch(request.headers['if-none-match'], claims.etag)) return reply.code(304).send();
+  if (noneMatch(request.headers['if-none-match'], quotedEtag)) return reply.code(304).send();
 
-  const range = rangeStillValid(headerValue(request.headers['if-range']), claims.etag)
+  const range = rangeStillValid(headerValue(request.headers['if-range']), quotedEtag)
     ? parseRange(headerValue(request.headers.range), size)
     : ({ kind: 'whole' } as const);
 

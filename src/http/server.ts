@@ -13,12 +13,37 @@ declare module 'fastify' {
     user: AuthenticatedUser | null;
     bearer: string;
   }
+  interface FastifyInstance {
+    /** Whether a session token still opens its session (long-lived answers check it again). */
+    sessionAlive(token: string): Promise<boolean>;
+  }
 }
 
 export interface HttpServerOptions {
   logLevel: string;
   /** Largest JSON body, bytes. */
   bodyLimit?: number;
+  /**
+   * Reverse proxies (addresses or CIDRs) whose `X-Forwarded-For` names the client: behind one,
+   * the per-address login limit counts clients, not the proxy. Empty: the socket's address.
+   */
+  trustedProxies?: readonly string[];
+  /** A request's headers must arrive within this, ms; 0: no limit. Default 60 s (Node's). */
+  headersTimeoutMs?: number;
+  /** A request's headers and body must arrive within this, ms (408 and closed after); 0: no limit. */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * An idle keep-alive connection is closed after this: longer than the 60 s of common reverse
+ * proxies, so a proxy never sends a request into a connection the server is closing.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
+/** Node checks its header and request timeouts on a timer; often enough for the shortest. */
+function checkingIntervalFor(...timeouts: number[]): number {
+  const shortest = Math.min(...timeouts.filter((t) => t > 0));
+  return Number.isFinite(shortest) ? Math.max(100, Math.min(30_000, Math.floor(shortest / 4))) : 30_000;
 }
 
 function validationMessage(err: FastifyError): string {
@@ -47,7 +72,16 @@ function sendError(reply: FastifyReply, code: ErrorCode, message: string, status
 }
 
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
+  // A slow client holds a socket (and, uploading, a file) only so long. Node refuses a headers
+  // timeout longer than the request timeout. The bodies of uploads also have an idle timeout
+  // (upload.routes.ts).
+  const requestTimeout = options.requestTimeoutMs ?? 0;
+  const headersWanted = options.headersTimeoutMs ?? 60_000;
+  const headersTimeout = requestTimeout > 0 && headersWanted > 0 ? Math.min(headersWanted, requestTimeout) : headersWanted;
   const app = Fastify({
+    requestTimeout,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    http: { headersTimeout, requestTimeout, connectionsCheckingInterval: checkingIntervalFor(headersTimeout, requestTimeout) },
     logger: {
       level: options.logLevel,
       // Tokens travel in headers and query strings: never write them to the log.
@@ -59,7 +93,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
-    trustProxy: false,
+    trustProxy: options.trustedProxies !== undefined && options.trustedProxies.length > 0 ? [...options.trustedProxies] : false,
   });
 
   app.decorateRequest('user', null);
@@ -160,6 +194,7 @@ export function publicRoute<S extends TSchema, R>(
  * (sign in again) still can. Unknown routes stay HTTP 404 (the root's not-found handler).
  */
 export function installSixpanWire(app: FastifyInstance, users: UsersService): void {
+  app.decorate('sessionAlive', async (token: string) => (await users.authenticate(token)) !== null);
   app.addHook('onRequest', async (request) => {
     const token = tokenOf(request.headers, request.query);
     if (!token) return;

@@ -14,6 +14,8 @@ import type { SeedingConfig } from './seeding.js';
 //   OPENPAN_BT_DOWNLOAD_LIMIT      global download limit, bytes/s (default none)
 //   OPENPAN_BT_UPLOAD_LIMIT        global upload limit, bytes/s (default none)
 //   OPENPAN_BT_NO_PEERS_TIMEOUT    seconds without a peer or data before NO_PEERS_TIMEOUT (default 1800)
+//   OPENPAN_MAX_OPEN_FILES         descriptors the BitTorrent engine holds for job and seed files at
+//                                  once, all jobs together (default 256; src/engines/fd-pool.ts)
 //
 // Seeding after the import (while downloading, the engine always uploads to its peers). Off
 // unless one of these is set; with both set, the seed stops at whichever limit comes first.
@@ -105,6 +107,8 @@ export function offlineConfigFrom(env: Env): OfflineConfig {
   if (maxConns !== undefined) engine.maxConns = maxConns;
   const maxActive = positive(env, 'OPENPAN_BT_MAX_ACTIVE');
   if (maxActive !== undefined) engine.maxActive = maxActive;
+  const maxOpenFiles = positive(env, 'OPENPAN_MAX_OPEN_FILES');
+  if (maxOpenFiles !== undefined) engine.maxOpenFiles = maxOpenFiles;
   const down = limit('OPENPAN_BT_DOWNLOAD_LIMIT');
   if (down !== undefined) engine.downloadLimit = down;
   const up = limit('OPENPAN_BT_UPLOAD_LIMIT');

@@ -107,6 +107,20 @@ export class OfflineRepo {
     return this.db.selectFrom('offline_tasks').selectAll().where('user_id', '=', userId).where('status', '=', 0).orderBy('id').execute();
   }
 
+  /**
+   * Bytes the user's unfinished tasks (running or paused) will bring into the drive: reserved,
+   * so that tasks started one after another cannot all count on the same free space.
+   */
+  async pendingTaskBytes(userId: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('offline_tasks')
+      .select((eb) => eb.fn.sum<number>(eb.ref('size')).as('n'))
+      .where('user_id', '=', userId)
+      .where('status', 'in', [TASK_ACTIVE, TASK_PAUSED])
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
   async countActiveUserTasks(userId: number): Promise<number> {
     const row = await this.db.selectFrom('offline_tasks').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).where('status', '=', 0).executeTakeFirst();
     return Number(row?.n ?? 0);

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import { AppError } from '../errors.js';
 import { apiRoute, requireUser } from '../http/server.js';
 import { sixpanParse, sixpanParseLine, sixpanTask } from '../http/sixpan/answers.js';
 import type { OfflineService, TaskStreamEvent } from './offline.service.js';
@@ -84,8 +85,10 @@ export function registerOfflineRoutes(app: FastifyInstance, offline: OfflineServ
   registerEventStream(app, offline);
 }
 
-/** Keep-alive comments keep proxies from closing an idle stream. */
+/** Keep-alive comments keep proxies from closing an idle stream; each also re-checks the session. */
 const KEEP_ALIVE_MS = 15_000;
+/** Each stream polls the database every second: a user gets a few (tabs, devices), not thousands. */
+const MAX_STREAMS_PER_USER = 8;
 
 /** A stream frame carries the task as `/v1/offline/page` shows it. */
 function sseFrame(e: TaskStreamEvent, userId: number): string {
@@ -95,7 +98,14 @@ function sseFrame(e: TaskStreamEvent, userId: number): string {
 
 /** `GET /v1/offline/events`: the caller's task changes as Server-Sent Events. */
 function registerEventStream(app: FastifyInstance, offline: OfflineService): void {
+  const open = new Map<number, number>();
   app.get('/v1/offline/events', { preValidation: requireUser }, (request, reply) => {
+    const userId = request.user!.id;
+    const count = open.get(userId) ?? 0;
+    if (count >= MAX_STREAMS_PER_USER) {
+      throw new AppError('TOO_MANY_REQUESTS', `At most ${MAX_STREAMS_PER_USER} event streams per user are open at once; close another first.`);
+    }
+    open.set(userId, count + 1);
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -109,13 +119,22 @@ function registerEventStream(app: FastifyInstance, offline: OfflineService): voi
       'x-accel-buffering': 'no',
     });
     res.write(`retry: 3000\n: ${request.user!.name}\n\n`);
-    const userId = request.user!.id;
     const stop = offline.watch(userId, (e) => res.write(sseFrame(e, userId)));
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
+    const token = request.bearer;
+    // A stream outlives no session: logout or a new password ends it at the next tick.
+    const keepAlive = setInterval(() => {
+      app.sessionAlive(token).then(
+        (alive) => (alive ? res.write(': keep-alive\n\n') : res.end()),
+        () => res.end(),
+      );
+    }, KEEP_ALIVE_MS);
     keepAlive.unref();
     res.on('close', () => {
       clearInterval(keepAlive);
       stop();
+      const left = (open.get(userId) ?? 1) - 1;
+      if (left > 0) open.set(userId, left);
+      else open.delete(userId);
     });
   });
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { AppError, isAppError } from '../errors.js';
 import type { FilesService } from '../files/files.service.js';
+import { sanitizeName } from '../files/names.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { TYPE_MAGNET, TYPE_TORRENT, TYPE_URL, type Manifest } from './manifest.js';
 import type { MetadataFetcher } from './metadata-fetcher.js';
@@ -10,6 +11,7 @@ import type { ParseFailure, ParseResult, SourceParser } from './parse.js';
 import type { OfflineQuota, QuotaView } from './quota.js';
 import type { TaskEvents } from './task-events.js';
 import { engineFilesOf, type Scheduler } from './scheduler.js';
+import { KeyedQueue } from './keyed-queue.js';
 import { parseSelection } from './selection.js';
 import { verifyTaskHash, type TaskHashClaims } from './task-hash.js';
 import { assertDownloadable, parseMagnet, parseTorrent, TORRENT_LIMITS } from './torrent/index.js';
@@ -29,6 +31,8 @@ export interface TaskObject {
   progress: number;
   speed: number;
   peers: number;
+  /** Peer addresses the address policy refused (BitTorrent). */
+  refusedPeers: number;
   status: number;
   errorCode: string;
   message: string;
@@ -97,6 +101,11 @@ function selectionText(files: StartInput['files']): string {
   return typeof files === 'string' ? files : files.join(',');
 }
 
+/** The name a user gave a task, made a safe name (no control characters, at most 255 bytes). */
+function taskName(given: string | null | undefined, fallback: string): string {
+  return given?.trim() ? sanitizeName(given, fallback) : fallback;
+}
+
 function progressOf(finished: number, size: number, status: number): number {
   if (status === TASK_DONE) return 100;
   if (size <= 0) return 0;
@@ -108,6 +117,8 @@ function progressOf(finished: number, size: number, status: number): number {
  * importing; this service checks what users ask and turns rows into task objects.
  */
 export class OfflineService {
+  readonly #perUser = new KeyedQueue<number>();
+
   constructor(
     private readonly deps: OfflineServiceDeps,
     private readonly options: OfflineServiceOptions,
@@ -149,7 +160,16 @@ export class OfflineService {
 
   // ---- start ----
 
-  async start(userId: number, input: StartInput): Promise<TaskObject> {
+  /**
+   * One user's starts and resumes run one at a time, so the quota's look (tasks today, tasks
+   * running) and the task it lets in cannot interleave with another request's: fifty parallel
+   * starts get exactly what the quota allows.
+   */
+  start(userId: number, input: StartInput): Promise<TaskObject> {
+    return this.#perUser.run(userId, () => this.#start(userId, input));
+  }
+
+  async #start(userId: number, input: StartInput): Promise<TaskObject> {
     const claims = verifyTaskHash(this.options.secret, input.taskHash, userId);
     await this.deps.quota.check(userId);
     let row: TaskRow;
@@ -165,9 +185,17 @@ export class OfflineService {
     return this.deps.files.ensureDir(userId, input.saveUuid ? { uuid: input.saveUuid } : { path: input.savePath ?? '/' });
   }
 
+  /** The drive's free space, less what the user's unfinished tasks have reserved, must hold `size`. */
   async #checkSpace(userId: number, size: number): Promise<void> {
-    const free = await this.deps.files.freeSpace(userId);
-    if (free < size) throw new AppError('SPACE_EXCEEDED', `Not enough space left in the drive: the selected files need ${size} bytes, ${Math.max(0, free)} are free.`);
+    const [free, reserved] = await Promise.all([this.deps.files.freeSpace(userId), this.deps.repo.pendingTaskBytes(userId)]);
+    const room = free - reserved;
+    if (room < size) {
+      throw new AppError(
+        'SPACE_EXCEEDED',
+        `Not enough space left in the drive: the selected files need ${size} bytes, ${Math.max(0, room)} are free` +
+          (reserved > 0 ? ` once your unfinished offline tasks (${reserved} bytes) are in.` : '.'),
+      );
+    }
   }
 
   /** A `.torrent` or a magnet link: one job per info hash, whichever way it was given. */
@@ -192,7 +220,9 @@ export class OfflineService {
 
     const now = Date.now();
     const jobId = newId();
-    const placeholder = meta?.name ?? (existing?.name || (fromMagnet ? parseMagnet(claims.source).name : null) || claims.infoHash);
+    // What this user knows the download as: never another user's name for the same job.
+    const ownName = meta?.name ?? ((fromMagnet ? parseMagnet(claims.source).name : null) || claims.infoHash);
+    const placeholder = meta?.name ?? (existing?.name || ownName);
     const job = await this.deps.repo.jobForKey({
       ...this.#newJob(jobId, now),
       type: torrent === null ? TYPE_MAGNET : TYPE_TORRENT,
@@ -207,7 +237,7 @@ export class OfflineService {
     const task = await this.deps.repo.insertTask({
       ...this.#newTask(userId, job, dest, now),
       type: fromMagnet ? TYPE_MAGNET : TYPE_TORRENT,
-      name: input.name?.trim() || placeholder,
+      name: taskName(input.name, ownName),
       source: claims.source,
       info_hash: claims.infoHash,
       files: JSON.stringify(selection ?? []),
@@ -252,7 +282,7 @@ export class OfflineService {
     const task = await this.deps.repo.insertTask({
       ...this.#newTask(userId, job, dest, now),
       type: TYPE_URL,
-      name: input.name?.trim() || probed.name,
+      name: taskName(input.name, probed.name),
       source: claims.source,
       info_hash: '',
       files: '[0]',
@@ -314,7 +344,8 @@ export class OfflineService {
       peers: live.peers,
       status: live.status,
       errorCode: row.error_code,
-      message: row.message,
+      message: row.message !== '' ? row.message : (live.notice ?? ''),
+      refusedPeers: live.refusedPeers ?? 0,
       savePath: row.save_path,
       saveUuid: row.save_uuid,
       files: JSON.parse(row.files) as number[],
@@ -458,9 +489,15 @@ export class OfflineService {
     return true;
   }
 
-  async resume(userId: number, ids: string | string[]): Promise<true> {
-    for (const row of await this.ownTasks(userId, ids)) {
-      if (row.status !== TASK_PAUSED && row.status !== TASK_FAILED) continue;
+  resume(userId: number, ids: string | string[]): Promise<true> {
+    return this.#perUser.run(userId, () => this.#resume(userId, ids));
+  }
+
+  async #resume(userId: number, ids: string | string[]): Promise<true> {
+    const rows = (await this.ownTasks(userId, ids)).filter((row) => row.status === TASK_PAUSED || row.status === TASK_FAILED);
+    // A resumed task runs again: it counts against the tasks a user may run at once.
+    await this.deps.quota.checkRunning(userId, rows.length);
+    for (const row of rows) {
       await this.deps.scheduler.update(row.job_id, async () => {
         if (row.status === TASK_FAILED) await this.deps.repo.updateJob(row.job_id, { attempts: 0 });
         await this.deps.repo.updateTask(row.id, { status: TASK_ACTIVE, error_code: '', message: '', finished_at: 0 });

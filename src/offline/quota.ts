@@ -25,6 +25,10 @@ export function dayOf(now: number): number {
   return Math.floor(now / DAY_MS);
 }
 
+function tooManyRunning(running: number): AppError {
+  return new AppError('OFFLINE_QUOTA_EXCEEDED', `You already have ${running} offline tasks running, the most allowed at once; wait for one to finish or remove one.`);
+}
+
 export class OfflineQuota {
   constructor(
     private readonly repo: OfflineRepo,
@@ -43,9 +47,14 @@ export class OfflineQuota {
     if (q.quota > 0 && q.used >= q.quota) {
       throw new AppError('OFFLINE_QUOTA_EXCEEDED', `You have started ${q.used} offline tasks today, the most allowed; more can start after ${new Date(q.resetAt).toISOString()}.`);
     }
-    if (q.maxRunning > 0 && q.running >= q.maxRunning) {
-      throw new AppError('OFFLINE_QUOTA_EXCEEDED', `You already have ${q.running} offline tasks running, the most allowed at once; wait for one to finish or remove one.`);
-    }
+    if (q.maxRunning > 0 && q.running >= q.maxRunning) throw tooManyRunning(q.running);
+  }
+
+  /** Throws OFFLINE_QUOTA_EXCEEDED when `more` tasks may not run besides those running now. */
+  async checkRunning(userId: number, more: number): Promise<void> {
+    if (more <= 0 || this.config.maxRunning <= 0) return;
+    const running = await this.repo.countActiveUserTasks(userId);
+    if (running + more > this.config.maxRunning) throw tooManyRunning(running);
   }
 
   /** Counts a started task against today's quota. */

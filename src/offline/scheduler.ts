@@ -7,6 +7,7 @@ import type { FilesService } from '../files/files.service.js';
 import { adoptOrImport, type BlobStore } from '../store/blob-store.js';
 import type { ContentLock } from '../store/content-lock.js';
 import { BlockHasher, EtagTracker, type TrackedFile } from './etag-tracker.js';
+import { KeyedQueue } from './keyed-queue.js';
 import { destinationPath, parseTorrent, type TorrentFile } from './torrent/index.js';
 import { parseUrlJobInfo, TYPE_URL, urlManifest, type Manifest } from './manifest.js';
 import { MetadataUnavailable, type MetadataFetcher } from './metadata-fetcher.js';
@@ -85,11 +86,18 @@ export interface TaskLiveView {
   finishedSize: number;
   speed: number;
   peers: number;
+  /** What the engine says of a running job that is not a failure (e.g. every tracker refused). */
+  notice?: string;
+  /** Peer addresses the address policy refused. */
+  refusedPeers?: number;
 }
 
 export function engineFilesOf(task: Pick<TaskRow, 'engine_files'>): number[] {
   return JSON.parse(task.engine_files) as number[];
 }
+
+/** Engine states before the data on disk is counted. */
+const NOT_YET_CHECKED: ReadonlySet<EngineState> = new Set(['queued', 'metadata', 'checking']);
 
 function engineStateStatus(state: EngineState): number {
   switch (state) {
@@ -116,7 +124,7 @@ function isDiskFull(err: unknown): boolean {
 export class Scheduler {
   readonly #d: SchedulerDeps;
   readonly #live = new Map<string, LiveJob>();
-  readonly #tails = new Map<string, Promise<void>>();
+  readonly #queues = new KeyedQueue<string>();
   readonly #phases = new Map<string, string>();
   readonly #manifests = new Map<string, Manifest>();
   /** Jobs waiting for a magnet link's metadata. */
@@ -152,7 +160,7 @@ export class Scheduler {
     if (this.#closing) return;
     this.#closing = true;
     if (this.#timer !== null) clearInterval(this.#timer);
-    await Promise.allSettled([...this.#tails.values()]);
+    await this.#queues.idle();
     await this.#persist().catch((err) => this.#error(err, 'persisting progress'));
     for (const live of this.#live.values()) live.untrack();
     this.#live.clear();
@@ -163,20 +171,10 @@ export class Scheduler {
 
   /** Runs `fn` in the job's queue: nothing else happens to that job meanwhile. */
   run<T>(jobId: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.#tails.get(jobId) ?? Promise.resolve();
-    const result = previous.then(() => {
+    return this.#queues.run(jobId, () => {
       if (this.#closing) throw new AppError('SERVICE_UNAVAILABLE', 'The server is shutting down.');
       return fn();
     });
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#tails.set(jobId, tail);
-    void tail.then(() => {
-      if (this.#tails.get(jobId) === tail) this.#tails.delete(jobId);
-    });
-    return result;
   }
 
   /** Reconciles the job in its queue, in the background. */
@@ -239,11 +237,16 @@ export class Scheduler {
       if (this.#fetching.has(task.job_id)) return { ...stored, status: STATUS_METADATA };
       return { ...stored, status: this.#phases.get(task.job_id) === 'importing' ? STATUS_SAVING : STATUS_QUEUED };
     }
+    const finishedSize = this.#finishedSize(task, live);
     return {
       status: engineStateStatus(live.status.state),
-      finishedSize: this.#finishedSize(task, live),
+      // Until the engine has looked at what is on disk (after a restart, a resume), the stored
+      // progress stands: a task never shows 0% for data it still has.
+      finishedSize: NOT_YET_CHECKED.has(live.status.state) ? Math.max(finishedSize, stored.finishedSize) : finishedSize,
       speed: live.status.speed,
       peers: live.status.peers,
+      notice: live.status.notice,
+      refusedPeers: live.status.refusedPeers,
     };
   }
 
@@ -633,7 +636,7 @@ export class Scheduler {
   async #watchdog(): Promise<void> {
     if (this.#closing) return;
     for (const id of await this.#d.repo.unfinishedJobIds()) {
-      if (this.#tails.has(id)) continue; // being worked on
+      if (this.#queues.busy(id)) continue; // being worked on
       // A live engine job reports its end through `settled`, which is queued as work.
       if (this.#live.has(id) || this.#phases.get(id) === 'paused') continue;
       this.kick(id);

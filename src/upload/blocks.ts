@@ -4,6 +4,7 @@ import { errnoOf, unlinkIfExists } from '../store/fs-util.js';
 import { SubblockHasher, eraseDigests, writeRecord, type Assemblies } from './assembly.js';
 import { decodeCtx, encodeCtx, newBlockId, type BlockCtx, type Placement } from './ctx.js';
 import { invalid } from './invalid.js';
+import type { PendingBlocks } from './pending.js';
 import { receive, syncReceived, type Body, type Received } from './receive.js';
 import type { RunningHashes } from './running-hashes.js';
 import type { UploadDir } from './upload-dir.js';
@@ -30,6 +31,10 @@ export interface BlockUploadsDeps {
   dir: UploadDir;
   asm: Assemblies;
   hashes: RunningHashes;
+  /** Block bytes waiting for mkfile, per user. */
+  pending: PendingBlocks;
+  /** The bytes the token's file may take: the user's free space (plus the file it replaces). */
+  room: (policy: UploadPolicy) => Promise<number>;
 }
 
 export interface BlockUploadsOptions {
@@ -73,6 +78,21 @@ export class BlockUploads {
     }
     this.checkDeclared(declaredLength, blockSize, 0);
     const blockId = newBlockId();
+    // The whole block is charged before a byte of it is read (pending.ts).
+    const { pending } = this.deps;
+    pending.charge(policy.userId, this.deps.asm.nameFor(token), blockId, blockSize, false, await this.deps.room(policy));
+    try {
+      const answer = await this.mkblkCharged(token, policy, blockId, blockSize, body, blockOrder);
+      // As late as its file's last write: the sweep forgets it when it deletes the file.
+      pending.touch(blockId);
+      return answer;
+    } catch (err) {
+      pending.failed(blockId);
+      throw err;
+    }
+  }
+
+  private async mkblkCharged(token: string, policy: UploadPolicy, blockId: string, blockSize: number, body: Body, blockOrder?: number): Promise<BlockAnswer> {
     const path = await this.deps.dir.blockPath(blockId);
     if (blockOrder !== undefined) {
       const placed = await this.mkblkPlaced(token, policy, blockId, blockSize, blockOrder, body);
@@ -107,6 +127,7 @@ export class BlockUploads {
       throw fromFsError(err, 'receiving a block');
     }
     if (!w) return null;
+    this.deps.pending.touch(blockId, true);
     try {
       const hasher = new SubblockHasher();
       const got = await receive(w.data, order * w.stride, 0, blockSize, body, hasher);
@@ -136,12 +157,29 @@ export class BlockUploads {
       throw invalid(`The chunk's offset ${offset} does not follow its ctx, which expects offset ${block.offset}.`);
     }
     this.checkDeclared(declaredLength, block.blockSize, block.offset);
+    const charged = await this.keepCharged(token, policy, block);
+    try {
+      const answer = await this.bputCharged(token, policy, block, body);
+      this.deps.pending.touch(block.blockId);
+      return answer;
+    } catch (err) {
+      // Charged anew but perhaps gone (swept): this process knows no more of it than before.
+      if (charged) this.deps.pending.release(block.blockId);
+      throw err;
+    }
+  }
+
+  private async bputCharged(token: string, policy: UploadPolicy, block: BlockCtx, body: Body): Promise<BlockAnswer> {
     if (block.placement) return this.bputPlaced(token, policy, block, block.placement, body);
     let handle: FileHandle;
     try {
       handle = await open(await this.deps.dir.blockPath(block.blockId), 'r+');
     } catch (err) {
-      if (errnoOf(err) === 'ENOENT') throw invalid('This block has expired or is unknown: send it again, starting with mkblk.');
+      if (errnoOf(err) === 'ENOENT') {
+        // Swept (or never here): whatever it was charged is free again.
+        this.deps.pending.release(block.blockId);
+        throw invalid('This block has expired or is unknown: send it again, starting with mkblk.');
+      }
       throw fromFsError(err, 'receiving a block');
     }
     try {
@@ -187,6 +225,22 @@ export class BlockUploads {
     } finally {
       await w.release();
     }
+  }
+
+  /**
+   * A block continued by bput stays charged (mkblk charged all of it). One this process does not
+   * know — a restart came between — is charged again, within the user's free space; true then.
+   */
+  private async keepCharged(token: string, policy: UploadPolicy, block: BlockCtx): Promise<boolean> {
+    const { pending } = this.deps;
+    if (pending.has(block.blockId)) {
+      pending.touch(block.blockId);
+      return false;
+    }
+    const room = await this.deps.room(policy);
+    if (pending.has(block.blockId)) return false;
+    pending.charge(policy.userId, this.deps.asm.nameFor(token), block.blockId, block.blockSize, block.placement !== undefined, room);
+    return true;
   }
 
   /** Refuses a body by its Content-Length before reading it. */

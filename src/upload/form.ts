@@ -3,7 +3,9 @@ import type { BlobStore, BlobWriter } from '../store/blob-store.js';
 import { Crc32 } from './crc32.js';
 import { checkSize, type Destination, type FileEntries, type UploadAnswer } from './file-entry.js';
 import { invalid } from './invalid.js';
+import type { PendingBlocks } from './pending.js';
 import type { Body } from './receive.js';
+import { checkRoom } from './space.js';
 import type { UploadPolicy } from './upload-token.js';
 
 /** One part of a multipart form, in the order the client sent them. */
@@ -16,22 +18,66 @@ export interface FormUploadDeps {
   verify: (token: string) => UploadPolicy;
   store: BlobStore;
   entries: FileEntries;
+  /** Block bytes waiting for mkfile, per user: a form's file must fit beside them. */
+  pending: PendingBlocks;
+  /** Memory for files that arrive before their token, shared by every form in flight. */
+  untokened: UntokenedBudget;
+}
+
+/**
+ * Bytes of files held in memory because their token has not arrived yet, across every form in
+ * flight: however many connections send a file first, together they hold at most `limit`.
+ */
+export class UntokenedBudget {
+  private used = 0;
+
+  constructor(readonly limit: number) {}
+
+  /** Takes `bytes` of the budget; false (nothing taken) when they do not fit. */
+  take(bytes: number): boolean {
+    if (this.used + bytes > this.limit) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.used = Math.max(0, this.used - bytes);
+  }
+
+  get inUse(): number {
+    return this.used;
+  }
+}
+
+function tokenFirst(message: string): AppError {
+  return new AppError('PAYLOAD_TOO_LARGE', `${message}: put the "token" field before the file, or use block upload.`);
 }
 
 /**
  * Form upload: fields `token` and `file` in any order (plus optional `key`, `crc32`).
- * A file before its token is streamed to the store anyway (up to maxUntokenedFormBytes) and
- * dropped unless the token, once it arrives, verifies.
+ * Nothing reaches the disk before the token verifies: a file that comes first is held in
+ * memory, at most maxUntokenedFormBytes of it (and within the budget shared by every form),
+ * and written once the token, arriving after it, verifies. A file after its token streams to
+ * the store as it arrives, within the user's free space beside their waiting blocks.
  */
-export async function formUpload({ verify, store, entries }: FormUploadDeps, maxUntokenedFormBytes: number, parts: AsyncIterable<FormPart>): Promise<UploadAnswer> {
+export async function formUpload(deps: FormUploadDeps, maxUntokenedFormBytes: number, parts: AsyncIterable<FormPart>): Promise<UploadAnswer> {
+  const { verify, store, entries, pending, untokened } = deps;
   let token: string | null = null;
   let policy: UploadPolicy | null = null;
   let dest: Destination | null = null;
   let key: string | undefined;
   let expectedCrc: number | undefined;
   let writer: BlobWriter | null = null;
+  /** The file's bytes while its token has not arrived (they hold `held` bytes of the budget). */
+  let early: Uint8Array[] | null = null;
+  let held = 0;
   let received = 0;
   const crc = new Crc32();
+  /** 413 unless `received` bytes fit the token's limit and the user's space. */
+  const checkFits = () => {
+    checkSize(policy!, received, Number.MAX_SAFE_INTEGER);
+    checkRoom(received, dest!.room, pending.of(policy!.userId));
+  };
   try {
     for await (const part of parts) {
       if (part.kind === 'field') {
@@ -39,7 +85,12 @@ export async function formUpload({ verify, store, entries }: FormUploadDeps, max
           token = part.value;
           policy = verify(token);
           dest = await entries.destination(policy);
-          if (writer) checkSize(policy, received, dest.room);
+          if (early) {
+            checkFits();
+            writer = await store.createWriter();
+            for (const chunk of early) await writer.write(chunk);
+            early = null;
+          }
         } else if (part.name === 'key') {
           key = part.value;
         } else if (part.name === 'crc32' && part.value !== '') {
@@ -48,23 +99,27 @@ export async function formUpload({ verify, store, entries }: FormUploadDeps, max
         }
         continue;
       }
-      if (part.name !== 'file' || writer) {
+      if (part.name !== 'file' || writer || early) {
         // Not ours, or a second file: read past it so the form can go on.
         for await (const _ of part.stream) void _;
         continue;
       }
-      writer = await store.createWriter();
+      if (!policy) early = [];
+      else writer = await store.createWriter();
       for await (const chunk of part.stream) {
         received += chunk.length;
-        if (policy && dest) checkSize(policy, received, dest.room);
-        else if (received > maxUntokenedFormBytes) {
-          throw new AppError(
-            'PAYLOAD_TOO_LARGE',
-            `A file sent before its token may be at most ${maxUntokenedFormBytes} bytes: put the "token" field first, or use block upload.`,
-          );
-        }
         crc.update(chunk);
-        await writer.write(chunk);
+        if (writer) {
+          checkFits();
+          await writer.write(chunk);
+          continue;
+        }
+        if (received > maxUntokenedFormBytes) throw tokenFirst(`A file sent before its token may be at most ${maxUntokenedFormBytes} bytes`);
+        if (!untokened.take(chunk.length)) throw tokenFirst('The server holds too many files sent before their token right now');
+        held += chunk.length;
+        // A copy of exactly its bytes: a slice would pin the parser's larger buffer, which the
+        // budget does not count.
+        early!.push(Buffer.from(chunk));
       }
     }
     if (!policy || !dest) throw new AppError('UNAUTHORIZED', 'The form has no "token" field.');
@@ -76,6 +131,8 @@ export async function formUpload({ verify, store, entries }: FormUploadDeps, max
     writer = null;
     return await entries.complete(policy, dest.dir, key ?? policy.name, () => done.commit());
   } finally {
+    early = null;
+    untokened.give(held);
     await writer?.abort();
   }
 }

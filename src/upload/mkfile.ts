@@ -8,6 +8,7 @@ import { assembleByCopy, assembleInPlace, shortBlock, type AssembleDeps, type So
 import { decodeCtx, type BlockCtx } from './ctx.js';
 import { checkSize, type FileEntries, type UploadAnswer } from './file-entry.js';
 import { invalid } from './invalid.js';
+import type { PendingBlocks } from './pending.js';
 import type { UploadDir } from './upload-dir.js';
 import type { UploadPolicy } from './upload-token.js';
 
@@ -16,6 +17,8 @@ export interface MkfileDeps extends AssembleDeps {
   verify: (token: string) => UploadPolicy;
   dir: UploadDir;
   entries: FileEntries;
+  /** Block bytes waiting for mkfile, per user: what mkfile consumes is no longer waiting. */
+  pending: PendingBlocks;
 }
 
 export interface MkfileOptions {
@@ -105,9 +108,11 @@ export class FileAssembler {
       const size0 = blocks[0]?.blockSize ?? 0;
       const inPlace = usesAsm && sources.every((src, i) => src.kind === 'file' || src.start === i * size0);
       const commit = inPlace ? await assembleInPlace(this.deps, name, blocks, sources, fileSize) : await assembleByCopy(this.deps, name, blocks, sources);
+      const blockIds = blocks.map((b) => b.blockId);
       const onCreateFailed = inPlace
         ? async (stored: BlobInfo) => {
             // The bytes are in the store and the blocks are gone: a retry must find them by replay.
+            this.deps.pending.consumed(name, blockIds, true);
             await dir.remember(id, stored);
           }
         : undefined;
@@ -116,6 +121,7 @@ export class FileAssembler {
       await dir.remember(id, { etag: file.storeId, size: file.size });
       await Promise.all(sources.map((src) => (src.kind === 'file' ? unlinkIfExists(src.path).catch(() => undefined) : undefined)));
       if (usesAsm && !inPlace) await asm.remove(name).catch(() => undefined);
+      this.deps.pending.consumed(name, blockIds, usesAsm);
       return answer;
     } finally {
       reopen?.();

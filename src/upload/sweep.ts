@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { errnoOf, mtimeOrNull, namesInDir, unlinkIfExists } from '../store/fs-util.js';
 import { ASM_MAP_RE, ASM_RE, type Assemblies } from './assembly.js';
 import { isBlockId } from './ctx.js';
+import type { PendingBlocks } from './pending.js';
 import type { RunningHashes } from './running-hashes.js';
 import { DONE_DIR, DONE_RECORD_RE } from './upload-dir.js';
 
@@ -11,6 +12,7 @@ export interface SweeperDeps {
   dir: string;
   asm: Assemblies;
   hashes: RunningHashes;
+  pending: PendingBlocks;
 }
 
 export interface SweeperOptions {
@@ -53,6 +55,7 @@ export class Sweeper {
     const cutoff = this.options.now() - maxAgeMs;
     let removed = 0;
     this.deps.hashes.forgetUntouchedSince(cutoff);
+    this.deps.pending.forgetUntouchedSince(cutoff);
     removed += await this.sweepAssemblies(cutoff);
     for (const dir of [this.deps.dir, join(this.deps.dir, DONE_DIR)]) {
       for (const name of await namesInDir(dir)) {

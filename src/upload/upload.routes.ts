@@ -1,7 +1,7 @@
 import busboy from 'busboy';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { IncomingMessage } from 'node:http';
 import { AppError, ERRORS, isAppError, type ErrorCode } from '../errors.js';
+import { idleGuard } from './idle.js';
 import { invalid } from './invalid.js';
 import { decodeUrlsafeBase64, tokenFromAuthorization } from './upload-token.js';
 import type { Body, FormPart, UploadService } from './upload.service.js';
@@ -13,9 +13,21 @@ import type { Body, FormPart, UploadService } from './upload.service.js';
 //   POST /mkfile/:fileSize[/key/:encodedKey]  assemble the blocks
 // Bodies stay streams (request.raw); errors are Qiniu-style JSON that also carries the 6pan
 // envelope fields; every answer allows any origin (uploads are authorised by token only).
+// A body that goes silent for bodyIdleTimeoutMs loses its connection (idle.ts); the server's
+// request timeout bounds the whole of it.
 
 export interface UploadRoutesOptions {
   service: UploadService;
+  /** A body from which no byte arrives for this long is cut off, ms; 0: never. */
+  bodyIdleTimeoutMs?: number;
+}
+
+/** Closes the connection of a request whose body went silent. */
+function cutOff(request: FastifyRequest): () => void {
+  return () => {
+    request.log.info('upload body idle: connection closed');
+    request.raw.destroy();
+  };
 }
 
 const ALLOWED_HEADERS = 'authorization, content-type, uploadbatch, key, mimetype, deadline';
@@ -40,18 +52,18 @@ function declaredLength(request: FastifyRequest): number | undefined {
 }
 
 /** The request body as a stream that, when abandoned early, is left for draining (not destroyed). */
-function bodyOf(request: FastifyRequest): Body {
-  return request.raw.iterator({ destroyOnReturn: false });
+function bodyOf(request: FastifyRequest, idleMs: number): Body {
+  return idleGuard(request.raw.iterator({ destroyOnReturn: false }), idleMs, cutOff(request));
 }
 
 function tokenOf(request: FastifyRequest): string {
   return tokenFromAuthorization(request.headers.authorization);
 }
 
-async function readText(raw: IncomingMessage, limit: number): Promise<string> {
+async function readText(body: Body, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of raw.iterator({ destroyOnReturn: false })) {
+  for await (const chunk of body) {
     size += (chunk as Buffer).length;
     if (size > limit) throw new AppError('PAYLOAD_TOO_LARGE', `The ctx list is longer than ${limit} bytes.`);
     chunks.push(chunk as Buffer);
@@ -123,7 +135,7 @@ async function* asUploadInvalid(stream: AsyncIterable<Uint8Array>): Body {
   }
 }
 
-async function* formParts(request: FastifyRequest): AsyncGenerator<FormPart> {
+async function* formParts(request: FastifyRequest, idleMs: number): AsyncGenerator<FormPart> {
   let parser: busboy.Busboy;
   try {
     parser = busboy({ headers: request.headers, limits: FORM_LIMITS });
@@ -136,14 +148,14 @@ async function* formParts(request: FastifyRequest): AsyncGenerator<FormPart> {
     // The part may wait in the queue while the token is checked: a form cut off meanwhile
     // errors the stream before anyone reads it, which must not be an uncaught 'error'.
     stream.on('error', () => undefined);
-    queue.push({ kind: 'file', name, stream: asUploadInvalid(stream) });
+    queue.push({ kind: 'file', name, stream: idleGuard(asUploadInvalid(stream), idleMs, cutOff(request)) });
   });
   parser.on('close', () => queue.end());
   parser.on('error', (err) => queue.end(new AppError('UPLOAD_INVALID', `The multipart form is malformed: ${(err as Error).message}`, { cause: err })));
   request.raw.on('error', (err) => queue.end(err));
   request.raw.pipe(parser);
   try {
-    yield* queue;
+    yield* idleGuard(queue, idleMs, cutOff(request));
   } finally {
     request.raw.unpipe(parser);
   }
@@ -156,7 +168,8 @@ function sendError(request: FastifyRequest, reply: FastifyReply, code: ErrorCode
   return reply.code(status).send({ error: message, code, status, success: false, message, result: null });
 }
 
-export const uploadRoutes: FastifyPluginAsync<UploadRoutesOptions> = async (app: FastifyInstance, { service }) => {
+export const uploadRoutes: FastifyPluginAsync<UploadRoutesOptions> = async (app: FastifyInstance, { service, bodyIdleTimeoutMs = 0 }) => {
+  const idleMs = bodyIdleTimeoutMs;
   // Bodies are streamed by the handlers: no parser may read them first (this plugin only).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
@@ -190,17 +203,17 @@ export const uploadRoutes: FastifyPluginAsync<UploadRoutesOptions> = async (app:
   app.options('/', preflight);
   app.options('/*', preflight);
 
-  const form = async (request: FastifyRequest) => service.formUpload(formParts(request));
+  const form = async (request: FastifyRequest) => service.formUpload(formParts(request, idleMs));
   app.post('/', form);
   app.post('/file/upload', form);
 
   const mkblk = async (request: FastifyRequest<{ Params: { blockSize: string; blockOrder?: string } }>) =>
-    service.mkblk(tokenOf(request), intParam(request.params.blockSize, 'block size'), bodyOf(request), declaredLength(request), orderParam(request.params.blockOrder));
+    service.mkblk(tokenOf(request), intParam(request.params.blockSize, 'block size'), bodyOf(request, idleMs), declaredLength(request), orderParam(request.params.blockOrder));
   app.post('/mkblk/:blockSize', mkblk);
   app.post('/mkblk/:blockSize/:blockOrder', mkblk);
 
   app.post('/bput/:ctx/:offset', async (request: FastifyRequest<{ Params: { ctx: string; offset: string } }>) =>
-    service.bput(tokenOf(request), request.params.ctx, intParam(request.params.offset, 'offset'), bodyOf(request), declaredLength(request)),
+    service.bput(tokenOf(request), request.params.ctx, intParam(request.params.offset, 'offset'), bodyOf(request, idleMs), declaredLength(request)),
   );
 
   const mkfile = async (request: FastifyRequest<{ Params: { fileSize: string; '*'?: string } }>) => {
@@ -209,7 +222,7 @@ export const uploadRoutes: FastifyPluginAsync<UploadRoutesOptions> = async (app:
     const fileSize = intParam(request.params.fileSize, 'file size');
     const header = request.headers.key;
     const key = keyFromPath(request.params['*']) ?? (typeof header === 'string' && header !== '' ? decodeKey(header) : undefined);
-    const ctxList = await readText(request.raw, service.maxBlocks * CTX_LIST_BYTES_PER_BLOCK + 1024);
+    const ctxList = await readText(bodyOf(request, idleMs), service.maxBlocks * CTX_LIST_BYTES_PER_BLOCK + 1024);
     return service.mkfile(token, fileSize, ctxList, key);
   };
   app.post('/mkfile/:fileSize', mkfile);

@@ -2,8 +2,9 @@ import type { AssemblyStats } from './assemble.js';
 import { Assemblies } from './assembly.js';
 import { BlockUploads, type BlockAnswer } from './blocks.js';
 import { FileEntries, type FileEntriesDeps, type UploadAnswer } from './file-entry.js';
-import { formUpload, type FormPart, type FormUploadDeps } from './form.js';
+import { formUpload, UntokenedBudget, type FormPart, type FormUploadDeps } from './form.js';
 import { FileAssembler } from './mkfile.js';
+import { PendingBlocks } from './pending.js';
 import type { Body } from './receive.js';
 import { RunningHashes } from './running-hashes.js';
 import { Sweeper } from './sweep.js';
@@ -20,8 +21,12 @@ const MIB = 1024 * 1024;
 export const DEFAULT_MAX_BLOCK_SIZE = 32 * MIB;
 /** Qiniu's limit too: 10,000 blocks of 4 MiB is 39 GiB; larger blocks go further. */
 export const DEFAULT_MAX_BLOCKS = 10_000;
-/** A form whose `file` comes before its `token` is received unauthenticated: keep that small. */
-export const DEFAULT_MAX_UNTOKENED_FORM_BYTES = 64 * MIB;
+/**
+ * A form whose `file` comes before its `token` is received unauthenticated: it is held in
+ * memory, never written, and kept small — per form, and across all forms in flight.
+ */
+export const DEFAULT_MAX_UNTOKENED_FORM_BYTES = MIB;
+export const DEFAULT_MAX_UNTOKENED_BYTES_IN_FLIGHT = 64 * MIB;
 
 /** The files service, blob store, content lock and upload repository (the file-entry step uses them all). */
 export type UploadServiceDeps = FileEntriesDeps;
@@ -38,6 +43,8 @@ export interface UploadServiceOptions {
   maxBlockSize?: number;
   maxBlocks?: number;
   maxUntokenedFormBytes?: number;
+  /** Bytes of files before their token held by all forms in flight together. */
+  maxUntokenedBytesInFlight?: number;
   /** How often abandoned blocks are swept; 0 disables the timer. Default: a quarter of the expiry, at most hourly. */
   sweepIntervalMs?: number;
   now?: () => number;
@@ -54,6 +61,9 @@ export class UploadService {
   readonly maxBlockSize: number;
   readonly maxBlocks: number;
   readonly maxUntokenedFormBytes: number;
+  /** Block bytes waiting for their mkfile, per user (pending.ts). */
+  readonly pending: PendingBlocks;
+  readonly untokened: UntokenedBudget;
   readonly stats: AssemblyStats = { inPlace: 0, blocksFromDigests: 0, blocksRehashed: 0, blocksCopiedIn: 0, copied: 0 };
   private readonly now: () => number;
   private readonly form: FormUploadDeps;
@@ -76,10 +86,13 @@ export class UploadService {
     const asm = new Assemblies(options.dir, this.maxBlocks);
     const hashes = new RunningHashes(now);
     const entries = new FileEntries(deps);
-    this.form = { verify, store: deps.store, entries };
-    this.blocks = new BlockUploads({ verify, dir, asm, hashes }, { secret, blockExpiryMs, uploadUrl, maxBlockSize: this.maxBlockSize, now });
-    this.assembler = new FileAssembler({ verify, dir, asm, store: deps.store, entries, stats: this.stats }, { secret, maxBlocks: this.maxBlocks });
-    this.sweeper = new Sweeper({ dir: options.dir, asm, hashes }, { blockExpiryMs, intervalMs: options.sweepIntervalMs, now });
+    const pending = (this.pending = new PendingBlocks(now));
+    this.untokened = new UntokenedBudget(options.maxUntokenedBytesInFlight ?? DEFAULT_MAX_UNTOKENED_BYTES_IN_FLIGHT);
+    const room = async (policy: UploadPolicy) => (await entries.destination(policy)).room;
+    this.form = { verify, store: deps.store, entries, pending, untokened: this.untokened };
+    this.blocks = new BlockUploads({ verify, dir, asm, hashes, pending, room }, { secret, blockExpiryMs, uploadUrl, maxBlockSize: this.maxBlockSize, now });
+    this.assembler = new FileAssembler({ verify, dir, asm, store: deps.store, entries, stats: this.stats, pending }, { secret, maxBlocks: this.maxBlocks });
+    this.sweeper = new Sweeper({ dir: options.dir, asm, hashes, pending }, { blockExpiryMs, intervalMs: options.sweepIntervalMs, now });
   }
 
   /** Stops the sweep timer and waits for a sweep in progress. */

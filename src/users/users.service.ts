@@ -127,6 +127,9 @@ export class UsersService {
 
   /** `value` is the user name (6pan also took a phone number; openpan accounts have none). */
   async login(value: string, password: string, ip = ''): Promise<Session> {
+    // No account has such a name: nothing to guess, and nothing for the limiter to remember
+    // (its keys stay as short as names).
+    if (!NAME_RE.test(value)) throw new AppError('USER_LOGIN_FAILED', 'Wrong user name or password.');
     const limiter = this.options.loginLimiter;
     limiter?.attempt(value, ip);
     const row = await this.repo.byName(value);
@@ -154,6 +157,11 @@ export class UsersService {
     if (!looksLikeJwt(token)) return tokenHash(token);
     const claims = this.tokens.verify(token);
     return claims ? tokenHash(claims.sid) : null;
+  }
+
+  /** Deletes sessions past their expiry (they no longer open anything, but would stay forever). */
+  async sweepExpiredSessions(now = Date.now()): Promise<void> {
+    await this.repo.deleteExpiredSessions(now);
   }
 
   async logout(token: string): Promise<void> {

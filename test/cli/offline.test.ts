@@ -40,6 +40,7 @@ function task(over: Partial<TaskObject> = {}): TaskObject {
     progress: 25,
     speed: 50,
     peers: 2,
+    refusedPeers: 0,
     status: 20,
     errorCode: 0,
     error: '',

@@ -1,5 +1,5 @@
-// Trackers and web seeds named by a torrent or magnet link are reached only when the address
-// policy allows their host: a refused tracker is never announced to, the rest work as before.
+// Trackers, web seeds and `x.pe` peers named by a torrent or magnet link are reached only when the
+// address policy allows their host: a refused tracker is never announced to, the rest work as before.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { allowedPeers } from '../../src/engines/bittorrent/peer-guard.js';
 import { allowedUrls, magnetWithHints, withHints } from '../../src/engines/bittorrent/tracker-guard.js';
 import { WebTorrentEngine } from '../../src/engines/index.js';
 import { AddressPolicy, parseCidrList } from '../../src/net/index.js';
@@ -24,20 +25,23 @@ test('allowedUrls keeps the URLs whose host the policy allows, in order', async 
   assert.deepEqual(await allowedUrls(['http://name-that-does-not-resolve.invalid/announce'], onlyOne), [], 'a name that does not resolve is dropped');
 });
 
-test('withHints and magnetWithHints change the trackers and web seeds, never the info hash', () => {
+test('withHints and magnetWithHints change the trackers, web seeds and peers, never the info hash', () => {
   const built = makeTorrent([{ path: 'x.bin', bytes: randomBytes(50_000) }], { announce: ['http://127.0.0.1:1/a', 'http://127.0.0.2:1/a'], urlList: ['http://127.0.0.2/seed/'] });
   const rebuilt = parseTorrent(withHints(built.torrent, ['http://127.0.0.1:1/a'], []));
   assert.equal(rebuilt.infoHash, built.infoHash);
   assert.deepEqual(rebuilt.announce, ['http://127.0.0.1:1/a']);
   assert.deepEqual(rebuilt.urlList, []);
 
-  const uri = `magnet:?xt=urn:btih:${built.infoHash}&dn=x.bin&tr=${encodeURIComponent('http://127.0.0.1:1/a')}&tr=${encodeURIComponent('udp://127.0.0.2:1')}&ws=${encodeURIComponent('http://127.0.0.2/')}&x.pe=127.0.0.1:5`;
-  const kept = parseMagnet(magnetWithHints(uri, ['http://127.0.0.1:1/a'], []));
+  const uri = `magnet:?xt=urn:btih:${built.infoHash}&dn=x.bin&tr=${encodeURIComponent('http://127.0.0.1:1/a')}&tr=${encodeURIComponent('udp://127.0.0.2:1')}&ws=${encodeURIComponent('http://127.0.0.2/')}&x.pe=127.0.0.1:5&x.pe=127.0.0.2:6&x.pe=%5B%3A%3A1%5D:7&x.pe=localhost:8`;
+  const named = parseMagnet(uri);
+  const peers = allowedPeers(named.peers, onlyOne);
+  assert.deepEqual(peers, { allowed: ['127.0.0.1:5'], refused: ['127.0.0.2:6', '[::1]:7', 'localhost:8'] }, 'a peer outside the policy, or named by a host name, is refused');
+  const kept = parseMagnet(magnetWithHints(uri, ['http://127.0.0.1:1/a'], [], peers.allowed));
   assert.equal(kept.infoHash, built.infoHash);
   assert.equal(kept.name, 'x.bin');
   assert.deepEqual(kept.trackers, ['http://127.0.0.1:1/a']);
   assert.deepEqual(kept.webSeeds, []);
-  assert.deepEqual(kept.peers, ['127.0.0.1:5']);
+  assert.deepEqual(kept.peers, ['127.0.0.1:5'], 'only the allowed x.pe peer is left for WebTorrent');
 });
 
 test('the engine announces only to allowed trackers and still downloads through them', { timeout: 90_000 }, async () => {

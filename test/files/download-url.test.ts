@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isAppError } from '../../src/errors.js';
-import { downloadAddress, signDownload, verifyDownload, type DownloadClaims } from '../../src/files/download-url.js';
+import { downloadAddress, publicEtag, signDownload, verifyDownload, type DownloadClaims } from '../../src/files/download-url.js';
 
 const SECRET = 'download-secret-for-tests';
 const NOW = 1_700_000_000_000;
@@ -32,12 +32,23 @@ test('a signed address verifies to exactly the claims it was signed with', () =>
   assert.deepEqual(verifyDownload(SECRET, path, NOW), claims);
 });
 
-test('the address is /dl/<etag>/<encoded name>?query, the name as the last path segment', () => {
+test('the address is /dl/<sealed content id>/<encoded name>?query, the name as the last path segment, and never shows the etag', () => {
   const path = signDownload(SECRET, claims);
   const [pathname, query] = path.split('?');
-  assert.equal(pathname, `/dl/${claims.etag}/${encodeURIComponent(claims.name)}`);
+  const [, dl, sealed, name] = pathname.split('/');
+  assert.equal(dl, 'dl');
+  assert.match(sealed, /^[A-Za-z0-9_-]{50}$/);
+  assert.equal(name, encodeURIComponent(claims.name));
+  assert.ok(!path.includes(claims.etag), 'the etag outlives the address: it is not in it');
+  assert.notEqual(signDownload(SECRET, claims).split('/')[2], sealed, 'a fresh seal per address');
   assert.deepEqual([...new URLSearchParams(query).keys()], ['f', 'u', 's', 'e', 'sig']);
   assert.ok(!pathname.slice(1).includes('?') && !pathname.includes('#'), 'special characters of the name are escaped');
+});
+
+test('the ETag header is stable per content and is not the etag', () => {
+  assert.equal(publicEtag(SECRET, claims.etag), publicEtag(SECRET, claims.etag));
+  assert.ok(!publicEtag(SECRET, claims.etag).includes(claims.etag));
+  assert.notEqual(publicEtag(SECRET, claims.etag), publicEtag(SECRET, 'Fto5o-5ea0sNMlW_75VgGJCv2AcJ'));
 });
 
 test('an address still verifies at its last valid millisecond', () => {
@@ -61,11 +72,22 @@ test('a tampered name is FORBIDDEN', () => {
   assert.throws(() => verifyDownload(SECRET, tampered, NOW), invalid);
 });
 
-test('a tampered etag is FORBIDDEN, whether well-formed or not', () => {
+test('a tampered content id is FORBIDDEN, whether well-formed or not', () => {
   const path = signDownload(SECRET, claims);
-  const otherEtag = 'Fto5o-5ea0sNMlW_75VgGJCv2AcJ';
-  assert.throws(() => verifyDownload(SECRET, path.replace(claims.etag, otherEtag), NOW), invalid);
-  assert.throws(() => verifyDownload(SECRET, path.replace(claims.etag, '..'), NOW), invalid);
+  const sealed = path.split('/')[2];
+  const flipped = (sealed[20] === 'A' ? 'B' : 'A');
+  assert.throws(() => verifyDownload(SECRET, path.replace(sealed, sealed.slice(0, 20) + flipped + sealed.slice(21)), NOW), invalid);
+  assert.throws(() => verifyDownload(SECRET, path.replace(sealed, claims.etag), NOW), invalid);
+  assert.throws(() => verifyDownload(SECRET, path.replace(sealed, '..'), NOW), invalid);
+});
+
+test('a signature spelled another way (its spare bits set) is FORBIDDEN', () => {
+  const path = signDownload(SECRET, claims);
+  const sig = new URLSearchParams(path.split('?')[1]).get('sig')!;
+  const last = sig[sig.length - 1];
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const other = alphabet[alphabet.indexOf(last) ^ 1];
+  assert.throws(() => verifyDownload(SECRET, path.replace(`sig=${sig}`, `sig=${sig.slice(0, -1)}${other}`), NOW), invalid);
 });
 
 test('each tampered query parameter is FORBIDDEN', () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { signDownload, type DownloadClaims } from '../../src/files/download-url.js';
+import { publicEtag, signDownload, type DownloadClaims } from '../../src/files/download-url.js';
 import { contentDisposition, contentTypeFor, parseRange, registerDownloadRoutes } from '../../src/http/download.routes.js';
 import { createHttpServer } from '../../src/http/server.js';
 import type { BlobStore } from '../../src/store/blob-store.js';
@@ -84,7 +84,7 @@ test('GET serves the whole content with length, type, etag, ranges and caching h
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-length'), String(SIZE));
     assert.equal(res.headers.get('content-type'), 'application/octet-stream');
-    assert.equal(res.headers.get('etag'), `"${etag}"`);
+    assert.equal(res.headers.get('etag'), publicEtag(SECRET, etag));
     assert.equal(res.headers.get('accept-ranges'), 'bytes');
     assert.match(res.headers.get('cache-control') ?? '', /^private, max-age=(3599|3600)$/);
     assert.equal(res.headers.get('content-disposition'), `attachment; filename="big.bin"; filename*=UTF-8''big.bin`);
@@ -187,10 +187,10 @@ test('Content-Type follows the name, with charset=utf-8 for text', async () => {
 
 test('If-None-Match with the etag is 304 with no body', async () => {
   await withServer(async ({ url, etag }) => {
-    for (const header of [`"${etag}"`, `"other", W/"${etag}"`, '*']) {
+    for (const header of [publicEtag(SECRET, etag), `"other", W/${publicEtag(SECRET, etag)}`, '*']) {
       const res = await fetch(url(), { headers: { 'If-None-Match': header } });
       assert.equal(res.status, 304, header);
-      assert.equal(res.headers.get('etag'), `"${etag}"`);
+      assert.equal(res.headers.get('etag'), publicEtag(SECRET, etag));
       assert.equal((await bytesOf(res)).length, 0);
     }
     const stale = await fetch(url(), { headers: { 'If-None-Match': '"something-else"', Range: 'bytes=0-1' } });
@@ -204,7 +204,7 @@ test('If-Range with another etag ignores the range (200 whole); with ours it kee
     const other = await fetch(url(), { headers: { Range: 'bytes=0-9', 'If-Range': '"not-it"' } });
     assert.equal(other.status, 200);
     assert.equal((await bytesOf(other)).length, SIZE);
-    const same = await fetch(url(), { headers: { Range: 'bytes=0-9', 'If-Range': `"${etag}"` } });
+    const same = await fetch(url(), { headers: { Range: 'bytes=0-9', 'If-Range': publicEtag(SECRET, etag) } });
     assert.equal(same.status, 206);
     assert.equal((await bytesOf(same)).length, 10);
   });
@@ -250,7 +250,7 @@ test('HEAD answers the same headers as GET and no body, without opening the cont
     const res = await fetch(url(), { method: 'HEAD' });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-length'), String(SIZE));
-    assert.equal(res.headers.get('etag'), `"${etag}"`);
+    assert.equal(res.headers.get('etag'), publicEtag(SECRET, etag));
     assert.match(res.headers.get('content-disposition') ?? '', /^attachment;/);
     assert.equal((await bytesOf(res)).length, 0);
     const partial = await fetch(url(), { method: 'HEAD', headers: { Range: 'bytes=10-19' } });

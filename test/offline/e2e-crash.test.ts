@@ -53,8 +53,19 @@ describe('offline download survives kill -9', () => {
       const uploadedBeforeRestart = seeder.uploaded();
       assert.ok(uploadedBeforeRestart >= mid.finishedSize, 'the seeder counts what it sent');
 
+      // What the database knew at the kill is what the task shows after the restart, never 0%.
+      const persisted = (() => {
+        const db = new Database(join(dataDir, 'openpan.db'), { readonly: true, fileMustExist: true });
+        try {
+          return Number((db.prepare('SELECT finished_size FROM offline_tasks WHERE task_id = ?').get(started.taskId) as { finished_size: number }).finished_size);
+        } finally {
+          db.close();
+        }
+      })();
       srv = await spawnServer(dataDir); // no rate limit now
       const again = await new Client(srv.url).login('alice', 'alice-Passw0rd');
+      const first = await task(again, started.taskId);
+      assert.ok(first.status === 100 || first.finishedSize >= persisted, `after the restart the task shows ${first.finishedSize} bytes; ${persisted} were stored`);
       const done = await waitDone(again, started.taskId);
       const resent = seeder.uploaded() - uploadedBeforeRestart;
       t.diagnostic(`killed at ${mid.finishedSize}/${size} verified; after the restart the seeder sent ${resent} bytes`);

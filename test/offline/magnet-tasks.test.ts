@@ -136,6 +136,25 @@ describe('magnet tasks', () => {
     assert.equal(failed.error, 'BAD_REQUEST');
   });
 
+  test("a task's name is the user's own: never another user's dn for the same torrent, and made a safe name", async () => {
+    const built = threeFiles(tracker, 'magnet-names');
+    const erin = await quick.newUser('mag-erin');
+    const frank = await quick.newUser('mag-frank');
+    const secret = await erin.call('/v1/offline/parseMagnet', { url: magnetOf(built, tracker, "erin's private title") });
+    const mine = await erin.call('/v1/offline/start', { taskHash: secret.taskHash });
+    assert.equal(mine.name, "erin's private title");
+    // The same info hash without a dn, while nobody has its metadata: frank sees the hash, not erin's title.
+    const bare = await frank.call('/v1/offline/parseMagnet', { url: magnetOf(built, tracker) });
+    const theirs = await frank.call('/v1/offline/start', { taskHash: bare.taskHash, name: `evil\u0000\u001b[31m/../${'x'.repeat(5000)}` });
+    assert.ok(!theirs.name.includes("erin's private title"));
+    assert.ok(!/[\u0000-\u001f/]/.test(theirs.name), JSON.stringify(theirs.name.slice(0, 40)));
+    assert.ok(Buffer.byteLength(theirs.name) <= 255, `${Buffer.byteLength(theirs.name)} bytes`);
+    const plain = await frank.call('/v1/offline/start', { taskHash: (await frank.call('/v1/offline/parseMagnet', { url: magnetOf(built, tracker) })).taskHash });
+    assert.equal(plain.name, built.infoHash);
+    await erin.call('/v1/offline/remove', { taskId: mine.taskId });
+    await frank.call('/v1/offline/remove', { taskId: [theirs.taskId, plain.taskId] });
+  });
+
   test('metadata and data from an independent seeder (aria2c)', async () => {
     const built = makeTorrent([{ path: 'aria.bin', bytes: randomBytes(700 * KiB + 3) }], { announce: [tracker.httpUrl] });
     const dir = tempDir();

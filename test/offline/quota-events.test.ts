@@ -43,6 +43,8 @@ async function openStream(url: string, token: string, via: 'header' | 'query') {
   return {
     res,
     events,
+    /** Settles when the server ends the stream (or it is closed here). */
+    ended: done,
     async until(match: (e: SseEvent) => boolean, timeoutMs = 60_000): Promise<SseEvent> {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -125,6 +127,42 @@ describe('offline quotas', () => {
     const fresh = await server.newUser('quota-daily-2');
     assert.equal((await fresh.call('/v1/offline/quota')).used, 0);
   });
+
+  test('parallel starts cannot all pass the quota: of ten at once exactly one runs (one at a time allowed)', async () => {
+    const user = await server.newUser('quota-race');
+    const hashes = await Promise.all(Array.from({ length: 10 }, (_, i) => parse(user, `/race/${i}`, randomBytes(256 * KiB), 64 * KiB)));
+    const answers = await Promise.all(hashes.map((taskHash) => user.raw('/v1/offline/start', { taskHash })));
+    const started = answers.filter((a) => a.json.success);
+    assert.equal(started.length, 1, JSON.stringify(answers.map((a) => a.json.code)));
+    assert.ok(answers.filter((a) => !a.json.success).every((a) => a.json.code === 'OFFLINE_QUOTA_EXCEEDED'));
+    assert.equal((await user.call('/v1/offline/quota')).used, 1);
+    await user.call('/v1/offline/remove', { taskId: started[0].json.result.taskId });
+  });
+
+  test('unfinished tasks reserve their space: a second start cannot count on the same free space', async () => {
+    const user = await server.newUser('quota-space');
+    await server.openpan.users.setQuota('quota-space', 1000 * KiB);
+    const first = await user.call('/v1/offline/start', { taskHash: await parse(user, '/space/a', randomBytes(600 * KiB), 64 * KiB) });
+    await user.call('/v1/offline/pause', { taskId: first.taskId });
+    const second = await user.raw('/v1/offline/start', { taskHash: await parse(user, '/space/b', randomBytes(600 * KiB)) });
+    assert.deepEqual([second.status, second.json.code], [413, 'SPACE_EXCEEDED']);
+    assert.match(second.json.message!, /unfinished offline tasks/);
+    await user.call('/v1/offline/remove', { taskId: first.taskId });
+    const third = await user.call('/v1/offline/start', { taskHash: await parse(user, '/space/c', randomBytes(600 * KiB)) });
+    await waitDone(user, third.taskId);
+  });
+
+  test('resume honours the running limit: paused tasks cannot all come back at once', async () => {
+    const user = await server.newUser('quota-resume');
+    const a = await user.call('/v1/offline/start', { taskHash: await parse(user, '/res/a', randomBytes(512 * KiB), 64 * KiB) });
+    await user.call('/v1/offline/pause', { taskId: a.taskId });
+    const b = await user.call('/v1/offline/start', { taskHash: await parse(user, '/res/b', randomBytes(512 * KiB), 64 * KiB) });
+    const refused = await user.raw('/v1/offline/resume', { taskId: a.taskId });
+    assert.deepEqual([refused.status, refused.json.code], [429, 'OFFLINE_QUOTA_EXCEEDED']);
+    await user.call('/v1/offline/remove', { taskId: b.taskId });
+    assert.equal(await user.call('/v1/offline/resume', { taskId: a.taskId }), true);
+    await user.call('/v1/offline/remove', { taskId: a.taskId });
+  });
 });
 
 describe('the task event stream', () => {
@@ -174,5 +212,43 @@ describe('the task event stream', () => {
       await mine.close();
       await theirs.close();
     }
+  });
+
+  test('a user holds at most 8 streams at once: the ninth is refused with 429 until one closes', async () => {
+    const user = await server.newUser('streamer');
+    const streams = [];
+    try {
+      for (let i = 0; i < 8; i++) {
+        const s = await openStream(server.url, user.token, 'header');
+        assert.equal(s.res.status, 200);
+        streams.push(s);
+      }
+      const ninth = await fetch(`${server.url}/v1/offline/events`, { headers: { authorization: `Bearer ${user.token}` } });
+      assert.equal(ninth.status, 200);
+      const body = (await ninth.json()) as { status: number; code: string };
+      assert.deepEqual([body.status, body.code], [429, 'TOO_MANY_REQUESTS']);
+      await streams.pop()!.close();
+      // The server counts the closed stream out once it sees the connection go.
+      let again: Response | null = null;
+      for (let tries = 0; tries < 50 && again?.headers.get('content-type')?.startsWith('text/event-stream') !== true; tries++) {
+        await again?.body?.cancel();
+        await new Promise((r) => setTimeout(r, 100));
+        again = await fetch(`${server.url}/v1/offline/events`, { headers: { authorization: `Bearer ${user.token}` } });
+      }
+      assert.ok(again?.headers.get('content-type')?.startsWith('text/event-stream'), 'a slot is free again');
+      await again?.body?.cancel();
+    } finally {
+      for (const s of streams) await s.close();
+    }
+  });
+
+  test('logging out ends the streams opened with that session', async () => {
+    const user = await server.newUser('leaver');
+    const stream = await openStream(server.url, user.token, 'header');
+    assert.equal(stream.res.status, 200);
+    await user.call('/v1/user/logout');
+    // The session is checked at each keep-alive tick (15 s).
+    const ended = await Promise.race([stream.ended.then(() => true), new Promise((r) => setTimeout(() => r(false), 40_000))]);
+    assert.equal(ended, true, 'the stream ended after the logout');
   });
 });

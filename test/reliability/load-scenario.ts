@@ -168,11 +168,16 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     // Wait for every task to end (done or failed), reading each user's task page.
     const deadline = Date.now() + 600_000;
     const ended = new Map<string, { status: number; error: string }>();
+    /** The last view of every task, to say where the ones that never ended stood. */
+    const last = new Map<string, { status: number; progress: number; peers: number; message: string }>();
     while (ended.size < tasks.length && Date.now() < deadline) {
       for (const user of users) {
         for (let page = 1; ; page++) {
           const p = await call(user, '/v1/offline/page', { page, pageSize: 100 });
-          for (const t of p.list as Array<{ taskId: string; status: number; error: string }>) if (t.status === 100 || t.status === -1) ended.set(t.taskId, t);
+          for (const t of p.list as Array<{ taskId: string; status: number; error: string; progress: number; peers: number; message: string }>) {
+            last.set(t.taskId, { status: t.status, progress: t.progress, peers: t.peers, message: t.message });
+            if (t.status === 100 || t.status === -1) ended.set(t.taskId, t);
+          }
           if (page >= p.totalPage) break;
         }
       }
@@ -184,7 +189,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 
     // Correctness: task files and uploads, byte for byte where it is cheap (uploads), by etag for tasks.
     const wrongFiles: string[] = [];
-    const tasksNotDone = tasks.filter((t) => ended.get(t.taskId)?.status !== 100).map((t) => `${t.taskId}: ${JSON.stringify(ended.get(t.taskId) ?? 'not ended')}`);
+    const tasksNotDone = tasks
+      .filter((t) => ended.get(t.taskId)?.status !== 100)
+      .map((t) => `${t.taskId}: ${JSON.stringify(ended.get(t.taskId) ?? { notEnded: last.get(t.taskId) ?? 'never listed' })}`);
     for (const t of tasks) {
       const payload = t.torrent.files[0];
       const r = await t.user.raw('/v1/files/get', { path: `${t.save}/${payload.path}` });

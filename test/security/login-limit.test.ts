@@ -128,3 +128,45 @@ describe('login rate limiting over HTTP', () => {
     assert.equal(codes.filter((c) => c === 'TOO_MANY_REQUESTS').length, 5, codes.join(','));
   });
 });
+
+describe('login limits behind a reverse proxy', () => {
+  const failFrom = (url: string, name: string, forwardedFor: string) =>
+    new Client(url).raw('/v1/user/login', { value: name, password: 'wrong' }, { 'x-forwarded-for': forwardedFor });
+
+  test('with OPENPAN_TRUST_PROXY the limit counts the clients the proxy names, not the proxy', async () => {
+    const s = await startServer({ OPENPAN_LOGIN_MAX_FAILURES: '1', OPENPAN_TRUST_PROXY: '127.0.0.1' });
+    try {
+      // One client's address may fail 5 times (5 accounts, once each), then it is refused...
+      for (let i = 0; i < 5; i++) assert.equal((await failFrom(s.url, `probe${i}`, '203.0.113.7')).json.code, 'USER_LOGIN_FAILED');
+      assert.equal((await failFrom(s.url, 'probe5', '203.0.113.7')).json.code, 'TOO_MANY_REQUESTS');
+      // ...while another client behind the same proxy is not.
+      assert.equal((await failFrom(s.url, 'probe6', '203.0.113.8')).json.code, 'USER_LOGIN_FAILED');
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('without it a forged X-Forwarded-For changes nothing: every request counts against the socket address', async () => {
+    const s = await startServer({ OPENPAN_LOGIN_MAX_FAILURES: '1' });
+    try {
+      for (let i = 0; i < 5; i++) assert.equal((await failFrom(s.url, `probe${i}`, `203.0.113.${i}`)).json.code, 'USER_LOGIN_FAILED');
+      assert.equal((await failFrom(s.url, 'probe5', '203.0.113.99')).json.code, 'TOO_MANY_REQUESTS');
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+test('a value that cannot be a user name fails at once and leaves nothing for the limiter to remember', async () => {
+  const s = await startServer({ OPENPAN_LOGIN_MAX_FAILURES: '1' });
+  try {
+    for (let i = 0; i < 10; i++) {
+      const r = await new Client(s.url).raw('/v1/user/login', { value: `${'x'.repeat(100_000)}${i}`, password: 'wrong' });
+      assert.equal(r.json.code, 'USER_LOGIN_FAILED');
+    }
+    // Ten such failures did not use up the address's five.
+    assert.equal((await new Client(s.url).raw('/v1/user/login', { value: 'nobody', password: 'wrong' })).json.code, 'USER_LOGIN_FAILED');
+  } finally {
+    await s.close();
+  }
+});

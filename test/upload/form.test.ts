@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { ContentLock } from '../../src/store/content-lock.js';
 import { LocalDiskBlobStore } from '../../src/store/local-disk.js';
 import { UploadRepo } from '../../src/upload/upload.repo.js';
-import { UploadService, type FormPart } from '../../src/upload/upload.service.js';
+import { DEFAULT_MAX_UNTOKENED_FORM_BYTES, UploadService, type FormPart } from '../../src/upload/upload.service.js';
 import { startServer } from '../helpers/server.js';
-import { assertUploadError, bytes, crc32Of, etagOf, fileOf, formUpload, post, storedBlobs, tempBlobs, ticket } from './helpers.js';
+import { MiB, assertUploadError, bytes, crc32Of, etagOf, fileOf, formUpload, post, storedBlobs, tempBlobs, ticket } from './helpers.js';
 
-test('file before token: the bytes are streamed first and the file is created once the token verifies', async () => {
+test('file before token: the bytes are held until the token verifies, then the file is created', async () => {
   const server = await startServer();
   try {
     const data = bytes(300_000, 1);
@@ -127,6 +127,94 @@ test('a file sent before its token is capped at maxUntokenedFormBytes (413), the
     assert.equal(JSON.parse(answer.response).result.size, 5000);
     const small = await service.formUpload(parts(true, 1000, (await ticket(server.admin, { name: 'small.bin' })).token));
     assert.equal(small.hash, JSON.parse(small.response).result.storeId);
+  } finally {
+    await service.close();
+    await server.close();
+  }
+});
+
+function serviceFor(server: Awaited<ReturnType<typeof startServer>>, options: { maxUntokenedFormBytes?: number; maxUntokenedBytesInFlight?: number } = {}): UploadService {
+  return new UploadService(
+    { files: server.openpan.files, store: new LocalDiskBlobStore(join(server.dataDir, 'blobs')), lock: new ContentLock(), repo: new UploadRepo(server.openpan.db) },
+    { secret: server.openpan.config.secret, dir: join(server.dataDir, 'uploads'), blockExpiryMs: 60_000, uploadUrl: () => `${server.url}/upload`, sweepIntervalMs: 0, ...options },
+  );
+}
+
+function filePart(data: Uint8Array): FormPart {
+  return { kind: 'file', name: 'file', stream: (async function* () { for (let o = 0; o < data.length; o += 300) yield data.subarray(o, o + 300); })() };
+}
+
+test('nothing of a file sent before its token reaches the disk until the token verifies', async () => {
+  const server = await startServer();
+  const service = serviceFor(server);
+  try {
+    const data = bytes(5000, 11);
+    const t = await ticket(server.admin, { name: 'held.bin' });
+    const seen: { temps: string[]; held: number }[] = [];
+    async function* parts(): AsyncGenerator<FormPart> {
+      yield filePart(data);
+      // The whole file has been read; the token has not come yet.
+      seen.push({ temps: await tempBlobs(server.dataDir), held: service.untokened.inUse });
+      yield { kind: 'field', name: 'token', value: t.token };
+    }
+    const answer = await service.formUpload(parts());
+    assert.deepEqual(seen, [{ temps: [], held: data.length }], 'held in memory, not in a temporary file');
+    assert.equal(answer.hash, etagOf(data));
+    assert.equal(service.untokened.inUse, 0, 'the memory is given back');
+    async function* forged(): AsyncGenerator<FormPart> {
+      yield filePart(data);
+      yield { kind: 'field', name: 'token', value: t.token.slice(0, -2) + 'xx' };
+    }
+    await assert.rejects(service.formUpload(forged()), (err: any) => err.code === 'UNAUTHORIZED');
+    assert.equal(service.untokened.inUse, 0);
+    assert.deepEqual(await tempBlobs(server.dataDir), []);
+  } finally {
+    await service.close();
+    await server.close();
+  }
+});
+
+test('by default 1 MiB may come before the token (413 beyond it, with the advice to send the token first)', async () => {
+  const server = await startServer();
+  try {
+    assert.equal(DEFAULT_MAX_UNTOKENED_FORM_BYTES, MiB);
+    const t = await ticket(server.admin, { name: 'first.bin' });
+    const over = await formUpload(t.uploadUrl, t.token, bytes(MiB + 1, 12), { fileFirst: true });
+    assertUploadError(over, 413, 'PAYLOAD_TOO_LARGE');
+    assert.match(over.json.message, /token/);
+    assert.equal(fileOf(await formUpload(t.uploadUrl, t.token, bytes(MiB, 12), { fileFirst: true })).size, MiB);
+    const u = await ticket(server.admin, { name: 'token-first.bin' });
+    assert.equal(fileOf(await formUpload(u.uploadUrl, u.token, bytes(3 * MiB, 13))).size, 3 * MiB, 'a file after its token streams to disk, uncapped');
+    assert.deepEqual(await tempBlobs(server.dataDir), []);
+  } finally {
+    await server.close();
+  }
+});
+
+test('files before their token share one memory budget across every form in flight', async () => {
+  const server = await startServer();
+  const service = serviceFor(server, { maxUntokenedFormBytes: 1000, maxUntokenedBytesInFlight: 1500 });
+  try {
+    const t = await ticket(server.admin, { name: 'a.bin' });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    async function* slowToken(): AsyncGenerator<FormPart> {
+      yield filePart(bytes(800, 14));
+      await released;
+      yield { kind: 'field', name: 'token', value: t.token };
+    }
+    async function* quick(name: string): AsyncGenerator<FormPart> {
+      yield filePart(bytes(800, 15));
+      yield { kind: 'field', name: 'token', value: (await ticket(server.admin, { name })).token };
+    }
+    const first = service.formUpload(slowToken());
+    while (service.untokened.inUse < 800) await new Promise((resolve) => setTimeout(resolve, 5));
+    await assert.rejects(service.formUpload(quick('b.bin')), (err: any) => err.code === 'PAYLOAD_TOO_LARGE' && /too many/.test(err.message));
+    assert.equal(service.untokened.inUse, 800, 'the refused form gave back what it took');
+    release();
+    assert.equal(JSON.parse((await first).response).result.size, 800);
+    assert.equal(JSON.parse((await service.formUpload(quick('c.bin'))).response).result.size, 800);
+    assert.equal(service.untokened.inUse, 0);
   } finally {
     await service.close();
     await server.close();

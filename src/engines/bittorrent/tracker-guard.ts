@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { hostToCheck, type AddressPolicy } from '../../net/index.js';
 import { decodeBencode, encodeBencode, parseTorrent, RawBencode } from '../../offline/torrent/index.js';
+import { peerAddress } from '../../offline/torrent/magnet.js';
 
 // Trackers and web seeds are URLs a torrent's author chose: a hostile torrent could name an
 // internal service as its "tracker" and have the server request it. Before a job starts, every
@@ -59,24 +60,28 @@ export function withHints(torrent: Buffer, trackers: readonly string[], webSeeds
   });
 }
 
-/** The magnet link with only these `tr` and `ws` hints; every other parameter kept as written. */
-export function magnetWithHints(uri: string, trackers: readonly string[], webSeeds: readonly string[]): string {
+/**
+ * The magnet link with only these `tr`, `ws` and `x.pe` hints (peers as `parseMagnet` spells
+ * them); every other parameter kept as written.
+ */
+export function magnetWithHints(uri: string, trackers: readonly string[], webSeeds: readonly string[], peers: readonly string[]): string {
   const at = uri.indexOf('?');
-  const keep = { tr: new Set(trackers), ws: new Set(webSeeds) };
+  const keep = { tr: new Set(trackers), ws: new Set(webSeeds), 'x.pe': new Set(peers) };
   const parts = uri
     .slice(at + 1)
     .split('&')
     .filter((part) => {
       const eq = part.indexOf('=');
       const key = (eq < 0 ? part : part.slice(0, eq)).toLowerCase().replace(/\.\d+$/, '');
-      if (key !== 'tr' && key !== 'ws') return true;
+      if (key !== 'tr' && key !== 'ws' && key !== 'x.pe') return true;
       let value: string;
       try {
         value = decodeURIComponent(part.slice(eq + 1).replace(/\+/g, ' '));
       } catch {
         return false;
       }
-      return keep[key].has(value);
+      // A peer is compared in parseMagnet's spelling (lower case, IPv6 in brackets).
+      return key === 'x.pe' ? keep[key].has(peerAddress(value) ?? '') : keep[key].has(value);
     });
   return `${uri.slice(0, at + 1)}${parts.join('&')}`;
 }
@@ -86,4 +91,36 @@ export async function guardTorrentHints(torrent: Buffer, policy: AddressPolicy):
   const meta = parseTorrent(torrent);
   const [trackers, webSeeds] = await Promise.all([allowedUrls(meta.announce, policy), allowedUrls(meta.urlList, policy)]);
   return withHints(torrent, trackers, webSeeds);
+}
+
+/** What a job has left to find peers with, once the policy has judged its hints. */
+export interface PeerSources {
+  /** Trackers the torrent or magnet link names, and how many of them the policy allows. */
+  trackers: number;
+  allowedTrackers: number;
+  /** Allowed web seeds and allowed `x.pe` peers. */
+  webSeeds: number;
+  peers: number;
+  /** The DHT is on and the torrent is not private (a private torrent never uses it). */
+  dht: boolean;
+}
+
+export interface TrackersRefused {
+  /** A sentence for the task's message. */
+  notice: string;
+  /** Nothing is left that could ever find a peer: waiting for NO_PEERS_TIMEOUT would be pointless. */
+  isolated: boolean;
+}
+
+/**
+ * When the policy refused every tracker a torrent names, what the task should say (the job
+ * would otherwise sit at 0 peers without a word); null when a tracker is left, or none was named.
+ */
+export function trackersRefused(s: PeerSources): TrackersRefused | null {
+  if (s.trackers === 0 || s.allowedTrackers > 0) return null;
+  const what = s.trackers === 1 ? 'The only tracker of this torrent is' : `All ${s.trackers} trackers of this torrent are`;
+  const why = `${what} refused by the address policy (not a public address, or a name that did not resolve; OPENPAN_FETCH_ALLOW allows more).`;
+  const left = [s.dht ? 'the DHT' : null, s.webSeeds > 0 ? 'its web seeds' : null, s.peers > 0 ? 'the peers the magnet link names' : null].filter((x) => x !== null);
+  if (left.length === 0) return { notice: `${why} Nothing else can find a peer: no DHT, no web seed, no peer named in the link.`, isolated: true };
+  return { notice: `${why} Peers can come only from ${left.join(' and ')}.`, isolated: false };
 }

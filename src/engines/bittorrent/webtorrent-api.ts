@@ -47,6 +47,8 @@ export interface WtTorrent {
   on(event: 'metadata' | 'ready' | 'done' | 'close', listener: () => void): this;
   on(event: 'error' | 'warning', listener: (err: Error | string) => void): this;
   on(event: 'wire', listener: (wire: WtWire) => void): this;
+  /** `addPeer` dropped an address because `client.blocked` contains its host. */
+  on(event: 'blockedPeer', listener: (peer: unknown) => void): this;
 }
 
 /** What webtorrent passes to a chunk store constructor (fs-chunk-store's options). */
@@ -93,6 +95,11 @@ export interface WtClient {
   readonly torrents: WtTorrent[];
   /** Writable: read by every torrent each time it considers opening a connection. */
   maxConns: number;
+  /**
+   * Internal (set by the `blocklist` option): `Torrent#addPeer` refuses every address whose host
+   * this contains — outgoing addresses from magnet links, trackers, the DHT and ut_pex alike.
+   */
+  blocked?: { contains(host: string): boolean };
   torrentPort: number;
   add(torrentId: Buffer | string, opts: WtAddOptions): WtTorrent;
   address(): { address: string; port: number } | null;
@@ -110,6 +117,3 @@ const require = createRequire(import.meta.url);
 const webtorrentMain = require.resolve('webtorrent');
 
 export const WebTorrent = require(webtorrentMain) as WtClientConstructor & { VERSION: string };
-
-/** fs-chunk-store, resolved from webtorrent's own dependencies (it is not ours to pin). */
-export const FSChunkStore = createRequire(webtorrentMain)('fs-chunk-store') as (chunkLength: number, opts: { path: string; files: Array<Pick<WtFile, 'path' | 'length' | 'offset'>>; length: number }) => object;

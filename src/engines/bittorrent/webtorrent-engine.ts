@@ -1,14 +1,17 @@
-import { mkdir, open, rm } from 'node:fs/promises';
-import { dirname, relative, resolve } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { isAppError } from '../../errors.js';
 import { guardedAgents, installDefaultAgents, type AddressPolicy, type GuardedAgents } from '../../net/index.js';
 import { assertDownloadable, encodeBencode, parseMagnet, parseTorrent, RawBencode, type TorrentFile, type TorrentMeta } from '../../offline/torrent/index.js';
 import { FINAL_STATES, type DownloadEngine, type EngineErrorCode, type EngineFailure, type EngineFileStatus, type EngineHandle, type EngineJob, type EngineSource, type EngineState, type EngineStatus, type SeedHandle, type SeedingEngine, type SeedJob, type SeedState, type SeedStatus } from '../engine.js';
+import { DEFAULT_MAX_OPEN_FILES, DescriptorsExhaustedError, FdPool, isDescriptorExhaustion, openRetrying } from '../fd-pool.js';
 import { JobHandle } from '../job-handle.js';
 import { diskLayout, pieceRanges, rangesComplete, verifiedBytes, type PieceRanges } from './layout.js';
+import { allowedPeers, policyBlocklist, RefusedPeers } from './peer-guard.js';
+import { PooledChunkStore, storeFiles } from './pooled-store.js';
 import { readOnlyStore } from './seed-store.js';
-import { allowedUrls, magnetWithHints, withHints } from './tracker-guard.js';
-import { FSChunkStore, WebTorrent, type WtBitfield, type WtClient, type WtStoreConstructor, type WtStoreOptions, type WtTorrent, type WtWire } from './webtorrent-api.js';
+import { allowedUrls, magnetWithHints, trackersRefused, withHints } from './tracker-guard.js';
+import { WebTorrent, type WtBitfield, type WtClient, type WtStoreConstructor, type WtStoreOptions, type WtTorrent, type WtWire } from './webtorrent-api.js';
 
 // The BitTorrent engine: webtorrent@1.9.7 in process, behind the DownloadEngine interface.
 //
@@ -22,8 +25,13 @@ import { FSChunkStore, WebTorrent, type WtBitfield, type WtClient, type WtStoreC
 //   so the engine deselects the full piece range first, then selects the pieces of the wanted
 //   files (merged into intervals). Completion is judged from the bitfield over each file's
 //   piece range (layout.ts), never from `file.progress`, which lies for some files.
-// * Files are written where openpan's parser says (layout.ts), through fs-chunk-store with
-//   rewritten paths: WebTorrent's own names are lossy for non-UTF-8 torrents.
+// * Files are written where openpan's parser says (layout.ts): WebTorrent's own names are lossy
+//   for non-UTF-8 torrents. The chunk store is openpan's (pooled-store.ts), not fs-chunk-store,
+//   which held one descriptor per file until the torrent closed (100,000 files: the process's
+//   whole limit, and the server refused every connection). Every job's and seed's files are
+//   opened through one descriptor pool (fd-pool.ts, `maxOpenFiles`, OPENPAN_MAX_OPEN_FILES):
+//   the number of files in a torrent never decides how many descriptors the server holds, and
+//   a job that still meets EMFILE fails alone (IO_ERROR) after the pool's retries.
 // * Pause closes the torrent (no connection, no slot, no open file); resume adds it again, and
 //   WebTorrent re-verifies the data on disk (~0.4 s per 256 MiB), exactly as after a restart.
 //   1.9.7's own `torrent.pause()` only stops *new* connections: existing peers keep sending.
@@ -33,6 +41,11 @@ import { FSChunkStore, WebTorrent, type WtBitfield, type WtClient, type WtStoreC
 //   files out under a directory (hard links to the stored blobs, in `seedLayout`'s paths); the
 //   engine verifies them, selects no piece (so it never downloads) and uploads what verified,
 //   through a chunk store that refuses writes. Seeds hold no download slot.
+// * With an address policy, nothing a torrent names is reached unless the policy allows it:
+//   trackers and web seeds (tracker-guard.ts) and every outgoing peer address, whether from
+//   `x.pe`, a tracker, the DHT or PEX (peer-guard.ts). Refused peers are dropped and counted
+//   (`refusedPeers`); a job whose every tracker is refused says so (`notice`), and fails at once
+//   with URL_FORBIDDEN when nothing else could find it a peer.
 
 /** Options of the BitTorrent engine. The caller reads the environment (see `btDhtFromEnv`). */
 export interface WebTorrentEngineOptions {
@@ -56,9 +69,17 @@ export interface WebTorrentEngineOptions {
   torrentPort?: number;
   /**
    * Trackers and web seeds whose host the policy refuses are dropped before a job starts
-   * (tracker-guard.ts). Default: none, every tracker and web seed is used.
+   * (tracker-guard.ts), and no connection is made to a peer address it refuses (peer-guard.ts).
+   * Default: none, every tracker, web seed and peer is used.
    */
   addressPolicy?: AddressPolicy;
+  /**
+   * Descriptors the engine may hold for job and seed files at once, all jobs together
+   * (OPENPAN_MAX_OPEN_FILES). Default 256. Ignored when `fdPool` is given.
+   */
+  maxOpenFiles?: number;
+  /** The descriptor pool to open files through (shared with others, or a test's). Default: the engine's own, of `maxOpenFiles`. */
+  fdPool?: FdPool;
 }
 
 /** `OPENPAN_BT_DHT=0` (or `false`, `off`, `no`) switches the DHT off; anything else leaves it on. */
@@ -73,6 +94,7 @@ const DEFAULTS = {
   maxActive: 5,
   noPeersTimeoutMs: 30 * 60_000,
   torrentPort: 0,
+  maxOpenFiles: DEFAULT_MAX_OPEN_FILES,
 } as const;
 
 const TICK_MS = 1000;
@@ -87,6 +109,10 @@ export function failureFromError(err: unknown): EngineFailure {
   const message = err instanceof Error ? err.message : String(err);
   const code = (err as NodeJS.ErrnoException | null)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return failure('DISK_FULL', `No space left on the download disk: ${message}`);
+  // The pool's DescriptorsExhaustedError says what happened and what to do; a bare EMFILE gets the same sense.
+  if (isDescriptorExhaustion(err) && !(err instanceof DescriptorsExhaustedError)) {
+    return failure('IO_ERROR', `Too many open files in the server (${code}): ${message}`);
+  }
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return failure('IO_ERROR', message);
   if (/duplicate torrent/i.test(message)) return failure('DUPLICATE_JOB', message);
   return failure('ENGINE_ERROR', message);
@@ -101,6 +127,8 @@ interface PreparedSource {
   /** Trackers and web seeds from the magnet link, for the `.torrent` built once metadata arrives. */
   trackers: string[];
   webSeeds: string[];
+  /** The magnet link's `x.pe` peers. */
+  peers: string[];
 }
 
 function prepareSource(source: EngineSource): PreparedSource | EngineFailure {
@@ -108,7 +136,7 @@ function prepareSource(source: EngineSource): PreparedSource | EngineFailure {
     if (source.kind === 'torrent') {
       const meta = parseTorrent(source.torrent);
       assertDownloadable(meta);
-      return { infoHash: meta.infoHash as string, torrentId: source.torrent, meta, trackers: [], webSeeds: [] };
+      return { infoHash: meta.infoHash as string, torrentId: source.torrent, meta, trackers: [], webSeeds: [], peers: [] };
     }
     if (source.kind !== 'magnet') return failure('PROTOCOL_UNSUPPORTED', `The BitTorrent engine does not download ${source.kind} sources.`);
     const magnet = parseMagnet(source.uri);
@@ -119,8 +147,11 @@ function prepareSource(source: EngineSource): PreparedSource | EngineFailure {
     if (magnet.name !== null) parts.push(`dn=${encodeURIComponent(magnet.name)}`);
     for (const tr of magnet.trackers) parts.push(`tr=${encodeURIComponent(tr)}`);
     for (const ws of magnet.webSeeds) parts.push(`ws=${encodeURIComponent(ws)}`);
-    for (const pe of magnet.peers) parts.push(`x.pe=${encodeURIComponent(pe)}`);
-    return { infoHash: magnet.infoHash, torrentId: `magnet:?${parts.join('&')}`, meta: null, trackers: magnet.trackers, webSeeds: magnet.webSeeds };
+    // Unencoded: magnet-uri 6.2.0 does not decode `x.pe`, and a percent-encoded address is one
+    // WebTorrent cannot use. parseMagnet's spelling (an IP, `[v6]` or a host name, then `:port`)
+    // holds no `&` or `=`.
+    for (const pe of magnet.peers) parts.push(`x.pe=${pe}`);
+    return { infoHash: magnet.infoHash, torrentId: `magnet:?${parts.join('&')}`, meta: null, trackers: magnet.trackers, webSeeds: magnet.webSeeds, peers: magnet.peers };
   } catch (err) {
     if (isAppError(err) && err.code === 'PROTOCOL_UNSUPPORTED') return failure('PROTOCOL_UNSUPPORTED', err.message);
     if (isAppError(err)) return failure('SOURCE_INVALID', err.message);
@@ -131,8 +162,6 @@ function prepareSource(source: EngineSource): PreparedSource | EngineFailure {
 function isFailure(value: PreparedSource | EngineFailure): value is EngineFailure {
   return 'code' in value;
 }
-
-type PutFn = (index: number, buf: Buffer, cb?: (err?: Error | null) => void) => void;
 
 /** One seed: a read-only torrent uploading verified pieces until stopped. */
 class BtSeed implements SeedHandle {
@@ -206,6 +235,12 @@ class BtJob extends JobHandle {
   uploadedBefore = 0;
   lastReceived = 0;
   lastProgressAt = 0;
+  /** Peer addresses the address policy kept this job from connecting to. */
+  readonly refused = new RefusedPeers();
+  /** Set when the policy refused every tracker (tracker-guard.ts `trackersRefused`). */
+  notice: string | null = null;
+  /** ... and nothing else could find a peer: the job fails instead of waiting. */
+  isolated = false;
 
   constructor(engine: WebTorrentEngine, job: EngineJob) {
     super(job);
@@ -245,6 +280,8 @@ class BtJob extends JobHandle {
       uploaded: this.uploadedBefore + (wt?.uploaded ?? 0),
       files,
       ...(this.error === undefined ? {} : { error: this.error }),
+      refusedPeers: this.refused.count,
+      ...(this.notice === null ? {} : { notice: this.notice }),
     };
   }
 
@@ -256,7 +293,9 @@ class BtJob extends JobHandle {
 
 export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
   readonly name = 'webtorrent';
-  readonly #opts: Required<Omit<WebTorrentEngineOptions, 'downloadLimit' | 'uploadLimit' | 'addressPolicy'>> & Pick<WebTorrentEngineOptions, 'downloadLimit' | 'uploadLimit' | 'addressPolicy'>;
+  readonly #opts: Required<Omit<WebTorrentEngineOptions, 'downloadLimit' | 'uploadLimit' | 'addressPolicy' | 'fdPool'>> & Pick<WebTorrentEngineOptions, 'downloadLimit' | 'uploadLimit' | 'addressPolicy'>;
+  /** Every job's and seed's files are opened through it. */
+  readonly #pool: FdPool;
   #client: WtClient | null = null;
   readonly #jobs = new Map<string, BtJob>();
   readonly #queue: BtJob[] = [];
@@ -270,15 +309,21 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
 
   constructor(opts: WebTorrentEngineOptions) {
     this.#opts = { ...DEFAULTS, ...opts };
-    for (const key of ['maxConns', 'maxActive', 'noPeersTimeoutMs'] as const) {
+    for (const key of ['maxConns', 'maxActive', 'noPeersTimeoutMs', 'maxOpenFiles'] as const) {
       const v = this.#opts[key];
       if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`WebTorrentEngine: ${key} must be a positive integer, got ${v}`);
     }
+    this.#pool = opts.fdPool ?? new FdPool({ max: this.#opts.maxOpenFiles });
     // Trackers take an agent (proxyOpts); web seeds use the process's default agents, which
     // are the guarded ones while this engine lives. Both follow redirects by themselves: each
     // hop is a connection the guard judges.
     this.#agents = opts.addressPolicy === undefined ? null : guardedAgents(opts.addressPolicy);
     this.#restoreDefaultAgents = this.#agents === null ? () => {} : installDefaultAgents(this.#agents);
+  }
+
+  /** The pool the engine opens job and seed files through (its `held`, `peak`, `max`). */
+  get fdPool(): FdPool {
+    return this.#pool;
   }
 
   /** WebTorrent's version, for logs. */
@@ -362,7 +407,7 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
     const paths = diskLayout(meta, resolve(spec.dir)).map((p, i) => (real.has(i) ? p : null));
     let torrent: WtTorrent;
     try {
-      torrent = this.#ensureClient().add(spec.torrent, { path: resolve(spec.dir), store: readOnlyStore(paths) });
+      torrent = this.#ensureClient().add(spec.torrent, { path: resolve(spec.dir), store: readOnlyStore(this.#pool, paths) });
     } catch (err) {
       return this.#seedBorn(seed, failureFromError(err));
     }
@@ -514,22 +559,40 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
     torrent.on('error', (err) => current() && this.#fail(job, failureFromError(err)));
     torrent.on('warning', () => {});
     torrent.on('wire', (wire) => this.#onWire(wire));
+    // A tracker's, the DHT's or a PEX peer the policy refused (the client's blocklist, peer-guard.ts).
+    torrent.on('blockedPeer', (peer) => current() && typeof peer === 'string' && job.refused.add(peer));
   }
 
-  /** What WebTorrent is given for the job: its torrent or magnet link with only the allowed trackers and web seeds. */
+  /**
+   * What WebTorrent is given for the job: its torrent or magnet link with only the trackers, web
+   * seeds and `x.pe` peers the policy allows. Notes on the job what the refusals leave it.
+   */
   async #guardedTorrentId(job: BtJob): Promise<Buffer | string> {
     const source = job.source as PreparedSource;
     const base = job.torrentFile ?? source.torrentId;
     const policy = this.#opts.addressPolicy;
     if (policy === undefined) return base;
-    const trackers = await allowedUrls(job.meta?.announce ?? source.trackers, policy);
+    const named = job.meta?.announce ?? source.trackers;
+    const trackers = await allowedUrls(named, policy);
     const webSeeds = await allowedUrls(job.meta?.urlList ?? source.webSeeds, policy);
-    return typeof base === 'string' ? magnetWithHints(base, trackers, webSeeds) : withHints(base, trackers, webSeeds);
+    // Once the metadata is known the job runs from its `.torrent`, which carries no `x.pe`.
+    const peers = allowedPeers(typeof base === 'string' ? source.peers : [], policy);
+    for (const refused of peers.refused) job.refused.add(refused);
+    const verdict = trackersRefused({
+      trackers: named.length,
+      allowedTrackers: trackers.length,
+      webSeeds: webSeeds.length,
+      peers: peers.allowed.length,
+      dht: this.#opts.dht && job.meta?.private !== true,
+    });
+    job.notice = verdict?.notice ?? null;
+    job.isolated = verdict?.isolated ?? false;
+    return typeof base === 'string' ? magnetWithHints(base, trackers, webSeeds, peers.allowed) : withHints(base, trackers, webSeeds);
   }
 
   /**
-   * The chunk store WebTorrent creates when the metadata is known: fs-chunk-store over the
-   * paths of `diskLayout`. For a magnet link this is the first moment the file list exists.
+   * The chunk store WebTorrent creates when the metadata is known: a pooled store (pooled-store.ts)
+   * over the paths of `diskLayout`. For a magnet link this is the first moment the file list exists.
    */
   #storeFor(job: BtJob): WtStoreConstructor {
     const engine = this;
@@ -539,19 +602,19 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
       if (layout === null && job.metaError === null) {
         job.metaError = failure('ENGINE_ERROR', `WebTorrent lists ${opts.files.length} files where openpan's parser found ${job.layout?.length}.`);
       }
-      // Until #onMetadata fails such a job, its bytes go nowhere that matters. fs-chunk-store
-      // joins each path to `path`: give it paths relative to the job's directory.
-      const files = opts.files.map((f, i) => ({ path: relative(job.dir, layout?.[i] ?? resolve(job.dir, 'pad', String(i))), length: f.length, offset: f.offset }));
-      const store = FSChunkStore(chunkLength, { path: job.dir, files, length: opts.length }) as { put: PutFn };
-      // WebTorrent 1.9.7 puts a piece only once its hash matched, and marks it verified in the
-      // callback: report it right after, when its bytes are written in every file they touch.
-      const put = store.put.bind(store);
-      store.put = (index, buf, cb) =>
-        put(index, buf, (err) => {
-          cb?.(err);
-          if (err == null && layout !== null) job.pieceWritten(index);
-        });
-      return store;
+      // Until #onMetadata fails such a job, its bytes go nowhere that matters.
+      const files = storeFiles(opts, (i) => layout?.[i] ?? resolve(job.dir, 'pad', String(i)));
+      return new PooledChunkStore(chunkLength, {
+        pool: engine.#pool,
+        files,
+        length: opts.length,
+        writable: true,
+        // WebTorrent 1.9.7 puts a piece only once its hash matched, and marks it verified in the
+        // callback: report it right after, when its bytes are written in every file they touch.
+        onPut: (index) => {
+          if (layout !== null) job.pieceWritten(index);
+        },
+      });
     } as unknown as WtStoreConstructor;
   }
 
@@ -612,12 +675,12 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
   async #finish(job: BtJob): Promise<void> {
     await this.#leave(job);
     try {
-      // fs-chunk-store never writes an empty file: create the selected ones.
+      // The store never writes an empty file: create the selected ones.
       for (const f of job.meta?.files ?? []) {
         if (f.size !== 0 || !job.selected.has(f.engineIndex)) continue;
         const path = (job.layout as string[])[f.engineIndex];
         await mkdir(dirname(path), { recursive: true });
-        await (await open(path, 'a')).close();
+        await (await openRetrying(path, 'a')).close();
       }
     } catch (err) {
       if (job.state === 'downloading') this.#fail(job, failureFromError(err));
@@ -684,6 +747,8 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
       ...(o.uploadLimit === undefined ? {} : { uploadLimit: o.uploadLimit }),
     });
     client.on('error', (err) => this.#onClientError(client, err));
+    // Before any torrent is added: every outgoing peer address is judged by the policy.
+    if (o.addressPolicy !== undefined) client.blocked = policyBlocklist(o.addressPolicy);
     this.#client = client;
     this.#rebalance();
     return client;
@@ -730,6 +795,11 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
       if (torrent === null || (job.state !== 'metadata' && job.state !== 'downloading')) continue;
       // A web seed is always "connected", even when it answers 404: only bytes count for it.
       const peers = torrent.wires.some((w) => w.type !== 'webSeed');
+      if (job.isolated && !peers && !job.finishing) {
+        // Every tracker refused and nothing else to ask: waiting for NO_PEERS_TIMEOUT would only hide why.
+        this.#fail(job, failure('URL_FORBIDDEN', job.notice ?? 'The address policy refused every source of this torrent.'));
+        continue;
+      }
       if (peers || torrent.received !== job.lastReceived) job.lastProgressAt = now;
       job.lastReceived = torrent.received;
       if (now - job.lastProgressAt >= this.#opts.noPeersTimeoutMs) {

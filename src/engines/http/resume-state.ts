@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
+import { openRetrying } from '../fd-pool.js';
 import type { ByteRange } from './byte-ranges.js';
 
 // What a URL job has on disk, kept next to the data (`<job.dir>/download.state.json`) so that a
@@ -42,7 +43,7 @@ export async function loadResumeState(path: string): Promise<ResumeState | null>
 
 export async function saveResumeState(path: string, state: ResumeState): Promise<void> {
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'w');
+  const fh = await openRetrying(tmp, 'w');
   try {
     await fh.writeFile(JSON.stringify(state));
     await fh.sync();

@@ -1,5 +1,5 @@
 import type { Agent, IncomingMessage } from 'node:http';
-import { open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { rm, stat, type FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressPolicy } from '../../net/address-policy.js';
 import { asFetchError, FetchError } from '../../net/fetch-error.js';
@@ -7,6 +7,7 @@ import { contentLength, parseContentRange, probeUrl, type ProbeResult } from '..
 import { RawUnsupported, rawGet, type RawBodyHandlers } from '../../net/raw-get.js';
 import { getFollowingRedirects, type FollowOptions } from '../../net/safe-fetch.js';
 import { ByteRanges, splitRanges, type ByteRange } from './byte-ranges.js';
+import { openRetrying } from '../fd-pool.js';
 import { PositionalWriter } from './positional-writer.js';
 import { ifRangeValue, loadResumeState, sameContent, saveResumeState } from './resume-state.js';
 import type { Throttle } from './throttle.js';
@@ -146,7 +147,7 @@ interface Segment {
 async function rangedDownload(host: TransferHost, cfg: TransferConfig, outer: AbortSignal, probe: ProbeResult, resumable: boolean): Promise<void> {
   const size = probe.size as number;
   const finalUrl = new URL(probe.finalUrl);
-  const fh = await open(host.dataPath, resumable ? 'r+' : 'w+');
+  const fh = await openRetrying(host.dataPath, resumable ? 'r+' : 'w+');
   const saver = new StateSaver(host, fh, probe);
   const inner = new AbortController();
   const onAbort = (): void => inner.abort(outer.reason);
@@ -373,7 +374,7 @@ async function streamDownload(host: TransferHost, cfg: TransferConfig, signal: A
   await withRetries(cfg, signal, async () => {
     host.reset();
     host.size = probe.size;
-    const fh = await open(host.dataPath, 'w');
+    const fh = await openRetrying(host.dataPath, 'w');
     try {
       const { res } = await getFollowingRedirects(finalUrl, followOptions(cfg, signal));
       host.connections++;

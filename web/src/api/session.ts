@@ -1,4 +1,6 @@
 // The signed-in user's token, kept in localStorage so a reload stays signed in.
+import { forgetAllUploads } from '../upload/resume-store.js';
+
 const TOKEN_KEY = 'openpan.token';
 
 export function loadToken(): string {
@@ -9,6 +11,7 @@ export function loadToken(): string {
   }
 }
 
+/** Keeps the session's token; an empty one ends the session (sign-out, or refused by the server). */
 export function saveToken(token: string): void {
   try {
     if (token) localStorage.setItem(TOKEN_KEY, token);
@@ -16,4 +19,7 @@ export function saveToken(token: string): void {
   } catch {
     // Private browsing without storage: the session lasts until the tab closes.
   }
+  // What the session left in this browser ends with it: each resumable-upload record holds an
+  // upload token that lets whoever has it upload into this user's drive for a day.
+  if (!token) forgetAllUploads();
 }

@@ -29,10 +29,16 @@ export interface UploadProgress {
 
 export type ProgressListener = (patch: Partial<UploadProgress>) => void;
 
+/** Stops an upload whose page signed out: not one more request, not one more saved record. */
+function stopIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new ApiError('ABORTED', 0, 'The upload was cancelled.');
+}
+
 /** Uploads `file` into the folder at path `folder` (or `:torrent`); resolves with the created file. */
 export async function uploadFile(api: Api, file: File, folder: string, update: ProgressListener, signal?: AbortSignal): Promise<FileObject> {
   update({ phase: 'hashing', hashedBytes: 0 });
   const etag = await computeEtag(file, (hashedBytes) => update({ hashedBytes }));
+  stopIfAborted(signal);
   update({ phase: 'checking', hashedBytes: file.size });
   const answer = await api.storeToken(file.name, etag, folder);
   if (isFileObject(answer)) {
@@ -47,7 +53,7 @@ export async function uploadFile(api: Api, file: File, folder: string, update: P
     return created;
   } catch (err) {
     // A resumed upload the server no longer knows (expired blocks, new secret): start over once.
-    if (saved && err instanceof ApiError && (err.code === 'UPLOAD_INVALID' || err.status === 401)) {
+    if (saved && !signal?.aborted && err instanceof ApiError && (err.code === 'UPLOAD_INVALID' || err.status === 401)) {
       forgetUpload(etag, folder, file.name);
       update({ resumedBlocks: 0, sentBytes: 0 });
       const created = await sendBlocks(file, etag, folder, freshState(file, folder, answer), update, signal);
@@ -89,6 +95,7 @@ async function sendBlocks(file: File, etag: string, folder: string, state: Saved
   const sendOne = async (index: number) => {
     const block = file.slice(index * BLOCK_SIZE, index * BLOCK_SIZE + blockBytes(index));
     for (let attempt = 1; ; attempt++) {
+      stopIfAborted(signal);
       inFlight.set(index, 0);
       try {
         const answer = await mkblk(state.uploadUrl, state.token, block, index, {
@@ -99,6 +106,7 @@ async function sendBlocks(file: File, etag: string, folder: string, state: Saved
           },
         });
         inFlight.delete(index);
+        stopIfAborted(signal);
         acknowledged += block.size;
         state.ctxs[index] = answer.ctx;
         saveUpload(etag, state);
@@ -118,6 +126,7 @@ async function sendBlocks(file: File, etag: string, folder: string, state: Saved
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_BLOCKS, queue.length) }, worker));
   const ctxs = Array.from({ length: blocks }, (_, i) => state.ctxs[i]);
+  stopIfAborted(signal);
   const created = await mkfile(state.uploadUrl, state.token, file.size, ctxs, signal);
   forgetUpload(etag, folder, file.name);
   return created;

@@ -1,7 +1,7 @@
 // The upload queue shared by the drive (drop, picker) and the panel that shows it. Files go one
 // after another; each file's blocks go in parallel (uploader.ts).
 import { createContext, type ComponentChildren } from 'preact';
-import { useCallback, useContext, useMemo, useRef, useState } from 'preact/hooks';
+import { useCallback, useContext, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, type Api } from '../api/client.js';
 import { uploadFile, type UploadProgress } from './uploader.js';
 
@@ -33,6 +33,17 @@ export function UploadsProvider({ api, children }: { api: Api; children: Compone
   const running = useRef(false);
   const nextId = useRef(1);
   const listeners = useRef(new Set<(folder: string) => void>());
+  // Signing out unmounts the provider: the upload in flight stops and the queue is dropped, so
+  // that nothing goes on uploading into the signed-out user's drive or saves a resumable record
+  // (with its upload token) after the sign-out forgot them.
+  const stop = useRef(new AbortController());
+  useEffect(
+    () => () => {
+      stop.current.abort();
+      queue.current = [];
+    },
+    [],
+  );
 
   const patch = useCallback((id: number, change: Partial<UploadJob>) => {
     setJobs((all) => all.map((job) => (job.id === id ? { ...job, ...change } : job)));
@@ -46,7 +57,7 @@ export function UploadsProvider({ api, children }: { api: Api; children: Compone
         const { id, file, folder } = next;
         patch(id, { startedAt: Date.now() });
         try {
-          await uploadFile(api, file, folder, (change) => patch(id, change));
+          await uploadFile(api, file, folder, (change) => patch(id, change), stop.current.signal);
           for (const listener of listeners.current) listener(folder);
         } catch (err) {
           const error = err instanceof ApiError ? err : new ApiError('UNKNOWN', 0, err instanceof Error ? err.message : String(err));

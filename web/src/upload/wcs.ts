@@ -19,6 +19,8 @@ export interface SendOptions {
 
 function send(method: string, url: string, token: string, body: Blob | string | FormData, contentType: string | null, options: SendOptions): Promise<unknown> {
   return new Promise((resolve, reject) => {
+    // An abort before the request starts fires no event the request would hear.
+    if (options.signal?.aborted) return reject(new ApiError('ABORTED', 0, 'The upload was cancelled.'));
     const xhr = new XMLHttpRequest();
     xhr.open(method, url);
     xhr.setRequestHeader('Authorization', `UpToken ${token}`);

@@ -1,0 +1,68 @@
+import type { AddressPolicy } from '../../net/index.js';
+
+// BitTorrent peer addresses are chosen by strangers: a magnet link's `x.pe`, a tracker's peer
+// list, the DHT and peer exchange (PEX) can all name 127.0.0.1:6379 or 169.254.169.254:80, and
+// an outgoing peer connection writes the handshake as soon as it connects — 20 bytes of which,
+// the info hash, the author of the link picked. So every peer address the engine would connect
+// to is judged by the address policy of users' URL downloads (../../net/address-policy.ts:
+// public addresses, plus OPENPAN_FETCH_ALLOW), before any connection is made:
+// * only IP literals can pass. A host name (possible in `x.pe`) is refused: WebTorrent would
+//   resolve it itself when connecting, after any check of ours;
+// * a refused peer is dropped silently — never queued, never connected to, not retried — and
+//   counted in its job's status (`refusedPeers`, distinct addresses);
+// * incoming connections are not judged: the server did not choose where they come from, and
+//   answering a peer that connected reaches nothing that peer could not reach itself.
+//
+// Two places apply it. `x.pe` peers are taken out of the magnet link before WebTorrent sees it
+// (`allowedPeers`, then tracker-guard.ts's `magnetWithHints`). And every outgoing address of
+// WebTorrent 1.9.7 — `x.pe`, trackers, the DHT and ut_pex alike — enters through
+// `Torrent#addPeer`, which drops (and announces with a `blockedPeer` event) an address whose host
+// `client.blocked.contains(host)` says is blocked; the engine installs `policyBlocklist` there,
+// on the client, before the first torrent is added. Reconnections reuse addresses that already
+// passed it.
+
+/** The host of a peer address (`a.b.c.d:port`, `[v6]:port`, `name:port`); null when it is none. */
+export function peerHost(addr: string): string | null {
+  // The same pattern WebTorrent splits addresses with (addr-to-ip-port), so both see one host.
+  const m = /^\[?([^\]]+)]?:(\d+)$/.exec(addr);
+  return m === null ? null : m[1];
+}
+
+/** Whether the engine may connect to this peer address: its host is an IP literal the policy allows. */
+export function peerAllowed(addr: string, policy: AddressPolicy): boolean {
+  const host = peerHost(addr);
+  return host !== null && policy.check(host).ok;
+}
+
+/** The peer addresses (order kept) the policy allows, and the ones it refuses. */
+export function allowedPeers(peers: readonly string[], policy: AddressPolicy): { allowed: string[]; refused: string[] } {
+  const allowed: string[] = [];
+  const refused: string[] = [];
+  for (const peer of peers) (peerAllowed(peer, policy) ? allowed : refused).push(peer);
+  return { allowed, refused };
+}
+
+/** What WebTorrent 1.9.7 consults in `Torrent#addPeer` (`client.blocked`): a host is blocked unless the policy allows it. */
+export interface PeerBlocklist {
+  contains(host: string): boolean;
+}
+
+export function policyBlocklist(policy: AddressPolicy): PeerBlocklist {
+  return { contains: (host) => typeof host !== 'string' || !policy.check(host).ok };
+}
+
+/** Distinct refused peer addresses a job remembers; more are refused all the same, not counted. */
+export const MAX_COUNTED_REFUSALS = 1024;
+
+/** The refused peer addresses of one job, distinct, up to `MAX_COUNTED_REFUSALS`. */
+export class RefusedPeers {
+  readonly #seen = new Set<string>();
+
+  add(addr: string): void {
+    if (this.#seen.size < MAX_COUNTED_REFUSALS) this.#seen.add(addr);
+  }
+
+  get count(): number {
+    return this.#seen.size;
+  }
+}
