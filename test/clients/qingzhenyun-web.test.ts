@@ -27,6 +27,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeTorrent, startTracker, startWebTorrentSeeder, type BuiltTorrent, type Seeder, type Tracker } from '../helpers/swarm.js';
 import { assertFailed, assertOk, assertReads, md5hex, send, startWireServer, type Shape, type WireAnswer, type WireServer } from './harness.js';
+import { payload } from '../offline/torrent-builder.js';
 
 const ORIGIN = 'http://127.0.0.1:3000';
 const USER = 'webuser';
@@ -111,17 +112,6 @@ function etag(data: Buffer): string {
   return Buffer.concat([Buffer.from([0x96]), sha1(Buffer.concat(blocks))]).toString('base64url');
 }
 
-function noise(size: number, seed: number): Buffer {
-  const out = Buffer.alloc(size);
-  let x = seed * 2654435761 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 interface Uploaded {
   /** The store/token answer (an upload ticket, or the file itself for an instant upload). */
@@ -209,8 +199,8 @@ describe('6pan web front end (qingzhenyun-web) against openpan', { timeout: 240_
   let seeder: Seeder;
   let built: BuiltTorrent;
   let seedDir: string;
-  const notes = noise(20 * 1024 + 3, 11);
-  const blob = noise(150 * 1024 + 5, 12);
+  const notes = payload(20 * 1024 + 3, 11);
+  const blob = payload(150 * 1024 + 5, 12);
 
   before(async () => {
     s = await startWireServer({ OPENPAN_CORS_ORIGINS: ORIGIN });
@@ -417,7 +407,7 @@ describe('6pan web front end (qingzhenyun-web) against openpan', { timeout: 240_
     });
 
     it('uploads as the browser does (1 MiB chunks, mkblk/bput/mkfile) into the folder shown', async () => {
-      const data = noise(5 * MiB + 12345, 21); // two blocks: mkblk, bput ×3, mkblk, bput, mkfile
+      const data = payload(5 * MiB + 12345, 21); // two blocks: mkblk, bput ×3, mkblk, bput, mkfile
       const up = await uploadAsWeb(base, token, '/from-web', 'big.bin', data);
       assert.equal(up.instant, false);
       assert.equal(up.file.path, '/from-web/big.bin');
@@ -428,7 +418,7 @@ describe('6pan web front end (qingzhenyun-web) against openpan', { timeout: 240_
     });
 
     it('answers known content at once with the file itself (a uuid), which the page adds to the list', async () => {
-      const data = noise(70 * 1024, 22);
+      const data = payload(70 * 1024, 22);
       await uploadAsWeb(base, token, '/', 'first.bin', data);
       const again = await uploadAsWeb(base, token, '/from-web', 'second.bin', data);
       assert.equal(again.instant, true, 'File.isExisted: tokenInfo.uuid (utils/File/index.js:348-355)');
@@ -437,7 +427,7 @@ describe('6pan web front end (qingzhenyun-web) against openpan', { timeout: 240_
     });
 
     it('downloads from files/get: downloadAddress and name, served as an attachment', async () => {
-      const data = noise(300 * 1024 + 1, 23);
+      const data = payload(300 * 1024 + 1, 23);
       await uploadAsWeb(base, token, '/from-web', 'dl.bin', data);
       const r = await http(base, token, '/v1/files/get', { path: '/from-web/dl.bin' }); // listMixins.js:47-53
       const file = assertOk('js', r, 'files/get');

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Page, type Request } from 'playwright-core';
 import { makeTorrent, startTracker, startWebTorrentSeeder, type Seeder, type Tracker } from '../helpers/swarm.js';
+import { payload as noise } from '../offline/torrent-builder.js';
 
 const WEB = required('QZ_WEB_URL');
 const API = required('OPENPAN_URL');
@@ -124,17 +125,6 @@ async function step(name: string, page: Page, fn: () => Promise<void>, { fatal =
   }
 }
 
-function noise(size: number, seed: number): Buffer {
-  const out = Buffer.alloc(size);
-  let x = seed * 2654435761 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 function sha1(b: Uint8Array): string {
   return createHash('sha1').update(b).digest('hex');
