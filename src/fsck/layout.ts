@@ -16,8 +16,10 @@ export interface DataDirLayout {
   seeding: string;
   /** What fsck set aside: records of removed entries, quarantined corrupt content. */
   lostFound: string;
-  /** The lock file of the process that holds the directory. */
+  /** Who holds the directory (pid, what, since): information only. */
   lock: string;
+  /** The lock itself: an exclusive SQLite lock the kernel releases when its holder dies. */
+  lockDb: string;
 }
 
 export function dataDirLayout(root: string): DataDirLayout {
@@ -31,5 +33,6 @@ export function dataDirLayout(root: string): DataDirLayout {
     seeding: join(root, 'seeding'),
     lostFound: join(root, 'lost+found'),
     lock: join(root, 'openpan.lock'),
+    lockDb: join(root, 'openpan.lock.db'),
   };
 }

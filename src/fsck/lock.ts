@@ -1,11 +1,15 @@
-import { open, readFile, unlink } from 'node:fs/promises';
+import SQLite from 'better-sqlite3';
+import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { errnoOf } from '../store/fs-util.js';
 import { dataDirLayout } from './layout.js';
 
 // One process at a time works on a data directory: the server while it runs, `fsck` while it
-// checks and repairs. The holder writes `<dataDir>/openpan.lock` with its pid; a lock whose
-// process is gone (kill -9, a crash, a reboot) is stale and simply taken over.
+// checks and repairs. What decides is a lock the kernel releases when its process dies, however
+// it dies: an exclusive SQLite lock on `<dataDir>/openpan.lock.db`. So a supervisor restarting
+// the server right after kill -9, or a container whose pids repeat, never finds the directory
+// held by a ghost. Beside it the holder writes `<dataDir>/openpan.lock` with its pid, only to say
+// who holds it.
 
 export interface LockHolder {
   pid: number;
@@ -25,16 +29,6 @@ export class DataDirBusyError extends Error {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, it is just not ours to signal.
-    return errnoOf(err) === 'EPERM';
-  }
-}
-
 function parse(text: string): LockHolder | null {
   try {
     const v = JSON.parse(text) as Partial<LockHolder>;
@@ -45,60 +39,75 @@ function parse(text: string): LockHolder | null {
   }
 }
 
-/** The live process (other than this one) holding the directory, or null when it is free. */
-export async function lockHolder(dataDir: string): Promise<LockHolder | null> {
-  let text: string;
+/** Takes the kernel lock, or answers null when another process (or connection) holds it. */
+function tryKernelLock(path: string): SQLite.Database | null {
+  const db = new SQLite(path, { timeout: 0 });
   try {
-    text = await readFile(dataDirLayout(dataDir).lock, 'utf8');
+    db.pragma('locking_mode = EXCLUSIVE');
+    // Held until the connection closes, or the process ends.
+    db.exec('BEGIN EXCLUSIVE');
+    return db;
+  } catch (err) {
+    db.close();
+    if ((err as { code?: string }).code === 'SQLITE_BUSY') return null;
+    throw err;
+  }
+}
+
+async function pidFileHolder(dataDir: string): Promise<LockHolder | null> {
+  try {
+    return parse(await readFile(dataDirLayout(dataDir).lock, 'utf8'));
   } catch (err) {
     if (errnoOf(err) === 'ENOENT') return null;
     throw err;
   }
-  const holder = parse(text);
-  if (holder === null || holder.pid === process.pid) return null;
-  // A pid from another machine (a shared filesystem) cannot be probed: trust the file.
-  if (holder.host === hostname() && !alive(holder.pid)) return null;
-  return holder;
+}
+
+/** Who holds the directory when the pid file cannot say (it was being written, or is gone). */
+function unknownHolder(): LockHolder {
+  return { pid: 0, by: 'another process', host: hostname(), since: 0 };
+}
+
+/** The process holding the directory, or null when it is free. */
+export async function lockHolder(dataDir: string): Promise<LockHolder | null> {
+  const named = await pidFileHolder(dataDir);
+  // A pid from another machine (a shared filesystem, where locks are not to be trusted) cannot
+  // be probed: trust the file.
+  if (named !== null && named.host !== hostname() && named.pid !== process.pid) return named;
+  const probe = tryKernelLock(dataDirLayout(dataDir).lockDb);
+  if (probe !== null) {
+    probe.close();
+    return null;
+  }
+  return named ?? unknownHolder();
 }
 
 export interface DataDirLock {
   release(): Promise<void>;
 }
 
-/** Takes the directory for this process; throws DataDirBusyError when a live process holds it. */
+/** Takes the directory for this process; throws DataDirBusyError when another process holds it. */
 export async function acquireDataDirLock(dataDir: string, by: string): Promise<DataDirLock> {
-  const path = dataDirLayout(dataDir).lock;
+  const layout = dataDirLayout(dataDir);
+  const named = await pidFileHolder(dataDir);
+  if (named !== null && named.host !== hostname()) throw new DataDirBusyError(named, dataDir);
+  const held = tryKernelLock(layout.lockDb);
+  if (held === null) throw new DataDirBusyError((await pidFileHolder(dataDir)) ?? unknownHolder(), dataDir);
   const me: LockHolder = { pid: process.pid, by, host: hostname(), since: Date.now() };
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const handle = await open(path, 'wx', 0o644);
-      try {
-        await handle.writeFile(JSON.stringify(me) + '\n');
-        await handle.sync();
-      } catch (err) {
-        await handle.close().catch(() => undefined);
-        await unlink(path).catch(() => undefined);
-        throw err;
-      }
-      await handle.close();
-      break;
-    } catch (err) {
-      if (errnoOf(err) !== 'EEXIST' || attempt > 3) throw err;
-      const holder = await lockHolder(dataDir);
-      if (holder !== null) throw new DataDirBusyError(holder, dataDir);
-      // Stale (or our own from an earlier lock in this process): replace it.
-      await unlink(path).catch((e: unknown) => {
-        if (errnoOf(e) !== 'ENOENT') throw e;
-      });
-    }
+  try {
+    await writeFile(layout.lock, JSON.stringify(me) + '\n', { mode: 0o644 });
+  } catch (err) {
+    held.close();
+    throw err;
   }
   let released = false;
   return {
     async release() {
       if (released) return;
       released = true;
-      const text = await readFile(path, 'utf8').catch(() => '');
-      if (parse(text)?.pid === process.pid) await unlink(path).catch(() => undefined);
+      const text = await readFile(layout.lock, 'utf8').catch(() => '');
+      if (parse(text)?.pid === process.pid) await unlink(layout.lock).catch(() => undefined);
+      held.close();
     },
   };
 }
