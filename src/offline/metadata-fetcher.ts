@@ -63,6 +63,20 @@ export class MetadataFetcher {
     return this.#fetches.has(infoHash);
   }
 
+  /** Running fetches that some requester starting with `prefix` still wants. */
+  wantedBy(prefix: string, now = Date.now()): number {
+    let n = 0;
+    for (const fetch of this.#fetches.values()) {
+      for (const [requester, until] of fetch.wanted) {
+        if (until > now && requester.startsWith(prefix)) {
+          n++;
+          break;
+        }
+      }
+    }
+    return n;
+  }
+
   /**
    * The metadata of `infoHash`, fetched with the hints of `magnetUri`. `requester` wants it until
    * `until` (ms since the epoch; Infinity: until `release`). Rejects with MetadataUnavailable

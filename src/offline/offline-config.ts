@@ -11,6 +11,7 @@ import type { SeedingConfig } from './seeding.js';
 //   OPENPAN_BT_PORT                TCP port for incoming peers (default 0: any free port)
 //   OPENPAN_BT_MAX_CONNS           global cap on peer connections (default 200)
 //   OPENPAN_BT_MAX_ACTIVE          downloads running at once (default 5)
+//   OPENPAN_BT_MAX_METADATA_FETCHES  magnet metadata lookups at once, a pool of their own (default 20)
 //   OPENPAN_BT_DOWNLOAD_LIMIT      global download limit, bytes/s (default none)
 //   OPENPAN_BT_UPLOAD_LIMIT        global upload limit, bytes/s (default none)
 //   OPENPAN_BT_NO_PEERS_TIMEOUT    seconds without a peer or data before NO_PEERS_TIMEOUT (default 1800)
@@ -107,6 +108,8 @@ export function offlineConfigFrom(env: Env): OfflineConfig {
   if (maxConns !== undefined) engine.maxConns = maxConns;
   const maxActive = positive(env, 'OPENPAN_BT_MAX_ACTIVE');
   if (maxActive !== undefined) engine.maxActive = maxActive;
+  const maxMetadataFetches = positive(env, 'OPENPAN_BT_MAX_METADATA_FETCHES');
+  if (maxMetadataFetches !== undefined) engine.maxMetadataFetches = maxMetadataFetches;
   const maxOpenFiles = positive(env, 'OPENPAN_MAX_OPEN_FILES');
   if (maxOpenFiles !== undefined) engine.maxOpenFiles = maxOpenFiles;
   const down = limit('OPENPAN_BT_DOWNLOAD_LIMIT');

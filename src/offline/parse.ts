@@ -13,6 +13,9 @@ import { parseTorrent, type TorrentMeta } from './torrent/index.js';
 // and a taskHash that lets its parser start it. Nothing is downloaded here except a magnet
 // link's metadata (a few kilobytes, from peers) and the headers of a URL.
 
+/** Magnet metadata lookups one user may have running at once (each is an engine job for minutes). */
+const MAX_LOOKUPS_PER_USER = 5;
+
 export interface ParsedFile {
   index: number;
   path: string;
@@ -131,9 +134,14 @@ export class SourceParser {
     const taskHash = signTaskHash(this.d.secret, { userId, source: link.uri, infoHash });
     let torrent = await this.d.metadata.known(infoHash);
     if (torrent === null) {
+      // Each lookup holds an engine job for minutes: a user gets a few at once, not a flood.
+      const mine = `parse-u${userId}-`;
+      if (!this.d.metadata.fetching(infoHash) && this.d.metadata.wantedBy(mine) >= MAX_LOOKUPS_PER_USER) {
+        throw new AppError('TOO_MANY_REQUESTS', `You are already looking up ${MAX_LOOKUPS_PER_USER} magnet links whose metadata is not known yet; start or wait for those first.`);
+      }
       // Wait a little for peers; the fetch goes on in the background for a while after that, so
       // a start (or a second parse) soon after finds the file list.
-      const requester = `parse-${randomBytes(6).toString('hex')}`;
+      const requester = `${mine}${randomBytes(6).toString('hex')}`;
       const until = Date.now() + this.d.magnet.parseWaitMs + this.d.magnet.prefetchMs;
       const fetch = this.d.metadata.fetch(infoHash, link.uri, requester, until).catch(() => null);
       torrent = await Promise.race([fetch, sleep(this.d.magnet.parseWaitMs)]);

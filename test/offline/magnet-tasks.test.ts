@@ -180,3 +180,34 @@ describe('magnet tasks', () => {
     assert.equal(v2.json.code, 'PROTOCOL_UNSUPPORTED');
   });
 });
+
+describe('magnet lookups cannot crowd out downloads', () => {
+  test('a user may look up 5 unknown magnet links at once, not 6; lookups hold no download slot', async () => {
+    const tracker = await startTracker({ intervalMs: 1000 });
+    // One download slot: lookups of links nobody seeds must leave it free.
+    const s = await startServer({ OPENPAN_MAGNET_WAIT: '0', OPENPAN_MAGNET_PREFETCH: '120', OPENPAN_BT_MAX_ACTIVE: '1' });
+    const dir = mkdtempSync(join(tmpdir(), 'openpan-lookups-'));
+    try {
+      const flooder = await s.newUser('flooder');
+      const unseeded = () => `magnet:?xt=urn:btih:${randomBytes(20).toString('hex')}&tr=${encodeURIComponent(tracker.httpUrl)}`;
+      for (let i = 0; i < 5; i++) assert.equal((await flooder.call('/v1/offline/parseMagnet', { url: unseeded() })).metadataPending, true);
+      const sixth = await flooder.raw('/v1/offline/parseMagnet', { url: unseeded() });
+      assert.deepEqual([sixth.status, sixth.json.code], [429, 'TOO_MANY_REQUESTS']);
+      // Another user looks up as usual, and a real download runs beside the five lookups.
+      const other = await s.newUser('downloader');
+      const built = threeFiles(tracker, 'beside-lookups');
+      const seeder = await startWebTorrentSeeder(built, dir, tracker);
+      try {
+        const parsed = await other.call('/v1/offline/parseMagnet', { url: magnetOf(built, tracker) });
+        const started = await other.call('/v1/offline/start', { taskHash: parsed.taskHash });
+        await waitDone(other, started.taskId);
+      } finally {
+        await seeder.close();
+      }
+    } finally {
+      await s.close();
+      await tracker.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

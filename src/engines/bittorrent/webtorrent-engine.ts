@@ -59,6 +59,11 @@ export interface WebTorrentEngineOptions {
   maxConns?: number;
   /** Jobs downloading at once; the others wait in state `queued`, first come first served. Default 5. */
   maxActive?: number;
+  /**
+   * Jobs that only fetch a magnet link's metadata (they select no file) running at once, in a
+   * pool of their own: lookups of links nobody seeds never take the slots of downloads. Default 20.
+   */
+  maxMetadataFetches?: number;
   /** Global download rate limit, bytes per second. Default: none. */
   downloadLimit?: number;
   /** Global upload rate limit, bytes per second. Default: none. */
@@ -92,6 +97,7 @@ const DEFAULTS = {
   utp: false,
   maxConns: 200,
   maxActive: 5,
+  maxMetadataFetches: 20,
   noPeersTimeoutMs: 30 * 60_000,
   torrentPort: 0,
   maxOpenFiles: DEFAULT_MAX_OPEN_FILES,
@@ -291,6 +297,11 @@ class BtJob extends JobHandle {
   }
 }
 
+/** A job that selects no file fetches a magnet link's metadata only. */
+function fetchesMetadataOnly(job: BtJob): boolean {
+  return job.requested !== undefined && job.requested.length === 0;
+}
+
 export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
   readonly name = 'webtorrent';
   readonly #opts: Required<Omit<WebTorrentEngineOptions, 'downloadLimit' | 'uploadLimit' | 'addressPolicy' | 'fdPool'>> & Pick<WebTorrentEngineOptions, 'downloadLimit' | 'uploadLimit' | 'addressPolicy'>;
@@ -309,7 +320,7 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
 
   constructor(opts: WebTorrentEngineOptions) {
     this.#opts = { ...DEFAULTS, ...opts };
-    for (const key of ['maxConns', 'maxActive', 'noPeersTimeoutMs', 'maxOpenFiles'] as const) {
+    for (const key of ['maxConns', 'maxActive', 'maxMetadataFetches', 'noPeersTimeoutMs', 'maxOpenFiles'] as const) {
       const v = this.#opts[key];
       if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`WebTorrentEngine: ${key} must be a positive integer, got ${v}`);
     }
@@ -507,10 +518,19 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
     return null;
   }
 
+  /** Starts queued jobs, first come first served, while their pool (downloads, metadata fetches) has room. */
   #pump(): void {
-    while (!this.#closed && this.#active.size < this.#opts.maxActive && this.#queue.length > 0) {
-      const job = this.#queue.shift() as BtJob;
-      void this.#activate(job);
+    for (let i = 0; !this.#closed && i < this.#queue.length; ) {
+      const job = this.#queue[i];
+      const metadataOnly = fetchesMetadataOnly(job);
+      let running = 0;
+      for (const other of this.#active) if (fetchesMetadataOnly(other) === metadataOnly) running++;
+      if (running < (metadataOnly ? this.#opts.maxMetadataFetches : this.#opts.maxActive)) {
+        this.#queue.splice(i, 1);
+        void this.#activate(job);
+      } else {
+        i++;
+      }
     }
   }
 
