@@ -35,6 +35,11 @@ export interface EngineJob {
    * An empty list: nothing to download (the job is done as soon as it has metadata).
    */
   selectedFiles?: number[];
+  /**
+   * Bytes the job may write at most (the room its users have), for a source whose length is
+   * not known in advance; past it the job fails with SPACE_EXCEEDED. Omitted: no cap.
+   */
+  maxBytes?: number;
 }
 
 /**
@@ -74,7 +79,9 @@ export type EngineErrorCode =
   /** The source delivered a different length than it announced, or changed during the download. Retryable. */
   | 'SIZE_MISMATCH'
   /** Too many redirects, or a redirect to an unsupported scheme. Not retryable. */
-  | 'REDIRECT_INVALID';
+  | 'REDIRECT_INVALID'
+  /** The source is longer than the job's `maxBytes`. Not retryable. */
+  | 'SPACE_EXCEEDED';
 
 export interface EngineFailure {
   code: EngineErrorCode;

@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FINAL_STATES, reportsPieces, type DownloadEngine, type EngineHandle, type EngineSource, type EngineState, type EngineStatus } from '../engines/index.js';
 import { AppError, isAppError } from '../errors.js';
@@ -396,6 +396,18 @@ export class Scheduler {
     return { kind: 'torrent', torrent: Buffer.from(job.torrent as Uint8Array) };
   }
 
+  /** The least room among the job's users (free space less other unfinished tasks) and on the disk. */
+  async #roomForUnknownLength(job: JobRow): Promise<number> {
+    let room = Number.MAX_SAFE_INTEGER;
+    for (const task of await this.#d.repo.openTasks(job.id)) {
+      const [free, reserved] = await Promise.all([this.#d.files.freeSpace(task.user_id), this.#d.repo.pendingTaskBytes(task.user_id)]);
+      room = Math.min(room, free - reserved);
+    }
+    const disk = await statfs(this.#d.tempRoot).catch(() => null);
+    if (disk !== null) room = Math.min(room, disk.bavail * disk.bsize);
+    return Math.max(0, room);
+  }
+
   async #startEngine(job: JobRow, meta: Manifest, needed: number[]): Promise<void> {
     const sizes = new Map(meta.files.map((f) => [f.engineIndex, f.size]));
     const size = needed.reduce((s, i) => s + (sizes.get(i) ?? 0), 0);
@@ -407,7 +419,9 @@ export class Scheduler {
       this.#stopFetching(job);
       await this.#d.metadata.stop(job.info_hash);
     }
-    const handle = this.#d.engine.start({ id: job.id, dir: job.temp_dir, source: this.#sourceOf(job), selectedFiles: needed });
+    // A URL of unknown length may write only what its users have room for, and what the disk has.
+    const maxBytes = job.type === TYPE_URL && parseUrlJobInfo(job.manifest).size === null ? await this.#roomForUnknownLength(job) : undefined;
+    const handle = this.#d.engine.start({ id: job.id, dir: job.temp_dir, source: this.#sourceOf(job), selectedFiles: needed, maxBytes });
     const live: LiveJob = { handle, selected: new Set(needed), status: handle.status(), downloaded: new Map(), etags: null, untrack: () => {} };
     if (job.type === TYPE_URL) handle.on('metadata', ({ status }) => this.#urlSizeKnown(job.id, status));
     // A URL of unknown length has no block layout to hash along: it is hashed at the import.

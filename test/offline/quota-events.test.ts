@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { startServer, type Client, type TestServer } from '../helpers/server.js';
 import { startTestServer, type TestServer as HttpFixture } from '../net/http-fixture.js';
-import { KiB, waitDone } from './e2e-helpers.js';
+import { KiB, waitDone, waitFor } from './e2e-helpers.js';
 
 interface SseEvent {
   event: string;
@@ -150,6 +150,23 @@ describe('offline quotas', () => {
     await user.call('/v1/offline/remove', { taskId: first.taskId });
     const third = await user.call('/v1/offline/start', { taskHash: await parse(user, '/space/c', randomBytes(600 * KiB)) });
     await waitDone(user, third.taskId);
+  });
+
+  test('a URL of unknown length stops at the space its user has left: SPACE_EXCEEDED, not a full disk', async () => {
+    const user = await server.newUser('quota-stream');
+    await server.openpan.users.setQuota('quota-stream', 512 * KiB);
+    web.resources.set('/stream/endless', { bytes: randomBytes(3 * 1024 * KiB), chunked: true, ranges: false, rate: 512 * KiB });
+    const parsed = await user.call('/v1/offline/parseUrl', { url: `${web.origin}/stream/endless` });
+    const servedBefore = web.bytesServed;
+    const started = await user.call('/v1/offline/start', { taskHash: parsed.taskHash });
+    const failed = await waitFor('the task to fail', async () => {
+      const t = (await user.call('/v1/offline/get', { taskId: started.taskId })) as { status: number; error: string; message: string };
+      return t.status === -1 ? t : undefined;
+    });
+    assert.equal(failed.error, 'SPACE_EXCEEDED', failed.message);
+    // It stopped at the cap, not after fetching all 3 MiB to refuse them at the import.
+    assert.ok(web.bytesServed - servedBefore < 2 * 1024 * KiB, `${web.bytesServed - servedBefore} bytes fetched`);
+    assert.equal((await user.call('/v1/user/info')).spaceUsed, 0);
   });
 
   test('resume honours the running limit: paused tasks cannot all come back at once', async () => {

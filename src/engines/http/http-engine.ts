@@ -82,6 +82,7 @@ class HttpJob extends JobHandle implements TransferHost {
   /** False for a job refused at start(): it owns nothing, not even its directory. */
   accepted = false;
   readonly wanted: boolean;
+  readonly maxBytes: number | null;
   state: EngineState = 'queued';
   error: EngineFailure | undefined;
   // TransferHost
@@ -105,6 +106,7 @@ class HttpJob extends JobHandle implements TransferHost {
     this.dataPath = join(this.dir, DATA_FILE);
     this.statePath = join(this.dir, STATE_FILE);
     this.wanted = job.selectedFiles === undefined || job.selectedFiles.includes(0);
+    this.maxBytes = job.maxBytes ?? null;
   }
 
   status(): EngineStatus {

@@ -35,6 +35,8 @@ export interface TransferHost {
   probed(probe: ProbeResult, resumedBytes: number): boolean;
   /** Bytes [start, end) are written (the file's length may still be unknown). */
   written(start: number, end: number): void;
+  /** Bytes the job may write at most; null: no cap. */
+  readonly maxBytes: number | null;
   /** The run starts over from byte 0 (the content changed, or a stream must be restarted). */
   reset(): void;
 }
@@ -335,6 +337,8 @@ async function receive(host: TransferHost, cfg: TransferConfig, signal: AbortSig
       body.read({
         data(chunk: Buffer): void {
           if (settled) return;
+          // A source of unknown length stops at the room its users have, not at a full disk.
+          if (host.maxBytes !== null && seg.pos + chunk.length > host.maxBytes) return settle(tooLarge(host.maxBytes));
           host.received += chunk.length;
           const take = Math.min(chunk.length, seg.end - seg.pos);
           if (take > 0) {
@@ -384,6 +388,7 @@ async function streamDownload(host: TransferHost, cfg: TransferConfig, signal: A
         if (status !== 200) throw new FetchError(`HTTP_${status}`, `${finalUrl.host} answered ${status} ${res.statusMessage ?? ''}`.trim() + '.');
         const expected = contentLength(res);
         if (expected !== null) host.size = expected;
+        if (expected !== null && host.maxBytes !== null && expected > host.maxBytes) throw tooLarge(host.maxBytes);
         const seg: Segment = { pos: 0, end: Number.MAX_SAFE_INTEGER };
         await receive(host, cfg, signal, bodyOf(res), seg, 0, fh, null);
         end = seg.pos;
@@ -399,6 +404,10 @@ async function streamDownload(host: TransferHost, cfg: TransferConfig, signal: A
       await fh.close();
     }
   });
+}
+
+function tooLarge(maxBytes: number): FetchError {
+  return new FetchError('SPACE_EXCEEDED', `The download is larger than the ${maxBytes} bytes of space left for it.`);
 }
 
 function validators(probe: ProbeResult): { etag?: string; lastModified?: string } {
