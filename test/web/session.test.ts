@@ -79,8 +79,17 @@ test('signing out forgets every resumable upload and its upload token; other set
 });
 
 test('signing in keeps the records: a reload of a signed-in page still resumes', () => {
+  saveToken('session-token');
   saveUpload('etag-a', record('a.bin'));
   saveToken('next-session');
   assert.equal(loadToken(), 'next-session');
   assert.equal(loadUpload('etag-a', '/Reports', 'a.bin')?.token, 'ak:sign:a.bin');
+});
+
+test('a block acknowledged after the sign-out saves no record: no upload token outlives the session', () => {
+  saveToken('session-token');
+  saveToken('');
+  saveUpload('etag-late', record('late.bin'));
+  assert.deepEqual(interruptedUploads(), []);
+  assert.ok(!storage.keys().some((k) => k.startsWith('openpan.upload.')));
 });

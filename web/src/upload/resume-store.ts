@@ -1,6 +1,7 @@
 // Acknowledged blocks of unfinished uploads, in localStorage, so that after a page reload the
 // same file (same etag, name and folder) continues where it stopped. The upload token is kept
 // with them: a ctx verifies only together with the token it was issued for.
+import { loadToken } from '../api/session.js';
 import { BLOCK_SIZE } from './etag.js';
 
 const PREFIX = 'openpan.upload.';
@@ -39,6 +40,9 @@ export function loadUpload(etag: string, folder: string, name: string): SavedUpl
 }
 
 export function saveUpload(etag: string, saved: SavedUpload): void {
+  // Only a signed-in browser keeps upload tokens: a block acknowledged after the sign-out (the
+  // upload stops just after) must not leave one behind for the next person.
+  if (!loadToken()) return;
   try {
     localStorage.setItem(keyOf(etag, saved.folder, saved.name), JSON.stringify({ ...saved, savedAt: Date.now() }));
   } catch {
