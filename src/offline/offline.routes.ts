@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
 import { apiRoute, requireUser } from '../http/server.js';
 import { sixpanParse, sixpanParseLine, sixpanTask } from '../http/sixpan/answers.js';
+import { isOn } from '../http/sixpan/input.js';
 import type { OfflineService, TaskStreamEvent } from './offline.service.js';
 
 const Str = Type.String();
@@ -53,9 +54,6 @@ function selectionOfCopyFile(copyFile: unknown): StartSelection {
   return picked.length === 0 || picked.includes('*') ? '*' : picked;
 }
 
-function truthy(v: boolean | number | string | undefined): boolean {
-  return v === true || v === 1 || v === '1' || (typeof v === 'string' && ['true', 'yes'].includes(v.toLowerCase()));
-}
 
 /** `/v1/offline/*` (API.md, Offline download): thin handlers over OfflineService. */
 export function registerOfflineRoutes(app: FastifyInstance, offline: OfflineService): void {
@@ -73,7 +71,7 @@ export function registerOfflineRoutes(app: FastifyInstance, offline: OfflineServ
     return { ...listed, list: listed.list.map((t) => sixpanTask(t, user.id)) };
   });
   apiRoute(app, '/v1/offline/get', Get, async ({ user, body }) => sixpanTask(await offline.get(user.id, body.taskId), user.id));
-  apiRoute(app, '/v1/offline/remove', Remove, ({ user, body }) => offline.remove(user.id, body.taskId, truthy(body.deleteFiles)));
+  apiRoute(app, '/v1/offline/remove', Remove, ({ user, body }) => offline.remove(user.id, body.taskId, isOn(body.deleteFiles)));
   apiRoute(app, '/v1/offline/pause', Ids, ({ user, body }) => offline.pause(user.id, body.taskId));
   apiRoute(app, '/v1/offline/resume', Ids, ({ user, body }) => offline.resume(user.id, body.taskId));
   apiRoute(app, '/v1/offline/parseUrl', ParseUrl, async ({ user, body }) => {

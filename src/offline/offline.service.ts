@@ -8,7 +8,7 @@ import { TYPE_MAGNET, TYPE_TORRENT, TYPE_URL, type Manifest } from './manifest.j
 import type { MetadataFetcher } from './metadata-fetcher.js';
 import { TASK_ACTIVE, TASK_DONE, TASK_FAILED, TASK_PAUSED, type JobRow, type OfflineRepo, type TaskRow } from './offline.repo.js';
 import type { ParseFailure, ParseResult, SourceParser } from './parse.js';
-import type { OfflineQuota, QuotaView } from './quota.js';
+import { offlineRoom, type OfflineQuota, type QuotaView } from './quota.js';
 import type { TaskEvents } from './task-events.js';
 import { engineFilesOf, type Scheduler } from './scheduler.js';
 import { KeyedQueue } from './keyed-queue.js';
@@ -187,8 +187,7 @@ export class OfflineService {
 
   /** The drive's free space, less what the user's unfinished tasks have reserved, must hold `size`. */
   async #checkSpace(userId: number, size: number): Promise<void> {
-    const [free, reserved] = await Promise.all([this.deps.files.freeSpace(userId), this.deps.repo.pendingTaskBytes(userId)]);
-    const room = free - reserved;
+    const { room, reserved } = await offlineRoom(this.deps.files, this.deps.repo, userId);
     if (room < size) {
       throw new AppError(
         'SPACE_EXCEEDED',

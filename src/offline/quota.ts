@@ -1,5 +1,6 @@
 import { AppError } from '../errors.js';
 import type { QuotaConfig } from './offline-config.js';
+import type { FilesService } from '../files/files.service.js';
 import type { OfflineRepo } from './offline.repo.js';
 
 // Offline quotas per user: tasks started per day (UTC; a user's own `offline_quota` overrides
@@ -19,6 +20,19 @@ export interface QuotaView {
   maxRunning: number;
   /** When `used` starts again from 0 (ms since the epoch). */
   resetAt: number;
+}
+
+/**
+ * What a user's drive can still take for offline tasks: its free space less the bytes their
+ * unfinished tasks have reserved (they are charged only at the import).
+ */
+export async function offlineRoom(
+  files: Pick<FilesService, 'freeSpace'>,
+  repo: Pick<OfflineRepo, 'pendingTaskBytes'>,
+  userId: number,
+): Promise<{ room: number; reserved: number }> {
+  const [free, reserved] = await Promise.all([files.freeSpace(userId), repo.pendingTaskBytes(userId)]);
+  return { room: free - reserved, reserved };
 }
 
 export function dayOf(now: number): number {

@@ -8,6 +8,7 @@ import { adoptOrImport, type BlobStore } from '../store/blob-store.js';
 import type { ContentLock } from '../store/content-lock.js';
 import { BlockHasher, EtagTracker, type TrackedFile } from './etag-tracker.js';
 import { KeyedQueue } from './keyed-queue.js';
+import { offlineRoom } from './quota.js';
 import { destinationPath, parseTorrent, type TorrentFile } from './torrent/index.js';
 import { parseUrlJobInfo, TYPE_URL, urlManifest, type Manifest } from './manifest.js';
 import { MetadataUnavailable, type MetadataFetcher } from './metadata-fetcher.js';
@@ -400,8 +401,7 @@ export class Scheduler {
   async #roomForUnknownLength(job: JobRow): Promise<number> {
     let room = Number.MAX_SAFE_INTEGER;
     for (const task of await this.#d.repo.openTasks(job.id)) {
-      const [free, reserved] = await Promise.all([this.#d.files.freeSpace(task.user_id), this.#d.repo.pendingTaskBytes(task.user_id)]);
-      room = Math.min(room, free - reserved);
+      room = Math.min(room, (await offlineRoom(this.#d.files, this.#d.repo, task.user_id)).room);
     }
     const disk = await statfs(this.#d.tempRoot).catch(() => null);
     if (disk !== null) room = Math.min(room, disk.bavail * disk.bsize);

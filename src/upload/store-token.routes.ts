@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { apiRoute } from '../http/server.js';
 import { sixpanFile } from '../http/sixpan/answers.js';
+import { isOn } from '../http/sixpan/input.js';
 import { isEtag } from '../store/etag.js';
 import type { StoreTokenService } from './store-token.js';
 
@@ -56,7 +57,7 @@ function hashOf(hash: string | null | undefined): string | null {
 
 export function registerStoreTokenRoutes(app: FastifyInstance, service: StoreTokenService): void {
   apiRoute(app, '/v1/store/token', StoreToken, async ({ user, body }) => {
-    const answer = await service.issue(user.id, { ...body, ...destinationOf(body), hash: hashOf(body.hash || body.fileHash) });
+    const answer = await service.issue(user.id, { ...body, ...destinationOf(body), hash: hashOf(body.hash || body.fileHash), override: isOn(body.override) });
     return 'uuid' in answer ? sixpanFile(answer) : answer;
   });
 }

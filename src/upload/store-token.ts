@@ -17,8 +17,8 @@ export interface StoreTokenInput {
   parent?: string | null;
   /** Destination directory path (`:torrent` allowed), created when missing. */
   path?: string | null;
-  /** Replace a same-named file: 1, true, "1" or "true". */
-  override?: boolean | number | string | null;
+  /** Replace a same-named file. */
+  override?: boolean;
   /** The file's size in bytes, when the client says it: checked against free space now. */
   size?: number | null;
 }
@@ -51,11 +51,6 @@ export interface StoreTokenOptions {
   now?: () => number;
 }
 
-export function isOverride(value: StoreTokenInput['override']): boolean {
-  if (typeof value === 'string') return value === '1' || ['true', 'yes'].includes(value.toLowerCase());
-  return value === true || value === 1;
-}
-
 /**
  * Seed STEP 1: answers a client about to upload a file, with the file itself when the content
  * is already stored (instant upload, 秒传), else with a token for the upload service.
@@ -76,7 +71,7 @@ export class StoreTokenService {
       throw new AppError('HASH_INVALID', 'Field "hash" is not a content hash: 28 URL-safe base64 characters as UPLOAD.md describes.');
     }
     const name = assertName(input.name);
-    const override = isOverride(input.override);
+    const override = input.override === true;
     const dir = await this.destination(userId, input);
 
     if (hash !== '') {

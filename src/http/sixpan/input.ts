@@ -41,6 +41,11 @@ const FALSE = new Set(['0', 'false', 'no', '']);
 
 const NOT_GIVEN = Symbol('not given');
 
+/** A flag as the gateway read it (`override`, `deleteFiles`): true, 1, "1", "true" or "yes". */
+export function isOn(value: unknown): boolean {
+  return value === true || value === 1 || (typeof value === 'string' && TRUE.has(value.toLowerCase()));
+}
+
 /** One value coerced towards `node`; NOT_GIVEN when the gateway would have used the default. */
 function coerceValue(node: SchemaNode, value: Json, optional: boolean): Json | typeof NOT_GIVEN {
   const k = kinds(node);
