@@ -27,6 +27,9 @@ import { runTransfer, type TransferConfig, type TransferHost } from './transfer.
 //   fdatasynced, validators): a new engine on the same directory — after a pause, a close, a
 //   crash — continues with the missing ranges if the validators still match (and sends If-Range),
 //   else starts from zero.
+// * One version per file: every response must carry the validators of the run's first (a strong
+//   ETag, else Last-Modified; the length), whatever the origin made of If-Range; on a mismatch the
+//   bytes are discarded and the run starts over (transfer.ts).
 // * Pieces (`onPieceVerified`) are the 4 MiB etag blocks of the file (`ETAG_BLOCK`): the
 //   scheduler must use `pieceLength = ETAG_BLOCK` and offset 0 for a URL job's etag tracker. A
 //   piece is reported once all its bytes are written and the file's length is known.

@@ -58,17 +58,42 @@ export async function saveResumeState(path: string, state: ResumeState): Promise
   }
 }
 
+/** What identifies one version of the content: the length and the validators of a response. */
+export interface Validators {
+  size: number | null;
+  etag?: string;
+  lastModified?: string;
+}
+
+/** Only a strong ETag identifies bytes; a weak one (W/) may survive a change. */
+export function isStrongEtag(etag: string | undefined): etag is string {
+  return etag !== undefined && !etag.startsWith('W/');
+}
+
+/**
+ * Whether a later response (a segment's 206, a retry, a probe after a restart) carries the
+ * validators of the first: the same length and the same strong ETag, else the same
+ * Last-Modified. Checked on every response, because an origin may ignore If-Range and answer
+ * 206 from new content. A weak ETag never proves sameness, but a different one proves a change.
+ * Without any validator only the length can be compared.
+ */
+export function sameValidators(first: Validators, later: Validators): boolean {
+  if (later.size !== first.size) return false;
+  if (isStrongEtag(first.etag)) return later.etag === first.etag;
+  if (first.etag !== undefined && later.etag !== first.etag) return false;
+  if (first.lastModified !== undefined) return later.lastModified === first.lastModified;
+  return true;
+}
+
 /** Whether the server's validators show the same content as when `state` was written. */
-export function sameContent(state: ResumeState, probe: { size: number | null; etag?: string; lastModified?: string }): boolean {
-  if (probe.size !== state.size) return false;
-  // Only a strong ETag identifies bytes; a weak one (W/) may survive a change.
-  if (state.etag !== undefined && !state.etag.startsWith('W/')) return probe.etag === state.etag;
-  if (state.lastModified !== undefined) return probe.lastModified === state.lastModified;
-  return false; // no validator: the bytes on disk cannot be trusted to match
+export function sameContent(state: ResumeState, probe: Validators): boolean {
+  // Bytes kept across runs need a strong validator: without one they cannot be trusted to match.
+  if (!isStrongEtag(state.etag) && state.lastModified === undefined) return false;
+  return sameValidators(state, probe);
 }
 
 /** The `If-Range` value for ranged requests: a strong ETag, else Last-Modified; null without one. */
 export function ifRangeValue(v: { etag?: string; lastModified?: string }): string | null {
-  if (v.etag !== undefined && !v.etag.startsWith('W/')) return v.etag;
+  if (isStrongEtag(v.etag)) return v.etag;
   return v.lastModified ?? null;
 }

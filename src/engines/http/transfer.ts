@@ -9,7 +9,7 @@ import { getFollowingRedirects, type FollowOptions } from '../../net/safe-fetch.
 import { ByteRanges, splitRanges, type ByteRange } from './byte-ranges.js';
 import { openRetrying } from '../fd-pool.js';
 import { PositionalWriter } from './positional-writer.js';
-import { ifRangeValue, loadResumeState, sameContent, saveResumeState } from './resume-state.js';
+import { ifRangeValue, loadResumeState, sameContent, sameValidators, saveResumeState, type Validators } from './resume-state.js';
 import type { Throttle } from './throttle.js';
 
 // One run of a URL job: probe, then either parallel ranged segments into a preallocated file or
@@ -182,7 +182,7 @@ async function rangedDownload(host: TransferHost, cfg: TransferConfig, outer: Ab
             cfg,
             inner.signal,
             async () => {
-              while (s.pos < s.end) await fetchRange(host, cfg, inner.signal, finalUrl, size, ifRange, s, fh, saver);
+              while (s.pos < s.end) await fetchRange(host, cfg, inner.signal, finalUrl, probe, ifRange, s, fh, saver);
             },
             () => {
               const moved = s.pos > lastPos;
@@ -219,8 +219,13 @@ async function rangedDownload(host: TransferHost, cfg: TransferConfig, outer: Ab
   }
 }
 
-/** One ranged GET for the rest of `seg`; returns when the segment is complete or the range ended. */
-async function fetchRange(host: TransferHost, cfg: TransferConfig, signal: AbortSignal, url: URL, size: number, ifRange: string | null, seg: Segment, fh: FileHandle, saver: StateSaver): Promise<void> {
+/**
+ * One ranged GET for the rest of `seg`; returns when the segment is complete or the range ended.
+ * `first` holds the validators of the run's first response (the probe): every response must carry
+ * them before a byte of its body is written, whatever the origin made of If-Range.
+ */
+async function fetchRange(host: TransferHost, cfg: TransferConfig, signal: AbortSignal, url: URL, first: Validators, ifRange: string | null, seg: Segment, fh: FileHandle, saver: StateSaver): Promise<void> {
+  const size = first.size as number;
   const headers: Record<string, string> = { range: `bytes=${seg.pos}-${seg.end - 1}` };
   if (ifRange !== null) headers['if-range'] = ifRange;
   const response = await rangeResponse(url, cfg, signal, headers);
@@ -234,6 +239,8 @@ async function fetchRange(host: TransferHost, cfg: TransferConfig, signal: Abort
     if (range === null || range.start !== seg.pos || range.total !== size) {
       throw new ContentChanged(`unexpected Content-Range ${JSON.stringify(got['content-range'] ?? '')} for bytes ${seg.pos}-${seg.end - 1} of ${size}.`);
     }
+    const later = { size: range.total, ...validators({ etag: got.etag, lastModified: got['last-modified'] }) };
+    if (!sameValidators(first, later)) throw new ContentChanged(`${url.host} answered bytes ${seg.pos}-${range.end} with ${describeValidators(later)}, the download began with ${describeValidators(first)}.`);
     await receive(host, cfg, signal, response.body, seg, range.end + 1, fh, saver);
   } finally {
     host.connections--;
@@ -373,6 +380,11 @@ async function receive(host: TransferHost, cfg: TransferConfig, signal: AbortSig
 
 // ---- one stream (no ranges, or no length) ----
 
+/**
+ * Every try (the first, and each retry after a failure) rewrites the file from byte 0 with one
+ * response's body, so the bytes are always of one version; the resume state names that
+ * response's validators, not the probe's, which may be of another version.
+ */
 async function streamDownload(host: TransferHost, cfg: TransferConfig, signal: AbortSignal, probe: ProbeResult): Promise<void> {
   const finalUrl = new URL(probe.finalUrl);
   await withRetries(cfg, signal, async () => {
@@ -383,9 +395,11 @@ async function streamDownload(host: TransferHost, cfg: TransferConfig, signal: A
       const { res } = await getFollowingRedirects(finalUrl, followOptions(cfg, signal));
       host.connections++;
       let end: number;
+      let got: { etag?: string; lastModified?: string };
       try {
         const status = res.statusCode ?? 0;
         if (status !== 200) throw new FetchError(`HTTP_${status}`, `${finalUrl.host} answered ${status} ${res.statusMessage ?? ''}`.trim() + '.');
+        got = validators({ etag: res.headers.etag, lastModified: res.headers['last-modified'] });
         const expected = contentLength(res);
         if (expected !== null) host.size = expected;
         if (expected !== null && host.maxBytes !== null && expected > host.maxBytes) throw tooLarge(host.maxBytes);
@@ -399,7 +413,7 @@ async function streamDownload(host: TransferHost, cfg: TransferConfig, signal: A
       }
       host.size = end;
       await fh.sync();
-      await saveResumeState(host.statePath, { version: 1, url: host.url, finalUrl: probe.finalUrl, size: end, ...validators(probe), done: host.ranges.toJSON() });
+      await saveResumeState(host.statePath, { version: 1, url: host.url, finalUrl: probe.finalUrl, size: end, ...got, done: host.ranges.toJSON() });
     } finally {
       await fh.close();
     }
@@ -410,8 +424,12 @@ function tooLarge(maxBytes: number): FetchError {
   return new FetchError('SPACE_EXCEEDED', `The download is larger than the ${maxBytes} bytes of space left for it.`);
 }
 
-function validators(probe: ProbeResult): { etag?: string; lastModified?: string } {
-  return { ...(probe.etag !== undefined ? { etag: probe.etag } : {}), ...(probe.lastModified !== undefined ? { lastModified: probe.lastModified } : {}) };
+function validators(v: { etag?: string; lastModified?: string }): { etag?: string; lastModified?: string } {
+  return { ...(v.etag ? { etag: v.etag } : {}), ...(v.lastModified ? { lastModified: v.lastModified } : {}) };
+}
+
+function describeValidators(v: Validators): string {
+  return [`length ${v.size ?? 'unknown'}`, `ETag ${v.etag ?? 'none'}`, `Last-Modified ${v.lastModified ?? 'none'}`].join(', ');
 }
 
 /**
