@@ -61,7 +61,7 @@ export async function createOpenPan(config: Config, env: Record<string, string |
   const contentLock = new ContentLock();
   const uploadUrl = () => `${config.publicUrl}/upload`;
   const uploads = new UploadService(
-    { files, store, lock: contentLock, repo: new UploadRepo(db) },
+    { files, store, lock: contentLock, repo: new UploadRepo(db), sessionOpen: (userId, session) => users.sessionOpen(userId, session) },
     { secret: config.secret, dir: join(config.dataDir, 'uploads'), blockExpiryMs: config.uploadExpiryMs, uploadUrl },
   );
   const storeToken = new StoreTokenService({ files, store, lock: contentLock }, { secret: config.secret, tokenTtlMs: config.uploadTokenTtlMs, uploadUrl });
@@ -89,7 +89,7 @@ export async function createOpenPan(config: Config, env: Record<string, string |
   });
   await http.register(uploadRoutes, { prefix: '/upload', service: uploads, bodyIdleTimeoutMs: config.bodyIdleTimeoutMs });
   // Signed addresses authorise themselves: outside the /v1 plugin and its token check.
-  registerDownloadRoutes(http, { secret: config.secret, store });
+  registerDownloadRoutes(http, { secret: config.secret, store, fileHolds: (userId, uuid, etag) => files.fileHolds(userId, uuid, etag) });
   // The browser UI at `/`, with index.html for its own routes (never for /v1, /upload, /dl).
   registerWebUi(http, { publicUrl: () => config.publicUrl });
 

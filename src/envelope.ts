@@ -15,13 +15,14 @@ export interface FailureEnvelope {
   success: false;
   code: ErrorCode;
   message: string;
-  result: null;
+  /** null, or what the error's code documents (e.g. TASK_EXISTS: the existing task's id). */
+  result: Readonly<Record<string, string | number>> | null;
 }
 
 export function ok<T>(result: T, token: string): SuccessEnvelope<T> {
   return { status: 200, success: true, code: 'OK', result, token };
 }
 
-export function failure(status: number, code: ErrorCode, message: string): FailureEnvelope {
-  return { status, success: false, code, message, result: null };
+export function failure(status: number, code: ErrorCode, message: string, details: FailureEnvelope['result'] = null): FailureEnvelope {
+  return { status, success: false, code, message, result: details };
 }

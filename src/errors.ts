@@ -27,7 +27,11 @@ export const ERRORS = {
   USER_NOT_FOUND: 404,
   TASK_NOT_FOUND: 404,
   FILE_ALREADY_EXISTS: 409,
+  /** The user already has a task of this torrent: the answer's `result.taskId` names it. */
+  TASK_EXISTS: 409,
   USER_ALREADY_EXISTS: 409,
+  /** A download's `If-Match` names another version of the content. */
+  PRECONDITION_FAILED: 412,
   SPACE_EXCEEDED: 413,
   PAYLOAD_TOO_LARGE: 413,
   RANGE_NOT_SATISFIABLE: 416,
@@ -46,13 +50,16 @@ export type ErrorCode = keyof typeof ERRORS;
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  /** What a client needs to act on the error (e.g. the existing task's id); the answer's `result`. */
+  readonly details: Readonly<Record<string, string | number>> | null;
 
   /** `status` overrides the code's usual status where the contract names another (API.md). */
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; status?: number }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; status?: number; details?: Record<string, string | number> }) {
     super(message, options);
     this.name = 'AppError';
     this.code = code;
     this.status = options?.status ?? ERRORS[code];
+    this.details = options?.details ?? null;
   }
 }
 

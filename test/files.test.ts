@@ -13,6 +13,18 @@ async function putFile(s: TestServer, client: Client, path: string, content: str
   return s.openpan.files.createFile(info.identity, { dir, name: path.slice(slash + 1), etag: etagOf(data), size: data.length, onConflict: 'error' });
 }
 
+/** Uploads real bytes (store/token, then a form upload), so that downloads can serve them. */
+async function uploadFile(client: Client, path: string, content: string) {
+  const slash = path.lastIndexOf('/');
+  const t = await client.call('/v1/store/token', { name: path.slice(slash + 1), path: path.slice(0, slash) || '/' });
+  const form = new FormData();
+  form.append('token', t.token);
+  form.append('file', new Blob([content]), 'x');
+  const res = await fetch(`${t.uploadUrl}/file/upload`, { method: 'POST', body: form });
+  assert.equal(res.status, 200);
+  return JSON.parse(((await res.json()) as { response: string }).response).result;
+}
+
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
     await p;
@@ -209,6 +221,27 @@ describe('file tree', () => {
     assert.ok(blob.unreferenced_at! > 0);
   });
 
+  test('a download address dies with its file: 404 FILE_NOT_FOUND at once after remove, though it has not expired', async () => {
+    // Content of its own and content another file shares: neither address outlives its file.
+    await uploadFile(s.admin, '/dl-life/secret.txt', 'secret 1e727273122cad49');
+    await uploadFile(s.admin, '/dl-life/shared-a.txt', 'shared bytes');
+    await uploadFile(s.admin, '/dl-life/shared-b.txt', 'shared bytes');
+    for (const name of ['secret.txt', 'shared-a.txt']) {
+      const { downloadAddress, expires } = await s.admin.call('/v1/files/download', { path: `/dl-life/${name}` });
+      assert.ok(expires > Date.now() + 60_000);
+      const before = await fetch(downloadAddress);
+      assert.equal(before.status, 200, name);
+      await before.arrayBuffer();
+      await s.admin.call('/v1/files/remove', { path: [`/dl-life/${name}`] });
+      const after = await fetch(downloadAddress);
+      assert.equal(after.status, 404, name);
+      const body = (await after.json()) as { code: string };
+      assert.equal(body.code, 'FILE_NOT_FOUND', name);
+    }
+    const { downloadAddress } = await s.admin.call('/v1/files/download', { path: '/dl-life/shared-b.txt' });
+    assert.equal(await (await fetch(downloadAddress)).text(), 'shared bytes', 'the other file of the same content still downloads');
+  });
+
   test('the :torrent folder is created on first use and named in any case', async () => {
     const d = await s.admin.call('/v1/files/createDirectory', { path: ':TORRENT' });
     assert.equal(d.path, '/:torrent');
@@ -248,6 +281,19 @@ describe('file tree', () => {
     assert.equal((await s.admin.call('/v1/files/get', { path: '/secret/plan.txt' })).name, 'plan.txt');
   });
 
+  test('more than 10,000 entries in one call is 400 BAD_REQUEST saying so', async () => {
+    const uuids = Array.from({ length: 10_001 }, (_, i) => i.toString(16).padStart(32, '0'));
+    for (const [call, body] of [
+      ['/v1/files/remove', { uuid: uuids }],
+      ['/v1/files/move', { path: uuids.map((u) => `/${u}`), destPath: '/' }],
+    ] as const) {
+      const r = await s.admin.raw(call, body);
+      assert.equal(r.status, 400, call);
+      assert.equal(r.json.code, 'BAD_REQUEST');
+      assert.match(r.json.message ?? '', /10,001 entries.*at most 10,000/, call);
+    }
+  });
+
   test('fields of a type nothing can be read from give 400 BAD_REQUEST', async () => {
     for (const [call, body] of [
       ['/v1/files/page', { path: {} }],
@@ -274,14 +320,249 @@ describe('file tree', () => {
     assert.ok(onlyFiles.list.every((f: { type: number }) => f.type === 0));
   });
 
-  test('a file in the way of a directory path is reported, not overwritten', async () => {
-    await putFile(s, s.admin, '/fw/thing', 'data');
-    const r = await s.admin.raw('/v1/files/createDirectory', { path: '/fw/thing/sub' });
-    assert.equal(r.status, 409);
-    assert.equal(r.json.code, 'FILE_ALREADY_EXISTS');
-    const p = await s.admin.raw('/v1/files/page', { path: '/fw/thing' });
-    assert.equal(p.status, 400);
-    assert.equal(p.json.code, 'NOT_A_DIRECTORY');
+  test('a file where a directory is needed is 400 NOT_A_DIRECTORY however it is addressed, and is not overwritten', async () => {
+    const file = (await putFile(s, s.admin, '/fw/thing', 'data')).file;
+    const attempts: Array<[string, object]> = [
+      ['/v1/files/createDirectory', { path: '/fw/thing/sub' }],
+      ['/v1/files/createDirectory', { path: '/fw/thing' }],
+      ['/v1/files/createDirectory', { parent: file.uuid, name: 'sub' }],
+      ['/v1/files/createDirectory', { path: '/fw/thing', name: 'sub' }],
+      ['/v1/files/page', { path: '/fw/thing' }],
+      ['/v1/files/list', { uuid: file.uuid }],
+      ['/v1/files/move', { path: ['/fw/other'], destPath: '/fw/thing' }],
+      ['/v1/files/copy', { path: ['/fw/other'], parent: file.uuid }],
+      ['/v1/store/token', { name: 'x.txt', path: '/fw/thing' }],
+      ['/v1/store/token', { name: 'x.txt', path: '/fw/thing/deeper' }],
+      ['/v1/store/token', { name: 'x.txt', parent: file.uuid }],
+    ];
+    await s.admin.call('/v1/files/createDirectory', { path: '/fw/other' });
+    for (const [call, body] of attempts) {
+      const r = await s.admin.raw(call, body);
+      assert.equal(r.status, 400, `${call} ${JSON.stringify(body)}`);
+      assert.equal(r.json.code, 'NOT_A_DIRECTORY', `${call} ${JSON.stringify(body)}`);
+    }
+    assert.equal((await s.admin.call('/v1/files/get', { path: '/fw/thing' })).uuid, file.uuid);
+  });
+});
+
+describe('the torrent folder is reserved at the root', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startServer();
+  });
+  after(() => s.close());
+
+  const rootNames = async (c: Client) => (await c.call('/v1/files/page', { path: '/', pageSize: 999 })).list.map((f: { name: string }) => f.name);
+
+  test('createDirectory of :torrent in any case at the root answers the torrent folder, never a second folder', async () => {
+    const system = await s.admin.call('/v1/files/createDirectory', { path: ':torrent' });
+    for (const name of [':TORRENT', ':Torrent', ':torrent']) {
+      const d = await s.admin.call('/v1/files/createDirectory', { parent: '', name });
+      assert.equal(d.uuid, system.uuid, name);
+      const viaPath = await s.admin.call('/v1/files/createDirectory', { path: '/', name });
+      assert.equal(viaPath.uuid, system.uuid, name);
+    }
+    assert.deepEqual((await rootNames(s.admin)).filter((n: string) => n.toLowerCase() === ':torrent'), [':torrent']);
+  });
+
+  test('renaming, moving or copying an entry onto :torrent in any case at the root is 409 FILE_ALREADY_EXISTS', async () => {
+    await s.admin.call('/v1/files/createDirectory', { path: '/mine' });
+    await s.admin.call('/v1/files/createDirectory', { path: '/deep/:TORRENT' });
+    await putFile(s, s.admin, '/deep/x/:Torrent', 'a file named like it');
+    const attempts: Array<[string, object]> = [
+      ['/v1/files/rename', { path: '/mine', name: ':Torrent' }],
+      ['/v1/files/rename', { path: '/mine', name: ':TORRENT' }],
+      ['/v1/files/move', { path: ['/deep/:TORRENT'], destPath: '/' }],
+      ['/v1/files/copy', { path: ['/deep/:TORRENT'], parent: '' }],
+      ['/v1/files/move', { path: ['/deep/x/:Torrent'], destPath: '/' }],
+      ['/v1/store/token', { name: ':TORRENT', path: '/' }],
+    ];
+    for (const [call, body] of attempts) {
+      const r = await s.admin.raw(call, body);
+      assert.equal(r.status, 409, `${call} ${JSON.stringify(body)}`);
+      assert.equal(r.json.code, 'FILE_ALREADY_EXISTS', `${call} ${JSON.stringify(body)}`);
+    }
+    assert.deepEqual((await rootNames(s.admin)).filter((n: string) => n.toLowerCase() === ':torrent'), [':torrent']);
+    // Below the root it is a name like any other.
+    assert.equal((await s.admin.call('/v1/files/get', { path: '/deep/:TORRENT' })).type, 1);
+  });
+
+  test('the torrent folder itself cannot be renamed, moved or removed (400 BAD_REQUEST); its content can', async () => {
+    const keep = await s.admin.call('/v1/files/createDirectory', { path: ':torrent/keep' });
+    const folder = await s.admin.call('/v1/files/get', { path: '/:torrent' });
+    await s.admin.call('/v1/files/createDirectory', { path: '/box' });
+    const attempts: Array<[string, object]> = [
+      ['/v1/files/rename', { uuid: folder.uuid, name: 'torrents' }],
+      ['/v1/files/rename', { path: ':TORRENT', name: 'torrents' }],
+      ['/v1/files/move', { uuid: [':torrent'], destPath: '/box' }],
+      ['/v1/files/remove', { path: ['/:torrent'] }],
+      ['/v1/files/remove', { uuid: [folder.uuid, keep.uuid] }],
+    ];
+    for (const [call, body] of attempts) {
+      const r = await s.admin.raw(call, body);
+      assert.equal(r.status, 400, `${call} ${JSON.stringify(body)}`);
+      assert.equal(r.json.code, 'BAD_REQUEST', `${call} ${JSON.stringify(body)}`);
+      assert.match(r.json.message ?? '', /torrent folder/);
+    }
+    const after = await s.admin.call('/v1/files/get', { path: '/:torrent' });
+    assert.equal(after.uuid, folder.uuid);
+    assert.equal((await s.admin.call('/v1/files/get', { path: '/:torrent/keep' })).uuid, keep.uuid, 'the batch removed nothing');
+    assert.equal(await s.admin.call('/v1/files/remove', { path: ['/:torrent/keep'] }), true);
+    assert.equal((await s.admin.call('/v1/files/rename', { uuid: folder.uuid, name: ':torrent' })).uuid, folder.uuid, 'its own name again is a no-op');
+  });
+});
+
+describe('move and copy name their destination', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startServer();
+    await putFile(s, s.admin, '/Work/report', 'quarterly');
+    await s.admin.call('/v1/files/createDirectory', { path: '/Archive' });
+  });
+  after(() => s.close());
+
+  test('without parent or destPath (or with a field openpan does not know) it is 400 BAD_REQUEST naming both, and nothing moves', async () => {
+    for (const call of ['/v1/files/move', '/v1/files/copy']) {
+      for (const extra of [{}, { dest: '/Archive' }, { target: '/Archive' }, { parent: null }]) {
+        const r = await s.admin.raw(call, { path: ['/Work/report'], ...extra });
+        assert.equal(r.status, 400, `${call} ${JSON.stringify(extra)}`);
+        assert.equal(r.json.code, 'BAD_REQUEST');
+        assert.match(r.json.message ?? '', /"parent".*"destPath"/);
+      }
+    }
+    assert.equal((await s.admin.call('/v1/files/get', { path: '/Work/report' })).name, 'report');
+    assert.equal(await codeOf(s.admin.call('/v1/files/get', { path: '/report' })), 'FILE_NOT_FOUND');
+  });
+
+  test('parent and destPath naming two different directories is 400 BAD_REQUEST; naming the same one is fine', async () => {
+    const archive = await s.admin.call('/v1/files/get', { path: '/Archive' });
+    const r = await s.admin.raw('/v1/files/move', { path: ['/Work/report'], parent: archive.uuid, destPath: '/Work' });
+    assert.equal(r.status, 400);
+    assert.equal(r.json.code, 'BAD_REQUEST');
+    assert.equal((await s.admin.call('/v1/files/get', { path: '/Work/report' })).name, 'report');
+    assert.equal(await s.admin.call('/v1/files/copy', { path: ['/Work/report'], parent: archive.uuid, destPath: '/Archive/' }), true);
+    assert.equal((await s.admin.call('/v1/files/get', { path: '/Archive/report' })).size, 9);
+  });
+
+  test('the root is named explicitly: parent "" (the root\'s uuid), parent "/", or destPath "/"', async () => {
+    for (const [i, dest] of [{ parent: '' }, { parent: '/' }, { destPath: '/' }, { destPath: '' }].entries()) {
+      const name = `root-${i}.txt`;
+      await putFile(s, s.admin, `/Work/${name}`, 'x');
+      assert.equal(await s.admin.call('/v1/files/move', { path: [`/Work/${name}`], ...dest }), true, JSON.stringify(dest));
+      assert.equal((await s.admin.call('/v1/files/get', { path: `/${name}` })).parent, '', JSON.stringify(dest));
+    }
+  });
+
+  test('a form body names the root with parent= as 6pan\'s clients send it', async () => {
+    await putFile(s, s.admin, '/Work/form.txt', 'x');
+    const res = await fetch(`${s.url}/v1/files/move`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${s.admin.token}` },
+      body: 'path=%2FWork%2Fform.txt&parent=',
+    });
+    assert.equal(((await res.json()) as { success: boolean }).success, true);
+    assert.equal((await s.admin.call('/v1/files/get', { path: '/form.txt' })).name, 'form.txt');
+  });
+});
+
+describe('listing order', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startServer();
+    for (const name of ['Banana', '_x', 'apple', 'cherry', 'zebra', 'Äpfel', 'file10', 'file2', 'File1']) await putFile(s, s.admin, `/sort/${name}`, name);
+    await s.admin.call('/v1/files/createDirectory', { path: '/sort/Zdir' });
+    await s.admin.call('/v1/files/createDirectory', { path: '/sort/adir' });
+  });
+  after(() => s.close());
+
+  const ASCENDING = ['adir', 'Zdir', '_x', 'Äpfel', 'apple', 'Banana', 'cherry', 'File1', 'file2', 'file10', 'zebra'];
+  const names = (list: Array<{ name: string }>) => list.map((f) => f.name);
+
+  test('names sort naturally and case-insensitively, directories first', async () => {
+    assert.deepEqual(names((await s.admin.call('/v1/files/page', { path: '/sort', orderBy: 'name' })).list), ASCENDING);
+    assert.deepEqual(names(await s.admin.call('/v1/files/list', { path: '/sort', orderBy: 0 })), ASCENDING);
+  });
+
+  test('a separate order field (asc/desc, 1/-1) sets the direction of page, list and list2', async () => {
+    const descending = [...ASCENDING.slice(0, 2).reverse(), ...ASCENDING.slice(2).reverse()];
+    for (const order of ['desc', 'DESC', -1, '-1']) {
+      assert.deepEqual(names((await s.admin.call('/v1/files/page', { path: '/sort', orderBy: 'name', order })).list), descending, String(order));
+    }
+    for (const order of ['asc', 1, '1']) {
+      assert.deepEqual(names((await s.admin.call('/v1/files/page', { path: '/sort', orderBy: 'name desc', order })).list), ASCENDING, String(order));
+    }
+    assert.deepEqual(names(await s.admin.call('/v1/files/list', { path: '/sort', orderBy: 'name', order: 'desc' })), descending);
+    assert.deepEqual(names((await s.admin.call('/v1/files/list2', { path: '/sort', order: -1 })).list), descending);
+    const pageTwo = await s.admin.call('/v1/files/page', { path: '/sort', orderBy: 'name', order: 'desc', page: 2, pageSize: 4 });
+    assert.deepEqual(names(pageTwo.list), descending.slice(4, 8));
+    const bySize = await s.admin.call('/v1/files/page', { path: '/sort', orderBy: 'size', order: 'desc', type: 0 });
+    const sizes = bySize.list.map((f: { size: number }) => f.size);
+    assert.deepEqual(sizes, [...sizes].sort((a, b) => b - a));
+  });
+
+  test('an order that is neither asc nor desc is 400 BAD_REQUEST naming the field', async () => {
+    for (const order of ['up', 2, 0]) {
+      const r = await s.admin.raw('/v1/files/page', { path: '/sort', order });
+      assert.equal(r.status, 400, String(order));
+      assert.equal(r.json.code, 'BAD_REQUEST');
+      assert.match(r.json.message ?? '', /"order"/);
+    }
+  });
+
+  test('renamed and copied entries sort by their new name', async () => {
+    await s.admin.call('/v1/files/rename', { path: '/sort/zebra', name: 'Aardvark' });
+    await s.admin.call('/v1/files/copy', { path: ['/sort/file10'], destPath: '/sort/adir' });
+    await putFile(s, s.admin, '/sort/adir/FILE9', 'x');
+    assert.deepEqual(names((await s.admin.call('/v1/files/page', { path: '/sort', type: 0 })).list).slice(0, 2), ['_x', 'Aardvark']);
+    assert.deepEqual(names((await s.admin.call('/v1/files/page', { path: '/sort/adir' })).list), ['FILE9', 'file10']);
+  });
+
+  test('a name-ordered page of a folder is read along the name-key index, with no sort', async () => {
+    const plans = await sql<{ detail: string }>`
+      EXPLAIN QUERY PLAN SELECT * FROM files AS f WHERE f.user_id = 1 AND f.parent_id = 1 AND f.type = 0
+      ORDER BY f.name_key DESC, f.name DESC, f.id DESC LIMIT 100 OFFSET 100000`.execute(s.openpan.db);
+    const details = plans.rows.map((r) => r.detail).join(' | ');
+    assert.match(details, /files_by_name_key/);
+    assert.doesNotMatch(details, /TEMP B-TREE/);
+  });
+});
+
+describe('names are NFC', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startServer();
+  });
+  after(() => s.close());
+
+  const NFC = 'caf\u00e9';
+  const NFD = 'cafe\u0301';
+
+  test('the NFD and NFC spellings of a name are one entry, found by either spelling', async () => {
+    const made = await s.admin.call('/v1/files/createDirectory', { path: `/n/${NFD}` });
+    assert.equal(made.name, NFC);
+    assert.equal(made.path, `/n/${NFC}`);
+    assert.equal((await s.admin.call('/v1/files/createDirectory', { parent: (await s.admin.call('/v1/files/get', { path: '/n' })).uuid, name: NFC })).uuid, made.uuid);
+    assert.equal((await s.admin.call('/v1/files/get', { path: `/n/${NFD}` })).uuid, made.uuid);
+    assert.equal((await s.admin.call('/v1/files/page', { path: '/n' })).totalCount, 1);
+  });
+
+  test('rename, store/token and upload store the NFC form and see the NFD one as taken', async () => {
+    await s.admin.call('/v1/files/createDirectory', { path: '/n/other' });
+    const clash = await s.admin.raw('/v1/files/rename', { path: '/n/other', name: NFD });
+    assert.equal(clash.status, 409);
+    assert.equal(clash.json.code, 'FILE_ALREADY_EXISTS');
+    const renamed = await s.admin.call('/v1/files/rename', { path: '/n/other', name: `r\u00e9sume\u0301 ${NFD}.txt` });
+    assert.equal(renamed.name, `r\u00e9sum\u00e9 ${NFC}.txt`);
+    const data = Buffer.from('nfc upload');
+    const t = await s.admin.call('/v1/store/token', { name: `${NFD}.txt`, path: `/n/${NFD}` });
+    assert.equal(t.name, `${NFC}.txt`);
+    const form = new FormData();
+    form.append('token', t.token);
+    form.append('file', new Blob([data]), 'x');
+    const answer = (await (await fetch(`${t.uploadUrl}/file/upload`, { method: 'POST', body: form })).json()) as { key: string; response: string };
+    const file = JSON.parse(answer.response).result;
+    assert.equal(file.path, `/n/${NFC}/${NFC}.txt`);
+    assert.equal(answer.key, `${NFC}.txt`);
   });
 });
 

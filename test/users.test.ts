@@ -123,3 +123,43 @@ describe('registration closed', () => {
     }
   });
 });
+
+describe('user names are one name in any case or width', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startServer();
+  });
+  after(() => s.close());
+
+  test('"boss", "Boss", "BOSS" and full-width "ｂｏｓｓ" are one name: the later ones are 409 USER_ALREADY_EXISTS', async () => {
+    await new Client(s.url).call('/v1/user/register', { name: 'boss', password: 'boss-Passw0rd' });
+    for (const name of ['Boss', 'BOSS', 'ｂｏｓｓ', 'ＢＯＳＳ', 'Admin', 'ａｄｍｉｎ']) {
+      const r = await new Client(s.url).raw('/v1/user/register', { name, password: 'other-Passw0rd' });
+      assert.equal(r.status, 409, name);
+      assert.equal(r.json.code, 'USER_ALREADY_EXISTS', name);
+    }
+    assert.deepEqual((await s.openpan.users.list()).map((u) => u.name).sort(), ['admin', 'boss']);
+  });
+
+  test('a login finds the account in any case or width', async () => {
+    for (const value of ['boss', 'Boss', 'BOSS', 'ｂｏｓｓ']) {
+      const c = await new Client(s.url).login(value, 'boss-Passw0rd');
+      assert.equal((await c.call('/v1/user/info')).name, 'boss', value);
+    }
+  });
+
+  test('a full-width name is stored in its plain form (NFKC), its case kept', async () => {
+    const r = await new Client(s.url).call('/v1/user/register', { name: 'Ｍａｒｉｅ２', password: 'marie-Passw0rd' });
+    assert.equal(r.name, 'Marie2');
+    assert.equal((await (await new Client(s.url).login('marie2', 'marie-Passw0rd')).call('/v1/user/info')).name, 'Marie2');
+  });
+
+  test('changeName onto another account\'s name in another case is 409; onto its own in another case is fine', async () => {
+    const marie = await new Client(s.url).login('Marie2', 'marie-Passw0rd');
+    const taken = await marie.raw('/v1/user/changeName', { name: 'BOSS' });
+    assert.equal(taken.status, 409);
+    assert.equal(taken.json.code, 'USER_ALREADY_EXISTS');
+    assert.equal((await marie.call('/v1/user/changeNameAndGet', { name: 'MARIE2' })).name, 'MARIE2');
+    assert.equal((await (await new Client(s.url).login('marie2', 'marie-Passw0rd')).call('/v1/user/info')).name, 'MARIE2');
+  });
+});

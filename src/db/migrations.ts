@@ -1,5 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 import type { Migration, MigrationProvider } from 'kysely/migration';
+import { extOf, nfc, numberedName } from '../files/names.js';
+import { nameSortKey } from '../files/sort-key.js';
+import { userNameKey } from '../users/user-names.js';
 
 // Migrations are code, applied in name order at start-up. Never edit one that has shipped:
 // add a new one.
@@ -231,7 +234,89 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('users').addColumn('offline_used', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
+  '0005_offline_task_ownership': {
+    async up(db: Kysely<any>) {
+      // Bytes of the task's selected files already in its drive: what it still reserves is
+      // `size - saved_size` (files are imported one by one as they complete).
+      await db.schema.alterTable('offline_tasks').addColumn('saved_size', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      // The folder the task created for a multi-file download ("" when it made none), removed
+      // with `deleteFiles` once nothing is left in it.
+      await db.schema.alterTable('offline_tasks').addColumn('folder_uuid', 'text', (c) => c.notNull().defaultTo('')).execute();
+      await sql`
+        UPDATE offline_tasks SET saved_size = size WHERE status = 100`.execute(db);
+      // One task per user and info hash (a user edits a task's selection instead of starting it twice).
+      await db.schema.createIndex('offline_tasks_user_info_hash').on('offline_tasks').columns(['user_id', 'info_hash']).execute();
+    },
+  },
+  '0006_name_keys': {
+    async up(db: Kysely<any>) {
+      await db.transaction().execute(async (trx) => {
+        await nfcFileNames(trx);
+        // Listings sort names by a key computed in TypeScript (files/sort-key.ts), ties by the
+        // name: one index serves every page in either direction.
+        await trx.schema.alterTable('files').addColumn('name_key', 'text', (c) => c.notNull().defaultTo('')).execute();
+        await fillColumn(trx, 'files', 'name_key', nameSortKey);
+        await trx.schema.dropIndex('files_by_name').execute();
+        await trx.schema.createIndex('files_by_name_key').on('files').columns(['user_id', 'parent_id', 'type', 'name_key', 'name']).execute();
+
+        // User names are unique by their NFKC, case-folded key. Accounts whose names already
+        // collided keep their names: the oldest holds the key, every later one is marked with
+        // its own id in `legacy_clash` (each still signs in with its exact name). A row written
+        // without a key (NULL) is only found by its exact name.
+        await trx.schema.alterTable('users').addColumn('name_key', 'text').execute();
+        await trx.schema.alterTable('users').addColumn('legacy_clash', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        const seen = new Set<string>();
+        for (const user of await trx.selectFrom('users').select(['id', 'name']).orderBy('id').execute()) {
+          const key = userNameKey(user.name);
+          await trx.updateTable('users').set({ name_key: key, legacy_clash: seen.has(key) ? user.id : 0 }).where('id', '=', user.id).execute();
+          seen.add(key);
+        }
+        await trx.schema.createIndex('users_name_key').on('users').columns(['name_key', 'legacy_clash']).unique().execute();
+      });
+    },
+  },
 };
+
+/**
+ * Names became NFC (files/names.ts): an entry stored in another form is renamed to its NFC
+ * form, numbered ("café (1)") when a sibling already has that name, with its subtree's paths.
+ */
+async function nfcFileNames(db: Kysely<any>): Promise<void> {
+  // Only names with a non-ASCII character can change; parents before their children.
+  const candidates = await db
+    .selectFrom('files')
+    .select(['id', 'name'])
+    .where(sql<boolean>`length(name) <> length(CAST(name AS BLOB))`)
+    .orderBy('depth')
+    .orderBy('id')
+    .execute();
+  for (const { id, name } of candidates as Array<{ id: number; name: string }>) {
+    const normal = nfc(name);
+    if (normal === name) continue;
+    // Read now: an ancestor renamed before this row changed its path.
+    const row = await db.selectFrom('files').select(['user_id', 'parent_id', 'path', 'type']).where('id', '=', id).executeTakeFirstOrThrow();
+    const taken = (name: string) =>
+      db.selectFrom('files').select('id').where('user_id', '=', row.user_id).where('parent_id', '=', row.parent_id).where('name', '=', name).executeTakeFirst();
+    let free = normal;
+    for (let n = 1; await taken(free); n++) free = numberedName(normal, n);
+    const oldPath: string = row.path;
+    const newPath = oldPath.slice(0, oldPath.lastIndexOf('/') + 1) + free;
+    await db.updateTable('files').set({ name: free, path: newPath, ...(row.type === 0 ? { ext: extOf(free) } : {}) }).where('id', '=', id).execute();
+    await sql`
+      UPDATE files SET path = ${newPath} || substr(path, length(${oldPath}) + 1)
+      WHERE user_id = ${row.user_id} AND path > ${oldPath + '/'} AND path < ${oldPath + '0'}`.execute(db);
+  }
+}
+
+/** Sets `column` of every row of `table` to `compute(name)`, in batches by id. */
+async function fillColumn(db: Kysely<any>, table: string, column: string, compute: (name: string) => string): Promise<void> {
+  for (let last = 0; ; ) {
+    const rows = (await db.selectFrom(table).select(['id', 'name']).where('id', '>', last).orderBy('id').limit(5000).execute()) as Array<{ id: number; name: string }>;
+    if (rows.length === 0) return;
+    for (const row of rows) await db.updateTable(table).set({ [column]: compute(row.name) }).where('id', '=', row.id).execute();
+    last = rows[rows.length - 1].id;
+  }
+}
 
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {

@@ -3,6 +3,14 @@ import type { Generated } from 'kysely';
 export interface UsersTable {
   id: Generated<number>;
   name: string;
+  /** The name as logins and uniqueness compare it (users/user-names.ts): NFKC, case-folded; null for a row written without one (found by its exact name only). */
+  name_key: string | null;
+  /**
+   * 0; or, for an account whose name already folded onto an older account's when name keys
+   * came (migration 0006), its own id: such accounts keep their names, and (name_key,
+   * legacy_clash) stays unique while every later name is unique by its key alone.
+   */
+  legacy_clash: Generated<number>;
   password_hash: string;
   is_admin: number;
   space_used: number;
@@ -31,7 +39,10 @@ export interface FilesTable {
   parent_id: number;
   /** Full path from the user's root, e.g. "/Movies/a.mkv". */
   path: string;
+  /** In NFC (files/names.ts). */
   name: string;
+  /** What listings sort names by (files/sort-key.ts); ties are ordered by `name`. */
+  name_key: string;
   ext: string;
   /** 0 file, 1 directory. */
   type: number;
@@ -126,6 +137,10 @@ export interface OfflineTasksTable {
   message: string;
   size: number;
   finished_size: number;
+  /** Bytes of the selected files already in the drive (what the task no longer reserves). */
+  saved_size: Generated<number>;
+  /** The folder the task created for a multi-file download; "" when none. */
+  folder_uuid: Generated<string>;
   created_at: number;
   finished_at: number;
 }

@@ -3,6 +3,7 @@ import type { Db } from '../db/database.js';
 import { randomUuidSql, subtreeBounds } from '../db/sql.js';
 import { DIRECTORY, FILE, type DirRef, type FileRowWithParent } from './file-object.js';
 import { childPath } from './names.js';
+import { nameSortKey } from './sort-key.js';
 
 export type SortField = 'name' | 'size' | 'ctime' | 'mtime';
 
@@ -43,6 +44,12 @@ export class FilesRepo {
     return this.selectWithParent(q).where('f.uuid', '=', uuid).where('f.user_id', '=', userId).executeTakeFirst();
   }
 
+  /** Whether the user's file `uuid` holds content `etag` (one lookup on the uuid index). */
+  async fileHolds(q: Db, userId: number, uuid: string, etag: string): Promise<boolean> {
+    const row = await q.selectFrom('files').select('id').where('uuid', '=', uuid).where('user_id', '=', userId).where('type', '=', FILE).where('store_id', '=', etag).executeTakeFirst();
+    return row !== undefined;
+  }
+
   byPath(q: Db, userId: number, path: string): Promise<FileRowWithParent | undefined> {
     return this.selectWithParent(q).where('f.user_id', '=', userId).where('f.path', '=', path).executeTakeFirst();
   }
@@ -70,14 +77,17 @@ export class FilesRepo {
     opts: { offset: number; limit: number; sort: SortField; desc: boolean },
   ): Promise<FileRowWithParent[]> {
     const direction = opts.desc ? 'desc' : 'asc';
-    return q
+    // Names sort by their key, names equal by it by code point (files_by_name_key).
+    const columns = opts.sort === 'name' ? (['f.name_key', 'f.name'] as const) : ([`f.${opts.sort}`] as const);
+    let query = q
       .selectFrom('files as f')
       .selectAll('f')
       .select(sql<string>`${parent.uuid}`.as('parent_uuid'))
       .where('f.user_id', '=', userId)
       .where('f.parent_id', '=', parent.id)
-      .where('f.type', '=', type)
-      .orderBy(`f.${opts.sort}`, direction)
+      .where('f.type', '=', type);
+    for (const column of columns) query = query.orderBy(column, direction);
+    return query
       .orderBy('f.id', direction)
       .limit(opts.limit)
       .offset(opts.offset)
@@ -91,6 +101,7 @@ export class FilesRepo {
       parent_id: e.parent.id,
       path: childPath(e.parent.path, e.name),
       name: e.name,
+      name_key: nameSortKey(e.name),
       ext: e.ext,
       type: e.type,
       size: e.size,
@@ -117,6 +128,16 @@ export class FilesRepo {
       .onConflict((oc) => oc.doNothing())
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+  }
+
+  /** Gives a file new content in place: same uuid, path and ctime, the next version. */
+  async replaceContent(q: Db, id: number, c: { storeId: string; size: number; mime: string; now: number }): Promise<void> {
+    await q
+      .updateTable('files')
+      .set((eb) => ({ store_id: c.storeId, size: c.size, mime: c.mime, mtime: c.now, atime: c.now, version: eb('version', '+', 1) }))
+      .where('id', '=', id)
+      .where('type', '=', FILE)
+      .execute();
   }
 
   async deleteRow(q: Db, id: number): Promise<void> {
@@ -171,7 +192,7 @@ export class FilesRepo {
     const { low, high } = subtreeBounds(row.path);
     await q
       .updateTable('files')
-      .set({ parent_id: to.id, name, path: newPath, depth: to.depth + 1, mtime: now })
+      .set({ parent_id: to.id, name, name_key: nameSortKey(name), path: newPath, depth: to.depth + 1, mtime: now })
       .where('id', '=', row.id)
       .execute();
     await sql`
@@ -191,12 +212,12 @@ export class FilesRepo {
     const toPath = to.path;
     for (let depth = from.depth + 1; depth <= maxDepth; depth++) {
       await sql`
-        INSERT INTO files (uuid, user_id, parent_id, path, name, ext, type, size, store_id, mime, depth, ctime, mtime, atime, version, locking)
+        INSERT INTO files (uuid, user_id, parent_id, path, name, name_key, ext, type, size, store_id, mime, depth, ctime, mtime, atime, version, locking)
         SELECT ${randomUuidSql()}, f.user_id,
           (SELECT np.id FROM files np WHERE np.user_id = f.user_id
              AND np.path = ${toPath} || substr(f.path, length(${fromPath}) + 1, length(f.path) - length(f.name) - 1 - length(${fromPath}))),
           ${toPath} || substr(f.path, length(${fromPath}) + 1),
-          f.name, f.ext, f.type, f.size, f.store_id, f.mime, f.depth + ${to.depth - from.depth},
+          f.name, f.name_key, f.ext, f.type, f.size, f.store_id, f.mime, f.depth + ${to.depth - from.depth},
           ${now}, ${now}, ${now}, 0, 0
         FROM files f
         WHERE f.user_id = ${userId} AND f.path > ${low} AND f.path < ${high} AND f.depth = ${depth}`.execute(q);

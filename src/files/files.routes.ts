@@ -10,35 +10,63 @@ import type { DirSelector, FilesService } from './files.service.js';
 const MAX_LIST_WINDOW = 999;
 /** The gateway's page size when a client names none. */
 const DEFAULT_PAGE_SIZE = 20;
+/** Entries one move, copy or remove may name. */
+const MAX_ENTRIES = 10_000;
 const Str = Type.String();
 const OptStr = Type.Optional(Str);
-const OneOrMany = Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 10000 })]);
+const OneOrMany = Type.Union([Type.String(), Type.Array(Type.String())]);
 const Int = (opts: { minimum?: number } = {}) => Type.Optional(Type.Integer(opts));
 /** `name`, `size desc`, … or 6pan's numbers (see orderOf). */
 const OrderBy = Type.Optional(Type.Union([Str, Type.Integer()]));
+/** The direction on its own: `asc`/`desc` or `1`/`-1` (see directionOf). */
+const Order = Type.Optional(Type.Union([Str, Type.Integer()]));
 /** 0 files, 1 directories; 6pan's -1 (or anything else) means both. */
 const FileType = Type.Optional(Type.Integer());
 
 const Dir = { uuid: OptStr, parent: OptStr, path: OptStr };
-const Page = Type.Object({ ...Dir, page: Int(), pageSize: Int(), orderBy: OrderBy, type: FileType });
-const List = Type.Object({ ...Dir, start: Int(), size: Int(), orderBy: OrderBy, type: FileType });
+const Page = Type.Object({ ...Dir, page: Int(), pageSize: Int(), orderBy: OrderBy, order: Order, type: FileType });
+const List = Type.Object({ ...Dir, start: Int(), size: Int(), orderBy: OrderBy, order: Order, type: FileType });
 const Get = Type.Object({ uuid: OptStr, path: OptStr });
 const CreateDirectory = Type.Object({ path: OptStr, parent: OptStr, name: OptStr });
 const Rename = Type.Object({ uuid: OptStr, path: OptStr, name: OptStr, newName: OptStr });
 const Many = Type.Object({ uuid: Type.Optional(OneOrMany), path: Type.Optional(OneOrMany) });
 const Transfer = Type.Object({ uuid: Type.Optional(OneOrMany), path: Type.Optional(OneOrMany), parent: OptStr, destUuid: OptStr, destPath: OptStr });
 
-function asList(v: string | string[] | undefined): string[] | undefined {
+function asList(v: string | string[] | undefined, field: string): string[] | undefined {
+  if (Array.isArray(v) && v.length > MAX_ENTRIES) {
+    throw new AppError('BAD_REQUEST', `Field "${field}" names ${v.length.toLocaleString('en')} entries; one call takes at most ${MAX_ENTRIES.toLocaleString('en')}.`);
+  }
   return v === undefined ? undefined : Array.isArray(v) ? v : [v];
 }
 
 function refsOf(body: Static<typeof Many>) {
-  return { uuids: asList(body.uuid), paths: asList(body.path) };
+  return { uuids: asList(body.uuid, 'uuid'), paths: asList(body.path, 'path') };
 }
 
-function destOf(body: Static<typeof Transfer>): DirSelector {
-  const uuid = body.parent ?? body.destUuid;
-  return uuid !== undefined ? { uuid } : { path: body.destPath ?? '/' };
+/**
+ * The root's uuid is "", which the wire reads as "not given": a destination sent as "" is kept
+ * as the root's path, so that `parent: ""` names the root while a missing one names nothing.
+ */
+function keepRootDestination(body: Record<string, unknown>): void {
+  for (const field of ['parent', 'destUuid', 'destPath']) if (body[field] === '') body[field] = '/';
+}
+
+/**
+ * Where move and copy put entries: `parent` or `destUuid` (a uuid, `:torrent`, or as in
+ * store/token a path starting with `/`) and `destPath`. One is required — a client that names the
+ * destination in a field openpan does not know must not have its files moved to the root —
+ * and when several are given they must name the same directory (the service checks).
+ */
+function destinationsOf(body: Static<typeof Transfer>): DirSelector[] {
+  const selectors: DirSelector[] = [];
+  for (const uuid of [body.parent, body.destUuid]) {
+    if (uuid !== undefined) selectors.push(uuid.startsWith('/') ? { path: uuid } : { uuid });
+  }
+  if (body.destPath !== undefined) selectors.push({ path: body.destPath });
+  if (selectors.length === 0) {
+    throw new AppError('BAD_REQUEST', 'Name the destination directory in "parent" (its uuid; "" for the root) or "destPath" (its path; "/" for the root).');
+  }
+  return selectors;
 }
 
 /** The directory a listing names: `parent` or `uuid` first, as the gateway read them, else `path`. */
@@ -60,6 +88,17 @@ function orderOf(orderBy: string | number | undefined): string | undefined {
   return NUMERIC_ORDERS[orderBy] ?? 'ctime desc';
 }
 
+/**
+ * `order`, beside `orderBy`: `asc`/`desc` (any case), or `1` ascending and `-1` descending (the
+ * sign of the comparison). It sets the direction whatever `orderBy` says.
+ */
+function directionOf(order: string | number | undefined): 'asc' | 'desc' | undefined {
+  if (order === undefined) return undefined;
+  const word = order === 1 ? 'asc' : order === -1 ? 'desc' : String(order).trim().toLowerCase();
+  if (word === 'asc' || word === 'desc') return word;
+  throw new AppError('BAD_REQUEST', 'Field "order" must be asc or desc (or 1 or -1).');
+}
+
 function typeOf(type: number | undefined): number | undefined {
   return type === FILE || type === DIRECTORY ? type : undefined;
 }
@@ -70,6 +109,7 @@ export function registerFileRoutes(app: FastifyInstance, files: FilesService, li
       page: body.page,
       pageSize: body.pageSize !== undefined && body.pageSize > 0 ? body.pageSize : DEFAULT_PAGE_SIZE,
       orderBy: orderOf(body.orderBy),
+      order: directionOf(body.order),
       type: typeOf(body.type),
     });
     return { ...page, list: sixpanFiles(page.list), info: sixpanFile(page.info) };
@@ -79,7 +119,7 @@ export function registerFileRoutes(app: FastifyInstance, files: FilesService, li
     const sel = dirOf(body);
     // The gateway's default (-1, or none) was the whole directory, up to the largest window.
     const size = body.size !== undefined && body.size > 0 ? body.size : MAX_LIST_WINDOW;
-    const listed = await files.list(userId, sel, { start: body.start, size, orderBy: orderOf(body.orderBy), type: typeOf(body.type) });
+    const listed = await files.list(userId, sel, { start: body.start, size, orderBy: orderOf(body.orderBy), order: directionOf(body.order), type: typeOf(body.type) });
     return { sel, list: sixpanFiles(listed.list) };
   };
   apiRoute(app, '/v1/files/list', List, async ({ user, body }) => (await window(user.id, body)).list);
@@ -97,14 +137,15 @@ export function registerFileRoutes(app: FastifyInstance, files: FilesService, li
     if (name === undefined) throw new AppError('BAD_REQUEST', 'Field "name" (or "newName") is required: the new name.');
     return sixpanFile(await files.rename(user.id, body, name));
   });
+  const transfer = { raw: keepRootDestination };
   apiRoute(app, '/v1/files/move', Transfer, async ({ user, body }) => {
-    await files.move(user.id, refsOf(body), destOf(body));
+    await files.move(user.id, refsOf(body), destinationsOf(body));
     return true;
-  });
+  }, transfer);
   apiRoute(app, '/v1/files/copy', Transfer, async ({ user, body }) => {
-    await files.copy(user.id, refsOf(body), destOf(body));
+    await files.copy(user.id, refsOf(body), destinationsOf(body));
     return true;
-  });
+  }, transfer);
   apiRoute(app, '/v1/files/remove', Many, async ({ user, body }) => {
     await files.remove(user.id, refsOf(body));
     return true;

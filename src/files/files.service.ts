@@ -28,6 +28,19 @@ export interface CreateFileInput {
   size: number;
   /** What to do when the name is taken by a different entry. */
   onConflict: ConflictPolicy;
+  /** The media type the uploader gave (already checked); none: from the name's extension. */
+  mime?: string;
+  /**
+   * Whether a same-named file with the same content counts as this one (default true: a second
+   * upload of a file is the first). False for an entry the caller will own and may delete later
+   * (an offline task's file): it never takes over the user's own entry.
+   */
+  reuseIdentical?: boolean;
+  /**
+   * Runs in the transaction that creates the entry (not when an identical one is reused): the
+   * caller's record of the entry commits with it or not at all.
+   */
+  onCreated?: (q: Db, file: FileObject) => Promise<void>;
 }
 
 export interface PageResult {
@@ -58,6 +71,25 @@ export function mimeOf(name: string): string {
 
 function dirRef(row: FileRowWithParent): DirRef {
   return { id: row.id, uuid: row.uuid, path: row.path, depth: row.depth };
+}
+
+/** The system folder `/:torrent` itself (not a folder of another case a user made before it was reserved). */
+function isTorrentFolder(row: { parent_id: number; name: string; type: number }): boolean {
+  return row.parent_id === ROOT_DIR.id && row.type === DIRECTORY && row.name === TORRENT_FOLDER;
+}
+
+function notADirectory(row: { path: string }): AppError {
+  return new AppError('NOT_A_DIRECTORY', `"${row.path}" is a file, not a directory.`);
+}
+
+/** A listing's order: `orderBy` (see parseOrder) and, when given, a direction that overrides its own. */
+export interface ListingOrder {
+  orderBy?: string;
+  order?: 'asc' | 'desc';
+}
+
+function torrentFolderFixed(what: 'renamed' | 'moved' | 'removed'): AppError {
+  return new AppError('BAD_REQUEST', `The torrent folder "/${TORRENT_FOLDER}" cannot be ${what}: offline downloads keep their torrents there.`);
 }
 
 /** Parses `name`, `size desc`, `mtime:asc`, `-ctime`; directories always come first. */
@@ -123,16 +155,32 @@ export class FilesService {
       throw err;
     }
     if (!row) return ROOT_DIR;
-    if (row.type !== DIRECTORY) throw new AppError('NOT_A_DIRECTORY', `"${row.path}" is a file, not a directory.`);
+    if (row.type !== DIRECTORY) throw notADirectory(row);
     return dirRef(row);
+  }
+
+  /**
+   * A destination named in several fields (move and copy take `parent` and `destPath`): each
+   * must name an existing directory, and all the same one.
+   */
+  private async resolveDestination(q: Db, userId: number, selectors: readonly DirSelector[]): Promise<DirRef> {
+    if (selectors.length === 0) throw new AppError('BAD_REQUEST', 'Name the destination directory.');
+    const dirs: DirRef[] = [];
+    for (const sel of selectors) dirs.push(await this.resolveDir(userId, sel, 'PARENT_NOT_FOUND', q));
+    if (dirs.some((d) => d.id !== dirs[0].id)) {
+      throw new AppError('BAD_REQUEST', `The destination is named twice, as "${dirs[0].path}" and as "${dirs.find((d) => d.id !== dirs[0].id)!.path}": name it once.`);
+    }
+    return dirs[0];
   }
 
   /**
    * One window of a directory's children, directories first: the directory part and the file
    * part are read separately, each along its own index, so deep pages cost no sort.
    */
-  private async window(userId: number, dir: DirRef, offset: number, limit: number, orderBy: string | undefined, type: number | undefined) {
-    const order = parseOrder(orderBy);
+  private async window(userId: number, dir: DirRef, offset: number, limit: number, opts: ListingOrder & { type?: number }) {
+    const { type } = opts;
+    const order = parseOrder(opts.orderBy);
+    if (opts.order) order.desc = opts.order === 'desc';
     const counts = await this.repo.childCounts(this.db, userId, dir.id);
     const dirs = type === FILE ? 0 : counts.dirs;
     const files = type === DIRECTORY ? 0 : counts.files;
@@ -146,21 +194,21 @@ export class FilesService {
     return { list: rows.map(fileObject), totalCount: dirs + files };
   }
 
-  async page(userId: number, sel: DirSelector, opts: { page?: number; pageSize?: number; orderBy?: string; type?: number }): Promise<PageResult> {
+  async page(userId: number, sel: DirSelector, opts: ListingOrder & { page?: number; pageSize?: number; type?: number }): Promise<PageResult> {
     const page = Math.max(1, opts.page ?? 1);
     const pageSize = Math.min(MAX_PAGE_SIZE, Math.max(1, opts.pageSize ?? 100));
     const row = await this.findEntry(this.db, userId, sel);
-    if (row && row.type !== DIRECTORY) throw new AppError('NOT_A_DIRECTORY', `"${row.path}" is a file, not a directory.`);
+    if (row && row.type !== DIRECTORY) throw notADirectory(row);
     const dir = row ? dirRef(row) : ROOT_DIR;
-    const { list, totalCount } = await this.window(userId, dir, (page - 1) * pageSize, pageSize, opts.orderBy, opts.type);
+    const { list, totalCount } = await this.window(userId, dir, (page - 1) * pageSize, pageSize, opts);
     return { list, page, pageSize, totalCount, totalPage: Math.ceil(totalCount / pageSize), info: row ? fileObject(row) : rootObject(userId) };
   }
 
-  async list(userId: number, sel: DirSelector, opts: { start?: number; size?: number; orderBy?: string; type?: number }): Promise<ListResult> {
+  async list(userId: number, sel: DirSelector, opts: ListingOrder & { start?: number; size?: number; type?: number }): Promise<ListResult> {
     const start = Math.max(0, opts.start ?? 0);
     const size = Math.min(MAX_PAGE_SIZE, Math.max(1, opts.size ?? 100));
     const dir = await this.resolveDir(userId, sel);
-    const { list, totalCount } = await this.window(userId, dir, start, size, opts.orderBy, opts.type);
+    const { list, totalCount } = await this.window(userId, dir, start, size, opts);
     return { list, start, size, totalCount };
   }
 
@@ -171,10 +219,15 @@ export class FilesService {
     let dir = base;
     if (base.depth + segments.length > MAX_DEPTH) throw new AppError('PATH_INVALID', `Directories cannot be nested deeper than ${MAX_DEPTH} levels.`);
     for (const name of segments) {
+      // `:torrent` in any case at the root is the system folder, never a folder of its own.
+      if (dir.id === ROOT_DIR.id && isTorrentAlias(name)) {
+        dir = dirRef(await this.torrentFolderRow(q, userId));
+        continue;
+      }
       await this.repo.insertDirectoryIfAbsent(q, { uuid: newUuid(), userId, parent: dir, name, now: Date.now() });
       const row = await this.repo.byName(q, userId, dir.id, name);
       if (!row) throw new AppError('INTERNAL_ERROR', `Directory "${name}" vanished while being created.`);
-      if (row.type !== DIRECTORY) throw new AppError('FILE_ALREADY_EXISTS', `"${row.path}" exists and is a file, not a directory.`);
+      if (row.type !== DIRECTORY) throw notADirectory(row);
       dir = dirRef(row);
     }
     return dir;
@@ -224,6 +277,7 @@ export class FilesService {
       const row = await this.findEntry(trx, userId, ref);
       if (!row) throw new AppError('BAD_REQUEST', 'The root directory cannot be renamed.');
       if (row.name !== name) {
+        if (isTorrentFolder(row)) throw torrentFolderFixed('renamed');
         const parent = row.parent_id === 0 ? ROOT_DIR : dirRef(await this.parentRow(trx, userId, row));
         await this.assertFree(trx, userId, parent, name);
         await this.repo.relocate(trx, userId, row, parent, name, Date.now());
@@ -239,8 +293,14 @@ export class FilesService {
     return parent;
   }
 
+  /** The entry that takes `name` in `dir`: one of that name, or at the root the torrent folder for `:torrent` in any case. */
+  private async clashOf(q: Db, userId: number, dir: DirRef, name: string): Promise<FileRowWithParent | undefined> {
+    if (dir.id === ROOT_DIR.id && isTorrentAlias(name)) return this.torrentFolderRow(q, userId);
+    return this.repo.byName(q, userId, dir.id, name);
+  }
+
   private async assertFree(q: Db, userId: number, dir: DirRef, name: string): Promise<void> {
-    const clash = await this.repo.byName(q, userId, dir.id, name);
+    const clash = await this.clashOf(q, userId, dir, name);
     if (clash) throw new AppError('FILE_ALREADY_EXISTS', `"${clash.path}" already exists.`);
   }
 
@@ -256,10 +316,12 @@ export class FilesService {
     return rows;
   }
 
-  async move(userId: number, refs: { uuids?: string[]; paths?: string[] }, dest: DirSelector): Promise<void> {
+  /** Moves the entries into the directory every selector of `dest` names. */
+  async move(userId: number, refs: { uuids?: string[]; paths?: string[] }, dest: readonly DirSelector[]): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      const to = await this.resolveDir(userId, dest, 'PARENT_NOT_FOUND', trx);
+      const to = await this.resolveDestination(trx, userId, dest);
       for (const row of await this.entries(trx, userId, refs)) {
+        if (isTorrentFolder(row)) throw torrentFolderFixed('moved');
         if (to.path === row.path || to.path.startsWith(row.path + '/')) {
           throw new AppError('MOVE_INTO_SELF', `"${row.path}" cannot be moved into itself or one of its subdirectories.`);
         }
@@ -272,9 +334,10 @@ export class FilesService {
     });
   }
 
-  async copy(userId: number, refs: { uuids?: string[]; paths?: string[] }, dest: DirSelector): Promise<void> {
+  /** Copies the entries into the directory every selector of `dest` names. */
+  async copy(userId: number, refs: { uuids?: string[]; paths?: string[] }, dest: readonly DirSelector[]): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      const to = await this.resolveDir(userId, dest, 'PARENT_NOT_FOUND', trx);
+      const to = await this.resolveDestination(trx, userId, dest);
       const now = Date.now();
       for (const row of await this.entries(trx, userId, refs)) {
         if (to.path === row.path || to.path.startsWith(row.path + '/')) {
@@ -299,15 +362,31 @@ export class FilesService {
     await this.db.transaction().execute(async (trx) => {
       const now = Date.now();
       const rows = await this.entries(trx, userId, refs);
+      if (rows.some(isTorrentFolder)) throw torrentFolderFixed('removed');
       // Removing a directory removes what is inside it: skip entries already covered.
       const tops = rows.filter((r) => !rows.some((o) => o !== r && r.path.startsWith(o.path + '/')));
-      for (const row of tops) {
-        const stats = await this.repo.subtreeStats(trx, userId, row.path);
-        await this.repo.adjustSubtreeRefs(trx, userId, row.path, -1, now);
-        await this.repo.deleteSubtree(trx, userId, row.path);
-        await this.repo.releaseSpace(trx, userId, stats.bytes);
-      }
+      for (const row of tops) await this.#removeSubtree(trx, userId, row, now);
     });
+  }
+
+  /**
+   * Removes a directory only if no file is left anywhere under it (a folder an offline task
+   * created, once its files are deleted): true when removed.
+   */
+  async removeIfNoFiles(userId: number, uuid: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await this.repo.byUuid(trx, userId, uuid);
+      if (!row || row.type !== DIRECTORY || (await this.repo.subtreeStats(trx, userId, row.path)).files > 0) return false;
+      await this.#removeSubtree(trx, userId, row, Date.now());
+      return true;
+    });
+  }
+
+  async #removeSubtree(trx: Db, userId: number, row: { path: string }, now: number): Promise<void> {
+    const stats = await this.repo.subtreeStats(trx, userId, row.path);
+    await this.repo.adjustSubtreeRefs(trx, userId, row.path, -1, now);
+    await this.repo.deleteSubtree(trx, userId, row.path);
+    await this.repo.releaseSpace(trx, userId, stats.bytes);
   }
 
   // ---- file entries for stored content ------------------------------------------------------
@@ -330,31 +409,37 @@ export class FilesService {
           throw new AppError('PARENT_NOT_FOUND', `The directory "${input.dir.path}" no longer exists.`);
         }
         let name = baseName;
+        let replaced: FileRowWithParent | undefined;
         for (let n = 1; ; n++) {
-          const clash = await this.repo.byName(trx, userId, input.dir.id, name);
+          const clash = await this.clashOf(trx, userId, input.dir, name);
           if (!clash) break;
-          if (clash.type === FILE && clash.store_id === input.etag) return { file: fileObject(clash), created: false };
+          if (clash.type === FILE && clash.store_id === input.etag && input.reuseIdentical !== false) return { file: fileObject(clash), created: false };
           if (input.onConflict === 'rename') {
             name = numberedName(baseName, n);
             continue;
           }
           if (input.onConflict === 'overwrite' && clash.type === FILE) {
-            await this.repo.dropBlobRef(trx, clash.store_id, now);
-            await this.repo.releaseSpace(trx, userId, Number(clash.size));
-            await this.repo.deleteRow(trx, clash.id);
+            replaced = clash;
             break;
           }
           throw new AppError('FILE_ALREADY_EXISTS', `"${clash.path}" already exists.`);
+        }
+        if (replaced) {
+          await this.repo.dropBlobRef(trx, replaced.store_id, now);
+          await this.repo.releaseSpace(trx, userId, Number(replaced.size));
         }
         if (!(await this.repo.addSpace(trx, userId, input.size))) {
           throw new AppError('SPACE_EXCEEDED', `Not enough space left for "${name}" (${input.size} bytes).`);
         }
         await this.repo.addBlobRef(trx, input.etag, input.size, now);
-        const uuid = newUuid();
-        await this.repo.insert(trx, {
-          uuid, userId, parent: input.dir, name, ext: extOf(name), type: FILE, size: input.size, storeId: input.etag, mime: mimeOf(name), now,
-        });
-        return { file: fileObject((await this.repo.byUuid(trx, userId, uuid))!), created: true };
+        const mime = input.mime ?? mimeOf(name);
+        // An overwritten file keeps its uuid, so a client holding it finds the new content; its version counts the changes.
+        const uuid = replaced?.uuid ?? newUuid();
+        if (replaced) await this.repo.replaceContent(trx, replaced.id, { storeId: input.etag, size: input.size, mime, now });
+        else await this.repo.insert(trx, { uuid, userId, parent: input.dir, name, ext: extOf(name), type: FILE, size: input.size, storeId: input.etag, mime, now });
+        const file = fileObject((await this.repo.byUuid(trx, userId, uuid))!);
+        await input.onCreated?.(trx, file);
+        return { file, created: true };
       });
     } catch (err) {
       // Two creations of one name racing (another process): the unique index decides.
@@ -366,6 +451,11 @@ export class FilesService {
   /** Free space of the user, in bytes. */
   freeSpace(userId: number): Promise<number> {
     return this.repo.freeSpace(this.db, userId);
+  }
+
+  /** Whether the user's file `uuid` still holds content `etag` (a download address is good only while it does). */
+  fileHolds(userId: number, uuid: string, etag: string): Promise<boolean> {
+    return this.repo.fileHolds(this.db, userId, uuid, etag);
   }
 
   /** A file (not directory) entry for downloading. */

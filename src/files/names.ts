@@ -22,10 +22,20 @@ export function nameProblem(name: string): string | null {
   return null;
 }
 
+/**
+ * A name as openpan stores and compares it: Unicode NFC, so that "café" typed on macOS (NFD)
+ * and on Windows (NFC) is one name, not two entries that look the same.
+ */
+export function nfc(name: string): string {
+  return name.normalize('NFC');
+}
+
+/** The name in NFC, or NAME_INVALID saying what is wrong with it. */
 export function assertName(name: string, field = 'name'): string {
-  const problem = nameProblem(name);
+  const normalized = nfc(name);
+  const problem = nameProblem(normalized);
   if (problem) throw new AppError('NAME_INVALID', `Field "${field}" ${problem}.`);
-  return name;
+  return normalized;
 }
 
 /** True for the special torrent folder name, which clients send in any case. */
@@ -35,12 +45,12 @@ export function isTorrentAlias(value: string): boolean {
 
 /**
  * Normalises a client path to its segments: `a/b` = `/a/b`, trailing and doubled `/` ignored,
- * `.` dropped, `:torrent` in any case as the first segment means the torrent folder.
+ * `.` dropped, names in NFC, `:torrent` in any case as the first segment means the torrent folder.
  * `..` is refused rather than resolved, so a path can never climb out of the root.
  */
 export function pathSegments(path: string, field = 'path'): string[] {
   const segments: string[] = [];
-  for (const raw of path.split('/')) {
+  for (const raw of path.split('/').map(nfc)) {
     if (raw === '' || raw === '.') continue;
     if (raw === '..') throw new AppError('PATH_INVALID', `Field "${field}" contains "..", which is not allowed.`);
     const problem = nameProblem(raw);
@@ -93,7 +103,7 @@ export function numberedName(name: string, n: number): string {
  */
 export function sanitizeName(raw: string, fallback = 'unnamed'): string {
   let name = raw.replace(new RegExp(CONTROL_RE.source, 'g'), '_').replace(/[/\\]/g, '_').trim();
-  name = name.toWellFormed();
+  name = nfc(name.toWellFormed());
   if (name === '' || name === '.' || name === '..') name = fallback;
   if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) {
     const ext = extOf(name);

@@ -9,6 +9,11 @@ export interface DownloadRouteDeps {
   /** The secret download addresses are signed with (signDownload). */
   secret: string;
   store: BlobStore;
+  /**
+   * Whether the user's file the address names still holds the content it names: an address
+   * dies with its file (removed, or its content replaced), not only when it expires.
+   */
+  fileHolds: (userId: number, fileUuid: string, etag: string) => Promise<boolean>;
   /** Clock, for tests. */
   now?: () => number;
 }
@@ -32,9 +37,12 @@ export function parseRange(header: string | undefined, size: number): RangeReque
   const [, first, last] = m;
   if (first === '' && last === '') return { kind: 'whole' };
   if (first === '') {
-    // Suffix range: the last n bytes.
+    // Suffix range: the last n bytes, the whole content when it is shorter.
     const n = Number(last);
-    if (n === 0 || size === 0) return { kind: 'unsatisfiable' };
+    if (n === 0) return { kind: 'unsatisfiable' };
+    // §14.1.1: of empty content, a non-zero suffix is the one satisfiable range; no 206 can
+    // describe zero bytes (Content-Range has no empty form), so the whole, empty, content it is.
+    if (size === 0) return { kind: 'whole' };
     return { kind: 'partial', start: Math.max(0, size - n), end: size - 1 };
   }
   const start = Number(first);
@@ -70,6 +78,15 @@ export function contentTypeFor(name: string): string {
   return type.startsWith('text/') ? `${type}; charset=utf-8` : type;
 }
 
+/** If-Match: `*` or a list of entity tags, one of which must be ours (strong comparison, RFC 9110 §13.1.1). */
+function matches(header: string | undefined, quotedEtag: string): boolean {
+  if (header === undefined) return true;
+  return header.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || t === quotedEtag;
+  });
+}
+
 /** If-None-Match: a list of entity tags or `*`; weak comparison, as RFC 9110 §13.1.2 says. */
 function noneMatch(header: string | undefined, quotedEtag: string): boolean {
   if (!header) return false;
@@ -94,6 +111,10 @@ export function registerDownloadRoutes(app: FastifyInstance, deps: DownloadRoute
     url: `${DOWNLOAD_PATH_PREFIX}*`,
     handler: async (request, reply) => {
       const claims = verifyDownload(deps.secret, request.url, now());
+      // One indexed lookup: a removed file's address stops working at once.
+      if (!(await deps.fileHolds(claims.userId, claims.fileUuid, claims.etag))) {
+        throw new AppError('FILE_NOT_FOUND', 'This file was removed or replaced; its download address no longer works.');
+      }
       return serveDownload(request, reply, deps.store, claims, now(), publicEtag(deps.secret, claims.etag));
     },
   });
@@ -118,6 +139,10 @@ async function serveDownload(
   const maxAge = Math.max(0, Math.floor((claims.expires - now) / 1000));
   reply.header('ETag', quotedEtag).header('Cache-Control', `private, max-age=${maxAge}`).header('Accept-Ranges', 'bytes');
 
+  // RFC 9110 §13.2.2: If-Match first, then If-None-Match, then If-Range and Range.
+  if (!matches(headerValue(request.headers['if-match']), quotedEtag)) {
+    return reply.code(412).send(failure(412, 'PRECONDITION_FAILED', 'If-Match names another version of this file; ask for its download again.'));
+  }
   if (noneMatch(request.headers['if-none-match'], quotedEtag)) return reply.code(304).send();
 
   const range = rangeStillValid(headerValue(request.headers['if-range']), quotedEtag)

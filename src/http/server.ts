@@ -3,7 +3,7 @@ import { parse as parseQueryString } from 'node:querystring';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { AppError, ERRORS, isAppError, type ErrorCode } from '../errors.js';
 import type { AuthenticatedUser, UsersService } from '../users/users.service.js';
-import { failure, ok } from '../envelope.js';
+import { failure, ok, type FailureEnvelope } from '../envelope.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { coerceBody } from './sixpan/input.js';
 import { tokenOf, tokenOfBody } from './sixpan/token.js';
@@ -54,10 +54,13 @@ function validationMessage(err: FastifyError): string {
 }
 
 /** An error as code, message and status, whatever threw it; logs what the caller cannot fix. */
-function describeError(err: FastifyError | AppError, req: FastifyRequest): { code: ErrorCode; message: string; status: number } {
+function describeError(
+  err: FastifyError | AppError,
+  req: FastifyRequest,
+): { code: ErrorCode; message: string; status: number; details?: FailureEnvelope['result'] } {
   if (isAppError(err)) {
     if (err.status >= 500) req.log.error({ err }, err.message);
-    return { code: err.code, message: err.message, status: err.status };
+    return { code: err.code, message: err.message, status: err.status, details: err.details };
   }
   const fe = err as FastifyError;
   if (fe.validation) return { code: 'BAD_REQUEST', message: validationMessage(fe), status: ERRORS.BAD_REQUEST };
@@ -67,8 +70,8 @@ function describeError(err: FastifyError | AppError, req: FastifyRequest): { cod
   return { code: 'INTERNAL_ERROR', message: 'Something went wrong on the server; it has been logged.', status: ERRORS.INTERNAL_ERROR };
 }
 
-function sendError(reply: FastifyReply, code: ErrorCode, message: string, status: number = ERRORS[code]): void {
-  reply.code(status).send(failure(status, code, message));
+function sendError(reply: FastifyReply, code: ErrorCode, message: string, status: number = ERRORS[code], details: FailureEnvelope['result'] = null): void {
+  reply.code(status).send(failure(status, code, message, details));
 }
 
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
@@ -116,10 +119,18 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, { ...parseQueryString(body as string) });
   });
+  // Body-less calls from old clients still carry their library's default type (jQuery's form
+  // type, fetch's text/plain): an empty body is `{}` whatever its type; anything else in a type
+  // the API does not read is refused.
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
+    if ((body as Buffer).toString('utf8').trim() === '') return done(null, {});
+    done(new AppError('BAD_REQUEST', `Content-Type "${req.headers['content-type'] ?? ''}" is not read here: send JSON (application/json) or a form (application/x-www-form-urlencoded).`), undefined);
+  });
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
-    const { code, message, status } = describeError(err, req);
-    sendError(reply, code, message, status);
+    const { code, message, status, details } = describeError(err, req);
+    sendError(reply, code, message, status, details);
   });
 
   app.setNotFoundHandler((req, reply) => sendError(reply, 'NOT_FOUND', `No such endpoint: ${req.method} ${req.url.split('?')[0]}.`));
@@ -147,8 +158,18 @@ function sendOk(reply: FastifyReply, result: unknown, token: string): FastifyRep
   return reply.send(ok(result, token));
 }
 
-function coerceFor(schema: TSchema) {
-  return async (request: FastifyRequest) => coerceBody(schema, request.body);
+/** What a route may do with its body as sent, before it is read as the gateway read it. */
+export interface RouteOptions {
+  /** Sees (and may rewrite) the body before coercion, e.g. to keep an empty string that means something. */
+  raw?: (body: Record<string, unknown>) => void;
+}
+
+function coerceFor(schema: TSchema, options: RouteOptions = {}) {
+  return async (request: FastifyRequest) => {
+    const body = request.body;
+    if (options.raw && body && typeof body === 'object' && !Array.isArray(body)) options.raw(body as Record<string, unknown>);
+    coerceBody(schema, body);
+  };
 }
 
 /**
@@ -161,8 +182,9 @@ export function apiRoute<S extends TSchema, R>(
   url: string,
   schema: S,
   handler: (ctx: ApiContext<Static<S>>) => Promise<R>,
+  options: RouteOptions = {},
 ): void {
-  app.post(url, { schema: { body: schema }, preValidation: [requireUser, coerceFor(schema)] }, async (request, reply) => {
+  app.post(url, { schema: { body: schema }, preValidation: [requireUser, coerceFor(schema, options)] }, async (request, reply) => {
     const result = await handler({ body: request.body as Static<S>, user: request.user!, token: request.bearer, request });
     return sendOk(reply, result, request.bearer);
   });
@@ -210,7 +232,7 @@ export function installSixpanWire(app: FastifyInstance, users: UsersService): vo
     request.user = await users.authenticate(token);
   });
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
-    const { code, message, status } = describeError(err, req);
-    reply.code(code === 'UNAUTHORIZED' ? ERRORS.UNAUTHORIZED : 200).send(failure(status, code, message));
+    const { code, message, status, details } = describeError(err, req);
+    reply.code(code === 'UNAUTHORIZED' ? ERRORS.UNAUTHORIZED : 200).send(failure(status, code, message, details));
   });
 }

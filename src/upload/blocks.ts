@@ -26,8 +26,8 @@ export interface BlockAnswer {
 }
 
 export interface BlockUploadsDeps {
-  /** Verifies an upload token (401 when forged or expired) and returns its policy. */
-  verify: (token: string) => UploadPolicy;
+  /** Verifies an upload token (401 when forged, expired or its session ended) and returns its policy. */
+  verify: (token: string) => Promise<UploadPolicy>;
   dir: UploadDir;
   asm: Assemblies;
   hashes: RunningHashes;
@@ -69,7 +69,7 @@ export class BlockUploads {
    * is free), so that mkfile need not copy it; otherwise into a file of its own.
    */
   async mkblk(token: string, blockSize: number, body: Body, declaredLength?: number, blockOrder?: number): Promise<BlockAnswer> {
-    const policy = this.deps.verify(token);
+    const policy = await this.deps.verify(token);
     const { maxBlockSize } = this.options;
     if (!Number.isSafeInteger(blockSize) || blockSize <= 0) throw invalid(`The block size must be a positive integer, got ${blockSize}.`);
     if (blockSize > maxBlockSize) throw invalid(`Blocks are at most ${maxBlockSize} bytes, got ${blockSize}.`);
@@ -151,7 +151,7 @@ export class BlockUploads {
 
   /** Continues a block at `offset`, which must be the ctx's offset. Re-sending a chunk is harmless. */
   async bput(token: string, ctx: string, offset: number, body: Body, declaredLength?: number): Promise<BlockAnswer> {
-    const policy = this.deps.verify(token);
+    const policy = await this.deps.verify(token);
     const block = decodeCtx(ctx, token, this.options.secret);
     if (!Number.isSafeInteger(offset) || offset !== block.offset) {
       throw invalid(`The chunk's offset ${offset} does not follow its ctx, which expects offset ${block.offset}.`);

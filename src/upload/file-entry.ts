@@ -15,6 +15,7 @@ import type { UploadPolicy } from './upload-token.js';
 /** The answer to form upload and mkfile (UPLOAD.md). */
 export interface UploadAnswer {
   hash: string;
+  /** The created file's name: the token decides it, whatever key the uploader sent. */
   key: string;
   /** The API envelope of the created file, as a JSON string (the 6pan web client parses it). */
   response: string;
@@ -26,8 +27,8 @@ export interface Destination {
   room: number;
 }
 
-export function uploadAnswer(file: FileObject, key: string): UploadAnswer {
-  return { hash: file.storeId, key, response: JSON.stringify(ok(file, '')) };
+export function uploadAnswer(file: FileObject): UploadAnswer {
+  return { hash: file.storeId, key: file.name, response: JSON.stringify(ok(file, '')) };
 }
 
 /** 413 when the file is larger than the token allows, or than the room it has. */
@@ -43,6 +44,12 @@ export interface FileEntriesDeps {
   store: BlobStore;
   lock: ContentLock;
   repo: UploadRepo;
+}
+
+/** What the uploader may say about the file besides its bytes. */
+export interface FileDetails {
+  /** A media type already checked (media-type.ts); none: from the name. */
+  mime?: string;
 }
 
 export class FileEntries {
@@ -69,41 +76,42 @@ export class FileEntries {
   async complete(
     policy: UploadPolicy,
     dir: DirRef,
-    key: string,
+    details: FileDetails,
     commit: () => Promise<BlobInfo>,
     onCreateFailed?: (stored: BlobInfo) => Promise<void>,
   ): Promise<UploadAnswer> {
     const file = await this.deps.lock.shared(async () => {
       const info = await commit();
       try {
-        return await this.create(policy, dir, info);
+        return await this.create(policy, dir, info, details);
       } catch (err) {
         await this.deps.repo.adoptUnreferenced(info.etag, info.size).catch(() => undefined);
         await onCreateFailed?.(info).catch(() => undefined);
         throw err;
       }
     });
-    return uploadAnswer(file, key);
+    return uploadAnswer(file);
   }
 
   /** The file again for content stored before (a retried mkfile); null when the content is gone. */
-  async recreate(policy: UploadPolicy, info: BlobInfo, key: string): Promise<UploadAnswer | null> {
+  async recreate(policy: UploadPolicy, info: BlobInfo, details: FileDetails): Promise<UploadAnswer | null> {
     const dest = await this.destination(policy);
     const file = await this.deps.lock.shared(async () => {
       if (!(await this.deps.store.exists(info.etag))) return null;
       // Same name and content: createFile returns the file created the first time.
-      return this.create(policy, dest.dir, info);
+      return this.create(policy, dest.dir, info, details);
     });
-    return file ? uploadAnswer(file, key) : null;
+    return file ? uploadAnswer(file) : null;
   }
 
-  private async create(policy: UploadPolicy, dir: DirRef, info: BlobInfo): Promise<FileObject> {
+  private async create(policy: UploadPolicy, dir: DirRef, info: BlobInfo, details: FileDetails): Promise<FileObject> {
     const { file } = await this.deps.files.createFile(policy.userId, {
       dir,
       name: policy.name,
       etag: info.etag,
       size: info.size,
       onConflict: policy.overwrite ? 'overwrite' : 'error',
+      ...(details.mime ? { mime: details.mime } : {}),
     });
     return file;
   }

@@ -1,10 +1,11 @@
-import { AppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 import type { BlobStore, BlobWriter } from '../store/blob-store.js';
 import { Crc32 } from './crc32.js';
 import { checkSize, type Destination, type FileEntries, type UploadAnswer } from './file-entry.js';
 import { invalid } from './invalid.js';
 import type { PendingBlocks } from './pending.js';
 import type { Body } from './receive.js';
+import { mediaTypeOf } from './media-type.js';
 import { checkRoom } from './space.js';
 import type { UploadPolicy } from './upload-token.js';
 
@@ -14,8 +15,8 @@ export type FormPart =
   | { kind: 'file'; name: string; stream: Body };
 
 export interface FormUploadDeps {
-  /** Verifies an upload token (401 when forged or expired) and returns its policy. */
-  verify: (token: string) => UploadPolicy;
+  /** Verifies an upload token (401 when forged, expired or its session ended) and returns its policy. */
+  verify: (token: string) => Promise<UploadPolicy>;
   store: BlobStore;
   entries: FileEntries;
   /** Block bytes waiting for mkfile, per user: a form's file must fit beside them. */
@@ -54,7 +55,8 @@ function tokenFirst(message: string): AppError {
 }
 
 /**
- * Form upload: fields `token` and `file` in any order (plus optional `key`, `crc32`).
+ * Form upload: fields `token` and `file` in any order (plus optional `mimeType`, `crc32`; a
+ * `key` is read past: the token names the file).
  * Nothing reaches the disk before the token verifies: a file that comes first is held in
  * memory, at most maxUntokenedFormBytes of it (and within the budget shared by every form),
  * and written once the token, arriving after it, verifies. A file after its token streams to
@@ -65,7 +67,7 @@ export async function formUpload(deps: FormUploadDeps, maxUntokenedFormBytes: nu
   let token: string | null = null;
   let policy: UploadPolicy | null = null;
   let dest: Destination | null = null;
-  let key: string | undefined;
+  let mime: string | undefined;
   let expectedCrc: number | undefined;
   let writer: BlobWriter | null = null;
   /** The file's bytes while its token has not arrived (they hold `held` bytes of the budget). */
@@ -73,26 +75,33 @@ export async function formUpload(deps: FormUploadDeps, maxUntokenedFormBytes: nu
   let held = 0;
   let received = 0;
   const crc = new Crc32();
-  /** 413 unless `received` bytes fit the token's limit and the user's space. */
-  const checkFits = () => {
-    checkSize(policy!, received, Number.MAX_SAFE_INTEGER);
-    checkRoom(received, dest!.room, pending.of(policy!.userId));
+  /** The 413 for `size` bytes that do not fit the token's limit or the user's space; null when they fit. */
+  const tooBig = (size: number): AppError | null => {
+    try {
+      checkSize(policy!, size, Number.MAX_SAFE_INTEGER);
+      checkRoom(size, dest!.room, pending.of(policy!.userId));
+      return null;
+    } catch (err) {
+      if (isAppError(err)) return err;
+      throw err;
+    }
   };
   try {
     for await (const part of parts) {
       if (part.kind === 'field') {
         if (part.name === 'token' && token === null) {
           token = part.value;
-          policy = verify(token);
+          policy = await verify(token);
           dest = await entries.destination(policy);
           if (early) {
-            checkFits();
+            const refused = tooBig(received);
+            if (refused) throw refused;
             writer = await store.createWriter();
             for (const chunk of early) await writer.write(chunk);
             early = null;
           }
-        } else if (part.name === 'key') {
-          key = part.value;
+        } else if (part.name === 'mimeType') {
+          mime = mediaTypeOf(part.value);
         } else if (part.name === 'crc32' && part.value !== '') {
           if (!/^\d{1,10}$/.test(part.value)) throw invalid('Field "crc32" must be an unsigned 32-bit decimal number.');
           expectedCrc = Number(part.value);
@@ -110,7 +119,13 @@ export async function formUpload(deps: FormUploadDeps, maxUntokenedFormBytes: nu
         received += chunk.length;
         crc.update(chunk);
         if (writer) {
-          checkFits();
+          if (tooBig(received)) {
+            // The answer names the file's size, not what had arrived of it: the rest is read and dropped.
+            await writer.abort();
+            writer = null;
+            for await (const rest of part.stream) received += rest.length;
+            throw tooBig(received)!;
+          }
           await writer.write(chunk);
           continue;
         }
@@ -129,7 +144,7 @@ export async function formUpload(deps: FormUploadDeps, maxUntokenedFormBytes: nu
     }
     const done = writer;
     writer = null;
-    return await entries.complete(policy, dest.dir, key ?? policy.name, () => done.commit());
+    return await entries.complete(policy, dest.dir, { mime }, () => done.commit());
   } finally {
     early = null;
     untokened.give(held);

@@ -6,15 +6,15 @@ import { ETAG_BLOCK } from '../store/etag.js';
 import { errnoOf, unlinkIfExists } from '../store/fs-util.js';
 import { assembleByCopy, assembleInPlace, shortBlock, type AssembleDeps, type Source } from './assemble.js';
 import { decodeCtx, type BlockCtx } from './ctx.js';
-import { checkSize, type FileEntries, type UploadAnswer } from './file-entry.js';
+import { checkSize, type FileDetails, type FileEntries, type UploadAnswer } from './file-entry.js';
 import { invalid } from './invalid.js';
 import type { PendingBlocks } from './pending.js';
 import type { UploadDir } from './upload-dir.js';
 import type { UploadPolicy } from './upload-token.js';
 
 export interface MkfileDeps extends AssembleDeps {
-  /** Verifies an upload token (401 when forged or expired) and returns its policy. */
-  verify: (token: string) => UploadPolicy;
+  /** Verifies an upload token (401 when forged, expired or its session ended) and returns its policy. */
+  verify: (token: string) => Promise<UploadPolicy>;
   dir: UploadDir;
   entries: FileEntries;
   /** Block bytes waiting for mkfile, per user: what mkfile consumes is no longer waiting. */
@@ -67,14 +67,14 @@ export class FileAssembler {
    * Assembles the blocks named by `ctxList` (their last ctxs, in file order, comma-separated)
    * into one stored content and creates the file the token describes.
    */
-  async mkfile(token: string, fileSize: number, ctxList: string, key?: string): Promise<UploadAnswer> {
-    const policy = this.deps.verify(token);
+  async mkfile(token: string, fileSize: number, ctxList: string, details: FileDetails = {}): Promise<UploadAnswer> {
+    const policy = await this.deps.verify(token);
     if (!Number.isSafeInteger(fileSize) || fileSize < 0) throw invalid(`The file size must be a non-negative integer, got ${fileSize}.`);
     const ctxs = ctxList.trim() === '' ? [] : ctxList.split(',').map((c) => c.trim());
     const id = createHash('sha256').update(token).update('\n').update(String(fileSize)).update('\n').update(ctxs.join(',')).digest('hex');
     const running = this.finishing.get(id);
-    if (running) return running.then((answer) => ({ ...answer, key: key ?? answer.key }));
-    const work = this.assemble(id, token, policy, fileSize, ctxs, key ?? policy.name);
+    if (running) return running;
+    const work = this.assemble(id, token, policy, fileSize, ctxs, details);
     this.finishing.set(id, work);
     try {
       return await work;
@@ -83,7 +83,7 @@ export class FileAssembler {
     }
   }
 
-  private async assemble(id: string, token: string, policy: UploadPolicy, fileSize: number, ctxs: string[], key: string): Promise<UploadAnswer> {
+  private async assemble(id: string, token: string, policy: UploadPolicy, fileSize: number, ctxs: string[], details: FileDetails): Promise<UploadAnswer> {
     const { asm, dir, entries } = this.deps;
     const { maxBlocks, secret } = this.options;
     if (ctxs.length > maxBlocks) throw invalid(`An upload has at most ${maxBlocks} blocks, got ${ctxs.length}.`);
@@ -94,7 +94,7 @@ export class FileAssembler {
     checkBlocks(blocks, fileSize);
 
     // A retry of a mkfile that succeeded (its answer was lost): the blocks are gone, the file is not.
-    const replay = await this.replay(id, policy, key);
+    const replay = await this.replay(id, policy, details);
     if (replay) return replay;
 
     const dest = await entries.destination(policy);
@@ -116,7 +116,7 @@ export class FileAssembler {
             await dir.remember(id, stored);
           }
         : undefined;
-      const answer = await entries.complete(policy, dest.dir, key, commit, onCreateFailed);
+      const answer = await entries.complete(policy, dest.dir, details, commit, onCreateFailed);
       const file = JSON.parse(answer.response).result as FileObject;
       await dir.remember(id, { etag: file.storeId, size: file.size });
       await Promise.all(sources.map((src) => (src.kind === 'file' ? unlinkIfExists(src.path).catch(() => undefined) : undefined)));
@@ -129,9 +129,9 @@ export class FileAssembler {
   }
 
   /** The answer of a mkfile that succeeded before, or null when there is none to give. */
-  private async replay(id: string, policy: UploadPolicy, key: string): Promise<UploadAnswer | null> {
+  private async replay(id: string, policy: UploadPolicy, details: FileDetails): Promise<UploadAnswer | null> {
     const stored = await this.deps.dir.recall(id);
-    return stored ? this.deps.entries.recreate(policy, stored, key) : null;
+    return stored ? this.deps.entries.recreate(policy, stored, details) : null;
   }
 
   /** Where each listed block is; 400 when one is missing (expired, replaced, never sent) or short. */

@@ -57,7 +57,7 @@ function hashOf(hash: string | null | undefined): string | null {
 
 export function registerStoreTokenRoutes(app: FastifyInstance, service: StoreTokenService): void {
   apiRoute(app, '/v1/store/token', StoreToken, async ({ user, body }) => {
-    const answer = await service.issue(user.id, { ...body, ...destinationOf(body), hash: hashOf(body.hash || body.fileHash), override: isOn(body.override) });
+    const answer = await service.issue(user.id, { ...body, ...destinationOf(body), hash: hashOf(body.hash || body.fileHash), override: isOn(body.override) }, user.session);
     return 'uuid' in answer ? sixpanFile(answer) : answer;
   });
 }

@@ -65,7 +65,8 @@ export class StoreTokenService {
     this.now = options.now ?? Date.now;
   }
 
-  async issue(userId: number, input: StoreTokenInput): Promise<StoreTokenResult> {
+  /** `session`: the caller's session (AuthenticatedUser.session); the upload token dies with it. */
+  async issue(userId: number, input: StoreTokenInput, session: string): Promise<StoreTokenResult> {
     const hash = input.hash ?? '';
     if (hash !== '' && !isEtag(hash)) {
       throw new AppError('HASH_INVALID', 'Field "hash" is not a content hash: 28 URL-safe base64 characters as UPLOAD.md describes.');
@@ -100,6 +101,7 @@ export class StoreTokenService {
       dir: dir.uuid,
       path: dir.path,
       name,
+      session,
     };
     if (hash !== '') policy.hash = hash;
     return {

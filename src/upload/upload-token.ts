@@ -5,8 +5,8 @@ import { AppError } from '../errors.js';
 //   <accessKey>:<encodedSign>:<encodedPolicy>
 //   encodedPolicy = URL-safe base64 of the JSON put policy
 //   encodedSign   = URL-safe base64 of the lowercase hex HMAC-SHA1 of encodedPolicy (server secret)
-// Base64 is written the Qiniu way (URL-safe alphabet, `=` padding kept, as in the seed's token)
-// and read with or without padding.
+// Base64 is written the Qiniu way (URL-safe alphabet, `=` padding kept, as in the seed's token).
+// A token is accepted only as it was issued: the signature with its padding, byte for byte.
 
 export const UPLOAD_SCOPE = 'openpan';
 
@@ -30,10 +30,14 @@ export interface UploadPolicy {
   name: string;
   /** The content hash the client announced, if any (informational: the server hashes itself). */
   hash?: string;
+  /**
+   * The session the token was issued in (its `sessions` key): the upload service refuses the
+   * token once that session ends (logout, a new password), as it refuses the session's token.
+   */
+  session?: string;
 }
 
 const B64URL_RE = /^[A-Za-z0-9_-]+={0,2}$/;
-const HEX40_RE = /^[0-9a-f]{40}$/;
 const DIR_RE = /^([0-9a-f]{32})?$/;
 
 function unauthorized(message: string): AppError {
@@ -86,6 +90,7 @@ function policyFrom(value: unknown): UploadPolicy {
   if (typeof p.path !== 'string') throw unauthorized('The upload token names no destination path.');
   if (typeof p.name !== 'string' || p.name === '') throw unauthorized('The upload token names no file.');
   if (p.hash !== undefined && typeof p.hash !== 'string') throw unauthorized('The upload token has an invalid hash.');
+  if (p.session !== undefined && typeof p.session !== 'string') throw unauthorized('The upload token names an invalid session.');
   const policy: UploadPolicy = {
     scope: p.scope,
     deadline,
@@ -97,6 +102,7 @@ function policyFrom(value: unknown): UploadPolicy {
     name: p.name,
   };
   if (typeof p.hash === 'string') policy.hash = p.hash;
+  if (typeof p.session === 'string') policy.session = p.session;
   return policy;
 }
 
@@ -117,11 +123,10 @@ export function verifyUploadToken(token: string, secret: string, now: number = D
   if (givenKey.length !== expectedKey.length || !timingSafeEqual(givenKey, expectedKey)) {
     throw unauthorized('The upload token was not issued by this server (unknown access key).');
   }
-  const sign = decodeUrlsafeBase64(encodedSign);
-  const expected = Buffer.from(signHex(encodedPolicy, secret));
-  // Padding is optional, but the spare bits of the last character must be zero: one spelling per signature.
-  const canonical = sign !== null && sign.toString('base64url') === encodedSign.replace(/=+$/, '');
-  if (!sign || !canonical || sign.length !== expected.length || !HEX40_RE.test(sign.toString('latin1')) || !timingSafeEqual(sign, expected)) {
+  // One spelling per signature: the one this server wrote (padding and spare bits included).
+  const expected = Buffer.from(urlsafeBase64(signHex(encodedPolicy, secret)));
+  const given = Buffer.from(encodedSign);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     throw unauthorized('The upload token signature does not verify: it was altered or forged.');
   }
   const policyBytes = decodeUrlsafeBase64(encodedPolicy);

@@ -3,6 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, F
 import { AppError, ERRORS, isAppError, type ErrorCode } from '../errors.js';
 import { idleGuard } from './idle.js';
 import { invalid } from './invalid.js';
+import { mediaTypeOf } from './media-type.js';
 import { decodeUrlsafeBase64, tokenFromAuthorization } from './upload-token.js';
 import type { Body, FormPart, UploadService } from './upload.service.js';
 
@@ -30,7 +31,8 @@ function cutOff(request: FastifyRequest): () => void {
   };
 }
 
-const ALLOWED_HEADERS = 'authorization, content-type, uploadbatch, key, mimetype, deadline';
+/** Headers every preflight is told are allowed, besides those it asks for. */
+const ALLOWED_HEADERS = ['authorization', 'content-type', 'uploadbatch', 'key', 'mimetype', 'deadline'];
 /** A ctx is 60 or 62 characters: the mkfile body of the largest upload, with room for whitespace. */
 const CTX_LIST_BYTES_PER_BLOCK = 64;
 const FORM_LIMITS = { fields: 50, fieldSize: 64 * 1024, files: 4, parts: 60, headerPairs: 100 };
@@ -41,9 +43,13 @@ function intParam(value: string | undefined, what: string): number {
   return Number(value);
 }
 
-/** mkblk's optional blockOrder: only a hint where to put the block, so anything else is ignored. */
-function orderParam(value: string | undefined): number | undefined {
-  return value !== undefined && /^\d{1,9}$/.test(value) ? Number(value) : undefined;
+/** mkblk's optional blockOrder: 0-based, below the most blocks an upload may have. */
+function orderParam(value: string | undefined, maxBlocks: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(value) || Number(value) >= maxBlocks) {
+    throw invalid(`The block order in the URL must be 0 to ${maxBlocks - 1} (0-based), got "${value}".`);
+  }
+  return Number(value);
 }
 
 function declaredLength(request: FastifyRequest): number | undefined {
@@ -71,20 +77,23 @@ async function readText(body: Body, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** `key/<b64>/mimeType/<b64>/x:var/<b64>...` after mkfile's size; only the key is used. */
-function keyFromPath(rest: string | undefined): string | undefined {
-  if (!rest) return undefined;
-  const segments = rest.split('/').filter((s) => s !== '');
+/** One `name/<b64>` pair of what follows mkfile's size (`key/<b64>/mimeType/<b64>/x:var/<b64>...`), decoded. */
+function pathValue(rest: string | undefined, name: string): string | undefined {
+  const segments = (rest ?? '').split('/').filter((s) => s !== '');
   for (let i = 0; i + 1 < segments.length; i += 2) {
-    if (segments[i] === 'key') return decodeKey(segments[i + 1]);
+    if (segments[i] === name) return decodeUrlsafeBase64(segments[i + 1])?.toString('utf8');
   }
   return undefined;
 }
 
-function decodeKey(encoded: string): string {
-  const bytes = decodeUrlsafeBase64(encoded);
-  if (!bytes) throw invalid('The key must be URL-safe base64.');
-  return bytes.toString('utf8');
+/**
+ * mkfile's media type: the path's `mimeType` (URL-safe base64, as Qiniu's), else the `MimeType`
+ * header, as it is or in base64. The file's name decides the file's name: a `key` is read past.
+ */
+function mimeOfMkfile(rest: string | undefined, header: string | string[] | undefined): string | undefined {
+  const fromPath = mediaTypeOf(pathValue(rest, 'mimeType'));
+  if (fromPath || typeof header !== 'string') return fromPath;
+  return mediaTypeOf(header) ?? mediaTypeOf(decodeUrlsafeBase64(header.trim())?.toString('utf8'));
 }
 
 /** Busboy's events as an async iterable of parts in arrival order (file streams flow on demand). */
@@ -192,12 +201,19 @@ export const uploadRoutes: FastifyPluginAsync<UploadRoutesOptions> = async (app:
 
   app.setNotFoundHandler((request, reply) => sendError(request, reply, 'NOT_FOUND', `No such upload endpoint: ${request.method} ${request.url.split('?')[0]}.`));
 
-  const preflight = async (_request: FastifyRequest, reply: FastifyReply) => {
+  // Any header a browser uploader adds (X-Requested-With, Content-MD5, x-qn-meta-*) is allowed:
+  // the token authorises, never a cookie, so echoing the request costs nothing.
+  const preflight = async (request: FastifyRequest, reply: FastifyReply) => {
+    const requested = String(request.headers['access-control-request-headers'] ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter((h) => h !== '');
     reply
       .code(204)
       .header('Access-Control-Allow-Methods', 'POST, OPTIONS')
-      .header('Access-Control-Allow-Headers', ALLOWED_HEADERS)
-      .header('Access-Control-Max-Age', '86400');
+      .header('Access-Control-Allow-Headers', [...new Set([...ALLOWED_HEADERS, ...requested])].join(', '))
+      .header('Access-Control-Max-Age', '86400')
+      .header('Vary', 'Access-Control-Request-Headers');
     return reply.send();
   };
   app.options('/', preflight);
@@ -208,7 +224,7 @@ export const uploadRoutes: FastifyPluginAsync<UploadRoutesOptions> = async (app:
   app.post('/file/upload', form);
 
   const mkblk = async (request: FastifyRequest<{ Params: { blockSize: string; blockOrder?: string } }>) =>
-    service.mkblk(tokenOf(request), intParam(request.params.blockSize, 'block size'), bodyOf(request, idleMs), declaredLength(request), orderParam(request.params.blockOrder));
+    service.mkblk(tokenOf(request), intParam(request.params.blockSize, 'block size'), bodyOf(request, idleMs), declaredLength(request), orderParam(request.params.blockOrder, service.maxBlocks));
   app.post('/mkblk/:blockSize', mkblk);
   app.post('/mkblk/:blockSize/:blockOrder', mkblk);
 
@@ -218,12 +234,11 @@ export const uploadRoutes: FastifyPluginAsync<UploadRoutesOptions> = async (app:
 
   const mkfile = async (request: FastifyRequest<{ Params: { fileSize: string; '*'?: string } }>) => {
     const token = tokenOf(request);
-    service.verify(token); // refuse before reading the body
+    await service.verify(token); // refuse before reading the body
     const fileSize = intParam(request.params.fileSize, 'file size');
-    const header = request.headers.key;
-    const key = keyFromPath(request.params['*']) ?? (typeof header === 'string' && header !== '' ? decodeKey(header) : undefined);
+    const mime = mimeOfMkfile(request.params['*'], request.headers.mimetype);
     const ctxList = await readText(bodyOf(request, idleMs), service.maxBlocks * CTX_LIST_BYTES_PER_BLOCK + 1024);
-    return service.mkfile(token, fileSize, ctxList, key);
+    return service.mkfile(token, fileSize, ctxList, { mime });
   };
   app.post('/mkfile/:fileSize', mkfile);
   app.post('/mkfile/:fileSize/*', mkfile);

@@ -1,7 +1,8 @@
 import type { AssemblyStats } from './assemble.js';
 import { Assemblies } from './assembly.js';
 import { BlockUploads, type BlockAnswer } from './blocks.js';
-import { FileEntries, type FileEntriesDeps, type UploadAnswer } from './file-entry.js';
+import { AppError } from '../errors.js';
+import { FileEntries, type FileDetails, type FileEntriesDeps, type UploadAnswer } from './file-entry.js';
 import { formUpload, UntokenedBudget, type FormPart, type FormUploadDeps } from './form.js';
 import { FileAssembler } from './mkfile.js';
 import { PendingBlocks } from './pending.js';
@@ -13,7 +14,7 @@ import { verifyUploadToken, type UploadPolicy } from './upload-token.js';
 
 export type { AssemblyStats } from './assemble.js';
 export type { BlockAnswer } from './blocks.js';
-export { uploadAnswer, type UploadAnswer } from './file-entry.js';
+export { uploadAnswer, type FileDetails, type UploadAnswer } from './file-entry.js';
 export type { FormPart } from './form.js';
 export type { Body } from './receive.js';
 
@@ -28,8 +29,13 @@ export const DEFAULT_MAX_BLOCKS = 10_000;
 export const DEFAULT_MAX_UNTOKENED_FORM_BYTES = MIB;
 export const DEFAULT_MAX_UNTOKENED_BYTES_IN_FLIGHT = 64 * MIB;
 
-/** The files service, blob store, content lock and upload repository (the file-entry step uses them all). */
-export type UploadServiceDeps = FileEntriesDeps;
+/**
+ * The files service, blob store, content lock and upload repository (the file-entry step uses
+ * them all), and whether the session an upload token was issued in is still open.
+ */
+export interface UploadServiceDeps extends FileEntriesDeps {
+  sessionOpen: (userId: number, session: string) => Promise<boolean>;
+}
 
 export interface UploadServiceOptions {
   /** Signs and verifies upload tokens and ctxs. */
@@ -72,7 +78,7 @@ export class UploadService {
   private readonly sweeper: Sweeper;
 
   constructor(
-    deps: UploadServiceDeps,
+    private readonly deps: UploadServiceDeps,
     private readonly options: UploadServiceOptions,
   ) {
     this.maxBlockSize = options.maxBlockSize ?? DEFAULT_MAX_BLOCK_SIZE;
@@ -100,9 +106,16 @@ export class UploadService {
     return this.sweeper.close();
   }
 
-  /** Verifies an upload token (401 when forged or expired) and returns its policy. */
-  verify(token: string): UploadPolicy {
-    return verifyUploadToken(token, this.options.secret, this.now());
+  /**
+   * Verifies an upload token and returns its policy: 401 when it is forged, altered, expired, or
+   * the session it was issued in has ended (logout, a new password), as that session's token is.
+   */
+  async verify(token: string): Promise<UploadPolicy> {
+    const policy = verifyUploadToken(token, this.options.secret, this.now());
+    if (policy.session === undefined || !(await this.deps.sessionOpen(policy.userId, policy.session))) {
+      throw new AppError('UNAUTHORIZED', 'The session this upload token was issued in has ended (signed out, or the password changed); ask /v1/store/token for a new one.');
+    }
+    return policy;
   }
 
   /** Starts a block (blocks.ts); with a `blockOrder`, at its place in the upload's assembly file. */
@@ -116,11 +129,11 @@ export class UploadService {
   }
 
   /** Assembles the blocks named by `ctxList` into the file the token describes (mkfile.ts). */
-  mkfile(token: string, fileSize: number, ctxList: string, key?: string): Promise<UploadAnswer> {
-    return this.assembler.mkfile(token, fileSize, ctxList, key);
+  mkfile(token: string, fileSize: number, ctxList: string, details?: FileDetails): Promise<UploadAnswer> {
+    return this.assembler.mkfile(token, fileSize, ctxList, details);
   }
 
-  /** Form upload: fields `token` and `file` in any order, plus optional `key` and `crc32` (form.ts). */
+  /** Form upload: fields `token` and `file` in any order, plus optional `mimeType` and `crc32` (form.ts). */
   formUpload(parts: AsyncIterable<FormPart>): Promise<UploadAnswer> {
     return formUpload(this.form, this.maxUntokenedFormBytes, parts);
   }

@@ -18,8 +18,14 @@ export class UsersRepo {
       .compile();
   }
 
+  /** The account of exactly this name. */
   byName(name: string): Promise<UserRow | undefined> {
     return this.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
+  }
+
+  /** The accounts whose name has this key (users/user-names.ts), oldest first: more than one only for names that collided before keys. */
+  byNameKey(key: string): Promise<UserRow[]> {
+    return this.db.selectFrom('users').selectAll().where('name_key', '=', key).orderBy('id').execute();
   }
 
   byId(id: number): Promise<UserRow | undefined> {
@@ -38,11 +44,12 @@ export class UsersRepo {
       .then((r) => Number(r.n));
   }
 
-  insert(user: { name: string; passwordHash: string; isAdmin: boolean; spaceCapacity: number; now: number }): Promise<UserRow> {
+  insert(user: { name: string; nameKey: string; passwordHash: string; isAdmin: boolean; spaceCapacity: number; now: number }): Promise<UserRow> {
     return this.db
       .insertInto('users')
       .values({
         name: user.name,
+        name_key: user.nameKey,
         password_hash: user.passwordHash,
         is_admin: user.isAdmin ? 1 : 0,
         space_used: 0,
@@ -58,8 +65,9 @@ export class UsersRepo {
     await this.db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute();
   }
 
-  async setName(id: number, name: string): Promise<void> {
-    await this.db.updateTable('users').set({ name }).where('id', '=', id).execute();
+  /** A new name, unique by its key: no longer a name that collided before keys. */
+  async setName(id: number, name: string, nameKey: string): Promise<void> {
+    await this.db.updateTable('users').set({ name, name_key: nameKey, legacy_clash: 0 }).where('id', '=', id).execute();
   }
 
   async setCapacity(id: number, capacity: number): Promise<void> {
@@ -70,6 +78,18 @@ export class UsersRepo {
     await this.db.insertInto('sessions').values({ token_hash: tokenHash, user_id: userId, created_at: now, expires_at: expiresAt }).execute();
   }
 
+
+  /** Whether the session keyed `tokenHash` is open and belongs to `userId`. */
+  async sessionOpen(tokenHash: string, userId: number, now: number): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('sessions')
+      .select('user_id')
+      .where('token_hash', '=', tokenHash)
+      .where('user_id', '=', userId)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
 
   async userBySession(tokenHash: string, now: number): Promise<UserRow | undefined> {
     const result = await this.db.executeQuery<UserRow>({ ...this.sessionQuery, parameters: [tokenHash, now] });

@@ -1,14 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { isUniqueViolation } from '../db/database.js';
 import { AppError } from '../errors.js';
 import type { LoginLimiter } from './login-limiter.js';
 import { checkPassword as checkLogin, DUMMY_HASH, hashPassword, hashPasswordMd5Form, isMd5Form } from './password.js';
 import { looksLikeJwt, SessionTokens } from './session-token.js';
+import { checkUserName, isUserNameShaped, normalizeUserName, userNameKey } from './user-names.js';
 import type { UserRow, UsersRepo } from './users.repo.js';
 
 const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
 /** Longer than any token this server signs; longer ones are refused unread. */
 const MAX_TOKEN_LENGTH = 4096;
-const NAME_RE = /^[\p{L}\p{N}_.@-]{1,64}$/u;
 const MIN_PASSWORD = 6;
 const MAX_PASSWORD = 1024;
 
@@ -30,9 +31,15 @@ export interface AuthenticatedUser {
   isAdmin: boolean;
   /** The account as read while checking the token, in this same request. */
   view: UserView;
+  /** The session the token opens (its `sessions` key): what an upload token issued in it is bound to. */
+  session: string;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+function nameTaken(name: string): AppError {
+  return new AppError('USER_ALREADY_EXISTS', `A user named "${name}" already exists (names differing only in case or width are the same name).`);
+}
 
 /** `offlineDailyTasks`: the server's daily offline task quota, for users without their own. */
 export function userView(row: UserRow, offlineDailyTasks = 0, now = Date.now()): UserView {
@@ -51,12 +58,6 @@ export function userView(row: UserRow, offlineDailyTasks = 0, now = Date.now()):
 
 function tokenHash(token: string): string {
   return createHash('sha256').update(token).digest('hex');
-}
-
-function checkName(name: string): void {
-  if (!NAME_RE.test(name)) {
-    throw new AppError('BAD_REQUEST', 'name must be 1-64 letters, digits, "_", ".", "@" or "-".');
-  }
 }
 
 function checkPassword(password: string): void {
@@ -97,14 +98,16 @@ export class UsersService {
     return userView(row, this.options.offlineDailyTasks);
   }
 
-  async create(name: string, password: string, opts: { isAdmin?: boolean; quota?: number } = {}): Promise<UserRow> {
-    checkName(name);
+  async create(typedName: string, password: string, opts: { isAdmin?: boolean; quota?: number } = {}): Promise<UserRow> {
+    const name = checkUserName(typedName);
+    const nameKey = userNameKey(name);
     checkPassword(password);
-    if (await this.repo.byName(name)) throw new AppError('USER_ALREADY_EXISTS', `A user named "${name}" already exists.`);
+    await this.assertNameFree(name, nameKey);
     const passwordHash = await hashPassword(password);
     try {
       return await this.repo.insert({
         name,
+        nameKey,
         passwordHash,
         isAdmin: opts.isAdmin ?? false,
         spaceCapacity: opts.quota ?? this.options.defaultQuota,
@@ -112,9 +115,25 @@ export class UsersService {
       });
     } catch (err) {
       // Two registrations of one name racing: the unique index decides.
-      if (await this.repo.byName(name)) throw new AppError('USER_ALREADY_EXISTS', `A user named "${name}" already exists.`);
+      if (isUniqueViolation(err)) throw nameTaken(name);
       throw err;
     }
+  }
+
+  /** USER_ALREADY_EXISTS when an account other than `self` has this name, or one that differs only in case or width. */
+  private async assertNameFree(name: string, nameKey: string, self?: number): Promise<void> {
+    const exact = await this.repo.byName(name);
+    const others = (await this.repo.byNameKey(nameKey)).filter((row) => row.id !== self);
+    if ((exact && exact.id !== self) || others.length > 0) throw nameTaken(name);
+  }
+
+  /**
+   * The account a typed name means: the one of exactly that name, else the one whose name
+   * differs only in case or width (the oldest, for names that collided before keys).
+   */
+  private async account(typedName: string): Promise<UserRow | undefined> {
+    const exact = (await this.repo.byName(typedName)) ?? (await this.repo.byName(normalizeUserName(typedName)));
+    return exact ?? (await this.repo.byNameKey(userNameKey(typedName)))[0];
   }
 
   /** Creates an account and signs it in, as 6pan's register did. */
@@ -129,13 +148,15 @@ export class UsersService {
   async login(value: string, password: string, ip = ''): Promise<Session> {
     // No account has such a name: nothing to guess, and nothing for the limiter to remember
     // (its keys stay as short as names).
-    if (!NAME_RE.test(value)) throw new AppError('USER_LOGIN_FAILED', 'Wrong user name or password.');
+    if (!isUserNameShaped(value)) throw new AppError('USER_LOGIN_FAILED', 'Wrong user name or password.');
     const limiter = this.options.loginLimiter;
-    limiter?.attempt(value, ip);
-    const row = await this.repo.byName(value);
+    // Every spelling of a name counts against the one account it opens.
+    const limitKey = userNameKey(value);
+    limiter?.attempt(limitKey, ip);
+    const row = await this.account(value);
     const check = await checkLogin(password, row?.password_hash ?? DUMMY_HASH);
     if (!row || !check.ok) throw new AppError('USER_LOGIN_FAILED', 'Wrong user name or password.');
-    limiter?.succeed(value, ip);
+    limiter?.succeed(limitKey, ip);
     if (check.upgraded) await this.repo.setPasswordHash(row.id, check.upgraded);
     return this.openSession(row);
   }
@@ -174,7 +195,12 @@ export class UsersService {
     const key = this.sessionKey(token);
     if (!key) return null;
     const row = await this.repo.userBySession(key, Date.now());
-    return row ? { id: row.id, name: row.name, isAdmin: row.is_admin === 1, view: this.view(row) } : null;
+    return row ? { id: row.id, name: row.name, isAdmin: row.is_admin === 1, view: this.view(row), session: key } : null;
+  }
+
+  /** Whether a session (AuthenticatedUser.session) of this user is still open: not logged out, not ended by a new password, not expired. */
+  sessionOpen(userId: number, session: string): Promise<boolean> {
+    return this.repo.sessionOpen(session, userId, Date.now());
   }
 
   async info(userId: number): Promise<UserView> {
@@ -183,14 +209,14 @@ export class UsersService {
     return this.view(row);
   }
 
-  async changeName(userId: number, name: string): Promise<UserView> {
-    checkName(name);
-    const taken = await this.repo.byName(name);
-    if (taken && taken.id !== userId) throw new AppError('USER_ALREADY_EXISTS', `A user named "${name}" already exists.`);
+  async changeName(userId: number, typedName: string): Promise<UserView> {
+    const name = checkUserName(typedName);
+    const nameKey = userNameKey(name);
+    await this.assertNameFree(name, nameKey, userId);
     try {
-      await this.repo.setName(userId, name);
+      await this.repo.setName(userId, name, nameKey);
     } catch (err) {
-      if (await this.repo.byName(name)) throw new AppError('USER_ALREADY_EXISTS', `A user named "${name}" already exists.`);
+      if (isUniqueViolation(err)) throw nameTaken(name);
       throw err;
     }
     return this.info(userId);
@@ -212,8 +238,9 @@ export class UsersService {
     return this.view(row);
   }
 
+  /** The account a name means, as login reads it (exact name first, then case and width ignored). */
   async byName(name: string): Promise<UserRow> {
-    const row = await this.repo.byName(name);
+    const row = await this.account(name);
     if (!row) throw new AppError('USER_NOT_FOUND', `No user named "${name}".`);
     return row;
   }

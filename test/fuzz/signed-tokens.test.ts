@@ -94,8 +94,6 @@ describe('fuzz: upload token', () => {
     path: fc.string({ maxLength: 50 }),
     name: fc.string({ minLength: 1, maxLength: 50, unit: 'grapheme' }),
   }).map((p) => ({ ...p }));
-  /** Qiniu tokens are read with or without `=` padding: a change of padding alone is the same token. */
-  const unpadded = (token: string) => token.split(':').map((p) => p.replace(/=+$/, '')).join(':');
 
   test('a signed token verifies before its deadline, with the same policy', () => {
     fc.assert(
@@ -111,7 +109,8 @@ describe('fuzz: upload token', () => {
       fc.property(policy, edits, (p, es) => {
         const token = signUploadToken(p, SECRET);
         const changed = es.reduce(applyEdit, token);
-        fc.pre(unpadded(changed.trim()) !== unpadded(token));
+        // A token is accepted only as issued: any change, padding included, is refused.
+        fc.pre(changed.trim() !== token);
         throwsCode(() => verifyUploadToken(changed, SECRET, NOW), 'UNAUTHORIZED');
       }),
       fuzzParams('upload token mutations', 3000),

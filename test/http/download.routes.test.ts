@@ -23,6 +23,8 @@ interface Fixture {
   emptyEtag: string;
   /** Every stream the route asked the store for, to check none is left open. */
   streams: Readable[];
+  /** uuids of files the fixture treats as removed from the drive. */
+  removed: Set<string>;
   url(over?: Partial<DownloadClaims>): string;
 }
 
@@ -46,8 +48,9 @@ async function withServer(body: (f: Fixture) => Promise<void>): Promise<void> {
   const etag = await put(data);
   const emptyEtag = await put(Buffer.alloc(0));
 
+  const removed = new Set<string>();
   const app = createHttpServer({ logLevel: 'silent' });
-  registerDownloadRoutes(app, { secret: SECRET, store });
+  registerDownloadRoutes(app, { secret: SECRET, store, fileHolds: async (_userId, uuid) => !removed.has(uuid) });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
   const base = `http://127.0.0.1:${port}`;
@@ -63,7 +66,7 @@ async function withServer(body: (f: Fixture) => Promise<void>): Promise<void> {
       ...over,
     });
   try {
-    await body({ base, data, etag, emptyEtag, streams, url });
+    await body({ base, data, etag, emptyEtag, streams, removed, url });
   } finally {
     // fetch keeps connections alive; one whose last response the server has not yet marked
     // finished is not "idle" and would hold close() for the 72 s keep-alive timeout.
@@ -142,17 +145,29 @@ for (const range of ['bytes=0-1,5-6', 'bytes=abc', 'items=0-1', 'bytes=9-3', 'by
   });
 }
 
-test('an empty file is 200 with length 0, and 416 for any range', async () => {
+test('an empty file is 200 with length 0, and 416 for any range that starts at a byte', async () => {
   await withServer(async ({ url, emptyEtag }) => {
     const whole = await fetch(url({ etag: emptyEtag, size: 0, name: 'empty.txt' }));
     assert.equal(whole.status, 200);
     assert.equal(whole.headers.get('content-length'), '0');
     assert.equal((await bytesOf(whole)).length, 0);
-    for (const range of ['bytes=0-', 'bytes=0-0', 'bytes=-1']) {
+    for (const range of ['bytes=0-', 'bytes=0-0', 'bytes=-0']) {
       const res = await fetch(url({ etag: emptyEtag, size: 0, name: 'empty.txt' }), { headers: { Range: range } });
       assert.equal(res.status, 416, range);
       assert.equal(res.headers.get('content-range'), 'bytes */0');
       await res.body?.cancel();
+    }
+  });
+});
+
+test('an empty file answers a non-zero suffix range (bytes=-1) with 200 and its empty content (RFC 9110 §14.1.1)', async () => {
+  await withServer(async ({ url, emptyEtag }) => {
+    for (const range of ['bytes=-1', 'bytes=-500']) {
+      const res = await fetch(url({ etag: emptyEtag, size: 0, name: 'empty.txt' }), { headers: { Range: range } });
+      assert.equal(res.status, 200, range);
+      assert.equal(res.headers.get('content-range'), null);
+      assert.equal(res.headers.get('content-length'), '0');
+      assert.equal((await bytesOf(res)).length, 0);
     }
   });
 });
@@ -196,6 +211,40 @@ test('If-None-Match with the etag is 304 with no body', async () => {
     const stale = await fetch(url(), { headers: { 'If-None-Match': '"something-else"', Range: 'bytes=0-1' } });
     assert.equal(stale.status, 206);
     await stale.body?.cancel();
+  });
+});
+
+test('If-Match with another etag is 412 PRECONDITION_FAILED and no bytes; ours or * serves (RFC 9110 §13.1.1)', async () => {
+  await withServer(async ({ url, etag, streams }) => {
+    for (const header of ['"not-the-etag"', `W/${publicEtag(SECRET, etag)}`]) {
+      const res = await fetch(url(), { headers: { 'If-Match': header, Range: 'bytes=0-9' } });
+      assert.equal(res.status, 412, header);
+      const body = (await res.json()) as { code: string; status: number };
+      assert.equal(body.code, 'PRECONDITION_FAILED');
+      assert.equal(body.status, 412);
+    }
+    assert.equal(streams.length, 0, 'nothing was read from the store');
+    for (const header of [publicEtag(SECRET, etag), `"other", ${publicEtag(SECRET, etag)}`, '*']) {
+      const res = await fetch(url(), { headers: { 'If-Match': header, Range: 'bytes=0-9' } });
+      assert.equal(res.status, 206, header);
+      assert.equal((await bytesOf(res)).length, 10);
+    }
+  });
+});
+
+test('an address whose file was removed (or whose content was replaced) is 404 FILE_NOT_FOUND at once', async () => {
+  await withServer(async ({ url, removed, streams }) => {
+    const address = url();
+    const before = await fetch(address, { headers: { Range: 'bytes=0-0' } });
+    assert.equal(before.status, 206);
+    await before.body?.cancel();
+    removed.add('0123456789abcdef0123456789abcdef');
+    for (const method of ['GET', 'HEAD']) {
+      const after = await fetch(address, { method });
+      assert.equal(after.status, 404, method);
+      if (method === 'GET') assert.equal(((await after.json()) as { code: string }).code, 'FILE_NOT_FOUND');
+    }
+    assert.equal(streams.length, 1, 'only the first request read content');
   });
 });
 
@@ -291,7 +340,8 @@ test('parseRange reads one range and ignores the rest (unit)', () => {
   assert.deepEqual(parseRange('bytes=10-', 10), { kind: 'unsatisfiable' });
   assert.deepEqual(parseRange('bytes=-0', 10), { kind: 'unsatisfiable' });
   assert.deepEqual(parseRange('bytes=0-0', 0), { kind: 'unsatisfiable' });
-  assert.deepEqual(parseRange('bytes=-5', 0), { kind: 'unsatisfiable' });
+  assert.deepEqual(parseRange('bytes=-5', 0), { kind: 'whole' });
+  assert.deepEqual(parseRange('bytes=-0', 0), { kind: 'unsatisfiable' });
   assert.deepEqual(parseRange('bytes=1-2, 4-5', 10), { kind: 'whole' });
   assert.deepEqual(parseRange('bytes=5-2', 10), { kind: 'whole' });
   assert.deepEqual(parseRange('bytes=x-2', 10), { kind: 'whole' });

@@ -8,7 +8,7 @@ import { coerceBody } from '../../src/http/sixpan/input.js';
 import { bearerFrom, tokenOf } from '../../src/http/sixpan/token.js';
 import { hashPassword } from '../../src/users/password.js';
 import { SessionTokens } from '../../src/users/session-token.js';
-import { Client, startServer, type TestServer } from '../helpers/server.js';
+import { ADMIN_PASSWORD, Client, startServer, type TestServer } from '../helpers/server.js';
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 
@@ -147,6 +147,25 @@ describe('the wire over HTTP', () => {
     const body = (await res.json()) as { result: { pageSize: number; list: Array<{ name: string; mime: string }> } };
     assert.equal(body.result.pageSize, 5);
     assert.deepEqual(body.result.list.find((f) => f.name === 'form')?.mime, 'application/x-directory');
+  });
+
+  test('an empty body is {} whatever its Content-Type (jQuery\'s form type, fetch\'s text/plain, none)', async () => {
+    const auth = { authorization: `Bearer ${s.admin.token}` };
+    for (const type of ['application/x-www-form-urlencoded; charset=UTF-8', 'text/plain', 'text/plain;charset=UTF-8', 'application/octet-stream', 'multipart/form-data; boundary=x', 'application/json']) {
+      const res = await post('/v1/user/info', { headers: { ...auth, 'content-type': type }, body: '' });
+      const body = (await res.json()) as { success: boolean; code: string; result: { name: string } };
+      assert.equal(body.code, 'OK', type);
+      assert.equal(body.result.name, 'admin', type);
+    }
+    const logout = await new Client(s.url).login('admin', ADMIN_PASSWORD);
+    const res = await post('/v1/user/logout', { headers: { authorization: `Bearer ${logout.token}`, 'content-type': 'text/plain' }, body: '' });
+    assert.equal(((await res.json()) as { result: unknown }).result, true);
+    assert.equal((await logout.raw('/v1/user/info')).status, 401, 'the session ended');
+    // A body of a type the API does not read is still refused, saying which types it reads.
+    const text = await post('/v1/files/page', { headers: { ...auth, 'content-type': 'text/plain' }, body: 'path=/' });
+    const refused = (await text.json()) as { status: number; code: string; message: string };
+    assert.deepEqual([refused.status, refused.code], [400, 'BAD_REQUEST']);
+    assert.match(refused.message, /application\/json/);
   });
 
   test('an account made with the typed password opens with its md5 form, and the other way round', async () => {

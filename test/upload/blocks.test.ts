@@ -70,9 +70,47 @@ test('8 MiB blocks, "UpToken" authorization, /mkblk without order, query strings
       authorization: auth,
       'content-type': 'text/plain',
     });
-    assert.equal(a.json.key, 'dir/名字.bin');
+    assert.equal(a.json.key, 'big.bin', 'the answer names the created file, not the key sent');
     assert.equal(fileOf(a).size, data.length);
+    assert.equal(fileOf(a).mime, 'application/octet-stream', 'a mimeType of no registered type is ignored');
     assert.equal(a.json.hash, etagOf(data));
+  } finally {
+    await server.close();
+  }
+});
+
+test('mkfile\'s mimeType (path, base64) or MimeType header becomes the file\'s mime; the answer\'s key is its name', async () => {
+  const server = await startServer();
+  try {
+    const data = bytes(1000, 30);
+    const b64 = (s: string) => Buffer.from(s).toString('base64url');
+    for (const [name, suffix, headers, expected] of [
+      ['a.bin', `/key/${b64('elsewhere/a.mp3')}/mimeType/${b64('audio/mpeg')}`, {}, 'audio/mpeg'],
+      ['b.bin', '', { MimeType: 'image/webp' }, 'image/webp'],
+      ['c.bin', '', { MimeType: b64('application/pdf') }, 'application/pdf'],
+      ['d.txt', `/mimeType/${b64('nonsense')}`, {}, 'text/plain'],
+    ] as const) {
+      const t = await ticket(server.admin, { name });
+      const ctx = (await mkblk(t.uploadUrl, t.token, data.length, data)).json.ctx;
+      const a = await post(`${t.uploadUrl}/mkfile/${data.length}${suffix}`, ctx, { authorization: t.token, 'content-type': 'text/plain', ...headers });
+      assert.equal(a.json.key, name);
+      assert.equal(fileOf(a).mime, expected, name);
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+test('a blockOrder that is negative, not a number, or beyond the most blocks an upload has is 400 UPLOAD_INVALID', async () => {
+  const server = await startServer();
+  try {
+    const t = await ticket(server.admin, { name: 'order.bin' });
+    for (const order of ['-1', '99999999', '10000', 'x', '1e3']) {
+      assertUploadError(await post(`${t.uploadUrl}/mkblk/4/${order}`, 'abcd', octet(t.token)), 400, 'UPLOAD_INVALID');
+    }
+    assert.deepEqual(await blockFiles(server.dataDir), [], 'nothing was received');
+    const ctx = (await mkblk(t.uploadUrl, t.token, 4, Buffer.from('abcd'), 9999)).json.ctx;
+    assert.equal(fileOf(await mkfile(t.uploadUrl, t.token, 4, [ctx])).size, 4, 'the last allowed order works');
   } finally {
     await server.close();
   }

@@ -48,16 +48,36 @@ test('file before a forged token: 401 and nothing is kept', async () => {
   }
 });
 
-test('POST {uploadUrl}/ is the same form upload; key is echoed; a matching crc32 field is accepted', async () => {
+test('POST {uploadUrl}/ is the same form upload; the answer\'s key is the created name; a matching crc32 field is accepted', async () => {
   const server = await startServer();
   try {
     const data = bytes(1234, 3);
     const t = await ticket(server.admin, { name: 'root-form.bin', path: '/' });
     const a = await formUpload(t.uploadUrl, t.token, data, { path: '/', key: 'my/key.bin', fields: { crc32: String(crc32Of(data)), mimeType: 'x/y', 'x:var': 'v' } });
-    assert.equal(a.json.key, 'my/key.bin');
-    assert.equal(fileOf(a).name, 'root-form.bin', 'the token decides the name; key is only echoed');
+    assert.equal(a.json.key, 'root-form.bin', 'the token decides the name, and the answer says which');
+    assert.equal(fileOf(a).name, 'root-form.bin');
+    assert.equal(fileOf(a).mime, 'application/octet-stream', 'a mimeType of no registered type is ignored');
     const noSlash = await formUpload(t.uploadUrl, t.token, data, { path: '' });
     assert.equal(fileOf(noSlash).uuid, fileOf(a).uuid, 'the same upload again is idempotent');
+  } finally {
+    await server.close();
+  }
+});
+
+test('a valid mimeType field becomes the file\'s mime; parameters and case are dropped', async () => {
+  const server = await startServer();
+  try {
+    for (const [name, mimeType, expected] of [
+      ['notes.bin', 'text/markdown', 'text/markdown'],
+      ['clip.dat', 'Video/MP4; codecs="avc1"', 'video/mp4'],
+      ['page.txt', 'not a type', 'text/plain'],
+      ['evil.txt', 'text/html\r\nx: y', 'text/plain'],
+    ]) {
+      const t = await ticket(server.admin, { name });
+      const a = await formUpload(t.uploadUrl, t.token, bytes(100, name.length), { fields: { mimeType } });
+      assert.equal(fileOf(a).mime, expected, `${name} ${mimeType}`);
+      assert.equal((await server.admin.call('/v1/files/get', { path: `/${name}` })).mime, expected);
+    }
   } finally {
     await server.close();
   }
@@ -98,6 +118,14 @@ test('CORS: preflights are answered for any origin and every answer allows any o
       const allowed = (res.headers.get('access-control-allow-headers') ?? '').toLowerCase();
       for (const h of ['authorization', 'content-type', 'uploadbatch', 'key', 'mimetype', 'deadline']) assert.ok(allowed.includes(h), `${h} allowed`);
     }
+    // Headers of the uploader's own (jQuery's X-Requested-With, Content-MD5, Qiniu's x-qn-meta-*) are allowed too.
+    const own = await fetch(`${server.url}/upload/file/upload`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'X-Requested-With, content-md5,x-qn-meta-owner' },
+    });
+    assert.equal(own.status, 204);
+    const ownAllowed = (own.headers.get('access-control-allow-headers') ?? '').toLowerCase().split(/\s*,\s*/);
+    for (const h of ['x-requested-with', 'content-md5', 'x-qn-meta-owner', 'authorization']) assert.ok(ownAllowed.includes(h), `${h} allowed`);
     const denied = await post(`${server.url}/upload/mkblk/10`, 'x', { origin: 'https://app.example', 'content-type': 'application/octet-stream' });
     assertUploadError(denied, 401, 'UNAUTHORIZED');
     const unknown = await post(`${server.url}/upload/nothing-here`, 'x');
@@ -110,7 +138,7 @@ test('CORS: preflights are answered for any origin and every answer allows any o
 test('a file sent before its token is capped at maxUntokenedFormBytes (413), then dropped', async () => {
   const server = await startServer();
   const service = new UploadService(
-    { files: server.openpan.files, store: new LocalDiskBlobStore(join(server.dataDir, 'blobs')), lock: new ContentLock(), repo: new UploadRepo(server.openpan.db) },
+    { files: server.openpan.files, store: new LocalDiskBlobStore(join(server.dataDir, 'blobs')), lock: new ContentLock(), repo: new UploadRepo(server.openpan.db), sessionOpen: (u, sid) => server.openpan.users.sessionOpen(u, sid) },
     { secret: server.openpan.config.secret, dir: join(server.dataDir, 'uploads'), blockExpiryMs: 60_000, uploadUrl: () => `${server.url}/upload`, maxUntokenedFormBytes: 1000, sweepIntervalMs: 0 },
   );
   try {
@@ -135,7 +163,7 @@ test('a file sent before its token is capped at maxUntokenedFormBytes (413), the
 
 function serviceFor(server: Awaited<ReturnType<typeof startServer>>, options: { maxUntokenedFormBytes?: number; maxUntokenedBytesInFlight?: number } = {}): UploadService {
   return new UploadService(
-    { files: server.openpan.files, store: new LocalDiskBlobStore(join(server.dataDir, 'blobs')), lock: new ContentLock(), repo: new UploadRepo(server.openpan.db) },
+    { files: server.openpan.files, store: new LocalDiskBlobStore(join(server.dataDir, 'blobs')), lock: new ContentLock(), repo: new UploadRepo(server.openpan.db), sessionOpen: (u, sid) => server.openpan.users.sessionOpen(u, sid) },
     { secret: server.openpan.config.secret, dir: join(server.dataDir, 'uploads'), blockExpiryMs: 60_000, uploadUrl: () => `${server.url}/upload`, sweepIntervalMs: 0, ...options },
   );
 }

@@ -102,6 +102,22 @@ test('SPACE_EXCEEDED when the bytes arrive: mkfile and form upload re-check the 
   }
 });
 
+test('a form upload over the free space is refused naming the file\'s size, not the bytes received so far', async () => {
+  const server = await startServer();
+  try {
+    const erin = await server.newUser('erin');
+    const t = await ticket(erin, { name: 'big.bin' });
+    await server.openpan.users.setQuota('erin', MiB);
+    const data = bytes(3 * MiB + 7, 9);
+    const a = await formUpload(t.uploadUrl, t.token, data);
+    assertUploadError(a, 413, 'SPACE_EXCEEDED');
+    assert.match(a.json.message, new RegExp(`needs ${data.length} bytes and ${MiB} are free`));
+    assert.deepEqual(await tempBlobs(server.dataDir), []);
+  } finally {
+    await server.close();
+  }
+});
+
 test('fsizeLimit in the token caps the file (413)', async () => {
   const server = await startServer();
   try {

@@ -103,6 +103,45 @@ test('re-sending the same name and hash returns the existing file; different con
   }
 });
 
+test('override keeps the file\'s uuid and counts its version; the old download address dies', async () => {
+  const server = await startServer();
+  try {
+    const a = bytes(1000, 20);
+    const b = bytes(1500, 21);
+    const t = await ticket(server.admin, { name: 'keep.bin', path: '/v' });
+    const first = fileOf(await formUpload(t.uploadUrl, t.token, a));
+    assert.equal(first.version, 0);
+    const oldAddress = (await server.admin.call('/v1/files/download', { uuid: first.uuid })).downloadAddress;
+
+    const t2 = await ticket(server.admin, { name: 'keep.bin', path: '/v', override: 1 });
+    const second = fileOf(await formUpload(t2.uploadUrl, t2.token, b));
+    assert.equal(second.uuid, first.uuid, 'a client holding the uuid still finds the file');
+    assert.equal(second.version, 1);
+    assert.equal(second.storeId, etagOf(b));
+    assert.equal(second.size, b.length);
+    assert.equal(second.ctime, first.ctime);
+    const byUuid = await server.admin.call('/v1/files/get', { uuid: first.uuid });
+    assert.equal(byUuid.storeId, etagOf(b));
+
+    // an instant upload with override replaces in place too
+    const third = await server.admin.call('/v1/store/token', { name: 'keep.bin', hash: etagOf(a), path: '/v', override: true });
+    assert.equal(third.uuid, first.uuid);
+    assert.equal(third.version, 2);
+    assert.equal((await server.admin.call('/v1/user/info')).spaceUsed, a.length);
+
+    const stale = await fetch(oldAddress);
+    await stale.body?.cancel();
+    assert.equal(stale.status, 200, 'the address of content a serves a again: the file holds a');
+    const fresh = (await server.admin.call('/v1/files/download', { uuid: first.uuid })).downloadAddress;
+    await server.admin.call('/v1/store/token', { name: 'keep.bin', hash: etagOf(b), path: '/v', override: true });
+    const replaced = await fetch(fresh);
+    assert.equal(replaced.status, 404, 'an address of content the file no longer holds is dead');
+    assert.equal(((await replaced.json()) as { code: string }).code, 'FILE_NOT_FOUND');
+  } finally {
+    await server.close();
+  }
+});
+
 test('destinations: parent uuid, :torrent in any case, path created like mkdir -p, root by default', async () => {
   const server = await startServer();
   try {

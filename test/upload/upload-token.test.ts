@@ -130,10 +130,19 @@ test('overwrite and fsizeLimit default to 0 when absent', () => {
   assert.equal(p.fsizeLimit, 0);
 });
 
-test('the signature is read with or without base64 padding', () => {
+test('a token is accepted only as it was issued: the signature without its padding, or with more, is 401', () => {
   const [ak, sign, pol] = signUploadToken(policy(), SECRET).split(':');
   assert.ok(sign.endsWith('='), 'Qiniu-style tokens keep the padding');
-  assert.equal(verifyUploadToken(`${ak}:${sign.replace(/=+$/, '')}:${pol}`, SECRET, NOW).userId, 7);
+  assert.equal(verifyUploadToken(`${ak}:${sign}:${pol}`, SECRET, NOW).userId, 7);
+  for (const respelled of [sign.replace(/=+$/, ''), sign.slice(0, -1), `${sign}=`]) {
+    assertUnauthorized(() => verifyUploadToken(`${ak}:${respelled}:${pol}`, SECRET, NOW), /signature/);
+  }
+});
+
+test('the session a token was issued in travels in its policy', () => {
+  const p = { ...policy(), session: 'a'.repeat(64) };
+  assert.equal(verifyUploadToken(signUploadToken(p, SECRET), SECRET, NOW).session, 'a'.repeat(64));
+  assertUnauthorized(() => verifyUploadToken(signRaw({ ...p, session: 5 }), SECRET, NOW), /session/);
 });
 
 test('URL-safe base64 helpers', () => {
