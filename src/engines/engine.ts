@@ -76,7 +76,11 @@ export type EngineErrorCode =
   | `HTTP_${number}`
   /** Connections kept failing (refused, reset, timed out) after the engine's retries. Retryable later. */
   | 'NETWORK_ERROR'
-  /** The source delivered a different length than it announced, or changed during the download. Retryable. */
+  /**
+   * The source delivered a different length than it announced, or changed during the download
+   * (HTTP: a response whose ETag / Last-Modified / length differ from the first's, each time the
+   * engine started over). Retryable.
+   */
   | 'SIZE_MISMATCH'
   /** Too many redirects, or a redirect to an unsupported scheme. Not retryable. */
   | 'REDIRECT_INVALID'
@@ -99,7 +103,12 @@ export interface EngineFileStatus {
   selected: boolean;
   /** Verified bytes of this file on disk. */
   downloaded: number;
-  /** Every byte of the file is on disk and verified. Unselected files may be done by chance. */
+  /**
+   * Every byte of the file is on disk and verified. Unselected files may be done by chance.
+   * While the job runs, a done file's bytes are final: the engine may still read the file (to
+   * verify a neighbouring piece, to upload) and may write the same bytes again, never others;
+   * a caller may hard-link it, never move it.
+   */
   done: boolean;
 }
 

@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { OfflineJobsTable, OfflineTasksTable } from '../db/schema.js';
 
@@ -81,6 +81,11 @@ export class OfflineRepo {
     return this.db.selectFrom('offline_tasks').selectAll().where('task_id', '=', taskId).where('user_id', '=', userId).executeTakeFirst();
   }
 
+  /** The user's task of an info hash, if any (a user has at most one per torrent). */
+  userTaskOfInfoHash(userId: number, infoHash: string): Promise<TaskRow | undefined> {
+    return this.db.selectFrom('offline_tasks').selectAll().where('user_id', '=', userId).where('info_hash', '=', infoHash).orderBy('id').executeTakeFirst();
+  }
+
   /** The tasks of a job that are neither done nor failed (active or paused). */
   openTasks(jobId: string): Promise<TaskRow[]> {
     return this.db.selectFrom('offline_tasks').selectAll().where('job_id', '=', jobId).where('status', 'in', [0, 5]).orderBy('id').execute();
@@ -114,7 +119,7 @@ export class OfflineRepo {
   async pendingTaskBytes(userId: number): Promise<number> {
     const row = await this.db
       .selectFrom('offline_tasks')
-      .select((eb) => eb.fn.sum<number>(eb.ref('size')).as('n'))
+      .select(sql<number>`sum(size - saved_size)`.as('n'))
       .where('user_id', '=', userId)
       .where('status', 'in', [TASK_ACTIVE, TASK_PAUSED])
       .executeTakeFirst();
@@ -197,8 +202,9 @@ export class OfflineRepo {
     return new Map(rows.map((r) => [r.engine_index, { fileUuid: r.file_uuid, etag: r.etag }]));
   }
 
-  async recordImport(taskRowId: number, engineIndex: number, fileUuid: string, etag: string): Promise<void> {
-    await this.db
+  /** `q`: the transaction that creates the entry, so the record and the entry commit together. */
+  async recordImport(taskRowId: number, engineIndex: number, fileUuid: string, etag: string, q: Db = this.db): Promise<void> {
+    await q
       .insertInto('offline_imports')
       .values({ task_id: taskRowId, engine_index: engineIndex, file_uuid: fileUuid, etag, created_at: Date.now() })
       .onConflict((oc) => oc.columns(['task_id', 'engine_index']).doNothing())

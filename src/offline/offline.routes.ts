@@ -35,6 +35,7 @@ const List = Type.Object({ start: Int(), size: Int(), order: Order });
 const Get = Type.Object({ taskId: Str });
 const Remove = Type.Object({ taskId: TaskIds, deleteFiles: Flag });
 const Ids = Type.Object({ taskId: TaskIds });
+const Edit = Type.Object({ taskId: Str, copyFile: CopyFile, files: Selection });
 
 /**
  * 6pan's `copyFile`: `"*"`, indices, or the text of a JSON array of them (`'["*"]'`,
@@ -72,6 +73,10 @@ export function registerOfflineRoutes(app: FastifyInstance, offline: OfflineServ
   });
   apiRoute(app, '/v1/offline/get', Get, async ({ user, body }) => sixpanTask(await offline.get(user.id, body.taskId), user.id));
   apiRoute(app, '/v1/offline/remove', Remove, ({ user, body }) => offline.remove(user.id, body.taskId, isOn(body.deleteFiles)));
+  apiRoute(app, '/v1/offline/edit', Edit, async ({ user, body }) => {
+    if (body.files === undefined && body.copyFile === undefined) throw new AppError('BAD_REQUEST', 'Field "files" (or "copyFile") names the files the task should download.');
+    return sixpanTask(await offline.edit(user.id, body.taskId, body.files ?? selectionOfCopyFile(body.copyFile)), user.id);
+  });
   apiRoute(app, '/v1/offline/pause', Ids, ({ user, body }) => offline.pause(user.id, body.taskId));
   apiRoute(app, '/v1/offline/resume', Ids, ({ user, body }) => offline.resume(user.id, body.taskId));
   apiRoute(app, '/v1/offline/parseUrl', ParseUrl, async ({ user, body }) => {

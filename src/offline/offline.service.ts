@@ -178,7 +178,7 @@ export class OfflineService {
     else if (claims.source.toLowerCase().startsWith('ed2k:')) throw new AppError('PROTOCOL_UNSUPPORTED', 'ed2k links can be parsed but not downloaded: openpan has no ed2k engine.');
     else throw new AppError('TASK_HASH_INVALID', 'The taskHash names a source openpan does not know.');
     await this.deps.quota.counted(userId);
-    return this.taskObject(row);
+    return this.#taskObjectOf(row);
   }
 
   async #destination(userId: number, input: StartInput) {
@@ -199,6 +199,13 @@ export class OfflineService {
 
   /** A `.torrent` or a magnet link: one job per info hash, whichever way it was given. */
   async #startBitTorrent(userId: number, input: StartInput, claims: TaskHashClaims): Promise<TaskRow> {
+    const own = await this.deps.repo.userTaskOfInfoHash(userId, claims.infoHash);
+    if (own !== undefined) {
+      // Two tasks of one user over one file set would share (and delete) each other's files.
+      throw new AppError('TASK_EXISTS', `You already have a task of this torrent ("${own.name}"); change its files instead of starting it again.`, {
+        details: { taskId: own.task_id },
+      });
+    }
     const fromMagnet = !claims.source.startsWith('etag:');
     const key = `bt:${claims.infoHash}`;
     const existing = await this.deps.repo.jobByKey(key);
@@ -327,7 +334,22 @@ export class OfflineService {
 
   // ---- read ----
 
-  taskObject(row: TaskRow): TaskObject {
+  /** The task objects of `rows`, each showing its folder's path as it is now (the user may have renamed or moved it). */
+  async #taskObjects(userId: number, rows: TaskRow[]): Promise<TaskObject[]> {
+    const paths = new Map<string, string>();
+    for (const uuid of new Set(rows.map((r) => r.save_uuid))) {
+      if (uuid === '') continue;
+      const dir = await this.deps.files.get(userId, { uuid }).catch(() => null);
+      if (dir !== null) paths.set(uuid, dir.path);
+    }
+    return rows.map((r) => this.taskObject(r, paths.get(r.save_uuid)));
+  }
+
+  async #taskObjectOf(row: TaskRow): Promise<TaskObject> {
+    return (await this.#taskObjects(row.user_id, [row]))[0];
+  }
+
+  taskObject(row: TaskRow, savePath = row.save_path): TaskObject {
     const live = this.deps.scheduler.view(row);
     const size = Number(row.size);
     return {
@@ -345,7 +367,7 @@ export class OfflineService {
       errorCode: row.error_code,
       message: row.message !== '' ? row.message : (live.notice ?? ''),
       refusedPeers: live.refusedPeers ?? 0,
-      savePath: row.save_path,
+      savePath,
       saveUuid: row.save_uuid,
       files: JSON.parse(row.files) as number[],
       createTime: Number(row.created_at),
@@ -358,7 +380,7 @@ export class OfflineService {
     const pageSize = Math.min(MAX_PAGE_SIZE, Math.max(1, opts.pageSize ?? 20));
     const totalCount = await this.deps.repo.countUserTasks(userId);
     const rows = await this.deps.repo.userTasks(userId, (page - 1) * pageSize, pageSize, opts.order !== -1, totalCount);
-    return { list: rows.map((r) => this.taskObject(r)), page, pageSize, totalCount, totalPage: Math.ceil(totalCount / pageSize) };
+    return { list: await this.#taskObjects(userId, rows), page, pageSize, totalCount, totalPage: Math.ceil(totalCount / pageSize) };
   }
 
   async list(userId: number, opts: { start?: number; size?: number; order?: number }) {
@@ -366,7 +388,7 @@ export class OfflineService {
     const size = Math.min(MAX_LIST_SIZE, Math.max(1, opts.size ?? 100));
     const totalCount = await this.deps.repo.countUserTasks(userId);
     const rows = await this.deps.repo.userTasks(userId, start, size, opts.order !== -1, totalCount);
-    return { list: rows.map((r) => this.taskObject(r)), start, size, totalCount };
+    return { list: await this.#taskObjects(userId, rows), start, size, totalCount };
   }
 
   private async ownTask(userId: number, taskId: string): Promise<TaskRow> {
@@ -386,7 +408,7 @@ export class OfflineService {
 
   async get(userId: number, taskId: string): Promise<TaskObject & { detail: TaskFileDetail[] }> {
     const row = await this.ownTask(userId, taskId);
-    const task = this.taskObject(row);
+    const task = await this.#taskObjectOf(row);
     const job = await this.deps.repo.jobById(row.job_id);
     const imports = await this.deps.repo.imports(row.id);
     const meta: Manifest | null = job === undefined ? null : this.deps.scheduler.manifestOf(job);
@@ -437,7 +459,7 @@ export class OfflineService {
       }
       this.deps.repo.taskById(change.id).then(
         (row) => {
-          if (row !== undefined) sendTask(this.taskObject(row));
+          if (row !== undefined) return this.#taskObjectOf(row).then(sendTask);
         },
         () => undefined,
       );
@@ -448,7 +470,8 @@ export class OfflineService {
       busy = true;
       this.deps.repo
         .activeUserTasks(userId)
-        .then((rows) => rows.forEach((row) => sendTask(this.taskObject(row))))
+        .then((rows) => this.#taskObjects(userId, rows))
+        .then((tasks) => tasks.forEach(sendTask))
         .catch(() => undefined)
         .finally(() => (busy = false));
     }, STREAM_PROGRESS_MS);
@@ -464,28 +487,96 @@ export class OfflineService {
   async remove(userId: number, ids: string | string[], deleteFiles: boolean): Promise<true> {
     for (const row of await this.ownTasks(userId, ids)) {
       await this.deps.scheduler.update(row.job_id, async () => {
-        if (deleteFiles) {
-          for (const { fileUuid } of (await this.deps.repo.imports(row.id)).values()) {
-            try {
-              await this.deps.files.remove(userId, { uuids: [fileUuid] });
-            } catch (err) {
-              // Already removed or moved away by the user: nothing to delete.
-              if (!isAppError(err) || err.code !== 'FILE_NOT_FOUND') throw err;
-            }
-          }
-        }
+        if (deleteFiles) await this.#deleteTaskFiles(userId, row);
         await this.deps.repo.deleteTask(row.id);
       });
     }
     return true;
   }
 
+  /** Deletes exactly the entries the task created (wherever they are now), then its folder if nothing is left in it. */
+  async #deleteTaskFiles(userId: number, row: TaskRow): Promise<void> {
+    const uuids = [...(await this.deps.repo.imports(row.id)).values()].map((i) => i.fileUuid);
+    for (const uuid of uuids) {
+      try {
+        await this.deps.files.remove(userId, { uuids: [uuid] });
+      } catch (err) {
+        // Already removed by the user: nothing to delete.
+        if (!isAppError(err) || err.code !== 'FILE_NOT_FOUND') throw err;
+      }
+    }
+    if (row.folder_uuid !== '') await this.deps.files.removeIfNoFiles(userId, row.folder_uuid);
+  }
+
   async pause(userId: number, ids: string | string[]): Promise<true> {
     for (const row of await this.ownTasks(userId, ids)) {
       if (row.status !== TASK_ACTIVE) continue;
-      await this.deps.scheduler.update(row.job_id, () => this.deps.repo.updateTask(row.id, { status: TASK_PAUSED }));
+      await this.deps.scheduler.update(row.job_id, async () => {
+        const current = (await this.deps.repo.taskById(row.id))!;
+        const imports = await this.deps.repo.imports(row.id);
+        // Every file already in the drive (paused while saving): the task is done, not paused.
+        if (current.pending_selection === null && engineFilesOf(current).every((i) => imports.has(i))) {
+          await this.deps.repo.updateTask(row.id, { status: TASK_DONE, saved_size: Number(current.size), finished_size: Number(current.size), finished_at: Date.now() });
+          return;
+        }
+        // The progress stays what the user saw.
+        const shown = this.deps.scheduler.view(current).finishedSize;
+        await this.deps.repo.updateTask(row.id, { status: TASK_PAUSED, finished_size: Math.max(shown, Number(current.finished_size)) });
+      });
     }
     return true;
+  }
+
+  /**
+   * Changes which files of a torrent the task downloads. Added files download (a task that had
+   * ended runs again); files taken out stop downloading for it at once. Entries already in the
+   * drive stay: they are the user's files now (`deleteFiles` still removes them with the task).
+   */
+  edit(userId: number, taskId: string, files: StartInput['files']): Promise<TaskObject> {
+    return this.#perUser.run(userId, () => this.#edit(userId, taskId, files));
+  }
+
+  async #edit(userId: number, taskId: string, files: StartInput['files']): Promise<TaskObject> {
+    const row = await this.ownTask(userId, taskId);
+    if (row.type === TYPE_URL) throw new AppError('BAD_REQUEST', 'A URL task has one file: there is no selection to change.');
+    const job = await this.deps.repo.jobById(row.job_id);
+    const meta = job === undefined ? null : this.deps.scheduler.manifestOf(job);
+    if (job === undefined || meta === null) {
+      // The file list is not known yet (a magnet link): the new selection waits for it.
+      if (row.pending_selection === null) throw new AppError('TASK_NOT_FOUND', `No offline task with id "${taskId}".`);
+      await this.deps.scheduler.update(row.job_id, () => this.deps.repo.updateTask(row.id, { pending_selection: selectionText(files) }));
+      return this.#taskObjectOf((await this.deps.repo.taskById(row.id))!);
+    }
+    const selection = parseSelection(files, meta.files.length);
+    const chosen = selection.map((i) => meta.files[i]);
+    const size = chosen.reduce((sum, f) => sum + f.size, 0);
+    const imports = await this.deps.repo.imports(row.id);
+    const complete = chosen.every((f) => imports.has(f.engineIndex));
+    const saved = chosen.reduce((sum, f) => sum + (imports.has(f.engineIndex) ? f.size : 0), 0);
+    // What this task reserves now is its to use again.
+    const open = row.status === TASK_ACTIVE || row.status === TASK_PAUSED;
+    const reservedNow = open ? Number(row.size) - Number(row.saved_size) : 0;
+    const { room } = await offlineRoom(this.deps.files, this.deps.repo, userId);
+    if (room + reservedNow < size - saved) {
+      throw new AppError('SPACE_EXCEEDED', `Not enough space left in the drive: the selected files need ${size - saved} more bytes, ${Math.max(0, room + reservedNow)} are free.`);
+    }
+    if (!open && !complete) await this.deps.quota.checkRunning(userId, 1);
+    const status = complete ? TASK_DONE : row.status === TASK_PAUSED ? TASK_PAUSED : TASK_ACTIVE;
+    await this.deps.scheduler.update(row.job_id, async () => {
+      if (status === TASK_ACTIVE && row.status === TASK_FAILED) await this.deps.repo.updateJob(row.job_id, { attempts: 0 });
+      await this.deps.repo.updateTask(row.id, {
+        files: JSON.stringify(selection),
+        engine_files: JSON.stringify(chosen.map((f) => f.engineIndex)),
+        size,
+        saved_size: saved,
+        status,
+        finished_size: complete ? size : saved,
+        finished_at: complete ? Date.now() : 0,
+        error_code: '',
+        message: '',
+      });
+    });
+    return this.#taskObjectOf((await this.deps.repo.taskById(row.id))!);
   }
 
   resume(userId: number, ids: string | string[]): Promise<true> {

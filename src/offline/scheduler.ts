@@ -1,9 +1,19 @@
 import { mkdir, readdir, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FINAL_STATES, reportsPieces, type DownloadEngine, type EngineHandle, type EngineSource, type EngineState, type EngineStatus } from '../engines/index.js';
+import {
+  FINAL_STATES,
+  reportsPieces,
+  type DownloadEngine,
+  type EngineFileStatus,
+  type EngineHandle,
+  type EngineSource,
+  type EngineState,
+  type EngineStatus,
+} from '../engines/index.js';
 import { AppError, isAppError } from '../errors.js';
 import type { DirRef } from '../files/file-object.js';
 import type { FilesService } from '../files/files.service.js';
+import { numberedName } from '../files/names.js';
 import { adoptOrImport, type BlobStore } from '../store/blob-store.js';
 import type { ContentLock } from '../store/content-lock.js';
 import { BlockHasher, EtagTracker, type TrackedFile } from './etag-tracker.js';
@@ -13,6 +23,7 @@ import { destinationPath, parseTorrent, type TorrentFile } from './torrent/index
 import { parseUrlJobInfo, TYPE_URL, urlManifest, type Manifest } from './manifest.js';
 import { MetadataUnavailable, type MetadataFetcher } from './metadata-fetcher.js';
 import { parseSelection } from './selection.js';
+import { stageFile, STAGING_DIR } from './staging.js';
 import { TASK_ACTIVE, TASK_DONE, TASK_FAILED, TASK_PAUSED, type JobRow, type OfflineRepo, type TaskRow } from './offline.repo.js';
 import type { SeedingHooks } from './seeding.js';
 
@@ -30,11 +41,19 @@ import type { SeedingHooks } from './seeding.js';
 // (create entries from the store, start / resume / pause / stop the engine job). Work on one job
 // is serialised (`run`); different jobs run concurrently.
 //
-// Import: each finished file is moved into the blob store (`importFile`, a move after hashing)
-// and recorded as (info hash, engine file index) → etag; then every user task wanting it gets
-// its file entry (`createFile`, clashing names numbered), recorded per task and file so an
-// import re-run after a crash creates nothing twice. Both steps hold the content lock shared,
-// so the collector never frees content between "stored" and "referenced".
+// The engine downloads the union of the files the job's active tasks want (paused, removed and
+// failed tasks want nothing); when that union loses a file, the engine starts again without it.
+//
+// Import, file by file as each completes (not when the whole job does): the verified file is
+// hard-linked out of the working directory and the link moved into the blob store (the engine
+// keeps its copy: it still reads it to verify neighbouring pieces and to upload), recorded as
+// (info hash, engine file index) → etag; then every active task wanting it gets its own file
+// entry (`createFile`, never taking over an entry the user already has: clashing names are
+// numbered), recorded per task and file so an import re-run after a crash creates nothing
+// twice. A task is done when its own files are in its drive. Both steps hold the content lock
+// shared, so the collector never frees content between "stored" and "referenced". Because the
+// working directory keeps every file until the job ends, a crash during the import leaves the
+// engine all it needs to verify the data again without a single peer.
 
 export type JobPhase = 'queued' | 'downloading' | 'importing' | 'paused' | 'done' | 'failed';
 
@@ -79,6 +98,15 @@ interface LiveJob {
   etags: EtagTracker | null;
   /** Stops the piece reports to `etags`. */
   untrack: () => void;
+  /** Engine file indices stored by this run of the engine. */
+  stored: Set<number>;
+  /** Engine file indices the store held when the engine started (not given to it). */
+  cached: ReadonlySet<number>;
+  /**
+   * Whether files are stored as each completes. BitTorrent: a file whose pieces all verified is
+   * final. A URL's one file is stored when the engine has checked it end to end.
+   */
+  storesEachFile: boolean;
 }
 
 /** What the task page shows of a task right now. */
@@ -122,6 +150,31 @@ function isDiskFull(err: unknown): boolean {
   return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT';
 }
 
+/**
+ * Where each of a task's files goes, relative to its destination: the torrent's (safe) path,
+ * with a file numbered (`name (1).ext`) when an earlier file of the task or one of its folders
+ * has that path — so names do not depend on which file completes first.
+ */
+function plannedPaths(meta: Manifest, engineFiles: readonly number[]): Map<number, string[]> {
+  const byEngine = new Map<number, TorrentFile>(meta.files.map((f) => [f.engineIndex, f]));
+  const paths = new Map<number, string[]>();
+  for (const i of engineFiles) {
+    const file = byEngine.get(i);
+    if (file !== undefined) paths.set(i, destinationPath(meta, file));
+  }
+  const taken = new Set<string>();
+  for (const segments of paths.values()) for (let d = 1; d < segments.length; d++) taken.add(segments.slice(0, d).join('/'));
+  for (const [i, segments] of [...paths].sort((x, y) => x[0] - y[0])) {
+    const dir = segments.slice(0, -1);
+    const name = segments[segments.length - 1];
+    let candidate = name;
+    for (let n = 1; taken.has([...dir, candidate].join('/')); n++) candidate = numberedName(name, n);
+    taken.add([...dir, candidate].join('/'));
+    paths.set(i, [...dir, candidate]);
+  }
+  return paths;
+}
+
 export class Scheduler {
   readonly #d: SchedulerDeps;
   readonly #live = new Map<string, LiveJob>();
@@ -151,6 +204,7 @@ export class Scheduler {
     for (const entry of await readdir(this.#d.tempRoot)) {
       if (!keep.has(entry)) await rm(join(this.#d.tempRoot, entry), { recursive: true, force: true });
     }
+    await mkdir(this.#stagingDir, { recursive: true });
     for (const id of await this.#d.repo.unfinishedJobIds()) this.kick(id);
     this.#timer = setInterval(() => this.#tick(), TICK_MS);
     this.#timer.unref();
@@ -210,6 +264,11 @@ export class Scheduler {
     return manifest;
   }
 
+  /** Links to verified files on their way into the store; emptied at every start. */
+  get #stagingDir(): string {
+    return join(this.#d.tempRoot, STAGING_DIR);
+  }
+
   #forgetManifest(jobId: string): void {
     this.#manifests.delete(jobId);
     this.#sizes.delete(jobId);
@@ -239,8 +298,11 @@ export class Scheduler {
       return { ...stored, status: this.#phases.get(task.job_id) === 'importing' ? STATUS_SAVING : STATUS_QUEUED };
     }
     const finishedSize = this.#finishedSize(task, live);
+    const checking = NOT_YET_CHECKED.has(live.status.state) && live.status.state !== 'metadata';
     return {
-      status: engineStateStatus(live.status.state),
+      // A job the engine starts again (a task joined, another left) keeps downloading in the
+      // user's eyes: its data is still there.
+      status: checking && Number(task.finished_size) > 0 ? STATUS_DOWNLOADING : engineStateStatus(live.status.state),
       // Until the engine has looked at what is on disk (after a restart, a resume), the stored
       // progress stands: a task never shows 0% for data it still has.
       finishedSize: NOT_YET_CHECKED.has(live.status.state) ? Math.max(finishedSize, stored.finishedSize) : finishedSize,
@@ -262,8 +324,9 @@ export class Scheduler {
     const sizes = this.#sizes.get(task.job_id);
     if (sizes === undefined) return Number(task.finished_size);
     let sum = 0;
-    // Files outside the engine's selection were already in the store when it started.
-    for (const i of engineFilesOf(task)) sum += live.selected.has(i) ? (live.downloaded.get(i) ?? 0) : (sizes.get(i) ?? 0);
+    // Outside the engine's selection: files the store held when it started count in full; a
+    // file a task added since (the engine starts again for it) has nothing yet.
+    for (const i of engineFilesOf(task)) sum += live.selected.has(i) ? (live.downloaded.get(i) ?? 0) : live.cached.has(i) ? (sizes.get(i) ?? 0) : 0;
     return Math.min(sum, Number(task.size));
   }
 
@@ -306,9 +369,7 @@ export class Scheduler {
     }
     const wanted = new Set(running.flatMap(engineFilesOf));
     const cached = await this.cachedFiles(job.info_hash, wanted);
-    for (const task of running) {
-      if (engineFilesOf(task).every((i) => cached.has(i))) await this.#complete(task, meta, cached);
-    }
+    for (const task of running) await this.#importInto(task, meta, cached);
     const needed = [...wanted].filter((i) => !cached.has(i)).sort((a, b) => a - b);
     if (needed.length === 0) {
       await this.#stopEngine(job, true);
@@ -320,15 +381,18 @@ export class Scheduler {
     }
 
     const live = this.#live.get(jobId);
-    if (live !== undefined && !FINAL_STATES.has(live.handle.status().state) && needed.every((i) => live.selected.has(i))) {
+    // Files nobody wants any more (their tasks were paused or removed) must stop downloading.
+    const downloadsUnwanted = live !== undefined && [...live.selected].some((i) => !wanted.has(i));
+    if (live !== undefined && !FINAL_STATES.has(live.handle.status().state) && !downloadsUnwanted && needed.every((i) => live.selected.has(i))) {
       if (live.handle.status().state === 'paused') await live.handle.resume();
       if (job.phase !== 'downloading') await this.#setPhase(jobId, 'downloading');
       return;
     }
-    // Not running, or running without a file someone now wants: (re)start with the union.
+    // Not running, or running without a file someone now wants or with one nobody wants:
+    // (re)start with the union.
     // The working directory is the same, so the engine re-verifies what is there.
     await this.#stopEngine(job, false);
-    await this.#startEngine(job, meta, needed);
+    await this.#startEngine(job, meta, needed, new Set(cached.keys()));
   }
 
   // ---- magnet links: the metadata first ----
@@ -408,7 +472,7 @@ export class Scheduler {
     return Math.max(0, room);
   }
 
-  async #startEngine(job: JobRow, meta: Manifest, needed: number[]): Promise<void> {
+  async #startEngine(job: JobRow, meta: Manifest, needed: number[], cached: ReadonlySet<number>): Promise<void> {
     const sizes = new Map(meta.files.map((f) => [f.engineIndex, f.size]));
     const size = needed.reduce((s, i) => s + (sizes.get(i) ?? 0), 0);
     await this.#setPhase(job.id, 'downloading', { selected: JSON.stringify(needed), size, error_code: '', message: '' });
@@ -422,7 +486,7 @@ export class Scheduler {
     // A URL of unknown length may write only what its users have room for, and what the disk has.
     const maxBytes = job.type === TYPE_URL && parseUrlJobInfo(job.manifest).size === null ? await this.#roomForUnknownLength(job) : undefined;
     const handle = this.#d.engine.start({ id: job.id, dir: job.temp_dir, source: this.#sourceOf(job), selectedFiles: needed, maxBytes });
-    const live: LiveJob = { handle, selected: new Set(needed), status: handle.status(), downloaded: new Map(), etags: null, untrack: () => {} };
+    const live: LiveJob = { handle, selected: new Set(needed), status: handle.status(), downloaded: new Map(), etags: null, untrack: () => {}, stored: new Set(), storesEachFile: job.type !== TYPE_URL, cached };
     if (job.type === TYPE_URL) handle.on('metadata', ({ status }) => this.#urlSizeKnown(job.id, status));
     // A URL of unknown length has no block layout to hash along: it is hashed at the import.
     const layoutKnown = job.type !== TYPE_URL || parseUrlJobInfo(job.manifest).size !== null;
@@ -466,6 +530,8 @@ export class Scheduler {
   /** Stops the job's engine job, if any; with `deleteData` its working directory goes too. */
   async #stopEngine(job: JobRow, deleteData: boolean): Promise<void> {
     const live = this.#live.get(job.id);
+    // Kept for a restart: the tasks go on showing what they showed, not an older figure.
+    if (live !== undefined && !deleteData) await this.#persistJob(job.id, live);
     this.#live.delete(job.id);
     live?.untrack();
     if (live !== undefined) await live.handle.stop({ deleteData });
@@ -491,6 +557,8 @@ export class Scheduler {
   async #onSettled(jobId: string, handle: EngineHandle, status: EngineStatus): Promise<void> {
     const live = this.#live.get(jobId);
     if (live === undefined || live.handle !== handle) return; // stopped on purpose, or replaced
+    // What the tasks showed last stays while the files are saved (or the job retries).
+    await this.#persistJob(jobId, live);
     this.#live.delete(jobId);
     live.untrack();
     const job = await this.#d.repo.jobById(jobId);
@@ -498,7 +566,7 @@ export class Scheduler {
     if (status.state === 'done') {
       if (job.type === TYPE_URL) await this.#recordUrlSize(jobId, status);
       await this.#setPhase(jobId, 'importing', { downloaded: status.downloaded });
-      await this.#importFinished(job, status, live.etags);
+      await this.#importFinished(job, status, live);
       await this.#reconcile(jobId);
       return;
     }
@@ -531,33 +599,82 @@ export class Scheduler {
   async #recordFailure(job: JobRow, code: string, message: string): Promise<void> {
     await this.#setPhase(job.id, 'failed', { error_code: code, message, finished_at: Date.now() });
     for (const task of await this.#d.repo.openTasks(job.id)) {
-      if (task.status === TASK_ACTIVE) await this.#d.repo.updateTask(task.id, { status: TASK_FAILED, error_code: code, message, finished_at: Date.now() });
+      if (task.status === TASK_ACTIVE) await this.#failTask(task, code, message);
     }
   }
 
-  /** Moves every finished selected file into the store, recording its etag. */
-  async #importFinished(job: JobRow, status: EngineStatus, etags: EtagTracker | null): Promise<void> {
-    const known = await this.cachedFiles(job.info_hash, status.files.map((f) => f.index));
-    for (const f of status.files) {
-      if (!f.selected || !f.done || known.has(f.index)) continue;
-      // Hashed during the download: a move. Anything else (a restart, an engine that does not
-      // report pieces, a failed hash) is hashed now.
-      const hashed = etags === null ? null : await etags.etag(f.index);
-      const oneClean = hashed !== null && hashed.size === f.size ? hashed : null;
-      try {
-        await this.#d.lock.shared(async () => {
-          const info = oneClean !== null ? await adoptOrImport(this.#d.store, f.path, oneClean) : await this.#d.store.importFile(f.path);
-          await this.#d.repo.recordContent(job.info_hash, f.index, info.etag, info.size);
-        });
-      } catch (err) {
-        // A file gone from the working directory is downloaded again by the next reconcile.
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        if (isAppError(err) && err.code === 'DISK_FULL') {
-          await this.#failJob(job, 'DISK_FULL', err.message);
-          return;
+  /** Stores every finished file the job's tasks still want, recording its etag. */
+  async #importFinished(job: JobRow, status: EngineStatus, live: LiveJob): Promise<void> {
+    const wanted = new Set((await this.#d.repo.openTasks(job.id)).filter((t) => t.status === TASK_ACTIVE).flatMap(engineFilesOf));
+    const files = status.files.filter((f) => f.selected && f.done && wanted.has(f.index) && !live.stored.has(f.index));
+    await this.#storeFiles(job, files, live);
+  }
+
+  /** While the job runs: stores the files completed since the last look, then gives them to their tasks. */
+  async #importCompleted(jobId: string, handle: EngineHandle): Promise<void> {
+    const live = this.#live.get(jobId);
+    if (live === undefined || live.handle !== handle || FINAL_STATES.has(handle.status().state)) return;
+    const job = await this.#d.repo.jobById(jobId);
+    if (job === undefined) return;
+    const files = handle.status().files.filter((f) => f.done && live.selected.has(f.index) && !live.stored.has(f.index));
+    if (files.length === 0) return;
+    if (!(await this.#storeFiles(job, files, live))) return;
+    // Only the files just stored are handed out (a full reconcile would look at every file of
+    // the job again, each second): earlier ones are in every task that wanted them already.
+    const meta = this.manifestOf(job);
+    if (meta === null) return;
+    const content = await this.#d.repo.content(job.info_hash);
+    const fresh = new Map<number, { etag: string; size: number }>();
+    for (const f of files) {
+      const c = content.get(f.index);
+      if (c !== undefined) fresh.set(f.index, c);
+    }
+    for (const task of await this.#d.repo.openTasks(jobId)) {
+      if (task.status === TASK_ACTIVE && engineFilesOf(task).some((i) => fresh.has(i))) await this.#importInto(task, meta, fresh);
+    }
+  }
+
+  /** Completed files of a running job not stored yet (cheap: the tick asks for every job). */
+  #hasUnstored(live: LiveJob): boolean {
+    return live.storesEachFile && live.status.state === 'downloading' && live.status.files.some((f) => f.done && live.selected.has(f.index) && !live.stored.has(f.index));
+  }
+
+  /** Stores `files` (verified, complete) in the blob store; false when the job failed meanwhile. */
+  async #storeFiles(job: JobRow, files: EngineFileStatus[], live: LiveJob): Promise<boolean> {
+    const known = await this.cachedFiles(job.info_hash, files.map((f) => f.index));
+    for (const f of files) {
+      if (!known.has(f.index)) {
+        try {
+          await this.#storeFile(job, f, live.etags);
+        } catch (err) {
+          // A file gone from the working directory is downloaded again by the next reconcile.
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          if (isAppError(err) && err.code === 'DISK_FULL') {
+            await this.#failJob(job, 'DISK_FULL', err.message);
+            return false;
+          }
+          throw err;
         }
-        throw err;
       }
+      live.stored.add(f.index);
+    }
+    return true;
+  }
+
+  /** Stores one verified file under its etag, leaving the engine's own copy where it is. */
+  async #storeFile(job: JobRow, f: EngineFileStatus, etags: EtagTracker | null): Promise<void> {
+    // Hashed during the download: a move. Anything else (a restart, an engine that does not
+    // report pieces, a failed hash) is hashed now.
+    const hashed = etags === null ? null : await etags.etag(f.index);
+    const oneClean = hashed !== null && hashed.size === f.size ? hashed : null;
+    const staged = await stageFile(f.path, this.#stagingDir);
+    try {
+      await this.#d.lock.shared(async () => {
+        const info = oneClean !== null ? await adoptOrImport(this.#d.store, staged, oneClean) : await this.#d.store.importFile(staged);
+        await this.#d.repo.recordContent(job.info_hash, f.index, info.etag, info.size);
+      });
+    } finally {
+      await rm(staged, { force: true });
     }
   }
 
@@ -573,54 +690,111 @@ export class Scheduler {
     return this.#d.files.ensureDir(task.user_id, { path: task.save_path || '/' });
   }
 
-  /** Creates the task's file entries from stored content (each once), then marks it done. */
-  async #complete(task: TaskRow, meta: Manifest, cached: Map<number, { etag: string; size: number }>): Promise<void> {
-    const imports = await this.#d.repo.imports(task.id);
-    const byEngine = new Map<number, TorrentFile>(meta.files.map((f) => [f.engineIndex, f]));
-    const todo = engineFilesOf(task).filter((i) => !imports.has(i));
-    const remaining = todo.reduce((s, i) => s + (byEngine.get(i)?.size ?? 0), 0);
-    try {
-      if (remaining > 0 && (await this.#d.files.freeSpace(task.user_id)) < remaining) {
-        throw new AppError('SPACE_EXCEEDED', `Not enough space left in the drive for the ${remaining} bytes of this task.`);
+  /**
+   * The directory `name` in `parent`, created when missing. A file standing there gives the
+   * directory a numbered name (`name (1)`), the same one every time. The task's own top folder
+   * is recorded when the task creates it.
+   */
+  async #taskDir(task: TaskRow, parent: DirRef, name: string, top: boolean): Promise<DirRef> {
+    for (let n = 0; ; n++) {
+      const path = `${parent.path === '/' ? '' : parent.path}/${n === 0 ? name : numberedName(name, n)}`;
+      try {
+        const existed = top && task.folder_uuid === '' ? await this.#d.files.get(task.user_id, { path }).then(() => true, () => false) : true;
+        const dir = await this.#d.files.ensureDir(task.user_id, { path });
+        if (!existed) {
+          task.folder_uuid = dir.uuid;
+          await this.#d.repo.updateTask(task.id, { folder_uuid: dir.uuid });
+        }
+        return dir;
+      } catch (err) {
+        if (!isAppError(err) || (err.code !== 'FILE_ALREADY_EXISTS' && err.code !== 'NOT_A_DIRECTORY')) throw err;
       }
+    }
+  }
+
+  /**
+   * Creates the task's entries for its stored files not in its drive yet (each once); the task
+   * is done once all of its own files are there, whatever else the job still downloads.
+   */
+  async #importInto(task: TaskRow, meta: Manifest, cached: Map<number, { etag: string; size: number }>): Promise<void> {
+    const imports = await this.#d.repo.imports(task.id);
+    const mine = engineFilesOf(task);
+    const todo = mine.filter((i) => !imports.has(i) && cached.has(i));
+    const complete = mine.every((i) => imports.has(i) || cached.has(i));
+    if (todo.length === 0 && !complete) return;
+    const byEngine = new Map<number, TorrentFile>(meta.files.map((f) => [f.engineIndex, f]));
+    const plan = plannedPaths(meta, mine);
+    try {
       const base = await this.#saveDir(task);
       const dirs = new Map<string, DirRef>();
       for (const i of todo) {
-        const file = byEngine.get(i);
+        const segments = plan.get(i);
         const content = cached.get(i);
-        if (file === undefined || content === undefined) continue;
-        const segments = destinationPath(meta, file);
-        const name = segments[segments.length - 1];
-        const sub = segments.slice(0, -1).join('/');
+        if (segments === undefined || content === undefined) continue;
         let dir = base;
-        if (sub !== '') {
+        for (let depth = 1; depth < segments.length; depth++) {
+          const sub = segments.slice(0, depth).join('/');
           let found = dirs.get(sub);
           if (found === undefined) {
-            found = await this.#d.files.ensureDir(task.user_id, { path: `${base.path === '/' ? '' : base.path}/${sub}` });
+            found = await this.#taskDir(task, dir, segments[depth - 1], depth === 1);
             dirs.set(sub, found);
           }
           dir = found;
         }
         const created = await this.#d.lock.shared(async () => {
           if (!(await this.#d.store.exists(content.etag))) return null;
-          return this.#d.files.createFile(task.user_id, { dir, name, etag: content.etag, size: content.size, onConflict: 'rename' });
+          return this.#d.files.createFile(task.user_id, {
+            dir,
+            name: segments[segments.length - 1],
+            etag: content.etag,
+            size: content.size,
+            onConflict: 'rename',
+            reuseIdentical: false,
+            // A crash between the entry and its record would give a second entry at the re-run.
+            onCreated: (q, file) => this.#d.repo.recordImport(task.id, i, file.uuid, content.etag, q),
+          });
         });
         if (created === null) return; // freed meanwhile: the next reconcile downloads it again
-        await this.#d.repo.recordImport(task.id, i, created.file.uuid, content.etag);
+        imports.set(i, { fileUuid: created.file.uuid, etag: content.etag });
       }
-      await this.#d.repo.updateTask(task.id, { status: TASK_DONE, finished_size: Number(task.size), finished_at: Date.now(), error_code: '', message: '' });
+      const saved = mine.reduce((sum, i) => sum + (imports.has(i) ? (byEngine.get(i)?.size ?? 0) : 0), 0);
+      const done = mine.every((i) => imports.has(i));
+      await this.#d.repo.updateTask(
+        task.id,
+        done
+          ? { status: TASK_DONE, saved_size: saved, finished_size: Number(task.size), finished_at: Date.now(), error_code: '', message: '' }
+          : { saved_size: saved },
+      );
     } catch (err) {
       if (!isAppError(err) || err.status >= 500) throw err;
-      // SPACE_EXCEEDED, a destination that became a file, ...: this task fails, the others go on.
-      await this.#d.repo.updateTask(task.id, { status: TASK_FAILED, error_code: err.code, message: err.message, finished_at: Date.now() });
+      // A destination that became a file, a drive that shrank below the reservation...: this
+      // task fails, keeping what it saved; the others go on.
+      await this.#failTask(task, err.code, err.message);
     }
+  }
+
+  /** Fails an open task with `message`, saying how many of its files are in the drive. */
+  async #failTask(task: TaskRow, code: string, message: string): Promise<void> {
+    const mine = engineFilesOf(task);
+    const imports = await this.#d.repo.imports(task.id);
+    const saved = mine.filter((i) => imports.has(i)).length;
+    const note = saved > 0 ? ` (${saved} of ${mine.length} files saved)` : '';
+    await this.#d.repo.updateTask(task.id, { status: TASK_FAILED, error_code: code, message: `${message}${note}`, finished_at: Date.now() });
   }
 
   // ---- every second ----
 
   #tick(): void {
     this.#ticks++;
-    for (const live of this.#live.values()) this.#poll(live);
+    for (const [jobId, live] of this.#live) {
+      this.#poll(live);
+      if (!this.#queues.busy(jobId) && this.#hasUnstored(live)) {
+        const handle = live.handle;
+        this.run(jobId, () => this.#importCompleted(jobId, handle)).catch((err) => {
+          if (!this.#closing) this.#error(err, `importing completed files of offline job ${jobId}`);
+        });
+      }
+    }
     if (this.#ticks % PERSIST_TICKS === 0) this.#persist().catch((err) => this.#error(err, 'persisting progress'));
     if (this.#ticks % WATCHDOG_TICKS === 0) this.#watchdog().catch((err) => this.#error(err, 'offline watchdog'));
   }
@@ -631,14 +805,17 @@ export class Scheduler {
   }
 
   async #persist(): Promise<void> {
-    for (const [jobId, live] of [...this.#live]) {
-      this.#poll(live);
-      await this.#d.repo.updateJob(jobId, { downloaded: live.status.downloaded });
-      for (const task of await this.#d.repo.openTasks(jobId)) {
-        if (task.status !== TASK_ACTIVE) continue;
-        const finished = this.#finishedSize(task, live);
-        if (finished !== Number(task.finished_size)) await this.#d.repo.updateTask(task.id, { finished_size: finished });
-      }
+    for (const [jobId, live] of [...this.#live]) await this.#persistJob(jobId, live);
+  }
+
+  /** Writes the progress the job's active tasks show now (what the page shows while the job is not running). */
+  async #persistJob(jobId: string, live: LiveJob): Promise<void> {
+    this.#poll(live);
+    await this.#d.repo.updateJob(jobId, { downloaded: live.status.downloaded });
+    for (const task of await this.#d.repo.openTasks(jobId)) {
+      if (task.status !== TASK_ACTIVE) continue;
+      const finished = this.view(task).finishedSize;
+      if (finished !== Number(task.finished_size)) await this.#d.repo.updateTask(task.id, { finished_size: finished });
     }
   }
 

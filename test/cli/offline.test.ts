@@ -211,15 +211,11 @@ describe('openpan offline', () => {
     assert.match(got.stdout, /^\s*0\s+300\.1 KiB\s+300\.1 KiB\s+100%\s+done\s+a\.bin$/m);
   });
 
-  it('adding the same torrent again is instant: the upload and the files are already on the server', async () => {
-    const r = await cli.run(['offline', 'add', join(cli.dir, 'x.torrent'), '--files', '0', '--to', '/again', '--wait']);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^\*\s+0\s+300\.1 KiB\s+yes\s+a\.bin$/m, 'a.bin is cached');
-    assert.match(r.stdout, /already complete/);
-    await assertContent(erin, '/again/Payload/a.bin', a);
-    const id = TASK_ID.exec(r.stdout)![1];
-    const rm = await cli.run(['offline', 'rm', id]);
-    assert.equal(rm.code, 0, rm.stderr);
+  it('adding a torrent the user already has a task of is refused with TASK_EXISTS', async () => {
+    const r = await cli.run(['offline', 'add', join(cli.dir, 'x.torrent'), '--files', '0', '--to', '/again']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /TASK_EXISTS/);
+    assert.doesNotMatch(r.stdout, /Started task/);
   });
 
   it('a torrent of another content under the same name gets a numbered name in :torrent', async () => {
@@ -251,6 +247,17 @@ describe('openpan offline', () => {
     const again = await cli.run(['offline', 'rm', taskId]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /TASK_NOT_FOUND/);
+  });
+
+  it('once its task is removed, adding the same torrent again is instant: the upload and the files are already on the server', async () => {
+    const r = await cli.run(['offline', 'add', join(cli.dir, 'x.torrent'), '--files', '0', '--to', '/again', '--wait']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\*\s+0\s+300\.1 KiB\s+yes\s+a\.bin$/m, 'a.bin is cached');
+    assert.match(r.stdout, /already complete/);
+    await assertContent(erin, '/again/Payload/a.bin', a);
+    const id = TASK_ID.exec(r.stdout)![1];
+    const rm = await cli.run(['offline', 'rm', id]);
+    assert.equal(rm.code, 0, rm.stderr);
   });
 
   it('a malformed .torrent fails with TORRENT_INVALID', async () => {

@@ -480,6 +480,12 @@ describe('6pan web front end (qingzhenyun-web) against openpan', { timeout: 240_
 
   describe('offline download', () => {
     const magnet = () => `magnet:?xt=urn:btih:${built.infoHash}&dn=web-pack&tr=${encodeURIComponent(tracker.httpUrl)}`;
+    /** A user has one task per torrent: each start below follows the removal of the one before (files kept). */
+    const removeTasks = async () => {
+      const p = assertOk('js', await http(base, token, '/v1/offline/page', { page: 1, pageSize: 100 }), 'offline/page');
+      const ids = p.list.map((t: { taskId: string }) => t.taskId);
+      if (ids.length > 0) assertOk('js', await http(base, token, '/v1/offline/remove', { taskId: ids }), 'offline/remove');
+    };
 
     it('parses a magnet link pasted in the prompt: taskHash, and files (path, size) when known', async () => {
       const r = await http(base, token, '/v1/offline/parseUrl', { url: magnet() }); // components/offline/topHeaderMixin.js:50-53
@@ -506,6 +512,7 @@ describe('6pan web front end (qingzhenyun-web) against openpan', { timeout: 240_
     });
 
     it('starts into the root when the chooser is left on 根目录 (savePath "")', async () => {
+      await removeTasks();
       const parsed = assertOk('js', await http(base, token, '/v1/offline/parseUrl', { url: magnet() }), 'offline/parseUrl');
       assertOk('js', await http(base, token, '/v1/offline/start', { taskHash: parsed.taskHash, copyFile: '*', savePath: '' }), 'offline/start into ""');
       await waitFor('web-pack in the root', async () => {
@@ -515,6 +522,7 @@ describe('6pan web front end (qingzhenyun-web) against openpan', { timeout: 240_
     });
 
     it('uploads a .torrent to :torrent (override), parses it by uuid, and starts the files picked by position', async () => {
+      await removeTasks();
       const up = await uploadAsWeb(base, token, ':torrent', 'web-pack.torrent', built.torrent, true); // components/offline/topHeaderMixin.js:148-153
       const uuid = up.file.uuid;
       assertReads('js', uuid, 'string', 'uploaded torrent uuid'); // File.getUuid, then parseTorrent {uuid}

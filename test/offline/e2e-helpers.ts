@@ -111,9 +111,10 @@ export async function walkDrive(client: Client, path: string): Promise<DriveEntr
   return out;
 }
 
+/** The jobs' working directories (not `.staging`, where verified files pass on their way into the store). */
 export function offlineDirs(dataDir: string): string[] {
   const dir = join(dataDir, 'offline');
-  return existsSync(dir) ? readdirSync(dir) : [];
+  return existsSync(dir) ? readdirSync(dir).filter((name) => !name.startsWith('.')) : [];
 }
 
 /** Every regular file under `root`, as paths relative to it. */
@@ -201,16 +202,24 @@ export interface CountingSeeder {
 
 const WebTorrent = require('webtorrent') as new (opts: object) => any;
 
-/** Seeds `torrent` from `stream` (its bytes in memory), announcing to its trackers only; DHT/LSD/uTP off. */
-export async function startCountingSeeder(torrent: Buffer, stream: Buffer, infoHash: string, tracker: Tracker): Promise<CountingSeeder> {
+/**
+ * Seeds `torrent` from `stream` (its bytes in memory), announcing to its trackers only; DHT/LSD/uTP off.
+ * `partial`: `stream` is wrong in places, and the peer offers only the pieces it holds right.
+ */
+export async function startCountingSeeder(torrent: Buffer, stream: Buffer, infoHash: string, tracker: Tracker, { partial = false } = {}): Promise<CountingSeeder> {
   const client = new WebTorrent(outsideClientOptions());
   client.on('error', () => {});
   const t = client.add(torrent, { path: '/nonexistent-openpan-seeder', store: streamStore(stream), storeCacheSlots: 0 });
   t.on('error', () => {});
   t.on('warning', () => {});
   await new Promise<void>((res) => t.once('ready', res));
-  assert.equal(t.progress, 1, 'the seeder verified its whole payload');
-  await tracker.waitForSeeders(infoHash);
+  if (partial) {
+    assert.ok(t.progress > 0 && t.progress < 1, `the partial seeder holds part of the payload (${t.progress})`);
+    await waitFor('the partial seeder to announce', async () => tracker.announcers(infoHash) > 0, 30_000, 50);
+  } else {
+    assert.equal(t.progress, 1, 'the seeder verified its whole payload');
+    await tracker.waitForSeeders(infoHash);
+  }
   return {
     uploaded: () => t.uploaded as number,
     close: () => new Promise<void>((res) => client.destroy(() => res())),

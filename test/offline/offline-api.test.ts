@@ -1,15 +1,13 @@
 // Offline download of a .torrent over the real HTTP API, against a real swarm on loopback:
 // an in-process tracker and an in-process WebTorrent seeder (test/helpers/swarm.ts), DHT off.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { signTaskHash } from '../../src/offline/task-hash.js';
 import { Client, startServer, type TestServer } from '../helpers/server.js';
 import type { Seeder } from '../helpers/swarm.js';
 import { bytes, etagOf } from '../upload/helpers.js';
-import { assertFile, startSwarm, task, uploadTorrent, type Swarm } from './e2e-helpers.js';
+import { assertFile, offlineDirs, startSwarm, task, uploadTorrent, type Swarm } from './e2e-helpers.js';
 
 
 const KiB = 1024;
@@ -37,11 +35,6 @@ async function waitDone(client: Client, taskId: string): Promise<any> {
 async function names(client: Client, path: string): Promise<string[]> {
   const list = await client.call('/v1/files/list', { path, size: 999 });
   return list.map((f: any) => f.name).sort();
-}
-
-function offlineDirs(server: TestServer): string[] {
-  const dir = join(server.dataDir, 'offline');
-  return existsSync(dir) ? readdirSync(dir) : [];
 }
 
 describe('offline download of a torrent file', () => {
@@ -114,7 +107,7 @@ describe('offline download of a torrent file', () => {
         ],
       );
       // The working directory is gone once everything is imported.
-      await waitFor('the temporary data to go', async () => offlineDirs(server).length === 0);
+      await waitFor('the temporary data to go', async () => offlineDirs(server.dataDir).length === 0);
 
       // Another user's task does not exist for bob.
       const foreign = await bob.raw('/v1/offline/get', { taskId: started.taskId });
@@ -136,31 +129,33 @@ describe('offline download of a torrent file', () => {
       await assertFile(bob, '/My Payload/a.bin', a);
       await assertFile(bob, '/My Payload/sub/deep/c.txt', c);
 
-      // Bob then wants everything into /all: only the missing file is downloaded.
-      const all = await bob.call('/v1/offline/start', { taskHash: bparsed.taskHash, files: '*', savePath: 'all/' });
-      await waitDone(bob, all.taskId);
-      await assertFile(bob, '/all/My Payload/a.bin', a);
-      await assertFile(bob, '/all/My Payload/sub/b.bin', b);
-      await assertFile(bob, '/all/My Payload/sub/deep/c.txt', c);
+      // Bob again, for everything into /all: he has a task of this torrent, so the start names it.
+      const twice = await bob.raw('/v1/offline/start', { taskHash: bparsed.taskHash, files: '*', savePath: 'all/' });
+      assert.equal(twice.status, 409);
+      assert.equal(twice.json.code, 'TASK_EXISTS');
+      assert.equal(twice.json.result.taskId, instant.taskId);
+      // He edits the task instead: only the missing file is downloaded.
+      const edited = await bob.call('/v1/offline/edit', { taskId: instant.taskId, files: '*' });
+      assert.equal(edited.size, a.length + b.length + c.length);
+      await waitDone(bob, instant.taskId);
+      await assertFile(bob, '/My Payload/a.bin', a);
+      await assertFile(bob, '/My Payload/sub/b.bin', b);
+      await assertFile(bob, '/My Payload/sub/deep/c.txt', c);
       const again = await alice.call('/v1/offline/parseTorrent', { uuid: tf.uuid });
       assert.deepEqual(again.files.map((f: any) => f.cached), [true, true, true]);
       assert.equal(again.server, true);
 
-      // Pages: newest first by default, oldest first with order -1; list windows.
       const page = await bob.call('/v1/offline/page', { page: 1, pageSize: 1 });
-      assert.equal(page.totalCount, 2);
-      assert.equal(page.totalPage, 2);
-      assert.equal(page.list[0].taskId, all.taskId);
-      assert.equal((await bob.call('/v1/offline/page', { page: 1, pageSize: 1, order: -1 })).list[0].taskId, instant.taskId);
-      const list = await bob.call('/v1/offline/list', { start: 1, size: 500 });
-      assert.deepEqual([list.start, list.totalCount, list.list.length, list.list[0].taskId], [1, 2, 1, instant.taskId]);
+      assert.deepEqual([page.totalCount, page.totalPage, page.list[0].taskId], [1, 1, instant.taskId]);
+      const list = await bob.call('/v1/offline/list', { start: 0, size: 500 });
+      assert.deepEqual([list.start, list.totalCount, list.list.length], [0, 1, 1]);
 
-      // Remove with deleteFiles: the task and its entries go; the other task's files stay.
+      // Remove with deleteFiles: the task, its entries and the folder it made go; alice's files stay.
       assert.equal(await bob.call('/v1/offline/remove', { taskId: [instant.taskId], deleteFiles: true }), true);
-      assert.equal((await bob.raw('/v1/files/get', { path: '/My Payload/a.bin' })).json.code, 'FILE_NOT_FOUND');
-      await assertFile(bob, '/all/My Payload/a.bin', a);
+      assert.equal((await bob.raw('/v1/files/get', { path: '/My Payload' })).json.code, 'FILE_NOT_FOUND');
+      await assertFile(alice, '/dl/My Payload/a.bin', a);
       assert.equal((await bob.raw('/v1/offline/get', { taskId: instant.taskId })).json.code, 'TASK_NOT_FOUND');
-      assert.equal((await bob.call('/v1/offline/page', {})).totalCount, 1);
+      assert.equal((await bob.call('/v1/offline/page', {})).totalCount, 0);
     } finally {
       await server.close();
     }
@@ -190,7 +185,7 @@ describe('offline download of a torrent file', () => {
       }
       assert.equal((await alice.raw('/v1/offline/start', {})).json.code, 'BAD_REQUEST');
       assert.equal((await alice.raw('/v1/offline/start', { taskHash, files: '7' })).json.code, 'BAD_REQUEST');
-      assert.equal(offlineDirs(server).length, 0, 'nothing started');
+      assert.equal(offlineDirs(server.dataDir).length, 0, 'nothing started');
 
       for (const [name, data] of [
         ['garbage.torrent', Buffer.from('this is not bencode')],
@@ -251,7 +246,7 @@ describe('offline download, slow swarm: remove and restart mid-download', () => 
       const t = await task(user, started.taskId);
       return t.status === 20 && t.finishedSize > 0 && t.finishedSize < t.size / 2 ? t : undefined;
     });
-    assert.equal(offlineDirs(server).length, 1, 'one working directory');
+    assert.equal(offlineDirs(server.dataDir).length, 1, 'one working directory');
     return started;
   }
 
@@ -261,10 +256,10 @@ describe('offline download, slow swarm: remove and restart mid-download', () => 
       const alice = await server.newUser('alice');
       const started = await startSlow(server, alice);
       assert.equal(await alice.call('/v1/offline/remove', { taskId: started.taskId }), true);
-      assert.deepEqual(offlineDirs(server), [], 'temporary data removed before the answer');
+      assert.deepEqual(offlineDirs(server.dataDir), [], 'temporary data removed before the answer');
       assert.equal((await alice.call('/v1/offline/page', {})).totalCount, 0);
       await sleep(1500);
-      assert.deepEqual(offlineDirs(server), [], 'and nothing is written afterwards');
+      assert.deepEqual(offlineDirs(server.dataDir), [], 'and nothing is written afterwards');
       assert.deepEqual(await names(alice, '/dl'), []);
     } finally {
       await server.close();
@@ -300,7 +295,7 @@ describe('offline download, slow swarm: remove and restart mid-download', () => 
       const started = await startSlow(server, alice);
       await sleep(3500); // let progress be persisted once more
       await server.stop();
-      assert.equal(readdirSync(join(dataDir, 'offline')).length, 1, 'the working directory survives the stop');
+      assert.equal(offlineDirs(dataDir).length, 1, 'the working directory survives the stop');
 
       server = await startServer({}, dataDir);
       const again = await new Client(server.url).login('alice', 'alice-Passw0rd');
@@ -312,7 +307,7 @@ describe('offline download, slow swarm: remove and restart mid-download', () => 
       await assertFile(again, '/dl/Slow/small.bin', small);
       const info = await again.call('/v1/user/info');
       assert.equal(info.spaceUsed, big.length + small.length + swarm.built.torrent.length, 'space charged once');
-      await waitFor('the temporary data to go', async () => offlineDirs(server).length === 0);
+      await waitFor('the temporary data to go', async () => offlineDirs(server.dataDir).length === 0);
     } finally {
       await server.close();
     }

@@ -139,6 +139,26 @@ describe('offline quotas', () => {
     await user.call('/v1/offline/remove', { taskId: started[0].json.result.taskId });
   });
 
+  test('parallel starts cannot all pass the daily quota: of eight at once against three a day, exactly three start', async () => {
+    const daily = await startServer({ OPENPAN_FETCH_ALLOW: '127.0.0.1/32', OPENPAN_OFFLINE_DAILY_TASKS: '3' });
+    try {
+      const user = await daily.newUser('quota-daily-race');
+      const hashes = await Promise.all(
+        Array.from({ length: 8 }, async (_, i) => {
+          web.resources.set(`/daily-race/${i}`, { bytes: randomBytes(64 * KiB) });
+          return (await user.call('/v1/offline/parseUrl', { url: `${web.origin}/daily-race/${i}` })).taskHash;
+        }),
+      );
+      const answers = await Promise.all(hashes.map((taskHash) => user.raw('/v1/offline/start', { taskHash })));
+      assert.equal(answers.filter((a) => a.json.success).length, 3, JSON.stringify(answers.map((a) => a.json.code)));
+      assert.ok(answers.filter((a) => !a.json.success).every((a) => a.json.code === 'OFFLINE_QUOTA_EXCEEDED'));
+      assert.equal((await user.call('/v1/offline/quota')).used, 3);
+      assert.equal((await user.call('/v1/offline/list', {})).totalCount, 3);
+    } finally {
+      await daily.close();
+    }
+  });
+
   test('unfinished tasks reserve their space: a second start cannot count on the same free space', async () => {
     const user = await server.newUser('quota-space');
     await server.openpan.users.setQuota('quota-space', 1000 * KiB);

@@ -14,7 +14,7 @@ import { BlobCollector } from '../../src/store/collector.js';
 import { ContentLock } from '../../src/store/content-lock.js';
 import { LocalDiskBlobStore } from '../../src/store/local-disk.js';
 import { Client, startServer, type TestServer } from '../helpers/server.js';
-import { assertFile, startSwarm, task, uploadTorrent, waitDone, waitFor } from '../offline/e2e-helpers.js';
+import { assertFile, offlineDirs, startSwarm, task, uploadTorrent, waitDone, waitFor } from '../offline/e2e-helpers.js';
 import { BLOCK, bytes, etagOf, fileOf, formUpload, MiB, mkblk, mkfile, ticket, type Answer } from '../upload/helpers.js';
 
 const SIZE_MIB = 32;
@@ -173,7 +173,7 @@ describe('a full disk', () => {
       await bob.call('/v1/offline/resume', { taskId });
       await waitDone(bob, taskId, 120_000);
       for (const p of payload) await assertFile(bob, `/dl/Too Big/${p.path}`, p.bytes);
-      await waitFor('the working directory to go', async () => readdirSync(join(dataDir, 'offline')).length === 0);
+      await waitFor('the working directory to go', async () => offlineDirs(dataDir).length === 0);
       await assertClean(server);
     } finally {
       await server.close();

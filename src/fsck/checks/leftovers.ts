@@ -3,6 +3,7 @@ import { errnoOf, mtimeOrNull, namesInDir } from '../../store/fs-util.js';
 import { ASM_MAP_RE, ASM_RE } from '../../upload/assembly.js';
 import { isBlockId } from '../../upload/ctx.js';
 import { DONE_RECORD_RE } from '../../upload/upload-dir.js';
+import { STAGING_DIR } from '../../offline/staging.js';
 import { TEMP_MAX_AGE_MS, type CheckContext } from '../context.js';
 import type { Problem } from '../problems.js';
 
@@ -77,6 +78,14 @@ export async function checkOfflineDirs(ctx: CheckContext): Promise<Problem[]> {
   const problems: Problem[] = [];
   for (const name of await entries(ctx.layout.offline)) {
     if (keep.has(name)) continue;
+    if (name === STAGING_DIR) {
+      // Links of an import that was interrupted; the scheduler empties the directory at start.
+      if (!ctx.live) {
+        const staging = join(ctx.layout.offline, name);
+        for (const link of await entries(staging)) problems.push(leftover('offline-leftover', join(staging, link), 'a link left by an import that was interrupted'));
+      }
+      continue;
+    }
     problems.push(leftover('offline-leftover', join(ctx.layout.offline, name), 'the working directory of an offline job that is done or unknown'));
   }
   return problems;
