@@ -7,6 +7,7 @@ import type {
   LoginResult,
   ParseResult,
   SortOrder,
+  TaskDetail,
   StoreTokenResult,
   TaskObject,
   TaskRange,
@@ -18,6 +19,8 @@ export class ApiError extends Error {
     readonly code: string,
     readonly status: number,
     message: string,
+    /** What the failure's `result` carries for the client to act on (TASK_EXISTS: `{ taskId }`), else null. */
+    readonly details: Readonly<Record<string, unknown>> | null = null,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -69,7 +72,8 @@ export class Api {
       // 6pan answers an endpoint's errors over HTTP 200, with the status in the envelope.
       const code = envelope.code ?? 'UNKNOWN';
       if (code === 'UNAUTHORIZED' && token) this.session.expired();
-      throw new ApiError(code, res.ok && typeof envelope.status === 'number' ? envelope.status : res.status, envelope.message ?? code);
+      const details = envelope.result !== null && typeof envelope.result === 'object' && !Array.isArray(envelope.result) ? (envelope.result as Record<string, unknown>) : null;
+      throw new ApiError(code, res.ok && typeof envelope.status === 'number' ? envelope.status : res.status, envelope.message ?? code, details);
     }
     return { result: envelope.result as T, token: envelope.token ?? '' };
   }
@@ -132,6 +136,10 @@ export class Api {
     const result = await this.call<ParseResult | ParseResult[]>('/v1/offline/parseUrl', { url: urls.join('\n') });
     return Array.isArray(result) ? result : [result];
   }
+  /** A magnet link alone (the server answers at once when it knows the torrent, e.g. from a task). */
+  parseMagnet(url: string): Promise<ParseResult> {
+    return this.call('/v1/offline/parseMagnet', { url });
+  }
   startTask(taskHash: string, files: number[] | '*', savePath: string): Promise<TaskObject> {
     return this.call('/v1/offline/start', { taskHash, files, savePath });
   }
@@ -139,6 +147,14 @@ export class Api {
    * added or removed since the last read do not shift the next read (see useTasks). */
   tasks(start: number, size: number): Promise<TaskRange> {
     return this.call('/v1/offline/list', { start, size, order: 1 });
+  }
+  /** One task, with `detail`: its selected files and whether each is in the drive yet. */
+  getTask(taskId: string): Promise<TaskDetail> {
+    return this.call('/v1/offline/get', { taskId });
+  }
+  /** Changes which files of a torrent task download (indices as parse results number them); the task as it is now. */
+  editTask(taskId: string, files: number[]): Promise<TaskObject> {
+    return this.call('/v1/offline/edit', { taskId, files });
   }
   removeTasks(taskIds: string[], deleteFiles: boolean): Promise<boolean> {
     return this.call('/v1/offline/remove', { taskId: taskIds, deleteFiles });

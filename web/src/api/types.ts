@@ -72,6 +72,16 @@ export interface ParseResult {
   server?: boolean;
 }
 
+/** A task's (and a parse result's) `type`. */
+export const SOURCE_TORRENT = 0;
+export const SOURCE_MAGNET = 10;
+export const SOURCE_URL = 20;
+
+/** Whether a task downloads a torrent, whose file selection can change (not a URL's one file). */
+export function isTorrentTask(task: Pick<TaskObject, 'type'>): boolean {
+  return task.type === SOURCE_TORRENT || task.type === SOURCE_MAGNET;
+}
+
 export const TASK_FAILED = -1;
 export const TASK_QUEUED = 0;
 export const TASK_PAUSED = 5;
@@ -102,6 +112,23 @@ export interface TaskObject {
   files: number[];
   createTime: number;
   finishTime: number;
+}
+
+/** One selected file of a task, from /v1/offline/get. */
+export interface TaskFileDetail {
+  index: number;
+  path: string;
+  size: number;
+  finishedSize: number;
+  progress: number;
+  /** 100 once the file is in the drive. */
+  status: number;
+  uuid: string;
+  storeId: string;
+}
+
+export interface TaskDetail extends TaskObject {
+  detail: TaskFileDetail[];
 }
 
 export interface TaskRange {

@@ -112,6 +112,15 @@ export const en = {
   'offline.deleteFiles': 'Also delete the files it saved',
   'offline.live': 'Live',
   'offline.notLive': 'Live updates unavailable; refreshing every few seconds',
+  'offline.editFiles': 'Change files',
+  'offline.editHint': 'Checked files are downloaded. Files you uncheck stop downloading; those already in your drive stay there.',
+  'offline.editPending': 'The file list is not known yet: it arrives once peers send the torrent’s metadata. Try again then.',
+  'offline.editNotTorrent': 'Only a torrent’s files can be changed; this download is a single file.',
+  'offline.inDrive': 'in your drive',
+  'offline.save': 'Save',
+  'offline.taskExists': 'You already have this torrent as a task. Change that task’s files instead of starting it again.',
+  'offline.editExisting': 'Change files of that task',
+  'offline.dropOffer': 'Remove from this list',
 
   'status.-1': 'Failed',
   'status.0': 'Queued',
@@ -142,6 +151,9 @@ export const en = {
   'error.NOT_FOUND': 'The server does not offer this yet.',
   'error.UPLOAD_INVALID': 'The server refused part of the upload; try again.',
   'error.INTERNAL_ERROR': 'Something went wrong on the server.',
+  'error.TASK_EXISTS': 'You already have this torrent as a task.',
+  'error.TASK_NOT_FOUND': 'This task no longer exists.',
+  'error.OFFLINE_QUOTA_EXCEEDED': 'You have reached your offline download limit (tasks per day or running at once). Wait for a task to finish, or try again later.',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -114,6 +114,15 @@ export const zhCN: Record<MessageKey, string> = {
   'offline.deleteFiles': '同时删除它保存的文件',
   'offline.live': '实时',
   'offline.notLive': '实时更新不可用，每隔几秒刷新一次',
+  'offline.editFiles': '更改文件',
+  'offline.editHint': '勾选的文件会被下载。取消勾选的文件停止下载；已存入网盘的文件会保留。',
+  'offline.editPending': '文件列表还不知道：要等对方发来种子的元数据。请稍后再试。',
+  'offline.editNotTorrent': '只有种子任务可以更改文件；这个下载只有一个文件。',
+  'offline.inDrive': '已在网盘中',
+  'offline.save': '保存',
+  'offline.taskExists': '你已经有这个种子的任务了。请更改那个任务的文件，而不是再次添加。',
+  'offline.editExisting': '更改那个任务的文件',
+  'offline.dropOffer': '从列表中移除',
 
   'status.-1': '失败',
   'status.0': '排队中',
@@ -144,4 +153,7 @@ export const zhCN: Record<MessageKey, string> = {
   'error.NOT_FOUND': '服务器暂不支持此功能。',
   'error.UPLOAD_INVALID': '服务器拒收了部分上传内容，请重试。',
   'error.INTERNAL_ERROR': '服务器出错了。',
+  'error.TASK_EXISTS': '你已经有这个种子的任务了。',
+  'error.TASK_NOT_FOUND': '这个任务已经不存在了。',
+  'error.OFFLINE_QUOTA_EXCEEDED': '已达到离线下载的限额（每天的任务数或同时运行的任务数）。请等一个任务完成，或稍后再试。',
 };

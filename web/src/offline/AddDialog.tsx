@@ -1,8 +1,8 @@
 // Adding offline downloads: a .torrent (uploaded to :torrent, then parsed) or pasted links
 // (one per line, parsed together). Each offer shows its files to pick from; one destination
 // folder for all of them; Start creates the tasks.
-import { useMemo, useState } from 'preact/hooks';
-import type { Api } from '../api/client.js';
+import { useState } from 'preact/hooks';
+import { ApiError, type Api } from '../api/client.js';
 import type { ParseResult, TaskObject } from '../api/types.js';
 import { FolderPicker } from '../drive/FolderPicker.js';
 import { formatBytes } from '../format.js';
@@ -10,17 +10,41 @@ import { useI18n } from '../i18n/i18n.js';
 import { Dialog, DialogFooter } from '../ui/Dialog.js';
 import { describeError } from '../ui/describe-error.js';
 import { uploadFile } from '../upload/uploader.js';
-import { FileTree } from './FileTree.js';
-import { buildTree, extensionGroups, filesArgument, selectedSize, toggleGroup, checkState } from './selection.js';
+import { TorrentFiles } from './TorrentFiles.js';
+import { filesArgument } from './selection.js';
 
 export type AddMode = 'torrent' | 'links';
 
 interface Offer {
   parse: ParseResult;
   selected: Set<number>;
+  /** The user's task of this torrent, when starting it answered TASK_EXISTS: not started again. */
+  existingTaskId?: string;
 }
 
-export function AddDialog({ api, mode, destination, onStarted, onClose }: { api: Api; mode: AddMode; destination: string; onStarted(tasks: TaskObject[]): void; onClose(): void }) {
+/** The id of the user's task of the same torrent, when a start was refused for that. */
+function existingTaskOf(err: unknown): string | undefined {
+  if (!(err instanceof ApiError) || err.code !== 'TASK_EXISTS') return undefined;
+  const taskId = err.details?.taskId;
+  return typeof taskId === 'string' && taskId !== '' ? taskId : undefined;
+}
+
+export function AddDialog({
+  api,
+  mode,
+  destination,
+  onStarted,
+  onEditExisting,
+  onClose,
+}: {
+  api: Api;
+  mode: AddMode;
+  destination: string;
+  onStarted(tasks: TaskObject[]): void;
+  /** Opens the "Change files" dialog of the user's task of a torrent offered again (this dialog closes). */
+  onEditExisting(taskId: string): void;
+  onClose(): void;
+}) {
   const { t } = useI18n();
   const [offers, setOffers] = useState<Offer[]>([]);
   const [busy, setBusy] = useState('');
@@ -63,19 +87,38 @@ export function AddDialog({ api, mode, destination, onStarted, onClose }: { api:
     }
   };
 
+  // Each offer is started on its own: one that is started leaves the list (a second Start must not
+  // start it again), one the user already has a task of stays with a note, and the others go on.
   const start = async () => {
-    if (offers.some((o) => o.parse.files && o.selected.size === 0)) return setError(t('offline.nothingSelected'));
+    const todo = offers.filter((o) => o.existingTaskId === undefined);
+    if (todo.some((o) => o.parse.files && o.selected.size === 0)) return setError(t('offline.nothingSelected'));
     setError('');
     setBusy(t('offline.start'));
-    try {
-      const tasks: TaskObject[] = [];
-      for (const offer of offers) tasks.push(await api.startTask(offer.parse.taskHash, filesArgument(offer.parse.files, offer.selected), savePath || '/'));
-      onStarted(tasks);
-      onClose();
-    } catch (err) {
-      setError(describeError(t, err));
-      setBusy('');
+    const started: TaskObject[] = [];
+    const done = new Set<string>();
+    const existing = new Map<string, string>();
+    let failure = '';
+    for (const offer of todo) {
+      try {
+        started.push(await api.startTask(offer.parse.taskHash, filesArgument(offer.parse.files, offer.selected), savePath || '/'));
+        done.add(offer.parse.taskHash);
+      } catch (err) {
+        const taskId = existingTaskOf(err);
+        if (taskId === undefined) {
+          failure = describeError(t, err);
+          break;
+        }
+        existing.set(offer.parse.taskHash, taskId);
+      }
     }
+    if (started.length > 0) onStarted(started);
+    const left = offers
+      .filter((o) => !done.has(o.parse.taskHash))
+      .map((o) => (existing.has(o.parse.taskHash) ? { ...o, existingTaskId: existing.get(o.parse.taskHash) } : o));
+    if (left.length === 0) return onClose();
+    setOffers(left);
+    setError(failure);
+    setBusy('');
   };
 
   return (
@@ -102,9 +145,18 @@ export function AddDialog({ api, mode, destination, onStarted, onClose }: { api:
         </p>
       )}
       {offers.map((offer, i) => (
-        <OfferView key={offer.parse.taskHash} offer={offer} onChange={(selected) => setOffers((all) => all.map((o, j) => (j === i ? { ...o, selected } : o)))} />
+        <OfferView
+          key={offer.parse.taskHash}
+          offer={offer}
+          onChange={(selected) => setOffers((all) => all.map((o, j) => (j === i ? { ...o, selected } : o)))}
+          onEditExisting={(taskId) => {
+            onEditExisting(taskId);
+            onClose();
+          }}
+          onDrop={() => setOffers((all) => all.filter((_, j) => j !== i))}
+        />
       ))}
-      {offers.length > 0 && (
+      {offers.some((o) => o.existingTaskId === undefined) && (
         <div class="destination">
           <label>
             {t('offline.destination')}
@@ -116,7 +168,7 @@ export function AddDialog({ api, mode, destination, onStarted, onClose }: { api:
         </div>
       )}
       <DialogFooter error={error} onCancel={onClose}>
-        <button type="button" class="primary" disabled={offers.length === 0 || !!busy} onClick={start}>
+        <button type="button" class="primary" disabled={offers.every((o) => o.existingTaskId !== undefined) || !!busy} onClick={start}>
           {t('offline.start')}
         </button>
       </DialogFooter>
@@ -125,43 +177,31 @@ export function AddDialog({ api, mode, destination, onStarted, onClose }: { api:
   );
 }
 
-function OfferView({ offer, onChange }: { offer: Offer; onChange(selected: Set<number>): void }) {
+function OfferView({ offer, onChange, onEditExisting, onDrop }: { offer: Offer; onChange(selected: Set<number>): void; onEditExisting(taskId: string): void; onDrop(): void }) {
   const { t } = useI18n();
   const files = offer.parse.files;
-  const tree = useMemo(() => (files ? buildTree(files) : null), [files]);
-  const groups = useMemo(() => (files ? extensionGroups(files) : []), [files]);
+  const existing = offer.existingTaskId;
   return (
     <section class="offer" data-testid="offer">
       <h3>
         {offer.parse.name} <span class="muted">{formatBytes(offer.parse.size)}</span>
       </h3>
-      {!files || !tree ? (
+      {existing !== undefined ? (
+        <div class="notice" role="alert" data-testid="task-exists">
+          <p>{t('offline.taskExists')}</p>
+          <div class="buttons start">
+            <button type="button" class="primary" onClick={() => onEditExisting(existing)}>
+              {t('offline.editExisting')}
+            </button>
+            <button type="button" onClick={onDrop}>
+              {t('offline.dropOffer')}
+            </button>
+          </div>
+        </div>
+      ) : !files ? (
         <p class="notice">{t('offline.metadataPending')}</p>
       ) : (
-        <>
-          <div class="select-tools">
-            <button type="button" onClick={() => onChange(new Set(files.map((f) => f.index)))}>
-              {t('offline.all')}
-            </button>
-            <button type="button" onClick={() => onChange(new Set())}>
-              {t('offline.none')}
-            </button>
-            {groups.length > 1 && (
-              <span class="by-type">
-                {t('offline.byType')}
-                {groups.map((g) => (
-                  <button key={g.ext} type="button" class="chip" aria-pressed={checkState(g.indices, offer.selected) === 'all'} onClick={() => onChange(toggleGroup(g.indices, offer.selected))}>
-                    {g.ext || '—'} ({g.indices.length})
-                  </button>
-                ))}
-              </span>
-            )}
-          </div>
-          <FileTree root={tree} fileCount={files.length} selected={offer.selected} onChange={onChange} />
-          <p class="muted" aria-live="polite">
-            {t('offline.selectedSummary', { count: offer.selected.size, total: files.length, size: formatBytes(selectedSize(files, offer.selected)) })}
-          </p>
-        </>
+        <TorrentFiles files={files} selected={offer.selected} onChange={onChange} />
       )}
     </section>
   );

@@ -14,19 +14,35 @@ interface Props {
   fileCount: number;
   selected: Set<number>;
   onChange(selected: Set<number>): void;
+  /** Files already in the user's drive from this task (marked as such). */
+  saved?: ReadonlySet<number>;
 }
 
-export function FileTree({ root, fileCount, selected, onChange }: Props) {
+export function FileTree({ root, fileCount, selected, onChange, saved }: Props) {
   return (
     <ul class="tree" role="group">
       {root.children.map((node) => (
-        <TreeItem key={node.path} node={node} depth={0} expandAll={fileCount <= EXPAND_ALL_UP_TO} selected={selected} onChange={onChange} />
+        <TreeItem key={node.path} node={node} depth={0} expandAll={fileCount <= EXPAND_ALL_UP_TO} selected={selected} onChange={onChange} saved={saved} />
       ))}
     </ul>
   );
 }
 
-function TreeItem({ node, depth, expandAll, selected, onChange }: { node: TreeNode<ParsedFile>; depth: number; expandAll: boolean; selected: Set<number>; onChange(s: Set<number>): void }) {
+function TreeItem({
+  node,
+  depth,
+  expandAll,
+  selected,
+  onChange,
+  saved,
+}: {
+  node: TreeNode<ParsedFile>;
+  depth: number;
+  expandAll: boolean;
+  selected: Set<number>;
+  onChange(s: Set<number>): void;
+  saved?: ReadonlySet<number>;
+}) {
   const { t } = useI18n();
   const [open, setOpen] = useState(expandAll || depth === 0);
   const box = useRef<HTMLInputElement>(null);
@@ -52,12 +68,12 @@ function TreeItem({ node, depth, expandAll, selected, onChange }: { node: TreeNo
           </span>
         </label>
         <span class="muted tree-size">{formatBytes(node.size)}</span>
-        {file?.cached && <span class="badge">{t('offline.cached')}</span>}
+        {file && saved?.has(file.index) ? <span class="badge">{t('offline.inDrive')}</span> : file?.cached && <span class="badge">{t('offline.cached')}</span>}
       </div>
       {!file && open && (
         <ul role="group">
           {node.children.map((child) => (
-            <TreeItem key={child.path} node={child} depth={depth + 1} expandAll={expandAll} selected={selected} onChange={onChange} />
+            <TreeItem key={child.path} node={child} depth={depth + 1} expandAll={expandAll} selected={selected} onChange={onChange} saved={saved} />
           ))}
         </ul>
       )}

@@ -1,8 +1,8 @@
 // Offline tasks with live progress, speed, peers, ETA, status and errors in plain words;
 // older pages load as the end of the list scrolls into view (or with the Load more button).
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { Api } from '../api/client.js';
-import { DIRECTORY, TASK_DONE, TASK_DOWNLOADING, TASK_FAILED, TASK_METADATA, TASK_PAUSED, TASK_QUEUED, type TaskObject } from '../api/types.js';
+import { DIRECTORY, isTorrentTask, TASK_DONE, TASK_DOWNLOADING, TASK_FAILED, TASK_METADATA, TASK_PAUSED, TASK_QUEUED, type TaskObject } from '../api/types.js';
 import { etaSeconds, formatBytes, formatDuration, formatRate } from '../format.js';
 import { errorText, useI18n, type Translate } from '../i18n/i18n.js';
 import type { MessageKey } from '../i18n/en.js';
@@ -31,12 +31,16 @@ async function openTaskFolder(api: Api, task: TaskObject): Promise<void> {
   navigate({ view: 'drive', path: savePath });
 }
 
-export function TaskList({ api, tasks }: { api: Api; tasks: Tasks }) {
+export function TaskList({ api, tasks, onEditFiles, highlight = '' }: { api: Api; tasks: Tasks; onEditFiles(task: TaskObject): void; highlight?: string }) {
   const { t } = useI18n();
   const [removing, setRemoving] = useState<TaskObject | null>(null);
   const [deleteFiles, setDeleteFiles] = useState(false);
   const [error, setError] = useState('');
   const sentinel = useLoadMoreOnScroll(tasks.loadMore, tasks.tasks.length);
+  const highlightShown = tasks.tasks.some((task) => task.taskId === highlight);
+  useEffect(() => {
+    if (highlightShown) document.getElementById(`task-${highlight}`)?.scrollIntoView({ block: 'nearest' });
+  }, [highlight, highlightShown]);
 
   // Not while older tasks remain: the sentinel below must stay to fetch them.
   if (!tasks.loading && tasks.tasks.length === 0 && !tasks.hasMore) return <p class="empty">{t('offline.noTasks')}</p>;
@@ -58,7 +62,14 @@ export function TaskList({ api, tasks }: { api: Api; tasks: Tasks }) {
         {tasks.tasks.map((task) => {
           const running = task.status === TASK_DOWNLOADING || task.status === TASK_METADATA;
           return (
-            <li key={task.taskId} class={`task status${task.status}`} data-testid="task" data-status={task.status} data-progress={task.progress}>
+            <li
+              key={task.taskId}
+              id={`task-${task.taskId}`}
+              class={`task status${task.status}${task.taskId === highlight ? ' highlight' : ''}`}
+              data-testid="task"
+              data-status={task.status}
+              data-progress={task.progress}
+            >
               <div class="task-head">
                 <span class="task-name" title={task.name || task.url}>
                   {task.name || task.url || task.infoHash}
@@ -97,6 +108,11 @@ export function TaskList({ api, tasks }: { api: Api; tasks: Tasks }) {
                 {(task.status === TASK_PAUSED || task.status === TASK_FAILED) && (
                   <button type="button" onClick={() => act(api.resumeTasks([task.taskId]))}>
                     {t('offline.resume')}
+                  </button>
+                )}
+                {isTorrentTask(task) && (
+                  <button type="button" onClick={() => onEditFiles(task)}>
+                    {t('offline.editFiles')}
                   </button>
                 )}
                 <button type="button" class="danger" onClick={() => (setDeleteFiles(false), setRemoving(task))}>
