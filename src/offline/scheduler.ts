@@ -185,6 +185,8 @@ export class Scheduler {
   readonly #fetching = new Set<string>();
   /** Engine file index → size, per job (the page reads it for every task it shows). */
   readonly #sizes = new Map<string, Map<number, number>>();
+  /** Each task's planned file paths, for the selection they were planned for (a torrent may have 100,000 files). */
+  readonly #plans = new Map<number, { jobId: string; selection: string; paths: Map<number, string[]> }>();
   /** The hashing thread of every job's EtagTracker. */
   readonly #hasher = new BlockHasher();
   #timer: NodeJS.Timeout | null = null;
@@ -535,7 +537,11 @@ export class Scheduler {
     this.#live.delete(job.id);
     live?.untrack();
     if (live !== undefined) await live.handle.stop({ deleteData });
-    if (deleteData) await rm(job.temp_dir, { recursive: true, force: true, maxRetries: 3 });
+    if (deleteData) {
+      await rm(job.temp_dir, { recursive: true, force: true, maxRetries: 3 });
+      // The job is over: its tasks' plans are not needed again.
+      for (const [taskId, plan] of this.#plans) if (plan.jobId === job.id) this.#plans.delete(taskId);
+    }
   }
 
   /** A URL's length as the engine found it: the job's file and its tasks take that size. */
@@ -723,7 +729,7 @@ export class Scheduler {
     const complete = mine.every((i) => imports.has(i) || cached.has(i));
     if (todo.length === 0 && !complete) return;
     const byEngine = new Map<number, TorrentFile>(meta.files.map((f) => [f.engineIndex, f]));
-    const plan = plannedPaths(meta, mine);
+    const plan = this.#planOf(task, meta, mine);
     try {
       const base = await this.#saveDir(task);
       const dirs = new Map<string, DirRef>();
@@ -771,6 +777,14 @@ export class Scheduler {
       // task fails, keeping what it saved; the others go on.
       await this.#failTask(task, err.code, err.message);
     }
+  }
+
+  #planOf(task: TaskRow, meta: Manifest, mine: readonly number[]): Map<number, string[]> {
+    const cached = this.#plans.get(task.id);
+    if (cached !== undefined && cached.selection === task.engine_files) return cached.paths;
+    const paths = plannedPaths(meta, mine);
+    this.#plans.set(task.id, { jobId: task.job_id, selection: task.engine_files, paths });
+    return paths;
   }
 
   /** Fails an open task with `message`, saying how many of its files are in the drive. */
