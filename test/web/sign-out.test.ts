@@ -3,6 +3,9 @@
 // left in localStorage for the next person at the browser — not even one that a block
 // acknowledged after the click would have saved.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startServer, type Client, type TestServer } from '../helpers/server.js';
@@ -38,18 +41,23 @@ describe('sign-out in the web UI', { timeout: 120_000 }, () => {
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('navigation', { name: 'Folder path' }).getByText('My files').waitFor();
 
-    // Blocks are held back so that the upload is still going when the user signs out.
+    // The upload is slowed so that it is still going when the user signs out. (Not with
+    // page.route: request interception stalls the module worker that hashes the file.)
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 4 * MiB });
     let acknowledged = 0;
-    await page.route('**/upload/mkblk/**', async (route) => {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      // A request the page aborted meanwhile cannot be continued.
-      await route.continue().catch(() => undefined);
-    });
     page.on('requestfinished', (request) => {
       if (request.url().includes('/upload/mkblk/')) acknowledged++;
     });
 
-    await page.getByTestId('upload-input').setInputFiles({ name: 'big.bin', mimeType: 'application/octet-stream', buffer: bytes(40 * MiB, 401) });
+    // Given as a file on disk: the browser reads it itself (a 40 MiB buffer sent over the
+    // DevTools protocol can outlast the action's timeout).
+    const dir = mkdtempSync(join(tmpdir(), 'openpan-signout-'));
+    const file = join(dir, 'big.bin');
+    writeFileSync(file, bytes(40 * MiB, 401));
+    await page.getByTestId('upload-input').setInputFiles(file);
+    after(() => rmSync(dir, { recursive: true, force: true }));
     const deadline = Date.now() + 60_000;
     while (acknowledged === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     assert.ok(acknowledged > 0, 'a block was acknowledged');
