@@ -17,7 +17,7 @@
 //   BENCH_SIZE_MIB=1024   payload size    BENCH_PIECE_KIB=1024   piece length
 //   BENCH_RUNS=1          runs per client (the table shows the median)
 //   BENCH_NODE_FLAGS=     extra node flags for openpan's process, e.g. --max-semi-space-size=64
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
@@ -30,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeBencode, RawBencode } from '../src/offline/torrent/index.js';
 import { freePort, startAria2Seeder, startTracker } from '../test/helpers/swarm.js';
 import { post, startServerProcess, table } from './lib.js';
+import { cpuSeconds, exited, qbittorrentProblem, runQbittorrent } from './qbittorrent.js';
 
 const MiB = 1024 * 1024;
 const SIZE = Number(process.env.BENCH_SIZE_MIB ?? 1024) * MiB;
@@ -70,7 +71,7 @@ try {
   const contenders: Array<{ name: string; run: (dir: string) => Promise<Result> }> = [{ name: 'openpan (webtorrent 1.9.7)', run: (dir) => runOpenpan(torrentPath, dir) }];
   const qbt = await qbittorrentProblem();
   if (qbt === null) {
-    contenders.push({ name: 'qBittorrent (qbittorrent-nox)', run: (dir) => runQbittorrent(torrent, infoHash, dir) });
+    contenders.push({ name: 'qBittorrent (qbittorrent-nox)', run: (dir) => runQbittorrentFile(torrent, infoHash, dir) });
   } else {
     console.error(`qbittorrent-nox cannot be used (${qbt}): aria2c leeches instead`);
     contenders.push({ name: 'aria2c', run: (dir) => runAria2Leecher(torrentPath, dir) });
@@ -268,106 +269,10 @@ async function assertSeeding(port: number, infoHash: string, pieceCount: number)
 
 // ---- qBittorrent ----
 
-/** null when qbittorrent-nox can be started; else why not. */
-async function qbittorrentProblem(): Promise<string | null> {
-  const child = spawn('qbittorrent-nox', ['--version'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const ok = await new Promise<boolean>((res) => {
-    child.once('error', () => res(false));
-    child.once('exit', (code) => res(code === 0));
-  });
-  return ok ? null : 'qbittorrent-nox is not installed (apt-get install -y qbittorrent-nox)';
-}
-
-async function runQbittorrent(torrent: Buffer, infoHash: string, dir: string): Promise<Result> {
-  const profile = join(dir, '..', `qbt-profile-${Date.now()}`);
-  const [webPort, btPort] = [await freePort(), await freePort()];
-  await mkdir(join(profile, 'qBittorrent', 'config'), { recursive: true });
-  // Loopback only; no DHT, PEX, LSD, UPnP; TCP only; no queueing; no WebUI login from localhost.
-  await writeFile(
-    join(profile, 'qBittorrent', 'config', 'qBittorrent.conf'),
-    [
-      '[LegalNotice]',
-      'Accepted=true',
-      '',
-      '[BitTorrent]',
-      'Session\\DHTEnabled=false',
-      'Session\\PeXEnabled=false',
-      'Session\\LSDEnabled=false',
-      `Session\\Port=${btPort}`,
-      'Session\\Interface=lo',
-      'Session\\InterfaceName=lo',
-      'Session\\QueueingSystemEnabled=false',
-      // aria2 has no uTP: libtorrent would try it first and wait for a timeout before TCP.
-      'Session\\BTProtocol=TCP',
-      // Every peer here is 127.0.0.1: libtorrent would otherwise keep one peer per IP address,
-      // sometimes the stale one the previous leecher left in the tracker.
-      'Session\\MultiConnectionsPerIp=true',
-      `Session\\DefaultSavePath=${dir}`,
-      '',
-      '[Network]',
-      'PortForwardingEnabled=false',
-      '',
-      '[Preferences]',
-      'WebUI\\Address=127.0.0.1',
-      `WebUI\\Port=${webPort}`,
-      'WebUI\\LocalHostAuth=false',
-      'WebUI\\CSRFProtection=false',
-      'WebUI\\HostHeaderValidation=false',
-      'WebUI\\UseUPnP=false',
-      'Connection\\UPnP=false',
-      '',
-    ].join('\n'),
-  );
-  const child = spawn('qbittorrent-nox', [`--profile=${profile}`], { stdio: ['ignore', 'ignore', 'ignore'] });
-  const api = `http://127.0.0.1:${webPort}/api/v2`;
-  try {
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`${api}/app/version`).then((r) => r.ok, () => false);
-      if (ok) break;
-      if (i > 200 || child.exitCode !== null) throw new Error('qbittorrent-nox: the WebUI did not come up');
-      await sleep(50);
-    }
-    const prefs = (await (await fetch(`${api}/app/preferences`)).json()) as Record<string, unknown>;
-    for (const [key, want] of Object.entries({ dht: false, pex: false, lsd: false, upnp: false, bittorrent_protocol: 1, enable_multi_connections_from_same_ip: true })) {
-      if (prefs[key] !== want) throw new Error(`qbittorrent-nox: preference ${key} is ${String(prefs[key])}, not ${String(want)}`);
-    }
-    const cpu0 = cpuSeconds(child.pid!);
-    const t0 = process.hrtime.bigint();
-    const form = new FormData();
-    form.append('torrents', new Blob([torrent]), 'bench.torrent');
-    form.append('savepath', dir);
-    const added = await fetch(`${api}/torrents/add`, { method: 'POST', body: form });
-    if (!added.ok) throw new Error(`qbittorrent-nox: add answered ${added.status}`);
-    let polls = 0;
-    for (;;) {
-      const info = (await (await fetch(`${api}/torrents/info?hashes=${infoHash}`)).json()) as Array<{ progress: number; state: string }>;
-      const t = info[0];
-      if (t !== undefined && t.progress === 1 && !t.state.startsWith('checking') && t.state !== 'downloading' && t.state !== 'metaDL') break;
-      if (t?.state === 'error' || t?.state === 'missingFiles') throw new Error(`qbittorrent-nox: torrent state ${t.state}`);
-      if (process.env.BENCH_DEBUG && ++polls % 100 === 0) {
-        const tr = await (await fetch(`${api}/torrents/trackers?hash=${infoHash}`)).json();
-        const peers = await (await fetch(`${api}/sync/torrentPeers?hash=${infoHash}`)).json();
-        console.error('qbt', t?.state, t?.progress, JSON.stringify(tr), JSON.stringify(peers).slice(0, 600));
-      }
-      await sleep(20);
-    }
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const cpu = cpuSeconds(child.pid!) - cpu0;
-    const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-    // Stop seeding (and close its files) before the caller reads the file.
-    await fetch(`${api}/torrents/delete`, { method: 'POST', body: new URLSearchParams({ hashes: infoHash, deleteFiles: 'false' }) });
-    return { path: join(dir, NAME), seconds, peakRssMiB: hwm ? Number(hwm[1]) / 1024 : null, cpuSeconds: cpu };
-  } finally {
-    child.kill('SIGTERM');
-    await exited(child);
-    await rm(profile, { recursive: true, force: true });
-  }
-}
-
-/** utime + stime of a process, in seconds. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // fields 14 and 15 of stat(5); USER_HZ = 100
+async function runQbittorrentFile(torrent: Buffer, infoHash: string, dir: string): Promise<Result> {
+  const r = await runQbittorrent(torrent, infoHash, dir);
+  if (r.seconds === null) throw new Error(`qbittorrent-nox: not complete (${r.state}, progress ${r.progress})`);
+  return { path: join(dir, NAME), seconds: r.seconds, peakRssMiB: r.peakRssMiB, cpuSeconds: r.cpuSeconds };
 }
 
 // ---- aria2c as the leecher (fallback) ----
@@ -396,9 +301,3 @@ async function runAria2Leecher(torrentPath: string, dir: string): Promise<Result
   if (code !== 0) throw new Error(`aria2c leecher exited with ${code}`);
   return { path: join(dir, NAME), seconds: Number(process.hrtime.bigint() - t0) / 1e9, peakRssMiB: peak, cpuSeconds: cpu };
 }
-
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((res) => child.once('exit', (code) => res(code)));
-}
-

@@ -1,6 +1,6 @@
 // Shared helpers for the benchmark scripts: a real server as a child process, timing, tables.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,11 +14,22 @@ export interface BenchServer {
 
 export const BENCH_ADMIN_PASSWORD = 'bench-Passw0rd';
 
-/** Starts `node dist/main.js` (run `npm run build` first) on a free port with a fresh data dir. */
-export async function startServerProcess(env: Record<string, string> = {}): Promise<BenchServer> {
+export interface ServerProcessOptions {
+  /** Extra node flags before the script, e.g. `--cpu-prof`. */
+  nodeArgs?: string[];
+  /** `dist` (default): `node dist/main.js`, built by `npm run build`; `src`: `node --import tsx src/main.ts`. */
+  entry?: 'dist' | 'src';
+}
+
+/**
+ * Starts `node dist/main.js` (run `npm run build` first) on a free port with a fresh data dir.
+ * `stop()` sends SIGTERM and, if the process has not exited a minute later, SIGKILL.
+ */
+export async function startServerProcess(env: Record<string, string> = {}, opts: ServerProcessOptions = {}): Promise<BenchServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'openpan-bench-'));
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const proc = spawn(process.execPath, ['dist/main.js'], {
+  const script = opts.entry === 'src' ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js'];
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...script], {
     env: {
       ...process.env,
       OPENPAN_PORT: String(port),
@@ -36,6 +47,8 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
+  // BENCH_SERVER_STDOUT=<file>: keep the server's stdout (e.g. with --trace-gc in its node flags).
+  if (process.env.BENCH_SERVER_STDOUT) proc.stdout!.pipe(createWriteStream(process.env.BENCH_SERVER_STDOUT, { flags: 'a' }));
   await new Promise<void>((resolve, reject) => {
     proc.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
     proc.stdout!.on('data', (d: Buffer) => {
@@ -47,10 +60,15 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     url,
     dataDir,
     proc,
-    token: login.result.token,
+    token: login.token ?? login.result.token,
     async stop() {
-      proc.kill('SIGTERM');
-      await new Promise((r) => proc.once('exit', r));
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
+        await exited;
+        clearTimeout(timer);
+      }
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every benchmark in one go on this machine and writes their output to bench/RESULTS.md.
 # Needs: npm ci (builds dist/), sha1sum/cp (coreutils), aria2c and qbittorrent-nox for the
-# BitTorrent comparison (`apt-get install aria2 qbittorrent-nox`), aria2c and curl for the HTTP one.
+# BitTorrent comparisons (`apt-get install aria2 qbittorrent-nox`), aria2c and curl for the HTTP one.
+# many-files runs 10,000- and 100,000-file torrents with a 10-minute cap per client (BENCH_CAP_MIN);
+# BENCH_MANY_FILES=10000:4096 runs the first only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run build >/dev/null
@@ -10,7 +12,7 @@ out=bench/RESULTS.md
   echo "# Benchmark results"
   echo
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(node --version); run on $(date -u +%Y-%m-%d)."
-  for b in files-page user-info instant-upload upload-ingest upload-rss parse-torrent offline-page bt-download http-download load; do
+  for b in files-page user-info instant-upload upload-ingest upload-rss parse-torrent offline-page bt-download many-files http-download load; do
     echo
     echo "## $b"
     echo

@@ -1,5 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createOpenPan } from './app.js';
 import { loadConfig } from './config.js';
+import { DEFAULT_MAX_OPEN_FILES } from './engines/fd-pool.js';
 import { acquireDataDirLock } from './fsck/lock.js';
 import { dataDirLayout } from './fsck/layout.js';
 import { LocalDiskBlobStore } from './store/local-disk.js';
@@ -21,6 +24,7 @@ const admin = await openpan.users.ensureAdmin(config.adminName, config.adminPass
 const url = await openpan.listen();
 
 console.log(`openpan is listening on ${url} (data in ${config.dataDir})`);
+logOpenFileLimits();
 console.log(`Web UI: ${url}/`);
 if (admin.generatedPassword) {
   console.log(`Created the administrator "${config.adminName}" with password: ${admin.generatedPassword}`);
@@ -44,4 +48,48 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       },
     );
   });
+}
+
+/**
+ * The open-file limit (RLIMIT_NOFILE), read back and logged at start: every socket, database file
+ * and job file counts against it, and a server that runs out refuses connections. Node raises its
+ * soft limit to the hard limit itself as it starts (node.cc, PlatformInit: setrlimit on POSIX), so
+ * there is nothing to raise here; this says what it came to, and warns when that leaves too
+ * little room above the BitTorrent engine's pool of job files (OPENPAN_MAX_OPEN_FILES).
+ */
+function logOpenFileLimits(): void {
+  const limits = readOpenFileLimits();
+  if (limits === null) {
+    console.log('open files: limit unknown');
+    return;
+  }
+  const { soft, hard } = limits;
+  const notRaised = soft !== hard ? ' (the soft limit could not be raised to the hard one)' : '';
+  console.log(`open files: soft limit ${soft}, hard limit ${hard}${notRaised}`);
+  const pool = Number(process.env.OPENPAN_MAX_OPEN_FILES) || DEFAULT_MAX_OPEN_FILES;
+  const enough = Math.max(4096, pool + 1024);
+  if (soft !== 'unlimited' && Number(soft) < enough) {
+    console.warn(
+      `warning: the server may hold only ${soft} open files (sockets, database and downloads together; the BitTorrent engine alone keeps up to ${pool}): ` +
+        `with many users or peers it will run out and refuse connections. Give it at least ${enough}: raise the hard limit ` +
+        `(systemd: LimitNOFILE=65536; docker: --ulimit nofile=65536; a shell: ulimit -Hn 65536 as root, or /etc/security/limits.conf).`,
+    );
+  }
+}
+
+/** Soft and hard RLIMIT_NOFILE of this process (numbers, or `unlimited`); null when they cannot be read. */
+function readOpenFileLimits(): { soft: string; hard: string } | null {
+  try {
+    // Linux: one line of /proc/self/limits, e.g. "Max open files  1048576  1048576  files".
+    const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (m !== null) return { soft: m[1], hard: m[2] };
+  } catch {
+    // No /proc (macOS, the BSDs): ask a shell, which inherits this process's limits.
+  }
+  try {
+    const [soft, hard] = execFileSync('/bin/sh', ['-c', 'ulimit -Sn; ulimit -Hn'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim().split(/\s+/);
+    return soft && hard ? { soft, hard } : null;
+  } catch {
+    return null;
+  }
 }
