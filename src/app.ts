@@ -131,10 +131,16 @@ export async function createOpenPan(config: Config, env: Record<string, string |
       if (closed) return;
       closed = true;
       clearInterval(sweeper);
-      // Idle keep-alive connections would hold close() until they time out.
+      // Idle keep-alive connections would hold close() until they time out — including those
+      // whose last response was still being written when the close began: keep closing them.
       const closing = http.close();
       http.server.closeIdleConnections();
-      await closing;
+      const reaper = setInterval(() => http.server.closeIdleConnections(), 200);
+      try {
+        await closing;
+      } finally {
+        clearInterval(reaper);
+      }
       await collector.stop();
       await uploads.close();
       await offline.close();

@@ -254,12 +254,15 @@ test('a torrent of 3,000 files downloads through a pool of 32: the descriptor co
     // Small files of varied sizes in 30 folders; 16 KiB pieces each span several files.
     const files = Array.from({ length: 3000 }, (_, i) => ({ path: `folder-${String(i % 30).padStart(2, '0')}/file-${i}.bin`, bytes: randomBytes(200 + ((i * 397) % 2500)) }));
     const built = makeTorrent(files, { announce: [tracker.httpUrl], pieceLength: 16 * KiB, name: 'many files' });
-    // aria2c seeds from its own process, so only the engine's descriptors are counted here.
-    await writePayload(join(root, 'seed'), built);
-    const seeder = await startAria2Seeder(built, join(root, 'seed'), tracker);
-    const engine = new WebTorrentEngine({ dht: false, pex: false, maxOpenFiles: 32 });
+    let seeder: { close(): Promise<void> } | undefined;
+    let engine: WebTorrentEngine | undefined;
     let sampler: NodeJS.Timeout | undefined;
+    // Everything in the try: a seeder that fails to start must not leave the tracker keeping the process alive.
     try {
+      // aria2c seeds from its own process, so only the engine's descriptors are counted here.
+      await writePayload(join(root, 'seed'), built);
+      seeder = await startAria2Seeder(built, join(root, 'seed'), tracker);
+      engine = new WebTorrentEngine({ dht: false, pex: false, maxOpenFiles: 32 });
       const baseline = openDescriptors();
       let highest = baseline;
       let samples = 0;
@@ -280,8 +283,8 @@ test('a torrent of 3,000 files downloads through a pool of 32: the descriptor co
       await assertFiles(final, new Map(files.map((f, i) => [i, f.bytes])), dir);
     } finally {
       clearInterval(sampler);
-      await engine.close();
-      await seeder.close();
+      await engine?.close();
+      await seeder?.close();
       await tracker.close();
     }
   }));
@@ -291,7 +294,7 @@ test('a job whose files cannot be opened (EMFILE) fails alone with IO_ERROR; the
     const tracker = await startTracker();
     const starved = makeTorrent([{ path: 'a.bin', bytes: randomBytes(100 * KiB) }, { path: 'b.bin', bytes: randomBytes(50 * KiB) }], { announce: [tracker.httpUrl], name: 'starved' });
     const fine = makeTorrent([{ path: 'c.bin', bytes: randomBytes(120 * KiB) }], { announce: [tracker.httpUrl] });
-    const seeders = [await startWebTorrentSeeder(starved, join(root, 'seed-1'), tracker), await startWebTorrentSeeder(fine, join(root, 'seed-2'), tracker)];
+    const seeders: Array<{ close(): Promise<void> }> = [];
     const starvedDir = join(root, 'job-starved');
     // The system has no descriptor for the starved job's files, whatever the pool closes.
     const pool = new FdPool({
@@ -301,6 +304,8 @@ test('a job whose files cannot be opened (EMFILE) fails alone with IO_ERROR; the
     });
     const engine = new WebTorrentEngine({ dht: false, pex: false, fdPool: pool });
     try {
+      seeders.push(await startWebTorrentSeeder(starved, join(root, 'seed-1'), tracker));
+      seeders.push(await startWebTorrentSeeder(fine, join(root, 'seed-2'), tracker));
       await mkdir(starvedDir, { recursive: true });
       const failed = await engine.start({ id: 'starved', dir: starvedDir, source: { kind: 'torrent', torrent: starved.torrent } }).settled;
       assert.equal(failed.state, 'failed');

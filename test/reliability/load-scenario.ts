@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { removeDataDir, spawnServer, tempDataDir } from '../helpers/process-server.js';
+import { removeDataDir, spawnServer, tempDataDir, type ServerProcess } from '../helpers/process-server.js';
 import { Client } from '../helpers/server.js';
-import { makeTorrent, outsideClientOptions, startTracker, writePayload, type BuiltTorrent } from '../helpers/swarm.js';
+import { makeTorrent, outsideClientOptions, startTracker, writePayload, type BuiltTorrent, type Tracker } from '../helpers/swarm.js';
 import { bytes, etagOf } from '../upload/helpers.js';
 
 const require = createRequire(import.meta.url);
@@ -30,6 +30,12 @@ export interface LoadOptions {
   uploads: number;
   uploadMaxBytes: number;
   log?: (line: string) => void;
+  /**
+   * Aborted when the caller gives up (the test's timeout): the server and the prober are killed
+   * at once, every wait ends, and the teardown runs, so that nothing is left to keep the process
+   * alive — a stuck run fails instead of hanging CI.
+   */
+  signal?: AbortSignal;
 }
 
 export interface LoadResult {
@@ -43,6 +49,8 @@ export interface LoadResult {
   wrongFiles: string[];
   /** Answers with a 5xx status, from any request. */
   serverErrors: string[];
+  /** Teardown trouble: a server that did not exit within SERVER_STOP_MS of SIGTERM (then killed). */
+  shutdown: string[];
   pageMs: { count: number; p50: number; p99: number; max: number };
   rssMiB: { idle: number; peak: number };
   seconds: { uploads: number; tasks: number; total: number };
@@ -52,8 +60,15 @@ function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-/** page-prober.ts in a child process; stop() ends it and returns its samples (ms). */
-function startPageProber(url: string, token: string, path: string): { stop(): Promise<number[]> } {
+/**
+ * How long a stopping server may take to exit after SIGTERM before it is killed: usually well
+ * under a second, but up to the keep-alive timeout (72 s) when a response was still going out as
+ * the close began (src/app.ts closes the idle connections once, at the start). Longer is stuck.
+ */
+const SERVER_STOP_MS = 90_000;
+
+/** page-prober.ts in a child process; stop() ends it and returns its samples (ms); kill() ends it now. */
+function startPageProber(url: string, token: string, path: string): { stop(): Promise<number[]>; kill(): void } {
   const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'page-prober.ts'), url, token, path], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -64,7 +79,22 @@ function startPageProber(url: string, token: string, path: string): { stop(): Pr
       await exited;
       return JSON.parse(out || '[]') as number[];
     },
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
   };
+}
+
+/** SIGTERM, then SIGKILL if the server has not exited within `ms`; says what happened when it had to kill. */
+async function stopServer(server: ServerProcess, ms: number): Promise<string | null> {
+  if (server.proc.exitCode !== null || server.proc.signalCode !== null) return null;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((res) => (timer = setTimeout(() => res('late'), ms)));
+  const outcome = await Promise.race([server.stop().then(() => 'stopped' as const), late]);
+  clearTimeout(timer);
+  if (outcome === 'stopped') return null;
+  await server.kill9();
+  return `the server had not exited ${ms / 1000} s after SIGTERM: killed`;
 }
 
 function rssMiB(pid: number): number {
@@ -72,17 +102,32 @@ function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : 0;
 }
 
+type Seeder = InstanceType<typeof WebTorrent>;
+
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
-  const log = o.log ?? (() => {});
+  o.signal?.throwIfAborted();
   const tracker = await startTracker();
   const seedDir = mkdtempSync(join(tmpdir(), 'openpan-load-seed-'));
+  // One seeding client for the whole swarm.
+  const seeder = new WebTorrent(outsideClientOptions());
+  seeder.on('error', () => {});
+  // Whatever fails (the server not starting included), nothing of the swarm is left to keep the process alive.
+  try {
+    return await loadSwarm(o, tracker, seeder, seedDir);
+  } finally {
+    await new Promise<void>((res) => seeder.destroy(() => res()));
+    await tracker.close();
+    rmSync(seedDir, { recursive: true, force: true });
+  }
+}
+
+async function loadSwarm(o: LoadOptions, tracker: Tracker, seeder: Seeder, seedDir: string): Promise<LoadResult> {
+  const log = o.log ?? (() => {});
+  const signal = o.signal;
   const built: BuiltTorrent[] = [];
   for (let i = 0; i < o.torrents; i++) {
     built.push(makeTorrent([{ path: `payload-${i}.bin`, bytes: bytes(o.torrentBytes + i, 5000 + i) }], { announce: [tracker.httpUrl], pieceLength: 64 * 1024 }));
   }
-  // One seeding client for the whole swarm.
-  const seeder = new WebTorrent(outsideClientOptions());
-  seeder.on('error', () => {});
   for (const b of built) {
     await writePayload(seedDir, b);
     await new Promise<void>((res) => seeder.add(b.torrent, { path: seedDir }, () => res()));
@@ -92,6 +137,17 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const dataDir = tempDataDir();
   const server = await spawnServer(dataDir, { OPENPAN_LOG_LEVEL: 'error' });
   const serverErrors: string[] = [];
+  const shutdown: string[] = [];
+  let prober: ReturnType<typeof startPageProber> | null = null;
+  let rssTimer: NodeJS.Timeout | undefined;
+  // Given up on: kill what the process waits for, so every request and wait below fails at once.
+  const onAbort = (): void => {
+    server.proc.kill('SIGKILL');
+    prober?.kill();
+    clearInterval(rssTimer);
+    shutdown.push('given up (the test timed out): the server was killed');
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
   const call = async (c: Client, path: string, body: unknown) => {
     const r = await c.raw(path, body);
     if (r.status >= 500) serverErrors.push(`${path} ${r.status} ${r.json.code}`);
@@ -111,8 +167,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 
     // Samplers: page latency on a folder that fills with uploads (from a process of its own),
     // RSS of the server.
-    const prober = startPageProber(server.url, users[0].token, '/up');
-    const rssTimer = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 200);
+    prober = startPageProber(server.url, users[0].token, '/up');
+    rssTimer = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 200);
+    rssTimer.unref();
 
     const started = performance.now();
     // Tasks: every user starts tasksPerUser of the torrents, several users per torrent.
@@ -171,6 +228,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     /** The last view of every task, to say where the ones that never ended stood. */
     const last = new Map<string, { status: number; progress: number; peers: number; message: string }>();
     while (ended.size < tasks.length && Date.now() < deadline) {
+      signal?.throwIfAborted();
       for (const user of users) {
         for (let page = 1; ; page++) {
           const p = await call(user, '/v1/offline/page', { page, pageSize: 100 });
@@ -181,10 +239,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
           if (page >= p.totalPage) break;
         }
       }
-      await sleep(500);
+      await sleep(500, undefined, { signal });
     }
     const tasksSeconds = (performance.now() - started) / 1000;
     const pageMs = await prober.stop();
+    prober = null;
     clearInterval(rssTimer);
 
     // Correctness: task files and uploads, byte for byte where it is cheap (uploads), by etag for tasks.
@@ -211,16 +270,21 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       uploadsFailed,
       wrongFiles,
       serverErrors,
+      shutdown,
       pageMs: { count: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? 0 },
       rssMiB: { idle, peak },
       seconds: { uploads: uploadsSeconds, tasks: tasksSeconds, total: (performance.now() - started) / 1000 },
     };
   } finally {
-    await server.stop();
+    signal?.removeEventListener('abort', onAbort);
+    prober?.kill();
+    clearInterval(rssTimer);
+    const killed = await stopServer(server, SERVER_STOP_MS);
+    if (killed !== null) {
+      shutdown.push(killed);
+      log(killed);
+    }
     removeDataDir(dataDir);
-    await new Promise<void>((res) => seeder.destroy(() => res()));
-    await tracker.close();
-    rmSync(seedDir, { recursive: true, force: true });
   }
 }
 
@@ -231,5 +295,6 @@ export function formatLoad(o: LoadOptions, r: LoadResult): string {
     `/v1/files/page under load (${r.pageMs.count} samples): p50 ${r.pageMs.p50.toFixed(1)} ms, p99 ${r.pageMs.p99.toFixed(1)} ms, max ${r.pageMs.max.toFixed(1)} ms`,
     `server RSS: idle ${r.rssMiB.idle.toFixed(0)} MiB, peak ${r.rssMiB.peak.toFixed(0)} MiB`,
     `time: uploads ${r.seconds.uploads.toFixed(1)} s, every task done ${r.seconds.tasks.toFixed(1)} s`,
+    ...r.shutdown.map((line) => `shutdown: ${line}`),
   ].join('\n');
 }

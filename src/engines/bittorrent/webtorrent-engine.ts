@@ -46,6 +46,10 @@ import { WebTorrent, type WtBitfield, type WtClient, type WtStoreConstructor, ty
 //   `x.pe`, a tracker, the DHT or PEX (peer-guard.ts). Refused peers are dropped and counted
 //   (`refusedPeers`); a job whose every tracker is refused says so (`notice`), and fails at once
 //   with URL_FORBIDDEN when nothing else could find it a peer.
+// * Two ways 1.9.7 can leave a job at 0 % for good, which the one-second tick undoes: a wire
+//   whose unchoke arrived before WebTorrent listened to it is never asked for a block
+//   (`kickIdleWires`), and a first tracker announce that failed is not retried for 30 minutes
+//   (`reannounce`, while the job has no peer).
 
 /** Options of the BitTorrent engine. The caller reads the environment (see `btDhtFromEnv`). */
 export interface WebTorrentEngineOptions {
@@ -104,6 +108,10 @@ const DEFAULTS = {
 } as const;
 
 const TICK_MS = 1000;
+/** With no peer connected, the trackers are asked again after this, then after twice as long each time... */
+const REANNOUNCE_FIRST_MS = 5_000;
+/** ... up to this. */
+const REANNOUNCE_MAX_MS = 10 * 60_000;
 
 function failure(code: EngineErrorCode, message: string): EngineFailure {
   const retryable = code === 'NO_PEERS_TIMEOUT' || code === 'DISK_FULL' || code === 'IO_ERROR' || code === 'ENGINE_ERROR';
@@ -241,6 +249,9 @@ class BtJob extends JobHandle {
   uploadedBefore = 0;
   lastReceived = 0;
   lastProgressAt = 0;
+  /** While no peer is connected: when to ask the trackers again, and the wait after that (`reannounce`). */
+  reannounceAt = 0;
+  reannounceDelayMs = REANNOUNCE_FIRST_MS;
   /** Peer addresses the address policy kept this job from connecting to. */
   readonly refused = new RefusedPeers();
   /** Set when the policy refused every tracker (tracker-guard.ts `trackersRefused`). */
@@ -294,6 +305,55 @@ class BtJob extends JobHandle {
   /** A verified piece was written (fs-chunk-store's `put` completed). */
   pieceWritten(piece: number): void {
     this.reportPiece(piece);
+  }
+}
+
+/** What `kickIdleWires` reads of WebTorrent 1.9.7's torrent and wires (private API). */
+interface WtRequester {
+  ready?: boolean;
+  destroyed: boolean;
+  wires: Array<{ type: string; destroyed?: boolean; peerChoking?: boolean; requests?: unknown[] }>;
+  _update?: () => void;
+}
+
+/**
+ * WebTorrent 1.9.7 asks a wire for blocks only when something happens on it (an `unchoke`, a
+ * `have`, a `bitfield`, a block received...), and it starts listening to a new wire one microtask
+ * after the handshake. A peer's handshake, have-all (or bitfield) and unchoke that arrive in one
+ * read — a busy server, a seeder that unchokes at once — are all handled before anyone listens:
+ * the wire stays unchoked and idle, nothing is ever requested, and with a peer connected the job
+ * never reaches NO_PEERS_TIMEOUT either: it sits at 0 % for ever. Called on a tick that received
+ * nothing, this asks again when some peer lets us request and nothing is asked of it — what
+ * WebTorrent does itself after every block it receives.
+ */
+function kickIdleWires(torrent: WtTorrent): void {
+  const wt = torrent as unknown as WtRequester;
+  if (wt.ready !== true || wt.destroyed || typeof wt._update !== 'function') return;
+  if (!wt.wires.some((w) => w.type !== 'webSeed' && w.destroyed !== true && w.peerChoking === false && w.requests?.length === 0)) return;
+  try {
+    wt._update();
+  } catch {
+    // WebTorrent's own business; the next tick asks again.
+  }
+}
+
+/**
+ * Asks the torrent's trackers for peers again now. bittorrent-tracker 9 (under WebTorrent 1.9.7)
+ * announces once when a torrent starts and then only at the tracker's interval — 30 minutes until
+ * a tracker has answered once: a first announce that fails (a timeout, a reset, a busy tracker)
+ * leaves the job without a peer for half an hour, and it then fails with NO_PEERS_TIMEOUT. The
+ * engine asks again while a job has no peer, backing off (REANNOUNCE_FIRST_MS doubling up to
+ * REANNOUNCE_MAX_MS). `discovery.tracker` is WebTorrent's private API; `update()` is
+ * bittorrent-tracker's public one (an announce without event, which trackers take as a start
+ * from a peer they do not know).
+ */
+function reannounce(torrent: WtTorrent): void {
+  const tracker = (torrent as unknown as { discovery?: { tracker?: { update?: () => void } | null } | null }).discovery?.tracker;
+  if (typeof tracker?.update !== 'function') return;
+  try {
+    tracker.update();
+  } catch {
+    // WebTorrent's own business; asked again later.
   }
 }
 
@@ -572,6 +632,8 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
     job.finishing = false;
     job.lastReceived = 0;
     job.lastProgressAt = Date.now();
+    job.reannounceDelayMs = REANNOUNCE_FIRST_MS;
+    job.reannounceAt = job.lastProgressAt + REANNOUNCE_FIRST_MS;
     const current = (): boolean => job.generation === generation && job.wt === torrent;
     torrent.on('metadata', () => current() && this.#onMetadata(job, torrent));
     torrent.on('ready', () => current() && this.#onReady(job));
@@ -820,8 +882,18 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
         this.#fail(job, failure('URL_FORBIDDEN', job.notice ?? 'The address policy refused every source of this torrent.'));
         continue;
       }
-      if (peers || torrent.received !== job.lastReceived) job.lastProgressAt = now;
+      const received = torrent.received !== job.lastReceived;
+      if (peers || received) {
+        job.lastProgressAt = now;
+        job.reannounceDelayMs = REANNOUNCE_FIRST_MS;
+        job.reannounceAt = now + REANNOUNCE_FIRST_MS;
+      } else if (now >= job.reannounceAt) {
+        reannounce(torrent);
+        job.reannounceDelayMs = Math.min(job.reannounceDelayMs * 2, REANNOUNCE_MAX_MS);
+        job.reannounceAt = now + job.reannounceDelayMs;
+      }
       job.lastReceived = torrent.received;
+      if (!received && job.state === 'downloading' && !job.finishing) kickIdleWires(torrent);
       if (now - job.lastProgressAt >= this.#opts.noPeersTimeoutMs) {
         const seconds = Math.round(this.#opts.noPeersTimeoutMs / 1000);
         this.#fail(job, failure('NO_PEERS_TIMEOUT', `No peer and no data for ${seconds} s.`));
