@@ -533,7 +533,7 @@ export class Scheduler {
   async #stopEngine(job: JobRow, deleteData: boolean): Promise<void> {
     const live = this.#live.get(job.id);
     // Kept for a restart: the tasks go on showing what they showed, not an older figure.
-    if (live !== undefined && !deleteData) await this.#persistJob(job.id, live);
+    if (live !== undefined && !deleteData) await this.#persistJob(job.id, live).catch((err) => this.#error(err, 'persisting progress'));
     this.#live.delete(job.id);
     live?.untrack();
     if (live !== undefined) await live.handle.stop({ deleteData });
@@ -563,8 +563,9 @@ export class Scheduler {
   async #onSettled(jobId: string, handle: EngineHandle, status: EngineStatus): Promise<void> {
     const live = this.#live.get(jobId);
     if (live === undefined || live.handle !== handle) return; // stopped on purpose, or replaced
-    // What the tasks showed last stays while the files are saved (or the job retries).
-    await this.#persistJob(jobId, live);
+    // What the tasks showed last stays while the files are saved (or the job retries). Best
+    // effort: on a full disk the write fails, and the failure below must still be recorded.
+    await this.#persistJob(jobId, live).catch((err) => this.#error(err, 'persisting progress'));
     this.#live.delete(jobId);
     live.untrack();
     const job = await this.#d.repo.jobById(jobId);
