@@ -185,9 +185,14 @@ export class OfflineService {
     return this.deps.files.ensureDir(userId, input.saveUuid ? { uuid: input.saveUuid } : { path: input.savePath ?? '/' });
   }
 
-  /** The drive's free space, less what the user's unfinished tasks have reserved, must hold `size`. */
-  async #checkSpace(userId: number, size: number): Promise<void> {
-    const { room, reserved } = await offlineRoom(this.deps.files, this.deps.repo, userId);
+  /**
+   * The drive's free space, less what the user's unfinished tasks have reserved, must hold
+   * `size`; `ownReservation`: bytes of that reservation the caller's own task may use again.
+   */
+  async #checkSpace(userId: number, size: number, ownReservation = 0): Promise<void> {
+    const found = await offlineRoom(this.deps.files, this.deps.repo, userId);
+    const room = found.room + ownReservation;
+    const reserved = found.reserved - ownReservation;
     if (room < size) {
       throw new AppError(
         'SPACE_EXCEEDED',
@@ -555,11 +560,7 @@ export class OfflineService {
     const saved = chosen.reduce((sum, f) => sum + (imports.has(f.engineIndex) ? f.size : 0), 0);
     // What this task reserves now is its to use again.
     const open = row.status === TASK_ACTIVE || row.status === TASK_PAUSED;
-    const reservedNow = open ? Number(row.size) - Number(row.saved_size) : 0;
-    const { room } = await offlineRoom(this.deps.files, this.deps.repo, userId);
-    if (room + reservedNow < size - saved) {
-      throw new AppError('SPACE_EXCEEDED', `Not enough space left in the drive: the selected files need ${size - saved} more bytes, ${Math.max(0, room + reservedNow)} are free.`);
-    }
+    await this.#checkSpace(userId, size - saved, open ? Number(row.size) - Number(row.saved_size) : 0);
     if (!open && !complete) await this.deps.quota.checkRunning(userId, 1);
     const status = complete ? TASK_DONE : row.status === TASK_PAUSED ? TASK_PAUSED : TASK_ACTIVE;
     await this.deps.scheduler.update(row.job_id, async () => {
