@@ -35,7 +35,7 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { encodeBencode, RawBencode } from '../src/offline/torrent/index.js';
+import { encodeBencode, RawBencode } from '../src/torrent/index.js';
 import { startAria2Seeder, startTracker } from '../test/helpers/swarm.js';
 import { percentile, post, startServerProcess, table } from './lib.js';
 import { cpuSeconds, peakRss, qbittorrentProblem, runQbittorrent } from './qbittorrent.js';

@@ -3,8 +3,8 @@
 // after one warm-up. No server: parseTorrent is a pure function.
 // Usage: node --import tsx bench/parse-torrent.ts
 import { createHash } from 'node:crypto';
-import { encodeBencode } from '../src/offline/torrent/bencode.js';
-import { parseTorrent, TORRENT_LIMITS } from '../src/offline/torrent/metainfo.js';
+import { encodeBencode } from '../src/torrent/bencode.js';
+import { parseTorrent, TORRENT_LIMITS } from '../src/torrent/metainfo.js';
 import { table } from './lib.js';
 
 const FILES = TORRENT_LIMITS.maxFiles;

@@ -1,6 +1,6 @@
 import { AppError } from '../errors.js';
 import { sanitizeName } from '../files/names.js';
-import { parseMagnet, type MagnetLink } from './torrent/index.js';
+import { parseMagnet, type MagnetLink } from '../torrent/index.js';
 
 // What a user pastes into "offline download": magnet links, HTTP/HTTPS URLs, ed2k links, and
 // the download-manager wrappers around them (thunder://, flashget://, qqdl://). Pure functions:

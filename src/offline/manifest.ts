@@ -1,5 +1,5 @@
 import { ETAG_BLOCK } from '../store/etag.js';
-import type { TorrentMeta } from './torrent/index.js';
+import type { TorrentMeta } from '../torrent/index.js';
 
 // What the scheduler and the import need to know of a job's files, whatever the source: a
 // torrent's parsed metadata, or the one file of a URL. A magnet link has none until its

@@ -14,7 +14,7 @@ import { engineFilesOf, type Scheduler } from './scheduler.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { parseSelection } from './selection.js';
 import { verifyTaskHash, type TaskHashClaims } from './task-hash.js';
-import { assertDownloadable, parseMagnet, parseTorrent, TORRENT_LIMITS } from './torrent/index.js';
+import { assertDownloadable, parseMagnet, parseTorrent, TORRENT_LIMITS } from '../torrent/index.js';
 
 export { TYPE_TORRENT } from './manifest.js';
 export type { ParsedFile, ParseFailure, ParseResult } from './parse.js';

@@ -19,7 +19,7 @@ import type { ContentLock } from '../store/content-lock.js';
 import { BlockHasher, EtagTracker, type TrackedFile } from './etag-tracker.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { offlineRoom } from './quota.js';
-import { destinationPath, parseTorrent, type TorrentFile } from './torrent/index.js';
+import { destinationPath, parseTorrent, type TorrentFile } from '../torrent/index.js';
 import { parseUrlJobInfo, TYPE_URL, urlManifest, type Manifest } from './manifest.js';
 import { MetadataUnavailable, type MetadataFetcher } from './metadata-fetcher.js';
 import { parseSelection } from './selection.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { diskLayout, pieceRanges, rangesComplete, verifiedBytes } from '../../src/engines/bittorrent/layout.js';
 import { failureFromError } from '../../src/engines/index.js';
-import { parseTorrent, type TorrentFile } from '../../src/offline/torrent/index.js';
+import { parseTorrent, type TorrentFile } from '../../src/torrent/index.js';
 import { buildV1, KiB } from '../offline/torrent-builder.js';
 
 const DIR = '/var/openpan/tmp/task-1';

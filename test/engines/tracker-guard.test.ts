@@ -11,7 +11,7 @@ import { allowedPeers } from '../../src/engines/bittorrent/peer-guard.js';
 import { allowedUrls, magnetWithHints, withHints } from '../../src/engines/bittorrent/tracker-guard.js';
 import { WebTorrentEngine } from '../../src/engines/index.js';
 import { AddressPolicy, parseCidrList } from '../../src/net/index.js';
-import { parseMagnet, parseTorrent } from '../../src/offline/torrent/index.js';
+import { parseMagnet, parseTorrent } from '../../src/torrent/index.js';
 import { makeTorrent, startTracker, startWebTorrentSeeder } from '../helpers/swarm.js';
 import { startTestServer } from '../net/http-fixture.js';
 import { assertFiles } from './conformance.js';

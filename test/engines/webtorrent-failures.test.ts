@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { WebTorrentEngine, type EngineErrorCode, type EngineHandle, type EngineStatus } from '../../src/engines/index.js';
-import { encodeBencode } from '../../src/offline/torrent/index.js';
+import { encodeBencode } from '../../src/torrent/index.js';
 import { makeTorrent, startTracker, startWebSeed, startWebTorrentSeeder } from '../helpers/swarm.js';
 
 const TIMEOUT = 60_000;

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { WebTorrentEngine, type EngineStatus } from '../../src/engines/index.js';
-import { encodeBencode } from '../../src/offline/torrent/index.js';
+import { encodeBencode } from '../../src/torrent/index.js';
 import { makeTorrent } from '../helpers/swarm.js';
 
 const require = createRequire(import.meta.url);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { WebTorrentEngine, type EngineMetadata } from '../../src/engines/index.js';
-import { parseTorrent } from '../../src/offline/torrent/index.js';
+import { parseTorrent } from '../../src/torrent/index.js';
 import { makeTorrent, startAria2Seeder, startTracker, startWebSeed, startWebTorrentSeeder, writePayload, type Tracker } from '../helpers/swarm.js';
 import { assertFiles, waitFor } from './conformance.js';
 

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { AppError } from '../../src/errors.js';
 import { nameProblem } from '../../src/files/names.js';
-import { parseMagnet, type MagnetLink } from '../../src/offline/torrent/magnet.js';
+import { parseMagnet, type MagnetLink } from '../../src/torrent/magnet.js';
 import { fuzzParams, returnsOrThrows } from './fuzz.js';
 
 // parseMagnet: URL_INVALID, or a link whose info hash is canonical lowercase hex.

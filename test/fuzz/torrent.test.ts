@@ -3,8 +3,8 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { AppError } from '../../src/errors.js';
 import { nameProblem } from '../../src/files/names.js';
-import { decodeBencode, encodeBencode, type BDict, type BValue } from '../../src/offline/torrent/bencode.js';
-import { parseTorrent, type TorrentMeta } from '../../src/offline/torrent/metainfo.js';
+import { decodeBencode, encodeBencode, type BDict, type BValue } from '../../src/torrent/bencode.js';
+import { parseTorrent, type TorrentMeta } from '../../src/torrent/metainfo.js';
 import { buildV1, fileTree, KiB } from '../offline/torrent-builder.js';
 import { fuzzParams, mutated, returnsOrThrows } from './fuzz.js';
 

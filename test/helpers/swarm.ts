@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { dirname, join, resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { encodeBencode, RawBencode } from '../../src/offline/torrent/index.js';
+import { encodeBencode, RawBencode } from '../../src/torrent/index.js';
 
 const require = createRequire(import.meta.url);
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AppError } from '../../src/errors.js';
-import { decodeBencode, encodeBencode, keyBytes, RawBencode, type BDict, type BValue } from '../../src/offline/torrent/bencode.js';
+import { decodeBencode, encodeBencode, keyBytes, RawBencode, type BDict, type BValue } from '../../src/torrent/bencode.js';
 import { payload } from './torrent-builder.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');

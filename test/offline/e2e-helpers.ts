@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { encodeBencode, RawBencode, type BEncodable } from '../../src/offline/torrent/bencode.js';
+import { encodeBencode, RawBencode, type BEncodable } from '../../src/torrent/bencode.js';
 import { Client } from '../helpers/server.js';
 import { makeTorrent, outsideClientOptions, startTracker, startWebTorrentSeeder, type BuiltTorrent, type PayloadFile, type Seeder, type TorrentOptions, type Tracker } from '../helpers/swarm.js';
 import { etagOf, fileOf, formUpload } from '../upload/helpers.js';

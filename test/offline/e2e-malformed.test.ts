@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { encodeBencode, RawBencode, type BEncodable } from '../../src/offline/torrent/bencode.js';
+import { encodeBencode, RawBencode, type BEncodable } from '../../src/torrent/bencode.js';
 import { startServer } from '../helpers/server.js';
 import { uploadTorrent } from './e2e-helpers.js';
 

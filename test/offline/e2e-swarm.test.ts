@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { parseTorrent } from '../../src/offline/torrent/index.js';
+import { parseTorrent } from '../../src/torrent/index.js';
 import { startServer } from '../helpers/server.js';
 import { makeTorrent, startAria2Seeder, startTracker, writePayload } from '../helpers/swarm.js';
 import { bytes, etagOf } from '../upload/helpers.js';

@@ -10,7 +10,7 @@
 // - A torrent libtorrent refuses is TORRENT_INVALID here, with a reason.
 // - Nothing escapes as anything but an AppError.
 //
-// src/offline/torrent/README.md lists every remaining disagreement and every torrent parsed but
+// src/torrent/README.md lists every remaining disagreement and every torrent parsed but
 // not downloaded; this test holds both lists to the truth.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -18,11 +18,11 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { AppError } from '../../src/errors.js';
 import { nameProblem } from '../../src/files/names.js';
-import { assertDownloadable, destinationPath, MAX_NAME_CLASHES, parseTorrent, type TorrentMeta } from '../../src/offline/torrent/metainfo.js';
+import { assertDownloadable, destinationPath, MAX_NAME_CLASHES, parseTorrent, type TorrentMeta } from '../../src/torrent/metainfo.js';
 import { buildV1 } from './torrent-builder.js';
 
 const DIR = join(import.meta.dirname, '../fixtures/torrents/libtorrent');
-const PARSER_README = join(import.meta.dirname, '../../src/offline/torrent/README.md');
+const PARSER_README = join(import.meta.dirname, '../../src/torrent/README.md');
 
 interface ExpectedFile {
   path: string;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AppError } from '../../src/errors.js';
-import { parseMagnet } from '../../src/offline/torrent/magnet.js';
+import { parseMagnet } from '../../src/torrent/magnet.js';
 
 const HEX = 'c9e15763f722f23e98a29decdfae341b98d53056';
 const V2 = '1f0a4c0e5b6a7d8e9f00112233445566778899aabbccddeeff0011223344556677'.slice(0, 64);

@@ -2,7 +2,7 @@
 // canonical bencode from the encoder under test, and the info bytes kept aside so the tests can
 // hash them independently of the decoder.
 import { createHash } from 'node:crypto';
-import { encodeBencode, RawBencode, type BEncodable } from '../../src/offline/torrent/bencode.js';
+import { encodeBencode, RawBencode, type BEncodable } from '../../src/torrent/bencode.js';
 
 export const KiB = 1024;
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { destinationPath, type TorrentFile, type TorrentMeta } from '../../offline/torrent/index.js';
+import { destinationPath, type TorrentFile, type TorrentMeta } from '../../torrent/index.js';
 
 // Pure pieces of the BitTorrent engine: where each file goes on disk, which pieces a selection
 // needs, and how much of a file the verified pieces cover. Tested in test/engines/layout.test.ts.

@@ -2,7 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isAppError } from '../../errors.js';
 import { guardedAgents, installDefaultAgents, type AddressPolicy, type GuardedAgents } from '../../net/index.js';
-import { assertDownloadable, encodeBencode, parseMagnet, parseTorrent, RawBencode, type TorrentFile, type TorrentMeta } from '../../offline/torrent/index.js';
+import { assertDownloadable, encodeBencode, parseMagnet, parseTorrent, RawBencode, type TorrentFile, type TorrentMeta } from '../../torrent/index.js';
 import { FINAL_STATES, type DownloadEngine, type EngineErrorCode, type EngineFailure, type EngineFileStatus, type EngineHandle, type EngineJob, type EngineSource, type EngineState, type EngineStatus, type SeedHandle, type SeedingEngine, type SeedJob, type SeedState, type SeedStatus } from '../engine.js';
 import { DEFAULT_MAX_OPEN_FILES, DescriptorsExhaustedError, FdPool, isDescriptorExhaustion, openRetrying } from '../fd-pool.js';
 import { JobHandle } from '../job-handle.js';

@@ -1,4 +1,4 @@
-import { AppError } from '../../errors.js';
+import { AppError } from '../errors.js';
 
 // Bencode (BEP 3), as pure functions: a strict decoder with hard limits and a canonical encoder.
 //

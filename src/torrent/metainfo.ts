@@ -1,8 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { TextDecoder } from 'node:util';
-import { AppError } from '../../errors.js';
-import { numberedName, sanitizeName } from '../../files/names.js';
+import { AppError } from '../errors.js';
+import { numberedName, sanitizeName } from '../files/names.js';
 import { decodeBencode, isBytes, isDict, isInteger, isList, keyBytes, type BDict, type BValue } from './bencode.js';
 import { collectUrls, trackerUrl, webSeedUrl } from './urls.js';
 
