@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import mime from 'mime-types';
 import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/database.js';
-import { AppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 import { DIRECTORY, FILE, ROOT_DIR, fileObject, rootObject, type DirRef, type FileObject, type FileRowWithParent } from './file-object.js';
 import type { FilesRepo, SortField } from './files.repo.js';
 import { MAX_DEPTH, TORRENT_FOLDER, assertName, extOf, isTorrentAlias, numberedName, pathSegments } from './names.js';
@@ -403,49 +403,86 @@ export class FilesService {
   async createFile(userId: number, input: CreateFileInput): Promise<{ file: FileObject; created: boolean }> {
     const baseName = assertName(input.name);
     try {
-      return await this.db.transaction().execute(async (trx) => {
-        const now = Date.now();
-        if (input.dir.id !== 0 && !(await this.repo.byUuid(trx, userId, input.dir.uuid))) {
-          throw new AppError('PARENT_NOT_FOUND', `The directory "${input.dir.path}" no longer exists.`);
-        }
-        let name = baseName;
-        let replaced: FileRowWithParent | undefined;
-        for (let n = 1; ; n++) {
-          const clash = await this.clashOf(trx, userId, input.dir, name);
-          if (!clash) break;
-          if (clash.type === FILE && clash.store_id === input.etag && input.reuseIdentical !== false) return { file: fileObject(clash), created: false };
-          if (input.onConflict === 'rename') {
-            name = numberedName(baseName, n);
-            continue;
-          }
-          if (input.onConflict === 'overwrite' && clash.type === FILE) {
-            replaced = clash;
-            break;
-          }
-          throw new AppError('FILE_ALREADY_EXISTS', `"${clash.path}" already exists.`);
-        }
-        if (replaced) {
-          await this.repo.dropBlobRef(trx, replaced.store_id, now);
-          await this.repo.releaseSpace(trx, userId, Number(replaced.size));
-        }
-        if (!(await this.repo.addSpace(trx, userId, input.size))) {
-          throw new AppError('SPACE_EXCEEDED', `Not enough space left for "${name}" (${input.size} bytes).`);
-        }
-        await this.repo.addBlobRef(trx, input.etag, input.size, now);
-        const mime = input.mime ?? mimeOf(name);
-        // An overwritten file keeps its uuid, so a client holding it finds the new content; its version counts the changes.
-        const uuid = replaced?.uuid ?? newUuid();
-        if (replaced) await this.repo.replaceContent(trx, replaced.id, { storeId: input.etag, size: input.size, mime, now });
-        else await this.repo.insert(trx, { uuid, userId, parent: input.dir, name, ext: extOf(name), type: FILE, size: input.size, storeId: input.etag, mime, now });
-        const file = fileObject((await this.repo.byUuid(trx, userId, uuid))!);
-        await input.onCreated?.(trx, file);
-        return { file, created: true };
-      });
+      return await this.db.transaction().execute((trx) => this.#createIn(trx, userId, input, baseName, Date.now(), new Set()));
     } catch (err) {
       // Two creations of one name racing (another process): the unique index decides.
       if (isUniqueViolation(err)) throw new AppError('FILE_ALREADY_EXISTS', `"${baseName}" already exists.`, { cause: err });
       throw err;
     }
+  }
+
+  /**
+   * createFile for many files of one user in one transaction (an import of thousands of files).
+   * The first file refused (a name taken with `onConflict: 'error'`, a directory gone, no space
+   * left) ends the batch: the files before it are created and committed, and its error is
+   * returned with them. Nothing is overwritten, so a refusal never leaves a half-made change.
+   */
+  async createFiles(
+    userId: number,
+    inputs: readonly (CreateFileInput & { onConflict: 'error' | 'rename' })[],
+  ): Promise<{ created: { file: FileObject; created: boolean }[]; error: AppError | null }> {
+    const names = inputs.map((input) => assertName(input.name));
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const now = Date.now();
+        const dirsSeen = new Set<string>();
+        const created: { file: FileObject; created: boolean }[] = [];
+        for (let i = 0; i < inputs.length; i++) {
+          try {
+            created.push(await this.#createIn(trx, userId, inputs[i], names[i], now, dirsSeen));
+          } catch (err) {
+            if (!isAppError(err)) throw err;
+            return { created, error: err };
+          }
+        }
+        return { created, error: null };
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new AppError('FILE_ALREADY_EXISTS', 'A file of this import was created meanwhile by another request.', { cause: err });
+      throw err;
+    }
+  }
+
+  /** One entry for stored content, in `trx`. `dirsSeen`: directories already found to exist in it. */
+  async #createIn(trx: Db, userId: number, input: CreateFileInput, baseName: string, now: number, dirsSeen: Set<string>): Promise<{ file: FileObject; created: boolean }> {
+    if (input.dir.id !== 0 && !dirsSeen.has(input.dir.uuid)) {
+      if (!(await this.repo.byUuid(trx, userId, input.dir.uuid))) {
+        throw new AppError('PARENT_NOT_FOUND', `The directory "${input.dir.path}" no longer exists.`);
+      }
+      dirsSeen.add(input.dir.uuid);
+    }
+    let name = baseName;
+    let replaced: FileRowWithParent | undefined;
+    for (let n = 1; ; n++) {
+      const clash = await this.clashOf(trx, userId, input.dir, name);
+      if (!clash) break;
+      if (clash.type === FILE && clash.store_id === input.etag && input.reuseIdentical !== false) return { file: fileObject(clash), created: false };
+      if (input.onConflict === 'rename') {
+        name = numberedName(baseName, n);
+        continue;
+      }
+      if (input.onConflict === 'overwrite' && clash.type === FILE) {
+        replaced = clash;
+        break;
+      }
+      throw new AppError('FILE_ALREADY_EXISTS', `"${clash.path}" already exists.`);
+    }
+    if (replaced) {
+      await this.repo.dropBlobRef(trx, replaced.store_id, now);
+      await this.repo.releaseSpace(trx, userId, Number(replaced.size));
+    }
+    if (!(await this.repo.addSpace(trx, userId, input.size))) {
+      throw new AppError('SPACE_EXCEEDED', `Not enough space left for "${name}" (${input.size} bytes).`);
+    }
+    await this.repo.addBlobRef(trx, input.etag, input.size, now);
+    const mime = input.mime ?? mimeOf(name);
+    // An overwritten file keeps its uuid, so a client holding it finds the new content; its version counts the changes.
+    const uuid = replaced?.uuid ?? newUuid();
+    if (replaced) await this.repo.replaceContent(trx, replaced.id, { storeId: input.etag, size: input.size, mime, now });
+    else await this.repo.insert(trx, { uuid, userId, parent: input.dir, name, ext: extOf(name), type: FILE, size: input.size, storeId: input.etag, mime, now });
+    const file = fileObject((await this.repo.byUuid(trx, userId, uuid))!);
+    await input.onCreated?.(trx, file);
+    return { file, created: true };
   }
 
   /** Free space of the user, in bytes. */

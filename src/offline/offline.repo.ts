@@ -23,6 +23,9 @@ export interface TaskChange {
 }
 
 /** The SQL of offline download: system tasks (jobs), user tasks, import records, known content. */
+/** Rows per multi-row INSERT: well under SQLite's limit of bound parameters per statement. */
+const ROWS_PER_STATEMENT = 500;
+
 export class OfflineRepo {
   /** Told after every write to a user task (the event stream listens). */
   onTaskChange: ((change: TaskChange) => void) | null = null;
@@ -218,19 +221,28 @@ export class OfflineRepo {
     return new Map(rows.map((r) => [r.engine_index, { etag: r.etag, size: Number(r.size) }]));
   }
 
-  async recordContent(infoHash: string, engineIndex: number, etag: string, size: number): Promise<void> {
+  /** Records stored files of a torrent (each by its engine index), in one transaction. */
+  async recordContents(infoHash: string, files: readonly { engineIndex: number; etag: string; size: number }[]): Promise<void> {
+    if (files.length === 0) return;
     const now = Date.now();
-    await this.db
-      .insertInto('offline_content')
-      .values({ info_hash: infoHash, engine_index: engineIndex, etag, size, created_at: now })
-      .onConflict((oc) => oc.columns(['info_hash', 'engine_index']).doUpdateSet({ etag, size, created_at: now }))
-      .execute();
-    // Stored bytes nobody references yet get a blob row with no reference, so the collector
-    // frees them after its grace period if no task takes them; a row in use is left alone.
-    await this.db
-      .insertInto('blobs')
-      .values({ id: etag, size, refs: 0, created_at: now, unreferenced_at: now })
-      .onConflict((oc) => oc.column('id').doNothing())
-      .execute();
+    await this.db.transaction().execute(async (trx) => {
+      for (let at = 0; at < files.length; at += ROWS_PER_STATEMENT) {
+        const part = files.slice(at, at + ROWS_PER_STATEMENT);
+        await trx
+          .insertInto('offline_content')
+          .values(part.map((f) => ({ info_hash: infoHash, engine_index: f.engineIndex, etag: f.etag, size: f.size, created_at: now })))
+          .onConflict((oc) =>
+            oc.columns(['info_hash', 'engine_index']).doUpdateSet((eb) => ({ etag: eb.ref('excluded.etag'), size: eb.ref('excluded.size'), created_at: now })),
+          )
+          .execute();
+        // Stored bytes nobody references yet get a blob row with no reference, so the collector
+        // frees them after its grace period if no task takes them; a row in use is left alone.
+        await trx
+          .insertInto('blobs')
+          .values(part.map((f) => ({ id: f.etag, size: f.size, refs: 0, created_at: now, unreferenced_at: now })))
+          .onConflict((oc) => oc.column('id').doNothing())
+          .execute();
+      }
+    });
   }
 }

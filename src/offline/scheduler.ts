@@ -11,10 +11,13 @@ import {
   type EngineStatus,
 } from '../engines/index.js';
 import { AppError, isAppError } from '../errors.js';
-import type { DirRef } from '../files/file-object.js';
+import type { Db } from '../db/database.js';
+import type { DirRef, FileObject } from '../files/file-object.js';
 import type { FilesService } from '../files/files.service.js';
 import { numberedName } from '../files/names.js';
-import { adoptOrImport, type BlobStore } from '../store/blob-store.js';
+import { forEachInParallel, mapInParallel } from '../parallel.js';
+import { storeFiles, type BlobStore } from '../store/blob-store.js';
+import { errnoOf } from '../store/fs-util.js';
 import type { ContentLock } from '../store/content-lock.js';
 import { BlockHasher, EtagTracker, type TrackedFile } from './etag-tracker.js';
 import { KeyedQueue } from './keyed-queue.js';
@@ -71,6 +74,12 @@ const WATCHDOG_TICKS = 10;
 /** Engine restarts after retryable failures or a lost engine job, before the job fails. */
 const MAX_ATTEMPTS = 5;
 const RETRY_DELAY_MS = 2000;
+/** Files stored (and recorded) together: one transaction and one sync per directory for each batch. */
+const STORE_BATCH = 1000;
+/** Entries created in the user's drive per transaction. */
+const IMPORT_BATCH = 2000;
+/** Filesystem operations of a batch in flight at once. */
+const STORE_PARALLEL = 16;
 
 export interface SchedulerDeps {
   repo: OfflineRepo;
@@ -646,42 +655,60 @@ export class Scheduler {
     return live.storesEachFile && live.status.state === 'downloading' && live.status.files.some((f) => f.done && live.selected.has(f.index) && !live.stored.has(f.index));
   }
 
-  /** Stores `files` (verified, complete) in the blob store; false when the job failed meanwhile. */
+  /** Stores `files` (verified, complete) in the blob store, a batch at a time; false when the job failed meanwhile. */
   async #storeFiles(job: JobRow, files: EngineFileStatus[], live: LiveJob): Promise<boolean> {
     const known = await this.cachedFiles(job.info_hash, files.map((f) => f.index));
-    for (const f of files) {
-      if (!known.has(f.index)) {
-        try {
-          await this.#storeFile(job, f, live.etags);
-        } catch (err) {
-          // A file gone from the working directory is downloaded again by the next reconcile.
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-          if (isAppError(err) && err.code === 'DISK_FULL') {
-            await this.#failJob(job, 'DISK_FULL', err.message);
-            return false;
-          }
-          throw err;
-        }
+    for (const f of files) if (known.has(f.index)) live.stored.add(f.index);
+    const todo = files.filter((f) => !known.has(f.index));
+    for (let at = 0; at < todo.length; at += STORE_BATCH) {
+      const diskFull = await this.#storeBatch(job, todo.slice(at, at + STORE_BATCH), live);
+      if (diskFull !== null) {
+        await this.#failJob(job, 'DISK_FULL', diskFull.message);
+        return false;
       }
-      live.stored.add(f.index);
     }
     return true;
   }
 
-  /** Stores one verified file under its etag, leaving the engine's own copy where it is. */
-  async #storeFile(job: JobRow, f: EngineFileStatus, etags: EtagTracker | null): Promise<void> {
+  /**
+   * Stores a batch of files under their etags, leaving the engine's own copies where they are:
+   * staged (hard links), moved into the store together (one sync per directory), recorded in
+   * one transaction. A file gone from the working directory is skipped: the next reconcile
+   * downloads it again. Returns the DISK_FULL error that stopped the batch, or null.
+   */
+  async #storeBatch(job: JobRow, batch: EngineFileStatus[], live: LiveJob): Promise<AppError | null> {
     // Hashed during the download: a move. Anything else (a restart, an engine that does not
     // report pieces, a failed hash) is hashed now.
-    const hashed = etags === null ? null : await etags.etag(f.index);
-    const oneClean = hashed !== null && hashed.size === f.size ? hashed : null;
-    const staged = await stageFile(f.path, this.#stagingDir);
+    const claims = await Promise.all(
+      batch.map(async (f) => {
+        const hashed = live.etags === null ? null : await live.etags.etag(f.index);
+        return hashed !== null && hashed.size === f.size ? hashed : null;
+      }),
+    );
+    const staged = await mapInParallel(batch, STORE_PARALLEL, (f) =>
+      stageFile(f.path, this.#stagingDir).catch((err: unknown) => {
+        if (errnoOf(err) === 'ENOENT') return null;
+        throw err;
+      }),
+    );
     try {
-      await this.#d.lock.shared(async () => {
-        const info = oneClean !== null ? await adoptOrImport(this.#d.store, staged, oneClean) : await this.#d.store.importFile(staged);
-        await this.#d.repo.recordContent(job.info_hash, f.index, info.etag, info.size);
+      return await this.#d.lock.shared(async () => {
+        const present = batch.flatMap((_, i) => (staged[i] === null ? [] : [i]));
+        const results = await storeFiles(this.#d.store, present.map((i) => ({ path: staged[i] as string, info: claims[i] })));
+        const stored: { engineIndex: number; etag: string; size: number }[] = [];
+        let failure: unknown = null;
+        results.forEach((result, k) => {
+          if (!(result instanceof Error)) stored.push({ engineIndex: batch[present[k]].index, etag: result.etag, size: result.size });
+          else if (errnoOf(result) !== 'ENOENT') failure ??= result;
+        });
+        await this.#d.repo.recordContents(job.info_hash, stored);
+        for (const f of stored) live.stored.add(f.engineIndex);
+        if (failure === null) return null;
+        if (isAppError(failure) && failure.code === 'DISK_FULL') return failure;
+        throw failure;
       });
     } finally {
-      await rm(staged, { force: true });
+      await forEachInParallel(staged, STORE_PARALLEL, (path) => (path === null ? Promise.resolve() : rm(path, { force: true })));
     }
   }
 
@@ -734,6 +761,7 @@ export class Scheduler {
     try {
       const base = await this.#saveDir(task);
       const dirs = new Map<string, DirRef>();
+      const entries: { index: number; dir: DirRef; name: string; content: { etag: string; size: number } }[] = [];
       for (const i of todo) {
         const segments = plan.get(i);
         const content = cached.get(i);
@@ -748,21 +776,32 @@ export class Scheduler {
           }
           dir = found;
         }
-        const created = await this.#d.lock.shared(async () => {
-          if (!(await this.#d.store.exists(content.etag))) return null;
-          return this.#d.files.createFile(task.user_id, {
-            dir,
-            name: segments[segments.length - 1],
-            etag: content.etag,
-            size: content.size,
-            onConflict: 'rename',
-            reuseIdentical: false,
-            // A crash between the entry and its record would give a second entry at the re-run.
-            onCreated: (q, file) => this.#d.repo.recordImport(task.id, i, file.uuid, content.etag, q),
-          });
+        entries.push({ index: i, dir, name: segments[segments.length - 1], content });
+      }
+      for (let at = 0; at < entries.length; at += IMPORT_BATCH) {
+        const batch = entries.slice(at, at + IMPORT_BATCH);
+        const complete = await this.#d.lock.shared(async () => {
+          // Content freed meanwhile is not given out: the next reconcile downloads it again.
+          const held = await mapInParallel(batch, STORE_PARALLEL, (e) => this.#d.store.exists(e.content.etag));
+          const usable = held.indexOf(false) === -1 ? batch : batch.slice(0, held.indexOf(false));
+          const { created, error } = await this.#d.files.createFiles(
+            task.user_id,
+            usable.map((e) => ({
+              dir: e.dir,
+              name: e.name,
+              etag: e.content.etag,
+              size: e.content.size,
+              onConflict: 'rename' as const,
+              reuseIdentical: false,
+              // A crash between the entry and its record would give a second entry at the re-run.
+              onCreated: (q: Db, file: FileObject) => this.#d.repo.recordImport(task.id, e.index, file.uuid, e.content.etag, q),
+            })),
+          );
+          created.forEach((c, k) => imports.set(usable[k].index, { fileUuid: c.file.uuid, etag: usable[k].content.etag }));
+          if (error !== null) throw error;
+          return usable.length === batch.length;
         });
-        if (created === null) return; // freed meanwhile: the next reconcile downloads it again
-        imports.set(i, { fileUuid: created.file.uuid, etag: content.etag });
+        if (!complete) return;
       }
       const saved = mine.reduce((sum, i) => sum + (imports.has(i) ? (byEngine.get(i)?.size ?? 0) : 0), 0);
       const done = mine.every((i) => imports.has(i));

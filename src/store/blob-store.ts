@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { mapInParallel } from '../parallel.js';
 
 /** What the store knows of one stored content. */
 export interface BlobInfo {
@@ -37,6 +38,13 @@ export interface BlobStore {
    * are given importFile instead.
    */
   adoptFile?(path: string, info: BlobInfo): Promise<BlobInfo>;
+  /**
+   * adoptFile for many files at once, with the same promise for each, made durable together
+   * (a directory that gains many entries is synced once, not once per file). Each result is the
+   * file's BlobInfo or the error adoptFile would have thrown for it (EtagMismatch: that file
+   * stays at its path). Rejects only when the batch as a whole could not be made durable.
+   */
+  adoptFiles?(files: readonly AdoptRequest[]): Promise<Array<BlobInfo | Error>>;
   exists(etag: string): Promise<boolean>;
   size(etag: string): Promise<number | null>;
   /** Streams bytes [start, end] inclusive (the whole content when omitted). */
@@ -46,6 +54,12 @@ export interface BlobStore {
   list(): AsyncIterable<string>;
   /** Removes temporary files older than maxAgeMs (left by crashes). */
   sweepTemp(maxAgeMs: number): Promise<number>;
+}
+
+/** A file for adoptFiles: where it is, and the etag and size its caller computed from its bytes. */
+export interface AdoptRequest {
+  path: string;
+  info: BlobInfo;
 }
 
 /** A file offered under an etag that stored content of another size provably has: the offer lies. */
@@ -71,4 +85,26 @@ export async function adoptOrImport(store: BlobStore, path: string, info: BlobIn
     if (err instanceof EtagMismatch) return store.importFile(path);
     throw err;
   }
+}
+
+/** How many files a batch keeps in flight: each is a few syscalls on libuv's thread pool. */
+const BATCH_PARALLEL = 16;
+
+/**
+ * adoptOrImport for many files: those with a claim (`info`) are adopted together; those without
+ * one, or whose claim the store proves false, are hashed anew. Each result is the stored
+ * BlobInfo or the error storing that one file met.
+ */
+export async function storeFiles(store: BlobStore, files: readonly { path: string; info: BlobInfo | null }[]): Promise<Array<BlobInfo | Error>> {
+  const results = new Array<BlobInfo | Error>(files.length);
+  const claimed = files.flatMap((f, i) => (f.info === null || store.adoptFiles === undefined ? [] : [{ at: i, path: f.path, info: f.info }]));
+  if (claimed.length > 0) {
+    const adopted = await (store.adoptFiles as NonNullable<BlobStore['adoptFiles']>)(claimed);
+    claimed.forEach((c, k) => (results[c.at] = adopted[k]));
+  }
+  const rest = files.flatMap((f, i) => (results[i] === undefined || results[i] instanceof EtagMismatch ? [i] : []));
+  await mapInParallel(rest, BATCH_PARALLEL, async (i) => {
+    results[i] = await store.importFile(files[i].path).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+  });
+  return results;
 }

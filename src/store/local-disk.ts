@@ -4,12 +4,15 @@ import { copyFile, mkdir, open, readdir, rename, stat, unlink, type FileHandle }
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AppError, fromFsError } from '../errors.js';
-import { EtagMismatch, type BlobInfo, type BlobStore, type BlobWriter } from './blob-store.js';
+import { mapInParallel, forEachInParallel } from '../parallel.js';
+import { EtagMismatch, type AdoptRequest, type BlobInfo, type BlobStore, type BlobWriter } from './blob-store.js';
 import { EtagHasher, isEtag } from './etag.js';
 import { errnoOf, fsyncDirectory, unlinkIfExists, writeFully } from './fs-util.js';
 
 /** Reads go to the network in large slices: fewer syscalls and event-loop turns per GiB served. */
 const READ_CHUNK = 1024 * 1024;
+/** Files of an adoptFiles batch in flight at once. */
+const ADOPT_PARALLEL = 16;
 const TEMP_DIR = 'tmp';
 const SHARD_RE = /^[A-Za-z0-9_-]{2}$/;
 
@@ -71,6 +74,26 @@ export class LocalDiskBlobStore implements BlobStore {
   }
 
   async adoptFile(path: string, info: BlobInfo): Promise<BlobInfo> {
+    const [result] = await this.adoptFiles([{ path, info }]);
+    if (result instanceof Error) throw result;
+    return result;
+  }
+
+  async adoptFiles(files: readonly AdoptRequest[]): Promise<Array<BlobInfo | Error>> {
+    // Directories that gained an entry are synced once for the batch, after every rename.
+    const dirs = new Set<string>();
+    const results = await mapInParallel(files, ADOPT_PARALLEL, (f) =>
+      this.#adopt(f.path, f.info, dirs).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
+    );
+    try {
+      await forEachInParallel([...dirs], ADOPT_PARALLEL, (dir) => fsyncDirectory(dir));
+    } catch (err) {
+      throw fromFsError(err, 'storing files');
+    }
+    return results;
+  }
+
+  async #adopt(path: string, info: BlobInfo, dirs: Set<string>): Promise<BlobInfo> {
     checkedEtag(info.etag);
     if (!Number.isSafeInteger(info.size) || info.size < 0) throw new TypeError(`size out of range: ${info.size}`);
     try {
@@ -86,7 +109,7 @@ export class LocalDiskBlobStore implements BlobStore {
       throw fromFsError(err, 'storing a file');
     }
     try {
-      await this.moveIntoPlace(path, info.etag);
+      await this.moveIntoPlace(path, info.etag, dirs);
     } catch (err) {
       if (errnoOf(err) !== 'EXDEV') throw fromFsError(err, 'storing a file');
       await this.copyIntoPlace(path, info.etag);
@@ -192,7 +215,7 @@ export class LocalDiskBlobStore implements BlobStore {
    * sizes agree. When they do not, one of the two does not hash to `etag`: the stored copy is
    * hashed, and replaced when it is the one that lies; when the incoming file is, it is refused.
    */
-  private async moveIntoPlace(source: string, etag: string): Promise<void> {
+  private async moveIntoPlace(source: string, etag: string, syncLater?: Set<string>): Promise<void> {
     const target = this.contentPath(etag);
     const shardDir = join(this.root, etag.slice(0, 2), etag.slice(2, 4));
     const created = await mkdir(shardDir, { recursive: true });
@@ -208,12 +231,10 @@ export class LocalDiskBlobStore implements BlobStore {
       // whose etag its caller computed from its bytes, replaces it.
     }
     await rename(source, target);
-    await fsyncDirectory(shardDir);
-    if (created !== undefined) {
-      // New shard directories are entries in their parents, which must reach the disk too.
-      await fsyncDirectory(join(this.root, etag.slice(0, 2)));
-      await fsyncDirectory(this.root);
-    }
+    // New shard directories are entries in their parents, which must reach the disk too.
+    const changed = created === undefined ? [shardDir] : [shardDir, join(this.root, etag.slice(0, 2)), this.root];
+    if (syncLater !== undefined) for (const dir of changed) syncLater.add(dir);
+    else for (const dir of changed) await fsyncDirectory(dir);
   }
 
   /** Whether the file at `path` hashes to `etag` (read once, in order). */

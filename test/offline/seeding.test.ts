@@ -103,7 +103,11 @@ describe('seeding after the import', () => {
       const taskId = await withOriginalSeeder(() => download(alice, built));
       // The original seeder is gone: openpan is the only seeder left.
 
-      const [jobId] = await waitFor('the seeding directory', () => (seedDirs(server).length === 1 ? seedDirs(server) : null));
+      // The seed's links are made one by one after its directory appears: wait for the seed itself.
+      const jobId = await waitFor('the seed', () => {
+        const dirs = seedDirs(server);
+        return dirs.length === 1 && filesUnder(join(seedingRoot(server), dirs[0])).length >= 2 ? dirs[0] : null;
+      });
       const blobs = new LocalDiskBlobStore(join(server.dataDir, 'blobs'));
       const seeded = filesUnder(join(seedingRoot(server), jobId));
       assert.equal(seeded.length, 2, `two files seeded: ${seeded.join(', ')}`);
