@@ -139,6 +139,18 @@ export interface TorrentMeta {
    * "length", a pad file without "path" — or null. assertDownloadable throws PROTOCOL_UNSUPPORTED with it.
    */
   engineProblem: string | null;
+  /** What a v1 engine needs besides `files` to take the torrent as parsed here (null for a pure v2 torrent). */
+  v1Stream: V1Stream | null;
+}
+
+/** The v1 byte stream of a v1 or hybrid torrent, as the file spells it. */
+export interface V1Stream {
+  /** The bencoded info dictionary, the bytes `infoHash` is the SHA-1 of. */
+  info: Buffer;
+  /** Piece hashes, 20 bytes each, `pieceCount` of them. */
+  pieces: Buffer;
+  /** Entries of the engine's file list that `files` leaves out (pad files, symlinks), with their bytes in the stream. */
+  hidden: { engineIndex: number; size: number }[];
 }
 
 function invalid(reason: string): never {
@@ -512,16 +524,21 @@ export function parseTorrent(input: Buffer, limits: TorrentLimits = {}): Torrent
   let streamSize = 0;
   let pieceCount: number;
   let engineFileCount: number;
+  let v1Stream: V1Stream | null = null;
   const cache = new Map<string, string>();
 
   if (v1Files !== null) {
     const single = info.has('length');
     folder = single ? null : name;
+    const hidden: V1Stream['hidden'] = [];
     for (let i = 0; i < v1Files.length; i++) {
       const f = v1Files[i];
       const offset = streamSize;
       streamSize = addSize(streamSize, f.size);
-      if (f.pad || f.symlink) continue;
+      if (f.pad || f.symlink) {
+        hidden.push({ engineIndex: i, size: f.size });
+        continue;
+      }
       totalSize += f.size;
       const path = single ? [name] : safePath(f.segments, f.utf8 ? UTF8 : decoder, cache);
       files.push(fileEntry(files.length, i, path, f.size, offset, pieceLength));
@@ -535,6 +552,7 @@ export function parseTorrent(input: Buffer, limits: TorrentLimits = {}): Torrent
     if (pieces.length !== pieceCount * 20) {
       invalid(`info.pieces has ${pieces.length / 20} hashes but ${streamSize} bytes in pieces of ${pieceLength} need ${pieceCount}`);
     }
+    v1Stream = { info: infoBytes, pieces, hidden };
     if (v2Files !== null) {
       const v2Total = v2Files.reduce((sum, f) => addSize(sum, f.size), 0);
       if (v2Total !== totalSize) invalid(`the v1 files (${totalSize} bytes) and the v2 file tree (${v2Total} bytes) disagree`);
@@ -581,6 +599,7 @@ export function parseTorrent(input: Buffer, limits: TorrentLimits = {}): Torrent
     nameEncoding: decoder.encoding,
     refusal,
     engineProblem: notes.engineProblem,
+    v1Stream,
   };
 }
 

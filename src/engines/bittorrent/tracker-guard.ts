@@ -52,11 +52,16 @@ export async function allowedUrls(urls: readonly string[], policy: AddressPolicy
 export function withHints(torrent: Buffer, trackers: readonly string[], webSeeds: readonly string[]): Buffer {
   const span = decodeBencode(torrent).spans.get('info');
   if (span === undefined) throw new Error('The torrent has no info dictionary.');
+  return torrentWithHints(torrent.subarray(span.start, span.end), trackers, webSeeds);
+}
+
+/** A `.torrent` of the bencoded info dictionary `info` with these trackers and web seeds. */
+export function torrentWithHints(info: Buffer, trackers: readonly string[], webSeeds: readonly string[]): Buffer {
   return encodeBencode({
     announce: trackers[0],
     'announce-list': trackers.length > 0 ? trackers.map((t) => [t]) : undefined,
     'url-list': webSeeds.length > 0 ? [...webSeeds] : undefined,
-    info: new RawBencode(torrent.subarray(span.start, span.end)),
+    info: new RawBencode(info),
   });
 }
 

@@ -101,7 +101,7 @@ export interface WtClient {
    */
   blocked?: { contains(host: string): boolean };
   torrentPort: number;
-  add(torrentId: Buffer | string, opts: WtAddOptions): WtTorrent;
+  add(torrentId: Buffer | string | WtParsedTorrent, opts: WtAddOptions): WtTorrent;
   address(): { address: string; port: number } | null;
   throttleDownload(rate: number): void;
   throttleUpload(rate: number): void;
@@ -113,7 +113,116 @@ export interface WtClient {
 
 export type WtClientConstructor = new (opts: WtClientOptions) => WtClient;
 
+/**
+ * A torrent as parse-torrent 9 describes it, which `client.add` takes instead of the `.torrent`
+ * bytes. Built by openpan (parsed-torrent.ts) in one pass: parse-torrent computes each file's
+ * offset by summing the lengths before it, 5·10⁹ additions for 100,000 files, which held the
+ * event loop for minutes.
+ */
+export interface WtParsedTorrent {
+  /** parse-torrent's decoded info dictionary. Only its presence is read once the `.torrent` is known (TORRENT_FILE). */
+  info: object;
+  infoBuffer: Buffer;
+  infoHash: string;
+  infoHashBuffer: Buffer;
+  name: string;
+  announce: string[];
+  urlList: string[];
+  private: boolean;
+  files: { path: string; name: string; length: number; offset: number }[];
+  length: number;
+  pieceLength: number;
+  lastPieceLength: number;
+  /** Piece hashes in hex. */
+  pieces: string[];
+  /** The `.torrent` WebTorrent would otherwise re-encode from `info` (every time it processes the object). */
+  [TORRENT_FILE]: Buffer;
+}
+
+/** Where a WtParsedTorrent keeps its `.torrent`; Object.assign carries it onto the Torrent. */
+export const TORRENT_FILE = Symbol('openpan.torrentFile');
+
+/** The info dictionary and infohash of each `.torrent` handed to WebTorrent in a WtParsedTorrent. */
+const knownInfo = new WeakMap<Buffer, { info: Buffer; infoHash: string }>();
+
+/** Records what `torrent[TORRENT_FILE]` holds, for the fast paths below. */
+export function rememberTorrentFile(torrent: WtParsedTorrent): void {
+  knownInfo.set(torrent[TORRENT_FILE], { info: torrent.infoBuffer, infoHash: torrent.infoHash });
+}
+
+interface ParseTorrentModule {
+  toTorrentFile(parsed: object): Buffer;
+}
+
+/** The ut_metadata extension's instance fields that setMetadata sets (ut_metadata 3.5.2). */
+interface UtMetadataInternals {
+  _metadataComplete: boolean;
+  _infoHash?: string;
+  _metadataSize: number | null;
+  _wire: { extendedHandshake: Record<string, unknown> };
+  metadata: Buffer;
+  cancel(): void;
+  emit(event: 'metadata', torrent: Buffer): boolean;
+}
+type UtMetadataFactory = (metadata?: Buffer) => { prototype: { setMetadata(this: UtMetadataInternals, metadata: Buffer): boolean } };
+
+/**
+ * Two costs WebTorrent 1.9.7 pays per torrent and per connection, out of proportion for a torrent
+ * of 100,000 files (each bencode pass over its 4 MiB info dictionary holds the event loop ~0.5 s):
+ * - each time it processes a parsed torrent it re-encodes the `.torrent` from `info`: a
+ *   WtParsedTorrent carries its `.torrent`, which is used as is;
+ * - every connection's ut_metadata extension decodes and re-encodes the whole `.torrent` four
+ *   times to find the info dictionary it serves: for a `.torrent` openpan handed over, the info
+ *   dictionary is already known. Its infohash is checked as before.
+ * Both are patched where the modules are loaded, before webtorrent takes its references to them;
+ * anything else still goes the modules' own way.
+ */
+function installFastPaths(requireFromWebtorrent: NodeJS.Require): void {
+  const parseTorrent = requireFromWebtorrent('parse-torrent') as ParseTorrentModule;
+  const encodeTorrentFile = parseTorrent.toTorrentFile;
+  parseTorrent.toTorrentFile = (parsed) => (parsed as Partial<WtParsedTorrent>)[TORRENT_FILE] ?? encodeTorrentFile(parsed);
+
+  const utMetadataPath = requireFromWebtorrent.resolve('ut_metadata');
+  const makeExtension = requireFromWebtorrent(utMetadataPath) as UtMetadataFactory;
+  const cached = requireFromWebtorrent.cache[utMetadataPath];
+  if (cached === undefined) return;
+  cached.exports = ((metadata?: Buffer) => {
+    const Extension = makeExtension(metadata);
+    const setMetadata = Extension.prototype.setMetadata;
+    Extension.prototype.setMetadata = function (this: UtMetadataInternals, torrentFile: Buffer): boolean {
+      const known = knownInfo.get(torrentFile);
+      if (known === undefined) return setMetadata.call(this, torrentFile);
+      if (this._metadataComplete) return true;
+      if (this._infoHash !== undefined && this._infoHash !== known.infoHash) return false;
+      this.cancel();
+      this.metadata = known.info;
+      this._metadataComplete = true;
+      this._metadataSize = known.info.length;
+      this._wire.extendedHandshake.metadata_size = known.info.length;
+      this.emit('metadata', torrentFile);
+      return true;
+    };
+    return Extension;
+  }) satisfies UtMetadataFactory;
+}
+
+/**
+ * Hands metadata that arrives from peers (a magnet link's) to `parse` before WebTorrent sees it:
+ * what `parse` returns replaces the bytes, so WebTorrent never runs parse-torrent over them;
+ * null means the job failed and the bytes are dropped. (Internal: Torrent#_onMetadata.)
+ */
+export function interceptMetadata(torrent: WtTorrent, parse: (torrentFile: Buffer) => WtParsedTorrent | null): void {
+  const internal = torrent as unknown as { _onMetadata(metadata: unknown): void };
+  const onMetadata = internal._onMetadata.bind(torrent);
+  internal._onMetadata = (metadata: unknown) => {
+    if (!Buffer.isBuffer(metadata)) return onMetadata(metadata);
+    const parsed = parse(metadata);
+    if (parsed !== null) onMetadata(parsed);
+  };
+}
+
 const require = createRequire(import.meta.url);
 const webtorrentMain = require.resolve('webtorrent');
+installFastPaths(createRequire(webtorrentMain));
 
 export const WebTorrent = require(webtorrentMain) as WtClientConstructor & { VERSION: string };

@@ -2,7 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isAppError } from '../../errors.js';
 import { guardedAgents, installDefaultAgents, type AddressPolicy, type GuardedAgents } from '../../net/index.js';
-import { assertDownloadable, encodeBencode, parseMagnet, parseTorrent, RawBencode, type TorrentFile, type TorrentMeta } from '../../torrent/index.js';
+import { assertDownloadable, parseMagnet, parseTorrent, type TorrentFile, type TorrentMeta } from '../../torrent/index.js';
 import { FINAL_STATES, type DownloadEngine, type EngineErrorCode, type EngineFailure, type EngineFileStatus, type EngineHandle, type EngineJob, type EngineSource, type EngineState, type EngineStatus, type SeedHandle, type SeedingEngine, type SeedJob, type SeedState, type SeedStatus } from '../engine.js';
 import { DEFAULT_MAX_OPEN_FILES, DescriptorsExhaustedError, FdPool, isDescriptorExhaustion, openRetrying } from '../fd-pool.js';
 import { JobHandle } from '../job-handle.js';
@@ -10,8 +10,9 @@ import { diskLayout, pieceRanges, rangesComplete, verifiedBytes, type PieceRange
 import { allowedPeers, policyBlocklist, RefusedPeers } from './peer-guard.js';
 import { PooledChunkStore, storeFiles } from './pooled-store.js';
 import { readOnlyStore } from './seed-store.js';
-import { allowedUrls, magnetWithHints, trackersRefused, withHints } from './tracker-guard.js';
-import { WebTorrent, type WtBitfield, type WtClient, type WtStoreConstructor, type WtStoreOptions, type WtTorrent, type WtWire } from './webtorrent-api.js';
+import { parsedForWebTorrent } from './parsed-torrent.js';
+import { allowedUrls, magnetWithHints, torrentWithHints, trackersRefused, withHints } from './tracker-guard.js';
+import { interceptMetadata, WebTorrent, type WtBitfield, type WtClient, type WtParsedTorrent, type WtStoreConstructor, type WtStoreOptions, type WtTorrent, type WtWire } from './webtorrent-api.js';
 
 // The BitTorrent engine: webtorrent@1.9.7 in process, behind the DownloadEngine interface.
 //
@@ -108,6 +109,8 @@ const DEFAULTS = {
 } as const;
 
 const TICK_MS = 1000;
+/** How ut_metadata's `{info: ...}` starts. */
+const INFO_ONLY_PREFIX = Buffer.from('d4:info', 'latin1');
 /** With no peer connected, the trackers are asked again after this, then after twice as long each time... */
 const REANNOUNCE_FIRST_MS = 5_000;
 /** ... up to this. */
@@ -478,7 +481,8 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
     const paths = diskLayout(meta, resolve(spec.dir)).map((p, i) => (real.has(i) ? p : null));
     let torrent: WtTorrent;
     try {
-      torrent = this.#ensureClient().add(spec.torrent, { path: resolve(spec.dir), store: readOnlyStore(this.#pool, paths) });
+      const parsed = parsedForWebTorrent(meta, spec.torrent, meta.announce, meta.urlList) ?? spec.torrent;
+      torrent = this.#ensureClient().add(parsed, { path: resolve(spec.dir), store: readOnlyStore(this.#pool, paths) });
     } catch (err) {
       return this.#seedBorn(seed, failureFromError(err));
     }
@@ -612,7 +616,7 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
       return;
     }
     if (job.generation !== generation) return; // paused or stopped meanwhile
-    let torrentId: Buffer | string;
+    let torrentId: WtParsedTorrent | Buffer | string;
     try {
       torrentId = await this.#guardedTorrentId(job);
     } catch (err) {
@@ -635,6 +639,7 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
     job.reannounceDelayMs = REANNOUNCE_FIRST_MS;
     job.reannounceAt = job.lastProgressAt + REANNOUNCE_FIRST_MS;
     const current = (): boolean => job.generation === generation && job.wt === torrent;
+    if (job.meta === null) interceptMetadata(torrent, (file) => (current() ? this.#metaFromPeers(job, file) : null));
     torrent.on('metadata', () => current() && this.#onMetadata(job, torrent));
     torrent.on('ready', () => current() && this.#onReady(job));
     torrent.on('done', () => current() && this.#checkDone(job));
@@ -646,17 +651,19 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
   }
 
   /**
-   * What WebTorrent is given for the job: its torrent or magnet link with only the trackers, web
-   * seeds and `x.pe` peers the policy allows. Notes on the job what the refusals leave it.
+   * What WebTorrent is given for the job: its torrent (parsed already, parsed-torrent.ts) or
+   * magnet link with only the trackers, web seeds and `x.pe` peers the policy allows. Notes on
+   * the job what the refusals leave it.
    */
-  async #guardedTorrentId(job: BtJob): Promise<Buffer | string> {
+  async #guardedTorrentId(job: BtJob): Promise<WtParsedTorrent | Buffer | string> {
     const source = job.source as PreparedSource;
     const base = job.torrentFile ?? source.torrentId;
     const policy = this.#opts.addressPolicy;
-    if (policy === undefined) return base;
     const named = job.meta?.announce ?? source.trackers;
+    const namedSeeds = job.meta?.urlList ?? source.webSeeds;
+    if (policy === undefined) return typeof base === 'string' ? base : this.#parsed(job, base, named, namedSeeds);
     const trackers = await allowedUrls(named, policy);
-    const webSeeds = await allowedUrls(job.meta?.urlList ?? source.webSeeds, policy);
+    const webSeeds = await allowedUrls(namedSeeds, policy);
     // Once the metadata is known the job runs from its `.torrent`, which carries no `x.pe`.
     const peers = allowedPeers(typeof base === 'string' ? source.peers : [], policy);
     for (const refused of peers.refused) job.refused.add(refused);
@@ -669,7 +676,14 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
     });
     job.notice = verdict?.notice ?? null;
     job.isolated = verdict?.isolated ?? false;
-    return typeof base === 'string' ? magnetWithHints(base, trackers, webSeeds, peers.allowed) : withHints(base, trackers, webSeeds);
+    if (typeof base === 'string') return magnetWithHints(base, trackers, webSeeds, peers.allowed);
+    const info = job.meta?.v1Stream?.info;
+    return this.#parsed(job, info === undefined ? withHints(base, trackers, webSeeds) : torrentWithHints(info, trackers, webSeeds), trackers, webSeeds);
+  }
+
+  /** The job's `.torrent` as WebTorrent takes it parsed (the bytes when openpan's parse has no v1 stream). */
+  #parsed(job: BtJob, torrentFile: Buffer, trackers: readonly string[], webSeeds: readonly string[]): WtParsedTorrent | Buffer {
+    return job.meta === null ? torrentFile : (parsedForWebTorrent(job.meta, torrentFile, trackers, webSeeds) ?? torrentFile);
   }
 
   /**
@@ -679,7 +693,7 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
   #storeFor(job: BtJob): WtStoreConstructor {
     const engine = this;
     return function OpenpanStore(chunkLength: number, opts: WtStoreOptions) {
-      if (job.meta === null) engine.#metaFromPeers(job, opts.torrent);
+      if (job.meta === null && job.metaError === null) job.metaError = failure('ENGINE_ERROR', 'WebTorrent adopted metadata that openpan did not parse.');
       const layout = job.layout?.length === opts.files.length ? job.layout : null;
       if (layout === null && job.metaError === null) {
         job.metaError = failure('ENGINE_ERROR', `WebTorrent lists ${opts.files.length} files where openpan's parser found ${job.layout?.length}.`);
@@ -700,27 +714,36 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
     } as unknown as WtStoreConstructor;
   }
 
-  /** A magnet job's metadata arrived: build the `.torrent`, parse it with openpan's parser. */
-  #metaFromPeers(job: BtJob, torrent: WtTorrent): void {
+  /**
+   * A magnet job's metadata arrived from a peer (`torrentFile`: ut_metadata's `{info}`): build the
+   * job's `.torrent`, parse it with openpan's parser, and give WebTorrent that parse. Null (the
+   * job failed) when it is unusable.
+   */
+  #metaFromPeers(job: BtJob, torrentFile: Buffer): WtParsedTorrent | null {
     const source = job.source as PreparedSource;
     try {
-      if (torrent.infoBuffer === undefined) throw new Error('WebTorrent reported metadata without an info dictionary.');
-      const trackers = source.trackers;
-      const file = encodeBencode({
-        announce: trackers[0],
-        'announce-list': trackers.length > 1 ? trackers.map((t) => [t]) : undefined,
-        'url-list': source.webSeeds.length > 0 ? source.webSeeds : undefined,
-        info: new RawBencode(torrent.infoBuffer),
-      });
+      // ut_metadata hands over exactly `d4:info<the info dictionary>e`.
+      if (!torrentFile.subarray(0, 7).equals(INFO_ONLY_PREFIX) || torrentFile[torrentFile.length - 1] !== 0x65) {
+        throw new Error('WebTorrent reported metadata in an unexpected form.');
+      }
+      const file = torrentWithHints(torrentFile.subarray(7, -1), source.trackers, source.webSeeds);
       const meta = parseTorrent(file);
       job.metaError = this.#useMeta(job, meta, file);
     } catch (err) {
       job.metaError = failure('SOURCE_INVALID', `The metadata from peers is unusable: ${err instanceof Error ? err.message : String(err)}`);
     }
+    if (job.metaError !== null || job.meta === null || job.torrentFile === null) {
+      this.#fail(job, job.metaError ?? failure('ENGINE_ERROR', 'The metadata from peers was not adopted.'));
+      return null;
+    }
+    // As parse-torrent would see ut_metadata's bytes: no trackers, no web seeds (WebTorrent keeps the magnet's).
+    const parsed = parsedForWebTorrent(job.meta, job.torrentFile, [], []);
+    if (parsed === null) this.#fail(job, failure('PROTOCOL_UNSUPPORTED', 'The metadata from peers describes a BitTorrent v2 torrent; the engine speaks v1.'));
+    return parsed;
   }
 
   #onMetadata(job: BtJob, torrent: WtTorrent): void {
-    if (job.meta === null && job.metaError === null) this.#metaFromPeers(job, torrent);
+    if (job.meta === null && job.metaError === null) job.metaError = failure('ENGINE_ERROR', 'WebTorrent adopted metadata that openpan did not parse.');
     if (job.metaError !== null) {
       this.#fail(job, job.metaError);
       return;
