@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ensureDataDir, type DataDirLayout } from './data-dir/layout.js';
 import { corsOriginsFrom } from './http/sixpan/cors.js';
 
 export interface Config {
@@ -62,9 +63,9 @@ function checkedSecret(secret: string, where: string): string {
 }
 
 /** Reads the secret from the environment, or from the data dir, creating it on first start. */
-function loadSecret(env: Env, dataDir: string): string {
+function loadSecret(env: Env, layout: DataDirLayout): string {
   if (env.OPENPAN_SECRET !== undefined && env.OPENPAN_SECRET !== '') return checkedSecret(env.OPENPAN_SECRET, 'OPENPAN_SECRET');
-  const file = join(dataDir, 'secret');
+  const file = layout.secret;
   if (existsSync(file)) return checkedSecret(readFileSync(file, 'utf8').trim(), file);
   const secret = randomBytes(32).toString('hex');
   writeFileSync(file, secret + '\n', { mode: 0o600 });
@@ -75,8 +76,7 @@ export function loadConfig(env: Env = process.env): Config {
   const host = env.OPENPAN_HOST || '127.0.0.1';
   const port = intFrom(env, 'OPENPAN_PORT', 7777);
   const dataDir = resolve(env.OPENPAN_DATA_DIR || './data');
-  // The data directory holds every user's files and the secret: nobody else may look in.
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const layout = ensureDataDir(dataDir);
   const registration = (env.OPENPAN_REGISTRATION || 'closed').toLowerCase();
   if (registration !== 'open' && registration !== 'closed') {
     throw new Error(`OPENPAN_REGISTRATION must be "open" or "closed", got ${JSON.stringify(env.OPENPAN_REGISTRATION)}`);
@@ -86,7 +86,7 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     dataDir,
     publicUrl: (env.OPENPAN_PUBLIC_URL || '').replace(/\/+$/, ''),
-    secret: loadSecret(env, dataDir),
+    secret: loadSecret(env, layout),
     adminName: env.OPENPAN_ADMIN_NAME || 'admin',
     adminPassword: env.OPENPAN_ADMIN_PASSWORD || null,
     registration,

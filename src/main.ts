@@ -3,8 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createOpenPan } from './app.js';
 import { loadConfig } from './config.js';
 import { DEFAULT_MAX_OPEN_FILES } from './engines/fd-pool.js';
-import { acquireDataDirLock } from './fsck/lock.js';
-import { dataDirLayout } from './fsck/layout.js';
+import { acquireDataDirLock, dataDirLayout } from './data-dir/index.js';
 import { LocalDiskBlobStore } from './store/local-disk.js';
 import { clearInterruptedUploads } from './upload/sweep.js';
 

@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.js';
 import type { LocalDiskBlobStore } from '../store/local-disk.js';
-import type { DataDirLayout } from './layout.js';
+import type { DataDirLayout } from '../data-dir/index.js';
 
 /** The collector's grace (app.ts): unreferenced content younger than this may still be taken. */
 export const CONTENT_GRACE_MS = 10 * 60 * 1000;

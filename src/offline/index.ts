@@ -1,6 +1,6 @@
 // Offline download: user tasks, system tasks, the scheduler and the import. The parsers live in
 // ./torrent; the engines in ../engines.
-import { join } from 'node:path';
+import type { DataDirLayout } from '../data-dir/index.js';
 import type { Db } from '../db/database.js';
 import { EngineRouter, guardTorrentHints, HttpEngine, httpEngineOptionsFromEnv, WebTorrentEngine, type DownloadEngine } from '../engines/index.js';
 import type { FilesService } from '../files/files.service.js';
@@ -31,8 +31,8 @@ export interface OfflineDeps {
   store: BlobStore;
   lock: ContentLock;
   secret: string;
-  /** The server's data directory: working directories go to `<dataDir>/offline`, next to the blobs. */
-  dataDir: string;
+  /** The server's data directory: working directories go to its `offline`, next to the blobs. */
+  layout: DataDirLayout;
   /** Environment-like input for the engine's settings (see offline-config.ts). */
   env: Env;
   /** Another BitTorrent engine (tests); default: WebTorrent with the settings from `env`. */
@@ -51,7 +51,7 @@ export interface Offline {
 
 export function createOffline(deps: OfflineDeps): Offline {
   const config = offlineConfigFrom(deps.env);
-  const tempRoot = join(deps.dataDir, 'offline');
+  const tempRoot = deps.layout.offline;
   const repo = new OfflineRepo(deps.db);
   const bittorrent = deps.engine ?? new WebTorrentEngine(config.engine);
   // Users' URLs, trackers and web seeds are reached under the address policy (SSRF): public
@@ -65,13 +65,13 @@ export function createOffline(deps: OfflineDeps): Offline {
     repo: new SeedingRepo(deps.db),
     engine: bittorrent,
     contentPath: store instanceof LocalDiskBlobStore ? (etag) => store.contentPath(etag) : null,
-    root: join(deps.dataDir, 'seeding'),
+    root: deps.layout.seeding,
     config: config.seeding,
     guardTorrent: (torrent) => guardTorrentHints(torrent, policy),
     onError: deps.onError,
   });
   const metadata = new MetadataFetcher({ engine, repo, tempRoot });
-  const scheduler = new Scheduler({ repo, files: deps.files, store, lock: deps.lock, engine, tempRoot, onError: deps.onError, seeding, metadata });
+  const scheduler = new Scheduler({ repo, files: deps.files, store, lock: deps.lock, engine, tempRoot, stagingDir: deps.layout.offlineStaging, onError: deps.onError, seeding, metadata });
   const parser = new SourceParser({ secret: deps.secret, scheduler, metadata, magnet: config.magnet, probe });
   const quota = new OfflineQuota(repo, config.quota);
   const events = new TaskEvents();

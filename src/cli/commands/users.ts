@@ -1,8 +1,8 @@
 // Operator commands: they open the server's database directly (SQLite in WAL mode, so they work
 // while the server runs), configured by the same environment as the server (OPENPAN_DATA_DIR...).
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { hasDatabase } from '../../data-dir/layout.js';
 import type { UsersService } from '../../users/users.service.js';
 import { parseSize, UsageError } from '../args.js';
 import { defineCommand } from '../command.js';
@@ -16,7 +16,7 @@ const DATA_DIR_NOTE = 'Works on the database in $OPENPAN_DATA_DIR (default ./dat
 async function withUsers<T>(fn: (users: UsersService) => Promise<T>): Promise<T> {
   // Checked before loadConfig, which would create an empty data directory (and secret) on a typo.
   const dataDir = resolve(process.env.OPENPAN_DATA_DIR || './data');
-  if (!existsSync(join(dataDir, 'openpan.db'))) {
+  if (!hasDatabase(dataDir)) {
     throw new CliError(`no openpan database in ${dataDir}: set OPENPAN_DATA_DIR to the server's data directory (or start the server once)`);
   }
   // Loaded on demand: the client commands never need the database driver.
