@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import { dataDirLayout } from './data-dir/index.js';
 import { openDatabase, type Db } from './db/database.js';
 import { DownloadLinks } from './files/download-links.js';
@@ -25,7 +25,7 @@ import { LoginLimiter } from './users/login-limiter.js';
 import { UsersRepo } from './users/users.repo.js';
 import { registerUserRoutes } from './users/users.routes.js';
 import { UsersService } from './users/users.service.js';
-import { createOffline, offlineConfigFrom, registerOfflineRoutes, type Offline } from './offline/index.js';
+import { createOffline, registerOfflineRoutes, type Offline } from './offline/index.js';
 
 export interface OpenPan {
   config: Config;
@@ -45,7 +45,7 @@ const COLLECT_INTERVAL_MS = 60 * 60 * 1000;
 const TEMP_MAX_AGE_MS = 6 * 60 * 60 * 1000;
 
 /** Wires the whole server: database, domain services, HTTP routes. Nothing listens yet. */
-export async function createOpenPan(config: Config, env: Record<string, string | undefined> = process.env): Promise<OpenPan> {
+export async function createOpenPan(config: Config): Promise<OpenPan> {
   const layout = dataDirLayout(config.dataDir);
   const db = await openDatabase({ dataDir: config.dataDir });
   const loginLimiter = new LoginLimiter({ maxFailures: config.loginMaxFailures, windowMs: config.loginWindowMs });
@@ -55,7 +55,7 @@ export async function createOpenPan(config: Config, env: Record<string, string |
     defaultQuota: config.defaultQuota,
     registration: config.registration,
     loginLimiter,
-    offlineDailyTasks: offlineConfigFrom(env).quota.dailyTasks,
+    offlineDailyTasks: config.offline.quota.dailyTasks,
   });
   const files = new FilesService(db, new FilesRepo());
   const store = new LocalDiskBlobStore(layout.blobs);
@@ -74,7 +74,7 @@ export async function createOpenPan(config: Config, env: Record<string, string |
     trustedProxies: config.trustedProxies,
   });
   const offline = createOffline({
-    db, files, store, lock: contentLock, secret: config.secret, layout, env,
+    db, files, store, lock: contentLock, secret: config.secret, layout, config: config.offline,
     onError: (err, what) => http.log.error({ err }, what),
   });
   installCors(http, () => config.corsOrigins);

@@ -2,12 +2,12 @@
 // ./torrent; the engines in ../engines.
 import type { DataDirLayout } from '../data-dir/index.js';
 import type { Db } from '../db/database.js';
-import { EngineRouter, guardTorrentHints, HttpEngine, httpEngineOptionsFromEnv, WebTorrentEngine, type DownloadEngine } from '../engines/index.js';
+import { EngineRouter, guardTorrentHints, HttpEngine, WebTorrentEngine, type DownloadEngine } from '../engines/index.js';
 import type { FilesService } from '../files/files.service.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { LocalDiskBlobStore } from '../store/local-disk.js';
 import type { ContentLock } from '../store/content-lock.js';
-import { offlineConfigFrom, type Env } from './offline-config.js';
+import type { OfflineConfig } from './offline-config.js';
 import { OfflineRepo } from './offline.repo.js';
 import { MetadataFetcher } from './metadata-fetcher.js';
 import { OfflineService } from './offline.service.js';
@@ -23,7 +23,7 @@ export { registerOfflineRoutes } from './offline.routes.js';
 export { OfflineService } from './offline.service.js';
 export type { ParsedFile, ParseFailure, ParseResult, TaskFileDetail, TaskObject } from './offline.service.js';
 export { Scheduler } from './scheduler.js';
-export { offlineConfigFrom } from './offline-config.js';
+export { offlineConfigFrom, type OfflineConfig } from './offline-config.js';
 
 export interface OfflineDeps {
   db: Db;
@@ -33,9 +33,9 @@ export interface OfflineDeps {
   secret: string;
   /** The server's data directory: working directories go to its `offline`, next to the blobs. */
   layout: DataDirLayout;
-  /** Environment-like input for the engine's settings (see offline-config.ts). */
-  env: Env;
-  /** Another BitTorrent engine (tests); default: WebTorrent with the settings from `env`. */
+  /** The settings (config.offline). */
+  config: OfflineConfig;
+  /** Another BitTorrent engine (tests); default: WebTorrent with the settings from `config`. */
   engine?: DownloadEngine;
   onError?: (err: unknown, what: string) => void;
 }
@@ -50,14 +50,14 @@ export interface Offline {
 }
 
 export function createOffline(deps: OfflineDeps): Offline {
-  const config = offlineConfigFrom(deps.env);
+  const config = deps.config;
   const tempRoot = deps.layout.offline;
   const repo = new OfflineRepo(deps.db);
   const bittorrent = deps.engine ?? new WebTorrentEngine(config.engine);
   // Users' URLs, trackers and web seeds are reached under the address policy (SSRF): public
   // addresses only, unless the operator allows more.
   const policy = config.policy;
-  const engine = new EngineRouter(bittorrent, { url: new HttpEngine(httpEngineOptionsFromEnv(deps.env, policy)) });
+  const engine = new EngineRouter(bittorrent, { url: new HttpEngine(config.http) });
   const probe = urlProber(policy);
   const store = deps.store;
   // Seeds read hard links to the blobs: only a local-disk store has files to link to.
