@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { join } from 'node:path';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
+import { dataDirLayout } from './data-dir/index.js';
 import { openDatabase, type Db } from './db/database.js';
 import { DownloadLinks } from './files/download-links.js';
 import { FilesRepo } from './files/files.repo.js';
@@ -25,7 +25,7 @@ import { LoginLimiter } from './users/login-limiter.js';
 import { UsersRepo } from './users/users.repo.js';
 import { registerUserRoutes } from './users/users.routes.js';
 import { UsersService } from './users/users.service.js';
-import { createOffline, offlineConfigFrom, registerOfflineRoutes, type Offline } from './offline/index.js';
+import { createOffline, registerOfflineRoutes, type Offline } from './offline/index.js';
 
 export interface OpenPan {
   config: Config;
@@ -45,7 +45,8 @@ const COLLECT_INTERVAL_MS = 60 * 60 * 1000;
 const TEMP_MAX_AGE_MS = 6 * 60 * 60 * 1000;
 
 /** Wires the whole server: database, domain services, HTTP routes. Nothing listens yet. */
-export async function createOpenPan(config: Config, env: Record<string, string | undefined> = process.env): Promise<OpenPan> {
+export async function createOpenPan(config: Config): Promise<OpenPan> {
+  const layout = dataDirLayout(config.dataDir);
   const db = await openDatabase({ dataDir: config.dataDir });
   const loginLimiter = new LoginLimiter({ maxFailures: config.loginMaxFailures, windowMs: config.loginWindowMs });
   const users = new UsersService(new UsersRepo(db), {
@@ -54,15 +55,15 @@ export async function createOpenPan(config: Config, env: Record<string, string |
     defaultQuota: config.defaultQuota,
     registration: config.registration,
     loginLimiter,
-    offlineDailyTasks: offlineConfigFrom(env).quota.dailyTasks,
+    offlineDailyTasks: config.offline.quota.dailyTasks,
   });
   const files = new FilesService(db, new FilesRepo());
-  const store = new LocalDiskBlobStore(join(config.dataDir, 'blobs'));
+  const store = new LocalDiskBlobStore(layout.blobs);
   const contentLock = new ContentLock();
   const uploadUrl = () => `${config.publicUrl}/upload`;
   const uploads = new UploadService(
     { files, store, lock: contentLock, repo: new UploadRepo(db), sessionOpen: (userId, session) => users.sessionOpen(userId, session) },
-    { secret: config.secret, dir: join(config.dataDir, 'uploads'), blockExpiryMs: config.uploadExpiryMs, uploadUrl },
+    { secret: config.secret, dir: layout.uploads, blockExpiryMs: config.uploadExpiryMs, uploadUrl },
   );
   const storeToken = new StoreTokenService({ files, store, lock: contentLock }, { secret: config.secret, tokenTtlMs: config.uploadTokenTtlMs, uploadUrl });
 
@@ -73,7 +74,7 @@ export async function createOpenPan(config: Config, env: Record<string, string |
     trustedProxies: config.trustedProxies,
   });
   const offline = createOffline({
-    db, files, store, lock: contentLock, secret: config.secret, dataDir: config.dataDir, env,
+    db, files, store, lock: contentLock, secret: config.secret, layout, config: config.offline,
     onError: (err, what) => http.log.error({ err }, what),
   });
   installCors(http, () => config.corsOrigins);

@@ -1,10 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createOpenPan } from './app.js';
-import { loadConfig } from './config.js';
+import { loadConfig } from './config/index.js';
+import { acquireDataDirLock, dataDirLayout } from './data-dir/index.js';
 import { DEFAULT_MAX_OPEN_FILES } from './engines/fd-pool.js';
-import { acquireDataDirLock } from './fsck/lock.js';
-import { dataDirLayout } from './fsck/layout.js';
 import { LocalDiskBlobStore } from './store/local-disk.js';
 import { clearInterruptedUploads } from './upload/sweep.js';
 
@@ -66,7 +65,7 @@ function logOpenFileLimits(): void {
   const { soft, hard } = limits;
   const notRaised = soft !== hard ? ' (the soft limit could not be raised to the hard one)' : '';
   console.log(`open files: soft limit ${soft}, hard limit ${hard}${notRaised}`);
-  const pool = Number(process.env.OPENPAN_MAX_OPEN_FILES) || DEFAULT_MAX_OPEN_FILES;
+  const pool = config.offline.engine.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES;
   const enough = Math.max(4096, pool + 1024);
   if (soft !== 'unlimited' && Number(soft) < enough) {
     console.warn(

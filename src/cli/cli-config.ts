@@ -2,6 +2,7 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { readSetting, type Env } from '../config/env.js';
 import { ApiClient } from './api-client.js';
 import { CliError } from './errors.js';
 
@@ -11,18 +12,19 @@ export interface CliConfig {
   name?: string;
 }
 
-type Env = Record<string, string | undefined>;
-
 export function cliConfigPath(env: Env = process.env): string {
-  if (env.OPENPAN_CLI_CONFIG) return resolve(env.OPENPAN_CLI_CONFIG);
+  const configured = readSetting(env, 'OPENPAN_CLI_CONFIG');
+  if (configured !== undefined) return resolve(configured);
   const base = env.XDG_CONFIG_HOME || join(homedir(), '.config');
   return join(base, 'openpan', 'cli.json');
 }
 
 /** Upload state files: `$OPENPAN_CLI_STATE_DIR`, beside an explicit config, or `~/.cache/openpan/uploads`. */
 export function uploadStateDir(env: Env = process.env): string {
-  if (env.OPENPAN_CLI_STATE_DIR) return resolve(env.OPENPAN_CLI_STATE_DIR);
-  if (env.OPENPAN_CLI_CONFIG) return join(dirname(resolve(env.OPENPAN_CLI_CONFIG)), 'openpan-uploads');
+  const configured = readSetting(env, 'OPENPAN_CLI_STATE_DIR');
+  if (configured !== undefined) return resolve(configured);
+  const config = readSetting(env, 'OPENPAN_CLI_CONFIG');
+  if (config !== undefined) return join(dirname(resolve(config)), 'openpan-uploads');
   const base = env.XDG_CACHE_HOME || join(homedir(), '.cache');
   return join(base, 'openpan', 'uploads');
 }

@@ -1,6 +1,7 @@
 // `openpan`: the command line. Operator commands (user ...) work on the server's database;
 // the others talk to a server over the v1 API with the session saved by `openpan login`.
 import { readFileSync } from 'node:fs';
+import { defaultOf } from '../config/env.js';
 import { parseArgs, UsageError } from './args.js';
 import { helpText, usageLine, type Command } from './command.js';
 import { fileCommands } from './commands/files.js';
@@ -28,7 +29,7 @@ function overview(commands: Command[] = COMMANDS): string {
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Run "openpan COMMAND --help" for the options of a command.',
-    'Operator commands (user ...) use the server\'s data directory: OPENPAN_DATA_DIR (default ./data).',
+    `Operator commands (user ..., fsck) use the server's data directory: OPENPAN_DATA_DIR (default ${defaultOf('OPENPAN_DATA_DIR')}).`,
     'Client commands use the session saved by "openpan login" in $OPENPAN_CLI_CONFIG or ~/.config/openpan/cli.json.',
     '',
   ].join('\n');

@@ -2,7 +2,7 @@ import SQLite from 'better-sqlite3';
 import { chmodSync } from 'node:fs';
 import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
 import { Migrator } from 'kysely/migration';
-import { join } from 'node:path';
+import { dataDirLayout } from '../data-dir/layout.js';
 import type { Database } from './schema.js';
 import { migrationProvider } from './migrations.js';
 
@@ -14,7 +14,7 @@ export interface OpenDbOptions {
 
 /** Opens the embedded SQLite database (WAL) and applies pending migrations. */
 export async function openDatabase({ dataDir }: OpenDbOptions): Promise<Db> {
-  const file = join(dataDir, 'openpan.db');
+  const file = dataDirLayout(dataDir).database;
   const sqlite = new SQLite(file);
   // Accounts and sessions: readable by the server's user only (SQLite gives -wal/-shm the same mode).
   chmodSync(file, 0o600);

@@ -1,7 +1,7 @@
 // The engines' public surface: the interface `offline/` programs against, and the engines.
 export * from './engine.js';
-export { btDhtFromEnv, failureFromError, WebTorrentEngine, type WebTorrentEngineOptions } from './bittorrent/webtorrent-engine.js';
+export { failureFromError, WebTorrentEngine, type WebTorrentEngineOptions } from './bittorrent/webtorrent-engine.js';
 export { HTTP_PIECE_LENGTH, HttpEngine } from './http/http-engine.js';
-export { httpEngineOptionsFromEnv, type HttpEngineOptions } from './http/options.js';
+export type { HttpEngineOptions } from './http/options.js';
 export { guardTorrentHints } from './bittorrent/tracker-guard.js';
 export { EngineRouter } from './router.js';

@@ -1,13 +1,14 @@
+import { defaultOf } from '../config/env.js';
 import type { Db } from '../db/database.js';
 import type { LocalDiskBlobStore } from '../store/local-disk.js';
-import type { DataDirLayout } from './layout.js';
+import type { DataDirLayout } from '../data-dir/index.js';
 
 /** The collector's grace (app.ts): unreferenced content younger than this may still be taken. */
 export const CONTENT_GRACE_MS = 10 * 60 * 1000;
 /** The server's temp-file sweep age (app.ts): younger temp files may be writes in flight. */
 export const TEMP_MAX_AGE_MS = 6 * 60 * 60 * 1000;
 /** The server's default OPENPAN_UPLOAD_EXPIRY. */
-export const DEFAULT_UPLOAD_EXPIRY_MS = 24 * 60 * 60 * 1000;
+export const DEFAULT_UPLOAD_EXPIRY_MS = defaultOf('OPENPAN_UPLOAD_EXPIRY') * 1000;
 
 /** What every check reads from. */
 export interface CheckContext {

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { openDatabase } from '../db/database.js';
 import { errnoOf } from '../store/fs-util.js';
@@ -7,8 +6,7 @@ import { checkContent } from './checks/content.js';
 import { checkOfflineDirs, checkSeedingDirs, checkStoreTemp, checkUploads } from './checks/leftovers.js';
 import { checkDirStats, checkPaths, checkSpace } from './checks/tree.js';
 import { DEFAULT_UPLOAD_EXPIRY_MS, emptyChecked, type Checked, type CheckContext } from './context.js';
-import { dataDirLayout } from './layout.js';
-import { acquireDataDirLock, DataDirBusyError, lockHolder, type DataDirLock, type LockHolder } from './lock.js';
+import { acquireDataDirLock, DataDirBusyError, dataDirLayout, hasDatabase, lockHolder, type DataDirLock, type LockHolder } from '../data-dir/index.js';
 import { problemKey, type Problem, type ReportedProblem } from './problems.js';
 import { applyRepairs, repairKey, type LostEntry } from './repairs.js';
 
@@ -79,7 +77,7 @@ async function lockUnlessDiskFull(dataDir: string, repair: boolean): Promise<Dat
 export async function runFsck(options: FsckOptions): Promise<FsckReport> {
   const dataDir = resolve(options.dataDir);
   const layout = dataDirLayout(dataDir);
-  if (!existsSync(layout.database)) throw new NotADataDirError(dataDir);
+  if (!hasDatabase(dataDir)) throw new NotADataDirError(dataDir);
   const server = await lockHolder(dataDir);
   if (server !== null && !options.force) throw new DataDirBusyError(server, dataDir);
   // Held for the whole run, so a server cannot start in the middle of a repair.

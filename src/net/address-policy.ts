@@ -176,7 +176,7 @@ function stripBrackets(host: string): string {
 }
 
 /** One entry: `a.b.c.d`, `a.b.c.d/n`, an IPv6 address, or `ipv6/n`. Host bits are cleared. */
-function parseCidr(entry: string): Cidr {
+export function parseCidr(entry: string): Cidr {
   const text = entry.trim();
   const slash = text.indexOf('/');
   const addrText = slash === -1 ? text : text.slice(0, slash);
@@ -259,14 +259,4 @@ export type UrlHost = { kind: 'ip'; ip: string } | { kind: 'name'; name: string 
 export function hostToCheck(url: URL): UrlHost {
   const host = stripBrackets(url.hostname);
   return isIP(host) === 0 ? { kind: 'name', name: host } : { kind: 'ip', ip: host };
-}
-
-/** The policy from OPENPAN_FETCH_ALLOW (comma-separated CIDRs; empty or unset: public addresses only). */
-export function addressPolicyFromEnv(env: Record<string, string | undefined>): AddressPolicy {
-  const raw = env.OPENPAN_FETCH_ALLOW ?? '';
-  try {
-    return new AddressPolicy(parseCidrList(raw));
-  } catch (err) {
-    throw new Error(`OPENPAN_FETCH_ALLOW: ${(err as Error).message}`);
-  }
 }

@@ -1,6 +1,6 @@
 // Outgoing HTTP(S) for users' URLs: the address policy (SSRF), the guarded connection layer and
 // the parse-time probe.
-export { addressClass, AddressPolicy, addressPolicyFromEnv, hostToCheck, parseCidrList, type AddressClass, type Cidr, type PolicyVerdict, type UrlHost } from './address-policy.js';
+export { addressClass, AddressPolicy, hostToCheck, parseCidr, parseCidrList, type AddressClass, type Cidr, type PolicyVerdict, type UrlHost } from './address-policy.js';
 export { filenameFromContentDisposition, filenameFromUrl } from './content-disposition.js';
 export { asFetchError, FetchError, isFetchError, type FetchErrorCode } from './fetch-error.js';
 export { contentLength, parseContentRange, probeUrl, type ProbeOptions, type ProbeResult } from './probe.js';

@@ -1,13 +1,13 @@
 // Offline download: user tasks, system tasks, the scheduler and the import. The parsers live in
 // ./torrent; the engines in ../engines.
-import { join } from 'node:path';
+import type { DataDirLayout } from '../data-dir/index.js';
 import type { Db } from '../db/database.js';
-import { EngineRouter, guardTorrentHints, HttpEngine, httpEngineOptionsFromEnv, WebTorrentEngine, type DownloadEngine } from '../engines/index.js';
+import { EngineRouter, guardTorrentHints, HttpEngine, WebTorrentEngine, type DownloadEngine } from '../engines/index.js';
 import type { FilesService } from '../files/files.service.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { LocalDiskBlobStore } from '../store/local-disk.js';
 import type { ContentLock } from '../store/content-lock.js';
-import { offlineConfigFrom, type Env } from './offline-config.js';
+import type { OfflineConfig } from './offline-config.js';
 import { OfflineRepo } from './offline.repo.js';
 import { MetadataFetcher } from './metadata-fetcher.js';
 import { OfflineService } from './offline.service.js';
@@ -23,7 +23,7 @@ export { registerOfflineRoutes } from './offline.routes.js';
 export { OfflineService } from './offline.service.js';
 export type { ParsedFile, ParseFailure, ParseResult, TaskFileDetail, TaskObject } from './offline.service.js';
 export { Scheduler } from './scheduler.js';
-export { offlineConfigFrom } from './offline-config.js';
+export { offlineConfigFrom, type OfflineConfig } from './offline-config.js';
 
 export interface OfflineDeps {
   db: Db;
@@ -31,11 +31,11 @@ export interface OfflineDeps {
   store: BlobStore;
   lock: ContentLock;
   secret: string;
-  /** The server's data directory: working directories go to `<dataDir>/offline`, next to the blobs. */
-  dataDir: string;
-  /** Environment-like input for the engine's settings (see offline-config.ts). */
-  env: Env;
-  /** Another BitTorrent engine (tests); default: WebTorrent with the settings from `env`. */
+  /** The server's data directory: working directories go to its `offline`, next to the blobs. */
+  layout: DataDirLayout;
+  /** The settings (config.offline). */
+  config: OfflineConfig;
+  /** Another BitTorrent engine (tests); default: WebTorrent with the settings from `config`. */
   engine?: DownloadEngine;
   onError?: (err: unknown, what: string) => void;
 }
@@ -50,14 +50,14 @@ export interface Offline {
 }
 
 export function createOffline(deps: OfflineDeps): Offline {
-  const config = offlineConfigFrom(deps.env);
-  const tempRoot = join(deps.dataDir, 'offline');
+  const config = deps.config;
+  const tempRoot = deps.layout.offline;
   const repo = new OfflineRepo(deps.db);
   const bittorrent = deps.engine ?? new WebTorrentEngine(config.engine);
   // Users' URLs, trackers and web seeds are reached under the address policy (SSRF): public
   // addresses only, unless the operator allows more.
   const policy = config.policy;
-  const engine = new EngineRouter(bittorrent, { url: new HttpEngine(httpEngineOptionsFromEnv(deps.env, policy)) });
+  const engine = new EngineRouter(bittorrent, { url: new HttpEngine(config.http) });
   const probe = urlProber(policy);
   const store = deps.store;
   // Seeds read hard links to the blobs: only a local-disk store has files to link to.
@@ -65,13 +65,13 @@ export function createOffline(deps: OfflineDeps): Offline {
     repo: new SeedingRepo(deps.db),
     engine: bittorrent,
     contentPath: store instanceof LocalDiskBlobStore ? (etag) => store.contentPath(etag) : null,
-    root: join(deps.dataDir, 'seeding'),
+    root: deps.layout.seeding,
     config: config.seeding,
     guardTorrent: (torrent) => guardTorrentHints(torrent, policy),
     onError: deps.onError,
   });
   const metadata = new MetadataFetcher({ engine, repo, tempRoot });
-  const scheduler = new Scheduler({ repo, files: deps.files, store, lock: deps.lock, engine, tempRoot, onError: deps.onError, seeding, metadata });
+  const scheduler = new Scheduler({ repo, files: deps.files, store, lock: deps.lock, engine, tempRoot, stagingDir: deps.layout.offlineStaging, onError: deps.onError, seeding, metadata });
   const parser = new SourceParser({ secret: deps.secret, scheduler, metadata, magnet: config.magnet, probe });
   const quota = new OfflineQuota(repo, config.quota);
   const events = new TaskEvents();

@@ -26,7 +26,7 @@ import { destinationPath, parseTorrent, type TorrentFile } from '../torrent/inde
 import { parseUrlJobInfo, TYPE_URL, urlManifest, type Manifest } from './manifest.js';
 import { MetadataUnavailable, type MetadataFetcher } from './metadata-fetcher.js';
 import { parseSelection } from './selection.js';
-import { stageFile, STAGING_DIR } from './staging.js';
+import { stageFile } from './staging.js';
 import { TASK_ACTIVE, TASK_DONE, TASK_FAILED, TASK_PAUSED, type JobRow, type OfflineRepo, type TaskRow } from './offline.repo.js';
 import type { SeedingHooks } from './seeding.js';
 
@@ -89,6 +89,8 @@ export interface SchedulerDeps {
   engine: DownloadEngine;
   /** Where the engine's per-job working directories go; same filesystem as the blob store. */
   tempRoot: string;
+  /** Links on their way into the store (the data directory's `offlineStaging`, inside `tempRoot`). */
+  stagingDir: string;
   onError?: (err: unknown, what: string) => void;
   /** Seeding after the import (seeding.ts); none: never seeds after the import. */
   seeding?: SeedingHooks;
@@ -277,7 +279,7 @@ export class Scheduler {
 
   /** Links to verified files on their way into the store; emptied at every start. */
   get #stagingDir(): string {
-    return join(this.#d.tempRoot, STAGING_DIR);
+    return this.#d.stagingDir;
   }
 
   #forgetManifest(jobId: string): void {

@@ -6,9 +6,6 @@ import { join } from 'node:path';
 // takes a file by moving it; the engine must keep its own copy (it still reads it to verify
 // neighbouring pieces and to upload), so the store is given a second name for the same bytes.
 
-/** Under the offline working root; emptied at every start (an interrupted import leaves links here). */
-export const STAGING_DIR = '.staging';
-
 /** A hard link to `path` in `stagingDir` (a copy where links are not allowed), for the store to take. */
 export async function stageFile(path: string, stagingDir: string): Promise<string> {
   const staged = join(stagingDir, randomUUID());

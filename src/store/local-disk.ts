@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { STORE_TEMP_DIR } from '../data-dir/layout.js';
 import { AppError, fromFsError } from '../errors.js';
 import { mapInParallel, forEachInParallel } from '../parallel.js';
 import { EtagMismatch, type AdoptRequest, type BlobInfo, type BlobStore, type BlobWriter } from './blob-store.js';
@@ -13,7 +14,6 @@ import { errnoOf, fsyncDirectory, unlinkIfExists, writeFully } from './fs-util.j
 const READ_CHUNK = 1024 * 1024;
 /** Files of an adoptFiles batch in flight at once. */
 const ADOPT_PARALLEL = 16;
-const TEMP_DIR = 'tmp';
 const SHARD_RE = /^[A-Za-z0-9_-]{2}$/;
 
 /** Refuses anything that is not an etag before it can become part of a path. */
@@ -32,7 +32,7 @@ export class LocalDiskBlobStore implements BlobStore {
   private tempDirReady: Promise<void> | null = null;
 
   constructor(readonly root: string) {
-    this.tempDir = join(root, TEMP_DIR);
+    this.tempDir = join(root, STORE_TEMP_DIR);
   }
 
   async createWriter(): Promise<BlobWriter> {
@@ -161,7 +161,7 @@ export class LocalDiskBlobStore implements BlobStore {
 
   async *list(): AsyncIterable<string> {
     for (const first of await this.subdirectories(this.root)) {
-      if (first === TEMP_DIR || !SHARD_RE.test(first)) continue;
+      if (first === STORE_TEMP_DIR || !SHARD_RE.test(first)) continue;
       for (const second of await this.subdirectories(join(this.root, first))) {
         if (!SHARD_RE.test(second)) continue;
         const dir = join(this.root, first, second);

@@ -1,11 +1,12 @@
 import { stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { UPLOADS_DONE_DIR } from '../data-dir/layout.js';
 import { errnoOf, mtimeOrNull, namesInDir, unlinkIfExists } from '../store/fs-util.js';
 import { ASM_MAP_RE, ASM_RE, type Assemblies } from './assembly.js';
 import { isBlockId } from './ctx.js';
 import type { PendingBlocks } from './pending.js';
 import type { RunningHashes } from './running-hashes.js';
-import { DONE_DIR, DONE_RECORD_RE } from './upload-dir.js';
+import { DONE_RECORD_RE } from './upload-dir.js';
 
 export interface SweeperDeps {
   /** The uploads directory. */
@@ -57,7 +58,7 @@ export class Sweeper {
     this.deps.hashes.forgetUntouchedSince(cutoff);
     this.deps.pending.forgetUntouchedSince(cutoff);
     removed += await this.sweepAssemblies(cutoff);
-    for (const dir of [this.deps.dir, join(this.deps.dir, DONE_DIR)]) {
+    for (const dir of [this.deps.dir, join(this.deps.dir, UPLOADS_DONE_DIR)]) {
       for (const name of await namesInDir(dir)) {
         // Block files, and finished-upload records (a SHA-256) with their temporary files.
         if (!isBlockId(name) && !DONE_RECORD_RE.test(name)) continue;
@@ -112,7 +113,7 @@ export async function clearInterruptedUploads(dir: string): Promise<number> {
     await unlinkIfExists(join(dir, file));
     removed++;
   }
-  const doneDir = join(dir, DONE_DIR);
+  const doneDir = join(dir, UPLOADS_DONE_DIR);
   for (const file of await namesInDir(doneDir)) {
     if (!DONE_RECORD_RE.test(file) || !file.endsWith('.tmp')) continue;
     await unlinkIfExists(join(doneDir, file));

@@ -1,5 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { UPLOADS_DONE_DIR } from '../data-dir/layout.js';
 import { fromFsError } from '../errors.js';
 import type { BlobInfo } from '../store/blob-store.js';
 import { isEtag } from '../store/etag.js';
@@ -8,8 +9,6 @@ import { isEtag } from '../store/etag.js';
 // assembly, named by its blockId, the assembly files (assembly.ts), and in `done/` a record
 // per finished mkfile, named by the SHA-256 of its request, so that a retry answers the same.
 
-/** Where the records of finished mkfiles live, below the uploads directory. */
-export const DONE_DIR = 'done';
 /** A finished-upload record (the SHA-256 of its request), or its temporary file while written. */
 export const DONE_RECORD_RE = /^[0-9a-f]{64}(\.tmp)?$/;
 
@@ -20,7 +19,7 @@ export class UploadDir {
 
   /** The file of a block; the directories are created on first use. */
   async blockPath(blockId: string): Promise<string> {
-    this.ready ??= mkdir(join(this.path, DONE_DIR), { recursive: true }).catch((err: unknown) => {
+    this.ready ??= mkdir(join(this.path, UPLOADS_DONE_DIR), { recursive: true }).catch((err: unknown) => {
       this.ready = null;
       throw fromFsError(err, 'preparing the upload directory');
     });
@@ -53,6 +52,6 @@ export class UploadDir {
   }
 
   private donePath(id: string): string {
-    return join(this.path, DONE_DIR, id);
+    return join(this.path, UPLOADS_DONE_DIR, id);
   }
 }

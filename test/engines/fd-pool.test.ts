@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
+import { readSettings } from '../../src/config/index.js';
 import { PooledChunkStore } from '../../src/engines/bittorrent/pooled-store.js';
-import { DescriptorsExhaustedError, FdPool, type FileOpener } from '../../src/engines/fd-pool.js';
+import { DEFAULT_MAX_OPEN_FILES, DescriptorsExhaustedError, FdPool, type FileOpener } from '../../src/engines/fd-pool.js';
 import { WebTorrentEngine } from '../../src/engines/index.js';
 import { offlineConfigFrom } from '../../src/offline/offline-config.js';
 import { makeTorrent, startAria2Seeder, startTracker, startWebTorrentSeeder, writePayload } from '../helpers/swarm.js';
@@ -238,10 +239,11 @@ test('chunk store: pieces span files (empty ones included), pad files of a read-
   }));
 
 test('OPENPAN_MAX_OPEN_FILES reaches the BitTorrent engine; 0 or garbage stops the start', async () => {
-  assert.equal(offlineConfigFrom({ OPENPAN_MAX_OPEN_FILES: '32' }).engine.maxOpenFiles, 32);
-  assert.equal(offlineConfigFrom({}).engine.maxOpenFiles, undefined, 'unset: the engine default (256)');
-  assert.throws(() => offlineConfigFrom({ OPENPAN_MAX_OPEN_FILES: '0' }), /OPENPAN_MAX_OPEN_FILES/);
-  assert.throws(() => offlineConfigFrom({ OPENPAN_MAX_OPEN_FILES: 'many' }), /OPENPAN_MAX_OPEN_FILES/);
+  const maxOpenFiles = (env: Record<string, string>) => offlineConfigFrom(readSettings(env)).engine.maxOpenFiles;
+  assert.equal(maxOpenFiles({ OPENPAN_MAX_OPEN_FILES: '32' }), 32);
+  assert.equal(maxOpenFiles({}), DEFAULT_MAX_OPEN_FILES, 'unset: the engine default (256)');
+  assert.throws(() => readSettings({ OPENPAN_MAX_OPEN_FILES: '0' }), /OPENPAN_MAX_OPEN_FILES/);
+  assert.throws(() => readSettings({ OPENPAN_MAX_OPEN_FILES: 'many' }), /OPENPAN_MAX_OPEN_FILES/);
   const engine = new WebTorrentEngine({ dht: false, pex: false });
   assert.equal(engine.fdPool.max, 256);
   await engine.close();

@@ -7,7 +7,10 @@ import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { HttpEngine, httpEngineOptionsFromEnv, reportsPieces, type EngineStatus, type HttpEngineOptions } from '../../src/engines/index.js';
+import { readSettings } from '../../src/config/index.js';
+import { HTTP_DEFAULTS } from '../../src/engines/http/options.js';
+import { HttpEngine, reportsPieces, type EngineStatus, type HttpEngineOptions } from '../../src/engines/index.js';
+import { offlineConfigFrom } from '../../src/offline/offline-config.js';
 import { AddressPolicy, parseCidrList } from '../../src/net/index.js';
 import { ETAG_BLOCK } from '../../src/store/etag.js';
 import { startTestServer, type TestServer } from '../net/http-fixture.js';
@@ -213,10 +216,14 @@ test('sources and selections the engine cannot take fail at start with stable co
     assert.equal(server.requests.length, 1, 'only the probe');
   }));
 
-test('httpEngineOptionsFromEnv reads and validates OPENPAN_HTTP_*', () => {
-  assert.deepEqual(httpEngineOptionsFromEnv({}, policy), { policy });
-  assert.deepEqual(httpEngineOptionsFromEnv({ OPENPAN_HTTP_SEGMENTS: '4', OPENPAN_HTTP_MAX_ACTIVE: '2', OPENPAN_HTTP_RETRIES: '0', OPENPAN_HTTP_TIMEOUT: '60' }, policy), {
-    policy,
+test('the options from OPENPAN_HTTP_* reach the engine, checked; unset, the engine defaults', () => {
+  const options = (env: Record<string, string>) => {
+    const { policy: _policy, ...rest } = offlineConfigFrom(readSettings(env)).http;
+    return rest;
+  };
+  const { segments, maxActive, retries, idleTimeoutMs, connectTimeoutMs } = HTTP_DEFAULTS;
+  assert.deepEqual(options({}), { segments, maxActive, retries, idleTimeoutMs, connectTimeoutMs });
+  assert.deepEqual(options({ OPENPAN_HTTP_SEGMENTS: '4', OPENPAN_HTTP_MAX_ACTIVE: '2', OPENPAN_HTTP_RETRIES: '0', OPENPAN_HTTP_TIMEOUT: '60' }), {
     segments: 4,
     maxActive: 2,
     retries: 0,
@@ -224,6 +231,6 @@ test('httpEngineOptionsFromEnv reads and validates OPENPAN_HTTP_*', () => {
     connectTimeoutMs: 15_000,
   });
   for (const [name, value] of [['OPENPAN_HTTP_SEGMENTS', '0'], ['OPENPAN_HTTP_SEGMENTS', 'many'], ['OPENPAN_HTTP_MAX_ACTIVE', '-1'], ['OPENPAN_HTTP_RETRIES', '1.5'], ['OPENPAN_HTTP_TIMEOUT', '0']]) {
-    assert.throws(() => httpEngineOptionsFromEnv({ [name]: value }, policy), new RegExp(name), `${name}=${value}`);
+    assert.throws(() => readSettings({ [name]: value }), new RegExp(name), `${name}=${value}`);
   }
 });

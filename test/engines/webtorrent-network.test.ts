@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { btDhtFromEnv, WebTorrentEngine } from '../../src/engines/index.js';
+import { readSetting } from '../../src/config/index.js';
+import { WebTorrentEngine } from '../../src/engines/index.js';
 import { makeTorrent, startWebSeed, writePayload } from '../helpers/swarm.js';
 import { waitFor } from './conformance.js';
 
@@ -44,8 +45,9 @@ test('with dht: false the engine opens no UDP socket, and listens only while it 
 });
 
 test('OPENPAN_BT_DHT=0 switches the DHT off; unset or 1 leaves it on', () => {
-  assert.equal(btDhtFromEnv({ OPENPAN_BT_DHT: '0' }), false);
-  assert.equal(btDhtFromEnv({ OPENPAN_BT_DHT: 'false' }), false);
-  assert.equal(btDhtFromEnv({}), true);
-  assert.equal(btDhtFromEnv({ OPENPAN_BT_DHT: '1' }), true);
+  const dht = (value?: string) => readSetting({ OPENPAN_BT_DHT: value }, 'OPENPAN_BT_DHT');
+  assert.equal(dht('0'), false);
+  assert.equal(dht('false'), false);
+  assert.equal(dht(), true);
+  assert.equal(dht('1'), true);
 });

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOpenPan, type OpenPan } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 
 export const ADMIN_PASSWORD = 'admin-Passw0rd';
 
@@ -85,7 +85,7 @@ export async function startServer(env: Record<string, string> = {}, dataDir?: st
     ...env,
   };
   const config = loadConfig(fullEnv);
-  const openpan = await createOpenPan(config, fullEnv);
+  const openpan = await createOpenPan(config);
   await openpan.users.ensureAdmin(config.adminName, config.adminPassword);
   const url = await openpan.listen();
   const admin = await new Client(url).login('admin', ADMIN_PASSWORD);

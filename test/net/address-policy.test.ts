@@ -1,7 +1,9 @@
 // The SSRF address policy, on the pure checker only: none of these addresses is ever connected to.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { addressClass, AddressPolicy, addressPolicyFromEnv, hostToCheck, parseCidrList, type AddressClass } from '../../src/net/address-policy.js';
+import { readSettings } from '../../src/config/index.js';
+import { addressClass, AddressPolicy, hostToCheck, parseCidrList, type AddressClass } from '../../src/net/address-policy.js';
+import { offlineConfigFrom } from '../../src/offline/offline-config.js';
 
 const cases: Array<[string, AddressClass]> = [
   ['8.8.8.8', 'public'],
@@ -139,8 +141,10 @@ test('every spelling of a loopback or private IPv4 is a literal IP once the URL 
   assert.deepEqual(hostToCheck(new URL('http://localhost/')), { kind: 'name', name: 'localhost' });
 });
 
-test('addressPolicyFromEnv reads OPENPAN_FETCH_ALLOW and rejects a bad value at start-up', () => {
-  assert.equal(addressPolicyFromEnv({}).check('10.0.0.1').ok, false);
-  assert.equal(addressPolicyFromEnv({ OPENPAN_FETCH_ALLOW: '10.0.0.0/8' }).check('10.0.0.1').ok, true);
-  assert.throws(() => addressPolicyFromEnv({ OPENPAN_FETCH_ALLOW: 'intranet' }), /OPENPAN_FETCH_ALLOW.*"intranet"/);
+test('the policy comes from OPENPAN_FETCH_ALLOW, and a bad value is refused at start-up', () => {
+  const policy = (env: Record<string, string>) => offlineConfigFrom(readSettings(env)).policy;
+  assert.equal(policy({}).check('10.0.0.1').ok, false);
+  assert.equal(policy({ OPENPAN_FETCH_ALLOW: '10.0.0.0/8' }).check('10.0.0.1').ok, true);
+  assert.equal(policy({ OPENPAN_FETCH_ALLOW: ' 10.0.0.0/8 , ,192.168.1.5' }).check('192.168.1.5').ok, true);
+  assert.throws(() => readSettings({ OPENPAN_FETCH_ALLOW: 'intranet' }), /OPENPAN_FETCH_ALLOW.*"intranet"/);
 });

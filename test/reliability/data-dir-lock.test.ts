@@ -8,9 +8,9 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { after, describe, test } from 'node:test';
-import { acquireDataDirLock, DataDirBusyError, lockHolder } from '../../src/fsck/lock.js';
+import { acquireDataDirLock, DataDirBusyError, lockHolder } from '../../src/data-dir/index.js';
 
-const LOCK_MODULE = new URL('../../src/fsck/lock.ts', import.meta.url).href;
+const LOCK_MODULE = new URL('../../src/data-dir/lock.ts', import.meta.url).href;
 
 /** Another process that takes the lock and keeps it until killed. */
 async function holderProcess(dataDir: string): Promise<ChildProcess> {

@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { verifyUploadToken } from '../../src/upload/upload-token.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { blockFiles, bytes, tempBlobs, ticket } from './helpers.js';

@@ -1,15 +1,17 @@
 // `openpan fsck`: the operator's consistency check of a data directory (src/fsck/).
 import { resolve } from 'node:path';
+import { dataDirFrom, defaultOf, readSetting } from '../../config/index.js';
 import { UsageError } from '../args.js';
 import { defineCommand } from '../command.js';
 import { CliError } from '../errors.js';
 
-function uploadExpiryMs(): number | undefined {
-  const raw = process.env.OPENPAN_UPLOAD_EXPIRY;
-  if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`OPENPAN_UPLOAD_EXPIRY must be a non-negative integer, got ${JSON.stringify(raw)}`);
-  return n * 1000;
+/** The server's OPENPAN_UPLOAD_EXPIRY, ms: younger upload pieces are not leftovers yet. */
+function uploadExpiryMs(): number {
+  try {
+    return readSetting(process.env, 'OPENPAN_UPLOAD_EXPIRY') * 1000;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 export const fsck = defineCommand({
@@ -26,7 +28,7 @@ export const fsck = defineCommand({
     'Exit status: 0 clean, 1 problems found (repaired or not), 2 usage error or directory in use.',
   ].join('\n'),
   options: {
-    'data-dir': { type: 'string', value: 'DIR', description: 'the data directory (default $OPENPAN_DATA_DIR or ./data)' },
+    'data-dir': { type: 'string', value: 'DIR', description: `the data directory (default $OPENPAN_DATA_DIR or ${defaultOf('OPENPAN_DATA_DIR')})` },
     verify: { type: 'boolean', description: 'recompute the hash of every stored content (reads every byte)' },
     repair: { type: 'boolean', description: 'fix what can be fixed' },
     force: { type: 'boolean', description: 'run even though a server holds the directory' },
@@ -34,7 +36,7 @@ export const fsck = defineCommand({
   },
   async run({ positionals, options }) {
     if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-    const dataDir = resolve(options['data-dir'] ?? (process.env.OPENPAN_DATA_DIR || './data'));
+    const dataDir = options['data-dir'] !== undefined ? resolve(options['data-dir']) : dataDirFrom(process.env);
     const expiry = uploadExpiryMs();
     // Loaded on demand: the client commands never need the database driver.
     const [{ runFsck, NotADataDirError, DataDirBusyError }, { formatReport, reportJson }] = await Promise.all([import('../../fsck/fsck.js'), import('../../fsck/report.js')]);

@@ -1,3 +1,4 @@
+import { readSetting } from '../../config/env.js';
 import { parseIntOption, UsageError } from '../args.js';
 import { sessionClient, uploadStateDir } from '../cli-config.js';
 import { defineCommand } from '../command.js';
@@ -33,7 +34,7 @@ export const upload = defineCommand({
     const parallel = parseIntOption(options.parallel, 'parallel', 4, 1, 32);
     const dest = destinationOf(options.to);
     const quiet = options.quiet ?? false;
-    const failAfter = process.env.OPENPAN_CLI_FAIL_AFTER_BLOCKS ? Number(process.env.OPENPAN_CLI_FAIL_AFTER_BLOCKS) : undefined;
+    const failAfter = readSetting(process.env, 'OPENPAN_CLI_FAIL_AFTER_BLOCKS');
     const { client, config } = sessionClient();
     if (dest !== '/' && dest !== ':torrent') await client.createDirectory(dest);
 

@@ -1,8 +1,8 @@
 // Operator commands: they open the server's database directly (SQLite in WAL mode, so they work
 // while the server runs), configured by the same environment as the server (OPENPAN_DATA_DIR...).
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dataDirFrom, defaultOf, loadConfig } from '../../config/index.js';
+import { hasDatabase } from '../../data-dir/layout.js';
 import type { UsersService } from '../../users/users.service.js';
 import { parseSize, UsageError } from '../args.js';
 import { defineCommand } from '../command.js';
@@ -10,18 +10,17 @@ import { CliError } from '../errors.js';
 import { formatSize, formatTable } from '../format.js';
 import { promptNewPassword } from '../prompt.js';
 
-const DATA_DIR_NOTE = 'Works on the database in $OPENPAN_DATA_DIR (default ./data), also while the server runs.';
+const DATA_DIR_NOTE = `Works on the database in $OPENPAN_DATA_DIR (default ${defaultOf('OPENPAN_DATA_DIR')}), also while the server runs.`;
 
 /** Opens the users service on the server's database for the length of `fn`. */
 async function withUsers<T>(fn: (users: UsersService) => Promise<T>): Promise<T> {
   // Checked before loadConfig, which would create an empty data directory (and secret) on a typo.
-  const dataDir = resolve(process.env.OPENPAN_DATA_DIR || './data');
-  if (!existsSync(join(dataDir, 'openpan.db'))) {
+  const dataDir = dataDirFrom(process.env);
+  if (!hasDatabase(dataDir)) {
     throw new CliError(`no openpan database in ${dataDir}: set OPENPAN_DATA_DIR to the server's data directory (or start the server once)`);
   }
   // Loaded on demand: the client commands never need the database driver.
-  const [{ loadConfig }, { openDatabase }, { UsersRepo }, { UsersService }] = await Promise.all([
-    import('../../config.js'),
+  const [{ openDatabase }, { UsersRepo }, { UsersService }] = await Promise.all([
     import('../../db/database.js'),
     import('../../users/users.repo.js'),
     import('../../users/users.service.js'),

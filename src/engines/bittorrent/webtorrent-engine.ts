@@ -52,7 +52,7 @@ import { interceptMetadata, WebTorrent, type WtBitfield, type WtClient, type WtP
 //   (`kickIdleWires`), and a first tracker announce that failed is not retried for 30 minutes
 //   (`reannounce`, while the job has no peer).
 
-/** Options of the BitTorrent engine. The caller reads the environment (see `btDhtFromEnv`). */
+/** Options of the BitTorrent engine. The caller reads the environment (src/offline/offline-config.ts). */
 export interface WebTorrentEngineOptions {
   /** Mainline DHT (BEP 5). The server turns it on unless OPENPAN_BT_DHT=0; tests turn it off. */
   dht: boolean;
@@ -90,12 +90,6 @@ export interface WebTorrentEngineOptions {
   maxOpenFiles?: number;
   /** The descriptor pool to open files through (shared with others, or a test's). Default: the engine's own, of `maxOpenFiles`. */
   fdPool?: FdPool;
-}
-
-/** `OPENPAN_BT_DHT=0` (or `false`, `off`, `no`) switches the DHT off; anything else leaves it on. */
-export function btDhtFromEnv(env: Record<string, string | undefined> = process.env): boolean {
-  const raw = (env.OPENPAN_BT_DHT ?? '').trim().toLowerCase();
-  return !['0', 'false', 'off', 'no'].includes(raw);
 }
 
 const DEFAULTS = {

@@ -4,6 +4,7 @@ import { EtagHasher, isEtag } from '../../store/etag.js';
 import { errnoOf } from '../../store/fs-util.js';
 import { CONTENT_GRACE_MS, type Checked, type CheckContext } from '../context.js';
 import type { Problem } from '../problems.js';
+import { forEachInParallel } from '../../parallel.js';
 
 // The store against the database: every content a file entry uses is stored with the size (and,
 // with --verify, the hash) its etag and blob row say; every blob row counts exactly the entries
@@ -20,14 +21,6 @@ interface BlobUse {
   uses: number;
   min_size: number | null;
   max_size: number | null;
-}
-
-async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 async function hashOf(ctx: CheckContext, etag: string): Promise<{ etag: string; size: number }> {
@@ -94,7 +87,7 @@ export async function checkContent(ctx: CheckContext, checked: Checked): Promise
     ) c ON c.store_id = b.id`.execute(ctx.db);
   checked.contents = blobs.rows.length;
   const problems: Problem[] = [];
-  await inParallel(blobs.rows, ctx.verify ? 2 : STAT_PARALLEL, async (b) => {
+  await forEachInParallel(blobs.rows, ctx.verify ? 2 : STAT_PARALLEL, async (b) => {
     problems.push(...(await checkBlob(ctx, { ...b, uses: Number(b.uses) }, checked)));
   });
 

@@ -3,7 +3,6 @@ import { errnoOf, mtimeOrNull, namesInDir } from '../../store/fs-util.js';
 import { ASM_MAP_RE, ASM_RE } from '../../upload/assembly.js';
 import { isBlockId } from '../../upload/ctx.js';
 import { DONE_RECORD_RE } from '../../upload/upload-dir.js';
-import { STAGING_DIR } from '../../offline/staging.js';
 import { TEMP_MAX_AGE_MS, type CheckContext } from '../context.js';
 import type { Problem } from '../problems.js';
 
@@ -60,7 +59,7 @@ export async function checkUploads(ctx: CheckContext): Promise<Problem[]> {
       }
     }
   }
-  const doneDir = join(dir, 'done');
+  const doneDir = ctx.layout.uploadsDone;
   for (const name of await entries(doneDir)) {
     if (!DONE_RECORD_RE.test(name)) continue;
     const path = join(doneDir, name);
@@ -78,15 +77,15 @@ export async function checkOfflineDirs(ctx: CheckContext): Promise<Problem[]> {
   const problems: Problem[] = [];
   for (const name of await entries(ctx.layout.offline)) {
     if (keep.has(name)) continue;
-    if (name === STAGING_DIR) {
+    const path = join(ctx.layout.offline, name);
+    if (path === ctx.layout.offlineStaging) {
       // Links of an import that was interrupted; the scheduler empties the directory at start.
       if (!ctx.live) {
-        const staging = join(ctx.layout.offline, name);
-        for (const link of await entries(staging)) problems.push(leftover('offline-leftover', join(staging, link), 'a link left by an import that was interrupted'));
+        for (const link of await entries(path)) problems.push(leftover('offline-leftover', join(path, link), 'a link left by an import that was interrupted'));
       }
       continue;
     }
-    problems.push(leftover('offline-leftover', join(ctx.layout.offline, name), 'the working directory of an offline job that is done or unknown'));
+    problems.push(leftover('offline-leftover', path, 'the working directory of an offline job that is done or unknown'));
   }
   return problems;
 }

@@ -8,13 +8,6 @@ const EXPOSED = 'Authorization, Content-Disposition, Content-Length, Content-Ran
 const METHODS = 'GET, HEAD, POST, OPTIONS';
 const PREFLIGHT_MAX_AGE_S = '600';
 
-export function corsOriginsFrom(value: string | undefined): string[] {
-  return (value ?? '')
-    .split(/[\s,]+/)
-    .map((o) => o.trim().replace(/\/+$/, ''))
-    .filter(Boolean);
-}
-
 function isUploadService(url: string): boolean {
   return url === '/upload' || url.startsWith('/upload/') || url.startsWith('/upload?');
 }
