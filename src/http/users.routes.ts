@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
-import { apiRoute, publicRoute } from '../http/server.js';
-import { sixpanUser } from '../http/sixpan/answers.js';
-import { LoginThrottled } from './login-limiter.js';
-import type { UsersService } from './users.service.js';
+import { apiRoute, publicRoute } from './server.js';
+import { sixpanUser } from './sixpan/answers.js';
+import { LoginThrottled } from '../users/login-limiter.js';
+import type { UsersService } from '../users/users.service.js';
 
 const OptStr = Type.Optional(Type.String());
 const Register = Type.Object({ name: OptStr, password: OptStr, phone: OptStr, code: OptStr, phoneInfo: OptStr });
