@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { sanitizeName } from '../files/names.js';
+import { sanitizeName } from '../names/file-names.js';
 import { parseMagnet, type MagnetLink } from '../torrent/index.js';
 
 // What a user pastes into "offline download": magnet links, HTTP/HTTPS URLs, ed2k links, and

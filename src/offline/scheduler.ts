@@ -13,7 +13,7 @@ import {
 import { AppError, isAppError } from '../errors.js';
 import type { DirRef } from '../files/file-object.js';
 import type { FilesService } from '../files/files.service.js';
-import { numberedName } from '../files/names.js';
+import { numberedName } from '../names/file-names.js';
 import { adoptOrImport, type BlobStore } from '../store/blob-store.js';
 import type { ContentLock } from '../store/content-lock.js';
 import { BlockHasher, EtagTracker, type TrackedFile } from './etag-tracker.js';
