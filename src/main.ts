@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createOpenPan } from './app.js';
 import { loadConfig } from './config.js';
-import { DEFAULT_MAX_OPEN_FILES } from './engines/fd-pool.js';
+import { DEFAULT_MAX_OPEN_FILES } from './engines/index.js';
 import { acquireDataDirLock } from './fsck/lock.js';
 import { dataDirLayout } from './fsck/layout.js';
 import { LocalDiskBlobStore } from './store/local-disk.js';

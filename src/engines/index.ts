@@ -5,3 +5,4 @@ export { HTTP_PIECE_LENGTH, HttpEngine } from './http/http-engine.js';
 export { httpEngineOptionsFromEnv, type HttpEngineOptions } from './http/options.js';
 export { guardTorrentHints } from './bittorrent/tracker-guard.js';
 export { EngineRouter } from './router.js';
+export { DEFAULT_MAX_OPEN_FILES } from './fd-pool.js';

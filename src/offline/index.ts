@@ -23,6 +23,7 @@ export { OfflineService } from './offline.service.js';
 export type { ParsedFile, ParseFailure, ParseResult, TaskFileDetail, TaskObject, TaskStreamEvent } from './offline.service.js';
 export { Scheduler } from './scheduler.js';
 export { offlineConfigFrom } from './offline-config.js';
+export { STAGING_DIR } from './staging.js';
 
 export interface OfflineDeps {
   db: Db;

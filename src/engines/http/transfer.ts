@@ -1,11 +1,20 @@
 import type { Agent, IncomingMessage } from 'node:http';
 import { rm, stat, type FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AddressPolicy } from '../../net/address-policy.js';
-import { asFetchError, FetchError } from '../../net/fetch-error.js';
-import { contentLength, parseContentRange, probeUrl, type ProbeResult } from '../../net/probe.js';
-import { RawUnsupported, rawGet, type RawBodyHandlers } from '../../net/raw-get.js';
-import { getFollowingRedirects, type FollowOptions } from '../../net/safe-fetch.js';
+import {
+  asFetchError,
+  contentLength,
+  FetchError,
+  getFollowingRedirects,
+  parseContentRange,
+  probeUrl,
+  rawGet,
+  RawUnsupported,
+  type AddressPolicy,
+  type FollowOptions,
+  type ProbeResult,
+  type RawBodyHandlers,
+} from '../../net/index.js';
 import { ByteRanges, splitRanges, type ByteRange } from './byte-ranges.js';
 import { openRetrying } from '../fd-pool.js';
 import { PositionalWriter } from './positional-writer.js';

@@ -3,7 +3,7 @@ import { errnoOf, mtimeOrNull, namesInDir } from '../../store/fs-util.js';
 import { ASM_MAP_RE, ASM_RE } from '../../upload/assembly.js';
 import { isBlockId } from '../../upload/ctx.js';
 import { DONE_RECORD_RE } from '../../upload/upload-dir.js';
-import { STAGING_DIR } from '../../offline/staging.js';
+import { STAGING_DIR } from '../../offline/index.js';
 import { TEMP_MAX_AGE_MS, type CheckContext } from '../context.js';
 import type { Problem } from '../problems.js';
 
