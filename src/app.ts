@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { join } from 'node:path';
 import type { Config } from './config.js';
 import { openDatabase, type Db } from './db/database.js';
@@ -79,7 +79,7 @@ export async function createOpenPan(config: Config, env: Record<string, string |
   });
   installCors(http, () => config.corsOrigins);
   const links = new DownloadLinks({ secret: config.secret, ttlMs: config.downloadUrlTtlMs, publicUrl: () => config.publicUrl });
-  await http.register(async (v1) => {
+  const v1Api: FastifyPluginAsync = async (v1) => {
     installSixpanWire(v1, users);
     registerUserRoutes(v1, users);
     registerFileRoutes(v1, files, links);
@@ -87,7 +87,8 @@ export async function createOpenPan(config: Config, env: Record<string, string |
     registerCommonRoutes(v1);
     registerStoreTokenRoutes(v1, storeToken);
     registerOfflineRoutes(v1, offline.service);
-  });
+  };
+  await http.register(v1Api);
   await http.register(uploadRoutes, { prefix: '/upload', service: uploads, bodyIdleTimeoutMs: config.bodyIdleTimeoutMs });
   // Signed addresses authorise themselves: outside the /v1 plugin and its token check.
   registerDownloadRoutes(http, { secret: config.secret, store, fileHolds: (userId, uuid, etag) => files.fileHolds(userId, uuid, etag) });
