@@ -22,7 +22,12 @@ async function world(body: (w: { server: TestServer; engine: (o?: Partial<HttpEn
   const server = await startTestServer();
   const engines: HttpEngine[] = [];
   try {
-    await body({ server, root, engine: (o = {}) => (engines.push(new HttpEngine({ policy, retryDelayMs: 20, ...o })), engines.at(-1) as HttpEngine) });
+    const engine = (o: Partial<HttpEngineOptions> = {}) => {
+      const made = new HttpEngine({ policy, retryDelayMs: 20, ...o });
+      engines.push(made);
+      return made;
+    };
+    await body({ server, root, engine });
   } finally {
     await Promise.all(engines.map((e) => e.close()));
     await server.close();
