@@ -1,10 +1,10 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Config } from './config/index.js';
 import { dataDirLayout } from './data-dir/index.js';
 import { openDatabase, type Db } from './db/database.js';
 import { DownloadLinks } from './files/download-links.js';
 import { FilesRepo } from './files/files.repo.js';
-import { registerFileRoutes } from './files/files.routes.js';
+import { registerFileRoutes } from './http/files.routes.js';
 import { FilesService } from './files/files.service.js';
 import { registerDownloadRoutes } from './http/download.routes.js';
 import { registerWebUi } from './http/static.js';
@@ -12,20 +12,21 @@ import { registerCommonRoutes } from './http/common.routes.js';
 import { createHttpServer, installSixpanWire } from './http/server.js';
 import { sessionClaimsOf } from './http/sixpan/answers.js';
 import { installCors } from './http/sixpan/cors.js';
-import { registerPreviewRoutes } from './files/preview.routes.js';
+import { registerPreviewRoutes } from './http/preview.routes.js';
 import { BlobCollector } from './store/collector.js';
 import { ContentLock } from './store/content-lock.js';
 import { LocalDiskBlobStore } from './store/local-disk.js';
 import { StoreTokenService } from './upload/store-token.js';
-import { registerStoreTokenRoutes } from './upload/store-token.routes.js';
+import { registerStoreTokenRoutes } from './http/store-token.routes.js';
 import { UploadRepo } from './upload/upload.repo.js';
 import { uploadRoutes } from './upload/upload.routes.js';
 import { UploadService } from './upload/upload.service.js';
 import { LoginLimiter } from './users/login-limiter.js';
 import { UsersRepo } from './users/users.repo.js';
-import { registerUserRoutes } from './users/users.routes.js';
+import { registerUserRoutes } from './http/users.routes.js';
 import { UsersService } from './users/users.service.js';
-import { createOffline, registerOfflineRoutes, type Offline } from './offline/index.js';
+import { registerOfflineRoutes } from './http/offline.routes.js';
+import { createOffline, type Offline } from './offline/index.js';
 
 export interface OpenPan {
   config: Config;
@@ -79,7 +80,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   });
   installCors(http, () => config.corsOrigins);
   const links = new DownloadLinks({ secret: config.secret, ttlMs: config.downloadUrlTtlMs, publicUrl: () => config.publicUrl });
-  await http.register(async (v1) => {
+  const v1Api: FastifyPluginAsync = async (v1) => {
     installSixpanWire(v1, users);
     registerUserRoutes(v1, users);
     registerFileRoutes(v1, files, links);
@@ -87,7 +88,8 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     registerCommonRoutes(v1);
     registerStoreTokenRoutes(v1, storeToken);
     registerOfflineRoutes(v1, offline.service);
-  });
+  };
+  await http.register(v1Api);
   await http.register(uploadRoutes, { prefix: '/upload', service: uploads, bodyIdleTimeoutMs: config.bodyIdleTimeoutMs });
   // Signed addresses authorise themselves: outside the /v1 plugin and its token check.
   registerDownloadRoutes(http, { secret: config.secret, store, fileHolds: (userId, uuid, etag) => files.fileHolds(userId, uuid, etag) });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createOpenPan } from './app.js';
 import { loadConfig } from './config/index.js';
 import { acquireDataDirLock, dataDirLayout } from './data-dir/index.js';
-import { DEFAULT_MAX_OPEN_FILES } from './engines/fd-pool.js';
+import { DEFAULT_MAX_OPEN_FILES } from './engines/index.js';
 import { LocalDiskBlobStore } from './store/local-disk.js';
 import { clearInterruptedUploads } from './upload/sweep.js';
 

@@ -3,7 +3,7 @@
 import type { FileObject } from '../files/file-object.js';
 import type { PageResult } from '../files/files.service.js';
 import type { SixpanTask } from '../http/sixpan/answers.js';
-import type { ParsedFile, ParseResult, TaskFileDetail } from '../offline/offline.service.js';
+import type { ParsedFile, ParseResult, TaskFileDetail } from '../offline/index.js';
 
 /** A task as the API shows it. */
 type TaskObject = SixpanTask;

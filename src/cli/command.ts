@@ -11,7 +11,7 @@ export interface Command<S extends OptionSpecs = OptionSpecs> {
   description?: string;
   options: S;
   /** Returns the exit code (0 when omitted). */
-  run(args: ParsedArgs<S>): Promise<number | void>;
+  run(args: ParsedArgs<S>): Promise<number> | Promise<void>;
 }
 
 /** Keeps the option types of one command while letting the dispatcher hold them all. */

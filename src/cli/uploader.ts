@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { EtagHasher, ETAG_BLOCK } from '../store/etag.js';
-import { ApiClient, ApiError, isFileObject, UploadService, type FileObject, type UploadTicket } from './api-client.js';
+import { type ApiClient, ApiError, isFileObject, UploadService, type FileObject, type UploadTicket } from './api-client.js';
 import { crc32 } from '../upload/crc32.js';
 import { CliError } from './errors.js';
 import type { Progress } from './progress.js';

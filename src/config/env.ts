@@ -1,5 +1,5 @@
 import { KindGuard, type TSchema } from '@sinclair/typebox';
-import { parseCidr } from '../net/address-policy.js';
+import { parseCidr } from '../net/index.js';
 import { ConfigSchema, SETTING_NAMES, type SettingName, type Settings } from './schema.js';
 
 // Reads environment variables through the schema (schema.ts): an unset or blank one takes its

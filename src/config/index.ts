@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ensureDataDir, type DataDirLayout } from '../data-dir/layout.js';
-import { offlineConfigFrom, type OfflineConfig } from '../offline/offline-config.js';
+import { ensureDataDir, type DataDirLayout } from '../data-dir/index.js';
+import type { OfflineConfig } from '../offline/index.js';
+import { offlineConfigFrom } from './offline.js';
 import { readSetting, readSettings, type Env } from './env.js';
 
 // The server's configuration: the environment read through the schema (schema.ts, env.ts),

@@ -1,7 +1,6 @@
 import SQLite from 'better-sqlite3';
 import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { errnoOf } from '../store/fs-util.js';
 import { dataDirLayout } from './layout.js';
 
 // One process at a time works on a data directory: the server while it runs, `fsck` while it
@@ -58,7 +57,7 @@ async function pidFileHolder(dataDir: string): Promise<LockHolder | null> {
   try {
     return parse(await readFile(dataDirLayout(dataDir).lock, 'utf8'));
   } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return null;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
 }

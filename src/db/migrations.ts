@@ -1,8 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 import type { Migration, MigrationProvider } from 'kysely/migration';
-import { extOf, nfc, numberedName } from '../files/names.js';
-import { nameSortKey } from '../files/sort-key.js';
-import { userNameKey } from '../users/user-names.js';
+import { extOf, nfc, numberedName } from '../names/file-names.js';
+import { nameSortKey } from '../names/sort-key.js';
+import { userNameKey } from '../names/user-names.js';
 
 // Migrations are code, applied in name order at start-up. Never edit one that has shipped:
 // add a new one.
@@ -252,7 +252,7 @@ const migrations: Record<string, Migration> = {
     async up(db: Kysely<any>) {
       await db.transaction().execute(async (trx) => {
         await nfcFileNames(trx);
-        // Listings sort names by a key computed in TypeScript (files/sort-key.ts), ties by the
+        // Listings sort names by a key computed in TypeScript (names/sort-key.ts), ties by the
         // name: one index serves every page in either direction.
         await trx.schema.alterTable('files').addColumn('name_key', 'text', (c) => c.notNull().defaultTo('')).execute();
         await fillColumn(trx, 'files', 'name_key', nameSortKey);
@@ -278,7 +278,7 @@ const migrations: Record<string, Migration> = {
 };
 
 /**
- * Names became NFC (files/names.ts): an entry stored in another form is renamed to its NFC
+ * Names became NFC (names/file-names.ts): an entry stored in another form is renamed to its NFC
  * form, numbered ("café (1)") when a sibling already has that name, with its subtree's paths.
  */
 async function nfcFileNames(db: Kysely<any>): Promise<void> {

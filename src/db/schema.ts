@@ -3,7 +3,7 @@ import type { Generated } from 'kysely';
 export interface UsersTable {
   id: Generated<number>;
   name: string;
-  /** The name as logins and uniqueness compare it (users/user-names.ts): NFKC, case-folded; null for a row written without one (found by its exact name only). */
+  /** The name as logins and uniqueness compare it (names/user-names.ts): NFKC, case-folded; null for a row written without one (found by its exact name only). */
   name_key: string | null;
   /**
    * 0; or, for an account whose name already folded onto an older account's when name keys
@@ -39,9 +39,9 @@ export interface FilesTable {
   parent_id: number;
   /** Full path from the user's root, e.g. "/Movies/a.mkv". */
   path: string;
-  /** In NFC (files/names.ts). */
+  /** In NFC (names/file-names.ts). */
   name: string;
-  /** What listings sort names by (files/sort-key.ts); ties are ordered by `name`. */
+  /** What listings sort names by (names/sort-key.ts); ties are ordered by `name`. */
   name_key: string;
   ext: string;
   /** 0 file, 1 directory. */

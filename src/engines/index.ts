@@ -2,6 +2,7 @@
 export * from './engine.js';
 export { failureFromError, WebTorrentEngine, type WebTorrentEngineOptions } from './bittorrent/webtorrent-engine.js';
 export { HTTP_PIECE_LENGTH, HttpEngine } from './http/http-engine.js';
-export type { HttpEngineOptions } from './http/options.js';
+export { HTTP_DEFAULTS, type HttpEngineOptions } from './http/options.js';
 export { guardTorrentHints } from './bittorrent/tracker-guard.js';
 export { EngineRouter } from './router.js';
+export { DEFAULT_MAX_OPEN_FILES } from './fd-pool.js';

@@ -12,7 +12,10 @@ export class EngineListeners {
 
   on<E extends EngineEventName>(event: E, listener: EngineListener<E>): void {
     let set = this.#listeners.get(event);
-    if (set === undefined) this.#listeners.set(event, (set = new Set()));
+    if (set === undefined) {
+      set = new Set();
+      this.#listeners.set(event, set);
+    }
     set.add(listener as unknown as AnyListener);
   }
 

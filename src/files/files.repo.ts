@@ -2,8 +2,8 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { randomUuidSql, subtreeBounds } from '../db/sql.js';
 import { DIRECTORY, FILE, type DirRef, type FileRowWithParent } from './file-object.js';
-import { childPath } from './names.js';
-import { nameSortKey } from './sort-key.js';
+import { childPath } from '../names/file-names.js';
+import { nameSortKey } from '../names/sort-key.js';
 
 export type SortField = 'name' | 'size' | 'ctime' | 'mtime';
 

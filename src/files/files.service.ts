@@ -5,7 +5,7 @@ import { isUniqueViolation } from '../db/database.js';
 import { AppError, isAppError } from '../errors.js';
 import { DIRECTORY, FILE, ROOT_DIR, fileObject, rootObject, type DirRef, type FileObject, type FileRowWithParent } from './file-object.js';
 import type { FilesRepo, SortField } from './files.repo.js';
-import { MAX_DEPTH, TORRENT_FOLDER, assertName, extOf, isTorrentAlias, numberedName, pathSegments } from './names.js';
+import { MAX_DEPTH, TORRENT_FOLDER, assertName, extOf, isTorrentAlias, numberedName, pathSegments } from '../names/file-names.js';
 
 /** How a client names an entry: by uuid or by path. */
 export interface EntryRef {

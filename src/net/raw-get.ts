@@ -198,7 +198,8 @@ export function rawGet(url: URL, opts: RawGetOptions): Promise<RawResponse> {
         if (h.status >= 300 && h.status < 400) throw new RawUnsupported('a redirect');
         parsed = { ...h, length: framedLength(h) };
       } catch (err) {
-        return finish(err as Error);
+        finish(err as Error);
+        return;
       }
       head = parsed;
       taken = end + 4;

@@ -19,11 +19,11 @@ import { Scheduler } from './scheduler.js';
 import { Seeding } from './seeding.js';
 import { SeedingRepo } from './seeding.repo.js';
 
-export { registerOfflineRoutes } from './offline.routes.js';
 export { OfflineService } from './offline.service.js';
-export type { ParsedFile, ParseFailure, ParseResult, TaskFileDetail, TaskObject } from './offline.service.js';
+export type { ParsedFile, ParseFailure, ParseResult, TaskFileDetail, TaskObject, TaskStreamEvent } from './offline.service.js';
 export { Scheduler } from './scheduler.js';
-export { offlineConfigFrom, type OfflineConfig } from './offline-config.js';
+export type { MagnetConfig, OfflineConfig, QuotaConfig } from './offline-config.js';
+export type { SeedingConfig } from './seeding.js';
 
 export interface OfflineDeps {
   db: Db;

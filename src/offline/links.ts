@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { sanitizeName } from '../files/names.js';
+import { sanitizeName } from '../names/file-names.js';
 import { parseMagnet, type MagnetLink } from '../torrent/index.js';
 
 // What a user pastes into "offline download": magnet links, HTTP/HTTPS URLs, ed2k links, and
@@ -80,7 +80,7 @@ export function parseEd2k(uri: string): Extract<OfflineLink, { kind: 'ed2k' }> {
 
 /** An http(s) URL in its canonical WHATWG spelling (numeric hosts normalised), without the fragment. */
 export function parseHttpUrl(text: string): string {
-  if (/[\u0000-\u0020\u007f-\u009f]/.test(text)) invalid('a URL may not contain spaces or control characters');
+  if (/[\p{Cc} ]/u.test(text)) invalid('a URL may not contain spaces or control characters');
   let url: URL;
   try {
     url = new URL(text);

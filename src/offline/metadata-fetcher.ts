@@ -84,7 +84,7 @@ export class MetadataFetcher {
    */
   fetch(infoHash: string, magnetUri: string, requester: string, until: number): Promise<Buffer> {
     const running = this.#fetches.get(infoHash);
-    if (running !== undefined && running.stopping) {
+    if (running?.stopping) {
       return running.promise.then(
         (torrent) => torrent,
         () => this.fetch(infoHash, magnetUri, requester, until),

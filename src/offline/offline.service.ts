@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { AppError, isAppError } from '../errors.js';
 import type { FilesService } from '../files/files.service.js';
-import { sanitizeName } from '../files/names.js';
+import { sanitizeName } from '../names/file-names.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { TYPE_MAGNET, TYPE_TORRENT, TYPE_URL, type Manifest } from './manifest.js';
 import type { MetadataFetcher } from './metadata-fetcher.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AppError, isAppError } from '../errors.js';
-import { sanitizeName } from '../files/names.js';
+import { sanitizeName } from '../names/file-names.js';
 import { parseLink, splitLinks, type OfflineLink } from './links.js';
 import { TYPE_ED2K, TYPE_MAGNET, TYPE_TORRENT, TYPE_URL } from './manifest.js';
 import type { MagnetConfig } from './offline-config.js';

@@ -14,7 +14,7 @@ import { AppError, isAppError } from '../errors.js';
 import type { Db } from '../db/database.js';
 import type { DirRef, FileObject } from '../files/file-object.js';
 import type { FilesService } from '../files/files.service.js';
-import { numberedName } from '../files/names.js';
+import { numberedName } from '../names/file-names.js';
 import { forEachInParallel, mapInParallel } from '../parallel.js';
 import { storeFiles, type BlobStore } from '../store/blob-store.js';
 import { errnoOf } from '../store/fs-util.js';
@@ -799,7 +799,7 @@ export class Scheduler {
               onCreated: (q: Db, file: FileObject) => this.#d.repo.recordImport(task.id, e.index, file.uuid, e.content.etag, q),
             })),
           );
-          created.forEach((c, k) => imports.set(usable[k].index, { fileUuid: c.file.uuid, etag: usable[k].content.etag }));
+          for (const [k, c] of created.entries()) imports.set(usable[k].index, { fileUuid: c.file.uuid, etag: usable[k].content.etag });
           if (error !== null) throw error;
           return usable.length === batch.length;
         });

@@ -17,7 +17,10 @@ export class TaskEvents {
   /** Returns the function that unsubscribes. */
   subscribe(userId: number, listener: TaskChangeListener): () => void {
     let set = this.#byUser.get(userId);
-    if (set === undefined) this.#byUser.set(userId, (set = new Set()));
+    if (set === undefined) {
+      set = new Set();
+      this.#byUser.set(userId, set);
+    }
     set.add(listener);
     return () => {
       set.delete(listener);

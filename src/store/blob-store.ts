@@ -100,9 +100,9 @@ export async function storeFiles(store: BlobStore, files: readonly { path: strin
   const claimed = files.flatMap((f, i) => (f.info === null || store.adoptFiles === undefined ? [] : [{ at: i, path: f.path, info: f.info }]));
   if (claimed.length > 0) {
     const adopted = await (store.adoptFiles as NonNullable<BlobStore['adoptFiles']>)(claimed);
-    claimed.forEach((c, k) => (results[c.at] = adopted[k]));
+    for (const [k, c] of claimed.entries()) results[c.at] = adopted[k];
   }
-  const rest = files.flatMap((f, i) => (results[i] === undefined || results[i] instanceof EtagMismatch ? [i] : []));
+  const rest = files.flatMap((_, i) => (results[i] === undefined || results[i] instanceof EtagMismatch ? [i] : []));
   await mapInParallel(rest, BATCH_PARALLEL, async (i) => {
     results[i] = await store.importFile(files[i].path).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
   });

@@ -37,9 +37,9 @@ export class BlobCollector {
 
   /** Runs `collect` every `intervalMs` in the background; errors go to `onError`. */
   start(intervalMs: number, onError: (err: unknown) => void = () => undefined): void {
-    this.stop();
+    this.clearTimer();
     this.timer = setInterval(() => {
-      if (this.running) return; // the previous pass is still going
+      if (this.running !== null) return; // the previous pass is still going
       this.running = this.collect();
       this.running.catch(onError).finally(() => {
         this.running = null;
@@ -51,9 +51,13 @@ export class BlobCollector {
 
   /** Stops the timer and waits for a pass in progress, so callers can close the db after. */
   async stop(): Promise<void> {
+    this.clearTimer();
+    await this.running?.catch(() => undefined);
+  }
+
+  private clearTimer(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.running?.catch(() => undefined);
   }
 
   private async collectBatch(cutoff: number): Promise<{ selected: number; deleted: number }> {

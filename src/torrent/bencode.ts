@@ -326,8 +326,9 @@ class Writer {
   }
 }
 
-const NON_LATIN1 = /[^\u0000-\u00ff]/;
-const NON_ASCII = /[^\u0000-\u007f]/;
+// Any UTF-16 code unit above the range (surrogate halves included).
+const NON_LATIN1 = /[\u0100-\uffff]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 function encodeInto(value: BEncodable, w: Writer, depth: number): void {
   if (depth > 10_000) throw new RangeError('bencode: value nested too deeply to encode');

@@ -1,6 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { AppError } from '../errors.js';
-import { sanitizeName } from '../files/names.js';
+import { sanitizeName } from '../names/file-names.js';
 import { collectUrls, trackerUrl, webSeedUrl } from './urls.js';
 
 // Magnet links (BEP 9, BEP 52's btmh, BEP 19 ws, x.pe) as a pure function.

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { TextDecoder } from 'node:util';
 import { AppError } from '../errors.js';
-import { numberedName, sanitizeName } from '../files/names.js';
+import { numberedName, sanitizeName } from '../names/file-names.js';
 import { decodeBencode, isBytes, isDict, isInteger, isList, keyBytes, type BDict, type BValue } from './bencode.js';
 import { collectUrls, trackerUrl, webSeedUrl } from './urls.js';
 

@@ -10,7 +10,7 @@ function keep(raw: string, protocols: Set<string>): string | null {
   const url = raw.trim();
   if (url.length === 0 || url.length > MAX_URL_LENGTH) return null;
   // No whitespace or control characters inside: URL parsing would silently strip some of them.
-  if (/[\u0000-\u0020\u007f-\u009f]/.test(url)) return null;
+  if (/[\p{Cc} ]/u.test(url)) return null;
   let parsed: URL;
   try {
     parsed = new URL(url);

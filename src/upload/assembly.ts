@@ -416,7 +416,9 @@ export async function writeRecord(map: FileHandle, stride: number, order: number
   const buf = Buffer.alloc(RECORD_HEAD + digests.length * DIGEST_BYTES);
   Buffer.from(record.blockId, 'hex').copy(buf, 0);
   buf[16] = digests.length;
-  digests.forEach((d, i) => d.copy(buf, RECORD_HEAD + i * DIGEST_BYTES));
+  digests.forEach((d, i) => {
+    d.copy(buf, RECORD_HEAD + i * DIGEST_BYTES);
+  });
   await map.write(buf, 0, buf.length, recordAt(stride, order));
 }
 

@@ -1,7 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { AppError, fromFsError } from '../errors.js';
 import { errnoOf, unlinkIfExists } from '../store/fs-util.js';
-import { SubblockHasher, eraseDigests, writeRecord, type Assemblies } from './assembly.js';
+import { SubblockHasher, eraseDigests, writeRecord, type AsmRecord, type AsmWrite, type Assemblies } from './assembly.js';
 import { decodeCtx, encodeCtx, newBlockId, type BlockCtx, type Placement } from './ctx.js';
 import { invalid } from './invalid.js';
 import type { PendingBlocks } from './pending.js';
@@ -120,7 +120,7 @@ export class BlockUploads {
   /** mkblk into the assembly file; null when the block cannot be placed there. */
   private async mkblkPlaced(token: string, policy: UploadPolicy, blockId: string, blockSize: number, order: number, body: Body): Promise<BlockAnswer | null> {
     const { asm, hashes } = this.deps;
-    let w;
+    let w: AsmWrite | null;
     try {
       w = await asm.claim(asm.nameFor(token), order, blockSize, blockId);
     } catch (err) {
@@ -197,7 +197,7 @@ export class BlockUploads {
   private async bputPlaced(token: string, policy: UploadPolicy, block: BlockCtx, placement: Placement, body: Body): Promise<BlockAnswer> {
     const { asm, hashes } = this.deps;
     const { order } = placement;
-    let opened;
+    let opened: { write: AsmWrite; record: AsmRecord };
     try {
       opened = await asm.reopen(asm.nameFor(token), placement, block.blockId);
     } catch (err) {

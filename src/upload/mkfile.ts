@@ -73,7 +73,7 @@ export class FileAssembler {
     const ctxs = ctxList.trim() === '' ? [] : ctxList.split(',').map((c) => c.trim());
     const id = createHash('sha256').update(token).update('\n').update(String(fileSize)).update('\n').update(ctxs.join(',')).digest('hex');
     const running = this.finishing.get(id);
-    if (running) return running;
+    if (running !== undefined) return running;
     const work = this.assemble(id, token, policy, fileSize, ctxs, details);
     this.finishing.set(id, work);
     try {

@@ -1,7 +1,7 @@
 import { AppError } from '../errors.js';
 import { FILE, type DirRef, type FileObject } from '../files/file-object.js';
 import type { FilesService } from '../files/files.service.js';
-import { childPath } from '../files/names.js';
+import { childPath } from '../names/file-names.js';
 
 /** The entry called `name` in `dir`, or null when the name is free. */
 export async function existingEntry(files: FilesService, userId: number, dir: DirRef, name: string): Promise<FileObject | null> {

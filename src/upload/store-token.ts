@@ -1,7 +1,7 @@
 import { AppError } from '../errors.js';
 import { DIRECTORY, type DirRef, type FileObject } from '../files/file-object.js';
 import type { FilesService } from '../files/files.service.js';
-import { assertName } from '../files/names.js';
+import { assertName } from '../names/file-names.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { ContentLock } from '../store/content-lock.js';
 import { isEtag } from '../store/etag.js';

@@ -36,9 +36,13 @@ export class Sweeper {
     const interval = options.intervalMs ?? Math.min(3600_000, Math.max(1000, Math.floor(options.blockExpiryMs / 4)));
     if (interval > 0) {
       this.timer = setInterval(() => {
-        if (this.sweeping) return;
+        if (this.sweeping !== null) return;
         this.sweeping = this.sweep();
-        this.sweeping.catch(() => undefined).finally(() => (this.sweeping = null));
+        this.sweeping
+          .catch(() => undefined)
+          .finally(() => {
+            this.sweeping = null;
+          });
       }, interval);
       // The sweep alone must never keep the process alive.
       this.timer.unref();

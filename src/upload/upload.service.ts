@@ -92,7 +92,8 @@ export class UploadService {
     const asm = new Assemblies(options.dir, this.maxBlocks);
     const hashes = new RunningHashes(now);
     const entries = new FileEntries(deps);
-    const pending = (this.pending = new PendingBlocks(now));
+    const pending = new PendingBlocks(now);
+    this.pending = pending;
     this.untokened = new UntokenedBudget(options.maxUntokenedBytesInFlight ?? DEFAULT_MAX_UNTOKENED_BYTES_IN_FLIGHT);
     const room = async (policy: UploadPolicy) => (await entries.destination(policy)).room;
     this.form = { verify, store: deps.store, entries, pending, untokened: this.untokened };

@@ -23,7 +23,7 @@ export class UsersRepo {
     return this.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
   }
 
-  /** The accounts whose name has this key (users/user-names.ts), oldest first: more than one only for names that collided before keys. */
+  /** The accounts whose name has this key (names/user-names.ts), oldest first: more than one only for names that collided before keys. */
   byNameKey(key: string): Promise<UserRow[]> {
     return this.db.selectFrom('users').selectAll().where('name_key', '=', key).orderBy('id').execute();
   }

@@ -4,7 +4,7 @@ import { AppError } from '../errors.js';
 import type { LoginLimiter } from './login-limiter.js';
 import { checkPassword as checkLogin, DUMMY_HASH, hashPassword, hashPasswordMd5Form, isMd5Form } from './password.js';
 import { looksLikeJwt, SessionTokens } from './session-token.js';
-import { checkUserName, isUserNameShaped, normalizeUserName, userNameKey } from './user-names.js';
+import { checkUserName, isUserNameShaped, normalizeUserName, userNameKey } from '../names/user-names.js';
 import type { UserRow, UsersRepo } from './users.repo.js';
 
 const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;

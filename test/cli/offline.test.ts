@@ -97,7 +97,11 @@ describe('offline helpers', () => {
 
   it('redraws a block of lines in place, cut to the terminal width', () => {
     let written = '';
-    const stream = { columns: 11, rows: 10, write: (s: string) => ((written += s), true) } as unknown as NodeJS.WriteStream;
+    const write = (s: string) => {
+      written += s;
+      return true;
+    };
+    const stream = { columns: 11, rows: 10, write } as unknown as NodeJS.WriteStream;
     const live = new LiveLines(stream);
     live.draw(['first line is much longer than twenty', 'second']);
     assert.equal(written, 'first line is much l\nsecond', 'cut to 20 characters at least');

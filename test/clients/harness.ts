@@ -131,7 +131,9 @@ export function assertReads(layer: JsonLayer, value: unknown, shape: Shape, wher
   }
   if (Array.isArray(shape)) {
     assert.ok(Array.isArray(value), `${where}: ${layer} reads an array here, the answer has ${JSON.stringify(value)?.slice(0, 200)}`);
-    value.forEach((item, i) => assertReads(layer, item, shape[0], `${where}[${i}]`));
+    value.forEach((item, i) => {
+      assertReads(layer, item, shape[0], `${where}[${i}]`);
+    });
     return;
   }
   assert.ok(value !== null && typeof value === 'object' && !Array.isArray(value), `${where}: ${layer} reads an object here, the answer has ${JSON.stringify(value)?.slice(0, 200)}`);

@@ -105,7 +105,9 @@ const TASK_PAGE_SHAPE: Shape = {
 };
 
 function checkFileRows(list: any[], where: string): void {
-  list.forEach((row, i) => assertGuarded(row, 'preview', 'int', `${where}.list[${i}]`));
+  list.forEach((row, i) => {
+    assertGuarded(row, 'preview', 'int', `${where}.list[${i}]`);
+  });
 }
 
 function checkTaskPage(result: any, where: string): void {
@@ -588,7 +590,9 @@ describe('lite-cf desktop: torrent upload and offline download', () => {
     assertGuarded(result, 'needPassword', 'bool', 'parseTorrent');
     assertReads(LAYER, result, { taskHash: 'string', files: [{ path: 'string' }] }, 'parseTorrent');
     assert.equal(result.files.length, 3);
-    result.files.forEach((f: any, i: number) => assert.ok(f.path.endsWith(built.files[i].path), `file ${i}: ${f.path}`));
+    result.files.forEach((f: any, i: number) => {
+      assert.ok(f.path.endsWith(built.files[i].path), `file ${i}: ${f.path}`);
+    });
   });
 
   it('start with the client\'s partial selection "[0,null,2]" (holes for unchecked files) downloads files 0 and 2 only', async () => {

@@ -258,7 +258,9 @@ async function listPage(app: QzApp, path: string, page = 1, orderBy = 0): Promis
   const answer = await app.call('/v1/files/page', { path, page, pageSize: 20, orderBy, type: -1 });
   const result = assertOk(gson, answer, `files/page ${path}`);
   assertReads(gson, result, PAGE_READ, `files/page ${path} result`);
-  result.list.forEach((entry: any, i: number) => assertInt32(entry, ENTRY_INT32, `files/page ${path} list[${i}]`));
+  result.list.forEach((entry: any, i: number) => {
+    assertInt32(entry, ENTRY_INT32, `files/page ${path} list[${i}]`);
+  });
   if (result.info !== undefined && result.info !== null) assertReads(gson, result.info, { uuid: 'string?', name: 'string?', mime: 'string?', path: 'string?', type: 'int?' }, `files/page ${path} info`);
   return result;
 }

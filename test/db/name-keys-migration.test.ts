@@ -11,7 +11,7 @@ import { Kysely, SqliteDialect, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { openDatabase } from '../../src/db/database.js';
 import { migrationProvider } from '../../src/db/migrations.js';
-import { nameSortKey } from '../../src/files/sort-key.js';
+import { nameSortKey } from '../../src/names/sort-key.js';
 import { hashPassword } from '../../src/users/password.js';
 import { UsersRepo } from '../../src/users/users.repo.js';
 import { UsersService } from '../../src/users/users.service.js';

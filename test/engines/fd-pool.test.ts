@@ -14,7 +14,7 @@ import { readSettings } from '../../src/config/index.js';
 import { PooledChunkStore } from '../../src/engines/bittorrent/pooled-store.js';
 import { DEFAULT_MAX_OPEN_FILES, DescriptorsExhaustedError, FdPool, type FileOpener } from '../../src/engines/fd-pool.js';
 import { WebTorrentEngine } from '../../src/engines/index.js';
-import { offlineConfigFrom } from '../../src/offline/offline-config.js';
+import { offlineConfigFrom } from '../../src/config/offline.js';
 import { makeTorrent, startAria2Seeder, startTracker, startWebTorrentSeeder, writePayload } from '../helpers/swarm.js';
 import { assertFiles } from './conformance.js';
 

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { readSettings } from '../../src/config/index.js';
 import { HTTP_DEFAULTS } from '../../src/engines/http/options.js';
 import { HttpEngine, reportsPieces, type EngineStatus, type HttpEngineOptions } from '../../src/engines/index.js';
-import { offlineConfigFrom } from '../../src/offline/offline-config.js';
+import { offlineConfigFrom } from '../../src/config/offline.js';
 import { AddressPolicy, parseCidrList } from '../../src/net/index.js';
 import { ETAG_BLOCK } from '../../src/store/etag.js';
 import { startTestServer, type TestServer } from '../net/http-fixture.js';
@@ -25,7 +25,12 @@ async function world(body: (w: { server: TestServer; engine: (o?: Partial<HttpEn
   const server = await startTestServer();
   const engines: HttpEngine[] = [];
   try {
-    await body({ server, root, engine: (o = {}) => (engines.push(new HttpEngine({ policy, retryDelayMs: 20, ...o })), engines.at(-1) as HttpEngine) });
+    const engine = (o: Partial<HttpEngineOptions> = {}) => {
+      const made = new HttpEngine({ policy, retryDelayMs: 20, ...o });
+      engines.push(made);
+      return made;
+    };
+    await body({ server, root, engine });
   } finally {
     await Promise.all(engines.map((e) => e.close()));
     await server.close();

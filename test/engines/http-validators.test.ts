@@ -141,11 +141,12 @@ function switchAt(a: Version, b: Version, at: number): (req: Request) => Promise
   let released: Promise<void> | null = null;
   return async (req) => {
     if (now === a && req.range !== null && req.range.start >= at) {
-      await (released ??= (async () => {
+      released ??= (async () => {
         await until(`bytes 0-${at - 1} of the first version`, () => req.sent(a) >= at);
         await sleep(SETTLE_MS);
         now = b;
-      })());
+      })();
+      await released;
     }
     return { version: now };
   };
@@ -166,7 +167,11 @@ async function world(body: (w: World) => Promise<void>): Promise<void> {
   try {
     await body({
       root,
-      engine: (o = {}) => (engines.push(new HttpEngine({ policy, retryDelayMs: 20, ...o })), engines.at(-1) as HttpEngine),
+      engine: (o = {}) => {
+        const made = new HttpEngine({ policy, retryDelayMs: 20, ...o });
+        engines.push(made);
+        return made;
+      },
       origin: async (answer) => {
         const origin = await hostileOrigin(answer);
         origins.push(origin);
@@ -230,7 +235,10 @@ test('segments: an origin that ignores If-Range and serves new content (new ETag
 test('segments: content that changes on every request fails the job with SIZE_MISMATCH after a few restarts', () =>
   world(async ({ root, engine, origin }) => {
     const versions: Version[] = [];
-    const web = await origin(({ n }) => ({ version: (versions[n] ??= version(3 * MiB, { etag: `"v${n}"` })) }));
+    const web = await origin(({ n }) => {
+      versions[n] ??= version(3 * MiB, { etag: `"v${n}"` });
+      return { version: versions[n] };
+    });
     const final = await start(engine({ segments: 2 }), root, 'flap', web.url).settled;
     assert.equal(final.state, 'failed');
     assert.deepEqual(final.error && { code: final.error.code, retryable: final.error.retryable }, { code: 'SIZE_MISMATCH', retryable: true });

@@ -255,10 +255,12 @@ test('a PEX message from a connected peer: the refused address is dropped, the a
     const handle = engine.start({ id: 'gossip', dir: join(root, 'job'), source: { kind: 'torrent', torrent: built.torrent } });
     // Once the engine and the gossip have exchanged extended handshakes, the gossip sends one PEX message.
     const until = Date.now() + 20_000;
-    let wire: PexWire | undefined;
-    while ((wire = wires.find((w) => w.peerExtendedMapping.ut_pex !== undefined)) === undefined) {
+    const pexWire = () => wires.find((w) => w.peerExtendedMapping.ut_pex !== undefined);
+    let wire: PexWire | undefined = pexWire();
+    while (wire === undefined) {
       if (Date.now() > until) assert.fail(`the engine and the gossiping peer never agreed on ut_pex (${wires.length} wires)`);
       await sleep(25);
+      wire = pexWire();
     }
     wire.ut_pex.addPeer(internal.addr);
     wire.ut_pex.addPeer(peer.addr);

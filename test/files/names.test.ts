@@ -1,7 +1,7 @@
 // Name rules of API.md that fuzzing does not state as examples.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nameProblem, sanitizeName } from '../../src/files/names.js';
+import { nameProblem, sanitizeName } from '../../src/names/file-names.js';
 
 test('bidi override and isolate controls are refused in names and replaced when a name is made safe', () => {
   const spoof = 'invoice\u202Etxt.exe';
@@ -14,7 +14,7 @@ test('bidi override and isolate controls are refused in names and replaced when 
 });
 
 test('names and path segments are NFC: a macOS (NFD) name and a Windows (NFC) one are the same', async () => {
-  const { assertName, pathSegments } = await import('../../src/files/names.js');
+  const { assertName, pathSegments } = await import('../../src/names/file-names.js');
   assert.equal(assertName('cafe\u0301.txt'), 'caf\u00e9.txt');
   assert.deepEqual(pathSegments('/Cafe\u0301/Re\u0301sume\u0301'), ['Caf\u00e9', 'R\u00e9sum\u00e9']);
   assert.equal(sanitizeName('cafe\u0301'), 'caf\u00e9');

@@ -1,8 +1,8 @@
-// The listing order of names (files/sort-key.ts): natural, case-, width- and accent-insensitive,
+// The listing order of names (names/sort-key.ts): natural, case-, width- and accent-insensitive,
 // ties by code point; the key compares by bytes, as SQLite's BINARY collation does.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compareNames, nameSortKey } from '../../src/files/sort-key.js';
+import { compareNames, nameSortKey } from '../../src/names/sort-key.js';
 
 const sorted = (names: string[]) => [...names].sort(compareNames);
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { AppError } from '../../src/errors.js';
-import { nameProblem } from '../../src/files/names.js';
+import { nameProblem } from '../../src/names/file-names.js';
 import { parseMagnet, type MagnetLink } from '../../src/torrent/magnet.js';
 import { fuzzParams, returnsOrThrows } from './fuzz.js';
 

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { AppError } from '../../src/errors.js';
-import { nameProblem } from '../../src/files/names.js';
+import { nameProblem } from '../../src/names/file-names.js';
 import { assertDownloadable, destinationPath, parseTorrent, type TorrentLimits } from '../../src/torrent/metainfo.js';
 
 const DIR = join(import.meta.dirname, '../fixtures/torrents/malformed');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { AppError } from '../../src/errors.js';
-import { assertName, MAX_DEPTH, nameProblem, normalizePath, numberedName, pathSegments, sanitizeName } from '../../src/files/names.js';
+import { assertName, MAX_DEPTH, nameProblem, normalizePath, numberedName, pathSegments, sanitizeName } from '../../src/names/file-names.js';
 import { fuzzParams, returnsOrThrows } from './fuzz.js';
 
 // Names and paths of API.md: whatever a client sends is accepted as a valid name or refused with

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { AppError } from '../../src/errors.js';
-import { nameProblem } from '../../src/files/names.js';
+import { nameProblem } from '../../src/names/file-names.js';
 import { decodeBencode, encodeBencode, type BDict, type BValue } from '../../src/torrent/bencode.js';
 import { parseTorrent, type TorrentMeta } from '../../src/torrent/metainfo.js';
 import { buildV1, fileTree, KiB } from '../offline/torrent-builder.js';

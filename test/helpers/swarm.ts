@@ -63,7 +63,10 @@ export async function startTracker(opts: { intervalMs?: number; host?: string } 
     server.on(event, (_addr: unknown, params: { info_hash?: string; peer_id?: string }) => {
       if (params?.info_hash === undefined) return;
       let set = announcers.get(params.info_hash);
-      if (set === undefined) announcers.set(params.info_hash, (set = new Set()));
+      if (set === undefined) {
+        set = new Set();
+        announcers.set(params.info_hash, set);
+      }
       set.add(String(params.peer_id));
     });
   }

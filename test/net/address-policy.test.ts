@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readSettings } from '../../src/config/index.js';
 import { addressClass, AddressPolicy, hostToCheck, parseCidrList, type AddressClass } from '../../src/net/address-policy.js';
-import { offlineConfigFrom } from '../../src/offline/offline-config.js';
+import { offlineConfigFrom } from '../../src/config/offline.js';
 
 const cases: Array<[string, AddressClass]> = [
   ['8.8.8.8', 'public'],

@@ -174,7 +174,7 @@ describe('offline download end to end', () => {
       );
       for (const f of parsed.files) {
         for (const seg of f.path.split('/')) {
-          assert.ok(seg !== '' && seg !== '.' && seg !== '..' && !/[\u0000-\u001f\\]/.test(seg), `unsafe segment in ${JSON.stringify(f.path)}`);
+          assert.ok(seg !== '' && seg !== '.' && seg !== '..' && !/[\p{Cc}\\]/u.test(seg), `unsafe segment in ${JSON.stringify(f.path)}`);
         }
       }
       const started = await alice.call('/v1/offline/start', { taskHash: parsed.taskHash, savePath: '/in' });

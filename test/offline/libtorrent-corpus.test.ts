@@ -17,7 +17,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { AppError } from '../../src/errors.js';
-import { nameProblem } from '../../src/files/names.js';
+import { nameProblem } from '../../src/names/file-names.js';
 import { assertDownloadable, destinationPath, MAX_NAME_CLASHES, parseTorrent, type TorrentMeta } from '../../src/torrent/metainfo.js';
 import { buildV1 } from './torrent-builder.js';
 

@@ -147,7 +147,7 @@ describe('magnet tasks', () => {
     const bare = await frank.call('/v1/offline/parseMagnet', { url: magnetOf(built, tracker) });
     const theirs = await frank.call('/v1/offline/start', { taskHash: bare.taskHash, name: `evil\u0000\u001b[31m/../${'x'.repeat(5000)}` });
     assert.ok(!theirs.name.includes("erin's private title"));
-    assert.ok(!/[\u0000-\u001f/]/.test(theirs.name), JSON.stringify(theirs.name.slice(0, 40)));
+    assert.ok(!/[\p{Cc}/]/u.test(theirs.name), JSON.stringify(theirs.name.slice(0, 40)));
     assert.ok(Buffer.byteLength(theirs.name) <= 255, `${Buffer.byteLength(theirs.name)} bytes`);
     await frank.call('/v1/offline/remove', { taskId: theirs.taskId });
     const plain = await frank.call('/v1/offline/start', { taskHash: (await frank.call('/v1/offline/parseMagnet', { url: magnetOf(built, tracker) })).taskHash });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AppError, type ErrorCode } from '../../src/errors.js';
-import { nameProblem } from '../../src/files/names.js';
+import { nameProblem } from '../../src/names/file-names.js';
 import { encodeBencode, RawBencode, type BEncodable } from '../../src/torrent/bencode.js';
 import { assertDownloadable, destinationPath, parseTorrent, type TorrentMeta } from '../../src/torrent/metainfo.js';
 import { buildV1, fileTree, KiB, payload, pieceHashes, sha1, sha256, wrapInfo } from './torrent-builder.js';

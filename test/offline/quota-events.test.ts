@@ -26,14 +26,13 @@ async function openStream(url: string, token: string, via: 'header' | 'query') {
     try {
       for await (const chunk of res.body) {
         buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-        let at: number;
-        while ((at = buffer.indexOf('\n\n')) >= 0) {
+        for (let at = buffer.indexOf('\n\n'); at >= 0; at = buffer.indexOf('\n\n')) {
           const frame = buffer.slice(0, at);
           buffer = buffer.slice(at + 2);
           const event = /^event: (.*)$/m.exec(frame)?.[1];
           const data = /^data: (.*)$/m.exec(frame)?.[1];
           if (event !== undefined && data !== undefined) events.push({ event, data: JSON.parse(data) });
-          waiters.splice(0).forEach((w) => w());
+          for (const w of waiters.splice(0)) w();
         }
       }
     } catch {

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebTorrentEngine } from '../../src/engines/index.js';
 import { LocalDiskBlobStore } from '../../src/store/local-disk.js';
-import { Client, startServer, type TestServer } from '../helpers/server.js';
+import { type Client, startServer, type TestServer } from '../helpers/server.js';
 import { makeTorrent, startTracker, startWebTorrentSeeder, type BuiltTorrent, type Seeder, type Tracker } from '../helpers/swarm.js';
 import { bytes, etagOf, fileOf, formUpload } from '../upload/helpers.js';
 
@@ -49,7 +49,7 @@ function seedDirs(server: TestServer): string[] {
   return existsSync(seedingRoot(server)) ? readdirSync(seedingRoot(server)) : [];
 }
 
-function seedRows(server: TestServer): Array<{ job_id: string; uploaded: number; seeded_ms: number }> {
+function seedRows(server: TestServer): Promise<Array<{ job_id: string; uploaded: number; seeded_ms: number }>> {
   return server.openpan.db.selectFrom('offline_seeds').selectAll().execute() as never;
 }
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { removeDataDir, spawnServer, tempDataDir, type ServerProcess } from '../helpers/process-server.js';
-import { Client } from '../helpers/server.js';
+import type { Client } from '../helpers/server.js';
 import { ROGUE_TLS, startTestServer, TEST_CA_PATH, TRUSTED_TLS, type TestServer } from '../net/http-fixture.js';
 import { assertFile, MiB, userAt, waitDone } from './e2e-helpers.js';
 

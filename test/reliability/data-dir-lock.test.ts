@@ -31,7 +31,9 @@ describe('the data-directory lock', () => {
     dirs.push(d);
     return d;
   };
-  after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  after(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
 
   test('a live holder in another process keeps it, and is named', async () => {
     const dir = dataDir();

@@ -1,6 +1,7 @@
 // `openpan fsck`: the operator's consistency check of a data directory (src/fsck/).
 import { resolve } from 'node:path';
 import { dataDirFrom, defaultOf, readSetting } from '../../config/index.js';
+import type { FsckReport } from '../../fsck/fsck.js';
 import { UsageError } from '../args.js';
 import { defineCommand } from '../command.js';
 import { CliError } from '../errors.js';
@@ -40,7 +41,7 @@ export const fsck = defineCommand({
     const expiry = uploadExpiryMs();
     // Loaded on demand: the client commands never need the database driver.
     const [{ runFsck, NotADataDirError, DataDirBusyError }, { formatReport, reportJson }] = await Promise.all([import('../../fsck/fsck.js'), import('../../fsck/report.js')]);
-    let report;
+    let report: FsckReport;
     try {
       report = await runFsck({ dataDir, verify: options.verify, repair: options.repair, force: options.force, uploadExpiryMs: expiry });
     } catch (err) {

@@ -70,10 +70,19 @@ export class PooledChunkStore {
 
   put(index: number, buf: Buffer, cb?: Callback<void>): void {
     const done = cb ?? (() => {});
-    if (!this.#writable) return fail(done, new Error('This store is read-only: a seed never writes.'));
-    if (this.#closed) return fail(done, new Error('Storage is closed'));
+    if (!this.#writable) {
+      fail(done, new Error('This store is read-only: a seed never writes.'));
+      return;
+    }
+    if (this.#closed) {
+      fail(done, new Error('Storage is closed'));
+      return;
+    }
     const expected = this.#chunkSize(index);
-    if (expected <= 0 || buf.length !== expected) return fail(done, new Error(`Chunk ${index} must be ${expected} bytes long, not ${buf.length}`));
+    if (expected <= 0 || buf.length !== expected) {
+      fail(done, new Error(`Chunk ${index} must be ${expected} bytes long, not ${buf.length}`));
+      return;
+    }
     const start = index * this.chunkLength;
     const writes: Array<Promise<void>> = [];
     for (const [span, lo, hi] of this.#overlapping(start, start + buf.length)) {
@@ -89,13 +98,22 @@ export class PooledChunkStore {
   }
 
   get(index: number, opts: { offset?: number; length?: number } | null | Callback<Buffer>, cb?: Callback<Buffer>): void {
-    if (typeof opts === 'function') return this.get(index, null, opts);
+    if (typeof opts === 'function') {
+      this.get(index, null, opts);
+      return;
+    }
     const done = cb ?? (() => {});
-    if (this.#closed) return fail(done, new Error('Storage is closed'));
+    if (this.#closed) {
+      fail(done, new Error('Storage is closed'));
+      return;
+    }
     const size = this.#chunkSize(index);
     const from = opts?.offset ?? 0;
     const to = opts?.length ? from + opts.length : size;
-    if (size <= 0 || from < 0 || to > size || to < from) return fail(done, new Error('Invalid offset and/or length'));
+    if (size <= 0 || from < 0 || to > size || to < from) {
+      fail(done, new Error('Invalid offset and/or length'));
+      return;
+    }
     const start = index * this.chunkLength + from;
     const end = index * this.chunkLength + to;
     const parts = this.#overlapping(start, end);

@@ -1,7 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { hostToCheck, type AddressPolicy } from '../../net/index.js';
-import { decodeBencode, encodeBencode, parseTorrent, RawBencode } from '../../torrent/index.js';
-import { peerAddress } from '../../torrent/magnet.js';
+import { decodeBencode, encodeBencode, parseTorrent, peerAddress, RawBencode } from '../../torrent/index.js';
 
 // Trackers and web seeds are URLs a torrent's author chose: a hostile torrent could name an
 // internal service as its "tracker" and have the server request it. Before a job starts, every

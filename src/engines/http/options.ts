@@ -1,4 +1,4 @@
-import type { AddressPolicy } from '../../net/address-policy.js';
+import type { AddressPolicy } from '../../net/index.js';
 
 /** Options of the HTTP/HTTPS engine. The caller reads the environment (src/offline/offline-config.ts). */
 export interface HttpEngineOptions {

@@ -83,7 +83,10 @@ export class PositionalWriter {
     const done = (err: NodeJS.ErrnoException | null, bytes: number): void => {
       this.#busy = false;
       if (err === null && bytes <= 0) err = Object.assign(new Error(`A write at byte ${start} wrote nothing.`), { code: 'EIO', syscall: 'write' });
-      if (err !== null) return this.#fail(err);
+      if (err !== null) {
+        this.#fail(err);
+        return;
+      }
       if (bytes < length) this.#requeue(bufs, bytes, start + bytes);
       this.onWritten(start, start + bytes);
       if (this.#blocked && this.#queued < MAX_QUEUED) {

@@ -1,11 +1,20 @@
 import type { Agent, IncomingMessage } from 'node:http';
 import { rm, stat, type FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AddressPolicy } from '../../net/address-policy.js';
-import { asFetchError, FetchError } from '../../net/fetch-error.js';
-import { contentLength, parseContentRange, probeUrl, type ProbeResult } from '../../net/probe.js';
-import { RawUnsupported, rawGet, type RawBodyHandlers } from '../../net/raw-get.js';
-import { getFollowingRedirects, type FollowOptions } from '../../net/safe-fetch.js';
+import {
+  asFetchError,
+  contentLength,
+  FetchError,
+  getFollowingRedirects,
+  parseContentRange,
+  probeUrl,
+  rawGet,
+  RawUnsupported,
+  type AddressPolicy,
+  type FollowOptions,
+  type ProbeResult,
+  type RawBodyHandlers,
+} from '../../net/index.js';
 import { ByteRanges, splitRanges, type ByteRange } from './byte-ranges.js';
 import { openRetrying } from '../fd-pool.js';
 import { PositionalWriter } from './positional-writer.js';
@@ -345,7 +354,10 @@ async function receive(host: TransferHost, cfg: TransferConfig, signal: AbortSig
         data(chunk: Buffer): void {
           if (settled) return;
           // A source of unknown length stops at the room its users have, not at a full disk.
-          if (host.maxBytes !== null && seg.pos + chunk.length > host.maxBytes) return settle(tooLarge(host.maxBytes));
+          if (host.maxBytes !== null && seg.pos + chunk.length > host.maxBytes) {
+            settle(tooLarge(host.maxBytes));
+            return;
+          }
           host.received += chunk.length;
           const take = Math.min(chunk.length, seg.end - seg.pos);
           if (take > 0) {
@@ -357,7 +369,10 @@ async function receive(host: TransferHost, cfg: TransferConfig, signal: AbortSig
           }
           // Another connection took the rest of this range: stop here. (At the response's own
           // end, wait for its end instead, so that a keep-alive connection can be reused.)
-          if (seg.pos >= seg.end && seg.end < rangeEnd) return settle();
+          if (seg.pos >= seg.end && seg.end < rangeEnd) {
+            settle();
+            return;
+          }
           if (cfg.throttle !== null) {
             throttleWait = true;
             body.pause();

@@ -22,7 +22,7 @@ function kinds(node: SchemaNode): Set<string> {
     if (n.anyOf) n.anyOf.forEach(visit);
     if (n.const !== undefined) out.add(typeof n.const === 'number' ? (Number.isInteger(n.const) ? 'integer' : 'number') : typeof n.const);
     const t = n.type;
-    if (Array.isArray(t)) t.forEach((x) => out.add(x));
+    if (Array.isArray(t)) for (const x of t) out.add(x);
     else if (t) out.add(t);
   };
   visit(node);

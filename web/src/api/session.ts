@@ -1,15 +1,8 @@
 // The signed-in user's token, kept in localStorage so a reload stays signed in.
 import { forgetAllUploads } from '../upload/resume-store.js';
+import { TOKEN_KEY } from './token.js';
 
-const TOKEN_KEY = 'openpan.token';
-
-export function loadToken(): string {
-  try {
-    return localStorage.getItem(TOKEN_KEY) ?? '';
-  } catch {
-    return '';
-  }
-}
+export { loadToken } from './token.js';
 
 /** Keeps the session's token; an empty one ends the session (sign-out, or refused by the server). */
 export function saveToken(token: string): void {

@@ -36,6 +36,7 @@ export function SignIn({ api, onSignedIn }: { api: Api; onSignedIn(token: string
         <h1>{registering ? t('auth.registerTitle') : t('auth.title')}</h1>
         <label>
           {t('auth.name')}
+          {/* biome-ignore lint/a11y/noAutofocus: the sign-in page is this one form; its first field is where everyone starts */}
           <input name="username" autoComplete="username" value={name} onInput={(e) => setName(e.currentTarget.value)} required autoFocus />
         </label>
         <label>
@@ -57,7 +58,14 @@ export function SignIn({ api, onSignedIn }: { api: Api; onSignedIn(token: string
         <button type="submit" class="primary" disabled={busy}>
           {registering ? t('auth.register') : t('auth.signIn')}
         </button>
-        <button type="button" class="link" onClick={() => (setRegistering(!registering), setError(''))}>
+        <button
+          type="button"
+          class="link"
+          onClick={() => {
+            setRegistering(!registering);
+            setError('');
+          }}
+        >
           {registering ? t('auth.toSignIn') : t('auth.toRegister')}
         </button>
         <LanguageSwitch />

@@ -20,6 +20,7 @@ interface Props {
 
 export function FileTree({ root, fileCount, selected, onChange, saved }: Props) {
   return (
+    // biome-ignore lint/a11y/useSemanticElements: a list of checkbox rows grouped for assistive technology; a fieldset cannot hold list items
     <ul class="tree" role="group">
       {root.children.map((node) => (
         <TreeItem key={node.path} node={node} depth={0} expandAll={fileCount <= EXPAND_ALL_UP_TO} selected={selected} onChange={onChange} saved={saved} />
@@ -71,6 +72,7 @@ function TreeItem({
         {file && saved?.has(file.index) ? <span class="badge">{t('offline.inDrive')}</span> : file?.cached && <span class="badge">{t('offline.cached')}</span>}
       </div>
       {!file && open && (
+        // biome-ignore lint/a11y/useSemanticElements: a folder's rows, grouped as above
         <ul role="group">
           {node.children.map((child) => (
             <TreeItem key={child.path} node={child} depth={depth + 1} expandAll={expandAll} selected={selected} onChange={onChange} saved={saved} />

@@ -115,7 +115,14 @@ export function TaskList({ api, tasks, onEditFiles, highlight = '' }: { api: Api
                     {t('offline.editFiles')}
                   </button>
                 )}
-                <button type="button" class="danger" onClick={() => (setDeleteFiles(false), setRemoving(task))}>
+                <button
+                  type="button"
+                  class="danger"
+                  onClick={() => {
+                    setDeleteFiles(false);
+                    setRemoving(task);
+                  }}
+                >
                   {t('offline.remove')}
                 </button>
               </div>

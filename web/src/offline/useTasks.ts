@@ -114,9 +114,10 @@ export function useTasks(api: Api, token: string): Tasks {
       })
       .catch(() => {}) // the Load more button stays, to try again
       .finally(() => {
-        if (mine !== generation.current) return;
-        busy.current = false;
-        setLoading(false);
+        if (mine === generation.current) {
+          busy.current = false;
+          setLoading(false);
+        }
       });
   }, [api]);
 

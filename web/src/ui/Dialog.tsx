@@ -39,6 +39,7 @@ export function DialogFooter({ error, onCancel, focusCancel = false, children }:
         </p>
       )}
       <div class="buttons">
+        {/* biome-ignore lint/a11y/noAutofocus: a dialog that confirms a destructive action opens on its harmless button (focusCancel) */}
         <button type="button" onClick={onCancel} autoFocus={focusCancel}>
           {t('common.cancel')}
         </button>

@@ -1,7 +1,7 @@
 // Acknowledged blocks of unfinished uploads, in localStorage, so that after a page reload the
 // same file (same etag, name and folder) continues where it stopped. The upload token is kept
 // with them: a ctx verifies only together with the token it was issued for.
-import { loadToken } from '../api/session.js';
+import { loadToken } from '../api/token.js';
 import { BLOCK_SIZE } from './etag.js';
 
 const PREFIX = 'openpan.upload.';

@@ -2,10 +2,10 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
-import { apiRoute, requireUser } from '../http/server.js';
-import { sixpanParse, sixpanParseLine, sixpanTask } from '../http/sixpan/answers.js';
-import { isOn } from '../http/sixpan/input.js';
-import type { OfflineService, TaskStreamEvent } from './offline.service.js';
+import { apiRoute, requireUser } from './server.js';
+import { sixpanParse, sixpanParseLine, sixpanTask } from './sixpan/answers.js';
+import { isOn } from './sixpan/input.js';
+import type { OfflineService, TaskStreamEvent } from '../offline/index.js';
 
 const Str = Type.String();
 const TaskIds = Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 1000 })]);

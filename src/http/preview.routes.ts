@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
-import { apiRoute, requireUser } from '../http/server.js';
-import type { DownloadLinks } from './download-links.js';
-import { FILE } from './file-object.js';
-import type { FilesService } from './files.service.js';
+import { apiRoute, requireUser } from './server.js';
+import type { DownloadLinks } from '../files/download-links.js';
+import { FILE } from '../files/file-object.js';
+import type { FilesService } from '../files/files.service.js';
 
 const Ref = Type.Object({ uuid: Type.Optional(Type.String()), path: Type.Optional(Type.String()) });
 /** Which files each preview shows; others have no preview, answered `{}` as the gateway did. */

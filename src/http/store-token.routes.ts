@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { apiRoute } from '../http/server.js';
-import { sixpanFile } from '../http/sixpan/answers.js';
-import { isOn } from '../http/sixpan/input.js';
+import { apiRoute } from './server.js';
+import { sixpanFile } from './sixpan/answers.js';
+import { isOn } from './sixpan/input.js';
 import { isEtag } from '../store/etag.js';
-import type { StoreTokenService } from './store-token.js';
+import type { StoreTokenService } from '../upload/store-token.js';
 
 const OptionalText = Type.Optional(Type.Union([Type.String(), Type.Null()]));
 

@@ -1,11 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
-import { apiRoute } from '../http/server.js';
-import { sixpanFile, sixpanFiles } from '../http/sixpan/answers.js';
-import type { DownloadLinks } from './download-links.js';
-import { DIRECTORY, FILE } from './file-object.js';
-import type { DirSelector, FilesService } from './files.service.js';
+import { apiRoute } from './server.js';
+import { sixpanFile, sixpanFiles } from './sixpan/answers.js';
+import type { DownloadLinks } from '../files/download-links.js';
+import { DIRECTORY, FILE } from '../files/file-object.js';
+import type { DirSelector, FilesService } from '../files/files.service.js';
 
 const MAX_LIST_WINDOW = 999;
 /** The gateway's page size when a client names none. */

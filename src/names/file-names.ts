@@ -9,7 +9,7 @@ export const TORRENT_FOLDER = ':torrent';
 
 // C0 and C1 control characters, DEL, the Unicode line/paragraph separators, and the bidi
 // embedding/override/isolate controls, which make "txt.exe" display as "exe.txt".
-const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const CONTROL_RE = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 
 /** The reason a name is unacceptable, or null when it is fine. */
 export function nameProblem(name: string): string | null {
@@ -102,7 +102,7 @@ export function numberedName(name: string, n: number): string {
  * control characters and `/` replaced, `.`/`..` and empty names replaced, length capped.
  */
 export function sanitizeName(raw: string, fallback = 'unnamed'): string {
-  let name = raw.replace(new RegExp(CONTROL_RE.source, 'g'), '_').replace(/[/\\]/g, '_').trim();
+  let name = raw.replace(new RegExp(CONTROL_RE.source, 'gu'), '_').replace(/[/\\]/g, '_').trim();
   name = nfc(name.toWellFormed());
   if (name === '' || name === '.' || name === '..') name = fallback;
   if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) {

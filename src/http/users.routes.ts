@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
-import { apiRoute, publicRoute } from '../http/server.js';
-import { sixpanUser } from '../http/sixpan/answers.js';
-import { LoginThrottled } from './login-limiter.js';
-import type { UsersService } from './users.service.js';
+import { apiRoute, publicRoute } from './server.js';
+import { sixpanUser } from './sixpan/answers.js';
+import { LoginThrottled } from '../users/login-limiter.js';
+import type { UsersService } from '../users/users.service.js';
 
 const OptStr = Type.Optional(Type.String());
 const Register = Type.Object({ name: OptStr, password: OptStr, phone: OptStr, code: OptStr, phoneInfo: OptStr });
@@ -49,7 +49,11 @@ export function registerUserRoutes(app: FastifyInstance, users: UsersService): v
   // The token check already read the account in this request: no second query.
   apiRoute(app, '/v1/user/info', Any, async ({ user }) => sixpanUser(user.view));
   // The gateway answered `false` for an empty name, and the account for changeNameAndGet.
-  apiRoute(app, '/v1/user/changeName', Name, async ({ user, body }) => (body.name ? (await users.changeName(user.id, body.name), true) : false));
+  apiRoute(app, '/v1/user/changeName', Name, async ({ user, body }) => {
+    if (!body.name) return false;
+    await users.changeName(user.id, body.name);
+    return true;
+  });
   apiRoute(app, '/v1/user/changeNameAndGet', Name, async ({ user, body }) =>
     body.name ? sixpanUser(await users.changeName(user.id, body.name)) : false,
   );
