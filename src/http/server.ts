@@ -190,7 +190,7 @@ export interface ApiSpec<B extends TSchema, R extends TSchema> {
   description?: string;
 }
 
-/** Request bodies the wire reads (server.ts's content type parsers). */
+/** Request bodies the wire reads (the content type parsers above). */
 const API_CONSUMES = ['application/json', 'application/x-www-form-urlencoded'];
 /** The session token, however it is sent (http/sixpan/token.ts). */
 export const SESSION_SECURITY = [{ session: [] }];
@@ -237,8 +237,7 @@ export function apiRoute<B extends TSchema, R extends TSchema>(
   handler: (ctx: ApiContext<Static<B>>) => Promise<Static<R>>,
   options: RouteOptions = {},
 ): void {
-  const schema = spec.body;
-  app.post(url, { schema: routeSchema(url, spec, true), preValidation: [requireUser, coerceFor(schema, options)] }, async (request, reply) => {
+  app.post(url, { schema: routeSchema(url, spec, true), preValidation: [requireUser, coerceFor(spec.body, options)] }, async (request, reply) => {
     const result = await handler({ body: request.body as Static<B>, user: request.user!, token: request.bearer, request });
     return sendOk(reply, result, request.bearer);
   });
@@ -257,8 +256,7 @@ export function publicRoute<B extends TSchema, R extends TSchema>(
   spec: ApiSpec<B, R>,
   handler: (ctx: { body: Static<B>; request: FastifyRequest }) => Promise<PublicAnswer<Static<R>>>,
 ): void {
-  const schema = spec.body;
-  app.post(url, { schema: routeSchema(url, spec, false), preValidation: coerceFor(schema) }, async (request, reply) => {
+  app.post(url, { schema: routeSchema(url, spec, false), preValidation: coerceFor(spec.body) }, async (request, reply) => {
     const answer = await handler({ body: request.body as Static<B>, request });
     return sendOk(reply, answer.result, answer.token ?? '');
   });

@@ -77,10 +77,15 @@ describe('API description', () => {
     assert.equal(doc.info.title, 'openpan');
     assert.equal(typeof doc.info.version, 'string');
     assert.ok(Object.keys(doc.paths).length > 50);
+    const operationIds = new Set<string>();
     for (const [path, item] of Object.entries<Json>(doc.paths)) {
       assert.ok(path.startsWith('/'), path);
       for (const [method, op] of Object.entries<Json>(item)) {
         assert.ok(['get', 'head', 'post', 'options'].includes(method), `${method} ${path}`);
+        if (op.operationId !== undefined) {
+          assert.ok(!operationIds.has(op.operationId), `operationId ${op.operationId} is unique`);
+          operationIds.add(op.operationId);
+        }
         assert.ok(op.summary, `${method} ${path} has a summary`);
         assert.ok(Object.keys(op.responses ?? {}).length > 0, `${method} ${path} has answers`);
         for (const [status, r] of Object.entries<Json>(op.responses)) assert.ok(r.description, `${method} ${path} ${status} is described`);

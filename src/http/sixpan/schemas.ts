@@ -9,7 +9,11 @@
 // Shapes that appear in many answers carry a `title`, under which the OpenAPI document lists
 // them once (components.schemas) and refers to them.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { FailureEnvelope, SuccessEnvelope } from '../../envelope.js';
 import { ERRORS, type ErrorCode } from '../../errors.js';
+
+/** Whether two types are the same (each assignable to the other). */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
 const Int = (description?: string) => Type.Integer(description ? { description } : {});
 const Str = (description?: string) => Type.String(description ? { description } : {});
@@ -34,7 +38,10 @@ export const FailureSchema = Type.Object(
   },
   { title: 'Failure' },
 );
-export type Failure = Static<typeof FailureSchema>;
+// envelope.ts builds the envelopes (the upload service needs them outside http/): the schemas
+// describe its types exactly, which the compiler checks here.
+export type Failure = FailureEnvelope;
+true satisfies Same<Static<typeof FailureSchema>, FailureEnvelope>;
 
 /** The envelope of a successful call around its result. */
 export function successOf<T extends TSchema>(result: T) {
@@ -46,13 +53,8 @@ export function successOf<T extends TSchema>(result: T) {
     token: Str('The caller\'s session token ("" without one); login and register: the new session\'s'),
   });
 }
-export interface Success<T> {
-  status: 200;
-  success: true;
-  code: 'OK';
-  result: T;
-  token: string;
-}
+export type Success<T> = SuccessEnvelope<T>;
+true satisfies Same<Static<ReturnType<typeof successOf<TSchema>>>, SuccessEnvelope<unknown>>;
 
 // ---- users ----
 
