@@ -9,6 +9,7 @@ import { FilesService } from './files/files.service.js';
 import { registerDownloadRoutes } from './http/download.routes.js';
 import { registerWebUi } from './http/static.js';
 import { registerCommonRoutes } from './http/common.routes.js';
+import { registerApiDescription } from './http/openapi.js';
 import { createHttpServer, installSixpanWire } from './http/server.js';
 import { sessionClaimsOf } from './http/sixpan/answers.js';
 import { installCors } from './http/sixpan/cors.js';
@@ -74,6 +75,8 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     requestTimeoutMs: config.requestTimeoutMs,
     trustedProxies: config.trustedProxies,
   });
+  // First: the description collects the routes registered after it.
+  await registerApiDescription(http);
   const offline = createOffline({
     db, files, store, lock: contentLock, secret: config.secret, layout, config: config.offline,
     onError: (err, what) => http.log.error({ err }, what),

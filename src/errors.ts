@@ -1,5 +1,6 @@
 // One registry of every error code openpan answers with. Codes are stable identifiers that
 // clients and tests assert on; the status is the HTTP status the code always travels with.
+// The web UI's type check reads this file (through http/sixpan/schemas.ts): no Node types here.
 export const ERRORS = {
   BAD_REQUEST: 400,
   /** The gateway's codes for an empty login field, which 6pan's clients turn into messages. */
@@ -69,7 +70,7 @@ export function isAppError(err: unknown): err is AppError {
 
 /** Errors from the operating system that mean "the disk is full" become DISK_FULL. */
 export function fromFsError(err: unknown, what: string): unknown {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const code = (err as { code?: unknown } | null | undefined)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     return new AppError('DISK_FULL', `The server's disk is full while ${what}.`, { cause: err });
   }

@@ -1,24 +1,28 @@
 // The command line's one client for the 6pan v1 API (API.md) and the upload service (UPLOAD.md).
 
-import type { FileObject } from '../files/file-object.js';
-import type { PageResult } from '../files/files.service.js';
-import type { SixpanTask } from '../http/sixpan/answers.js';
-import type { ParsedFile, ParseResult, TaskFileDetail } from '../offline/index.js';
+import type {
+  BlockAnswer,
+  FilePage,
+  ParsedFile,
+  ParseUrlResult,
+  SixpanFile,
+  SixpanParse,
+  SixpanTask,
+  SixpanUser,
+  Success,
+  TaskDetail,
+  TaskFileDetail,
+  TaskRange,
+  UploadTicket,
+} from '../http/sixpan/schemas.js';
 
-/** A task as the API shows it. */
-type TaskObject = SixpanTask;
-
-// The API's shapes are the server's own types: one definition for both sides.
-export type { FileObject, PageResult, ParsedFile, ParseResult, TaskFileDetail, TaskObject };
-
-/** `/v1/offline/parseUrl` for one link: a torrent's answer, where a magnet may not know its files yet. */
-export type ParsedUrl = Omit<ParseResult, 'files' | 'infoHash' | 'server'> & {
-  files?: ParsedFile[];
-  infoHash?: string;
-  url?: string;
-  server?: boolean;
-  metadataPending?: boolean;
-};
+// The API's shapes are the server's own answer schemas (also published at /v1/openapi.json):
+// one definition for both sides.
+export type FileObject = SixpanFile;
+export type TaskObject = SixpanTask;
+export type ParseResult = SixpanParse;
+export type UserInfo = SixpanUser;
+export type { BlockAnswer, FilePage, ParsedFile, ParseUrlResult, TaskDetail, TaskFileDetail, TaskRange, UploadTicket };
 
 export interface OfflineStartRequest {
   taskHash: string;
@@ -27,13 +31,6 @@ export interface OfflineStartRequest {
   savePath?: string;
   saveUuid?: string;
   name?: string;
-}
-
-export interface OfflineListResult {
-  list: TaskObject[];
-  start: number;
-  size: number;
-  totalCount: number;
 }
 
 /** A failed call: the server's HTTP status and stable code, or status 0 when it was not reached. */
@@ -49,26 +46,6 @@ export class ApiError extends Error {
   }
 }
 
-export interface UserInfo {
-  identity: number;
-  name: string;
-  isAdmin?: boolean;
-  spaceUsed: number;
-  spaceCapacity: number;
-  offlineUsed?: number;
-  offlineQuota?: number;
-}
-
-/** `/v1/store/token` when the content is not known yet: where and how to send the bytes. */
-export interface UploadTicket {
-  uploadUrl: string;
-  token: string;
-  type?: string | number;
-  version?: number;
-  name?: string;
-  parent?: string;
-}
-
 export interface StoreTokenRequest {
   name: string;
   hash: string;
@@ -78,28 +55,14 @@ export interface StoreTokenRequest {
   override?: boolean;
 }
 
-/** The answer to a block: `ctx` to quote later, `offset` bytes of the block received so far. */
-export interface BlockAnswer {
-  ctx: string;
-  checksum?: string;
-  crc32?: number;
-  offset: number;
-}
-
 /** The answer to a finished upload (form upload or mkfile). */
 export interface UploadResult {
   hash: string;
   file: FileObject;
 }
 
-interface Envelope<T> {
-  status: number;
-  success: boolean;
-  code: string;
-  message?: string;
-  result: T;
-  token?: string;
-}
+/** What a client reads of an answer before it knows whether it succeeded. */
+type Envelope<T> = Omit<Success<T>, 'status' | 'success' | 'code'> & { status: number; success: boolean; code: string; message?: string };
 
 export function isFileObject(v: unknown): v is FileObject {
   return typeof v === 'object' && v !== null && typeof (v as FileObject).uuid === 'string' && (v as FileObject).uuid !== '';
@@ -182,7 +145,7 @@ export class ApiClient {
     return this.call('/v1/store/token', req);
   }
 
-  page(req: { path: string; page: number; pageSize: number; orderBy?: string }): Promise<PageResult> {
+  page(req: { path: string; page: number; pageSize: number; orderBy?: string }): Promise<FilePage> {
     return this.call('/v1/files/page', req);
   }
 
@@ -210,7 +173,7 @@ export class ApiClient {
   }
 
   /** A magnet link or an HTTP(S) URL; one answer per line of `url` (an array when several). */
-  parseUrl(url: string, password?: string): Promise<ParsedUrl | ParsedUrl[]> {
+  parseUrl(url: string, password?: string): Promise<ParseUrlResult> {
     return this.call('/v1/offline/parseUrl', password === undefined ? { url } : { url, password });
   }
 
@@ -219,11 +182,11 @@ export class ApiClient {
   }
 
   /** `start`/`size` window of the caller's tasks; `order` 1 newest first (default), -1 oldest first. */
-  offlineList(req: { start?: number; size?: number; order?: 1 | -1 } = {}): Promise<OfflineListResult> {
+  offlineList(req: { start?: number; size?: number; order?: 1 | -1 } = {}): Promise<TaskRange> {
     return this.call('/v1/offline/list', req);
   }
 
-  offlineGet(taskId: string): Promise<TaskObject & { detail: TaskFileDetail[] }> {
+  offlineGet(taskId: string): Promise<TaskDetail> {
     return this.call('/v1/offline/get', { taskId });
   }
 

@@ -4,6 +4,9 @@ import { AppError } from '../errors.js';
 import { DOWNLOAD_PATH_PREFIX, publicEtag, verifyDownload, type DownloadClaims } from '../files/download-url.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { failure } from '../envelope.js';
+import { Type } from '@sinclair/typebox';
+import { Binary, documentedOnly } from './openapi.js';
+import { FailureSchema } from './sixpan/schemas.js';
 
 export interface DownloadRouteDeps {
   /** The secret download addresses are signed with (signDownload). */
@@ -101,6 +104,23 @@ function rangeStillValid(header: string | undefined, quotedEtag: string): boolea
   return header === undefined || header.trim() === quotedEtag;
 }
 
+const DOWNLOAD_FAILURE = Type.Union([FailureSchema], { description: '403 FORBIDDEN (altered or expired address), 404 FILE_NOT_FOUND, 412 PRECONDITION_FAILED, 416 RANGE_NOT_SATISFIABLE' });
+const DOWNLOAD_SCHEMA = {
+  summary: 'Downloads a file by its signed address (files/get, files/download, the previews)',
+  description:
+    'The path is `<etag>/<url-encoded name>`; the address authorises itself (no session token). One `Range` answers 206 with `Content-Range`; ' +
+    '`If-Match`, `If-None-Match` (304) and `If-Range` are honoured. The answer is an attachment with the Content-Type of its name.',
+  tags: ['download'],
+  security: [],
+  response: {
+    200: { description: 'The whole file', content: { 'application/octet-stream': { schema: Binary } } },
+    206: { description: 'The requested range', content: { 'application/octet-stream': { schema: Binary } } },
+    304: { description: 'Not modified (If-None-Match)', type: 'null' },
+    '4xx': DOWNLOAD_FAILURE,
+    500: Type.Union([FailureSchema], { description: 'INTERNAL_ERROR' }),
+  },
+};
+
 /** Adds `GET`/`HEAD` `/dl/...`: the signed download addresses handed out by /v1/files/download. */
 export function registerDownloadRoutes(app: FastifyInstance, deps: DownloadRouteDeps): void {
   const now = deps.now ?? Date.now;
@@ -109,6 +129,17 @@ export function registerDownloadRoutes(app: FastifyInstance, deps: DownloadRoute
   app.route({
     method: ['GET', 'HEAD'],
     url: `${DOWNLOAD_PATH_PREFIX}*`,
+    schema: DOWNLOAD_SCHEMA,
+    // The signed query is checked by the handler (an altered one is 403), never by a schema.
+    config: documentedOnly({
+      querystring: Type.Object({
+        f: Type.String({ description: "The file's uuid" }),
+        u: Type.String({ description: 'The user id' }),
+        s: Type.String({ description: 'The size' }),
+        e: Type.String({ description: 'Expiry, ms since the epoch' }),
+        sig: Type.String({ description: 'HMAC over every other part' }),
+      }),
+    }),
     handler: async (request, reply) => {
       const claims = verifyDownload(deps.secret, request.url, now());
       // One indexed lookup: a removed file's address stops working at once.

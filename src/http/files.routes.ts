@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
 import { apiRoute } from './server.js';
 import { sixpanFile, sixpanFiles } from './sixpan/answers.js';
+import { DownloadLinkSchema, FileList2Schema, FileListSchema, FilePageSchema, FileSchema } from './sixpan/schemas.js';
 import type { DownloadLinks } from '../files/download-links.js';
 import { DIRECTORY, FILE } from '../files/file-object.js';
 import type { DirSelector, FilesService } from '../files/files.service.js';
@@ -30,6 +31,8 @@ const Get = Type.Object({ uuid: OptStr, path: OptStr });
 const CreateDirectory = Type.Object({ path: OptStr, parent: OptStr, name: OptStr });
 const Rename = Type.Object({ uuid: OptStr, path: OptStr, name: OptStr, newName: OptStr });
 const Many = Type.Object({ uuid: Type.Optional(OneOrMany), path: Type.Optional(OneOrMany) });
+const True = Type.Literal(true);
+const ORDER_DOC = '`orderBy`: 6pan\'s number or `name`/`size`/`ctime`/`mtime` with `asc`/`desc`; `order`: `asc`/`desc` or 1/-1; `type`: 0 files, 1 directories, else both.';
 const Transfer = Type.Object({ uuid: Type.Optional(OneOrMany), path: Type.Optional(OneOrMany), parent: OptStr, destUuid: OptStr, destPath: OptStr });
 
 function asList(v: string | string[] | undefined, field: string): string[] | undefined {
@@ -104,7 +107,10 @@ function typeOf(type: number | undefined): number | undefined {
 }
 
 export function registerFileRoutes(app: FastifyInstance, files: FilesService, links: DownloadLinks): void {
-  apiRoute(app, '/v1/files/page', Page, async ({ user, body }) => {
+  apiRoute(app, '/v1/files/page', {
+    body: Page, result: FilePageSchema, summary: 'A page of a directory (directories first) and the directory itself',
+    description: `The directory: \`parent\` or \`uuid\`, else \`path\` (default /). \`page\` from 1, \`pageSize\` default 20, at most 999. ${ORDER_DOC}`,
+  }, async ({ user, body }) => {
     const page = await files.page(user.id, dirOf(body), {
       page: body.page,
       pageSize: body.pageSize !== undefined && body.pageSize > 0 ? body.pageSize : DEFAULT_PAGE_SIZE,
@@ -122,33 +128,44 @@ export function registerFileRoutes(app: FastifyInstance, files: FilesService, li
     const listed = await files.list(userId, sel, { start: body.start, size, orderBy: orderOf(body.orderBy), order: directionOf(body.order), type: typeOf(body.type) });
     return { sel, list: sixpanFiles(listed.list) };
   };
-  apiRoute(app, '/v1/files/list', List, async ({ user, body }) => (await window(user.id, body)).list);
-  apiRoute(app, '/v1/files/list2', List, async ({ user, body }) => {
+  apiRoute(app, '/v1/files/list', {
+    body: List, result: FileListSchema, summary: 'A window of a directory (`start`, `size` up to 999), as a bare array', description: ORDER_DOC,
+  }, async ({ user, body }) => (await window(user.id, body)).list);
+  apiRoute(app, '/v1/files/list2', { body: List, result: FileList2Schema, summary: 'As files/list, with the directory itself', description: ORDER_DOC }, async ({ user, body }) => {
     const { sel, list } = await window(user.id, body);
     return { info: sixpanFile(await files.get(user.id, sel)), list };
   });
-  apiRoute(app, '/v1/files/get', Get, async ({ user, body }) => {
+  apiRoute(app, '/v1/files/get', { body: Get, result: FileSchema, summary: 'A file or directory by `uuid`, else `path`; a file with its download address' }, async ({ user, body }) => {
     const file = await files.get(user.id, body);
     return sixpanFile(file, file.type === FILE ? links.forFile(file).downloadAddress : undefined);
   });
-  apiRoute(app, '/v1/files/createDirectory', CreateDirectory, async ({ user, body }) => sixpanFile(await files.createDirectory(user.id, body)));
-  apiRoute(app, '/v1/files/rename', Rename, async ({ user, body }) => {
+  apiRoute(app, '/v1/files/createDirectory', {
+    body: CreateDirectory, result: FileSchema, summary: 'Creates a directory and its missing parents; an existing one is answered as is',
+    description: '`path`; or `name` with `parent` (a uuid) or `path` (the parent\'s path).',
+  }, async ({ user, body }) => sixpanFile(await files.createDirectory(user.id, body)));
+  apiRoute(app, '/v1/files/rename', { body: Rename, result: FileSchema, summary: 'Renames an entry (`uuid` or `path`) to `name` (or `newName`)' }, async ({ user, body }) => {
     const name = body.name ?? body.newName;
     if (name === undefined) throw new AppError('BAD_REQUEST', 'Field "name" (or "newName") is required: the new name.');
     return sixpanFile(await files.rename(user.id, body, name));
   });
   const transfer = { raw: keepRootDestination };
-  apiRoute(app, '/v1/files/move', Transfer, async ({ user, body }) => {
+  apiRoute(app, '/v1/files/move', {
+    body: Transfer, result: True, summary: 'Moves entries (`uuid` and/or `path`, at most 10,000) into a directory, all or nothing',
+    description: 'The destination is required: `parent` or `destUuid` (a uuid, `:torrent`, "" for the root, or a path) and/or `destPath`.',
+  }, async ({ user, body }) => {
     await files.move(user.id, refsOf(body), destinationsOf(body));
-    return true;
+    return true as const;
   }, transfer);
-  apiRoute(app, '/v1/files/copy', Transfer, async ({ user, body }) => {
+  apiRoute(app, '/v1/files/copy', {
+    body: Transfer, result: True, summary: 'Copies entries into a directory (content is shared, space is charged), all or nothing',
+    description: 'The destination as for files/move.',
+  }, async ({ user, body }) => {
     await files.copy(user.id, refsOf(body), destinationsOf(body));
-    return true;
+    return true as const;
   }, transfer);
-  apiRoute(app, '/v1/files/remove', Many, async ({ user, body }) => {
+  apiRoute(app, '/v1/files/remove', { body: Many, result: True, summary: 'Removes entries (`uuid` and/or `path`, at most 10,000) and what they contain' }, async ({ user, body }) => {
     await files.remove(user.id, refsOf(body));
-    return true;
+    return true as const;
   });
-  apiRoute(app, '/v1/files/download', Get, async ({ user, body }) => links.forFile(await files.fileForDownload(user.id, body)));
+  apiRoute(app, '/v1/files/download', { body: Get, result: DownloadLinkSchema, summary: "A file's signed download address (GET /dl/...)" }, async ({ user, body }) => links.forFile(await files.fileForDownload(user.id, body)));
 }

@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
-import { apiRoute, requireUser } from './server.js';
+import { apiRoute, requireUser, SESSION_SECURITY } from './server.js';
+import { FailureSchema, MediaPreviewSchema, NoPreviewSchema, PreviewSchema } from './sixpan/schemas.js';
 import type { DownloadLinks } from '../files/download-links.js';
 import { FILE } from '../files/file-object.js';
 import type { FilesService } from '../files/files.service.js';
@@ -23,7 +24,9 @@ const PREVIEW_KINDS = {
  */
 export function registerPreviewRoutes(app: FastifyInstance, files: FilesService, links: DownloadLinks): void {
   for (const [kind, shows] of Object.entries(PREVIEW_KINDS)) {
-    apiRoute(app, `/v1/preview/${kind}`, Ref, async ({ user, body }) => {
+    const result = Type.Union([kind === 'media' ? MediaPreviewSchema : PreviewSchema, NoPreviewSchema]);
+    const summary = `The ${kind} preview of a file (\`uuid\`, else \`path\`): its own signed address; {} for a file of another kind`;
+    apiRoute(app, `/v1/preview/${kind}`, { body: Ref, result, summary }, async ({ user, body }) => {
       const file = await files.get(user.id, body);
       if (file.type !== FILE) throw new AppError('IS_A_DIRECTORY', `"${file.path}" is a directory; only files have previews.`);
       if (!shows(file.mime)) return {};
@@ -35,8 +38,17 @@ export function registerPreviewRoutes(app: FastifyInstance, files: FilesService,
   }
   // The gateway's HLS playlist of a transcoded rendition: openpan has none yet, and says so in
   // the gateway's words and way (a plain text answer).
-  app.get('/v1/preview/play/:fileId/:index/index.m3u8', { preValidation: requireUser }, async (_request, reply) =>
+  const plainText = (summary: string) => ({
+    summary,
+    tags: ['preview'],
+    security: SESSION_SECURITY,
+    response: {
+      200: { description: 'Plain text', content: { 'text/plain': { schema: Type.String() } } },
+      401: Type.Union([FailureSchema], { description: 'UNAUTHORIZED: no valid session token' }),
+    },
+  });
+  app.get('/v1/preview/play/:fileId/:index/index.m3u8', { schema: plainText("6pan's HLS playlist: a sentence saying the file cannot be streamed yet"), preValidation: requireUser }, async (_request, reply) =>
     reply.type('text/plain; charset=utf-8').send('This file cannot be viewed as a stream yet; play its download address.'),
   );
-  app.get('/v1/preview/hlsKey/:hlsKey', { preValidation: requireUser }, async (_request, reply) => reply.type('text/plain; charset=utf-8').send(''));
+  app.get('/v1/preview/hlsKey/:hlsKey', { schema: plainText("6pan's HLS key: empty"), preValidation: requireUser }, async (_request, reply) => reply.type('text/plain; charset=utf-8').send(''));
 }

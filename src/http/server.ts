@@ -1,11 +1,12 @@
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { parse as parseQueryString } from 'node:querystring';
-import type { Static, TSchema } from '@sinclair/typebox';
+import { Type, TypeGuard, type Static, type TSchema } from '@sinclair/typebox';
 import { AppError, ERRORS, isAppError, type ErrorCode } from '../errors.js';
 import type { AuthenticatedUser, UsersService } from '../users/users.service.js';
 import { failure, ok, type FailureEnvelope } from '../envelope.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { coerceBody } from './sixpan/input.js';
+import { FailureSchema, successOf } from './sixpan/schemas.js';
 import { tokenOf, tokenOfBody } from './sixpan/token.js';
 
 declare module 'fastify' {
@@ -99,6 +100,12 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     trustProxy: options.trustedProxies !== undefined && options.trustedProxies.length > 0 ? [...options.trustedProxies] : false,
   });
 
+  // Response schemas document the answers (/v1/openapi.json); they never shape them. Fastify
+  // would compile them into fast-json-stringify serializers, which drop every property a schema
+  // does not list and coerce values to the listed types, and 6pan's clients read exact fields:
+  // every answer is written by JSON.stringify, byte for byte as without a schema.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
   app.decorateRequest('user', null);
   app.decorateRequest('bearer', '');
   app.addHook('preValidation', async (request) => {
@@ -172,20 +179,66 @@ function coerceFor(schema: TSchema, options: RouteOptions = {}) {
   };
 }
 
+/** What a `/v1` call takes and answers, for validation and for the API description. */
+export interface ApiSpec<B extends TSchema, R extends TSchema> {
+  /** The body, validated after it is read as the gateway read it. */
+  body: B;
+  /** The success envelope's `result`; `Type.Never()` for a call that always fails. */
+  result: R;
+  /** One line for the API description. */
+  summary: string;
+  description?: string;
+}
+
+/** Request bodies the wire reads (the content type parsers above). */
+const API_CONSUMES = ['application/json', 'application/x-www-form-urlencoded'];
+/** The session token, however it is sent (http/sixpan/token.ts). */
+export const SESSION_SECURITY = [{ session: [] }];
+
+/** `files/createDirectory` → `filesCreateDirectory`. */
+function operationIdOf(url: string): string {
+  return url
+    .replace(/^\/v1\//, '')
+    .split('/')
+    .map((part, i) => (i === 0 ? part : part[0].toUpperCase() + part.slice(1)))
+    .join('');
+}
+
+/** The documented answers of a `/v1` call: its envelope or a failure over HTTP 200, and 401 without a session. */
+export function envelopeResponses(result: TSchema, needsSession: boolean): Record<number, TSchema> {
+  const ok = TypeGuard.IsNever(result)
+    ? Type.Union([FailureSchema], { description: 'Always a failure (over HTTP 200, the status inside)' })
+    : Type.Union([successOf(result), FailureSchema], { description: 'The result in the envelope, or an endpoint error (over HTTP 200, the status inside)' });
+  return needsSession ? { 200: ok, 401: Type.Union([FailureSchema], { description: 'UNAUTHORIZED: no valid session token' }) } : { 200: ok };
+}
+
+function routeSchema(url: string, spec: ApiSpec<TSchema, TSchema>, needsSession: boolean) {
+  return {
+    body: spec.body,
+    response: envelopeResponses(spec.result, needsSession),
+    summary: spec.summary,
+    ...(spec.description ? { description: spec.description } : {}),
+    tags: [url.split('/')[2]],
+    operationId: operationIdOf(url),
+    consumes: API_CONSUMES,
+    security: needsSession ? SESSION_SECURITY : [],
+  };
+}
+
 /**
  * Registers `POST /v1/...` answering in the 6pan envelope. Handlers are thin: the schema
  * validates (after the body is read as the gateway read it), the handler calls the domain,
- * the envelope wraps the result.
+ * the envelope wraps the result, whose shape the spec documents.
  */
-export function apiRoute<S extends TSchema, R>(
+export function apiRoute<B extends TSchema, R extends TSchema>(
   app: FastifyInstance,
   url: string,
-  schema: S,
-  handler: (ctx: ApiContext<Static<S>>) => Promise<R>,
+  spec: ApiSpec<B, R>,
+  handler: (ctx: ApiContext<Static<B>>) => Promise<Static<R>>,
   options: RouteOptions = {},
 ): void {
-  app.post(url, { schema: { body: schema }, preValidation: [requireUser, coerceFor(schema, options)] }, async (request, reply) => {
-    const result = await handler({ body: request.body as Static<S>, user: request.user!, token: request.bearer, request });
+  app.post(url, { schema: routeSchema(url, spec, true), preValidation: [requireUser, coerceFor(spec.body, options)] }, async (request, reply) => {
+    const result = await handler({ body: request.body as Static<B>, user: request.user!, token: request.bearer, request });
     return sendOk(reply, result, request.bearer);
   });
 }
@@ -197,14 +250,14 @@ export interface PublicAnswer<R> {
 }
 
 /** Like apiRoute, for the calls that need no token (register, login, common/time). */
-export function publicRoute<S extends TSchema, R>(
+export function publicRoute<B extends TSchema, R extends TSchema>(
   app: FastifyInstance,
   url: string,
-  schema: S,
-  handler: (ctx: { body: Static<S>; request: FastifyRequest }) => Promise<PublicAnswer<R>>,
+  spec: ApiSpec<B, R>,
+  handler: (ctx: { body: Static<B>; request: FastifyRequest }) => Promise<PublicAnswer<Static<R>>>,
 ): void {
-  app.post(url, { schema: { body: schema }, preValidation: coerceFor(schema) }, async (request, reply) => {
-    const answer = await handler({ body: request.body as Static<S>, request });
+  app.post(url, { schema: routeSchema(url, spec, false), preValidation: coerceFor(spec.body) }, async (request, reply) => {
+    const answer = await handler({ body: request.body as Static<B>, request });
     return sendOk(reply, answer.result, answer.token ?? '');
   });
 }

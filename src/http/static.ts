@@ -3,7 +3,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import { lookup } from 'mime-types';
+import { FailureSchema } from './sixpan/schemas.js';
 
 // Serves the browser UI built by `vite build` (dist/web/) at `/`. Hashed assets are cached for
 // a year; index.html is revalidated on every load so a new build is picked up at once. Paths
@@ -115,8 +117,19 @@ export function registerWebUi(app: FastifyInstance, options: WebUiOptions): void
     return send(request, reply, indexPath, index, 'no-cache');
   };
 
-  app.get('/', serve);
-  app.get('/*', serve);
+  const schema = {
+    summary: 'The browser UI: its files, and index.html for its own paths (never for /v1, /upload, /dl)',
+    tags: ['web'],
+    security: [],
+    response: {
+      200: { description: 'A file of the UI', content: { 'text/html': { schema: Type.String() }, '*/*': { schema: Type.String({ format: 'binary' }) } } },
+      304: { description: 'Not modified (If-None-Match)', type: 'null' },
+      404: Type.Union([FailureSchema], { description: 'NOT_FOUND: a missing asset, or an API path' }),
+      503: { description: 'The UI has not been built', content: { 'text/plain': { schema: Type.String() } } },
+    },
+  };
+  app.get('/', { schema }, serve);
+  app.get('/*', { schema }, serve);
 }
 
 function decodeURIComponentSafe(path: string): string | null {

@@ -1,6 +1,9 @@
 import busboy from 'busboy';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import { AppError, ERRORS, isAppError, type ErrorCode } from '../errors.js';
+import { Binary, documentedOnly } from '../http/openapi.js';
+import { BlockAnswerSchema, UploadAnswerSchema, UploadFailureSchema } from '../http/sixpan/schemas.js';
 import { idleGuard } from './idle.js';
 import { invalid } from './invalid.js';
 import { mediaTypeOf } from './media-type.js';
@@ -177,6 +180,54 @@ function sendError(request: FastifyRequest, reply: FastifyReply, code: ErrorCode
   return reply.code(status).send({ error: message, code, status, success: false, message, result: null });
 }
 
+/** The answers of an upload call: its result, or an error under the code's HTTP status. */
+function uploadResponses(result: typeof BlockAnswerSchema | typeof UploadAnswerSchema) {
+  const failure = Type.Union([UploadFailureSchema], { description: 'The error, under its code\'s HTTP status (Qiniu\'s `error` beside the envelope\'s fields)' });
+  return { 200: Type.Union([result], { description: 'Done' }), '4xx': failure, '5xx': failure };
+}
+
+const UPLOAD_AUTH = 'Authorization: `UpToken <upload token>` or the bare token (store/token\'s ticket).';
+
+/** What each upload call is, for the API description; the bodies are streamed by the handlers, never validated. */
+const DOCS = {
+  form: {
+    schema: { summary: 'Uploads a whole file as a multipart form', tags: ['upload'], security: [], response: uploadResponses(UploadAnswerSchema) },
+    config: documentedOnly({
+      description: 'Fields in any order: `token` (the upload token), `file`, optional `mimeType`, `crc32` (decimal CRC-32 of the file) and `key` (read past). A `file` before `token` is held in memory up to 1 MiB.',
+      body: Type.Object({ token: Type.String(), file: Binary, mimeType: Type.Optional(Type.String()), crc32: Type.Optional(Type.String()), key: Type.Optional(Type.String()) }, { required: ['token', 'file'] }),
+      consumes: ['multipart/form-data'],
+    }),
+  },
+  mkblk: {
+    schema: { summary: 'Starts a block with its first chunk (or all of it)', tags: ['upload'], security: [], response: uploadResponses(BlockAnswerSchema) },
+    config: documentedOnly({
+      description: `${UPLOAD_AUTH} \`blockSize\`: the whole block's bytes (at most 32 MiB; all but the last block of a file a multiple of 4 MiB); \`blockOrder\`: its 0-based place in the file (0 to 9,999), optional.`,
+      body: Binary,
+      consumes: ['application/octet-stream'],
+    }),
+  },
+  bput: {
+    schema: { summary: 'Sends the next chunk of a block at `offset`', tags: ['upload'], security: [], response: uploadResponses(BlockAnswerSchema) },
+    config: documentedOnly({ description: `${UPLOAD_AUTH} \`ctx\`: the last answer's; \`offset\`: its offset.`, body: Binary, consumes: ['application/octet-stream'] }),
+  },
+  mkfile: {
+    schema: { summary: 'Assembles the file from its blocks', tags: ['upload'], security: [], response: uploadResponses(UploadAnswerSchema) },
+    config: documentedOnly({
+      description: `${UPLOAD_AUTH} The body: the last \`ctx\` of every block, in file order, joined by \`,\`. After the size, \`/key/<base64url>\` (read past) and \`/mimeType/<base64url>\` may follow; or a \`MimeType\` header.`,
+      body: Type.String(),
+      consumes: ['text/plain'],
+    }),
+  },
+  preflight: {
+    schema: {
+      summary: 'CORS preflight: any origin, POST, the headers asked for',
+      tags: ['upload'],
+      security: [],
+      response: { 204: { description: 'Allowed', type: 'null' } },
+    },
+  },
+};
+
 export const uploadRoutes: FastifyPluginAsync<UploadRoutesOptions> = async (app: FastifyInstance, { service, bodyIdleTimeoutMs = 0 }) => {
   const idleMs = bodyIdleTimeoutMs;
   // Bodies are streamed by the handlers: no parser may read them first (this plugin only).
@@ -216,19 +267,19 @@ export const uploadRoutes: FastifyPluginAsync<UploadRoutesOptions> = async (app:
       .header('Vary', 'Access-Control-Request-Headers');
     return reply.send();
   };
-  app.options('/', preflight);
-  app.options('/*', preflight);
+  app.options('/', DOCS.preflight, preflight);
+  app.options('/*', DOCS.preflight, preflight);
 
   const form = async (request: FastifyRequest) => service.formUpload(formParts(request, idleMs));
-  app.post('/', form);
-  app.post('/file/upload', form);
+  app.post('/', DOCS.form, form);
+  app.post('/file/upload', DOCS.form, form);
 
   const mkblk = async (request: FastifyRequest<{ Params: { blockSize: string; blockOrder?: string } }>) =>
     service.mkblk(tokenOf(request), intParam(request.params.blockSize, 'block size'), bodyOf(request, idleMs), declaredLength(request), orderParam(request.params.blockOrder, service.maxBlocks));
-  app.post('/mkblk/:blockSize', mkblk);
-  app.post('/mkblk/:blockSize/:blockOrder', mkblk);
+  app.post('/mkblk/:blockSize', DOCS.mkblk, mkblk);
+  app.post('/mkblk/:blockSize/:blockOrder', DOCS.mkblk, mkblk);
 
-  app.post('/bput/:ctx/:offset', async (request: FastifyRequest<{ Params: { ctx: string; offset: string } }>) =>
+  app.post('/bput/:ctx/:offset', DOCS.bput, async (request: FastifyRequest<{ Params: { ctx: string; offset: string } }>) =>
     service.bput(tokenOf(request), request.params.ctx, intParam(request.params.offset, 'offset'), bodyOf(request, idleMs), declaredLength(request)),
   );
 
@@ -240,6 +291,6 @@ export const uploadRoutes: FastifyPluginAsync<UploadRoutesOptions> = async (app:
     const ctxList = await readText(bodyOf(request, idleMs), service.maxBlocks * CTX_LIST_BYTES_PER_BLOCK + 1024);
     return service.mkfile(token, fileSize, ctxList, { mime });
   };
-  app.post('/mkfile/:fileSize', mkfile);
-  app.post('/mkfile/:fileSize/*', mkfile);
+  app.post('/mkfile/:fileSize', DOCS.mkfile, mkfile);
+  app.post('/mkfile/:fileSize/*', DOCS.mkfile, mkfile);
 };

@@ -26,6 +26,7 @@ const PUBLIC: PublicRule[] = [
     reason: "6pan's text-message sign-in and recovery, public in the gateway: openpan sends no SMS and answers SMS_UNAVAILABLE",
   },
   { match: (r) => r.url === '/v1/common/time', reason: "the server's clock, public in the gateway" },
+  { match: (r) => r.url === '/v1/openapi.json' || r.url === '/v1/openapi.html', reason: 'the API description: the routes and their shapes, no data; GET/HEAD only' },
   { match: (r) => r.url === '/upload' || r.url.startsWith('/upload/'), reason: 'the upload service is authorised by the signed upload token of /v1/store/token' },
   { match: (r) => r.url.startsWith('/dl/'), reason: 'signed download addresses authorise themselves (HMAC, expiry)' },
   {
@@ -123,10 +124,10 @@ describe('every authenticated route refuses bad session tokens', () => {
     assert.ok(checked.length >= 15, `only ${checked.length} authenticated routes found`);
   });
 
-  test('public routes outside the API, upload and download services only serve GET/HEAD', () => {
+  test('public routes outside the API, upload and download services, and the API description, only serve GET/HEAD', () => {
     for (const route of routes) {
       const rule = publicRule(route);
-      if (rule !== PUBLIC[PUBLIC.length - 1]) continue;
+      if (!rule || (rule !== PUBLIC[PUBLIC.length - 1] && !route.url.startsWith('/v1/openapi.'))) continue;
       for (const m of route.methods) assert.ok(['GET', 'HEAD'].includes(m), `${m} ${route.url} is public (${rule.reason}) but not a read`);
     }
   });

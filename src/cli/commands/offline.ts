@@ -4,7 +4,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiError, type ApiClient, type FileObject, type ParsedFile, type ParsedUrl, type TaskObject } from '../api-client.js';
+import { ApiError, type ApiClient, type FileObject, type ParseResult, type ParseUrlResult, type TaskObject } from '../api-client.js';
 import { UsageError } from '../args.js';
 import { sessionClient, uploadStateDir } from '../cli-config.js';
 import { defineCommand } from '../command.js';
@@ -94,18 +94,11 @@ async function uploadTorrent(client: ApiClient, path: string, user: string, quie
   }
 }
 
-interface Parsed {
-  taskHash: string;
-  name: string;
-  size: number;
-  infoHash?: string;
-  files?: ParsedFile[];
-  metadataPending?: boolean;
-}
+type Parsed = ParseResult;
 
 /** STEP 2 for a magnet link or URL; a server without parseUrl gets a clear message. */
 async function parseLink(client: ApiClient, link: string): Promise<Parsed> {
-  let answer: ParsedUrl | ParsedUrl[];
+  let answer: ParseUrlResult;
   try {
     answer = await client.parseUrl(link);
   } catch (err) {
@@ -115,7 +108,7 @@ async function parseLink(client: ApiClient, link: string): Promise<Parsed> {
     throw err;
   }
   const one = Array.isArray(answer) ? answer[0] : answer;
-  if (!one?.taskHash) throw new CliError(`the server did not parse ${link}`);
+  if (!one || !('taskHash' in one) || !one.taskHash) throw new CliError(`the server did not parse ${link}`);
   return one;
 }
 

@@ -1,28 +1,15 @@
 // The shapes 6pan's gateway answered, built from openpan's domain objects. Everything a client
 // reads is here, with the gateway's field names and JSON types; openpan's own fields stay
-// beside them where no client minds.
+// beside them where no client minds. The shapes themselves are the schemas of ./schemas.ts.
 import type { FileObject } from '../../files/file-object.js';
 import { mimeOf } from '../../files/files.service.js';
 import type { ParseFailure, ParseResult, TaskFileDetail, TaskObject } from '../../offline/index.js';
 import type { UserView } from '../../users/users.service.js';
+import type { SixpanFile, SixpanParse, SixpanParseFailure, SixpanTask, SixpanUser, TaskDetail } from './schemas.js';
+
+export type { SixpanFile, SixpanParse, SixpanParseFailure, SixpanTask, SixpanUser, TaskDetail };
 
 /** The gateway's user object (usercenter.UserDataResponse), `uuid` a number. */
-export interface SixpanUser extends UserView {
-  uuid: number;
-  name: string;
-  email: string;
-  countryCode: string;
-  phone: string;
-  createTime: number;
-  createIp: string;
-  icon: string;
-  spaceUsed: number;
-  spaceCapacity: number;
-  type: number;
-  status: number;
-  version: number;
-}
-
 export function sixpanUser(view: UserView): SixpanUser {
   return {
     ...view,
@@ -47,13 +34,6 @@ export function sessionClaimsOf(view: UserView): Record<string, unknown> {
 export const DIRECTORY_MIME = 'application/x-directory';
 
 /** The gateway's file object: directories carry `application/x-directory` (the Android app opens a folder only then). */
-export interface SixpanFile extends FileObject {
-  preview: number;
-  hasPreview: boolean;
-  flag: number;
-  downloadAddress?: string;
-}
-
 export function sixpanFile(file: FileObject, downloadAddress?: string): SixpanFile {
   const isDirectory = file.type === 1;
   return {
@@ -103,22 +83,16 @@ export function taskErrorNumber(code: string): number {
   return http ? 1000 + Number(http[1]) : -1;
 }
 
-export interface SixpanTask extends Omit<TaskObject, 'errorCode'> {
-  errorCode: number;
-  /** openpan's stable code of the failure ("" when none). */
-  error: string;
-  /** The gateway's user task: which files were asked for, and which are in the drive. */
-  copyFile: string;
-  copiedFile: string;
-  userId: number;
-  /** What the task fetches (the Android app picks its icon by it). */
-  mime: string;
-  detail?: TaskFileDetail[];
-}
-
 const TORRENT_MIME = 'application/x-bittorrent';
 
-export function sixpanTask(task: TaskObject & { detail?: TaskFileDetail[] }, userId: number): SixpanTask {
+/**
+ * The gateway's user task: `errorCode` a number with openpan's code in `error`, which files were
+ * asked for and which are in the drive (`copyFile`, `copiedFile`), and `mime` (the Android app
+ * picks its icon by it). A task with `detail` (offline/get) keeps it.
+ */
+export function sixpanTask(task: TaskObject & { detail: TaskFileDetail[] }, userId: number): TaskDetail;
+export function sixpanTask(task: TaskObject, userId: number): SixpanTask;
+export function sixpanTask(task: TaskObject & { detail?: TaskFileDetail[] }, userId: number): SixpanTask | TaskDetail {
   const { errorCode, ...rest } = task;
   const copyFile = task.files.join(',');
   return {
@@ -133,10 +107,10 @@ export function sixpanTask(task: TaskObject & { detail?: TaskFileDetail[] }, use
 }
 
 /** A parse result as the gateway answered it, with `needPassword` and `fail` (`files` only once known). */
-export function sixpanParse(parsed: ParseResult): ParseResult & { needPassword: boolean; fail: boolean } {
+export function sixpanParse(parsed: ParseResult): SixpanParse {
   return { ...parsed, needPassword: false, fail: false };
 }
 
-export function sixpanParseLine(parsed: ParseResult | ParseFailure) {
+export function sixpanParseLine(parsed: ParseResult | ParseFailure): SixpanParse | SixpanParseFailure {
   return 'taskHash' in parsed ? sixpanParse(parsed) : { ...parsed, fail: true, needPassword: false };
 }

@@ -1,16 +1,7 @@
 // The WCS/Qiniu block-upload protocol of UPLOAD.md, as the browser speaks it: mkblk with a
 // whole block (XHR, for upload progress events, which fetch does not give), then mkfile.
 import { ApiError } from '../api/client.js';
-import type { FileObject } from '../api/types.js';
-
-export interface BlockAnswer {
-  ctx: string;
-  offset: number;
-}
-
-interface UploadAnswer {
-  response?: string;
-}
+import type { BlockAnswer, FileObject, UploadAnswer } from '../api/types.js';
 
 export interface SendOptions {
   onProgress(loadedBytes: number): void;
@@ -66,7 +57,7 @@ export async function formUpload(uploadUrl: string, token: string, file: File, o
 }
 
 /** `response` is the API's envelope as a string (the 6pan web client reads `.result`). */
-function fileFromAnswer(answer: UploadAnswer): FileObject {
+function fileFromAnswer(answer: UploadAnswer | null): FileObject {
   const envelope = JSON.parse(answer?.response ?? 'null') as { result?: FileObject } | null;
   if (!envelope?.result) throw new ApiError('BAD_ANSWER', 200, 'The upload service did not return the created file.');
   return envelope.result;

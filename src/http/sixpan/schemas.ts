@@ -1,0 +1,333 @@
+// The answers of the API as TypeBox schemas: the envelope and every result shape (user, file,
+// task, parse result, ...), and the upload service's answers. One definition serves three
+// purposes: the routes declare them as their response schemas (so /v1/openapi.json describes
+// them), answers.ts builds its objects typed by them, and the web UI and the CLI import their
+// types (type-only) instead of restating them.
+//
+// This module must stay free of Node and server code: the web UI's type check reads it. The
+// schemas document the wire; they never shape it (server.ts serialises with JSON.stringify).
+// Shapes that appear in many answers carry a `title`, under which the OpenAPI document lists
+// them once (components.schemas) and refers to them.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { FailureEnvelope, SuccessEnvelope } from '../../envelope.js';
+import { ERRORS, type ErrorCode } from '../../errors.js';
+
+/** Whether two types are the same (each assignable to the other). */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+const Int = (description?: string) => Type.Integer(description ? { description } : {});
+const Str = (description?: string) => Type.String(description ? { description } : {});
+const Millis = (description: string) => Type.Integer({ description: `${description} (ms since the epoch)` });
+
+// ---- envelope ----
+
+/** The code of a failure: one of errors.ts's registry. */
+export const ErrorCodeSchema = Type.Unsafe<ErrorCode>(Type.String({ enum: Object.keys(ERRORS), description: 'A stable error code (docs/api.md, Error codes)' }));
+
+/** What a failure's `result` may carry (TASK_EXISTS: the existing task's id); else null. */
+const FailureDetails = Type.Union([Type.Null(), Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()]))]);
+
+/** A failed call. Over HTTP 200 for an endpoint's own errors, HTTP 401 for a missing or bad token. */
+export const FailureSchema = Type.Object(
+  {
+    status: Type.Integer({ description: 'The HTTP status the code stands for' }),
+    success: Type.Literal(false),
+    code: ErrorCodeSchema,
+    message: Str('For people; may change'),
+    result: FailureDetails,
+  },
+  { title: 'Failure' },
+);
+// envelope.ts builds the envelopes (the upload service needs them outside http/): the schemas
+// describe its types exactly, which the compiler checks here.
+export type Failure = FailureEnvelope;
+true satisfies Same<Static<typeof FailureSchema>, FailureEnvelope>;
+
+/** The envelope of a successful call around its result. */
+export function successOf<T extends TSchema>(result: T) {
+  return Type.Object({
+    status: Type.Literal(200),
+    success: Type.Literal(true),
+    code: Type.Literal('OK'),
+    result,
+    token: Str('The caller\'s session token ("" without one); login and register: the new session\'s'),
+  });
+}
+export type Success<T> = SuccessEnvelope<T>;
+true satisfies Same<Static<ReturnType<typeof successOf<TSchema>>>, SuccessEnvelope<unknown>>;
+
+// ---- users ----
+
+export const UserSchema = Type.Object(
+  {
+    uuid: Int("The user's id (6pan's name for it)"),
+    identity: Int("The user's id"),
+    name: Str(),
+    isAdmin: Type.Boolean(),
+    spaceUsed: Int('Bytes'),
+    spaceCapacity: Int('Bytes'),
+    offlineUsed: Int('Offline tasks started today (UTC)'),
+    offlineQuota: Int('Offline tasks allowed per day; 0: unlimited'),
+    createTime: Millis('Created'),
+    email: Str('Always ""'),
+    countryCode: Str('Always ""'),
+    phone: Str('Always ""'),
+    createIp: Str('Always ""'),
+    icon: Str('Always ""'),
+    type: Int('Always 0'),
+    status: Int('Always 0'),
+    version: Int('Always 0'),
+  },
+  { title: 'User' },
+);
+export type SixpanUser = Static<typeof UserSchema>;
+
+// ---- files ----
+
+export const FileSchema = Type.Object(
+  {
+    uuid: Str('32 hex digits; "" for the root'),
+    storeId: Str('The content hash (an etag); "" for directories'),
+    userId: Int(),
+    path: Str(),
+    name: Str(),
+    ext: Str('With its dot; "" for none'),
+    size: Int('Bytes'),
+    mime: Str('application/x-directory for directories'),
+    parent: Str('The parent\'s uuid; "" under the root'),
+    type: Int('0 file, 1 directory'),
+    atime: Millis('Accessed'),
+    ctime: Millis('Created'),
+    mtime: Millis('Modified'),
+    version: Int('Goes up by one when store/token overrides the content'),
+    locking: Type.Boolean(),
+    preview: Int('Always -1'),
+    hasPreview: Type.Boolean({ description: 'Always false' }),
+    flag: Int('Always 0'),
+    downloadAddress: Type.Optional(Str('files/get of a file: its signed download address')),
+  },
+  { title: 'File' },
+);
+export type SixpanFile = Static<typeof FileSchema>;
+
+export const FilePageSchema = Type.Object(
+  {
+    list: Type.Array(FileSchema),
+    page: Int(),
+    pageSize: Int(),
+    totalCount: Int(),
+    totalPage: Int(),
+    info: FileSchema,
+  },
+  { title: 'FilePage' },
+);
+export type FilePage = Static<typeof FilePageSchema>;
+
+export const FileListSchema = Type.Array(FileSchema);
+export const FileList2Schema = Type.Object({ info: FileSchema, list: Type.Array(FileSchema) });
+
+export const DownloadLinkSchema = Type.Object(
+  {
+    downloadAddress: Str('A signed address under /dl/ on the server\'s public URL'),
+    expires: Millis('When the address stops working'),
+  },
+  { title: 'DownloadLink' },
+);
+export type DownloadLink = Static<typeof DownloadLinkSchema>;
+
+const PreviewProperties = {
+  uuid: Str(),
+  name: Str(),
+  hash: Str('The content hash'),
+  storeId: Str('The content hash'),
+  mime: Str(),
+  size: Int('Bytes'),
+  downloadAddress: Str("The file's signed download address"),
+  url: Str('The same address'),
+  address: Str('The same address'),
+  expires: Millis('When the address stops working'),
+};
+export const PreviewSchema = Type.Object(PreviewProperties, { title: 'Preview' });
+export const MediaPreviewSchema = Type.Object(
+  {
+    ...PreviewProperties,
+    preview: Type.Array(
+      Type.Object({ url: Str(), mime: Str(), size: Int(), duration: Int(), resolution: Int(), original: Type.Boolean() }),
+      { description: 'The playable renditions: the original file' },
+    ),
+  },
+  { title: 'MediaPreview' },
+);
+/** A file of another kind has no preview: `{}`, as the gateway answered. */
+export const NoPreviewSchema = Type.Object({}, { description: 'No preview of this kind for the file' });
+
+// ---- store/token ----
+
+export const UploadTicketSchema = Type.Object(
+  {
+    uploadUrl: Str('The upload service (<public URL>/upload)'),
+    type: Type.Literal(0),
+    token: Str('The upload token for this one file'),
+    version: Type.Literal(1),
+    name: Str(),
+    parent: Str('The destination as the client gave it ("" for the root)'),
+    userId: Int(),
+  },
+  { title: 'UploadTicket' },
+);
+export type UploadTicket = Static<typeof UploadTicketSchema>;
+/** Instant upload: the file; otherwise where and how to send the bytes. */
+export const StoreTokenResultSchema = Type.Union([FileSchema, UploadTicketSchema]);
+export type StoreTokenResult = Static<typeof StoreTokenResultSchema>;
+
+// ---- offline ----
+
+export const ParsedFileSchema = Type.Object(
+  {
+    index: Int(),
+    path: Str(),
+    size: Int('Bytes'),
+    cached: Type.Boolean({ description: 'The server already holds this content' }),
+  },
+  { title: 'ParsedFile' },
+);
+export type ParsedFile = Static<typeof ParsedFileSchema>;
+
+export const ParseResultSchema = Type.Object(
+  {
+    taskHash: Str('Opaque, signed, bound to the caller, valid 24 h: what offline/start takes'),
+    type: Int('0 .torrent, 10 magnet link, 20 HTTP/HTTPS URL, 40 ed2k link'),
+    name: Str(),
+    infoHash: Str('BitTorrent v1 info hash, 40 hex; "" for URLs and ed2k'),
+    url: Str('The link; "" for a .torrent'),
+    size: Int('Bytes'),
+    files: Type.Optional(Type.Array(ParsedFileSchema, { description: 'Absent while a magnet link\'s metadata is pending' })),
+    server: Type.Boolean({ description: 'The server holds every file: a start completes without downloading' }),
+    metadataPending: Type.Optional(Type.Literal(true)),
+    needPassword: Type.Literal(false),
+    fail: Type.Literal(false),
+  },
+  { title: 'ParseResult' },
+);
+export type SixpanParse = Static<typeof ParseResultSchema>;
+
+/** A line of a multi-link parseUrl that could not be parsed. */
+export const ParseFailureSchema = Type.Object(
+  {
+    url: Str(),
+    errorCode: Str('The code the line would have failed with alone'),
+    message: Str(),
+    fail: Type.Literal(true),
+    needPassword: Type.Literal(false),
+  },
+  { title: 'ParseFailure' },
+);
+export type SixpanParseFailure = Static<typeof ParseFailureSchema>;
+/** One line: its parse result; several: one entry per line, in order. */
+export const ParseUrlResultSchema = Type.Union([ParseResultSchema, Type.Array(Type.Union([ParseResultSchema, ParseFailureSchema]))]);
+export type ParseUrlResult = Static<typeof ParseUrlResultSchema>;
+
+export const TaskFileDetailSchema = Type.Object(
+  {
+    index: Int(),
+    path: Str(),
+    size: Int('Bytes'),
+    finishedSize: Int('Bytes'),
+    progress: Int('0-100'),
+    status: Int('100 once the file is in the drive'),
+    uuid: Str('The drive file once imported; "" until then'),
+    storeId: Str(),
+  },
+  { title: 'TaskFileDetail' },
+);
+export type TaskFileDetail = Static<typeof TaskFileDetailSchema>;
+
+const TaskProperties = {
+  taskId: Str('32 hex digits'),
+  type: Int('0 .torrent, 10 magnet link, 20 HTTP/HTTPS URL, 40 ed2k link'),
+  name: Str(),
+  infoHash: Str(),
+  url: Str('"" for a .torrent'),
+  size: Int('Bytes selected'),
+  finishedSize: Int('Bytes'),
+  progress: Int('0-100'),
+  speed: Type.Number({ description: 'Bytes/s' }),
+  peers: Int(),
+  refusedPeers: Int('Peer addresses the address policy refused'),
+  status: Int('-1 failed, 0 queued, 5 paused, 10 fetching metadata, 20 downloading, 50 saving, 100 done'),
+  errorCode: Int('0 none; see docs/api.md'),
+  error: Str('The failure\'s code as text; "" for none'),
+  message: Str(),
+  savePath: Str("The destination folder's path as it is now"),
+  saveUuid: Str(),
+  files: Type.Array(Type.Integer(), { description: 'Selected indices' }),
+  copyFile: Str('The same indices as "0,2"'),
+  copiedFile: Str('As copyFile once done, else ""'),
+  userId: Int(),
+  mime: Str('application/x-bittorrent for BitTorrent tasks, else from the name'),
+  createTime: Millis('Created'),
+  finishTime: Millis('Finished; 0 until then'),
+};
+export const TaskSchema = Type.Object(TaskProperties, { title: 'Task' });
+export type SixpanTask = Static<typeof TaskSchema>;
+/** offline/get: the task with its selected files. */
+export const TaskDetailSchema = Type.Object({ ...TaskProperties, detail: Type.Array(TaskFileDetailSchema) }, { title: 'TaskDetail' });
+export type TaskDetail = Static<typeof TaskDetailSchema>;
+
+export const TaskPageSchema = Type.Object({ list: Type.Array(TaskSchema), page: Int(), pageSize: Int(), totalCount: Int(), totalPage: Int() }, { title: 'TaskPage' });
+export type TaskPage = Static<typeof TaskPageSchema>;
+export const TaskRangeSchema = Type.Object({ list: Type.Array(TaskSchema), start: Int(), size: Int(), totalCount: Int() }, { title: 'TaskRange' });
+export type TaskRange = Static<typeof TaskRangeSchema>;
+
+export const QuotaSchema = Type.Object(
+  {
+    used: Int('Tasks started today (UTC)'),
+    quota: Int('Tasks allowed per day; 0: unlimited'),
+    running: Int('Unfinished tasks now'),
+    maxRunning: Int('Unfinished tasks allowed at once; 0: unlimited'),
+    resetAt: Millis('When used starts again from 0'),
+  },
+  { title: 'Quota' },
+);
+export type Quota = Static<typeof QuotaSchema>;
+
+/** What `event: remove` of the event stream carries. */
+export const RemovedTaskSchema = Type.Object({ taskId: Str() });
+
+// ---- the upload service (/upload) ----
+
+export const BlockAnswerSchema = Type.Object(
+  {
+    ctx: Str('Quote it in the next bput, or in mkfile when the block is complete'),
+    checksum: Str('URL-safe base64 SHA-1 of the chunk'),
+    crc32: Int('CRC-32 of the chunk'),
+    offset: Int('Bytes of the block received so far'),
+    host: Str('The upload URL'),
+    expired_at: Int('When the ctx lapses (seconds since the epoch)'),
+  },
+  { title: 'BlockAnswer' },
+);
+export type BlockAnswer = Static<typeof BlockAnswerSchema>;
+
+export const UploadAnswerSchema = Type.Object(
+  {
+    hash: Str("The stored content's etag"),
+    key: Str("The created file's name"),
+    response: Str('The /v1 envelope of the created file, as JSON text'),
+  },
+  { title: 'UploadAnswer' },
+);
+export type UploadAnswer = Static<typeof UploadAnswerSchema>;
+
+/** An upload service error: Qiniu's `error` and the envelope's fields, under the code's HTTP status. */
+export const UploadFailureSchema = Type.Object(
+  {
+    error: Str(),
+    code: ErrorCodeSchema,
+    status: Int(),
+    success: Type.Literal(false),
+    message: Str(),
+    result: Type.Null(),
+  },
+  { title: 'UploadFailure' },
+);
