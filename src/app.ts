@@ -20,7 +20,7 @@ import { LocalDiskBlobStore } from './store/local-disk.js';
 import { StoreTokenService } from './upload/store-token.js';
 import { registerStoreTokenRoutes } from './http/store-token.routes.js';
 import { UploadRepo } from './upload/upload.repo.js';
-import { uploadRoutes } from './upload/upload.routes.js';
+import { uploadRoutes } from './http/upload.routes.js';
 import { UploadService } from './upload/upload.service.js';
 import { LoginLimiter } from './users/login-limiter.js';
 import { UsersRepo } from './users/users.repo.js';

@@ -2,13 +2,13 @@ import busboy from 'busboy';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { AppError, ERRORS, isAppError, type ErrorCode } from '../errors.js';
-import { Binary, documentedOnly } from '../http/openapi.js';
-import { BlockAnswerSchema, UploadAnswerSchema, UploadFailureSchema } from '../http/sixpan/schemas.js';
-import { idleGuard } from './idle.js';
-import { invalid } from './invalid.js';
-import { mediaTypeOf } from './media-type.js';
-import { decodeUrlsafeBase64, tokenFromAuthorization } from './upload-token.js';
-import type { Body, FormPart, UploadService } from './upload.service.js';
+import { Binary, documentedOnly } from './openapi.js';
+import { BlockAnswerSchema, UploadAnswerSchema, UploadFailureSchema } from './sixpan/schemas.js';
+import { idleGuard } from '../upload/idle.js';
+import { invalid } from '../upload/invalid.js';
+import { mediaTypeOf } from '../upload/media-type.js';
+import { decodeUrlsafeBase64, tokenFromAuthorization } from '../upload/upload-token.js';
+import type { Body, FormPart, UploadService } from '../upload/upload.service.js';
 
 // The upload service's HTTP face (UPLOAD.md), registered under `/upload`:
 //   POST /  and  POST /file/upload           form upload (multipart, fields in any order)
