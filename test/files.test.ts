@@ -566,6 +566,66 @@ describe('names are NFC', () => {
   });
 });
 
+describe('createFiles (an import of many files)', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startServer();
+  });
+  after(() => s.close());
+
+  async function setup(name: string, capacity?: number) {
+    const client = await s.newUser(name);
+    const info = await client.call('/v1/user/info');
+    if (capacity !== undefined) await sql`UPDATE users SET space_capacity = ${capacity} WHERE id = ${info.identity}`.execute(s.openpan.db);
+    const dir = await s.openpan.files.ensureDir(info.identity, { path: '/import' });
+    return { client, userId: info.identity as number, dir };
+  }
+
+  const stored = (text: string) => ({ etag: etagOf(Buffer.from(text)), size: Buffer.byteLength(text) });
+
+  test('creates every entry, charges the space and counts a reference per entry', async () => {
+    const { client, userId, dir } = await setup('cf-all');
+    const inputs = Array.from({ length: 1200 }, (_, i) => ({ dir, name: `f${i}.txt`, ...stored(`content ${i % 3}`), onConflict: 'error' as const }));
+    const seen: string[] = [];
+    const { created, error } = await s.openpan.files.createFiles(userId, inputs, async (_, made) => {
+      seen.push(...made.map((c) => c.uuid));
+    });
+    assert.equal(error, null);
+    assert.deepEqual(created.map((c) => c.index), inputs.map((_, i) => i));
+    assert.deepEqual(seen, created.map((c) => c.uuid), 'onCreated is told of every entry made');
+    const page = await client.call('/v1/files/page', { path: '/import', pageSize: 10 });
+    assert.equal(page.totalCount, 1200);
+    const total = inputs.reduce((sum, f) => sum + f.size, 0);
+    assert.equal((await client.call('/v1/user/info')).spaceUsed, total);
+    const first = await client.call('/v1/files/get', { path: '/import/f3.txt' });
+    assert.equal(first.storeId, stored('content 0').etag);
+    assert.equal(first.mime, 'text/plain');
+    const refs = await s.openpan.db.selectFrom('blobs').select('refs').where('id', '=', stored('content 1').etag).executeTakeFirstOrThrow();
+    assert.equal(Number(refs.refs), 400);
+  });
+
+  test('a taken name gets a numbered one with onConflict rename; the others keep theirs', async () => {
+    const { client, userId, dir } = await setup('cf-rename');
+    await s.openpan.files.createFile(userId, { dir, name: 'b.txt', ...stored('old'), onConflict: 'error' });
+    const names = ['a.txt', 'b.txt', 'c.txt'];
+    const { created, error } = await s.openpan.files.createFiles(userId, names.map((name) => ({ dir, name, ...stored(name), onConflict: 'rename' as const, reuseIdentical: false })));
+    assert.equal(error, null);
+    assert.deepEqual(created.map((c) => c.name), ['a.txt', 'b (1).txt', 'c.txt']);
+    const list = await client.call('/v1/files/page', { path: '/import', pageSize: 10 });
+    assert.deepEqual(list.list.map((f: { name: string }) => f.name).sort(), ['a.txt', 'b (1).txt', 'b.txt', 'c.txt']);
+  });
+
+  test('the first file that does not fit ends the batch: those before it are created, its error is returned', async () => {
+    const { client, userId, dir } = await setup('cf-space', 25);
+    const inputs = ['one', 'two', 'three', 'four', 'five', 'six'].map((word) => ({ dir, name: `${word}.txt`, ...stored(`${word}-12345`), onConflict: 'error' as const }));
+    const { created, error } = await s.openpan.files.createFiles(userId, inputs);
+    assert.equal(error?.code, 'SPACE_EXCEEDED');
+    assert.deepEqual(created.map((c) => c.name), ['one.txt', 'two.txt']);
+    assert.equal((await client.call('/v1/files/page', { path: '/import' })).totalCount, 2);
+    assert.equal((await client.call('/v1/user/info')).spaceUsed, inputs[0].size + inputs[1].size);
+  });
+});
+
 describe('big trees', () => {
   test('moving and removing a folder of 100,000 files keeps counts, paths and space exact', async () => {
     const s = await startServer();

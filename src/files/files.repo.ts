@@ -7,6 +7,9 @@ import { nameSortKey } from '../names/sort-key.js';
 
 export type SortField = 'name' | 'size' | 'ctime' | 'mtime';
 
+/** Rows per multi-row statement: well under SQLite's limit of bound parameters per statement. */
+const ROWS_PER_STATEMENT = 500;
+
 export interface NewEntry {
   uuid: string;
   userId: number;
@@ -118,6 +121,32 @@ export class FilesRepo {
 
   async insert(q: Db, e: NewEntry): Promise<void> {
     await q.insertInto('files').values(this.values(e)).execute();
+  }
+
+  /** Inserts many entries, a few hundred per statement. */
+  async insertMany(q: Db, entries: readonly NewEntry[]): Promise<void> {
+    for (let at = 0; at < entries.length; at += ROWS_PER_STATEMENT) {
+      await q
+        .insertInto('files')
+        .values(entries.slice(at, at + ROWS_PER_STATEMENT).map((e) => this.values(e)))
+        .execute();
+    }
+  }
+
+  /** Which of `names` are taken in the directory `parentId`. */
+  async takenNames(q: Db, userId: number, parentId: number, names: readonly string[]): Promise<Set<string>> {
+    const taken = new Set<string>();
+    for (let at = 0; at < names.length; at += ROWS_PER_STATEMENT) {
+      const rows = await q
+        .selectFrom('files')
+        .select('name')
+        .where('user_id', '=', userId)
+        .where('parent_id', '=', parentId)
+        .where('name', 'in', names.slice(at, at + ROWS_PER_STATEMENT))
+        .execute();
+      for (const r of rows) taken.add(r.name);
+    }
+    return taken;
   }
 
   /** Inserts a directory unless the name is taken; true when this call created it. */
@@ -259,6 +288,18 @@ export class FilesRepo {
       .values({ id: etag, size, refs: 1, created_at: now, unreferenced_at: null })
       .onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ refs: eb('blobs.refs', '+', 1), unreferenced_at: null })))
       .execute();
+  }
+
+  /** addBlobRef for many blobs: `refs` more references to each (etag → count). */
+  async addBlobRefs(q: Db, refs: ReadonlyMap<string, { size: number; count: number }>, now: number): Promise<void> {
+    const rows = [...refs].map(([id, r]) => ({ id, size: r.size, refs: r.count, created_at: now, unreferenced_at: null }));
+    for (let at = 0; at < rows.length; at += ROWS_PER_STATEMENT) {
+      await q
+        .insertInto('blobs')
+        .values(rows.slice(at, at + ROWS_PER_STATEMENT))
+        .onConflict((oc) => oc.column('id').doUpdateSet({ refs: sql<number>`blobs.refs + excluded.refs`, unreferenced_at: null }))
+        .execute();
+    }
   }
 
   async dropBlobRef(q: Db, etag: string, now: number): Promise<void> {

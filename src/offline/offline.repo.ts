@@ -205,13 +205,16 @@ export class OfflineRepo {
     return new Map(rows.map((r) => [r.engine_index, { fileUuid: r.file_uuid, etag: r.etag }]));
   }
 
-  /** `q`: the transaction that creates the entry, so the record and the entry commit together. */
-  async recordImport(taskRowId: number, engineIndex: number, fileUuid: string, etag: string, q: Db = this.db): Promise<void> {
-    await q
-      .insertInto('offline_imports')
-      .values({ task_id: taskRowId, engine_index: engineIndex, file_uuid: fileUuid, etag, created_at: Date.now() })
-      .onConflict((oc) => oc.columns(['task_id', 'engine_index']).doNothing())
-      .execute();
+  /** `q`: the transaction that creates the entries, so the records and the entries commit together. */
+  async recordImports(q: Db, taskRowId: number, files: readonly { engineIndex: number; fileUuid: string; etag: string }[]): Promise<void> {
+    const now = Date.now();
+    for (let at = 0; at < files.length; at += ROWS_PER_STATEMENT) {
+      await q
+        .insertInto('offline_imports')
+        .values(files.slice(at, at + ROWS_PER_STATEMENT).map((f) => ({ task_id: taskRowId, engine_index: f.engineIndex, file_uuid: f.fileUuid, etag: f.etag, created_at: now })))
+        .onConflict((oc) => oc.columns(['task_id', 'engine_index']).doNothing())
+        .execute();
+    }
   }
 
   // ---- content downloaded before ----

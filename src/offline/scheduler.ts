@@ -11,8 +11,7 @@ import {
   type EngineStatus,
 } from '../engines/index.js';
 import { AppError, isAppError } from '../errors.js';
-import type { Db } from '../db/database.js';
-import type { DirRef, FileObject } from '../files/file-object.js';
+import type { DirRef } from '../files/file-object.js';
 import type { FilesService } from '../files/files.service.js';
 import { numberedName } from '../names/file-names.js';
 import { forEachInParallel, mapInParallel } from '../parallel.js';
@@ -77,7 +76,7 @@ const RETRY_DELAY_MS = 2000;
 /** Files stored (and recorded) together: one transaction and one sync per directory for each batch. */
 const STORE_BATCH = 1000;
 /** Entries created in the user's drive per transaction. */
-const IMPORT_BATCH = 2000;
+const IMPORT_BATCH = 1000;
 /** Filesystem operations of a batch in flight at once. */
 const STORE_PARALLEL = 16;
 
@@ -788,18 +787,11 @@ export class Scheduler {
           const usable = held.indexOf(false) === -1 ? batch : batch.slice(0, held.indexOf(false));
           const { created, error } = await this.#d.files.createFiles(
             task.user_id,
-            usable.map((e) => ({
-              dir: e.dir,
-              name: e.name,
-              etag: e.content.etag,
-              size: e.content.size,
-              onConflict: 'rename' as const,
-              reuseIdentical: false,
-              // A crash between the entry and its record would give a second entry at the re-run.
-              onCreated: (q: Db, file: FileObject) => this.#d.repo.recordImport(task.id, e.index, file.uuid, e.content.etag, q),
-            })),
+            usable.map((e) => ({ dir: e.dir, name: e.name, etag: e.content.etag, size: e.content.size, onConflict: 'rename' as const, reuseIdentical: false })),
+            // A crash between the entries and their records would give second entries at the re-run.
+            (q, made) => this.#d.repo.recordImports(q, task.id, made.map((c) => ({ engineIndex: usable[c.index].index, fileUuid: c.uuid, etag: usable[c.index].content.etag }))),
           );
-          for (const [k, c] of created.entries()) imports.set(usable[k].index, { fileUuid: c.file.uuid, etag: usable[k].content.etag });
+          for (const c of created) imports.set(usable[c.index].index, { fileUuid: c.uuid, etag: usable[c.index].content.etag });
           if (error !== null) throw error;
           return usable.length === batch.length;
         });
