@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DownloadEngine, EngineFailure, EngineHandle } from '../engines/index.js';
 import type { OfflineRepo } from './offline.repo.js';
-import { parseTorrent } from '../torrent/index.js';
+import { parseTorrentOnce } from '../torrent/index.js';
 
 // A magnet link's metadata (the info dictionary, BEP 9), fetched from peers once per info hash
 // and kept in `offline_metadata`, so the next user who parses the link gets the file list at
@@ -108,7 +108,7 @@ export class MetadataFetcher {
       this.#fetches.delete(infoHash);
       await rm(dir, { recursive: true, force: true });
       const torrent = received;
-      if (torrent !== null && parseTorrent(torrent).infoHash === infoHash) {
+      if (torrent !== null && parseTorrentOnce(torrent).infoHash === infoHash) {
         await this.#d.repo.saveMetadata(infoHash, torrent);
         return torrent;
       }

@@ -14,7 +14,7 @@ import { engineFilesOf, type Scheduler } from './scheduler.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { parseSelection } from './selection.js';
 import { verifyTaskHash, type TaskHashClaims } from './task-hash.js';
-import { assertDownloadable, parseMagnet, parseTorrent, TORRENT_LIMITS } from '../torrent/index.js';
+import { assertDownloadable, parseMagnet, parseTorrentOnce, TORRENT_LIMITS } from '../torrent/index.js';
 
 export { TYPE_TORRENT } from './manifest.js';
 export type { ParsedFile, ParseFailure, ParseResult } from './parse.js';
@@ -143,7 +143,7 @@ export class OfflineService {
 
   async parseTorrent(userId: number, ref: { uuid?: string; path?: string }): Promise<ParseResult> {
     const file = await this.deps.files.fileForDownload(userId, ref);
-    return this.deps.parser.torrent(userId, parseTorrent(await this.readTorrent(file.storeId, file.size)), file.storeId);
+    return this.deps.parser.torrent(userId, parseTorrentOnce(await this.readTorrent(file.storeId, file.size)), file.storeId);
   }
 
   parseUrl(userId: number, field: string): Promise<ParseResult | Array<ParseResult | ParseFailure>> {
@@ -218,7 +218,7 @@ export class OfflineService {
     if (torrent === null) torrent = fromMagnet ? await this.deps.metadata.known(claims.infoHash) : await this.readTorrent(claims.source.slice(5));
     let meta = null;
     if (torrent !== null) {
-      meta = parseTorrent(torrent);
+      meta = parseTorrentOnce(torrent);
       if ((meta.infoHash ?? meta.infoHashV2) !== claims.infoHash) throw new AppError('TASK_HASH_INVALID', 'The taskHash does not match the torrent.');
       assertDownloadable(meta);
     }

@@ -7,7 +7,7 @@ import type { MagnetConfig } from './offline-config.js';
 import type { MetadataFetcher } from './metadata-fetcher.js';
 import type { Scheduler } from './scheduler.js';
 import { signTaskHash } from './task-hash.js';
-import { parseTorrent, type TorrentMeta } from '../torrent/index.js';
+import { parseTorrentOnce, type TorrentMeta } from '../torrent/index.js';
 
 // STEP 2 of the offline download for every kind of source: what a link or a `.torrent` holds,
 // and a taskHash that lets its parser start it. Nothing is downloaded here except a magnet
@@ -150,7 +150,7 @@ export class SourceParser {
     if (torrent === null) {
       return { taskHash, type: TYPE_MAGNET, name, infoHash, url: link.uri, size: 0, server: false, metadataPending: true };
     }
-    const meta = parseTorrent(torrent);
+    const meta = parseTorrentOnce(torrent);
     const files = await this.#files(meta);
     return {
       taskHash,

@@ -21,7 +21,7 @@ import type { ContentLock } from '../store/content-lock.js';
 import { BlockHasher, EtagTracker, type TrackedFile } from './etag-tracker.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { offlineRoom } from './quota.js';
-import { destinationPath, parseTorrent, type TorrentFile } from '../torrent/index.js';
+import { destinationPath, parseTorrentOnce, type TorrentFile } from '../torrent/index.js';
 import { parseUrlJobInfo, TYPE_URL, urlManifest, type Manifest } from './manifest.js';
 import { MetadataUnavailable, type MetadataFetcher } from './metadata-fetcher.js';
 import { parseSelection } from './selection.js';
@@ -268,7 +268,7 @@ export class Scheduler {
     let manifest = this.#manifests.get(job.id);
     if (manifest === undefined) {
       if (job.type === TYPE_URL) manifest = urlManifest(parseUrlJobInfo(job.manifest));
-      else if (job.torrent !== null) manifest = parseTorrent(Buffer.from(job.torrent));
+      else if (job.torrent !== null) manifest = parseTorrentOnce(Buffer.from(job.torrent));
       else return null;
       this.#manifests.set(job.id, manifest);
       this.#sizes.set(job.id, new Map(manifest.files.map((f) => [f.engineIndex, f.size])));

@@ -432,6 +432,30 @@ function addSize(total: number, size: number): number {
 }
 
 /** Parses a `.torrent` file. Malformed input → AppError TORRENT_INVALID; an unknown `meta version` → PROTOCOL_UNSUPPORTED. */
+/** Torrents parsed last with the default limits, by the SHA-1 of their bytes, least recent first. */
+const recentParses = new Map<string, Readonly<TorrentMeta>>();
+const RECENT_PARSES = 8;
+
+/**
+ * parseTorrent with the default limits, remembered for the last few torrents: one task reads its
+ * `.torrent` at several steps (the parse, the start, the scheduler, the engine, the seed), and a
+ * torrent of 100,000 files takes about a second to parse. The answer is shared: callers must not
+ * change it.
+ */
+export function parseTorrentOnce(input: Buffer): Readonly<TorrentMeta> {
+  const key = hex('sha1', input);
+  const known = recentParses.get(key);
+  if (known !== undefined) {
+    recentParses.delete(key);
+    recentParses.set(key, known);
+    return known;
+  }
+  const meta = parseTorrent(input);
+  recentParses.set(key, meta);
+  if (recentParses.size > RECENT_PARSES) recentParses.delete(recentParses.keys().next().value as string);
+  return meta;
+}
+
 export function parseTorrent(input: Buffer, limits: TorrentLimits = {}): TorrentMeta {
   const lim: Required<TorrentLimits> = {
     maxBytes: limits.maxBytes ?? TORRENT_LIMITS.maxBytes,

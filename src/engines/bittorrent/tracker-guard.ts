@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { hostToCheck, type AddressPolicy } from '../../net/index.js';
-import { decodeBencode, encodeBencode, parseTorrent, peerAddress, RawBencode } from '../../torrent/index.js';
+import { decodeBencode, encodeBencode, parseTorrentOnce, peerAddress, RawBencode } from '../../torrent/index.js';
 
 // Trackers and web seeds are URLs a torrent's author chose: a hostile torrent could name an
 // internal service as its "tracker" and have the server request it. Before a job starts, every
@@ -92,7 +92,7 @@ export function magnetWithHints(uri: string, trackers: readonly string[], webSee
 
 /** The `.torrent` with only the trackers and web seeds the policy allows. */
 export async function guardTorrentHints(torrent: Buffer, policy: AddressPolicy): Promise<Buffer> {
-  const meta = parseTorrent(torrent);
+  const meta = parseTorrentOnce(torrent);
   const [trackers, webSeeds] = await Promise.all([allowedUrls(meta.announce, policy), allowedUrls(meta.urlList, policy)]);
   return withHints(torrent, trackers, webSeeds);
 }

@@ -2,7 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isAppError } from '../../errors.js';
 import { guardedAgents, installDefaultAgents, type AddressPolicy, type GuardedAgents } from '../../net/index.js';
-import { assertDownloadable, parseMagnet, parseTorrent, type TorrentFile, type TorrentMeta } from '../../torrent/index.js';
+import { assertDownloadable, parseMagnet, parseTorrent, parseTorrentOnce, type TorrentFile, type TorrentMeta } from '../../torrent/index.js';
 import { FINAL_STATES, type DownloadEngine, type EngineErrorCode, type EngineFailure, type EngineFileStatus, type EngineHandle, type EngineJob, type EngineSource, type EngineState, type EngineStatus, type SeedHandle, type SeedingEngine, type SeedJob, type SeedState, type SeedStatus } from '../engine.js';
 import { DEFAULT_MAX_OPEN_FILES, DescriptorsExhaustedError, FdPool, isDescriptorExhaustion, openRetrying } from '../fd-pool.js';
 import { JobHandle } from '../job-handle.js';
@@ -145,7 +145,7 @@ interface PreparedSource {
 function prepareSource(source: EngineSource): PreparedSource | EngineFailure {
   try {
     if (source.kind === 'torrent') {
-      const meta = parseTorrent(source.torrent);
+      const meta = parseTorrentOnce(source.torrent);
       assertDownloadable(meta);
       return { infoHash: meta.infoHash as string, torrentId: source.torrent, meta, trackers: [], webSeeds: [], peers: [] };
     }
@@ -455,13 +455,13 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
   // ---- seeding ----
 
   seedLayout(torrent: Buffer, dir: string): string[] {
-    return diskLayout(parseTorrent(torrent), resolve(dir));
+    return diskLayout(parseTorrentOnce(torrent), resolve(dir));
   }
 
   seed(spec: SeedJob): SeedHandle {
     let meta: TorrentMeta;
     try {
-      meta = parseTorrent(spec.torrent);
+      meta = parseTorrentOnce(spec.torrent);
       assertDownloadable(meta);
     } catch (err) {
       return this.#seedBorn(new BtSeed(spec.id, '', this), failure('SOURCE_INVALID', err instanceof Error ? err.message : String(err)));
