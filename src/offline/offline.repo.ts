@@ -219,9 +219,16 @@ export class OfflineRepo {
 
   // ---- content downloaded before ----
 
-  async content(infoHash: string): Promise<Map<number, { etag: string; size: number }>> {
-    const rows = await this.db.selectFrom('offline_content').selectAll().where('info_hash', '=', infoHash).execute();
-    return new Map(rows.map((r) => [r.engine_index, { etag: r.etag, size: Number(r.size) }]));
+  /** What of the torrent's files was stored before (those of `indices` only, when given). */
+  async content(infoHash: string, indices?: readonly number[]): Promise<Map<number, { etag: string; size: number }>> {
+    const found = new Map<number, { etag: string; size: number }>();
+    const query = this.db.selectFrom('offline_content').selectAll().where('info_hash', '=', infoHash);
+    const parts = indices === undefined ? [undefined] : Array.from({ length: Math.ceil(indices.length / ROWS_PER_STATEMENT) }, (_, k) => indices.slice(k * ROWS_PER_STATEMENT, (k + 1) * ROWS_PER_STATEMENT));
+    for (const part of parts) {
+      const rows = await (part === undefined ? query : query.where('engine_index', 'in', part)).execute();
+      for (const r of rows) found.set(r.engine_index, { etag: r.etag, size: Number(r.size) });
+    }
+    return found;
   }
 
   /** Records stored files of a torrent (each by its engine index), in one transaction. */

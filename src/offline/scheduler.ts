@@ -288,15 +288,11 @@ export class Scheduler {
 
   /** Engine file indices (of `indices`) whose content the store holds, with its etag. */
   async cachedFiles(infoHash: string, indices?: Iterable<number>): Promise<Map<number, { etag: string; size: number }>> {
-    const content = await this.#d.repo.content(infoHash);
+    const content = await this.#d.repo.content(infoHash, indices === undefined ? undefined : [...indices]);
     const out = new Map<number, { etag: string; size: number }>();
-    const wanted = indices === undefined ? [...content.keys()] : [...indices];
-    await Promise.all(
-      wanted.map(async (i) => {
-        const c = content.get(i);
-        if (c !== undefined && (await this.#d.store.exists(c.etag))) out.set(i, c);
-      }),
-    );
+    await forEachInParallel([...content], STORE_PARALLEL, async ([i, c]) => {
+      if (await this.#d.store.exists(c.etag)) out.set(i, c);
+    });
     return out;
   }
 
@@ -640,7 +636,7 @@ export class Scheduler {
     // the job again, each second): earlier ones are in every task that wanted them already.
     const meta = this.manifestOf(job);
     if (meta === null) return;
-    const content = await this.#d.repo.content(job.info_hash);
+    const content = await this.#d.repo.content(job.info_hash, files.map((f) => f.index));
     const fresh = new Map<number, { etag: string; size: number }>();
     for (const f of files) {
       const c = content.get(f.index);
