@@ -11,13 +11,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { get } from 'node:http';
+import { createSocket } from 'node:dgram';
 import { createRequire } from 'node:module';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { allowedPeers, MAX_COUNTED_REFUSALS, peerAllowed, policyBlocklist, RefusedPeers } from '../../src/engines/bittorrent/peer-guard.js';
+import { allowedPeers, MAX_COUNTED_REFUSALS, peerAllowed, policedDhtSocket, policyBlocklist, RefusedPeers } from '../../src/engines/bittorrent/peer-guard.js';
 import { trackersRefused } from '../../src/engines/bittorrent/tracker-guard.js';
 import { WebTorrentEngine, type EngineHandle } from '../../src/engines/index.js';
 import { AddressPolicy, parseCidrList } from '../../src/net/index.js';
@@ -83,6 +84,43 @@ test('the blocklist WebTorrent consults contains every host the policy refuses, 
   assert.equal(blocked.contains('localhost'), true);
   assert.equal(blocked.contains(''), true);
 });
+
+test('the DHT socket sends a datagram only where the policy allows, a host name judged by the address it resolves to', async () => {
+  const policy = new AddressPolicy(parseCidrList('127.0.0.1/32'));
+  const receivers = await Promise.all(
+    ['127.0.0.1', '127.0.0.2'].map(
+      (host) =>
+        new Promise<{ host: string; port: number; got: string[]; close(): void }>((res) => {
+          const socket = createSocket('udp4');
+          const got: string[] = [];
+          socket.on('message', (msg) => got.push(msg.toString()));
+          socket.bind(0, host, () => res({ host, port: socket.address().port, got, close: () => socket.close() }));
+        }),
+    ),
+  );
+  const names: Record<string, string> = { 'allowed.node': '127.0.0.1', 'refused.node': '127.0.0.2' };
+  const dht = policedDhtSocket(policy, async (host) => names[host]);
+  const [allowed, refused] = receivers;
+  const send = (text: string, port: number, host: string) =>
+    new Promise<Error | null>((res) => dht.send(Buffer.from(text), 0, text.length, port, host, (err: Error | null) => res(err)));
+  try {
+    assert.equal(await send('to an allowed IP', allowed.port, allowed.host), null);
+    assert.match(String(await send('to a refused IP', refused.port, refused.host)), /address policy refuses/);
+    assert.equal(await send('to an allowed name', allowed.port, 'allowed.node'), null);
+    assert.match(String(await send('to a refused name', refused.port, 'refused.node')), /address policy refuses/);
+    await waitUntil(() => allowed.got.length === 2);
+    await sleep(200);
+    assert.deepEqual(allowed.got.sort(), ['to an allowed IP', 'to an allowed name']);
+    assert.deepEqual(refused.got, [], 'nothing reached the refused address');
+  } finally {
+    dht.close();
+    for (const r of receivers) r.close();
+  }
+});
+
+async function waitUntil(pred: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !pred(); i++) await sleep(20);
+}
 
 test('refused peers are counted once per address, and the count is bounded', () => {
   const refused = new RefusedPeers();

@@ -1,3 +1,6 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type { AddressPolicy } from '../../net/index.js';
 
 // BitTorrent peer addresses are chosen by strangers: a magnet link's `x.pe`, a tracker's peer
@@ -65,4 +68,37 @@ export class RefusedPeers {
   get count(): number {
     return this.#seen.size;
   }
+}
+
+/**
+ * The DHT's UDP socket, with every datagram judged by the policy before it leaves: DHT nodes
+ * learn other nodes' addresses from strangers, and a query is a packet the server sends where it
+ * is told. IP literals are checked as they are; a host name (the bootstrap nodes) is resolved
+ * first and the datagram goes to the address that was checked. A refused datagram is dropped:
+ * the DHT sees a node that never answers.
+ */
+export function policedDhtSocket(policy: AddressPolicy, resolve: (host: string) => Promise<string> = resolveV4): Socket {
+  const socket = createSocket('udp4');
+  const send = socket.send.bind(socket) as (...args: unknown[]) => void;
+  // socket.send(msg, offset, length, port, address, cb) — the DHT's form — or (msg, port, address,
+  // cb), the form Node re-calls itself with when the socket was not bound yet.
+  const policed = (...args: unknown[]): void => {
+    const at = typeof args[1] === 'number' && typeof args[2] === 'number' ? 4 : 2;
+    const host = args[at];
+    const cb = args.find((a): a is (err: Error | null) => void => typeof a === 'function');
+    const refuse = () => queueMicrotask(() => cb?.(new Error('The address policy refuses this DHT node.')));
+    const forward = (address: string): void => {
+      if (policy.check(address).ok) send(...args.map((a, i) => (i === at ? address : a)));
+      else refuse();
+    };
+    if (typeof host !== 'string') refuse();
+    else if (isIP(host) !== 0) forward(host);
+    else resolve(host).then(forward, (err: Error) => cb?.(err));
+  };
+  socket.send = policed as unknown as Socket['send'];
+  return socket;
+}
+
+async function resolveV4(host: string): Promise<string> {
+  return (await lookup(host, { family: 4 })).address;
 }

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:dgram';
 import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import { createRequire } from 'node:module';
@@ -74,7 +75,8 @@ export interface WtAddOptions {
 }
 
 export interface WtClientOptions {
-  dht: boolean;
+  /** false: no DHT; an object: options for bittorrent-dht, of which openpan sets only the UDP socket. */
+  dht: boolean | { socket: Socket };
   lsd: boolean;
   /**
    * false: no DHT, no trackers; an object: options for bittorrent-tracker's client, of which

@@ -7,7 +7,7 @@ import { FINAL_STATES, type DownloadEngine, type EngineErrorCode, type EngineFai
 import { DEFAULT_MAX_OPEN_FILES, DescriptorsExhaustedError, FdPool, isDescriptorExhaustion, openRetrying } from '../fd-pool.js';
 import { JobHandle } from '../job-handle.js';
 import { diskLayout, pieceRanges, rangesComplete, verifiedBytes, type PieceRanges } from './layout.js';
-import { allowedPeers, policyBlocklist, RefusedPeers } from './peer-guard.js';
+import { allowedPeers, policedDhtSocket, policyBlocklist, RefusedPeers } from './peer-guard.js';
 import { PooledChunkStore, storeFiles } from './pooled-store.js';
 import { readOnlyStore } from './seed-store.js';
 import { parsedForWebTorrent } from './parsed-torrent.js';
@@ -835,7 +835,8 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
     if (this.#client !== null && !this.#client.destroyed) return this.#client;
     const o = this.#opts;
     const client = new WebTorrent({
-      dht: o.dht,
+      // The DHT's queries go only where the policy allows (policedDhtSocket).
+      dht: o.dht && o.addressPolicy !== undefined ? { socket: policedDhtSocket(o.addressPolicy) } : o.dht,
       lsd: false,
       tracker: this.#agents === null ? {} : { proxyOpts: { httpAgent: this.#agents.http, httpsAgent: this.#agents.https } },
       webSeeds: true,
