@@ -27,6 +27,7 @@ import { parseUrlJobInfo, TYPE_URL, urlManifest, type Manifest } from './manifes
 import { MetadataUnavailable, type MetadataFetcher } from './metadata-fetcher.js';
 import { parseSelection } from './selection.js';
 import { stageFile } from './staging.js';
+import { parseIndexList, SELECTION_MEMO_LIMITS, TextMemo } from './text-memo.js';
 import { TASK_ACTIVE, TASK_DONE, TASK_FAILED, TASK_PAUSED, type JobRow, type OfflineRepo, type TaskRow } from './offline.repo.js';
 import type { SeedingHooks } from './seeding.js';
 
@@ -132,8 +133,12 @@ export interface TaskLiveView {
   refusedPeers?: number;
 }
 
-export function engineFilesOf(task: Pick<TaskRow, 'engine_files'>): number[] {
-  return JSON.parse(task.engine_files) as number[];
+/** Tasks' engine file lists, parsed once per `engine_files` text (text-memo.ts). */
+const engineFileLists = new TextMemo<number, readonly number[]>(parseIndexList, SELECTION_MEMO_LIMITS);
+
+/** The task's engine file indices (shared: never modify the array). */
+export function engineFilesOf(task: Pick<TaskRow, 'id' | 'engine_files'>): readonly number[] {
+  return engineFileLists.get(task.id, task.engine_files);
 }
 
 /** Engine states before the data on disk is counted. */
