@@ -20,6 +20,7 @@ import { storeFiles, type BlobStore } from '../store/blob-store.js';
 import { errnoOf } from '../store/fs-util.js';
 import type { ContentLock } from '../store/content-lock.js';
 import { BlockHasher, EtagTracker, type TrackedFile } from './etag-tracker.js';
+import { JobProgress } from './job-progress.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { offlineRoom } from './quota.js';
 import { destinationPath, parseTorrent, type TorrentFile } from '../torrent/index.js';
@@ -104,13 +105,13 @@ interface LiveJob {
   /** Engine file indices given to the engine. */
   selected: Set<number>;
   status: EngineStatus;
-  /** Verified bytes per engine file index, from the last poll. */
-  downloaded: Map<number, number>;
+  /** Per file and per task figures of the last poll, kept up to date as files change. */
+  progress: JobProgress;
   /** Etags hashed during the download, when the engine reports verified pieces. */
   etags: EtagTracker | null;
   /** Stops the piece reports to `etags`. */
   untrack: () => void;
-  /** Engine file indices stored by this run of the engine. */
+  /** Engine file indices stored by this run of the engine (only ever added to). */
   stored: Set<number>;
   /** Engine file indices the store held when the engine started (not given to it). */
   cached: ReadonlySet<number>;
@@ -335,16 +336,14 @@ export class Scheduler {
   fileProgress(jobId: string, engineIndex: number): number | null {
     const live = this.#live.get(jobId);
     if (live === undefined || !live.selected.has(engineIndex)) return null;
-    return live.downloaded.get(engineIndex) ?? 0;
+    return live.progress.fileBytes(engineIndex) ?? 0;
   }
 
   #finishedSize(task: TaskRow, live: LiveJob): number {
     const sizes = this.#sizes.get(task.job_id);
     if (sizes === undefined) return Number(task.finished_size);
-    let sum = 0;
-    // Outside the engine's selection: files the store held when it started count in full; a
-    // file a task added since (the engine starts again for it) has nothing yet.
-    for (const i of engineFilesOf(task)) sum += live.selected.has(i) ? (live.downloaded.get(i) ?? 0) : live.cached.has(i) ? (sizes.get(i) ?? 0) : 0;
+    // Kept up to date by the poll: a request does not walk the task's files (job-progress.ts).
+    const sum = live.progress.taskBytes(task.id, task.engine_files, sizes, () => engineFilesOf(task));
     return Math.min(sum, Number(task.size));
   }
 
@@ -504,7 +503,19 @@ export class Scheduler {
     // A URL of unknown length may write only what its users have room for, and what the disk has.
     const maxBytes = job.type === TYPE_URL && parseUrlJobInfo(job.manifest).size === null ? await this.#roomForUnknownLength(job) : undefined;
     const handle = this.#d.engine.start({ id: job.id, dir: job.temp_dir, source: this.#sourceOf(job), selectedFiles: needed, maxBytes });
-    const live: LiveJob = { handle, selected: new Set(needed), status: handle.status(), downloaded: new Map(), etags: null, untrack: () => {}, stored: new Set(), storesEachFile: job.type !== TYPE_URL, cached };
+    const selected = new Set(needed);
+    const live: LiveJob = {
+      handle,
+      selected,
+      status: handle.status(),
+      progress: new JobProgress(selected, cached),
+      etags: null,
+      untrack: () => {},
+      stored: new Set(),
+      storesEachFile: job.type !== TYPE_URL,
+      cached,
+    };
+    live.progress.update(live.status.files);
     if (job.type === TYPE_URL) handle.on('metadata', ({ status }) => this.#urlSizeKnown(job.id, status));
     // A URL of unknown length has no block layout to hash along: it is hashed at the import.
     const layoutKnown = job.type !== TYPE_URL || parseUrlJobInfo(job.manifest).size !== null;
@@ -659,7 +670,7 @@ export class Scheduler {
 
   /** Completed files of a running job not stored yet (cheap: the tick asks for every job). */
   #hasUnstored(live: LiveJob): boolean {
-    return live.storesEachFile && live.status.state === 'downloading' && live.status.files.some((f) => f.done && live.selected.has(f.index) && !live.stored.has(f.index));
+    return live.storesEachFile && live.status.state === 'downloading' && live.progress.hasDoneOutside(live.stored);
   }
 
   /** Stores `files` (verified, complete) in the blob store, a batch at a time; false when the job failed meanwhile. */
@@ -862,7 +873,7 @@ export class Scheduler {
 
   #poll(live: LiveJob): void {
     live.status = live.handle.status();
-    live.downloaded = new Map(live.status.files.map((f) => [f.index, f.downloaded]));
+    live.progress.update(live.status.files);
   }
 
   async #persist(): Promise<void> {
