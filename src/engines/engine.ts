@@ -132,8 +132,12 @@ export interface EngineStatus {
   /** Total bytes received and sent by this job in this process, protocol overhead excluded. */
   received: number;
   uploaded: number;
-  /** Every file of the source (pad files excluded), in engine index order; empty until metadata. */
-  files: EngineFileStatus[];
+  /**
+   * Every file of the source (pad files excluded), in engine index order; empty until metadata.
+   * Read-only: an engine may return the same array (and entries) from several calls while
+   * nothing changed, and never changes one it has returned.
+   */
+  files: readonly EngineFileStatus[];
   error?: EngineFailure;
   /**
    * BitTorrent: distinct peer addresses (from the magnet link, trackers, the DHT or peer

@@ -13,6 +13,7 @@ import type { TaskEvents } from './task-events.js';
 import { engineFilesOf, type Scheduler } from './scheduler.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { parseSelection } from './selection.js';
+import { parseIndexList, SELECTION_MEMO_LIMITS, TextMemo } from './text-memo.js';
 import { verifyTaskHash, type TaskHashClaims } from './task-hash.js';
 import { assertDownloadable, parseMagnet, parseTorrentOnce, TORRENT_LIMITS } from '../torrent/index.js';
 
@@ -38,7 +39,8 @@ export interface TaskObject {
   message: string;
   savePath: string;
   saveUuid: string;
-  files: number[];
+  /** Shared with other task objects of the same row: never modify it. */
+  files: readonly number[];
   createTime: number;
   finishTime: number;
 }
@@ -90,6 +92,9 @@ export interface OfflineServiceOptions {
 const MAX_PAGE_SIZE = 100;
 const MAX_LIST_SIZE = 500;
 const MAX_IDS = 1000;
+
+/** Tasks' API file lists, parsed once per `files` text (text-memo.ts): the task page shows them on every request. */
+const apiFileLists = new TextMemo<number, readonly number[]>(parseIndexList, SELECTION_MEMO_LIMITS);
 
 function newId(): string {
   return randomUUID().replace(/-/g, '');
@@ -374,7 +379,7 @@ export class OfflineService {
       refusedPeers: live.refusedPeers ?? 0,
       savePath,
       saveUuid: row.save_uuid,
-      files: JSON.parse(row.files) as number[],
+      files: apiFileLists.get(row.id, row.files),
       createTime: Number(row.created_at),
       finishTime: Number(row.finished_at),
     };

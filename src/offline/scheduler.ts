@@ -19,6 +19,7 @@ import { storeFiles, type BlobStore } from '../store/blob-store.js';
 import { errnoOf } from '../store/fs-util.js';
 import type { ContentLock } from '../store/content-lock.js';
 import { BlockHasher, EtagTracker, type TrackedFile } from './etag-tracker.js';
+import { JobProgress } from './job-progress.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { offlineRoom } from './quota.js';
 import { destinationPath, parseTorrentOnce, type TorrentFile } from '../torrent/index.js';
@@ -26,6 +27,7 @@ import { parseUrlJobInfo, TYPE_URL, urlManifest, type Manifest } from './manifes
 import { MetadataUnavailable, type MetadataFetcher } from './metadata-fetcher.js';
 import { parseSelection } from './selection.js';
 import { stageFile } from './staging.js';
+import { parseIndexList, SELECTION_MEMO_LIMITS, TextMemo } from './text-memo.js';
 import { TASK_ACTIVE, TASK_DONE, TASK_FAILED, TASK_PAUSED, type JobRow, type OfflineRepo, type TaskRow } from './offline.repo.js';
 import type { SeedingHooks } from './seeding.js';
 
@@ -102,13 +104,13 @@ interface LiveJob {
   /** Engine file indices given to the engine. */
   selected: Set<number>;
   status: EngineStatus;
-  /** Verified bytes per engine file index, from the last poll. */
-  downloaded: Map<number, number>;
+  /** Per file and per task figures of the last poll, kept up to date as files change. */
+  progress: JobProgress;
   /** Etags hashed during the download, when the engine reports verified pieces. */
   etags: EtagTracker | null;
   /** Stops the piece reports to `etags`. */
   untrack: () => void;
-  /** Engine file indices stored by this run of the engine. */
+  /** Engine file indices stored by this run of the engine (only ever added to). */
   stored: Set<number>;
   /** Engine file indices the store held when the engine started (not given to it). */
   cached: ReadonlySet<number>;
@@ -131,8 +133,12 @@ export interface TaskLiveView {
   refusedPeers?: number;
 }
 
-export function engineFilesOf(task: Pick<TaskRow, 'engine_files'>): number[] {
-  return JSON.parse(task.engine_files) as number[];
+/** Tasks' engine file lists, parsed once per `engine_files` text (text-memo.ts). */
+const engineFileLists = new TextMemo<number, readonly number[]>(parseIndexList, SELECTION_MEMO_LIMITS);
+
+/** The task's engine file indices (shared: never modify the array). */
+export function engineFilesOf(task: Pick<TaskRow, 'id' | 'engine_files'>): readonly number[] {
+  return engineFileLists.get(task.id, task.engine_files);
 }
 
 /** Engine states before the data on disk is counted. */
@@ -325,16 +331,14 @@ export class Scheduler {
   fileProgress(jobId: string, engineIndex: number): number | null {
     const live = this.#live.get(jobId);
     if (live === undefined || !live.selected.has(engineIndex)) return null;
-    return live.downloaded.get(engineIndex) ?? 0;
+    return live.progress.fileBytes(engineIndex) ?? 0;
   }
 
   #finishedSize(task: TaskRow, live: LiveJob): number {
     const sizes = this.#sizes.get(task.job_id);
     if (sizes === undefined) return Number(task.finished_size);
-    let sum = 0;
-    // Outside the engine's selection: files the store held when it started count in full; a
-    // file a task added since (the engine starts again for it) has nothing yet.
-    for (const i of engineFilesOf(task)) sum += live.selected.has(i) ? (live.downloaded.get(i) ?? 0) : live.cached.has(i) ? (sizes.get(i) ?? 0) : 0;
+    // Kept up to date by the poll: a request does not walk the task's files (job-progress.ts).
+    const sum = live.progress.taskBytes(task.id, task.engine_files, sizes, () => engineFilesOf(task));
     return Math.min(sum, Number(task.size));
   }
 
@@ -494,7 +498,19 @@ export class Scheduler {
     // A URL of unknown length may write only what its users have room for, and what the disk has.
     const maxBytes = job.type === TYPE_URL && parseUrlJobInfo(job.manifest).size === null ? await this.#roomForUnknownLength(job) : undefined;
     const handle = this.#d.engine.start({ id: job.id, dir: job.temp_dir, source: this.#sourceOf(job), selectedFiles: needed, maxBytes });
-    const live: LiveJob = { handle, selected: new Set(needed), status: handle.status(), downloaded: new Map(), etags: null, untrack: () => {}, stored: new Set(), storesEachFile: job.type !== TYPE_URL, cached };
+    const selected = new Set(needed);
+    const live: LiveJob = {
+      handle,
+      selected,
+      status: handle.status(),
+      progress: new JobProgress(selected, cached),
+      etags: null,
+      untrack: () => {},
+      stored: new Set(),
+      storesEachFile: job.type !== TYPE_URL,
+      cached,
+    };
+    live.progress.update(live.status.files);
     if (job.type === TYPE_URL) handle.on('metadata', ({ status }) => this.#urlSizeKnown(job.id, status));
     // A URL of unknown length has no block layout to hash along: it is hashed at the import.
     const layoutKnown = job.type !== TYPE_URL || parseUrlJobInfo(job.manifest).size !== null;
@@ -649,7 +665,7 @@ export class Scheduler {
 
   /** Completed files of a running job not stored yet (cheap: the tick asks for every job). */
   #hasUnstored(live: LiveJob): boolean {
-    return live.storesEachFile && live.status.state === 'downloading' && live.status.files.some((f) => f.done && live.selected.has(f.index) && !live.stored.has(f.index));
+    return live.storesEachFile && live.status.state === 'downloading' && live.progress.hasDoneOutside(live.stored);
   }
 
   /** Stores `files` (verified, complete) in the blob store, a batch at a time; false when the job failed meanwhile. */
@@ -845,7 +861,7 @@ export class Scheduler {
 
   #poll(live: LiveJob): void {
     live.status = live.handle.status();
-    live.downloaded = new Map(live.status.files.map((f) => [f.index, f.downloaded]));
+    live.progress.update(live.status.files);
   }
 
   async #persist(): Promise<void> {

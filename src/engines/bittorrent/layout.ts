@@ -70,7 +70,8 @@ export function rangesComplete(ranges: PieceRanges, has: (piece: number) => bool
 /**
  * Bytes of the file that lie in verified pieces. This, not WebTorrent's `file.downloaded`, is
  * the truth: 1.9.7 subtracts a whole piece from a file that ends exactly on a piece boundary,
- * so its `file.progress` never reaches 1 for such a file.
+ * so its `file.progress` never reaches 1 for such a file. A job keeps these sums up to date piece
+ * by piece (file-statuses.ts); this is their definition, which the tests compare them with.
  */
 export function verifiedBytes(file: Pick<TorrentFile, 'offset' | 'size' | 'firstPiece' | 'lastPiece'>, pieceLength: number, has: (piece: number) => boolean): number {
   const start = file.offset;

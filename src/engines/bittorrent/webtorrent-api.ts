@@ -10,6 +10,8 @@ import { createRequire } from 'node:module';
 
 export interface WtBitfield {
   get(index: number): boolean;
+  /** bitfield@4's bytes, 8 pieces a byte (file-statuses.ts compares them between calls). */
+  readonly buffer?: Uint8Array;
 }
 
 export interface WtWire {

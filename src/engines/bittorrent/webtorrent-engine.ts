@@ -3,10 +3,11 @@ import { dirname, resolve } from 'node:path';
 import { isAppError } from '../../errors.js';
 import { guardedAgents, installDefaultAgents, type AddressPolicy, type GuardedAgents } from '../../net/index.js';
 import { assertDownloadable, parseMagnet, parseTorrent, parseTorrentOnce, type TorrentFile, type TorrentMeta } from '../../torrent/index.js';
-import { FINAL_STATES, type DownloadEngine, type EngineErrorCode, type EngineFailure, type EngineFileStatus, type EngineHandle, type EngineJob, type EngineSource, type EngineState, type EngineStatus, type SeedHandle, type SeedingEngine, type SeedJob, type SeedState, type SeedStatus } from '../engine.js';
+import { FINAL_STATES, type DownloadEngine, type EngineErrorCode, type EngineFailure, type EngineHandle, type EngineJob, type EngineSource, type EngineState, type EngineStatus, type SeedHandle, type SeedingEngine, type SeedJob, type SeedState, type SeedStatus } from '../engine.js';
 import { DEFAULT_MAX_OPEN_FILES, DescriptorsExhaustedError, FdPool, isDescriptorExhaustion, openRetrying } from '../fd-pool.js';
 import { JobHandle } from '../job-handle.js';
-import { diskLayout, pieceRanges, rangesComplete, verifiedBytes, type PieceRanges } from './layout.js';
+import { FileStatuses } from './file-statuses.js';
+import { diskLayout, pieceRanges, rangesComplete, type PieceRanges } from './layout.js';
 import { allowedPeers, policedDhtSocket, policyBlocklist, RefusedPeers } from './peer-guard.js';
 import { PooledChunkStore, storeFiles } from './pooled-store.js';
 import { readOnlyStore } from './seed-store.js';
@@ -255,6 +256,8 @@ class BtJob extends JobHandle {
   notice: string | null = null;
   /** ... and nothing else could find a peer: the job fails instead of waiting. */
   isolated = false;
+  /** Every file's status, for the current metadata, layout and selection. */
+  #files: FileStatuses | null = null;
 
   constructor(engine: WebTorrentEngine, job: EngineJob) {
     super(job);
@@ -263,40 +266,34 @@ class BtJob extends JobHandle {
   }
 
   status(): EngineStatus {
-    const has = (piece: number): boolean => this.bitfield?.get(piece) ?? false;
-    const files: EngineFileStatus[] = [];
-    let downloaded = 0;
-    let selectedSize = 0;
-    const meta = this.meta;
-    if (meta !== null && this.layout !== null) {
-      for (const f of meta.files) {
-        const selected = this.selected.has(f.engineIndex);
-        const bytes = verifiedBytes(f, meta.pieceLength, has);
-        const done = f.size === 0 ? selected && this.state === 'done' : bytes === f.size;
-        files.push({ index: f.engineIndex, path: this.layout[f.engineIndex], size: f.size, selected, downloaded: bytes, done });
-        if (selected) {
-          downloaded += bytes;
-          selectedSize += f.size;
-        }
-      }
-    }
+    const files = this.#fileStatuses()?.now(this.bitfield, this.state === 'done');
     const wt = this.wt;
     return {
       id: this.id,
       state: this.state,
-      downloaded,
-      selectedSize,
+      downloaded: files?.downloaded ?? 0,
+      selectedSize: files?.selectedSize ?? 0,
       resumedBytes: this.resumedBytes,
       speed: wt === null ? 0 : Math.round(wt.downloadSpeed),
       uploadSpeed: wt === null ? 0 : Math.round(wt.uploadSpeed),
       peers: wt === null ? 0 : wt.numPeers,
       received: this.receivedBefore + (wt?.received ?? 0),
       uploaded: this.uploadedBefore + (wt?.uploaded ?? 0),
-      files,
+      files: files?.files ?? [],
       ...(this.error === undefined ? {} : { error: this.error }),
       refusedPeers: this.refused.count,
       ...(this.notice === null ? {} : { notice: this.notice }),
     };
+  }
+
+  /** The files' statuses, kept between calls (file-statuses.ts); null until the metadata is known. */
+  #fileStatuses(): FileStatuses | null {
+    const meta = this.meta;
+    if (meta === null || this.layout === null) return null;
+    if (this.#files === null || !this.#files.isFor(meta.files, this.layout, this.selected)) {
+      this.#files = new FileStatuses(meta.files, meta.pieceLength, meta.pieceCount, this.layout, this.selected);
+    }
+    return this.#files;
   }
 
   /** A verified piece was written (fs-chunk-store's `put` completed). */

@@ -86,6 +86,23 @@ export function taskErrorNumber(code: string): number {
 const TORRENT_MIME = 'application/x-bittorrent';
 
 /**
+ * `copyFile` of a task's file list. A task object's list is one frozen array for as long as the
+ * task's selection stays the same (offline.service.ts), and the task page, polled several times
+ * a second, would join its 100,000 indices on every request: the text is kept with the array.
+ */
+const joined = new WeakMap<readonly number[], string>();
+
+function joinedIndices(list: readonly number[]): string {
+  if (!Object.isFrozen(list)) return list.join(',');
+  let text = joined.get(list);
+  if (text === undefined) {
+    text = list.join(',');
+    joined.set(list, text);
+  }
+  return text;
+}
+
+/**
  * The gateway's user task: `errorCode` a number with openpan's code in `error`, which files were
  * asked for and which are in the drive (`copyFile`, `copiedFile`), and `mime` (the Android app
  * picks its icon by it). A task with `detail` (offline/get) keeps it.
@@ -94,9 +111,11 @@ export function sixpanTask(task: TaskObject & { detail: TaskFileDetail[] }, user
 export function sixpanTask(task: TaskObject, userId: number): SixpanTask;
 export function sixpanTask(task: TaskObject & { detail?: TaskFileDetail[] }, userId: number): SixpanTask | TaskDetail {
   const { errorCode, ...rest } = task;
-  const copyFile = task.files.join(',');
+  const copyFile = joinedIndices(task.files);
   return {
     ...rest,
+    // Only ever serialized: the shared, frozen array goes out as it is.
+    files: task.files as number[],
     errorCode: taskErrorNumber(errorCode),
     error: errorCode,
     copyFile,
