@@ -217,6 +217,22 @@ test('an engine job that vanishes is started again and finishes', () =>
     assert.equal((await jobRow(w, jobId)).attempts, 1);
   }));
 
+test('the watchdog drives again a job that nothing drives', () =>
+  withWorld(async (w) => {
+    const alice = await newUser(w, 'alice');
+    w.engine.throwOnNextStarts(1);
+    const { taskId, jobId } = await startTask(w, alice, [0]);
+    // The reconcile that should have started the engine threw (the start's caller swallows it):
+    // no engine job, no retry timer. Only the watchdog (every 10 ticks) looks at the job again.
+    await until(async () => w.engine.thrown === 1, 'the start that throws');
+    assert.equal(w.engine.started.length, 0);
+    await w.engine.downloading(jobId);
+    await w.engine.step(jobId);
+    await taskStatus(w, taskId, TASK_DONE);
+    await assertDrive(w, alice, [0]);
+    assert.equal(w.engine.started.length, 1, 'one start, after the one that threw');
+  }));
+
 test('a job whose engine job keeps failing retryably fails for good after its attempts, with the engine code', () =>
   withWorld(async (w) => {
     const alice = await newUser(w, 'alice');

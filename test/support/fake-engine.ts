@@ -9,7 +9,8 @@
 // downloading job by `bytesPerTick` (or by `downloadLimit` bytes per second), all at once when
 // neither is set. Stalls: a source missing from the catalogue never sends a byte (a magnet link
 // of it never gets metadata). Failures: `fail()` and `vanish()` end a live job now;
-// `failNext()` makes the next jobs fail as soon as they would download.
+// `failNext()` makes the next jobs fail as soon as they would download; `throwOnNextStarts()`
+// makes `start()` itself throw.
 import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -241,6 +242,9 @@ export class FakeEngine implements DownloadEngine {
   readonly started: FakeJob[] = [];
   readonly #waiters = new Set<() => void>();
   #failNext: { failure: EngineFailure; count: number } | null = null;
+  #throwNext = 0;
+  /** Calls to `start()` that threw (`throwOnNextStarts`). */
+  thrown = 0;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
 
@@ -249,6 +253,11 @@ export class FakeEngine implements DownloadEngine {
   }
 
   start(spec: EngineJob): EngineHandle {
+    if (this.#throwNext > 0) {
+      this.#throwNext--;
+      this.thrown++;
+      throw new Error('FakeEngine: start() broke its contract, as asked');
+    }
     const job = new FakeJob(this, spec);
     this.started.push(job);
     if (this.#closed) return this.#born(job, failure('ENGINE_ERROR', 'The engine is closed.', true));
@@ -344,6 +353,14 @@ export class FakeEngine implements DownloadEngine {
   /** The next `count` jobs fail with `why` once they have checked their data (instead of downloading). */
   failNext(why: EngineFailure, count = 1): void {
     this.#failNext = count > 0 ? { failure: why, count } : null;
+  }
+
+  /**
+   * The next `count` calls to `start()` throw — an engine bug, against the contract — so that
+   * nothing drives the job until the scheduler's watchdog looks at it.
+   */
+  throwOnNextStarts(count = 1): void {
+    this.#throwNext = count;
   }
 
   // ---- job control (through the handles) ----
