@@ -15,13 +15,13 @@ import { SourceParser } from './parse.js';
 import { OfflineQuota } from './quota.js';
 import { TaskEvents } from './task-events.js';
 import { urlProber } from './url-probe.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, type SchedulerTiming } from './scheduler.js';
 import { Seeding } from './seeding.js';
 import { SeedingRepo } from './seeding.repo.js';
 
 export { OfflineService } from './offline.service.js';
 export type { ParsedFile, ParseFailure, ParseResult, TaskFileDetail, TaskObject, TaskStreamEvent } from './offline.service.js';
-export { Scheduler } from './scheduler.js';
+export { Scheduler, type SchedulerTiming } from './scheduler.js';
 export type { MagnetConfig, OfflineConfig, QuotaConfig } from './offline-config.js';
 export type { SeedingConfig } from './seeding.js';
 
@@ -37,6 +37,8 @@ export interface OfflineDeps {
   config: OfflineConfig;
   /** Another BitTorrent engine (tests); default: WebTorrent with the settings from `config`. */
   engine?: DownloadEngine;
+  /** The scheduler's tick and retry delay (tests); default 1 s and 2 s. */
+  schedulerTiming?: Partial<SchedulerTiming>;
   onError?: (err: unknown, what: string) => void;
 }
 
@@ -71,7 +73,7 @@ export function createOffline(deps: OfflineDeps): Offline {
     onError: deps.onError,
   });
   const metadata = new MetadataFetcher({ engine, repo, tempRoot });
-  const scheduler = new Scheduler({ repo, files: deps.files, store, lock: deps.lock, engine, tempRoot, stagingDir: deps.layout.offlineStaging, onError: deps.onError, seeding, metadata });
+  const scheduler = new Scheduler({ repo, files: deps.files, store, lock: deps.lock, engine, tempRoot, stagingDir: deps.layout.offlineStaging, onError: deps.onError, seeding, metadata, timing: deps.schedulerTiming });
   const parser = new SourceParser({ secret: deps.secret, scheduler, metadata, magnet: config.magnet, probe });
   const quota = new OfflineQuota(repo, config.quota);
   const events = new TaskEvents();

@@ -497,8 +497,11 @@ export class OfflineService {
   async remove(userId: number, ids: string | string[], deleteFiles: boolean): Promise<true> {
     for (const row of await this.ownTasks(userId, ids)) {
       await this.deps.scheduler.update(row.job_id, async () => {
-        if (deleteFiles) await this.#deleteTaskFiles(userId, row);
-        await this.deps.repo.deleteTask(row.id);
+        // Read again in the job's queue: an import that ran meanwhile may have created the task's folder.
+        const current = await this.deps.repo.taskById(row.id);
+        if (current === undefined) return;
+        if (deleteFiles) await this.#deleteTaskFiles(userId, current);
+        await this.deps.repo.deleteTask(current.id);
       });
     }
     return true;

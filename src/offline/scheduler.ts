@@ -67,14 +67,21 @@ export const STATUS_METADATA = 10;
 export const STATUS_DOWNLOADING = 20;
 export const STATUS_SAVING = 50;
 
-const TICK_MS = 1000;
+/** How fast the scheduler's clock runs (tests shorten it). */
+export interface SchedulerTiming {
+  /** Progress is polled and completed files are imported every tick; default 1 s. */
+  tickMs: number;
+  /** Wait before a job whose engine job failed retryably (or vanished) is driven again; default 2 s. */
+  retryDelayMs: number;
+}
+
+const DEFAULT_TIMING: SchedulerTiming = { tickMs: 1000, retryDelayMs: 2000 };
 /** Progress is persisted every this many ticks. */
 const PERSIST_TICKS = 3;
 /** The watchdog looks for jobs nobody drives every this many ticks. */
 const WATCHDOG_TICKS = 10;
 /** Engine restarts after retryable failures or a lost engine job, before the job fails. */
 const MAX_ATTEMPTS = 5;
-const RETRY_DELAY_MS = 2000;
 /** Files stored (and recorded) together: one transaction and one sync per directory for each batch. */
 const STORE_BATCH = 1000;
 /** Entries created in the user's drive per transaction. */
@@ -97,6 +104,8 @@ export interface SchedulerDeps {
   seeding?: SeedingHooks;
   /** Fetches a magnet link's metadata before its job can start. */
   metadata: MetadataFetcher;
+  /** Default: a 1 s tick, retries after 2 s. */
+  timing?: Partial<SchedulerTiming>;
 }
 
 interface LiveJob {
@@ -193,6 +202,7 @@ function plannedPaths(meta: Manifest, engineFiles: readonly number[]): Map<numbe
 
 export class Scheduler {
   readonly #d: SchedulerDeps;
+  readonly #timing: SchedulerTiming;
   readonly #live = new Map<string, LiveJob>();
   readonly #queues = new KeyedQueue<string>();
   readonly #phases = new Map<string, string>();
@@ -211,6 +221,7 @@ export class Scheduler {
 
   constructor(deps: SchedulerDeps) {
     this.#d = deps;
+    this.#timing = { ...DEFAULT_TIMING, ...deps.timing };
   }
 
   // ---- lifecycle ----
@@ -224,7 +235,7 @@ export class Scheduler {
     }
     await mkdir(this.#stagingDir, { recursive: true });
     for (const id of await this.#d.repo.unfinishedJobIds()) this.kick(id);
-    this.#timer = setInterval(() => this.#tick(), TICK_MS);
+    this.#timer = setInterval(() => this.#tick(), this.#timing.tickMs);
     this.#timer.unref();
   }
 
@@ -604,7 +615,7 @@ export class Scheduler {
     if (retry) {
       // The engine lost the job (stopped behind our back) or a retryable error: try again.
       await this.#d.repo.updateJob(jobId, { attempts: job.attempts + 1 });
-      setTimeout(() => this.kick(jobId), RETRY_DELAY_MS).unref();
+      setTimeout(() => this.kick(jobId), this.#timing.retryDelayMs).unref();
       return;
     }
     await this.#failJob(job, failure.code, failure.message);
