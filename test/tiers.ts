@@ -1,0 +1,147 @@
+// The test suite in two tiers. `npm test` runs every file (test/*.test.ts and test/*/*.test.ts),
+// as CI does. `npm run test:unit` runs UNIT only: what needs no root, no aria2c, no
+// qbittorrent-nox, no Chromium and no server outside the test's own process, and finishes, with
+// the typecheck, in under 2 minutes on 2 cores. Every other file is in HEAVY with what it needs.
+// test/tiers.test.ts fails when a test file is in neither list (or both), and when a unit file
+// reaches for one of the outside programs; put a new file in UNIT only when it is fast.
+//
+//   node --import tsx test/tiers.ts unit|heavy [more node --test options]
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+
+/** What keeps a file out of the unit tier. */
+export type Need =
+  | 'aria2c' // an independent BitTorrent seeder (Debian's aria2)
+  | 'chromium' // the browser tests (Debian's chromium, driven by playwright-core)
+  | 'root' // mounts a small tmpfs
+  | 'server process' // the server started as a child process (src/main.ts), killed and restarted
+  | 'cli process' // the command line run as child processes, a Node start each
+  | 'slow'; // in-process only, but long (10 s or so on its own): left out to keep UNIT in budget
+
+export const UNIT: readonly string[] = [
+  'test/cli/args.test.ts',
+  'test/cli/format.test.ts',
+  'test/cli/upload-state.test.ts',
+  'test/config/env.test.ts',
+  'test/config/readme.test.ts',
+  'test/data-dir/layout.test.ts',
+  'test/db/name-keys-migration.test.ts',
+  'test/engines/http-engine.test.ts',
+  'test/engines/layout.test.ts',
+  'test/engines/tracker-guard.test.ts',
+  'test/engines/webtorrent-network.test.ts',
+  'test/error-codes.test.ts',
+  'test/files/download-url.test.ts',
+  'test/files/names.test.ts',
+  'test/files/sort-key.test.ts',
+  'test/fuzz/bencode.test.ts',
+  'test/fuzz/magnet.test.ts',
+  'test/fuzz/malformed-corpus.test.ts',
+  'test/fuzz/names.test.ts',
+  'test/fuzz/signed-tokens.test.ts',
+  'test/fuzz/torrent.test.ts',
+  'test/http/download.routes.test.ts',
+  'test/http/openapi.test.ts',
+  'test/http/sixpan-wire.test.ts',
+  'test/net/address-policy.test.ts',
+  'test/net/guarded-agent.test.ts',
+  'test/net/raw-get.test.ts',
+  'test/net/safe-fetch.test.ts',
+  'test/offline/bencode.test.ts',
+  'test/offline/etag-tracker.test.ts',
+  'test/offline/libtorrent-corpus.test.ts',
+  'test/offline/links.test.ts',
+  'test/offline/magnet.test.ts',
+  'test/offline/metainfo.test.ts',
+  'test/offline/offline-page-query.test.ts',
+  'test/offline/tasks-hash.test.ts',
+  'test/reliability/data-dir-lock.test.ts',
+  'test/security/auth.test.ts',
+  'test/security/headers.test.ts',
+  'test/store/content-lock.test.ts',
+  'test/store/local-disk.test.ts',
+  'test/tiers.test.ts',
+  'test/upload/crc32.test.ts',
+  'test/upload/ctx.test.ts',
+  'test/upload/etag.test.ts',
+  'test/upload/store-token.test.ts',
+  'test/upload/token-session.test.ts',
+  'test/upload/upload-token.test.ts',
+  'test/users.test.ts',
+  'test/web/logic.test.ts',
+  'test/web/session.test.ts',
+  'test/web/static.test.ts',
+];
+
+export const HEAVY: Readonly<Record<string, Need>> = {
+  'test/cli/admin.test.ts': 'cli process',
+  'test/cli/files.test.ts': 'cli process',
+  'test/cli/offline.test.ts': 'cli process',
+  'test/cli/session.test.ts': 'cli process',
+  'test/cli/upload.test.ts': 'cli process',
+  'test/clients/accelerider-sixcloud.test.ts': 'slow',
+  'test/clients/halalcloud-qt.test.ts': 'slow',
+  'test/clients/lite-cf-desktop.test.ts': 'slow',
+  'test/clients/qingzhenyun-web.test.ts': 'slow',
+  'test/clients/qzcloud-android.test.ts': 'slow',
+  'test/contract.test.ts': 'server process',
+  'test/engines/fd-pool.test.ts': 'aria2c',
+  'test/engines/http-conformance.test.ts': 'slow',
+  'test/engines/http-validators.test.ts': 'slow',
+  'test/engines/peer-guard.test.ts': 'slow',
+  'test/engines/webtorrent-conformance.test.ts': 'slow',
+  'test/engines/webtorrent-failures.test.ts': 'root',
+  'test/engines/webtorrent-parsed.test.ts': 'aria2c',
+  'test/engines/webtorrent-resume.test.ts': 'aria2c',
+  'test/engines/webtorrent-stall.test.ts': 'slow',
+  'test/engines/webtorrent-swarm.test.ts': 'aria2c',
+  'test/files.test.ts': 'slow',
+  'test/fuzz/api-bodies.test.ts': 'slow',
+  'test/offline/e2e-crash.test.ts': 'server process',
+  'test/offline/e2e-malformed.test.ts': 'slow',
+  'test/offline/e2e-swarm.test.ts': 'aria2c',
+  'test/offline/magnet-tasks.test.ts': 'aria2c',
+  'test/offline/many-files.test.ts': 'aria2c',
+  'test/offline/offline-api.test.ts': 'slow',
+  'test/offline/quota-events.test.ts': 'slow',
+  'test/offline/seeding.test.ts': 'slow',
+  'test/offline/shared-jobs.model.test.ts': 'slow',
+  'test/offline/shared-jobs.test.ts': 'slow',
+  'test/offline/store-integrity.test.ts': 'slow',
+  'test/offline/url-crash.test.ts': 'server process',
+  'test/offline/url-https.test.ts': 'server process',
+  'test/offline/url-tasks.test.ts': 'slow',
+  'test/reliability/crash-consistency.test.ts': 'server process',
+  'test/reliability/fsck.test.ts': 'server process',
+  'test/reliability/full-disk.test.ts': 'root',
+  'test/reliability/load.test.ts': 'server process',
+  'test/security/login-limit.test.ts': 'slow',
+  'test/security/logs.test.ts': 'server process',
+  'test/smoke/node-versions.test.ts': 'server process',
+  'test/startup-log.test.ts': 'server process',
+  'test/store/collector.test.ts': 'slow',
+  'test/upload/assembly.test.ts': 'slow',
+  'test/upload/block-space.test.ts': 'slow',
+  'test/upload/blocks.test.ts': 'slow',
+  'test/upload/crash.test.ts': 'server process',
+  'test/upload/form.test.ts': 'slow',
+  'test/upload/resume.test.ts': 'slow',
+  'test/upload/space.test.ts': 'slow',
+  'test/upload/timeouts.test.ts': 'slow',
+  'test/web/edit-task.test.ts': 'chromium',
+  'test/web/sign-out.test.ts': 'chromium',
+  'test/web/ui.test.ts': 'chromium',
+};
+
+export const TIERS = { unit: UNIT, heavy: Object.keys(HEAVY) } as const;
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === import.meta.filename) {
+  const [tier, ...options] = process.argv.slice(2);
+  if (tier !== 'unit' && tier !== 'heavy') {
+    console.error('usage: node --import tsx test/tiers.ts unit|heavy [node --test options]');
+    process.exit(2);
+  }
+  const root = resolve(import.meta.dirname, '..');
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...options, ...TIERS[tier]], { cwd: root, stdio: 'inherit' });
+  process.exit(run.status ?? 1);
+}
