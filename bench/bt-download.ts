@@ -68,7 +68,9 @@ try {
   console.error(`aria2c seeding on 127.0.0.1:${seeder.port}`);
 
   // ---- leechers ----
-  const contenders: Array<{ name: string; run: (dir: string) => Promise<Result> }> = [{ name: 'openpan (webtorrent 1.9.7)', run: (dir) => runOpenpan(torrentPath, dir) }];
+  const contenders: Array<{ name: string; run: (dir: string) => Promise<Result> }> = [
+    { name: 'openpan (webtorrent 1.9.7)', run: (dir) => runOpenpan(torrentPath, dir) },
+  ];
   const qbt = await qbittorrentProblem();
   if (qbt === null) {
     contenders.push({ name: 'qBittorrent (qbittorrent-nox)', run: (dir) => runQbittorrentFile(torrent, infoHash, dir) });
@@ -129,7 +131,12 @@ async function writeRandomFile(path: string, size: number, pieceLength: number):
   try {
     for (let at = 0; at < size; at += chunk) {
       const buf = randomBytes(Math.min(chunk, size - at));
-      for (let p = 0; p < buf.length; p += pieceLength) hashes.push(createHash('sha1').update(buf.subarray(p, p + pieceLength)).digest());
+      for (let p = 0; p < buf.length; p += pieceLength)
+        hashes.push(
+          createHash('sha1')
+            .update(buf.subarray(p, p + pieceLength))
+            .digest(),
+        );
       whole.update(buf);
       etag.update(buf);
       await fh.write(buf);
@@ -282,7 +289,23 @@ async function runAria2Leecher(torrentPath: string, dir: string): Promise<Result
   const t0 = process.hrtime.bigint();
   const child = spawn(
     'aria2c',
-    ['--no-conf=true', '--enable-rpc=false', `--dir=${dir}`, '--seed-time=0', '--enable-dht=false', '--enable-dht6=false', '--enable-peer-exchange=false', '--bt-enable-lpd=false', `--listen-port=${port}`, '--interface=127.0.0.1', '--disable-ipv6=true', '--file-allocation=none', '--summary-interval=0', '--quiet=true', torrentPath],
+    [
+      '--no-conf=true',
+      '--enable-rpc=false',
+      `--dir=${dir}`,
+      '--seed-time=0',
+      '--enable-dht=false',
+      '--enable-dht6=false',
+      '--enable-peer-exchange=false',
+      '--bt-enable-lpd=false',
+      `--listen-port=${port}`,
+      '--interface=127.0.0.1',
+      '--disable-ipv6=true',
+      '--file-allocation=none',
+      '--summary-interval=0',
+      '--quiet=true',
+      torrentPath,
+    ],
     { stdio: 'ignore' },
   );
   let peak = 0;

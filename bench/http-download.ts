@@ -53,7 +53,12 @@ async function main(): Promise<void> {
   const servers: BenchServer[] = [];
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-    const headers: Record<string, string> = { 'accept-ranges': 'bytes', etag: '"bench"', 'last-modified': new Date(0).toUTCString(), 'content-type': 'application/octet-stream' };
+    const headers: Record<string, string> = {
+      'accept-ranges': 'bytes',
+      etag: '"bench"',
+      'last-modified': new Date(0).toUTCString(),
+      'content-type': 'application/octet-stream',
+    };
     let start = 0;
     let end = SIZE - 1;
     if (m !== null) {
@@ -77,7 +82,30 @@ async function main(): Promise<void> {
     const contenders: Array<{ name: string; run: (dir: string) => Promise<Result & { path: string }> }> = [
       { name: `openpan HttpEngine (${SEGMENTS} segments)`, run: (dir) => runOpenpan(url, dir) },
       { name: 'openpan server, start → file in the drive', run: (dir) => runServer(openpanServer, url, `/${basename(dir)}`) },
-      { name: `aria2c -x${SEGMENTS} -s${SEGMENTS}`, run: (dir) => runTool('aria2c', ['-x', String(SEGMENTS), '-s', String(SEGMENTS), '-d', dir, '-o', 'out.bin', '--allow-overwrite=true', '--summary-interval=0', '--console-log-level=warn', '--quiet=true', ...TRUST.aria2c, url], join(dir, 'out.bin')) },
+      {
+        name: `aria2c -x${SEGMENTS} -s${SEGMENTS}`,
+        run: (dir) =>
+          runTool(
+            'aria2c',
+            [
+              '-x',
+              String(SEGMENTS),
+              '-s',
+              String(SEGMENTS),
+              '-d',
+              dir,
+              '-o',
+              'out.bin',
+              '--allow-overwrite=true',
+              '--summary-interval=0',
+              '--console-log-level=warn',
+              '--quiet=true',
+              ...TRUST.aria2c,
+              url,
+            ],
+            join(dir, 'out.bin'),
+          ),
+      },
       { name: 'curl -o', run: (dir) => runTool('curl', ['-sS', ...TRUST.curl, '-o', join(dir, 'out.bin'), url], join(dir, 'out.bin')) },
       // What an aria2-based drive has to do before it can deduplicate: download, then hash.
       { name: `aria2c -x${SEGMENTS} then sha1sum`, run: (dir) => runAria2ThenHash(url, dir) },
@@ -98,7 +126,10 @@ async function main(): Promise<void> {
         await rm(dir, { recursive: true, force: true });
       }
     }
-    const medians = results.map((rs) => ({ seconds: median(rs.map((r) => r.seconds)), rss: rs.every((r) => r.peakRssMiB !== null) ? median(rs.map((r) => r.peakRssMiB as number)) : null }));
+    const medians = results.map((rs) => ({
+      seconds: median(rs.map((r) => r.seconds)),
+      rss: rs.every((r) => r.peakRssMiB !== null) ? median(rs.map((r) => r.peakRssMiB as number)) : null,
+    }));
     const openpan = medians[0];
     const aria2c = medians[contenders.findIndex((c) => c.name.startsWith('aria2c'))];
     const rows = contenders.map((c, ci) => ({
@@ -110,7 +141,9 @@ async function main(): Promise<void> {
       'time ÷ aria2c': medians[ci].seconds / aria2c.seconds,
       'peak RSS MiB': medians[ci].rss ?? 'n/a',
     }));
-    console.log(`\n${SIZE / MiB} MiB over ${TLS ? 'HTTPS (TLS 1.3)' : 'HTTP'} from a local node:${TLS ? 'https' : 'http'} server with ranges (loopback), ${RUNS} interleaved run(s) each, medians:\n`);
+    console.log(
+      `\n${SIZE / MiB} MiB over ${TLS ? 'HTTPS (TLS 1.3)' : 'HTTP'} from a local node:${TLS ? 'https' : 'http'} server with ranges (loopback), ${RUNS} interleaved run(s) each, medians:\n`,
+    );
     console.log(table(rows));
   } finally {
     for (const s of servers) await s.stop();
@@ -175,14 +208,36 @@ async function runTool(cmd: string, args: string[], path: string): Promise<Resul
 
 async function runAria2ThenHash(url: string, dir: string): Promise<Result & { path: string }> {
   const path = join(dir, 'out.bin');
-  const fetched = await runTool('aria2c', ['-x', String(SEGMENTS), '-s', String(SEGMENTS), '-d', dir, '-o', 'out.bin', '--allow-overwrite=true', '--summary-interval=0', '--console-log-level=warn', '--quiet=true', ...TRUST.aria2c, url], path);
+  const fetched = await runTool(
+    'aria2c',
+    [
+      '-x',
+      String(SEGMENTS),
+      '-s',
+      String(SEGMENTS),
+      '-d',
+      dir,
+      '-o',
+      'out.bin',
+      '--allow-overwrite=true',
+      '--summary-interval=0',
+      '--console-log-level=warn',
+      '--quiet=true',
+      ...TRUST.aria2c,
+      url,
+    ],
+    path,
+  );
   const hashed = await runTool('sha1sum', [path], path);
   return { seconds: fetched.seconds + hashed.seconds, peakRssMiB: fetched.peakRssMiB, path };
 }
 
 async function runOpenpan(url: string, dir: string): Promise<Result & { path: string }> {
   const script = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), script, '--leech', url, join(dir, 'job')], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...TRUST.env } });
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), script, '--leech', url, join(dir, 'job')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...TRUST.env },
+  });
   const r = await timed(child, 'openpan');
   const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { seconds: number; peakRssMiB: number; path: string };
   // The engine's own time (start() to done), without the child's start-up; RSS from the child itself.

@@ -33,7 +33,17 @@ try {
   });
   const page = (await post(server.url, '/v1/files/page', { path: '/instant', pageSize: 1 }, server.token)).result;
   console.log(`/v1/store/token instant uploads, ${CONNECTIONS} connections, ${SECONDS} s (autocannon)`);
-  console.log(table([{ 'req/s': Math.round(result.requests.average), 'p50 ms': result.latency.p50, 'p99 ms': result.latency.p99, 'non-2xx': result.non2xx, 'files created': page.totalCount }]));
+  console.log(
+    table([
+      {
+        'req/s': Math.round(result.requests.average),
+        'p50 ms': result.latency.p50,
+        'p99 ms': result.latency.p99,
+        'non-2xx': result.non2xx,
+        'files created': page.totalCount,
+      },
+    ]),
+  );
 } finally {
   await server.stop();
 }

@@ -240,7 +240,10 @@ class ProcSampler {
 }
 
 async function runOpenpan(p: Payload): Promise<OpenpanResult> {
-  const server = await startServerProcess({ OPENPAN_BT_DHT: '0', OPENPAN_BT_PEX: '0', OPENPAN_FETCH_ALLOW: '127.0.0.0/8' }, { entry: SERVER_ENTRY, nodeArgs: NODE_FLAGS });
+  const server = await startServerProcess(
+    { OPENPAN_BT_DHT: '0', OPENPAN_BT_PEX: '0', OPENPAN_FETCH_ALLOW: '127.0.0.0/8' },
+    { entry: SERVER_ENTRY, nodeArgs: NODE_FLAGS },
+  );
   const pid = server.proc.pid!;
   let startedAt: number | null = null;
   const sinceStart = () => (startedAt === null ? 0 : (performance.now() - startedAt) / 1000);
@@ -325,7 +328,9 @@ async function runOpenpan(p: Payload): Promise<OpenpanResult> {
     }
     if (backwards > 0) timeline.push(`progress went back ${backwards} time(s) in all`);
     const cpu = cpuSeconds(pid) - cpu0;
-    timeline.push(`peak open descriptors ${procs.peakFds} at ${procs.peakFdsAt.toFixed(1)} s; peak sampled RSS ${procs.peakRssMiB.toFixed(0)} MiB at ${procs.peakRssAt.toFixed(1)} s`);
+    timeline.push(
+      `peak open descriptors ${procs.peakFds} at ${procs.peakFdsAt.toFixed(1)} s; peak sampled RSS ${procs.peakRssMiB.toFixed(0)} MiB at ${procs.peakRssAt.toFixed(1)} s`,
+    );
 
     // Every file in the drive, with its size (after the timed span; the sampler still runs).
     if (seconds !== null) {
@@ -384,7 +389,12 @@ async function checkDrive(call: (path: string, body: unknown) => Promise<any>, p
 async function runQbt(p: Payload, dir: string): Promise<QbtOutcome> {
   const r = await runQbittorrent(p.torrent, p.infoHash, dir, { capMs: CAP_MS });
   if (r.seconds === null) {
-    return { seconds: null, outcome: `did not finish in ${CAP_MIN} min (${r.state}, progress ${(r.progress * 100).toFixed(1)} %)`, peakRssMiB: r.peakRssMiB, cpuSeconds: r.cpuSeconds };
+    return {
+      seconds: null,
+      outcome: `did not finish in ${CAP_MIN} min (${r.state}, progress ${(r.progress * 100).toFixed(1)} %)`,
+      peakRssMiB: r.peakRssMiB,
+      cpuSeconds: r.cpuSeconds,
+    };
   }
   // Every file there, with its size.
   let files = 0;
@@ -423,7 +433,9 @@ try {
     try {
       const t0 = Date.now();
       const p = await writePayload(c, seedDir, tracker.httpUrl);
-      console.error(`${label}: ${p.folders.size} folders, ${mib(p.totalBytes)} MiB, ${Math.ceil(p.totalBytes / PIECE)} pieces of ${PIECE / 1024} KiB, torrent ${mib(p.torrent.length)} MiB; written in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      console.error(
+        `${label}: ${p.folders.size} folders, ${mib(p.totalBytes)} MiB, ${Math.ceil(p.totalBytes / PIECE)} pieces of ${PIECE / 1024} KiB, torrent ${mib(p.torrent.length)} MiB; written in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      );
       const t1 = Date.now();
       const seeder = await startAria2Seeder({ torrent: p.torrent, infoHash: p.infoHash }, seedDir, tracker);
       console.error(`${label}: aria2c seeding on 127.0.0.1:${seeder.port} (verified in ${((Date.now() - t1) / 1000).toFixed(1)} s)`);
@@ -433,7 +445,9 @@ try {
           const dir = join(root, 'qbt');
           await mkdir(dir, { recursive: true });
           q = await runQbt(p, dir);
-          console.error(`${label}: qbittorrent-nox ${q.outcome}${q.seconds !== null ? ` in ${q.seconds.toFixed(2)} s` : ''}, peak RSS ${fmt(q.peakRssMiB, 0)} MiB, CPU ${fmt(q.cpuSeconds)} s`);
+          console.error(
+            `${label}: qbittorrent-nox ${q.outcome}${q.seconds !== null ? ` in ${q.seconds.toFixed(2)} s` : ''}, peak RSS ${fmt(q.peakRssMiB, 0)} MiB, CPU ${fmt(q.cpuSeconds)} s`,
+          );
           await rm(dir, { recursive: true, force: true });
         }
         const o = await runOpenpan(p);

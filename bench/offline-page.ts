@@ -45,8 +45,15 @@ try {
       INSERT INTO offline_tasks (task_id, user_id, job_id, type, name, source, info_hash, files, engine_files, save_uuid, save_path, status, error_code, message, size, finished_size, created_at, finished_at)
       SELECT lower(hex(randomblob(16))), ?, printf('%032x', i), 0, 'Some.Linux.Distribution.' || i || '.x86_64.iso', 'etag:Fk' || printf('%026d', i), printf('%040x', i),
              '[0,1,2]', '[0,1,2]', '', '/downloads', CASE WHEN i > ? THEN 0 ELSE 100 END, '', '', i * 1000,
-             CASE WHEN i > ? THEN i * 500 ELSE i * 1000 END, ? + i, CASE WHEN i > ? THEN 0 ELSE ? + i END FROM n`)
-      .run(TASKS, userId, TASKS - ACTIVE, TASKS - ACTIVE, now, TASKS - ACTIVE, now);
+             CASE WHEN i > ? THEN i * 500 ELSE i * 1000 END, ? + i, CASE WHEN i > ? THEN 0 ELSE ? + i END FROM n`).run(
+      TASKS,
+      userId,
+      TASKS - ACTIVE,
+      TASKS - ACTIVE,
+      now,
+      TASKS - ACTIVE,
+      now,
+    );
   })();
   // The statements the repository runs for a deep page (see OfflineRepo.userTasks / countUserTasks).
   const plans = [
@@ -72,10 +79,18 @@ try {
     const cpu = (cpuMs(server.proc.pid as number) - cpu0) / RUNS;
     rows.push({ query: label, 'p50 ms': percentile(ms, 50), 'p99 ms': percentile(ms, 99), 'max ms': ms[ms.length - 1], 'server CPU ms/req': cpu });
   }
-  console.log(`/v1/offline/page, ${TASKS.toLocaleString('en')} tasks of one user (${ACTIVE.toLocaleString('en')} active; ${activeShown} of them on page 1), pageSize ${PAGE_SIZE}, ${RUNS} sequential requests each`);
+  console.log(
+    `/v1/offline/page, ${TASKS.toLocaleString('en')} tasks of one user (${ACTIVE.toLocaleString('en')} active; ${activeShown} of them on page 1), pageSize ${PAGE_SIZE}, ${RUNS} sequential requests each`,
+  );
   console.log(table(rows));
-  console.log('Latency is wall time at the client; server CPU ms/req is the server process\'s CPU time over the run / requests, which machine load inflates far less.');
-  console.log(`\nLoad average during the run: ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores.`);
+  console.log(
+    "Latency is wall time at the client; server CPU ms/req is the server process's CPU time over the run / requests, which machine load inflates far less.",
+  );
+  console.log(
+    `\nLoad average during the run: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} on ${cpus().length} cores.`,
+  );
   console.log(`\nQuery plans:\n${plans.map((p) => `- ${p}`).join('\n')}`);
 } finally {
   await server.stop();

@@ -20,7 +20,11 @@ const total = files.reduce((sum, f) => sum + f.length, 0);
 const pieceCount = Math.ceil(total / PIECE_LENGTH);
 // Piece hashes are not checked by a parser; fill them with distinct SHA-1 values of the right count.
 const pieces = Buffer.alloc(pieceCount * 20);
-for (let i = 0; i < pieceCount; i++) createHash('sha1').update(String(i)).digest().copy(pieces, i * 20);
+for (let i = 0; i < pieceCount; i++)
+  createHash('sha1')
+    .update(String(i))
+    .digest()
+    .copy(pieces, i * 20);
 
 const torrent = encodeBencode({
   announce: 'udp://tracker.example:6969/announce',

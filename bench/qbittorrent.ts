@@ -81,13 +81,23 @@ export async function runQbittorrent(torrent: Buffer, infoHash: string, dir: str
   const api = `http://127.0.0.1:${webPort}/api/v2`;
   try {
     for (let i = 0; ; i++) {
-      const ok = await fetch(`${api}/app/version`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${api}/app/version`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (i > 200 || child.exitCode !== null) throw new Error('qbittorrent-nox: the WebUI did not come up');
       await sleep(50);
     }
     const prefs = (await (await fetch(`${api}/app/preferences`)).json()) as Record<string, unknown>;
-    for (const [key, want] of Object.entries({ dht: false, pex: false, lsd: false, upnp: false, bittorrent_protocol: 1, enable_multi_connections_from_same_ip: true })) {
+    for (const [key, want] of Object.entries({
+      dht: false,
+      pex: false,
+      lsd: false,
+      upnp: false,
+      bittorrent_protocol: 1,
+      enable_multi_connections_from_same_ip: true,
+    })) {
       if (prefs[key] !== want) throw new Error(`qbittorrent-nox: preference ${key} is ${String(prefs[key])}, not ${String(want)}`);
     }
     const cpu0 = cpuSeconds(child.pid!);

@@ -48,10 +48,12 @@ try {
   if (!/uploaded/.test(output)) throw new Error(`unexpected CLI output: ${output}`);
   const mib = SIZE / MiB;
   console.log(`Ingest of ${mib} MiB of random data, warm page cache`);
-  console.log(table([
-    { what: 'sha1sum + cp + sync (floor)', seconds: floor, 'MiB/s': mib / floor },
-    { what: 'openpan upload (CLI etag + 4 parallel blocks + server etag, fsync)', seconds: openpan, 'MiB/s': mib / openpan },
-  ]));
+  console.log(
+    table([
+      { what: 'sha1sum + cp + sync (floor)', seconds: floor, 'MiB/s': mib / floor },
+      { what: 'openpan upload (CLI etag + 4 parallel blocks + server etag, fsync)', seconds: openpan, 'MiB/s': mib / openpan },
+    ]),
+  );
   console.log(`ratio openpan / floor: ${(openpan / floor).toFixed(2)} (1.00 would equal the floor)`);
 } finally {
   await server.stop();

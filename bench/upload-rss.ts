@@ -63,7 +63,11 @@ try {
     }),
   );
   const sent = Date.now();
-  const done = await fetch(`${u}/mkfile/${TOTAL}`, { method: 'POST', headers: { authorization: ticket.token, 'content-type': 'text/plain' }, body: ctxs.join(',') });
+  const done = await fetch(`${u}/mkfile/${TOTAL}`, {
+    method: 'POST',
+    headers: { authorization: ticket.token, 'content-type': 'text/plain' },
+    body: ctxs.join(','),
+  });
   const answer = (await done.json()) as any;
   const finished = Date.now();
   clearInterval(sampler);
@@ -76,7 +80,9 @@ try {
   const end = memoryOf(pid);
   const mb = (n: number) => `${(n / MiB).toFixed(1)} MiB`;
   console.log(`uploaded ${mb(TOTAL)} in ${blocks} blocks (${PARALLEL} in flight, ${CHUNK / MiB} MiB chunks)`);
-  console.log(`  blocks: ${((sent - t0) / 1000).toFixed(1)} s (${(TOTAL / MiB / ((sent - t0) / 1000)).toFixed(0)} MiB/s); mkfile (assemble + hash + fsync): ${((finished - sent) / 1000).toFixed(1)} s`);
+  console.log(
+    `  blocks: ${((sent - t0) / 1000).toFixed(1)} s (${(TOTAL / MiB / ((sent - t0) / 1000)).toFixed(0)} MiB/s); mkfile (assemble + hash + fsync): ${((finished - sent) / 1000).toFixed(1)} s`,
+  );
   console.log(`  server hash ${answer.hash} ${answer.hash === expected ? 'matches' : `DIFFERS from ${expected}`}`);
   console.log(`  server RSS: idle ${mb(idle.rss)}, peak sampled ${mb(peakRss)}, VmHWM (peak) ${mb(end.hwm)}, now ${mb(end.rss)}`);
   if (answer.hash !== expected) process.exitCode = 1;

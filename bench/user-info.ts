@@ -26,27 +26,39 @@ const sample = await post(server.url, '/v1/user/info', {}, server.token);
 const bare = Fastify();
 bare.post('/v1/user/info', async () => sample);
 const { spawn } = await import('node:child_process');
-const bareProc = spawn(process.execPath, ['--input-type=module', '-e', `
+const bareProc = spawn(
+  process.execPath,
+  [
+    '--input-type=module',
+    '-e',
+    `
   import Fastify from 'fastify';
   const app = Fastify();
   const body = ${JSON.stringify(JSON.stringify(sample))};
   app.post('/v1/user/info', async (req, reply) => reply.type('application/json').send(body));
   await app.listen({ host: '127.0.0.1', port: 0 });
   console.log('listening ' + app.server.address().port);
-`], { stdio: ['ignore', 'pipe', 'inherit'] });
-const barePort = await new Promise<number>((resolve) => bareProc.stdout!.on('data', (d: Buffer) => {
-  const m = /listening (\d+)/.exec(d.toString());
-  if (m) resolve(Number(m[1]));
-}));
+`,
+  ],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
+const barePort = await new Promise<number>((resolve) =>
+  bareProc.stdout!.on('data', (d: Buffer) => {
+    const m = /listening (\d+)/.exec(d.toString());
+    if (m) resolve(Number(m[1]));
+  }),
+);
 try {
   await load(`${server.url}/v1/user/info`, server.token); // warm-up
   const openpan = await load(`${server.url}/v1/user/info`, server.token);
   const plain = await load(`http://127.0.0.1:${barePort}/v1/user/info`, server.token);
   console.log(`/v1/user/info, ${CONNECTIONS} connections, ${SECONDS} s each (autocannon)`);
-  console.log(table([
-    { server: 'openpan /v1/user/info (token check + database read)', 'req/s': Math.round(openpan.rps), 'p99 ms': openpan.p99, errors: openpan.errors },
-    { server: 'bare Fastify route, same JSON', 'req/s': Math.round(plain.rps), 'p99 ms': plain.p99, errors: plain.errors },
-  ]));
+  console.log(
+    table([
+      { server: 'openpan /v1/user/info (token check + database read)', 'req/s': Math.round(openpan.rps), 'p99 ms': openpan.p99, errors: openpan.errors },
+      { server: 'bare Fastify route, same JSON', 'req/s': Math.round(plain.rps), 'p99 ms': plain.p99, errors: plain.errors },
+    ]),
+  );
   console.log(`ratio openpan / bare Fastify: ${(openpan.rps / plain.rps).toFixed(2)}`);
 } finally {
   bareProc.kill();

@@ -78,7 +78,13 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   // First: the description collects the routes registered after it.
   await registerApiDescription(http);
   const offline = createOffline({
-    db, files, store, lock: contentLock, secret: config.secret, layout, config: config.offline,
+    db,
+    files,
+    store,
+    lock: contentLock,
+    secret: config.secret,
+    layout,
+    config: config.offline,
     onError: (err, what) => http.log.error({ err }, what),
   });
   installCors(http, () => config.corsOrigins);

@@ -86,7 +86,9 @@ function readOpenFileLimits(): { soft: string; hard: string } | null {
     // No /proc (macOS, the BSDs): ask a shell, which inherits this process's limits.
   }
   try {
-    const [soft, hard] = execFileSync('/bin/sh', ['-c', 'ulimit -Sn; ulimit -Hn'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim().split(/\s+/);
+    const [soft, hard] = execFileSync('/bin/sh', ['-c', 'ulimit -Sn; ulimit -Hn'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] })
+      .trim()
+      .split(/\s+/);
     return soft && hard ? { soft, hard } : null;
   } catch {
     return null;

@@ -69,14 +69,23 @@ describe('file tree', () => {
     await putFile(s, s.admin, '/p/b.bin', 'b');
     await putFile(s, s.admin, '/p/c.mkv', 'cc');
     const r = await s.admin.call('/v1/files/page', { path: '/p', page: 1, pageSize: 2 });
-    assert.deepEqual(r.list.map((f: { name: string }) => f.name), ['zdir', 'a.txt']);
+    assert.deepEqual(
+      r.list.map((f: { name: string }) => f.name),
+      ['zdir', 'a.txt'],
+    );
     assert.equal(r.totalCount, 4);
     assert.equal(r.totalPage, 2);
     assert.equal(r.info.path, '/p');
     const p2 = await s.admin.call('/v1/files/page', { path: '/p', page: 2, pageSize: 2 });
-    assert.deepEqual(p2.list.map((f: { name: string }) => f.name), ['b.bin', 'c.mkv']);
+    assert.deepEqual(
+      p2.list.map((f: { name: string }) => f.name),
+      ['b.bin', 'c.mkv'],
+    );
     const bySize = await s.admin.call('/v1/files/page', { path: '/p', orderBy: 'size desc' });
-    assert.deepEqual(bySize.list.map((f: { name: string }) => f.name), ['zdir', 'a.txt', 'c.mkv', 'b.bin']);
+    assert.deepEqual(
+      bySize.list.map((f: { name: string }) => f.name),
+      ['zdir', 'a.txt', 'c.mkv', 'b.bin'],
+    );
     const onlyFiles = await s.admin.call('/v1/files/page', { uuid: r.info.uuid, type: 0 });
     assert.equal(onlyFiles.totalCount, 3);
     const root = await s.admin.call('/v1/files/page', {});
@@ -88,7 +97,10 @@ describe('file tree', () => {
 
   test('list answers a window of the children as a bare array, list2 with the directory', async () => {
     const r = await s.admin.call('/v1/files/list', { path: '/p', start: 1, size: 2 });
-    assert.deepEqual(r.map((f: { name: string }) => f.name), ['a.txt', 'b.bin']);
+    assert.deepEqual(
+      r.map((f: { name: string }) => f.name),
+      ['a.txt', 'b.bin'],
+    );
     const dir = await s.admin.call('/v1/files/get', { path: '/p' });
     assert.equal((await s.admin.call('/v1/files/list', { parent: dir.uuid })).length, 4);
     const two = await s.admin.call('/v1/files/list2', { uuid: dir.uuid });
@@ -362,7 +374,10 @@ describe('the torrent folder is reserved at the root', () => {
       const viaPath = await s.admin.call('/v1/files/createDirectory', { path: '/', name });
       assert.equal(viaPath.uuid, system.uuid, name);
     }
-    assert.deepEqual((await rootNames(s.admin)).filter((n: string) => n.toLowerCase() === ':torrent'), [':torrent']);
+    assert.deepEqual(
+      (await rootNames(s.admin)).filter((n: string) => n.toLowerCase() === ':torrent'),
+      [':torrent'],
+    );
   });
 
   test('renaming, moving or copying an entry onto :torrent in any case at the root is 409 FILE_ALREADY_EXISTS', async () => {
@@ -382,7 +397,10 @@ describe('the torrent folder is reserved at the root', () => {
       assert.equal(r.status, 409, `${call} ${JSON.stringify(body)}`);
       assert.equal(r.json.code, 'FILE_ALREADY_EXISTS', `${call} ${JSON.stringify(body)}`);
     }
-    assert.deepEqual((await rootNames(s.admin)).filter((n: string) => n.toLowerCase() === ':torrent'), [':torrent']);
+    assert.deepEqual(
+      (await rootNames(s.admin)).filter((n: string) => n.toLowerCase() === ':torrent'),
+      [':torrent'],
+    );
     // Below the root it is a name like any other.
     assert.equal((await s.admin.call('/v1/files/get', { path: '/deep/:TORRENT' })).type, 1);
   });
@@ -453,7 +471,7 @@ describe('move and copy name their destination', () => {
     }
   });
 
-  test('a form body names the root with parent= as 6pan\'s clients send it', async () => {
+  test("a form body names the root with parent= as 6pan's clients send it", async () => {
     await putFile(s, s.admin, '/Work/form.txt', 'x');
     const res = await fetch(`${s.url}/v1/files/move`, {
       method: 'POST',
@@ -497,7 +515,10 @@ describe('listing order', () => {
     assert.deepEqual(names(pageTwo.list), descending.slice(4, 8));
     const bySize = await s.admin.call('/v1/files/page', { path: '/sort', orderBy: 'size', order: 'desc', type: 0 });
     const sizes = bySize.list.map((f: { size: number }) => f.size);
-    assert.deepEqual(sizes, [...sizes].sort((a, b) => b - a));
+    assert.deepEqual(
+      sizes,
+      [...sizes].sort((a, b) => b - a),
+    );
   });
 
   test('an order that is neither asc nor desc is 400 BAD_REQUEST naming the field', async () => {
@@ -541,7 +562,10 @@ describe('names are NFC', () => {
     const made = await s.admin.call('/v1/files/createDirectory', { path: `/n/${NFD}` });
     assert.equal(made.name, NFC);
     assert.equal(made.path, `/n/${NFC}`);
-    assert.equal((await s.admin.call('/v1/files/createDirectory', { parent: (await s.admin.call('/v1/files/get', { path: '/n' })).uuid, name: NFC })).uuid, made.uuid);
+    assert.equal(
+      (await s.admin.call('/v1/files/createDirectory', { parent: (await s.admin.call('/v1/files/get', { path: '/n' })).uuid, name: NFC })).uuid,
+      made.uuid,
+    );
     assert.equal((await s.admin.call('/v1/files/get', { path: `/n/${NFD}` })).uuid, made.uuid);
     assert.equal((await s.admin.call('/v1/files/page', { path: '/n' })).totalCount, 1);
   });
@@ -591,8 +615,15 @@ describe('createFiles (an import of many files)', () => {
       seen.push(...made.map((c) => c.uuid));
     });
     assert.equal(error, null);
-    assert.deepEqual(created.map((c) => c.index), inputs.map((_, i) => i));
-    assert.deepEqual(seen, created.map((c) => c.uuid), 'onCreated is told of every entry made');
+    assert.deepEqual(
+      created.map((c) => c.index),
+      inputs.map((_, i) => i),
+    );
+    assert.deepEqual(
+      seen,
+      created.map((c) => c.uuid),
+      'onCreated is told of every entry made',
+    );
     const page = await client.call('/v1/files/page', { path: '/import', pageSize: 10 });
     assert.equal(page.totalCount, 1200);
     const total = inputs.reduce((sum, f) => sum + f.size, 0);
@@ -608,19 +639,33 @@ describe('createFiles (an import of many files)', () => {
     const { client, userId, dir } = await setup('cf-rename');
     await s.openpan.files.createFile(userId, { dir, name: 'b.txt', ...stored('old'), onConflict: 'error' });
     const names = ['a.txt', 'b.txt', 'c.txt'];
-    const { created, error } = await s.openpan.files.createFiles(userId, names.map((name) => ({ dir, name, ...stored(name), onConflict: 'rename' as const, reuseIdentical: false })));
+    const { created, error } = await s.openpan.files.createFiles(
+      userId,
+      names.map((name) => ({ dir, name, ...stored(name), onConflict: 'rename' as const, reuseIdentical: false })),
+    );
     assert.equal(error, null);
-    assert.deepEqual(created.map((c) => c.name), ['a.txt', 'b (1).txt', 'c.txt']);
+    assert.deepEqual(
+      created.map((c) => c.name),
+      ['a.txt', 'b (1).txt', 'c.txt'],
+    );
     const list = await client.call('/v1/files/page', { path: '/import', pageSize: 10 });
     assert.deepEqual(list.list.map((f: { name: string }) => f.name).sort(), ['a.txt', 'b (1).txt', 'b.txt', 'c.txt']);
   });
 
   test('the first file that does not fit ends the batch: those before it are created, its error is returned', async () => {
     const { client, userId, dir } = await setup('cf-space', 25);
-    const inputs = ['one', 'two', 'three', 'four', 'five', 'six'].map((word) => ({ dir, name: `${word}.txt`, ...stored(`${word}-12345`), onConflict: 'error' as const }));
+    const inputs = ['one', 'two', 'three', 'four', 'five', 'six'].map((word) => ({
+      dir,
+      name: `${word}.txt`,
+      ...stored(`${word}-12345`),
+      onConflict: 'error' as const,
+    }));
     const { created, error } = await s.openpan.files.createFiles(userId, inputs);
     assert.equal(error?.code, 'SPACE_EXCEEDED');
-    assert.deepEqual(created.map((c) => c.name), ['one.txt', 'two.txt']);
+    assert.deepEqual(
+      created.map((c) => c.name),
+      ['one.txt', 'two.txt'],
+    );
     assert.equal((await client.call('/v1/files/page', { path: '/import' })).totalCount, 2);
     assert.equal((await client.call('/v1/user/info')).spaceUsed, inputs[0].size + inputs[1].size);
   });
@@ -657,7 +702,10 @@ describe('big trees', () => {
       assert.equal((await s.admin.call('/v1/user/info')).spaceUsed, 0);
       blob = await s.openpan.db.selectFrom('blobs').select('refs').executeTakeFirstOrThrow();
       assert.equal(blob.refs, 0);
-      const left = await s.openpan.db.selectFrom('files').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const left = await s.openpan.db
+        .selectFrom('files')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       assert.equal(Number(left.n), 0);
     } finally {
       await s.close();

@@ -35,7 +35,10 @@ describe('users and auth', () => {
   });
 
   test('a wrong password and an unknown user both give 401 USER_LOGIN_FAILED', async () => {
-    for (const body of [{ name: 'admin', password: 'wrong-password' }, { name: 'nobody', password: 'wrong-password' }]) {
+    for (const body of [
+      { name: 'admin', password: 'wrong-password' },
+      { name: 'nobody', password: 'wrong-password' },
+    ]) {
       const r = await new Client(s.url).raw('/v1/user/login', body);
       assert.equal(r.status, 401);
       assert.equal(r.json.code, 'USER_LOGIN_FAILED');
@@ -58,7 +61,11 @@ describe('users and auth', () => {
   });
 
   test('a bare token without "Bearer" is accepted, as old 6pan clients send it', async () => {
-    const res = await fetch(s.url + '/v1/user/info', { method: 'POST', headers: { 'content-type': 'application/json', authorization: s.admin.token }, body: '{}' });
+    const res = await fetch(s.url + '/v1/user/info', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: s.admin.token },
+      body: '{}',
+    });
     assert.equal(res.status, 200);
   });
 
@@ -154,7 +161,7 @@ describe('user names are one name in any case or width', () => {
     assert.equal((await (await new Client(s.url).login('marie2', 'marie-Passw0rd')).call('/v1/user/info')).name, 'Marie2');
   });
 
-  test('changeName onto another account\'s name in another case is 409; onto its own in another case is fine', async () => {
+  test("changeName onto another account's name in another case is 409; onto its own in another case is fine", async () => {
     const marie = await new Client(s.url).login('Marie2', 'marie-Passw0rd');
     const taken = await marie.raw('/v1/user/changeName', { name: 'BOSS' });
     assert.equal(taken.status, 409);

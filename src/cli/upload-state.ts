@@ -55,7 +55,11 @@ export function tokenDeadline(token: string): number | null {
 }
 
 /** Why a saved state cannot be resumed, or null when it can. */
-export function unusableReason(state: UploadState, expected: { identity: UploadIdentity; hash: string; blockSize: number; blocks: number }, now: number): string | null {
+export function unusableReason(
+  state: UploadState,
+  expected: { identity: UploadIdentity; hash: string; blockSize: number; blocks: number },
+  now: number,
+): string | null {
   if (state.version !== 1) return 'it was written by another version';
   if (JSON.stringify(state.identity) !== JSON.stringify(expected.identity)) return 'it is for another upload';
   if (state.hash !== expected.hash) return 'the file content changed';

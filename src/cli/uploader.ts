@@ -148,7 +148,15 @@ async function readExactly(handle: FileHandle, position: number, length: number)
 }
 
 /** Sends the blocks not acknowledged yet, `parallel` at a time, then assembles the file. */
-async function sendBlocks(path: string, name: string, size: number, hash: string, state: UploadState, file: string, opts: UploadOptions): Promise<UploadOutcome> {
+async function sendBlocks(
+  path: string,
+  name: string,
+  size: number,
+  hash: string,
+  state: UploadState,
+  file: string,
+  opts: UploadOptions,
+): Promise<UploadOutcome> {
   const service = new UploadService(state.uploadUrl, state.token, state.batch);
   const blockLength = (order: number) => Math.min(BLOCK_SIZE, size - order * BLOCK_SIZE);
   const todo = state.ctxs.flatMap((ctx, order) => (ctx ? [] : [order]));
@@ -169,7 +177,8 @@ async function sendBlocks(path: string, name: string, size: number, hash: string
       // One block in memory per worker: memory stays at `parallel` blocks whatever the file size.
       const block = await readExactly(handle, order * BLOCK_SIZE, length);
       const answer = await withRetries(() => service.mkblk(order, block));
-      if (answer.offset !== length) throw new ApiError(200, 'UPLOAD_ANSWER_INVALID', `block ${order}: the server acknowledged ${answer.offset} of ${length} bytes`);
+      if (answer.offset !== length)
+        throw new ApiError(200, 'UPLOAD_ANSWER_INVALID', `block ${order}: the server acknowledged ${answer.offset} of ${length} bytes`);
       if (typeof answer.crc32 === 'number' && answer.crc32 !== crc32(block)) {
         throw new ApiError(200, 'UPLOAD_CORRUPTED', `block ${order}: CRC-32 mismatch (the bytes were damaged on the way)`);
       }

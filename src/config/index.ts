@@ -62,7 +62,9 @@ const MIN_SECRET_BYTES = 32;
 
 function checkedSecret(secret: string, where: string): string {
   if (Buffer.byteLength(secret, 'utf8') < MIN_SECRET_BYTES) {
-    throw new Error(`${where} must be at least ${MIN_SECRET_BYTES} bytes (e.g. \`openssl rand -hex 32\`); it signs every upload token, download address and task hash.`);
+    throw new Error(
+      `${where} must be at least ${MIN_SECRET_BYTES} bytes (e.g. \`openssl rand -hex 32\`); it signs every upload token, download address and task hash.`,
+    );
   }
   return secret;
 }

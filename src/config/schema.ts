@@ -31,8 +31,18 @@ export const ConfigSchema = Type.Object({
     default: 'closed',
     description: '`open` lets anyone register with `/v1/user/register`',
   }),
-  OPENPAN_DEFAULT_QUOTA: Type.Integer({ minimum: 0, default: 100 * 1024 ** 3, docDefault: '`107374182400` (100 GiB)', description: 'space of a new user, bytes' }),
-  OPENPAN_DOWNLOAD_URL_TTL: Type.Integer({ minimum: 0, default: 6 * 3600, docDefault: '`21600` (6 h)', description: 'lifetime of a signed download address, seconds' }),
+  OPENPAN_DEFAULT_QUOTA: Type.Integer({
+    minimum: 0,
+    default: 100 * 1024 ** 3,
+    docDefault: '`107374182400` (100 GiB)',
+    description: 'space of a new user, bytes',
+  }),
+  OPENPAN_DOWNLOAD_URL_TTL: Type.Integer({
+    minimum: 0,
+    default: 6 * 3600,
+    docDefault: '`21600` (6 h)',
+    description: 'lifetime of a signed download address, seconds',
+  }),
   OPENPAN_UPLOAD_TOKEN_TTL: Type.Integer({ minimum: 0, default: 24 * 3600, docDefault: '`86400` (24 h)', description: 'lifetime of an upload token, seconds' }),
   OPENPAN_UPLOAD_EXPIRY: Type.Integer({
     minimum: 0,

@@ -216,8 +216,14 @@ const migrations: Record<string, Migration> = {
     async up(db: Kysely<any>) {
       // Magnet links and URLs: what the engine is given (the link itself), and for a URL job
       // the probed name and size; a magnet job's `torrent` stays null until peers sent it.
-      await db.schema.alterTable('offline_jobs').addColumn('source', 'text', (c) => c.notNull().defaultTo('')).execute();
-      await db.schema.alterTable('offline_jobs').addColumn('manifest', 'text', (c) => c.notNull().defaultTo('')).execute();
+      await db.schema
+        .alterTable('offline_jobs')
+        .addColumn('source', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
+      await db.schema
+        .alterTable('offline_jobs')
+        .addColumn('manifest', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
       // A selection made before the file list was known ("*", "0,2"): applied once it is.
       await db.schema.alterTable('offline_tasks').addColumn('pending_selection', 'text').execute();
       // Running tasks per user (quota) and a user's live tasks (event stream).
@@ -230,18 +236,30 @@ const migrations: Record<string, Migration> = {
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
       // Tasks started per day: the day (days since the epoch, UTC) and the count on it.
-      await db.schema.alterTable('users').addColumn('offline_day', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-      await db.schema.alterTable('users').addColumn('offline_used', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('users')
+        .addColumn('offline_day', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable('users')
+        .addColumn('offline_used', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
     },
   },
   '0005_offline_task_ownership': {
     async up(db: Kysely<any>) {
       // Bytes of the task's selected files already in its drive: what it still reserves is
       // `size - saved_size` (files are imported one by one as they complete).
-      await db.schema.alterTable('offline_tasks').addColumn('saved_size', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('offline_tasks')
+        .addColumn('saved_size', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
       // The folder the task created for a multi-file download ("" when it made none), removed
       // with `deleteFiles` once nothing is left in it.
-      await db.schema.alterTable('offline_tasks').addColumn('folder_uuid', 'text', (c) => c.notNull().defaultTo('')).execute();
+      await db.schema
+        .alterTable('offline_tasks')
+        .addColumn('folder_uuid', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
       await sql`
         UPDATE offline_tasks SET saved_size = size WHERE status = 100`.execute(db);
       // One task per user and info hash (a user edits a task's selection instead of starting it twice).
@@ -254,7 +272,10 @@ const migrations: Record<string, Migration> = {
         await nfcFileNames(trx);
         // Listings sort names by a key computed in TypeScript (names/sort-key.ts), ties by the
         // name: one index serves every page in either direction.
-        await trx.schema.alterTable('files').addColumn('name_key', 'text', (c) => c.notNull().defaultTo('')).execute();
+        await trx.schema
+          .alterTable('files')
+          .addColumn('name_key', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
         await fillColumn(trx, 'files', 'name_key', nameSortKey);
         await trx.schema.dropIndex('files_by_name').execute();
         await trx.schema.createIndex('files_by_name_key').on('files').columns(['user_id', 'parent_id', 'type', 'name_key', 'name']).execute();
@@ -264,11 +285,18 @@ const migrations: Record<string, Migration> = {
         // its own id in `legacy_clash` (each still signs in with its exact name). A row written
         // without a key (NULL) is only found by its exact name.
         await trx.schema.alterTable('users').addColumn('name_key', 'text').execute();
-        await trx.schema.alterTable('users').addColumn('legacy_clash', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await trx.schema
+          .alterTable('users')
+          .addColumn('legacy_clash', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
         const seen = new Set<string>();
         for (const user of await trx.selectFrom('users').select(['id', 'name']).orderBy('id').execute()) {
           const key = userNameKey(user.name);
-          await trx.updateTable('users').set({ name_key: key, legacy_clash: seen.has(key) ? user.id : 0 }).where('id', '=', user.id).execute();
+          await trx
+            .updateTable('users')
+            .set({ name_key: key, legacy_clash: seen.has(key) ? user.id : 0 })
+            .where('id', '=', user.id)
+            .execute();
           seen.add(key);
         }
         await trx.schema.createIndex('users_name_key').on('users').columns(['name_key', 'legacy_clash']).unique().execute();
@@ -301,7 +329,11 @@ async function nfcFileNames(db: Kysely<any>): Promise<void> {
     for (let n = 1; await taken(free); n++) free = numberedName(normal, n);
     const oldPath: string = row.path;
     const newPath = oldPath.slice(0, oldPath.lastIndexOf('/') + 1) + free;
-    await db.updateTable('files').set({ name: free, path: newPath, ...(row.type === 0 ? { ext: extOf(free) } : {}) }).where('id', '=', id).execute();
+    await db
+      .updateTable('files')
+      .set({ name: free, path: newPath, ...(row.type === 0 ? { ext: extOf(free) } : {}) })
+      .where('id', '=', id)
+      .execute();
     await sql`
       UPDATE files SET path = ${newPath} || substr(path, length(${oldPath}) + 1)
       WHERE user_id = ${row.user_id} AND path > ${oldPath + '/'} AND path < ${oldPath + '0'}`.execute(db);
@@ -311,9 +343,17 @@ async function nfcFileNames(db: Kysely<any>): Promise<void> {
 /** Sets `column` of every row of `table` to `compute(name)`, in batches by id. */
 async function fillColumn(db: Kysely<any>, table: string, column: string, compute: (name: string) => string): Promise<void> {
   for (let last = 0; ; ) {
-    const rows = (await db.selectFrom(table).select(['id', 'name']).where('id', '>', last).orderBy('id').limit(5000).execute()) as Array<{ id: number; name: string }>;
+    const rows = (await db.selectFrom(table).select(['id', 'name']).where('id', '>', last).orderBy('id').limit(5000).execute()) as Array<{
+      id: number;
+      name: string;
+    }>;
     if (rows.length === 0) return;
-    for (const row of rows) await db.updateTable(table).set({ [column]: compute(row.name) }).where('id', '=', row.id).execute();
+    for (const row of rows)
+      await db
+        .updateTable(table)
+        .set({ [column]: compute(row.name) })
+        .where('id', '=', row.id)
+        .execute();
     last = rows[rows.length - 1].id;
   }
 }

@@ -17,10 +17,7 @@
  * `url`: one HTTP/HTTPS resource, downloaded as the job's single file (engine index 0); the
  * address policy (SSRF) is the engine's to enforce on every connection it makes.
  */
-export type EngineSource =
-  | { kind: 'torrent'; torrent: Buffer }
-  | { kind: 'magnet'; uri: string }
-  | { kind: 'url'; url: string };
+export type EngineSource = { kind: 'torrent'; torrent: Buffer } | { kind: 'magnet'; uri: string } | { kind: 'url'; url: string };
 
 export type EngineSourceKind = EngineSource['kind'];
 

@@ -86,7 +86,8 @@ export async function openRetrying(path: string, flags: number | string, opts: O
       return await open(path, numeric);
     } catch (err) {
       if (!isDescriptorExhaustion(err)) throw err;
-      if (attempt >= delays.length) throw new DescriptorsExhaustedError((err as NodeJS.ErrnoException).code as 'EMFILE' | 'ENFILE', path, waited, { cause: err });
+      if (attempt >= delays.length)
+        throw new DescriptorsExhaustedError((err as NodeJS.ErrnoException).code as 'EMFILE' | 'ENFILE', path, waited, { cause: err });
       if (opts.freeOne !== undefined && (await opts.freeOne())) continue;
       await sleep(delays[attempt]);
       waited += delays[attempt];

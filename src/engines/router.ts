@@ -12,7 +12,10 @@ export class EngineRouter implements DownloadEngine {
     private readonly primary: DownloadEngine,
     private readonly byKind: Partial<Record<EngineSourceKind, DownloadEngine>>,
   ) {
-    this.name = [primary, ...Object.values(byKind)].map((e) => e.name).filter((n, i, all) => all.indexOf(n) === i).join('+');
+    this.name = [primary, ...Object.values(byKind)]
+      .map((e) => e.name)
+      .filter((n, i, all) => all.indexOf(n) === i)
+      .join('+');
   }
 
   start(job: EngineJob): EngineHandle {

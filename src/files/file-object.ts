@@ -51,8 +51,21 @@ export function fileObject(row: FileRowWithParent): FileObject {
 /** The user's root directory, which has no row of its own. */
 export function rootObject(userId: number): FileObject {
   return {
-    uuid: '', storeId: '', userId, path: '/', name: '', ext: '', size: 0, mime: '', parent: '',
-    type: DIRECTORY, atime: 0, ctime: 0, mtime: 0, version: 0, locking: false,
+    uuid: '',
+    storeId: '',
+    userId,
+    path: '/',
+    name: '',
+    ext: '',
+    size: 0,
+    mime: '',
+    parent: '',
+    type: DIRECTORY,
+    atime: 0,
+    ctime: 0,
+    mtime: 0,
+    version: 0,
+    locking: false,
   };
 }
 

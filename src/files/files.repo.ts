@@ -36,11 +36,7 @@ export interface SubtreeStats {
  */
 export class FilesRepo {
   private selectWithParent(q: Db) {
-    return q
-      .selectFrom('files as f')
-      .leftJoin('files as p', 'p.id', 'f.parent_id')
-      .selectAll('f')
-      .select('p.uuid as parent_uuid');
+    return q.selectFrom('files as f').leftJoin('files as p', 'p.id', 'f.parent_id').selectAll('f').select('p.uuid as parent_uuid');
   }
 
   byUuid(q: Db, userId: number, uuid: string): Promise<FileRowWithParent | undefined> {
@@ -49,7 +45,14 @@ export class FilesRepo {
 
   /** Whether the user's file `uuid` holds content `etag` (one lookup on the uuid index). */
   async fileHolds(q: Db, userId: number, uuid: string, etag: string): Promise<boolean> {
-    const row = await q.selectFrom('files').select('id').where('uuid', '=', uuid).where('user_id', '=', userId).where('type', '=', FILE).where('store_id', '=', etag).executeTakeFirst();
+    const row = await q
+      .selectFrom('files')
+      .select('id')
+      .where('uuid', '=', uuid)
+      .where('user_id', '=', userId)
+      .where('type', '=', FILE)
+      .where('store_id', '=', etag)
+      .executeTakeFirst();
     return row !== undefined;
   }
 
@@ -58,11 +61,7 @@ export class FilesRepo {
   }
 
   byName(q: Db, userId: number, parentId: number, name: string): Promise<FileRowWithParent | undefined> {
-    return this.selectWithParent(q)
-      .where('f.user_id', '=', userId)
-      .where('f.parent_id', '=', parentId)
-      .where('f.name', '=', name)
-      .executeTakeFirst();
+    return this.selectWithParent(q).where('f.user_id', '=', userId).where('f.parent_id', '=', parentId).where('f.name', '=', name).executeTakeFirst();
   }
 
   /** How many directories and files `dirId` holds (kept by triggers, see the migrations). */
@@ -90,11 +89,7 @@ export class FilesRepo {
       .where('f.parent_id', '=', parent.id)
       .where('f.type', '=', type);
     for (const column of columns) query = query.orderBy(column, direction);
-    return query
-      .orderBy('f.id', direction)
-      .limit(opts.limit)
-      .offset(opts.offset)
-      .execute();
+    return query.orderBy('f.id', direction).limit(opts.limit).offset(opts.offset).execute();
   }
 
   private values(e: NewEntry) {
@@ -235,7 +230,14 @@ export class FilesRepo {
    * Copies the descendants of `fromPath` under `toPath` (whose own row already exists), one
    * statement per depth level so each level finds its freshly copied parents by path.
    */
-  async copyDescendants(q: Db, userId: number, from: { path: string; depth: number }, to: { path: string; depth: number }, maxDepth: number, now: number): Promise<void> {
+  async copyDescendants(
+    q: Db,
+    userId: number,
+    from: { path: string; depth: number },
+    to: { path: string; depth: number },
+    maxDepth: number,
+    now: number,
+  ): Promise<void> {
     const { low, high } = subtreeBounds(from.path);
     const fromPath = from.path;
     const toPath = to.path;

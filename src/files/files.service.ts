@@ -179,7 +179,10 @@ export class FilesService {
     const dirs: DirRef[] = [];
     for (const sel of selectors) dirs.push(await this.resolveDir(userId, sel, 'PARENT_NOT_FOUND', q));
     if (dirs.some((d) => d.id !== dirs[0].id)) {
-      throw new AppError('BAD_REQUEST', `The destination is named twice, as "${dirs[0].path}" and as "${dirs.find((d) => d.id !== dirs[0].id)!.path}": name it once.`);
+      throw new AppError(
+        'BAD_REQUEST',
+        `The destination is named twice, as "${dirs[0].path}" and as "${dirs.find((d) => d.id !== dirs[0].id)!.path}": name it once.`,
+      );
     }
     return dirs[0];
   }
@@ -292,7 +295,12 @@ export class FilesService {
         const parent = row.parent_id === 0 ? ROOT_DIR : dirRef(await this.parentRow(trx, userId, row));
         await this.assertFree(trx, userId, parent, name);
         await this.repo.relocate(trx, userId, row, parent, name, Date.now());
-        if (row.type === FILE) await trx.updateTable('files').set({ ext: extOf(name), mime: mimeOf(name) }).where('id', '=', row.id).execute();
+        if (row.type === FILE)
+          await trx
+            .updateTable('files')
+            .set({ ext: extOf(name), mime: mimeOf(name) })
+            .where('id', '=', row.id)
+            .execute();
       }
       return fileObject((await this.repo.byUuid(trx, userId, row.uuid))!);
     });
@@ -339,7 +347,8 @@ export class FilesService {
         if (row.parent_id === to.id) continue;
         await this.assertFree(trx, userId, to, row.name);
         const stats = await this.repo.subtreeStats(trx, userId, row.path);
-        if (stats.maxDepth - row.depth + to.depth + 1 > MAX_DEPTH) throw new AppError('PATH_INVALID', `Moving "${row.path}" there would nest deeper than ${MAX_DEPTH} levels.`);
+        if (stats.maxDepth - row.depth + to.depth + 1 > MAX_DEPTH)
+          throw new AppError('PATH_INVALID', `Moving "${row.path}" there would nest deeper than ${MAX_DEPTH} levels.`);
         await this.repo.relocate(trx, userId, row, to, row.name, Date.now());
       }
     });
@@ -356,11 +365,22 @@ export class FilesService {
         }
         await this.assertFree(trx, userId, to, row.name);
         const stats = await this.repo.subtreeStats(trx, userId, row.path);
-        if (stats.maxDepth - row.depth + to.depth + 1 > MAX_DEPTH) throw new AppError('PATH_INVALID', `Copying "${row.path}" there would nest deeper than ${MAX_DEPTH} levels.`);
-        if (!(await this.repo.addSpace(trx, userId, stats.bytes))) throw new AppError('SPACE_EXCEEDED', `Not enough space to copy "${row.path}" (${stats.bytes} bytes).`);
+        if (stats.maxDepth - row.depth + to.depth + 1 > MAX_DEPTH)
+          throw new AppError('PATH_INVALID', `Copying "${row.path}" there would nest deeper than ${MAX_DEPTH} levels.`);
+        if (!(await this.repo.addSpace(trx, userId, stats.bytes)))
+          throw new AppError('SPACE_EXCEEDED', `Not enough space to copy "${row.path}" (${stats.bytes} bytes).`);
         const uuid = newUuid();
         await this.repo.insert(trx, {
-          uuid, userId, parent: to, name: row.name, ext: row.ext, type: row.type, size: Number(row.size), storeId: row.store_id, mime: row.mime, now,
+          uuid,
+          userId,
+          parent: to,
+          name: row.name,
+          ext: row.ext,
+          type: row.type,
+          size: Number(row.size),
+          storeId: row.store_id,
+          mime: row.mime,
+          now,
         });
         const copyRow = (await this.repo.byUuid(trx, userId, uuid))!;
         if (row.type === DIRECTORY) await this.repo.copyDescendants(trx, userId, row, copyRow, stats.maxDepth, now);
@@ -489,14 +509,30 @@ export class FilesService {
     }
     await this.repo.addBlobRefs(trx, refs, now);
     const entries = inputs.map((input, i) => ({
-      uuid: newUuid(), userId, parent: input.dir, name: names[i], ext: extOf(names[i]), type: FILE, size: input.size, storeId: input.etag, mime: input.mime ?? mimeOf(names[i]), now,
+      uuid: newUuid(),
+      userId,
+      parent: input.dir,
+      name: names[i],
+      ext: extOf(names[i]),
+      type: FILE,
+      size: input.size,
+      storeId: input.etag,
+      mime: input.mime ?? mimeOf(names[i]),
+      now,
     }));
     await this.repo.insertMany(trx, entries);
     return entries.map((e, index) => ({ index, uuid: e.uuid, name: e.name, created: true }));
   }
 
   /** One entry for stored content, in `trx`. `dirsSeen`: directories already found to exist in it. */
-  async #createIn(trx: Db, userId: number, input: CreateFileInput, baseName: string, now: number, dirsSeen: Set<string>): Promise<{ file: FileObject; created: boolean }> {
+  async #createIn(
+    trx: Db,
+    userId: number,
+    input: CreateFileInput,
+    baseName: string,
+    now: number,
+    dirsSeen: Set<string>,
+  ): Promise<{ file: FileObject; created: boolean }> {
     if (input.dir.id !== 0 && !dirsSeen.has(input.dir.uuid)) {
       if (!(await this.repo.byUuid(trx, userId, input.dir.uuid))) {
         throw new AppError('PARENT_NOT_FOUND', `The directory "${input.dir.path}" no longer exists.`);

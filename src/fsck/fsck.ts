@@ -122,7 +122,8 @@ export async function runFsck(options: FsckOptions): Promise<FsckReport> {
       return { ...p, message: failed ? `${p.message} (repair failed: ${failed})` : p.message, outcome: fixed ? 'repaired' : 'not repaired' };
     });
     const known = new Set(found.map(problemKey));
-    for (const p of after) if (!known.has(problemKey(p))) report.problems.push({ ...p, message: `${p.message} (appeared after the repairs)`, outcome: 'not repaired' });
+    for (const p of after)
+      if (!known.has(problemKey(p))) report.problems.push({ ...p, message: `${p.message} (appeared after the repairs)`, outcome: 'not repaired' });
     return report;
   } finally {
     await db.destroy();

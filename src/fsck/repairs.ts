@@ -26,7 +26,16 @@ export interface RepairResult {
   lostRecord: string | null;
 }
 
-const ORDER: Repair['kind'][] = ['drop-content', 'fix-entry-size', 'rebuild-paths', 'recount-refs', 'recount-space', 'rebuild-dir-stats', 'delete-blob-row', 'delete-path'];
+const ORDER: Repair['kind'][] = [
+  'drop-content',
+  'fix-entry-size',
+  'rebuild-paths',
+  'recount-refs',
+  'recount-space',
+  'rebuild-dir-stats',
+  'delete-blob-row',
+  'delete-path',
+];
 const MAX_DEPTH_PASSES = 300;
 
 export function repairKey(r: Repair): string {

@@ -22,10 +22,7 @@ export interface DownloadRouteDeps {
 }
 
 /** What a Range header asks of content of a given size (RFC 9110 §14). */
-export type RangeRequest =
-  | { kind: 'whole' }
-  | { kind: 'partial'; start: number; end: number }
-  | { kind: 'unsatisfiable' };
+export type RangeRequest = { kind: 'whole' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
 
 const SINGLE_RANGE_RE = /^bytes=(\d*)-(\d*)$/i;
 
@@ -104,7 +101,9 @@ function rangeStillValid(header: string | undefined, quotedEtag: string): boolea
   return header === undefined || header.trim() === quotedEtag;
 }
 
-const DOWNLOAD_FAILURE = Type.Union([FailureSchema], { description: '403 FORBIDDEN (altered or expired address), 404 FILE_NOT_FOUND, 412 PRECONDITION_FAILED, 416 RANGE_NOT_SATISFIABLE' });
+const DOWNLOAD_FAILURE = Type.Union([FailureSchema], {
+  description: '403 FORBIDDEN (altered or expired address), 404 FILE_NOT_FOUND, 412 PRECONDITION_FAILED, 416 RANGE_NOT_SATISFIABLE',
+});
 const DOWNLOAD_SCHEMA = {
   summary: 'Downloads a file by its signed address (files/get, files/download, the previews)',
   description:
@@ -163,7 +162,10 @@ async function serveDownload(
   if (size === null) throw new AppError('FILE_NOT_FOUND', 'The file content is no longer stored on this server.');
   // Bytes whose size is not the recorded one cannot be the content the etag names: never served.
   if (size !== claims.size) {
-    throw new AppError('INTERNAL_ERROR', `The stored content ${claims.etag} has ${size} bytes where ${claims.size} are recorded; it is not served (run fsck --verify).`);
+    throw new AppError(
+      'INTERNAL_ERROR',
+      `The stored content ${claims.etag} has ${size} bytes where ${claims.size} are recorded; it is not served (run fsck --verify).`,
+    );
   }
 
   // Bytes behind an etag never change, but the address stops working when it expires.
@@ -182,7 +184,10 @@ async function serveDownload(
 
   if (range.kind === 'unsatisfiable') {
     const message = `The requested range is outside the file (${size} bytes).`;
-    return reply.code(416).header('Content-Range', `bytes */${size}`).send(failure(416, 'RANGE_NOT_SATISFIABLE', message));
+    return reply
+      .code(416)
+      .header('Content-Range', `bytes */${size}`)
+      .send(failure(416, 'RANGE_NOT_SATISFIABLE', message));
   }
 
   const partial = range.kind === 'partial' ? { start: range.start, end: range.end } : undefined;

@@ -32,12 +32,16 @@ const CreateDirectory = Type.Object({ path: OptStr, parent: OptStr, name: OptStr
 const Rename = Type.Object({ uuid: OptStr, path: OptStr, name: OptStr, newName: OptStr });
 const Many = Type.Object({ uuid: Type.Optional(OneOrMany), path: Type.Optional(OneOrMany) });
 const True = Type.Literal(true);
-const ORDER_DOC = '`orderBy`: 6pan\'s number or `name`/`size`/`ctime`/`mtime` with `asc`/`desc`; `order`: `asc`/`desc` or 1/-1; `type`: 0 files, 1 directories, else both.';
+const ORDER_DOC =
+  "`orderBy`: 6pan's number or `name`/`size`/`ctime`/`mtime` with `asc`/`desc`; `order`: `asc`/`desc` or 1/-1; `type`: 0 files, 1 directories, else both.";
 const Transfer = Type.Object({ uuid: Type.Optional(OneOrMany), path: Type.Optional(OneOrMany), parent: OptStr, destUuid: OptStr, destPath: OptStr });
 
 function asList(v: string | string[] | undefined, field: string): string[] | undefined {
   if (Array.isArray(v) && v.length > MAX_ENTRIES) {
-    throw new AppError('BAD_REQUEST', `Field "${field}" names ${v.length.toLocaleString('en')} entries; one call takes at most ${MAX_ENTRIES.toLocaleString('en')}.`);
+    throw new AppError(
+      'BAD_REQUEST',
+      `Field "${field}" names ${v.length.toLocaleString('en')} entries; one call takes at most ${MAX_ENTRIES.toLocaleString('en')}.`,
+    );
   }
   return v === undefined ? undefined : Array.isArray(v) ? v : [v];
 }
@@ -107,65 +111,134 @@ function typeOf(type: number | undefined): number | undefined {
 }
 
 export function registerFileRoutes(app: FastifyInstance, files: FilesService, links: DownloadLinks): void {
-  apiRoute(app, '/v1/files/page', {
-    body: Page, result: FilePageSchema, summary: 'A page of a directory (directories first) and the directory itself',
-    description: `The directory: \`parent\` or \`uuid\`, else \`path\` (default /). \`page\` from 1, \`pageSize\` default 20, at most 999. ${ORDER_DOC}`,
-  }, async ({ user, body }) => {
-    const page = await files.page(user.id, dirOf(body), {
-      page: body.page,
-      pageSize: body.pageSize !== undefined && body.pageSize > 0 ? body.pageSize : DEFAULT_PAGE_SIZE,
-      orderBy: orderOf(body.orderBy),
-      order: directionOf(body.order),
-      type: typeOf(body.type),
-    });
-    return { ...page, list: sixpanFiles(page.list), info: sixpanFile(page.info) };
-  });
+  apiRoute(
+    app,
+    '/v1/files/page',
+    {
+      body: Page,
+      result: FilePageSchema,
+      summary: 'A page of a directory (directories first) and the directory itself',
+      description: `The directory: \`parent\` or \`uuid\`, else \`path\` (default /). \`page\` from 1, \`pageSize\` default 20, at most 999. ${ORDER_DOC}`,
+    },
+    async ({ user, body }) => {
+      const page = await files.page(user.id, dirOf(body), {
+        page: body.page,
+        pageSize: body.pageSize !== undefined && body.pageSize > 0 ? body.pageSize : DEFAULT_PAGE_SIZE,
+        orderBy: orderOf(body.orderBy),
+        order: directionOf(body.order),
+        type: typeOf(body.type),
+      });
+      return { ...page, list: sixpanFiles(page.list), info: sixpanFile(page.info) };
+    },
+  );
   // 6pan's list answers the children as a bare array; list2 adds the directory itself.
   const window = async (userId: number, body: Static<typeof List>) => {
     const sel = dirOf(body);
     // The gateway's default (-1, or none) was the whole directory, up to the largest window.
     const size = body.size !== undefined && body.size > 0 ? body.size : MAX_LIST_WINDOW;
-    const listed = await files.list(userId, sel, { start: body.start, size, orderBy: orderOf(body.orderBy), order: directionOf(body.order), type: typeOf(body.type) });
+    const listed = await files.list(userId, sel, {
+      start: body.start,
+      size,
+      orderBy: orderOf(body.orderBy),
+      order: directionOf(body.order),
+      type: typeOf(body.type),
+    });
     return { sel, list: sixpanFiles(listed.list) };
   };
-  apiRoute(app, '/v1/files/list', {
-    body: List, result: FileListSchema, summary: 'A window of a directory (`start`, `size` up to 999), as a bare array', description: ORDER_DOC,
-  }, async ({ user, body }) => (await window(user.id, body)).list);
-  apiRoute(app, '/v1/files/list2', { body: List, result: FileList2Schema, summary: 'As files/list, with the directory itself', description: ORDER_DOC }, async ({ user, body }) => {
-    const { sel, list } = await window(user.id, body);
-    return { info: sixpanFile(await files.get(user.id, sel)), list };
-  });
-  apiRoute(app, '/v1/files/get', { body: Get, result: FileSchema, summary: 'A file or directory by `uuid`, else `path`; a file with its download address' }, async ({ user, body }) => {
-    const file = await files.get(user.id, body);
-    return sixpanFile(file, file.type === FILE ? links.forFile(file).downloadAddress : undefined);
-  });
-  apiRoute(app, '/v1/files/createDirectory', {
-    body: CreateDirectory, result: FileSchema, summary: 'Creates a directory and its missing parents; an existing one is answered as is',
-    description: '`path`; or `name` with `parent` (a uuid) or `path` (the parent\'s path).',
-  }, async ({ user, body }) => sixpanFile(await files.createDirectory(user.id, body)));
-  apiRoute(app, '/v1/files/rename', { body: Rename, result: FileSchema, summary: 'Renames an entry (`uuid` or `path`) to `name` (or `newName`)' }, async ({ user, body }) => {
-    const name = body.name ?? body.newName;
-    if (name === undefined) throw new AppError('BAD_REQUEST', 'Field "name" (or "newName") is required: the new name.');
-    return sixpanFile(await files.rename(user.id, body, name));
-  });
+  apiRoute(
+    app,
+    '/v1/files/list',
+    {
+      body: List,
+      result: FileListSchema,
+      summary: 'A window of a directory (`start`, `size` up to 999), as a bare array',
+      description: ORDER_DOC,
+    },
+    async ({ user, body }) => (await window(user.id, body)).list,
+  );
+  apiRoute(
+    app,
+    '/v1/files/list2',
+    { body: List, result: FileList2Schema, summary: 'As files/list, with the directory itself', description: ORDER_DOC },
+    async ({ user, body }) => {
+      const { sel, list } = await window(user.id, body);
+      return { info: sixpanFile(await files.get(user.id, sel)), list };
+    },
+  );
+  apiRoute(
+    app,
+    '/v1/files/get',
+    { body: Get, result: FileSchema, summary: 'A file or directory by `uuid`, else `path`; a file with its download address' },
+    async ({ user, body }) => {
+      const file = await files.get(user.id, body);
+      return sixpanFile(file, file.type === FILE ? links.forFile(file).downloadAddress : undefined);
+    },
+  );
+  apiRoute(
+    app,
+    '/v1/files/createDirectory',
+    {
+      body: CreateDirectory,
+      result: FileSchema,
+      summary: 'Creates a directory and its missing parents; an existing one is answered as is',
+      description: "`path`; or `name` with `parent` (a uuid) or `path` (the parent's path).",
+    },
+    async ({ user, body }) => sixpanFile(await files.createDirectory(user.id, body)),
+  );
+  apiRoute(
+    app,
+    '/v1/files/rename',
+    { body: Rename, result: FileSchema, summary: 'Renames an entry (`uuid` or `path`) to `name` (or `newName`)' },
+    async ({ user, body }) => {
+      const name = body.name ?? body.newName;
+      if (name === undefined) throw new AppError('BAD_REQUEST', 'Field "name" (or "newName") is required: the new name.');
+      return sixpanFile(await files.rename(user.id, body, name));
+    },
+  );
   const transfer = { raw: keepRootDestination };
-  apiRoute(app, '/v1/files/move', {
-    body: Transfer, result: True, summary: 'Moves entries (`uuid` and/or `path`, at most 10,000) into a directory, all or nothing',
-    description: 'The destination is required: `parent` or `destUuid` (a uuid, `:torrent`, "" for the root, or a path) and/or `destPath`.',
-  }, async ({ user, body }) => {
-    await files.move(user.id, refsOf(body), destinationsOf(body));
-    return true as const;
-  }, transfer);
-  apiRoute(app, '/v1/files/copy', {
-    body: Transfer, result: True, summary: 'Copies entries into a directory (content is shared, space is charged), all or nothing',
-    description: 'The destination as for files/move.',
-  }, async ({ user, body }) => {
-    await files.copy(user.id, refsOf(body), destinationsOf(body));
-    return true as const;
-  }, transfer);
-  apiRoute(app, '/v1/files/remove', { body: Many, result: True, summary: 'Removes entries (`uuid` and/or `path`, at most 10,000) and what they contain' }, async ({ user, body }) => {
-    await files.remove(user.id, refsOf(body));
-    return true as const;
-  });
-  apiRoute(app, '/v1/files/download', { body: Get, result: DownloadLinkSchema, summary: "A file's signed download address (GET /dl/...)" }, async ({ user, body }) => links.forFile(await files.fileForDownload(user.id, body)));
+  apiRoute(
+    app,
+    '/v1/files/move',
+    {
+      body: Transfer,
+      result: True,
+      summary: 'Moves entries (`uuid` and/or `path`, at most 10,000) into a directory, all or nothing',
+      description: 'The destination is required: `parent` or `destUuid` (a uuid, `:torrent`, "" for the root, or a path) and/or `destPath`.',
+    },
+    async ({ user, body }) => {
+      await files.move(user.id, refsOf(body), destinationsOf(body));
+      return true as const;
+    },
+    transfer,
+  );
+  apiRoute(
+    app,
+    '/v1/files/copy',
+    {
+      body: Transfer,
+      result: True,
+      summary: 'Copies entries into a directory (content is shared, space is charged), all or nothing',
+      description: 'The destination as for files/move.',
+    },
+    async ({ user, body }) => {
+      await files.copy(user.id, refsOf(body), destinationsOf(body));
+      return true as const;
+    },
+    transfer,
+  );
+  apiRoute(
+    app,
+    '/v1/files/remove',
+    { body: Many, result: True, summary: 'Removes entries (`uuid` and/or `path`, at most 10,000) and what they contain' },
+    async ({ user, body }) => {
+      await files.remove(user.id, refsOf(body));
+      return true as const;
+    },
+  );
+  apiRoute(
+    app,
+    '/v1/files/download',
+    { body: Get, result: DownloadLinkSchema, summary: "A file's signed download address (GET /dl/...)" },
+    async ({ user, body }) => links.forFile(await files.fileForDownload(user.id, body)),
+  );
 }

@@ -5,7 +5,14 @@ import { AppError } from '../errors.js';
 import { apiRoute, requireUser, SESSION_SECURITY } from './server.js';
 import { sixpanParse, sixpanParseLine, sixpanTask } from './sixpan/answers.js';
 import {
-  FailureSchema, ParseResultSchema, ParseUrlResultSchema, QuotaSchema, TaskDetailSchema, TaskPageSchema, TaskRangeSchema, TaskSchema,
+  FailureSchema,
+  ParseResultSchema,
+  ParseUrlResultSchema,
+  QuotaSchema,
+  TaskDetailSchema,
+  TaskPageSchema,
+  TaskRangeSchema,
+  TaskSchema,
 } from './sixpan/schemas.js';
 import { isOn } from './sixpan/input.js';
 import type { OfflineService, TaskStreamEvent } from '../offline/index.js';
@@ -18,10 +25,14 @@ const Order = Type.Optional(Type.Integer());
 const Flag = Type.Optional(Type.Union([Type.Boolean(), Type.Integer(), Type.String()]));
 
 const ParseTorrent = Type.Object({ uuid: Type.Optional(Str), path: Type.Optional(Str) });
-const Selection = Type.Optional(Type.Union([Type.String(), Type.Array(Type.Union([Type.Integer({ minimum: 0 }), Type.String()]), { maxItems: 100_000 }), Type.Null()]));
+const Selection = Type.Optional(
+  Type.Union([Type.String(), Type.Array(Type.Union([Type.Integer({ minimum: 0 }), Type.String()]), { maxItems: 100_000 }), Type.Null()]),
+);
 type StartSelection = Static<typeof Selection>;
 /** 6pan's name for `files`; its clients leave nulls for unchecked files. */
-const CopyFile = Type.Optional(Type.Union([Type.String(), Type.Array(Type.Union([Type.Integer({ minimum: 0 }), Type.String(), Type.Null()]), { maxItems: 100_000 }), Type.Null()]));
+const CopyFile = Type.Optional(
+  Type.Union([Type.String(), Type.Array(Type.Union([Type.Integer({ minimum: 0 }), Type.String(), Type.Null()]), { maxItems: 100_000 }), Type.Null()]),
+);
 const Start = Type.Object({
   taskHash: Str,
   copyFile: CopyFile,
@@ -40,7 +51,8 @@ const Remove = Type.Object({ taskId: TaskIds, deleteFiles: Flag });
 const Ids = Type.Object({ taskId: TaskIds });
 const Edit = Type.Object({ taskId: Str, copyFile: CopyFile, files: Selection });
 const True = Type.Literal(true);
-const SELECTION_DOC = '`files`: "*", "0,2,5" or [0, 2, 5]; without it `copyFile` (6pan\'s name, which may be the text of a JSON array with nulls for unchecked files); none: every file.';
+const SELECTION_DOC =
+  '`files`: "*", "0,2,5" or [0, 2, 5]; without it `copyFile` (6pan\'s name, which may be the text of a JSON array with nulls for unchecked files); none: every file.';
 
 /**
  * 6pan's `copyFile`: `"*"`, indices, or the text of a JSON array of them (`'["*"]'`,
@@ -60,43 +72,91 @@ function selectionOfCopyFile(copyFile: unknown): StartSelection {
   return picked.length === 0 || picked.includes('*') ? '*' : picked;
 }
 
-
 /** `/v1/offline/*` (API.md, Offline download): thin handlers over OfflineService. */
 export function registerOfflineRoutes(app: FastifyInstance, offline: OfflineService): void {
-  apiRoute(app, '/v1/offline/parseTorrent', { body: ParseTorrent, result: ParseResultSchema, summary: 'Reads a .torrent in the drive (`uuid`, else `path`): its files and a taskHash to start it' }, async ({ user, body }) => sixpanParse(await offline.parseTorrent(user.id, body)));
-  apiRoute(app, '/v1/offline/start', {
-    body: Start, result: TaskSchema, summary: 'Starts a task from a taskHash, into `saveUuid` or `savePath` (created when missing)',
-    description: `${SELECTION_DOC} TASK_EXISTS carries the existing task's id in \`result.taskId\`.`,
-  }, async ({ user, body }) => {
-    const { copyFile, ...input } = body;
-    return sixpanTask(await offline.start(user.id, { ...input, files: input.files ?? selectionOfCopyFile(copyFile) }), user.id);
-  });
-  apiRoute(app, '/v1/offline/page', { body: Page, result: TaskPageSchema, summary: "A page of the caller's tasks (`pageSize` 1-100; `order` -1 oldest first)" }, async ({ user, body }) => {
-    const page = await offline.page(user.id, body);
-    return { ...page, list: page.list.map((t) => sixpanTask(t, user.id)) };
-  });
-  apiRoute(app, '/v1/offline/list', { body: List, result: TaskRangeSchema, summary: "A window of the caller's tasks (`start`, `size` 1-500; `order` -1 oldest first)" }, async ({ user, body }) => {
-    const listed = await offline.list(user.id, body);
-    return { ...listed, list: listed.list.map((t) => sixpanTask(t, user.id)) };
-  });
-  apiRoute(app, '/v1/offline/get', { body: Get, result: TaskDetailSchema, summary: 'A task with the state of each selected file' }, async ({ user, body }) => sixpanTask(await offline.get(user.id, body.taskId), user.id));
-  apiRoute(app, '/v1/offline/remove', {
-    body: Remove, result: True, summary: 'Removes tasks (at most 1000); with `deleteFiles`, the files they imported too',
-  }, ({ user, body }) => offline.remove(user.id, body.taskId, isOn(body.deleteFiles)));
-  apiRoute(app, '/v1/offline/edit', { body: Edit, result: TaskSchema, summary: "Changes which files of a torrent task download", description: SELECTION_DOC }, async ({ user, body }) => {
-    if (body.files === undefined && body.copyFile === undefined) throw new AppError('BAD_REQUEST', 'Field "files" (or "copyFile") names the files the task should download.');
-    return sixpanTask(await offline.edit(user.id, body.taskId, body.files ?? selectionOfCopyFile(body.copyFile)), user.id);
-  });
+  apiRoute(
+    app,
+    '/v1/offline/parseTorrent',
+    { body: ParseTorrent, result: ParseResultSchema, summary: 'Reads a .torrent in the drive (`uuid`, else `path`): its files and a taskHash to start it' },
+    async ({ user, body }) => sixpanParse(await offline.parseTorrent(user.id, body)),
+  );
+  apiRoute(
+    app,
+    '/v1/offline/start',
+    {
+      body: Start,
+      result: TaskSchema,
+      summary: 'Starts a task from a taskHash, into `saveUuid` or `savePath` (created when missing)',
+      description: `${SELECTION_DOC} TASK_EXISTS carries the existing task's id in \`result.taskId\`.`,
+    },
+    async ({ user, body }) => {
+      const { copyFile, ...input } = body;
+      return sixpanTask(await offline.start(user.id, { ...input, files: input.files ?? selectionOfCopyFile(copyFile) }), user.id);
+    },
+  );
+  apiRoute(
+    app,
+    '/v1/offline/page',
+    { body: Page, result: TaskPageSchema, summary: "A page of the caller's tasks (`pageSize` 1-100; `order` -1 oldest first)" },
+    async ({ user, body }) => {
+      const page = await offline.page(user.id, body);
+      return { ...page, list: page.list.map((t) => sixpanTask(t, user.id)) };
+    },
+  );
+  apiRoute(
+    app,
+    '/v1/offline/list',
+    { body: List, result: TaskRangeSchema, summary: "A window of the caller's tasks (`start`, `size` 1-500; `order` -1 oldest first)" },
+    async ({ user, body }) => {
+      const listed = await offline.list(user.id, body);
+      return { ...listed, list: listed.list.map((t) => sixpanTask(t, user.id)) };
+    },
+  );
+  apiRoute(app, '/v1/offline/get', { body: Get, result: TaskDetailSchema, summary: 'A task with the state of each selected file' }, async ({ user, body }) =>
+    sixpanTask(await offline.get(user.id, body.taskId), user.id),
+  );
+  apiRoute(
+    app,
+    '/v1/offline/remove',
+    {
+      body: Remove,
+      result: True,
+      summary: 'Removes tasks (at most 1000); with `deleteFiles`, the files they imported too',
+    },
+    ({ user, body }) => offline.remove(user.id, body.taskId, isOn(body.deleteFiles)),
+  );
+  apiRoute(
+    app,
+    '/v1/offline/edit',
+    { body: Edit, result: TaskSchema, summary: 'Changes which files of a torrent task download', description: SELECTION_DOC },
+    async ({ user, body }) => {
+      if (body.files === undefined && body.copyFile === undefined)
+        throw new AppError('BAD_REQUEST', 'Field "files" (or "copyFile") names the files the task should download.');
+      return sixpanTask(await offline.edit(user.id, body.taskId, body.files ?? selectionOfCopyFile(body.copyFile)), user.id);
+    },
+  );
   apiRoute(app, '/v1/offline/pause', { body: Ids, result: True, summary: 'Pauses running tasks' }, ({ user, body }) => offline.pause(user.id, body.taskId));
-  apiRoute(app, '/v1/offline/resume', { body: Ids, result: True, summary: 'Resumes paused and failed tasks' }, ({ user, body }) => offline.resume(user.id, body.taskId));
-  apiRoute(app, '/v1/offline/parseUrl', {
-    body: ParseUrl, result: ParseUrlResultSchema, summary: 'Reads links (one per line, at most 100): magnet, http(s), ed2k, thunder://, flashget://, qqdl://',
-    description: 'One line: its parse result. Several: an array with a failing line in place as a ParseFailure. A magnet link\'s metadata is awaited up to OPENPAN_MAGNET_WAIT seconds (then `metadataPending: true`).',
-  }, async ({ user, body }) => {
-    const parsed = await offline.parseUrl(user.id, body.url);
-    return Array.isArray(parsed) ? parsed.map(sixpanParseLine) : sixpanParse(parsed);
-  });
-  apiRoute(app, '/v1/offline/parseMagnet', { body: ParseMagnet, result: ParseResultSchema, summary: 'Reads one magnet link' }, async ({ user, body }) => sixpanParse(await offline.parseMagnet(user.id, body.url)));
+  apiRoute(app, '/v1/offline/resume', { body: Ids, result: True, summary: 'Resumes paused and failed tasks' }, ({ user, body }) =>
+    offline.resume(user.id, body.taskId),
+  );
+  apiRoute(
+    app,
+    '/v1/offline/parseUrl',
+    {
+      body: ParseUrl,
+      result: ParseUrlResultSchema,
+      summary: 'Reads links (one per line, at most 100): magnet, http(s), ed2k, thunder://, flashget://, qqdl://',
+      description:
+        "One line: its parse result. Several: an array with a failing line in place as a ParseFailure. A magnet link's metadata is awaited up to OPENPAN_MAGNET_WAIT seconds (then `metadataPending: true`).",
+    },
+    async ({ user, body }) => {
+      const parsed = await offline.parseUrl(user.id, body.url);
+      return Array.isArray(parsed) ? parsed.map(sixpanParseLine) : sixpanParse(parsed);
+    },
+  );
+  apiRoute(app, '/v1/offline/parseMagnet', { body: ParseMagnet, result: ParseResultSchema, summary: 'Reads one magnet link' }, async ({ user, body }) =>
+    sixpanParse(await offline.parseMagnet(user.id, body.url)),
+  );
   apiRoute(app, '/v1/offline/quota', { body: Empty, result: QuotaSchema, summary: "The caller's offline task quota" }, ({ user }) => offline.quota(user.id));
   registerEventStream(app, offline);
 }

@@ -55,7 +55,9 @@ function esc(text: unknown): string {
 
 /** `code` spans for backticks and bold for `**`; everything else escaped. */
 function inline(text: string): string {
-  return esc(text).replace(/`([^`]+)`/g, '<code>$1</code>').replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>');
+  return esc(text)
+    .replace(/`([^`]+)`/g, '<code>$1</code>')
+    .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>');
 }
 
 function prose(text: string | undefined): string {
@@ -134,7 +136,10 @@ function operationId(method: string, path: string): string {
 function renderOperation(method: string, path: string, op: Operation, alsoHead: boolean): string {
   const needsToken = (op.security ?? []).length > 0;
   const params = (op.parameters ?? [])
-    .map((p) => `<dt><code>${esc(p.name)}</code> <span class="muted">(${esc(p.in)}${p.required ? ', required' : ''})</span></dt><dd>${renderSchema(p.schema)}${p.description ? ` — ${esc(p.description)}` : ''}</dd>`)
+    .map(
+      (p) =>
+        `<dt><code>${esc(p.name)}</code> <span class="muted">(${esc(p.in)}${p.required ? ', required' : ''})</span></dt><dd>${renderSchema(p.schema)}${p.description ? ` — ${esc(p.description)}` : ''}</dd>`,
+    )
     .join('');
   const responses = Object.entries(op.responses ?? {})
     .map(([status, r]) => `<dt>${esc(status)} <span class="muted">${esc(r.description ?? '')}</span></dt><dd>${renderContent(r.content)}</dd>`)
@@ -161,16 +166,34 @@ export function renderApiPage(doc: OpenApiDocument, jsonUrl: string): string {
       byTag.get(tag)!.push([method, path, op]);
     }
   }
-  const tags = [...(doc.tags ?? []).map((t) => t.name).filter((t) => byTag.has(t)), ...[...byTag.keys()].filter((t) => !(doc.tags ?? []).some((d) => d.name === t))];
+  const tags = [
+    ...(doc.tags ?? []).map((t) => t.name).filter((t) => byTag.has(t)),
+    ...[...byTag.keys()].filter((t) => !(doc.tags ?? []).some((d) => d.name === t)),
+  ];
   const describe = (tag: string) => doc.tags?.find((t) => t.name === tag)?.description ?? '';
   const nav = tags
-    .map((tag) => `<li><a href="#tag-${esc(tag)}">${esc(tag)}</a><ul>${byTag.get(tag)!.map(([m, p]) => `<li><a href="#${esc(operationId(m, p))}">${esc(m.toUpperCase())} ${esc(p)}</a></li>`).join('')}</ul></li>`)
+    .map(
+      (tag) =>
+        `<li><a href="#tag-${esc(tag)}">${esc(tag)}</a><ul>${byTag
+          .get(tag)!
+          .map(([m, p]) => `<li><a href="#${esc(operationId(m, p))}">${esc(m.toUpperCase())} ${esc(p)}</a></li>`)
+          .join('')}</ul></li>`,
+    )
     .join('');
   const sections = tags
-    .map((tag) => `<h2 id="tag-${esc(tag)}">${esc(tag)}</h2><p class="muted">${esc(describe(tag))}</p>${byTag.get(tag)!.map(([m, p, op]) => renderOperation(m, p, op, m === 'get' && doc.paths[p].head !== undefined)).join('\n')}`)
+    .map(
+      (tag) =>
+        `<h2 id="tag-${esc(tag)}">${esc(tag)}</h2><p class="muted">${esc(describe(tag))}</p>${byTag
+          .get(tag)!
+          .map(([m, p, op]) => renderOperation(m, p, op, m === 'get' && doc.paths[p].head !== undefined))
+          .join('\n')}`,
+    )
     .join('\n');
   const shapes = Object.entries(doc.components?.schemas ?? {})
-    .map(([name, schema]) => `<section class="op" id="shape-${esc(name)}"><h3>${esc(name)}</h3>${prose(schema.description as string | undefined)}<pre>${renderSchema(schema)}</pre></section>`)
+    .map(
+      ([name, schema]) =>
+        `<section class="op" id="shape-${esc(name)}"><h3>${esc(name)}</h3>${prose(schema.description as string | undefined)}<pre>${renderSchema(schema)}</pre></section>`,
+    )
     .join('\n');
   return `<!doctype html>
 <html lang="en">

@@ -16,7 +16,7 @@ const DESCRIPTION = [
   'Calls are `POST /v1/<area>/<call>` with a JSON or form body (`application/x-www-form-urlencoded`); an empty body is `{}` whatever its type.',
   'Numbers may come as numeric strings, an empty string in an optional field means "not given", and unknown fields are ignored.',
   '',
-  'Every answer is the envelope `{status, success, code, result, token}`. An endpoint\'s error answers **HTTP 200** with `success: false`,',
+  "Every answer is the envelope `{status, success, code, result, token}`. An endpoint's error answers **HTTP 200** with `success: false`,",
   'a stable `code`, a `message` and the status in `status`; only a missing or bad token is HTTP 401, and an unknown route HTTP 404.',
   '',
   'The session token is taken from `Authorization: Bearer <token>` (or a bare `Authorization: <token>`), a `Token` or `Qingzhen-Token`',
@@ -28,7 +28,7 @@ const DESCRIPTION = [
 const TAGS = [
   { name: 'user', description: 'Accounts and sessions' },
   { name: 'files', description: "The caller's file tree" },
-  { name: 'preview', description: 'Previews: the original file\'s signed address' },
+  { name: 'preview', description: "Previews: the original file's signed address" },
   { name: 'store', description: 'Starting an upload (instant upload when the content is known)' },
   { name: 'offline', description: 'Offline download of torrents, magnet links and URLs' },
   { name: 'common', description: 'The server' },
@@ -112,7 +112,8 @@ export async function registerApiDescription(app: FastifyInstance): Promise<void
             type: 'http',
             scheme: 'bearer',
             bearerFormat: 'JWT',
-            description: 'The session token of user/login or user/register; also accepted as a bare Authorization, a Token or Qingzhen-Token header, ?auth=, ?token= or a body field `token`.',
+            description:
+              'The session token of user/login or user/register; also accepted as a bare Authorization, a Token or Qingzhen-Token header, ?auth=, ?token= or a body field `token`.',
           },
         },
       },
@@ -123,10 +124,14 @@ export async function registerApiDescription(app: FastifyInstance): Promise<void
 
   let json: string | null = null;
   let page: string | null = null;
-  app.get(OPENAPI_JSON, { schema: { ...webSchema('This description as OpenAPI 3.1 (JSON)', { 200: DocumentSchema }), operationId: 'openapi' } }, async (_request, reply) => {
-    json ??= JSON.stringify(app.swagger());
-    return reply.type('application/json; charset=utf-8').send(json);
-  });
+  app.get(
+    OPENAPI_JSON,
+    { schema: { ...webSchema('This description as OpenAPI 3.1 (JSON)', { 200: DocumentSchema }), operationId: 'openapi' } },
+    async (_request, reply) => {
+      json ??= JSON.stringify(app.swagger());
+      return reply.type('application/json; charset=utf-8').send(json);
+    },
+  );
   app.get(
     OPENAPI_HTML,
     { schema: webSchema('This description as a page', { 200: { description: 'An HTML page', content: { 'text/html': { schema: Type.String() } } } }) },

@@ -31,7 +31,18 @@ export function registerPreviewRoutes(app: FastifyInstance, files: FilesService,
       if (file.type !== FILE) throw new AppError('IS_A_DIRECTORY', `"${file.path}" is a directory; only files have previews.`);
       if (!shows(file.mime)) return {};
       const { downloadAddress, expires } = links.forFile(file);
-      const base = { uuid: file.uuid, name: file.name, hash: file.storeId, storeId: file.storeId, mime: file.mime, size: file.size, downloadAddress, url: downloadAddress, address: downloadAddress, expires };
+      const base = {
+        uuid: file.uuid,
+        name: file.name,
+        hash: file.storeId,
+        storeId: file.storeId,
+        mime: file.mime,
+        size: file.size,
+        downloadAddress,
+        url: downloadAddress,
+        address: downloadAddress,
+        expires,
+      };
       if (kind !== 'media') return base;
       return { ...base, preview: [{ url: downloadAddress, mime: file.mime, size: file.size, duration: 0, resolution: 0, original: true }] };
     });
@@ -47,8 +58,12 @@ export function registerPreviewRoutes(app: FastifyInstance, files: FilesService,
       401: Type.Union([FailureSchema], { description: 'UNAUTHORIZED: no valid session token' }),
     },
   });
-  app.get('/v1/preview/play/:fileId/:index/index.m3u8', { schema: plainText("6pan's HLS playlist: a sentence saying the file cannot be streamed yet"), preValidation: requireUser }, async (_request, reply) =>
-    reply.type('text/plain; charset=utf-8').send('This file cannot be viewed as a stream yet; play its download address.'),
+  app.get(
+    '/v1/preview/play/:fileId/:index/index.m3u8',
+    { schema: plainText("6pan's HLS playlist: a sentence saying the file cannot be streamed yet"), preValidation: requireUser },
+    async (_request, reply) => reply.type('text/plain; charset=utf-8').send('This file cannot be viewed as a stream yet; play its download address.'),
   );
-  app.get('/v1/preview/hlsKey/:hlsKey', { schema: plainText("6pan's HLS key: empty"), preValidation: requireUser }, async (_request, reply) => reply.type('text/plain; charset=utf-8').send(''));
+  app.get('/v1/preview/hlsKey/:hlsKey', { schema: plainText("6pan's HLS key: empty"), preValidation: requireUser }, async (_request, reply) =>
+    reply.type('text/plain; charset=utf-8').send(''),
+  );
 }

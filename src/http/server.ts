@@ -65,7 +65,8 @@ function describeError(
   }
   const fe = err as FastifyError;
   if (fe.validation) return { code: 'BAD_REQUEST', message: validationMessage(fe), status: ERRORS.BAD_REQUEST };
-  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { code: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large.', status: ERRORS.PAYLOAD_TOO_LARGE };
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return { code: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large.', status: ERRORS.PAYLOAD_TOO_LARGE };
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return { code: 'BAD_REQUEST', message: fe.message, status: ERRORS.BAD_REQUEST };
   req.log.error({ err }, 'unhandled error');
   return { code: 'INTERNAL_ERROR', message: 'Something went wrong on the server; it has been logged.', status: ERRORS.INTERNAL_ERROR };
@@ -132,7 +133,13 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
     if ((body as Buffer).toString('utf8').trim() === '') return done(null, {});
-    done(new AppError('BAD_REQUEST', `Content-Type "${req.headers['content-type'] ?? ''}" is not read here: send JSON (application/json) or a form (application/x-www-form-urlencoded).`), undefined);
+    done(
+      new AppError(
+        'BAD_REQUEST',
+        `Content-Type "${req.headers['content-type'] ?? ''}" is not read here: send JSON (application/json) or a form (application/x-www-form-urlencoded).`,
+      ),
+      undefined,
+    );
   });
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {

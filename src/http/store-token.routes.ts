@@ -57,11 +57,23 @@ function hashOf(hash: string | null | undefined): string | null {
 }
 
 export function registerStoreTokenRoutes(app: FastifyInstance, service: StoreTokenService): void {
-  apiRoute(app, '/v1/store/token', {
-    body: StoreToken, result: StoreTokenResultSchema, summary: 'Starts an upload: the file at once when the server holds `hash` (instant upload), else an upload ticket',
-    description: 'Destination: `parent` (a uuid) or `path` (created when missing); without `name`, `path` names the file itself. `override` replaces a file in place; `size` is checked against the free space.',
-  }, async ({ user, body }) => {
-    const answer = await service.issue(user.id, { ...body, ...destinationOf(body), hash: hashOf(body.hash || body.fileHash), override: isOn(body.override) }, user.session);
-    return 'uuid' in answer ? sixpanFile(answer) : answer;
-  });
+  apiRoute(
+    app,
+    '/v1/store/token',
+    {
+      body: StoreToken,
+      result: StoreTokenResultSchema,
+      summary: 'Starts an upload: the file at once when the server holds `hash` (instant upload), else an upload ticket',
+      description:
+        'Destination: `parent` (a uuid) or `path` (created when missing); without `name`, `path` names the file itself. `override` replaces a file in place; `size` is checked against the free space.',
+    },
+    async ({ user, body }) => {
+      const answer = await service.issue(
+        user.id,
+        { ...body, ...destinationOf(body), hash: hashOf(body.hash || body.fileHash), override: isOn(body.override) },
+        user.session,
+      );
+      return 'uuid' in answer ? sixpanFile(answer) : answer;
+    },
+  );
 }

@@ -182,19 +182,23 @@ function sendError(request: FastifyRequest, reply: FastifyReply, code: ErrorCode
 
 /** The answers of an upload call: its result, or an error under the code's HTTP status. */
 function uploadResponses(result: typeof BlockAnswerSchema | typeof UploadAnswerSchema) {
-  const failure = Type.Union([UploadFailureSchema], { description: 'The error, under its code\'s HTTP status (Qiniu\'s `error` beside the envelope\'s fields)' });
+  const failure = Type.Union([UploadFailureSchema], { description: "The error, under its code's HTTP status (Qiniu's `error` beside the envelope's fields)" });
   return { 200: Type.Union([result], { description: 'Done' }), '4xx': failure, '5xx': failure };
 }
 
-const UPLOAD_AUTH = 'Authorization: `UpToken <upload token>` or the bare token (store/token\'s ticket).';
+const UPLOAD_AUTH = "Authorization: `UpToken <upload token>` or the bare token (store/token's ticket).";
 
 /** What each upload call is, for the API description; the bodies are streamed by the handlers, never validated. */
 const DOCS = {
   form: {
     schema: { summary: 'Uploads a whole file as a multipart form', tags: ['upload'], security: [], response: uploadResponses(UploadAnswerSchema) },
     config: documentedOnly({
-      description: 'Fields in any order: `token` (the upload token), `file`, optional `mimeType`, `crc32` (decimal CRC-32 of the file) and `key` (read past). A `file` before `token` is held in memory up to 1 MiB.',
-      body: Type.Object({ token: Type.String(), file: Binary, mimeType: Type.Optional(Type.String()), crc32: Type.Optional(Type.String()), key: Type.Optional(Type.String()) }, { required: ['token', 'file'] }),
+      description:
+        'Fields in any order: `token` (the upload token), `file`, optional `mimeType`, `crc32` (decimal CRC-32 of the file) and `key` (read past). A `file` before `token` is held in memory up to 1 MiB.',
+      body: Type.Object(
+        { token: Type.String(), file: Binary, mimeType: Type.Optional(Type.String()), crc32: Type.Optional(Type.String()), key: Type.Optional(Type.String()) },
+        { required: ['token', 'file'] },
+      ),
       consumes: ['multipart/form-data'],
     }),
   },
@@ -208,7 +212,11 @@ const DOCS = {
   },
   bput: {
     schema: { summary: 'Sends the next chunk of a block at `offset`', tags: ['upload'], security: [], response: uploadResponses(BlockAnswerSchema) },
-    config: documentedOnly({ description: `${UPLOAD_AUTH} \`ctx\`: the last answer's; \`offset\`: its offset.`, body: Binary, consumes: ['application/octet-stream'] }),
+    config: documentedOnly({
+      description: `${UPLOAD_AUTH} \`ctx\`: the last answer's; \`offset\`: its offset.`,
+      body: Binary,
+      consumes: ['application/octet-stream'],
+    }),
   },
   mkfile: {
     schema: { summary: 'Assembles the file from its blocks', tags: ['upload'], security: [], response: uploadResponses(UploadAnswerSchema) },
@@ -250,7 +258,9 @@ export const uploadRoutes: FastifyPluginAsync<UploadRoutesOptions> = async (app:
     return sendError(request, reply, 'INTERNAL_ERROR', 'Something went wrong on the server; it has been logged.');
   });
 
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, 'NOT_FOUND', `No such upload endpoint: ${request.method} ${request.url.split('?')[0]}.`));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, 'NOT_FOUND', `No such upload endpoint: ${request.method} ${request.url.split('?')[0]}.`),
+  );
 
   // Any header a browser uploader adds (X-Requested-With, Content-MD5, x-qn-meta-*) is allowed:
   // the token authorises, never a cookie, so echoing the request costs nothing.
@@ -275,7 +285,13 @@ export const uploadRoutes: FastifyPluginAsync<UploadRoutesOptions> = async (app:
   app.post('/file/upload', DOCS.form, form);
 
   const mkblk = async (request: FastifyRequest<{ Params: { blockSize: string; blockOrder?: string } }>) =>
-    service.mkblk(tokenOf(request), intParam(request.params.blockSize, 'block size'), bodyOf(request, idleMs), declaredLength(request), orderParam(request.params.blockOrder, service.maxBlocks));
+    service.mkblk(
+      tokenOf(request),
+      intParam(request.params.blockSize, 'block size'),
+      bodyOf(request, idleMs),
+      declaredLength(request),
+      orderParam(request.params.blockOrder, service.maxBlocks),
+    );
   app.post('/mkblk/:blockSize', DOCS.mkblk, mkblk);
   app.post('/mkblk/:blockSize/:blockOrder', DOCS.mkblk, mkblk);
 

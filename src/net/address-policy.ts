@@ -69,7 +69,7 @@ const V4_SPECIAL: readonly V4Range[] = [
 function inV4(addr: number, network: number, prefix: number): boolean {
   if (prefix === 0) return true;
   const mask = (0xffffffff << (32 - prefix)) >>> 0;
-  return ((addr & mask) >>> 0) === network;
+  return (addr & mask) >>> 0 === network;
 }
 
 function classifyV4(addr: number): AddressClass {

@@ -1,7 +1,15 @@
 // The typed failure of an outgoing fetch. Codes are a subset of the engines' EngineErrorCode, so
 // the HTTP engine and the parse-time probe report the same stable codes.
 
-export type FetchErrorCode = 'URL_FORBIDDEN' | 'NETWORK_ERROR' | 'REDIRECT_INVALID' | 'SIZE_MISMATCH' | 'SOURCE_INVALID' | 'PROTOCOL_UNSUPPORTED' | 'SPACE_EXCEEDED' | `HTTP_${number}`;
+export type FetchErrorCode =
+  | 'URL_FORBIDDEN'
+  | 'NETWORK_ERROR'
+  | 'REDIRECT_INVALID'
+  | 'SIZE_MISMATCH'
+  | 'SOURCE_INVALID'
+  | 'PROTOCOL_UNSUPPORTED'
+  | 'SPACE_EXCEEDED'
+  | `HTTP_${number}`;
 
 export class FetchError extends Error {
   override readonly name = 'FetchError';

@@ -47,7 +47,8 @@ export function describe(res: IncomingMessage, finalUrl: URL): ProbeResult {
   let acceptsRanges: boolean;
   if (status === 206) {
     const range = parseContentRange(res.headers['content-range']);
-    if (range === null || range.start !== 0) throw new FetchError('HTTP_206', `${finalUrl.host} answered 206 with an unusable Content-Range ${JSON.stringify(res.headers['content-range'] ?? '')}.`);
+    if (range === null || range.start !== 0)
+      throw new FetchError('HTTP_206', `${finalUrl.host} answered 206 with an unusable Content-Range ${JSON.stringify(res.headers['content-range'] ?? '')}.`);
     size = range.total;
     acceptsRanges = range.total !== null;
   } else if (status === 200) {

@@ -76,7 +76,8 @@ export function parseResponseHead(text: string): ResponseHead {
     const name = colon > 0 ? line.slice(0, colon) : '';
     const value = line.slice(colon + 1).trim();
     // Obsolete line folding (a line starting with whitespace) fails the token test too.
-    if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) throw new FetchError('NETWORK_ERROR', `Malformed HTTP header line: ${JSON.stringify(line.slice(0, 80))}.`);
+    if (!TOKEN.test(name) || !FIELD_VALUE.test(value))
+      throw new FetchError('NETWORK_ERROR', `Malformed HTTP header line: ${JSON.stringify(line.slice(0, 80))}.`);
     const key = name.toLowerCase();
     headers[key] = key in headers ? `${headers[key]}, ${value}` : value;
   }
@@ -164,10 +165,15 @@ export function rawGet(url: URL, opts: RawGetOptions): Promise<RawResponse> {
         },
       },
     };
-    const socket: Socket = secure ? tlsConnect({ ...target, servername: isIP(hostname) === 0 ? hostname : undefined, ALPNProtocols: ['http/1.1'] }) : connect(target);
+    const socket: Socket = secure
+      ? tlsConnect({ ...target, servername: isIP(hostname) === 0 ? hostname : undefined, ALPNProtocols: ['http/1.1'] })
+      : connect(target);
 
     const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const connectTimer = setTimeout(() => finish(new FetchError('NETWORK_ERROR', `No connection to ${url.host} within ${connectTimeoutMs} ms.`)), connectTimeoutMs);
+    const connectTimer = setTimeout(
+      () => finish(new FetchError('NETWORK_ERROR', `No connection to ${url.host} within ${connectTimeoutMs} ms.`)),
+      connectTimeoutMs,
+    );
     const idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     socket.setTimeout(idleTimeoutMs, () => finish(new FetchError('NETWORK_ERROR', `${url.host} sent nothing for ${idleTimeoutMs} ms.`)));
     const onAbort = (): void => finish(opts.signal?.reason instanceof Error ? opts.signal.reason : new Error('aborted'));

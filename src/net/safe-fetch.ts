@@ -100,8 +100,13 @@ export function safeGet(url: URL, opts: SafeRequestOptions): Promise<IncomingMes
       return reject(asFetchError(err));
     }
     const connectTimeout = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const connectTimer = setTimeout(() => req.destroy(new FetchError('NETWORK_ERROR', `No connection to ${url.host} within ${connectTimeout} ms.`)), connectTimeout);
-    req.setTimeout(opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, () => req.destroy(new FetchError('NETWORK_ERROR', `${url.host} sent nothing for ${opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS} ms.`)));
+    const connectTimer = setTimeout(
+      () => req.destroy(new FetchError('NETWORK_ERROR', `No connection to ${url.host} within ${connectTimeout} ms.`)),
+      connectTimeout,
+    );
+    req.setTimeout(opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, () =>
+      req.destroy(new FetchError('NETWORK_ERROR', `${url.host} sent nothing for ${opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS} ms.`)),
+    );
     req.on('socket', (socket: Socket) => {
       const verify = (): void => {
         clearTimeout(connectTimer);

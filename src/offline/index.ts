@@ -73,7 +73,19 @@ export function createOffline(deps: OfflineDeps): Offline {
     onError: deps.onError,
   });
   const metadata = new MetadataFetcher({ engine, repo, tempRoot });
-  const scheduler = new Scheduler({ repo, files: deps.files, store, lock: deps.lock, engine, tempRoot, stagingDir: deps.layout.offlineStaging, onError: deps.onError, seeding, metadata, timing: deps.schedulerTiming });
+  const scheduler = new Scheduler({
+    repo,
+    files: deps.files,
+    store,
+    lock: deps.lock,
+    engine,
+    tempRoot,
+    stagingDir: deps.layout.offlineStaging,
+    onError: deps.onError,
+    seeding,
+    metadata,
+    timing: deps.schedulerTiming,
+  });
   const parser = new SourceParser({ secret: deps.secret, scheduler, metadata, magnet: config.magnet, probe });
   const quota = new OfflineQuota(repo, config.quota);
   const events = new TaskEvents();

@@ -23,7 +23,9 @@ function invalid(reason: string): never {
 
 function unsupported(scheme: string): never {
   // API.md: an unknown scheme is a bad request (400), unlike an ed2k `start` (422).
-  throw new AppError('PROTOCOL_UNSUPPORTED', `Links of the "${scheme}" kind cannot be downloaded; use a magnet link, an HTTP/HTTPS URL or a .torrent file.`, { status: 400 });
+  throw new AppError('PROTOCOL_UNSUPPORTED', `Links of the "${scheme}" kind cannot be downloaded; use a magnet link, an HTTP/HTTPS URL or a .torrent file.`, {
+    status: 400,
+  });
 }
 
 /** Base64 (standard or URL alphabet, padding optional) → UTF-8 text, or null. */
@@ -122,7 +124,10 @@ export function parseLink(raw: string): OfflineLink {
 
 /** Splits the `url` field of `parseUrl` into its lines (blank lines ignored). */
 export function splitLinks(field: string): string[] {
-  const lines = field.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+  const lines = field
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   if (lines.length === 0) invalid('no link was given');
   if (lines.length > MAX_LINKS_PER_CALL) throw new AppError('BAD_REQUEST', `At most ${MAX_LINKS_PER_CALL} links per call; ${lines.length} were given.`);
   return lines;

@@ -48,12 +48,20 @@ export class OfflineRepo {
 
   /** The job for `job.content_key`: the existing one, or `job` inserted now. */
   async jobForKey(job: NewJob): Promise<JobRow> {
-    await this.db.insertInto('offline_jobs').values(job).onConflict((oc) => oc.column('content_key').doNothing()).execute();
+    await this.db
+      .insertInto('offline_jobs')
+      .values(job)
+      .onConflict((oc) => oc.column('content_key').doNothing())
+      .execute();
     return (await this.jobByKey(job.content_key))!;
   }
 
   async updateJob(id: string, patch: Updateable<OfflineJobsTable>): Promise<void> {
-    await this.db.updateTable('offline_jobs').set({ ...patch, updated_at: Date.now() }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('offline_jobs')
+      .set({ ...patch, updated_at: Date.now() })
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Jobs the scheduler must look at after a start: every one not at rest. */
@@ -130,7 +138,12 @@ export class OfflineRepo {
   }
 
   async countActiveUserTasks(userId: number): Promise<number> {
-    const row = await this.db.selectFrom('offline_tasks').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).where('status', '=', 0).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('offline_tasks')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('user_id', '=', userId)
+      .where('status', '=', 0)
+      .executeTakeFirst();
     return Number(row?.n ?? 0);
   }
 
@@ -145,7 +158,12 @@ export class OfflineRepo {
     await this.db
       .updateTable('users')
       .set((eb) => ({
-        offline_used: eb.case().when('offline_day', '=', day).then(eb('offline_used', '+', 1)).else(1).end(),
+        offline_used: eb
+          .case()
+          .when('offline_day', '=', day)
+          .then(eb('offline_used', '+', 1))
+          .else(1)
+          .end(),
         offline_day: day,
       }))
       .where('id', '=', userId)
@@ -183,7 +201,13 @@ export class OfflineRepo {
       skip = total - end;
       take = end - offset;
     }
-    const ids = this.db.selectFrom('offline_tasks').select('id').where('user_id', '=', userId).orderBy('id', fromNewest ? 'desc' : 'asc').limit(take).offset(skip);
+    const ids = this.db
+      .selectFrom('offline_tasks')
+      .select('id')
+      .where('user_id', '=', userId)
+      .orderBy('id', fromNewest ? 'desc' : 'asc')
+      .limit(take)
+      .offset(skip);
     return this.db
       .selectFrom('offline_tasks')
       .selectAll()
@@ -211,7 +235,11 @@ export class OfflineRepo {
     for (let at = 0; at < files.length; at += ROWS_PER_STATEMENT) {
       await q
         .insertInto('offline_imports')
-        .values(files.slice(at, at + ROWS_PER_STATEMENT).map((f) => ({ task_id: taskRowId, engine_index: f.engineIndex, file_uuid: f.fileUuid, etag: f.etag, created_at: now })))
+        .values(
+          files
+            .slice(at, at + ROWS_PER_STATEMENT)
+            .map((f) => ({ task_id: taskRowId, engine_index: f.engineIndex, file_uuid: f.fileUuid, etag: f.etag, created_at: now })),
+        )
         .onConflict((oc) => oc.columns(['task_id', 'engine_index']).doNothing())
         .execute();
     }
@@ -223,7 +251,10 @@ export class OfflineRepo {
   async content(infoHash: string, indices?: readonly number[]): Promise<Map<number, { etag: string; size: number }>> {
     const found = new Map<number, { etag: string; size: number }>();
     const query = this.db.selectFrom('offline_content').selectAll().where('info_hash', '=', infoHash);
-    const parts = indices === undefined ? [undefined] : Array.from({ length: Math.ceil(indices.length / ROWS_PER_STATEMENT) }, (_, k) => indices.slice(k * ROWS_PER_STATEMENT, (k + 1) * ROWS_PER_STATEMENT));
+    const parts =
+      indices === undefined
+        ? [undefined]
+        : Array.from({ length: Math.ceil(indices.length / ROWS_PER_STATEMENT) }, (_, k) => indices.slice(k * ROWS_PER_STATEMENT, (k + 1) * ROWS_PER_STATEMENT));
     for (const part of parts) {
       const rows = await (part === undefined ? query : query.where('engine_index', 'in', part)).execute();
       for (const r of rows) found.set(r.engine_index, { etag: r.etag, size: Number(r.size) });

@@ -180,7 +180,8 @@ export class OfflineService {
     let row: TaskRow;
     if (claims.source.startsWith('etag:') || claims.source.toLowerCase().startsWith('magnet:')) row = await this.#startBitTorrent(userId, input, claims);
     else if (/^https?:/i.test(claims.source)) row = await this.#startUrl(userId, input, claims);
-    else if (claims.source.toLowerCase().startsWith('ed2k:')) throw new AppError('PROTOCOL_UNSUPPORTED', 'ed2k links can be parsed but not downloaded: openpan has no ed2k engine.');
+    else if (claims.source.toLowerCase().startsWith('ed2k:'))
+      throw new AppError('PROTOCOL_UNSUPPORTED', 'ed2k links can be parsed but not downloaded: openpan has no ed2k engine.');
     else throw new AppError('TASK_HASH_INVALID', 'The taskHash names a source openpan does not know.');
     await this.deps.quota.counted(userId);
     return this.#taskObjectOf(row);
@@ -249,7 +250,8 @@ export class OfflineService {
       source: fromMagnet ? claims.source : '',
     });
     // A job that was waiting for a magnet link's metadata gets it from this `.torrent`.
-    if (job.torrent === null && torrent !== null) await this.deps.scheduler.run(job.id, () => this.deps.repo.updateJob(job.id, { torrent, name: meta?.name ?? job.name }));
+    if (job.torrent === null && torrent !== null)
+      await this.deps.scheduler.run(job.id, () => this.deps.repo.updateJob(job.id, { torrent, name: meta?.name ?? job.name }));
     const task = await this.deps.repo.insertTask({
       ...this.#newTask(userId, job, dest, now),
       type: fromMagnet ? TYPE_MAGNET : TYPE_TORRENT,
@@ -262,7 +264,13 @@ export class OfflineService {
       size,
     });
     if (job.phase === 'failed') await this.deps.repo.updateJob(job.id, { attempts: 0 });
-    const cached = meta === null ? new Map() : await this.deps.scheduler.cachedFiles(claims.infoHash, chosen.map((f) => f.engineIndex));
+    const cached =
+      meta === null
+        ? new Map()
+        : await this.deps.scheduler.cachedFiles(
+            claims.infoHash,
+            chosen.map((f) => f.engineIndex),
+          );
     const update = this.deps.scheduler.update(job.id, async () => undefined);
     // Everything already stored: the files are created before the answer (instant completion).
     if (meta !== null && cached.size === chosen.length) await update;
@@ -529,7 +537,12 @@ export class OfflineService {
         const imports = await this.deps.repo.imports(row.id);
         // Every file already in the drive (paused while saving): the task is done, not paused.
         if (current.pending_selection === null && engineFilesOf(current).every((i) => imports.has(i))) {
-          await this.deps.repo.updateTask(row.id, { status: TASK_DONE, saved_size: Number(current.size), finished_size: Number(current.size), finished_at: Date.now() });
+          await this.deps.repo.updateTask(row.id, {
+            status: TASK_DONE,
+            saved_size: Number(current.size),
+            finished_size: Number(current.size),
+            finished_at: Date.now(),
+          });
           return;
         }
         // The progress stays what the user saw.

@@ -130,14 +130,18 @@ export class SourceParser {
 
   async #magnet(userId: number, link: Extract<OfflineLink, { kind: 'magnet' }>): Promise<ParseResult> {
     const infoHash = link.magnet.infoHash;
-    if (infoHash === null) throw new AppError('PROTOCOL_UNSUPPORTED', 'This magnet link names only a BitTorrent v2 info hash; openpan downloads v1 and hybrid torrents.');
+    if (infoHash === null)
+      throw new AppError('PROTOCOL_UNSUPPORTED', 'This magnet link names only a BitTorrent v2 info hash; openpan downloads v1 and hybrid torrents.');
     const taskHash = signTaskHash(this.d.secret, { userId, source: link.uri, infoHash });
     let torrent = await this.d.metadata.known(infoHash);
     if (torrent === null) {
       // Each lookup holds an engine job for minutes: a user gets a few at once, not a flood.
       const mine = `parse-u${userId}-`;
       if (!this.d.metadata.fetching(infoHash) && this.d.metadata.wantedBy(mine) >= MAX_LOOKUPS_PER_USER) {
-        throw new AppError('TOO_MANY_REQUESTS', `You are already looking up ${MAX_LOOKUPS_PER_USER} magnet links whose metadata is not known yet; start or wait for those first.`);
+        throw new AppError(
+          'TOO_MANY_REQUESTS',
+          `You are already looking up ${MAX_LOOKUPS_PER_USER} magnet links whose metadata is not known yet; start or wait for those first.`,
+        );
       }
       // Wait a little for peers; the fetch goes on in the background for a while after that, so
       // a start (or a second parse) soon after finds the file list.
@@ -180,7 +184,13 @@ export class SourceParser {
   }
 
   async #files(meta: TorrentMeta): Promise<ParsedFile[]> {
-    const cached = meta.infoHash === null ? new Map() : await this.d.scheduler.cachedFiles(meta.infoHash, meta.files.map((f) => f.engineIndex));
+    const cached =
+      meta.infoHash === null
+        ? new Map()
+        : await this.d.scheduler.cachedFiles(
+            meta.infoHash,
+            meta.files.map((f) => f.engineIndex),
+          );
     return meta.files.map((f) => ({ index: f.index, path: f.path.join('/'), size: f.size, cached: cached.has(f.engineIndex) }));
   }
 }

@@ -40,7 +40,10 @@ export function dayOf(now: number): number {
 }
 
 function tooManyRunning(running: number): AppError {
-  return new AppError('OFFLINE_QUOTA_EXCEEDED', `You already have ${running} offline tasks running, the most allowed at once; wait for one to finish or remove one.`);
+  return new AppError(
+    'OFFLINE_QUOTA_EXCEEDED',
+    `You already have ${running} offline tasks running, the most allowed at once; wait for one to finish or remove one.`,
+  );
 }
 
 export class OfflineQuota {
@@ -59,7 +62,10 @@ export class OfflineQuota {
   async check(userId: number): Promise<void> {
     const q = await this.view(userId);
     if (q.quota > 0 && q.used >= q.quota) {
-      throw new AppError('OFFLINE_QUOTA_EXCEEDED', `You have started ${q.used} offline tasks today, the most allowed; more can start after ${new Date(q.resetAt).toISOString()}.`);
+      throw new AppError(
+        'OFFLINE_QUOTA_EXCEEDED',
+        `You have started ${q.used} offline tasks today, the most allowed; more can start after ${new Date(q.resetAt).toISOString()}.`,
+      );
     }
     if (q.maxRunning > 0 && q.running >= q.maxRunning) throw tooManyRunning(q.running);
   }

@@ -461,7 +461,8 @@ export class Scheduler {
         const chosen = selection.map((i) => meta.files[i]);
         const size = chosen.reduce((sum, f) => sum + f.size, 0);
         const free = await this.#d.files.freeSpace(task.user_id);
-        if (free < size) throw new AppError('SPACE_EXCEEDED', `Not enough space left in the drive: the selected files need ${size} bytes, ${Math.max(0, free)} are free.`);
+        if (free < size)
+          throw new AppError('SPACE_EXCEEDED', `Not enough space left in the drive: the selected files need ${size} bytes, ${Math.max(0, free)} are free.`);
         await this.#d.repo.updateTask(task.id, {
           files: JSON.stringify(selection),
           engine_files: JSON.stringify(chosen.map((f) => f.engineIndex)),
@@ -471,7 +472,13 @@ export class Scheduler {
         });
       } catch (err) {
         if (!isAppError(err)) throw err;
-        await this.#d.repo.updateTask(task.id, { status: TASK_FAILED, error_code: err.code, message: err.message, pending_selection: null, finished_at: Date.now() });
+        await this.#d.repo.updateTask(task.id, {
+          status: TASK_FAILED,
+          error_code: err.code,
+          message: err.message,
+          pending_selection: null,
+          finished_at: Date.now(),
+        });
       }
     }
     if (job.name !== meta.name) await this.#d.repo.updateJob(job.id, { name: meta.name });
@@ -663,7 +670,10 @@ export class Scheduler {
     // the job again, each second): earlier ones are in every task that wanted them already.
     const meta = this.manifestOf(job);
     if (meta === null) return;
-    const content = await this.#d.repo.content(job.info_hash, files.map((f) => f.index));
+    const content = await this.#d.repo.content(
+      job.info_hash,
+      files.map((f) => f.index),
+    );
     const fresh = new Map<number, { etag: string; size: number }>();
     for (const f of files) {
       const c = content.get(f.index);
@@ -681,7 +691,10 @@ export class Scheduler {
 
   /** Stores `files` (verified, complete) in the blob store, a batch at a time; false when the job failed meanwhile. */
   async #storeFiles(job: JobRow, files: EngineFileStatus[], live: LiveJob): Promise<boolean> {
-    const known = await this.cachedFiles(job.info_hash, files.map((f) => f.index));
+    const known = await this.cachedFiles(
+      job.info_hash,
+      files.map((f) => f.index),
+    );
     for (const f of files) if (known.has(f.index)) live.stored.add(f.index);
     const todo = files.filter((f) => !known.has(f.index));
     for (let at = 0; at < todo.length; at += STORE_BATCH) {
@@ -718,7 +731,10 @@ export class Scheduler {
     try {
       return await this.#d.lock.shared(async () => {
         const present = batch.flatMap((_, i) => (staged[i] === null ? [] : [i]));
-        const results = await storeFiles(this.#d.store, present.map((i) => ({ path: staged[i] as string, info: claims[i] })));
+        const results = await storeFiles(
+          this.#d.store,
+          present.map((i) => ({ path: staged[i] as string, info: claims[i] })),
+        );
         const stored: { engineIndex: number; etag: string; size: number }[] = [];
         let failure: unknown = null;
         results.forEach((result, k) => {
@@ -757,7 +773,13 @@ export class Scheduler {
     for (let n = 0; ; n++) {
       const path = `${parent.path === '/' ? '' : parent.path}/${n === 0 ? name : numberedName(name, n)}`;
       try {
-        const existed = top && task.folder_uuid === '' ? await this.#d.files.get(task.user_id, { path }).then(() => true, () => false) : true;
+        const existed =
+          top && task.folder_uuid === ''
+            ? await this.#d.files.get(task.user_id, { path }).then(
+                () => true,
+                () => false,
+              )
+            : true;
         const dir = await this.#d.files.ensureDir(task.user_id, { path });
         if (!existed) {
           task.folder_uuid = dir.uuid;
@@ -812,7 +834,12 @@ export class Scheduler {
             task.user_id,
             usable.map((e) => ({ dir: e.dir, name: e.name, etag: e.content.etag, size: e.content.size, onConflict: 'rename' as const, reuseIdentical: false })),
             // A crash between the entries and their records would give second entries at the re-run.
-            (q, made) => this.#d.repo.recordImports(q, task.id, made.map((c) => ({ engineIndex: usable[c.index].index, fileUuid: c.uuid, etag: usable[c.index].content.etag }))),
+            (q, made) =>
+              this.#d.repo.recordImports(
+                q,
+                task.id,
+                made.map((c) => ({ engineIndex: usable[c.index].index, fileUuid: c.uuid, etag: usable[c.index].content.etag })),
+              ),
           );
           for (const c of created) imports.set(usable[c.index].index, { fileUuid: c.uuid, etag: usable[c.index].content.etag });
           if (error !== null) throw error;

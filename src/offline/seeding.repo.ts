@@ -14,7 +14,11 @@ export class SeedingRepo {
 
   async saveSeed(row: SeedRow): Promise<void> {
     const { job_id: _id, created_at: _created, ...rest } = row;
-    await this.db.insertInto('offline_seeds').values(row).onConflict((oc) => oc.column('job_id').doUpdateSet(rest)).execute();
+    await this.db
+      .insertInto('offline_seeds')
+      .values(row)
+      .onConflict((oc) => oc.column('job_id').doUpdateSet(rest))
+      .execute();
   }
 
   async updateCounters(jobId: string, uploaded: number, seededMs: number): Promise<void> {

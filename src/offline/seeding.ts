@@ -102,7 +102,10 @@ export class Seeding implements SeedingHooks {
       try {
         const job = this.#possible ? await this.#d.repo.job(row.job_id) : undefined;
         const resume =
-          job !== undefined && job.phase === 'done' && (await this.#d.repo.hasTasks(job.id)) && !limitReached(this.#d.config, Number(row.size), Number(row.uploaded), Number(row.seeded_ms));
+          job !== undefined &&
+          job.phase === 'done' &&
+          (await this.#d.repo.hasTasks(job.id)) &&
+          !limitReached(this.#d.config, Number(row.size), Number(row.uploaded), Number(row.seeded_ms));
         if (resume) await this.#begin(job, row);
         else await this.stop(row.job_id);
       } catch (err) {

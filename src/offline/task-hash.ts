@@ -63,14 +63,22 @@ export function verifyTaskHash(secret: string, taskHash: unknown, userId: number
   const expected = Buffer.from(sign(keyFor(secret), parts[1]), 'base64url');
   const given = Buffer.from(parts[2], 'base64url');
   // Only the canonical spelling: the spare bits of the last character must not make a second valid string.
-  if (given.length !== expected.length || given.toString('base64url') !== parts[2] || !timingSafeEqual(given, expected)) invalid('its signature does not match');
+  if (given.length !== expected.length || given.toString('base64url') !== parts[2] || !timingSafeEqual(given, expected))
+    invalid('its signature does not match');
   let payload: Payload;
   try {
     payload = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as Payload;
   } catch {
     invalid('it is malformed');
   }
-  if (typeof payload !== 'object' || payload === null || typeof payload.u !== 'number' || typeof payload.s !== 'string' || typeof payload.h !== 'string' || typeof payload.e !== 'number') {
+  if (
+    typeof payload !== 'object' ||
+    payload === null ||
+    typeof payload.u !== 'number' ||
+    typeof payload.s !== 'string' ||
+    typeof payload.h !== 'string' ||
+    typeof payload.e !== 'number'
+  ) {
     invalid('it is malformed');
   }
   if (payload.u !== userId) invalid('it was issued to another user');

@@ -323,7 +323,14 @@ class LocalDiskWriter implements BlobWriter {
     this.aborted = true;
     await this.pending;
     // A commit (even one still in flight) that moved the bytes into place keeps them.
-    if (this.committed && (await this.committed.then(() => true, () => false))) return;
+    if (
+      this.committed &&
+      (await this.committed.then(
+        () => true,
+        () => false,
+      ))
+    )
+      return;
     await this.discard();
   }
 

@@ -395,7 +395,8 @@ function readTrackers(root: BDict): string[] {
   const list = root.get('announce-list');
   if (isList(list)) {
     for (const tier of list) {
-      if (isBytes(tier)) raws.push(UTF8.decode(tier)); // a flat list, as some writers produce
+      if (isBytes(tier))
+        raws.push(UTF8.decode(tier)); // a flat list, as some writers produce
       else if (isList(tier)) for (const url of tier) if (isBytes(url)) raws.push(UTF8.decode(url));
     }
   }
@@ -632,7 +633,14 @@ export function parseTorrent(input: Buffer, limits: TorrentLimits = {}): Torrent
  * list (pad files and symlinks aside) has its twin, in the same order, in the v2 file tree, with
  * the same path, size and offset. libtorrent's files_compatible() is this rule.
  */
-function checkHybrid(v1: TorrentFile[], tree: V2File[], singleName: string | null, pieceLength: number, decoder: TextDecoder, cache: Map<string, string>): void {
+function checkHybrid(
+  v1: TorrentFile[],
+  tree: V2File[],
+  singleName: string | null,
+  pieceLength: number,
+  decoder: TextDecoder,
+  cache: Map<string, string>,
+): void {
   const left = v1.filter((f) => f.size > 0);
   const right: Array<{ path: string[]; size: number; offset: number }> = [];
   let stream = 0;
@@ -641,7 +649,8 @@ function checkHybrid(v1: TorrentFile[], tree: V2File[], singleName: string | nul
     stream = offset + f.size;
     if (f.size === 0 || f.symlink) continue;
     // A single-file v1 torrent is the file `name`; its v2 tree is that one file at the top.
-    const path = singleName !== null && f.segments.length === 1 ? [sanitizeName(decodeText(f.segments[0], decoder), singleName)] : safePath(f.segments, decoder, cache);
+    const path =
+      singleName !== null && f.segments.length === 1 ? [sanitizeName(decodeText(f.segments[0], decoder), singleName)] : safePath(f.segments, decoder, cache);
     right.push({ path, size: f.size, offset });
   }
   if (left.length !== right.length) invalid(`the v1 files (${left.length} non-empty) and the v2 file tree (${right.length} non-empty) disagree`);

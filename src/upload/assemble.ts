@@ -15,9 +15,7 @@ import { invalid } from './invalid.js';
 const READ_SLICE = 1024 * 1024;
 
 /** Where mkfile finds a listed block. */
-export type Source =
-  | { kind: 'file'; path: string }
-  | { kind: 'asm'; start: number; record: AsmRecord };
+export type Source = { kind: 'file'; path: string } | { kind: 'asm'; start: number; record: AsmRecord };
 
 /** How the last mkfile was done (for tests and benchmarks: counts, never decisions). */
 export interface AssemblyStats {
@@ -54,7 +52,13 @@ function expiredBlock(index: number): AppError {
  * recorded while receiving, or from hashing a block's region where it has none; then the
  * file is truncated to its size and moved into the store as it is.
  */
-export async function assembleInPlace({ asm, store, stats }: AssembleDeps, name: string, blocks: BlockCtx[], sources: Source[], fileSize: number): Promise<Commit> {
+export async function assembleInPlace(
+  { asm, store, stats }: AssembleDeps,
+  name: string,
+  blocks: BlockCtx[],
+  sources: Source[],
+  fileSize: number,
+): Promise<Commit> {
   const size0 = blocks[0].blockSize;
   // From here the data file is this mkfile's alone: no ctx can name a region of it any more.
   await asm.dropMap(name);

@@ -32,7 +32,8 @@ import { STRIDE_UNIT, placeable, type Placement } from './ctx.js';
 const MAGIC = Buffer.from('OPASM\x01', 'latin1');
 const HEADER_BYTES = 16;
 const RECORD_HEAD = 20;
-const DIGEST_BYTES = 20;import { errnoOf, fsyncDirectory } from '../store/fs-util.js';
+const DIGEST_BYTES = 20;
+import { errnoOf, fsyncDirectory } from '../store/fs-util.js';
 
 const ZERO_ID = '0'.repeat(32);
 export const ASM_RE = /^asm-[0-9a-f]{32}$/;

@@ -65,9 +65,15 @@ export function isBlockId(s: string): boolean {
 export function placeable(blockSize: number, placement: Placement): boolean {
   const units = placement.stride / STRIDE_UNIT;
   return (
-    Number.isSafeInteger(blockSize) && blockSize <= MAX_FIELD_V2 &&
-    Number.isSafeInteger(placement.order) && placement.order >= 0 && placement.order <= MAX_FIELD_V2 &&
-    Number.isInteger(units) && units >= 1 && units <= 255 && blockSize <= placement.stride
+    Number.isSafeInteger(blockSize) &&
+    blockSize <= MAX_FIELD_V2 &&
+    Number.isSafeInteger(placement.order) &&
+    placement.order >= 0 &&
+    placement.order <= MAX_FIELD_V2 &&
+    Number.isInteger(units) &&
+    units >= 1 &&
+    units <= 255 &&
+    blockSize <= placement.stride
   );
 }
 
@@ -87,7 +93,10 @@ function invalid(message: string): AppError {
 
 export function encodeCtx(ctx: BlockCtx, token: string, secret: string): string {
   if (!isBlockId(ctx.blockId)) throw new TypeError('blockId must be 32 lowercase hex characters');
-  for (const [k, v] of [['blockSize', ctx.blockSize], ['offset', ctx.offset]] as const) {
+  for (const [k, v] of [
+    ['blockSize', ctx.blockSize],
+    ['offset', ctx.offset],
+  ] as const) {
     if (!Number.isSafeInteger(v) || v < 0 || v > MAX_FIELD) throw new TypeError(`${k} out of range: ${v}`);
   }
   if (ctx.offset > ctx.blockSize) throw new TypeError('offset beyond blockSize');

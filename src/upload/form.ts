@@ -10,9 +10,7 @@ import { checkRoom } from './space.js';
 import type { UploadPolicy } from './upload-token.js';
 
 /** One part of a multipart form, in the order the client sent them. */
-export type FormPart =
-  | { kind: 'field'; name: string; value: string }
-  | { kind: 'file'; name: string; stream: Body };
+export type FormPart = { kind: 'field'; name: string; value: string } | { kind: 'file'; name: string; stream: Body };
 
 export interface FormUploadDeps {
   /** Verifies an upload token (401 when forged, expired or its session ended) and returns its policy. */

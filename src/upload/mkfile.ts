@@ -41,7 +41,8 @@ function checkBlocks(blocks: BlockCtx[], fileSize: number): void {
     const size = blocks[0].blockSize;
     if (size % ETAG_BLOCK !== 0) throw invalid(`Blocks must be a multiple of ${ETAG_BLOCK} bytes (4 MiB), except the last; block 0 has ${size}.`);
     for (let i = 1; i < blocks.length - 1; i++) {
-      if (blocks[i].blockSize !== size) throw invalid(`Every block but the last must have the same size: block ${i} has ${blocks[i].blockSize}, block 0 has ${size}.`);
+      if (blocks[i].blockSize !== size)
+        throw invalid(`Every block but the last must have the same size: block ${i} has ${blocks[i].blockSize}, block 0 has ${size}.`);
     }
     const last = blocks[blocks.length - 1].blockSize;
     if (last > size) throw invalid(`The last block (${last} bytes) is larger than the others (${size} bytes).`);

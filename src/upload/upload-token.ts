@@ -57,7 +57,10 @@ export function decodeUrlsafeBase64(text: string): Buffer | null {
 
 /** The public half of the key pair: a fixed id derived from the secret, never the secret. */
 export function accessKeyFor(secret: string): string {
-  return createHash('sha1').update(secret + 'ak').digest('hex').slice(0, 40);
+  return createHash('sha1')
+    .update(secret + 'ak')
+    .digest('hex')
+    .slice(0, 40);
 }
 
 function signHex(encodedPolicy: string, secret: string): string {

@@ -114,7 +114,10 @@ export class UploadService {
   async verify(token: string): Promise<UploadPolicy> {
     const policy = verifyUploadToken(token, this.options.secret, this.now());
     if (policy.session === undefined || !(await this.deps.sessionOpen(policy.userId, policy.session))) {
-      throw new AppError('UNAUTHORIZED', 'The session this upload token was issued in has ended (signed out, or the password changed); ask /v1/store/token for a new one.');
+      throw new AppError(
+        'UNAUTHORIZED',
+        'The session this upload token was issued in has ended (signed out, or the password changed); ask /v1/store/token for a new one.',
+      );
     }
     return policy;
   }

@@ -78,7 +78,6 @@ export class UsersRepo {
     await this.db.insertInto('sessions').values({ token_hash: tokenHash, user_id: userId, created_at: now, expires_at: expiresAt }).execute();
   }
 
-
   /** Whether the session keyed `tokenHash` is open and belongs to `userId`. */
   async sessionOpen(tokenHash: string, userId: number, now: number): Promise<boolean> {
     const row = await this.db

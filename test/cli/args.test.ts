@@ -44,7 +44,10 @@ describe('parseArgs', () => {
   });
 
   it('refuses unknown options, missing values and values for flags', () => {
-    assert.throws(() => parseArgs(['--nope'], specs), (e: Error) => e instanceof UsageError && /unknown option --nope/.test(e.message));
+    assert.throws(
+      () => parseArgs(['--nope'], specs),
+      (e: Error) => e instanceof UsageError && /unknown option --nope/.test(e.message),
+    );
     assert.throws(() => parseArgs(['-x'], specs), /unknown option -x/);
     assert.throws(() => parseArgs(['--to'], specs), /--to needs a value/);
     assert.throws(() => parseArgs(['--override=yes'], specs), /takes no value/);

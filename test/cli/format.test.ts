@@ -87,7 +87,14 @@ describe('formatProgress', () => {
 
 describe('formatTable', () => {
   it('pads columns, right-aligns the numeric ones, leaves no trailing spaces', () => {
-    const out = formatTable(['ID', 'NAME', 'SIZE'], [['1', 'admin', '10 GiB'], ['12', 'bo', '5 B']], [0, 2]);
+    const out = formatTable(
+      ['ID', 'NAME', 'SIZE'],
+      [
+        ['1', 'admin', '10 GiB'],
+        ['12', 'bo', '5 B'],
+      ],
+      [0, 2],
+    );
     assert.equal(out, ['ID  NAME     SIZE', ' 1  admin  10 GiB', '12  bo        5 B'].join('\n'));
   });
 });

@@ -60,10 +60,7 @@ function task(over: Partial<TaskObject> = {}): TaskObject {
 
 describe('offline helpers', () => {
   it('names every status of API.md', () => {
-    assert.deepEqual(
-      [-1, 0, 5, 10, 20, 50, 100].map(statusWord),
-      ['failed', 'queued', 'paused', 'fetching metadata', 'downloading', 'saving', 'done'],
-    );
+    assert.deepEqual([-1, 0, 5, 10, 20, 50, 100].map(statusWord), ['failed', 'queued', 'paused', 'fetching metadata', 'downloading', 'saving', 'done']);
     assert.equal(statusWord(42), 'status 42');
     assert.equal(taskStatusText({ status: -1, error: 'NO_PEERS_TIMEOUT' }), 'failed (NO_PEERS_TIMEOUT)');
     assert.equal(taskStatusText({ status: -1, error: '' }), 'failed');

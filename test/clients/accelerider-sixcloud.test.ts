@@ -79,7 +79,10 @@ function assertPresent(value: Record<string, unknown>, field: string, where: str
 
 /** An error answer Refit turns into ApiException: the resolver parses the body and reads `status`. */
 function assertApiExceptionBody(answer: WireAnswer, where: string): void {
-  assert.ok(answer.body !== null && typeof answer.body === 'object' && !Array.isArray(answer.body), `${where}: JObject.Parse needs a JSON object, got ${answer.text.slice(0, 200)}`);
+  assert.ok(
+    answer.body !== null && typeof answer.body === 'object' && !Array.isArray(answer.body),
+    `${where}: JObject.Parse needs a JSON object, got ${answer.text.slice(0, 200)}`,
+  );
   assert.ok('status' in answer.body, `${where}: the client reads ["status"] of the error body: ${answer.text.slice(0, 200)}`);
 }
 
@@ -102,7 +105,11 @@ async function fixtureDir(base: string, token: string, path: string): Promise<vo
 
 /** Fixture (not this client): a file with real bytes through store/token and the form upload. */
 async function fixtureFile(base: string, token: string, dir: string, name: string, data: Buffer): Promise<void> {
-  const t = assertOk(LAYER, await send(base, { path: '/v1/store/token', headers: { authorization: `Bearer ${token}` }, json: { name, hash: smallEtag(data), path: dir } }), `fixture: store/token ${name}`);
+  const t = assertOk(
+    LAYER,
+    await send(base, { path: '/v1/store/token', headers: { authorization: `Bearer ${token}` }, json: { name, hash: smallEtag(data), path: dir } }),
+    `fixture: store/token ${name}`,
+  );
   if (typeof t?.uuid === 'string') return; // already stored: an instant upload made the file
   assert.equal(typeof t?.uploadUrl, 'string', `fixture: store/token ${name} gave no uploadUrl: ${JSON.stringify(t)}`);
   const form = new FormData();
@@ -228,7 +235,12 @@ describe('Accelerider SixCloud: signing in and the account', () => {
 
   it('register {name, md5 password, code, phoneInfo} answers over HTTP 200; if it makes the account, the client logs into it with the same md5', async () => {
     // ISixCloudApi.cs:28 + SixCloudUser.cs:235-241: the answer is ignored, but a non-2xx would throw.
-    const a = await callAsClient(w.url, '/v1/user/register', null, { name: 'bob', password: md5hex('bob-Passw0rd'), code: '123456', phoneInfo: 'not-a-phone-info' });
+    const a = await callAsClient(w.url, '/v1/user/register', null, {
+      name: 'bob',
+      password: md5hex('bob-Passw0rd'),
+      code: '123456',
+      phoneInfo: 'not-a-phone-info',
+    });
     assert.equal(a.httpStatus, 200, `HTTP ${a.httpStatus} ${a.text.slice(0, 200)}`);
     assertResultBase(a, 'user/register');
     if (a.body.success === true) {
@@ -331,7 +343,10 @@ describe('Accelerider SixCloud: browsing, downloading and deleting', () => {
   });
 
   it('downloads as the block downloader does: a plain GET gives Content-Length, a ranged GET of the whole block gives the bytes', async () => {
-    for (const [path, data] of [['/hello.bin', hello], ['/Docs/报告 2024.txt', report]] as const) {
+    for (const [path, data] of [
+      ['/hello.bin', hello],
+      ['/Docs/报告 2024.txt', report],
+    ] as const) {
       const r = assertOk(LAYER, await callAsClient(w.url, '/v1/files/get', token, { path }), `files/get ${path}`);
       const probe = await downloaderGet(r.downloadAddress);
       assert.equal(probe.status, 200, `${path}: GET ${r.downloadAddress} → ${probe.status}`);

@@ -112,7 +112,11 @@ function sha1hex(data: Uint8Array): string {
  * protocol (UPLOAD.md form upload), so the file calls have a file to work on.
  */
 async function seedFile(base: string, token: string, name: string, data: Buffer): Promise<{ uuid: string; path: string }> {
-  const ticket = assertOk(qt, await send(base, { path: '/v1/store/token', headers: { authorization: `Bearer ${token}` }, json: { name, path: '/' } }), 'seed store/token');
+  const ticket = assertOk(
+    qt,
+    await send(base, { path: '/v1/store/token', headers: { authorization: `Bearer ${token}` }, json: { name, path: '/' } }),
+    'seed store/token',
+  );
   const form = new FormData();
   form.set('token', ticket.token);
   form.set('file', new Blob([new Uint8Array(data)]), name);

@@ -136,7 +136,10 @@ export function assertReads(layer: JsonLayer, value: unknown, shape: Shape, wher
     });
     return;
   }
-  assert.ok(value !== null && typeof value === 'object' && !Array.isArray(value), `${where}: ${layer} reads an object here, the answer has ${JSON.stringify(value)?.slice(0, 200)}`);
+  assert.ok(
+    value !== null && typeof value === 'object' && !Array.isArray(value),
+    `${where}: ${layer} reads an object here, the answer has ${JSON.stringify(value)?.slice(0, 200)}`,
+  );
   for (const [field, inner] of Object.entries(shape)) {
     assertReads(layer, (value as Record<string, unknown>)[field], inner, `${where}.${field}`);
   }

@@ -53,7 +53,10 @@ const OFFLINE_TIMEOUT = 150_000;
  * throws, the call is lost and the client sees garbage).
  */
 function assertEnvelopeReadable(a: WireAnswer, where: string): void {
-  assert.ok(a.body !== null && typeof a.body === 'object' && !Array.isArray(a.body), `${where}: HTTP ${a.httpStatus}, not a JSON object: ${a.text.slice(0, 200)}`);
+  assert.ok(
+    a.body !== null && typeof a.body === 'object' && !Array.isArray(a.body),
+    `${where}: HTTP ${a.httpStatus}, not a JSON object: ${a.text.slice(0, 200)}`,
+  );
   assertReads(LAYER, a.body.success, 'bool', `${where}.success`);
   for (const field of ['token', 'message', 'code'] as const) {
     if (field in a.body) assertReads(LAYER, a.body[field], 'string', `${where}.${field}`);
@@ -127,8 +130,16 @@ function checkTaskPage(result: any, where: string): void {
  */
 function clientEtag(data: Buffer): string {
   const digests: Buffer[] = [];
-  for (let at = 0; at < data.length; at += BLOCK) digests.push(createHash('sha1').update(data.subarray(at, at + BLOCK)).digest());
-  const head = digests.length === 1 ? Buffer.concat([Buffer.from([0x16]), digests[0]]) : Buffer.concat([Buffer.from([0x96]), createHash('sha1').update(Buffer.concat(digests)).digest()]);
+  for (let at = 0; at < data.length; at += BLOCK)
+    digests.push(
+      createHash('sha1')
+        .update(data.subarray(at, at + BLOCK))
+        .digest(),
+    );
+  const head =
+    digests.length === 1
+      ? Buffer.concat([Buffer.from([0x16]), digests[0]])
+      : Buffer.concat([Buffer.from([0x96]), createHash('sha1').update(Buffer.concat(digests)).digest()]);
   return head.toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
 }
 
@@ -493,7 +504,10 @@ describe('lite-cf desktop: browsing and folders', () => {
     const movies = assertOk(LAYER, await c.tree('/Movies'), 'files/list2 /Movies');
     assertReads(LAYER, movies, LIST2_SHAPE, 'files/list2 /Movies');
     assert.equal(movies.info.path, '/Movies');
-    assert.deepEqual(movies.list.map((f: any) => [f.name, f.path]), [['2018', '/Movies/2018']]);
+    assert.deepEqual(
+      movies.list.map((f: any) => [f.name, f.path]),
+      [['2018', '/Movies/2018']],
+    );
   });
 
   it('createDirectory from the folder tree dialog (path of the selected folder, a name) succeeds and the tree shows it', async () => {
@@ -501,7 +515,10 @@ describe('lite-cf desktop: browsing and folders', () => {
     assertOk(LAYER, await c.mkdir('/Movies/2018', 'Autumn'), 'createDirectory /Movies/2018 Autumn');
     const tree = assertOk(LAYER, await c.tree('/Movies/2018'), 'files/list2 /Movies/2018');
     assertReads(LAYER, tree, LIST2_SHAPE, 'files/list2 /Movies/2018');
-    assert.deepEqual(tree.list.map((f: any) => f.path), ['/Movies/2018/Autumn']);
+    assert.deepEqual(
+      tree.list.map((f: any) => f.path),
+      ['/Movies/2018/Autumn'],
+    );
   });
 });
 
@@ -568,7 +585,7 @@ describe('lite-cf desktop: torrent upload and offline download', () => {
     assert.deepEqual(tree.list, [], 'list2 type 1 lists no files');
   });
 
-  it('the same bytes under another name are an instant upload: store/token answers storeId (the client\'s hash) and path', async () => {
+  it("the same bytes under another name are an instant upload: store/token answers storeId (the client's hash) and path", async () => {
     const up = await c.uploadTorrent('desk-payload copy.torrent', built.torrent);
     assert.equal(up.instant, true);
     assert.equal(up.hash, clientEtag(built.torrent));
@@ -610,9 +627,16 @@ describe('lite-cf desktop: torrent upload and offline download', () => {
     assert.deepEqual(saved.map((f) => f.name).sort(), ['a.bin', 'sub']);
     assert.equal(saved.find((f) => f.name === 'a.bin').size, built.files[0].bytes.length);
     const deep = await rows(c, `/Downloads/${built.name}/sub`);
-    assert.deepEqual(deep.map((f) => f.name), ['deep'], 'sub/b.bin was not selected');
+    assert.deepEqual(
+      deep.map((f) => f.name),
+      ['deep'],
+      'sub/b.bin was not selected',
+    );
     const c3 = await rows(c, `/Downloads/${built.name}/sub/deep`);
-    assert.deepEqual(c3.map((f) => [f.name, f.size]), [['c.txt', built.files[2].bytes.length]]);
+    assert.deepEqual(
+      c3.map((f) => [f.name, f.size]),
+      [['c.txt', built.files[2].bytes.length]],
+    );
   });
 
   it('parseUrl of an http URL answers taskHash; start with ["*"] into "/" fetches it and the task list reads at every poll', async () => {
@@ -658,7 +682,10 @@ describe('lite-cf desktop: torrent upload and offline download', () => {
       assertOk(LAYER, await c.start(result.taskHash, '/', '["*"]'), 'offline/start magnet');
       await pollTasks(c, 'the magnet task to finish', (l) => taskDone(l, other.name) !== undefined);
       const root = await rows(c, '/');
-      assert.ok(root.some((f) => f.name === 'desk-magnet.dat' && f.size === other.files[0].bytes.length), `desk-magnet.dat in / : ${JSON.stringify(root.map((f) => f.name))}`);
+      assert.ok(
+        root.some((f) => f.name === 'desk-magnet.dat' && f.size === other.files[0].bytes.length),
+        `desk-magnet.dat in / : ${JSON.stringify(root.map((f) => f.name))}`,
+      );
     } finally {
       await seed2.close();
       rmSync(dir, { recursive: true, force: true });

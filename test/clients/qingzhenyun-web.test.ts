@@ -56,7 +56,16 @@ const FILE: Shape = {
  * the bare user-file record there (userFileService.createFile): no `mime`, no `preview`; the
  * page copes (fileTypeFilter falls back to the name, `preview / 100` is NaN).
  */
-const NEW_FILE: Shape = { uuid: 'string', path: 'string', name: 'string', size: 'number', ctime: 'number', locking: 'bool', mime: 'string?', preview: 'number?' };
+const NEW_FILE: Shape = {
+  uuid: 'string',
+  path: 'string',
+  name: 'string',
+  size: 'number',
+  ctime: 'number',
+  locking: 'bool',
+  mime: 'string?',
+  preview: 'number?',
+};
 
 /** files/page (store/files.js:237-247, listHeaderMixin.js:7-23, getters.breadcrumbs). */
 const PAGE: Shape = {
@@ -85,7 +94,11 @@ function http(base: string, token: string, path: string, body?: Record<string, u
 
 /** The same call made by the Nuxt server while it renders a page: no Origin (serverBaseURL, same-process axios). */
 function ssr(base: string, token: string, path: string, body: Record<string, unknown>): Promise<WireAnswer> {
-  return send(base, { path, headers: { Accept: 'application/json, text/plain, */*', Authorization: `Bearer ${token}`, 'Content-Type': 'application/json;charset=utf-8' }, json: body });
+  return send(base, {
+    path,
+    headers: { Accept: 'application/json, text/plain, */*', Authorization: `Bearer ${token}`, 'Content-Type': 'application/json;charset=utf-8' },
+    json: body,
+  });
 }
 
 /** pages/login/index.vue:73-79 → store/login.js:90: `$axios` (no token), password md5'd in the page. */
@@ -111,7 +124,6 @@ function etag(data: Buffer): string {
   for (let at = 0; at < data.length; at += BLOCK) blocks.push(sha1(data.subarray(at, at + BLOCK)));
   return Buffer.concat([Buffer.from([0x96]), sha1(Buffer.concat(blocks))]).toString('base64url');
 }
-
 
 interface Uploaded {
   /** The store/token answer (an upload ticket, or the file itself for an instant upload). */
@@ -271,16 +283,25 @@ describe('6pan web front end (qingzhenyun-web) against openpan', { timeout: 240_
     });
 
     it('answers the preflight of an upload (authorization, content-type, uploadbatch) for any origin', async () => {
-      const t = assertOk('js', await http(base, token, '/v1/store/token', { hash: etag(Buffer.from('preflight')), path: '/', name: 'pf.txt', override: false }), 'store/token');
+      const t = assertOk(
+        'js',
+        await http(base, token, '/v1/store/token', { hash: etag(Buffer.from('preflight')), path: '/', name: 'pf.txt', override: false }),
+        'store/token',
+      );
       const r = await send(t.uploadUrl, {
         path: '/mkblk/9/0',
         method: 'OPTIONS',
-        headers: { Origin: 'http://127.0.0.1:4444', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type,uploadbatch' },
+        headers: {
+          Origin: 'http://127.0.0.1:4444',
+          'Access-Control-Request-Method': 'POST',
+          'Access-Control-Request-Headers': 'authorization,content-type,uploadbatch',
+        },
       });
       assert.ok(r.httpStatus >= 200 && r.httpStatus < 300, `upload preflight: HTTP ${r.httpStatus}`);
       assert.ok(r.headers.get('access-control-allow-origin'));
       const allowed = (r.headers.get('access-control-allow-headers') ?? '').toLowerCase();
-      for (const h of ['authorization', 'content-type', 'uploadbatch']) assert.ok(allowed === '*' || allowed.includes(h), `Allow-Headers lacks ${h}: ${allowed}`);
+      for (const h of ['authorization', 'content-type', 'uploadbatch'])
+        assert.ok(allowed === '*' || allowed.includes(h), `Allow-Headers lacks ${h}: ${allowed}`);
     });
   });
 
@@ -305,7 +326,10 @@ describe('6pan web front end (qingzhenyun-web) against openpan', { timeout: 240_
         assert.equal(r.httpStatus, 200, 'the login page reads success/code from a 200 (store/login.js:98-108)');
         assertReads('js', r.body, { success: 'bool', code: 'string', message: 'string', status: 'int' }, 'login refused');
         assert.equal(r.body.success, false);
-        assert.ok(['USER_LOGIN_FAILED', 'USER_NOT_FOUND'].includes(r.body.code), `login of ${value}: code ${r.body.code} is shown as the raw key "LOGIN_${r.body.code}"`);
+        assert.ok(
+          ['USER_LOGIN_FAILED', 'USER_NOT_FOUND'].includes(r.body.code),
+          `login of ${value}: code ${r.body.code} is shown as the raw key "LOGIN_${r.body.code}"`,
+        );
       }
     });
 
@@ -335,7 +359,11 @@ describe('6pan web front end (qingzhenyun-web) against openpan', { timeout: 240_
 
     it('serves a page rendered by the Nuxt server (the cookie token as Bearer, no Origin)', async () => {
       assertOk('js', await ssr(base, token, '/v1/offline/page', { page: 1, pageSize: 20, orderBy: -1 }), 'offline/page from the Nuxt server');
-      assertOk('js', await ssr(base, token, '/v1/files/page', { path: '', page: '1', recycle: 1, pageSize: 20, orderBy: -1 }), 'recycle page from the Nuxt server (page from the query string)');
+      assertOk(
+        'js',
+        await ssr(base, token, '/v1/files/page', { path: '', page: '1', recycle: 1, pageSize: 20, orderBy: -1 }),
+        'recycle page from the Nuxt server (page from the query string)',
+      );
     });
 
     it('answers a missing or bad token with HTTP 401, which sends the page back to /login', async () => {
@@ -397,7 +425,11 @@ describe('6pan web front end (qingzhenyun-web) against openpan', { timeout: 240_
       await uploadAsWeb(base, token, '/chosen', 'a-large.txt', Buffer.from('a much larger file than the other one'));
       await uploadAsWeb(base, token, '/chosen', 'c-middle.txt', Buffer.from('c middle size'));
       const files = async (orderBy: number) => {
-        const page = assertOk('js', await http(base, token, '/v1/files/page', { path: '/chosen', page: 1, orderBy, pageSize: 20 }), `files/page orderBy ${orderBy}`); // list.vue:106-125
+        const page = assertOk(
+          'js',
+          await http(base, token, '/v1/files/page', { path: '/chosen', page: 1, orderBy, pageSize: 20 }),
+          `files/page orderBy ${orderBy}`,
+        ); // list.vue:106-125
         return page.list.filter((f: { mime: string }) => f.mime !== 'application/x-directory').map((f: { name: string }) => f.name);
       };
       assert.deepEqual(await files(2), ['a-large.txt', 'b-small.txt', 'c-middle.txt']);
@@ -456,12 +488,20 @@ describe('6pan web front end (qingzhenyun-web) against openpan', { timeout: 240_
     });
 
     it('answers a folder that does not exist over HTTP 200 (the page shows a message, it does not log out)', async () => {
-      assertFailed('js', await http(base, token, '/v1/files/page', { path: '/nowhere', orderBy: -1, page: 1, pageSize: 20 }), 'files/page', { status: 404, code: 'FILE_NOT_FOUND' });
+      assertFailed('js', await http(base, token, '/v1/files/page', { path: '/nowhere', orderBy: -1, page: 1, pageSize: 20 }), 'files/page', {
+        status: 404,
+        code: 'FILE_NOT_FOUND',
+      });
     });
 
     it('answers the recycle page (files/page with recycle 1; files/recycle, a route 6pan never had) without HTTP 401', async () => {
       // pages/recycle/_path.vue:28-31 + store/recycle.js:88-92; recovery posts /v1/files/recycle (store/recycle.js:64).
-      assertReads('js', assertOk('js', await http(base, token, '/v1/files/page', { path: '', page: 1, recycle: 1, pageSize: 20, orderBy: -1 }), 'recycle page'), PAGE, 'recycle page result');
+      assertReads(
+        'js',
+        assertOk('js', await http(base, token, '/v1/files/page', { path: '', page: 1, recycle: 1, pageSize: 20, orderBy: -1 }), 'recycle page'),
+        PAGE,
+        'recycle page result',
+      );
       const r = await http(base, token, '/v1/files/recycle', { path: '/from-web/dl.bin', recycle: 0 });
       assert.notEqual(r.httpStatus, 401, 'a 401 would log the user out');
       assertReads('js', r.body, { success: 'bool', message: 'string' }, 'files/recycle answer'); // getErrorMsg shows data.message
@@ -531,13 +571,19 @@ describe('6pan web front end (qingzhenyun-web) against openpan', { timeout: 240_
       // components/offline/fileSelectList.vue:107-122: the selection is sent as positions in `files`, "1" or "0,1", "*" for all.
       const position = parsed.files.findIndex((f: { path: string }) => f.path.endsWith('blob.bin'));
       assert.ok(position >= 0, `files: ${JSON.stringify(parsed.files)}`);
-      assertOk('js', await http(base, token, '/v1/offline/start', { taskHash: parsed.taskHash, copyFile: String(position), savePath: '/chosen' }), 'offline/start with positions');
+      assertOk(
+        'js',
+        await http(base, token, '/v1/offline/start', { taskHash: parsed.taskHash, copyFile: String(position), savePath: '/chosen' }),
+        'offline/start with positions',
+      );
       const landed = await waitFor('the picked file', async () => {
         const r = await http(base, token, '/v1/files/list', { path: '/chosen/web-pack', size: 999 });
         return r.body?.success ? (r.body.result as { name: string }[]) : undefined;
       });
       await sleep(500);
-      const names = assertOk('js', await http(base, token, '/v1/files/list', { path: '/chosen/web-pack', size: 999 }), 'files/list').map((f: { name: string }) => f.name);
+      const names = assertOk('js', await http(base, token, '/v1/files/list', { path: '/chosen/web-pack', size: 999 }), 'files/list').map(
+        (f: { name: string }) => f.name,
+      );
       assert.ok(landed.length > 0);
       assert.ok(!names.includes('notes.txt'), `only the picked file: ${names}`);
       const deep = assertOk('js', await http(base, token, '/v1/files/list', { path: '/chosen/web-pack/data', size: 999 }), 'files/list');
@@ -566,7 +612,11 @@ describe('6pan web front end (qingzhenyun-web) against openpan', { timeout: 240_
     it('answers the SMS code requests of the register, SMS login and forgotten-password pages with SMS_UNAVAILABLE over HTTP 200', async () => {
       // store/regist.js:57, store/login.js:151, store/ipp.js:57: `$axios`, {countryCode, phone}.
       for (const path of ['/v1/user/sendRegisterMessage', '/v1/user/sendLoginMessage', '/v1/user/sendChangePasswordMessage2']) {
-        const r = await send(base, { path, headers: { Origin: ORIGIN, 'Content-Type': 'application/json;charset=UTF-8' }, json: { countryCode: '86', phone: '13800000000' } });
+        const r = await send(base, {
+          path,
+          headers: { Origin: ORIGIN, 'Content-Type': 'application/json;charset=UTF-8' },
+          json: { countryCode: '86', phone: '13800000000' },
+        });
         assertFailed('js', r, path, { status: r.body?.status ?? 0, code: 'SMS_UNAVAILABLE' });
       }
     });

@@ -112,7 +112,21 @@ const ENTRY_READ: Shape = {
   taskId: 'int?',
 };
 /** Direcotory's Kotlin `Int` properties: a number past 32 bits makes Gson throw. */
-const ENTRY_INT32 = ['type', 'userId', 'flag', 'preview', 'recycle', 'lft', 'rgt', 'version', 'downloadStatus', 'downloadSize', 'downProgress', 'totalSize', 'taskId'];
+const ENTRY_INT32 = [
+  'type',
+  'userId',
+  'flag',
+  'preview',
+  'recycle',
+  'lft',
+  'rgt',
+  'version',
+  'downloadStatus',
+  'downloadSize',
+  'downProgress',
+  'totalSize',
+  'taskId',
+];
 
 /** ui/cloud/bean/FileBean.kt (files/page): `list` is iterated (cloud/viewmodel/CloudViewModel.kt:53). */
 const PAGE_READ: Shape = { list: [ENTRY_READ], page: 'int?', pageSize: 'int?', totalCount: 'int?', totalPage: 'int?' };
@@ -230,12 +244,18 @@ function assertRefused(answer: WireAnswer, where: string): void {
 
 /** A `Respone<String>` result: Gson takes a string, number or boolean (or null); an object or array throws. */
 function assertGsonString(value: unknown, where: string): void {
-  assert.ok(value === null || value === undefined || ['string', 'number', 'boolean'].includes(typeof value), `${where}: Gson reads a String here, the answer has ${JSON.stringify(value)?.slice(0, 200)}`);
+  assert.ok(
+    value === null || value === undefined || ['string', 'number', 'boolean'].includes(typeof value),
+    `${where}: Gson reads a String here, the answer has ${JSON.stringify(value)?.slice(0, 200)}`,
+  );
 }
 
 /** A `Respone<Boolean>` result: Gson takes a boolean or a string (or null); a number, object or array throws. */
 function assertGsonBoolean(value: unknown, where: string): void {
-  assert.ok(value === null || value === undefined || typeof value === 'boolean' || typeof value === 'string', `${where}: Gson reads a Boolean here, the answer has ${JSON.stringify(value)?.slice(0, 200)}`);
+  assert.ok(
+    value === null || value === undefined || typeof value === 'boolean' || typeof value === 'string',
+    `${where}: Gson reads a Boolean here, the answer has ${JSON.stringify(value)?.slice(0, 200)}`,
+  );
 }
 
 /** Kotlin `Int` properties: Gson throws on a number outside 32 bits. */
@@ -261,7 +281,8 @@ async function listPage(app: QzApp, path: string, page = 1, orderBy = 0): Promis
   result.list.forEach((entry: any, i: number) => {
     assertInt32(entry, ENTRY_INT32, `files/page ${path} list[${i}]`);
   });
-  if (result.info !== undefined && result.info !== null) assertReads(gson, result.info, { uuid: 'string?', name: 'string?', mime: 'string?', path: 'string?', type: 'int?' }, `files/page ${path} info`);
+  if (result.info !== undefined && result.info !== null)
+    assertReads(gson, result.info, { uuid: 'string?', name: 'string?', mime: 'string?', path: 'string?', type: 'int?' }, `files/page ${path} info`);
   return result;
 }
 
@@ -538,12 +559,18 @@ describe('QZCloud Android: browsing, folders, upload, download, move/copy/remove
     assertEntry(dir, 'files/createDirectory in /Photos result');
     assert.equal(dir.path, '/Photos/2019');
     const inPhotos = shown(await listPage(app, '/Photos'));
-    assert.deepEqual(inPhotos.map((e: any) => e.path), ['/Photos/2019']);
+    assert.deepEqual(
+      inPhotos.map((e: any) => e.path),
+      ['/Photos/2019'],
+    );
   });
 
   it('uploads a picked picture: store/token with the device path and md5, then the WCS form to {uploadUrl}/file/upload', async () => {
     const run = await uploadAsTheApp(app, devicePath, png);
-    assert.ok(run.uploadStatus >= 200 && run.uploadStatus < 300, `file/upload: the SDK counts only 2xx as success, got ${run.uploadStatus} ${run.uploadText.slice(0, 300)}`);
+    assert.ok(
+      run.uploadStatus >= 200 && run.uploadStatus < 300,
+      `file/upload: the SDK counts only 2xx as success, got ${run.uploadStatus} ${run.uploadText.slice(0, 300)}`,
+    );
     // The file lands in the folder asked for ("/"), named after the picture, not after the device path.
     const root = shown(await listPage(app, '/'));
     const entry = root.find((e: any) => e.name === imageName);
@@ -581,7 +608,13 @@ describe('QZCloud Android: browsing, folders, upload, download, move/copy/remove
   });
 
   it('store/token with the md5 of content the server already stores is not an instant upload for this app', async () => {
-    const answer = await app.call('/v1/store/token', { name: '/storage/emulated/0/DCIM/Camera/copy.png', hash: fileMd5(png), parent: '/', path: '/', originalFilename: '/storage/emulated/0/DCIM/Camera/copy.png' });
+    const answer = await app.call('/v1/store/token', {
+      name: '/storage/emulated/0/DCIM/Camera/copy.png',
+      hash: fileMd5(png),
+      parent: '/',
+      path: '/',
+      originalFilename: '/storage/emulated/0/DCIM/Camera/copy.png',
+    });
     const result = assertOk(gson, answer, 'store/token');
     assertReads(gson, result, UPLOAD_TOKEN_READ, 'store/token result');
   });
@@ -599,7 +632,10 @@ describe('QZCloud Android: browsing, folders, upload, download, move/copy/remove
   it('preview/pdf {path}: a PDF gives a url serving the PDF; a text file gives no url that is not a PDF', async () => {
     const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
     const txt = Buffer.from('notes, not a pdf\n');
-    for (const [path, data] of [['/storage/emulated/0/Download/manual.pdf', pdf], ['/storage/emulated/0/Download/notes.txt', txt]] as const) {
+    for (const [path, data] of [
+      ['/storage/emulated/0/Download/manual.pdf', pdf],
+      ['/storage/emulated/0/Download/notes.txt', txt],
+    ] as const) {
       const run = await uploadAsTheApp(app, path, data);
       assert.ok(run.uploadStatus >= 200 && run.uploadStatus < 300, `file/upload ${path}: ${run.uploadStatus} ${run.uploadText.slice(0, 200)}`);
     }
@@ -653,7 +689,10 @@ describe('QZCloud Android: browsing, folders, upload, download, move/copy/remove
     const root = shown(await listPage(app, '/'));
     const copy = root.find((e: any) => e.path === `/${imageName}`);
     assert.ok(copy, 'the copy is in the root');
-    assert.ok(shown(await listPage(app, '/Photos')).some((e: any) => e.path === `/Photos/${imageName}`), 'the original stays');
+    assert.ok(
+      shown(await listPage(app, '/Photos')).some((e: any) => e.path === `/Photos/${imageName}`),
+      'the original stays',
+    );
     const detail = assertOk(gson, await app.call('/v1/files/get', { path: copy.path }), 'files/get copy');
     assertReads(gson, detail, DETAIL_READ, 'files/get copy result');
     const { bytes } = await downloadAsFileDownloader(detail.downloadAddress, png.length);
@@ -809,7 +848,7 @@ describe('QZCloud Android: offline tasks', { timeout: 180_000 }, () => {
     const done = await waitTaskDone(app, taskId, 90_000);
     assert.equal(done.savePath, '/');
     const entry = shown(await listPage(app, '/')).find((e: any) => e.name === 'holiday.mkv');
-    assert.ok(entry, 'the torrent\'s file is in the root');
+    assert.ok(entry, "the torrent's file is in the root");
     const detail = assertOk(gson, await app.call('/v1/files/get', { path: entry.path }), 'files/get');
     assertReads(gson, detail, DETAIL_READ, 'files/get result');
     const { bytes } = await downloadAsFileDownloader(detail.downloadAddress, payload.length);

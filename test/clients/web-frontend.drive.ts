@@ -125,7 +125,6 @@ async function step(name: string, page: Page, fn: () => Promise<void>, { fatal =
   }
 }
 
-
 function sha1(b: Uint8Array): string {
   return createHash('sha1').update(b).digest('hex');
 }
@@ -133,13 +132,21 @@ function sha1(b: Uint8Array): string {
 async function apiLogin(): Promise<string> {
   // Only to check results behind the page's back; the page logs itself in.
   const md5 = createHash('md5').update(PASSWORD).digest('hex');
-  const res = await fetch(`${API}/v1/user/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ value: USER, password: md5 }) });
+  const res = await fetch(`${API}/v1/user/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ value: USER, password: md5 }),
+  });
   const j = (await res.json()) as { token?: string; result?: { token?: string } };
   return j.token ?? j.result?.token ?? '';
 }
 
 async function apiCall(token: string, path: string, body: unknown): Promise<any> {
-  const res = await fetch(`${API}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+  const res = await fetch(`${API}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
   return res.json();
 }
 
@@ -261,7 +268,9 @@ async function main(): Promise<void> {
     // ---- 3. upload (hidden <input type=file> of the toolbar; the front end hashes, asks
     // /v1/store/token, then mkblk/bput/mkfile against uploadUrl)
     await step('upload a file', page, async () => {
-      await page.locator('.qz-toolbar-layout input[type=file]').setInputFiles({ name: upload.name, mimeType: 'application/octet-stream', buffer: upload.bytes });
+      await page
+        .locator('.qz-toolbar-layout input[type=file]')
+        .setInputFiles({ name: upload.name, mimeType: 'application/octet-stream', buffer: upload.bytes });
       await page.locator('#qz-table .qz-filename', { hasText: upload.name }).waitFor({ timeout: 60_000 });
       await page.locator('.qz-upload-list').getByText('1个文件传输完成').waitFor({ timeout: 10_000 });
       await shot(page, 'upload');
@@ -310,7 +319,10 @@ async function main(): Promise<void> {
       }
       const chooser = page.locator('.dialog--active', { has: page.locator('.qz-dirlist') });
       await chooser.locator('.list__tile__title', { hasText: folder }).click();
-      const [started] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/v1/offline/start')), chooser.getByRole('button', { name: /确\s*认/ }).click()]);
+      const [started] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith('/v1/offline/start')),
+        chooser.getByRole('button', { name: /确\s*认/ }).click(),
+      ]);
       const startAnswer = (await started.json()) as { success?: boolean };
       assert.equal(startAnswer.success, true, `offline/start answered ${JSON.stringify(startAnswer).slice(0, 300)}`);
       await page.locator('table tr', { hasText: 'web-magnet' }).first().waitFor();
@@ -347,7 +359,9 @@ async function main(): Promise<void> {
       await shot(page, 'reload');
       const token = await apiLogin();
       const listing = await apiCall(token, '/v1/files/list', { path: `/${folder}`, size: 999 });
-      console.log(`    /${folder} holds: ${JSON.stringify((Array.isArray(listing.result) ? listing.result : (listing.result?.list ?? [])).map((f: { path: string }) => f.path))}`);
+      console.log(
+        `    /${folder} holds: ${JSON.stringify((Array.isArray(listing.result) ? listing.result : (listing.result?.list ?? [])).map((f: { path: string }) => f.path))}`,
+      );
     });
   } finally {
     await browser.close();
@@ -374,6 +388,12 @@ main()
       console.log(`  API calls answered success:false or HTTP >= 400 during the run: ${refusedAll.length}`);
       for (const e of refusedAll.slice(0, 12)) console.log(show(e));
     }
-    if (pageErrors.length) console.log(`  page errors: ${pageErrors.slice(0, 8).map((e) => clip(e, 200)).join(' | ')}`);
+    if (pageErrors.length)
+      console.log(
+        `  page errors: ${pageErrors
+          .slice(0, 8)
+          .map((e) => clip(e, 200))
+          .join(' | ')}`,
+      );
     process.exitCode = failures.length === 0 && passed.length > 0 ? 0 : 1;
   });

@@ -38,16 +38,24 @@ test('integers: checked against their limits, with the rule in the error', () =>
   assert.equal(readSetting({ OPENPAN_PORT: '8080' }, 'OPENPAN_PORT'), 8080);
   assert.equal(readSetting({ OPENPAN_PORT: '0' }, 'OPENPAN_PORT'), 0);
   assert.throws(() => readSetting({ OPENPAN_PORT: 'http' }, 'OPENPAN_PORT'), { message: 'OPENPAN_PORT must be a non-negative integer, got "http"' });
-  assert.throws(() => readSetting({ OPENPAN_UPLOAD_EXPIRY: '-1' }, 'OPENPAN_UPLOAD_EXPIRY'), { message: 'OPENPAN_UPLOAD_EXPIRY must be a non-negative integer, got "-1"' });
+  assert.throws(() => readSetting({ OPENPAN_UPLOAD_EXPIRY: '-1' }, 'OPENPAN_UPLOAD_EXPIRY'), {
+    message: 'OPENPAN_UPLOAD_EXPIRY must be a non-negative integer, got "-1"',
+  });
   assert.throws(() => readSetting({ OPENPAN_DEFAULT_QUOTA: '1.5' }, 'OPENPAN_DEFAULT_QUOTA'), /OPENPAN_DEFAULT_QUOTA must be a non-negative integer/);
-  assert.throws(() => readSetting({ OPENPAN_BT_MAX_ACTIVE: '0' }, 'OPENPAN_BT_MAX_ACTIVE'), { message: 'OPENPAN_BT_MAX_ACTIVE must be a positive integer, got "0"' });
-  assert.throws(() => readSetting({ OPENPAN_HTTP_SEGMENTS: '65' }, 'OPENPAN_HTTP_SEGMENTS'), { message: 'OPENPAN_HTTP_SEGMENTS must be an integer from 1 to 64, got "65"' });
+  assert.throws(() => readSetting({ OPENPAN_BT_MAX_ACTIVE: '0' }, 'OPENPAN_BT_MAX_ACTIVE'), {
+    message: 'OPENPAN_BT_MAX_ACTIVE must be a positive integer, got "0"',
+  });
+  assert.throws(() => readSetting({ OPENPAN_HTTP_SEGMENTS: '65' }, 'OPENPAN_HTTP_SEGMENTS'), {
+    message: 'OPENPAN_HTTP_SEGMENTS must be an integer from 1 to 64, got "65"',
+  });
   assert.equal(readSetting({ OPENPAN_HTTP_RETRIES: '0' }, 'OPENPAN_HTTP_RETRIES'), 0);
 });
 
 test('numbers, switches, choices and lists', () => {
   assert.equal(readSetting({ OPENPAN_SEED_RATIO: '1.5' }, 'OPENPAN_SEED_RATIO'), 1.5);
-  assert.throws(() => readSetting({ OPENPAN_SEED_RATIO: '-2' }, 'OPENPAN_SEED_RATIO'), { message: 'OPENPAN_SEED_RATIO must be a non-negative number, got "-2"' });
+  assert.throws(() => readSetting({ OPENPAN_SEED_RATIO: '-2' }, 'OPENPAN_SEED_RATIO'), {
+    message: 'OPENPAN_SEED_RATIO must be a non-negative number, got "-2"',
+  });
 
   assert.equal(readSetting({ OPENPAN_BT_PEX: 'off' }, 'OPENPAN_BT_PEX'), false);
   assert.equal(readSetting({ OPENPAN_BT_UTP: 'Yes' }, 'OPENPAN_BT_UTP'), true);
@@ -57,11 +65,16 @@ test('numbers, switches, choices and lists', () => {
   assert.equal(readSetting({ OPENPAN_BT_DHT: 'sometimes' }, 'OPENPAN_BT_DHT'), true);
 
   assert.equal(readSetting({ OPENPAN_REGISTRATION: 'Open' }, 'OPENPAN_REGISTRATION'), 'open');
-  assert.throws(() => readSetting({ OPENPAN_REGISTRATION: 'invite' }, 'OPENPAN_REGISTRATION'), { message: 'OPENPAN_REGISTRATION must be "open" or "closed", got "invite"' });
+  assert.throws(() => readSetting({ OPENPAN_REGISTRATION: 'invite' }, 'OPENPAN_REGISTRATION'), {
+    message: 'OPENPAN_REGISTRATION must be "open" or "closed", got "invite"',
+  });
 
   assert.deepEqual(readSetting({ OPENPAN_TRUST_PROXY: '127.0.0.1, 10.0.0.0/8  ::1' }, 'OPENPAN_TRUST_PROXY'), ['127.0.0.1', '10.0.0.0/8', '::1']);
   assert.deepEqual(readSetting({ OPENPAN_FETCH_ALLOW: '10.0.0.0/8, ,fd00::/8' }, 'OPENPAN_FETCH_ALLOW'), ['10.0.0.0/8', 'fd00::/8']);
-  assert.throws(() => readSetting({ OPENPAN_FETCH_ALLOW: '10.0.0.0/8,10.0.0.0/33' }, 'OPENPAN_FETCH_ALLOW'), /^Error: OPENPAN_FETCH_ALLOW: Invalid CIDR "10.0.0.0\/33"/);
+  assert.throws(
+    () => readSetting({ OPENPAN_FETCH_ALLOW: '10.0.0.0/8,10.0.0.0/33' }, 'OPENPAN_FETCH_ALLOW'),
+    /^Error: OPENPAN_FETCH_ALLOW: Invalid CIDR "10.0.0.0\/33"/,
+  );
 });
 
 test('loadConfig: the server configuration, with a bad value refused before the data directory is made', () => {
@@ -102,7 +115,10 @@ test('a secret shorter than 32 bytes stops the start, from the environment or th
   withDir((dataDir) => {
     assert.throws(() => loadConfig({ OPENPAN_DATA_DIR: dataDir, OPENPAN_SECRET: 'short' }), /^Error: OPENPAN_SECRET must be at least 32 bytes/);
     writeFileSync(join(dataDir, 'secret'), 'short\n');
-    assert.throws(() => loadConfig({ OPENPAN_DATA_DIR: dataDir }), (err: Error) => err.message.startsWith(`${join(dataDir, 'secret')} must be at least 32 bytes`));
+    assert.throws(
+      () => loadConfig({ OPENPAN_DATA_DIR: dataDir }),
+      (err: Error) => err.message.startsWith(`${join(dataDir, 'secret')} must be at least 32 bytes`),
+    );
     assert.equal(loadConfig({ OPENPAN_DATA_DIR: dataDir, OPENPAN_SECRET: 'x'.repeat(32) }).secret, 'x'.repeat(32));
   });
 });

@@ -52,7 +52,11 @@ function expectedDefault(name: SettingName): string {
 test('every variable of the schema has a row in the README, and every row a variable', () => {
   const rows = readmeRows();
   const inReadme = rows.map((r) => r.name);
-  assert.deepEqual(inReadme.filter((n, i) => inReadme.indexOf(n) !== i), [], 'a variable in two rows');
+  assert.deepEqual(
+    inReadme.filter((n, i) => inReadme.indexOf(n) !== i),
+    [],
+    'a variable in two rows',
+  );
   const missing = documented.filter((n) => !inReadme.includes(n));
   assert.deepEqual(missing, [], 'in the schema, not in the README');
   const unknown = inReadme.filter((n) => !documented.includes(n as SettingName));
@@ -70,7 +74,8 @@ test('a documented default that carries a note starts with the value itself', ()
   for (const name of SETTING_NAMES) {
     const p = property(name);
     const plain = p.default !== undefined && p.default !== '' && !Array.isArray(p.default);
-    if (plain && p.docDefault !== undefined) assert.ok(p.docDefault.startsWith(shown(p.default) + ' '), `${name}: ${p.docDefault} does not show ${shown(p.default)}`);
+    if (plain && p.docDefault !== undefined)
+      assert.ok(p.docDefault.startsWith(shown(p.default) + ' '), `${name}: ${p.docDefault} does not show ${shown(p.default)}`);
   }
 });
 

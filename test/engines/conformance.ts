@@ -38,7 +38,9 @@ export async function waitFor(handle: EngineHandle, pred: (s: EngineStatus) => b
     const s = handle.status();
     if (pred(s)) return s;
     if (s.state === 'failed' || Date.now() > until) {
-      assert.fail(`waiting for ${what}: state ${s.state}, ${s.downloaded}/${s.selectedSize} bytes, ${s.peers} peers${s.error ? `, ${s.error.code}: ${s.error.message}` : ''}`);
+      assert.fail(
+        `waiting for ${what}: state ${s.state}, ${s.downloaded}/${s.selectedSize} bytes, ${s.peers} peers${s.error ? `, ${s.error.code}: ${s.error.message}` : ''}`,
+      );
     }
     await sleep(25);
   }
@@ -64,7 +66,10 @@ async function exists(path: string): Promise<boolean> {
 }
 
 export function engineConformance(under: EngineUnderTest): void {
-  async function world(body: (w: { engine: DownloadEngine; fixture: EngineFixture; dir: string }) => Promise<void>, opts: { downloadLimit?: number } = {}): Promise<void> {
+  async function world(
+    body: (w: { engine: DownloadEngine; fixture: EngineFixture; dir: string }) => Promise<void>,
+    opts: { downloadLimit?: number } = {},
+  ): Promise<void> {
     const root = await mkdtemp(join(tmpdir(), 'openpan-engine-'));
     const fixture = await under.fixture();
     const engine = under.createEngine(opts);

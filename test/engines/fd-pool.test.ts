@@ -62,7 +62,10 @@ test('200 files written and read back concurrently through a pool of 8: never mo
   withDir(async (dir) => {
     const opener = countingOpener();
     const pool = new FdPool({ max: 8, open: opener });
-    const files = Array.from({ length: 200 }, (_, i) => ({ file: pool.file(join(dir, `d${i % 7}`, `f${i}`), { writable: true }), bytes: randomBytes(100 + i) }));
+    const files = Array.from({ length: 200 }, (_, i) => ({
+      file: pool.file(join(dir, `d${i % 7}`, `f${i}`), { writable: true }),
+      bytes: randomBytes(100 + i),
+    }));
     await Promise.all(files.map(({ file, bytes }) => file.write(bytes, 0)));
     assert.ok(pool.held <= 8);
     await Promise.all(
@@ -90,13 +93,19 @@ test('LRU: the least recently used idle file is the one closed; an evicted file 
     await b.write(Buffer.from('bbbb'), 0);
     await a.write(Buffer.from('A'), 0); // a is now the most recently used
     await c.write(Buffer.from('cccc'), 0); // evicts b, not a
-    assert.deepEqual(opener.opened.map((p) => p.slice(dir.length + 1)), ['a', 'b', 'c']);
+    assert.deepEqual(
+      opener.opened.map((p) => p.slice(dir.length + 1)),
+      ['a', 'b', 'c'],
+    );
     await a.write(Buffer.from('AA'), 0);
     assert.equal(opener.opened.length, 3, 'a was still open');
     const back = Buffer.alloc(4);
     await b.read(back, 0, 4, 0);
     assert.equal(back.toString(), 'bbbb', 'b reopened on use, with its bytes');
-    assert.deepEqual(opener.opened.map((p) => p.slice(dir.length + 1)), ['a', 'b', 'c', 'b']);
+    assert.deepEqual(
+      opener.opened.map((p) => p.slice(dir.length + 1)),
+      ['a', 'b', 'c', 'b'],
+    );
     assert.equal(opener.live, 2);
     assert.equal(pool.evictions, 2);
     await Promise.all([a, b, c].map((f) => f.close()));
@@ -127,11 +136,15 @@ test('a file in use is never closed: eviction and close wait for the read or wri
     await sleep(50);
     assert.equal(bDone, false, 'b waits for the only slot');
     assert.equal(aClosed, false, "a's close waits for its use");
-    assert.deepEqual(opener.opened.map((p) => p.slice(dir.length + 1)), ['a'], 'b was not opened beside a');
+    assert.deepEqual(
+      opener.opened.map((p) => p.slice(dir.length + 1)),
+      ['a'],
+      'b was not opened beside a',
+    );
     release();
     await slow;
     await Promise.all([bWrite, aClose]);
-    assert.equal((await readFile(join(dir, 'a'), 'utf8')), 'written while b waited');
+    assert.equal(await readFile(join(dir, 'a'), 'utf8'), 'written while b waited');
     assert.equal(opener.maxLive, 1);
     await assert.rejects(a.write(Buffer.from('x'), 0), /closed/, 'a closed file refuses further use');
     await b.close();
@@ -235,7 +248,7 @@ test('chunk store: pieces span files (empty ones included), pad files of a read-
     assert.ok(all.equals(expected));
     await assert.rejects(new Promise<void>((res, rej) => seed.put(0, payload.subarray(0, 8), (err) => (err ? rej(err) : res()))), /read-only/);
     await new Promise((res) => seed.destroy(res));
-    assert.ok((await readFile(files[0].path)).length === 5, "destroying a read-only store deletes nothing");
+    assert.ok((await readFile(files[0].path)).length === 5, 'destroying a read-only store deletes nothing');
   }));
 
 test('OPENPAN_MAX_OPEN_FILES reaches the BitTorrent engine; 0 or garbage stops the start', async () => {
@@ -254,7 +267,10 @@ test('a torrent of 3,000 files downloads through a pool of 32: the descriptor co
   withDir(async (root) => {
     const tracker = await startTracker();
     // Small files of varied sizes in 30 folders; 16 KiB pieces each span several files.
-    const files = Array.from({ length: 3000 }, (_, i) => ({ path: `folder-${String(i % 30).padStart(2, '0')}/file-${i}.bin`, bytes: randomBytes(200 + ((i * 397) % 2500)) }));
+    const files = Array.from({ length: 3000 }, (_, i) => ({
+      path: `folder-${String(i % 30).padStart(2, '0')}/file-${i}.bin`,
+      bytes: randomBytes(200 + ((i * 397) % 2500)),
+    }));
     const built = makeTorrent(files, { announce: [tracker.httpUrl], pieceLength: 16 * KiB, name: 'many files' });
     let seeder: { close(): Promise<void> } | undefined;
     let engine: WebTorrentEngine | undefined;
@@ -289,12 +305,19 @@ test('a torrent of 3,000 files downloads through a pool of 32: the descriptor co
       await seeder?.close();
       await tracker.close();
     }
-  }));
+  }),
+);
 
 test('a job whose files cannot be opened (EMFILE) fails alone with IO_ERROR; the engine goes on with the next job', { timeout: 60_000 }, async () =>
   withDir(async (root) => {
     const tracker = await startTracker();
-    const starved = makeTorrent([{ path: 'a.bin', bytes: randomBytes(100 * KiB) }, { path: 'b.bin', bytes: randomBytes(50 * KiB) }], { announce: [tracker.httpUrl], name: 'starved' });
+    const starved = makeTorrent(
+      [
+        { path: 'a.bin', bytes: randomBytes(100 * KiB) },
+        { path: 'b.bin', bytes: randomBytes(50 * KiB) },
+      ],
+      { announce: [tracker.httpUrl], name: 'starved' },
+    );
     const fine = makeTorrent([{ path: 'c.bin', bytes: randomBytes(120 * KiB) }], { announce: [tracker.httpUrl] });
     const seeders: Array<{ close(): Promise<void> }> = [];
     const starvedDir = join(root, 'job-starved');
@@ -324,4 +347,5 @@ test('a job whose files cannot be opened (EMFILE) fails alone with IO_ERROR; the
       for (const s of seeders) await s.close();
       await tracker.close();
     }
-  }));
+  }),
+);

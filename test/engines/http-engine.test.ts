@@ -67,7 +67,10 @@ test('ranges: several concurrent range requests, every byte right, each 4 MiB pi
     const final = await handle.settled;
     await assertDone(final, bytes);
     assert.equal((metadata as EngineStatus | null)?.files[0]?.size, bytes.length);
-    assert.deepEqual([...pieces].sort((a, b) => a - b), [0, 1, 2, 3]);
+    assert.deepEqual(
+      [...pieces].sort((a, b) => a - b),
+      [0, 1, 2, 3],
+    );
     assert.deepEqual(wrong, [], 'each reported piece was complete on disk');
     const ranged = server.requests.filter((r) => r.path === '/big.bin' && r.range !== 'bytes=0-0');
     assert.ok(ranged.length >= 4, `${ranged.length} range requests`);
@@ -212,7 +215,10 @@ test('sources and selections the engine cannot take fail at start with stable co
     server.resources.set('/x', { bytes: randomBytes(1000) });
     const e = engine();
     const code = async (job: Parameters<HttpEngine['start']>[0]): Promise<string | undefined> => (await e.start(job).settled).error?.code;
-    assert.equal(await code({ id: 't', dir: join(root, 't'), source: { kind: 'magnet', uri: 'magnet:?xt=urn:btih:' + '0'.repeat(40) } }), 'PROTOCOL_UNSUPPORTED');
+    assert.equal(
+      await code({ id: 't', dir: join(root, 't'), source: { kind: 'magnet', uri: 'magnet:?xt=urn:btih:' + '0'.repeat(40) } }),
+      'PROTOCOL_UNSUPPORTED',
+    );
     assert.equal(await code({ id: 'f', dir: join(root, 'f'), source: { kind: 'url', url: 'ftp://127.0.0.1/x' } }), 'PROTOCOL_UNSUPPORTED');
     assert.equal(await code({ id: 's', dir: join(root, 's'), source: { kind: 'url', url: `${server.origin}/x` }, selectedFiles: [1] }), 'SELECTION_INVALID');
     const none = await e.start({ id: 'n', dir: join(root, 'n'), source: { kind: 'url', url: `${server.origin}/x` }, selectedFiles: [] }).settled;
@@ -235,7 +241,13 @@ test('the options from OPENPAN_HTTP_* reach the engine, checked; unset, the engi
     idleTimeoutMs: 60_000,
     connectTimeoutMs: 15_000,
   });
-  for (const [name, value] of [['OPENPAN_HTTP_SEGMENTS', '0'], ['OPENPAN_HTTP_SEGMENTS', 'many'], ['OPENPAN_HTTP_MAX_ACTIVE', '-1'], ['OPENPAN_HTTP_RETRIES', '1.5'], ['OPENPAN_HTTP_TIMEOUT', '0']]) {
+  for (const [name, value] of [
+    ['OPENPAN_HTTP_SEGMENTS', '0'],
+    ['OPENPAN_HTTP_SEGMENTS', 'many'],
+    ['OPENPAN_HTTP_MAX_ACTIVE', '-1'],
+    ['OPENPAN_HTTP_RETRIES', '1.5'],
+    ['OPENPAN_HTTP_TIMEOUT', '0'],
+  ]) {
     assert.throws(() => readSettings({ [name]: value }), new RegExp(name), `${name}=${value}`);
   }
 });

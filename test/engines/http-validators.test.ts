@@ -227,7 +227,10 @@ test('segments: an origin that ignores If-Range and serves new content (new ETag
     const handle = start(engine({ segments: 2 }), root, 'seg', web.url);
     const events = watch(handle);
     await assertDoneWith(await handle.settled, b, 'segments');
-    assert.ok(web.log.some((r) => r.ifRange === '"a"' && r.status === 206 && r.etag === '"b"'), 'a segment asking If-Range "a" got 206 of "b"');
+    assert.ok(
+      web.log.some((r) => r.ifRange === '"a"' && r.status === 206 && r.etag === '"b"'),
+      'a segment asking If-Range "a" got 206 of "b"',
+    );
     assert.deepEqual(events.slice(0, 2), ['piece 0', 'discard'], 'the piece of A reported first was voided');
     assert.deepEqual(piecesSinceDiscard(events), [0, 1], 'every piece reported again, from B');
   }));
@@ -292,7 +295,10 @@ test('Last-Modified and the length are the validators when there is no ETag: a n
     const handle = start(engine({ segments: 2 }), root, 'lm', web.url);
     const events = watch(handle);
     await assertDoneWith(await handle.settled, b, 'Last-Modified');
-    assert.ok(web.log.some((r) => r.ifRange === MONDAY && r.status === 206 && r.range !== 'bytes=0-0'), 'segments were asked with If-Range: Monday');
+    assert.ok(
+      web.log.some((r) => r.ifRange === MONDAY && r.status === 206 && r.range !== 'bytes=0-0'),
+      'segments were asked with If-Range: Monday',
+    );
     assert.deepEqual(events.slice(0, 2), ['piece 0', 'discard']);
     assert.deepEqual(piecesSinceDiscard(events), [0, 1]);
   }));
@@ -303,11 +309,17 @@ test('a weak ETag is no strong validator: Last-Modified decides, a different wea
     const sameWeak = [version(8 * MiB, { etag: 'W/"x"', lastModified: MONDAY }), version(8 * MiB, { etag: 'W/"x"', lastModified: TUESDAY })];
     // Only weak ETags, and they differ.
     const otherWeak = [version(8 * MiB, { etag: 'W/"1"' }), version(8 * MiB, { etag: 'W/"2"' })];
-    for (const [label, [a, b]] of [['same weak ETag, new Last-Modified', sameWeak], ['another weak ETag', otherWeak]] as const) {
+    for (const [label, [a, b]] of [
+      ['same weak ETag, new Last-Modified', sameWeak],
+      ['another weak ETag', otherWeak],
+    ] as const) {
       const web = await origin(switchAt(a, b, 4 * MiB));
       const handle = start(engine({ segments: 2 }), root, label.replaceAll(' ', '-').replaceAll(',', ''), web.url);
       await assertDoneWith(await handle.settled, b, label);
-      assert.ok(web.log.every((r) => r.ifRange === undefined || !r.ifRange.startsWith('W/')), `${label}: a weak ETag is never sent as If-Range`);
+      assert.ok(
+        web.log.every((r) => r.ifRange === undefined || !r.ifRange.startsWith('W/')),
+        `${label}: a weak ETag is never sent as If-Range`,
+      );
     }
 
     // Bytes saved under a weak ETag are not trusted by the next engine, even when it is unchanged.
@@ -355,5 +367,8 @@ test('resume from the saved state: content replaced just after the probe is caug
     const final = await second.settled;
     await assertDoneWith(final, b, 'resume');
     assert.ok((final.resumedBytes ?? 0) > 0, 'the saved bytes of A were taken up at first');
-    assert.ok(web.log.some((r) => r.ifRange === '"a"' && r.status === 206 && r.etag === '"b"' && r.range !== 'bytes=0-0'), 'a resumed segment got 206 of "b"');
+    assert.ok(
+      web.log.some((r) => r.ifRange === '"a"' && r.status === 206 && r.etag === '"b"' && r.range !== 'bytes=0-0'),
+      'a resumed segment got 206 of "b"',
+    );
   }));

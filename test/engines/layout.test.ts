@@ -60,30 +60,72 @@ const file = (firstPiece: number, lastPiece: number, size = 1): Pick<TorrentFile
 
 test('pieceRanges merges overlapping and adjacent files, skips empty ones', () => {
   assert.deepEqual(pieceRanges([]), []);
-  assert.deepEqual(pieceRanges([file(5, 9), file(0, 2), file(2, 4), file(12, 12), file(7, 6, 0)]), [[0, 9], [12, 12]]);
+  assert.deepEqual(pieceRanges([file(5, 9), file(0, 2), file(2, 4), file(12, 12), file(7, 6, 0)]), [
+    [0, 9],
+    [12, 12],
+  ]);
   assert.deepEqual(pieceRanges([file(3, 3), file(3, 3)]), [[3, 3]]);
 });
 
 test('rangesComplete is true only when every piece of every range is verified', () => {
   const have = new Set([0, 1, 2, 5]);
-  assert.equal(rangesComplete([[0, 2], [5, 5]], (p) => have.has(p)), true);
-  assert.equal(rangesComplete([[0, 2], [4, 5]], (p) => have.has(p)), false);
-  assert.equal(rangesComplete([], () => false), true);
+  assert.equal(
+    rangesComplete(
+      [
+        [0, 2],
+        [5, 5],
+      ],
+      (p) => have.has(p),
+    ),
+    true,
+  );
+  assert.equal(
+    rangesComplete(
+      [
+        [0, 2],
+        [4, 5],
+      ],
+      (p) => have.has(p),
+    ),
+    false,
+  );
+  assert.equal(
+    rangesComplete([], () => false),
+    true,
+  );
 });
 
-test('verifiedBytes counts only the file\'s own bytes of verified pieces, exact at piece boundaries', () => {
+test("verifiedBytes counts only the file's own bytes of verified pieces, exact at piece boundaries", () => {
   const L = 100;
   // A file from byte 150 to 400 (exclusive): pieces 1..3, ending exactly on a piece boundary —
   // the case where WebTorrent 1.9.7's file.downloaded drops a whole piece.
   const f = { offset: 150, size: 250, firstPiece: 1, lastPiece: 3 };
-  assert.equal(verifiedBytes(f, L, () => true), 250);
-  assert.equal(verifiedBytes(f, L, (p) => p === 1), 50);
-  assert.equal(verifiedBytes(f, L, (p) => p === 3), 100);
-  assert.equal(verifiedBytes(f, L, () => false), 0);
+  assert.equal(
+    verifiedBytes(f, L, () => true),
+    250,
+  );
+  assert.equal(
+    verifiedBytes(f, L, (p) => p === 1),
+    50,
+  );
+  assert.equal(
+    verifiedBytes(f, L, (p) => p === 3),
+    100,
+  );
+  assert.equal(
+    verifiedBytes(f, L, () => false),
+    0,
+  );
   // Inside one piece.
-  assert.equal(verifiedBytes({ offset: 210, size: 30, firstPiece: 2, lastPiece: 2 }, L, () => true), 30);
+  assert.equal(
+    verifiedBytes({ offset: 210, size: 30, firstPiece: 2, lastPiece: 2 }, L, () => true),
+    30,
+  );
   // Empty file.
-  assert.equal(verifiedBytes({ offset: 200, size: 0, firstPiece: 2, lastPiece: 1 }, L, () => true), 0);
+  assert.equal(
+    verifiedBytes({ offset: 200, size: 0, firstPiece: 2, lastPiece: 1 }, L, () => true),
+    0,
+  );
 });
 
 test('failureFromError: ENOSPC and EDQUOT are DISK_FULL, other errnos IO_ERROR, the rest ENGINE_ERROR', () => {

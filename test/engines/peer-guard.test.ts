@@ -138,11 +138,17 @@ test('when the policy refuses every tracker, the job says so and what peers can 
 
   const viaDht = trackersRefused({ trackers: 2, allowedTrackers: 0, webSeeds: 0, peers: 0, dht: true });
   assert.equal(viaDht?.isolated, false);
-  assert.match(viaDht?.notice ?? '', /^All 2 trackers of this torrent are refused by the address policy .*OPENPAN_FETCH_ALLOW.* Peers can come only from the DHT\.$/);
+  assert.match(
+    viaDht?.notice ?? '',
+    /^All 2 trackers of this torrent are refused by the address policy .*OPENPAN_FETCH_ALLOW.* Peers can come only from the DHT\.$/,
+  );
 
   const one = trackersRefused({ trackers: 1, allowedTrackers: 0, webSeeds: 1, peers: 2, dht: false });
   assert.equal(one?.isolated, false);
-  assert.match(one?.notice ?? '', /^The only tracker of this torrent is refused .* Peers can come only from its web seeds and the peers the magnet link names\.$/);
+  assert.match(
+    one?.notice ?? '',
+    /^The only tracker of this torrent is refused .* Peers can come only from its web seeds and the peers the magnet link names\.$/,
+  );
 
   const none = trackersRefused({ trackers: 2, allowedTrackers: 0, webSeeds: 0, peers: 0, dht: false });
   assert.equal(none?.isolated, true, 'nothing is left that could find a peer');
@@ -212,7 +218,7 @@ async function announceFromAddress(tracker: Tracker, infoHash: string, peer: Lis
   });
 }
 
-test('a magnet link\'s x.pe peer at a refused address is never connected to; the allowed one is', { timeout: TIMEOUT }, async () => {
+test("a magnet link's x.pe peer at a refused address is never connected to; the allowed one is", { timeout: TIMEOUT }, async () => {
   const root = await mkdtemp(join(tmpdir(), 'openpan-peers-'));
   const internal = await listen('127.0.0.3');
   const peer = await listen('127.0.0.1');
@@ -352,7 +358,10 @@ test('a magnet whose every tracker is refused but that names an allowed peer run
     await sleep(1500); // a few ticks of the engine
     const status = handle.status();
     assert.equal(status.state, 'metadata');
-    assert.match(status.notice ?? '', /^The only tracker of this torrent is refused by the address policy.* Peers can come only from the peers the magnet link names\.$/);
+    assert.match(
+      status.notice ?? '',
+      /^The only tracker of this torrent is refused by the address policy.* Peers can come only from the peers the magnet link names\.$/,
+    );
   } finally {
     await engine.close();
     await refused.close();

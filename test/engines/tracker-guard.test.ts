@@ -19,14 +19,25 @@ import { assertFiles } from './conformance.js';
 const onlyOne = new AddressPolicy(parseCidrList('127.0.0.1/32'));
 
 test('allowedUrls keeps the URLs whose host the policy allows, in order', async () => {
-  const urls = ['http://127.0.0.1:1/announce', 'udp://127.0.0.2:6969', 'http://[::1]:2/a', 'http://10.0.0.1/announce', 'http://169.254.169.254/latest', 'http://0x7f.1:3/', 'not a url'];
+  const urls = [
+    'http://127.0.0.1:1/announce',
+    'udp://127.0.0.2:6969',
+    'http://[::1]:2/a',
+    'http://10.0.0.1/announce',
+    'http://169.254.169.254/latest',
+    'http://0x7f.1:3/',
+    'not a url',
+  ];
   assert.deepEqual(await allowedUrls(urls, onlyOne), ['http://127.0.0.1:1/announce', 'http://0x7f.1:3/']);
   assert.deepEqual(await allowedUrls(urls.slice(0, 5), new AddressPolicy([])), [], 'nothing of these is public');
   assert.deepEqual(await allowedUrls(['http://name-that-does-not-resolve.invalid/announce'], onlyOne), [], 'a name that does not resolve is dropped');
 });
 
 test('withHints and magnetWithHints change the trackers, web seeds and peers, never the info hash', () => {
-  const built = makeTorrent([{ path: 'x.bin', bytes: randomBytes(50_000) }], { announce: ['http://127.0.0.1:1/a', 'http://127.0.0.2:1/a'], urlList: ['http://127.0.0.2/seed/'] });
+  const built = makeTorrent([{ path: 'x.bin', bytes: randomBytes(50_000) }], {
+    announce: ['http://127.0.0.1:1/a', 'http://127.0.0.2:1/a'],
+    urlList: ['http://127.0.0.2/seed/'],
+  });
   const rebuilt = parseTorrent(withHints(built.torrent, ['http://127.0.0.1:1/a'], []));
   assert.equal(rebuilt.infoHash, built.infoHash);
   assert.deepEqual(rebuilt.announce, ['http://127.0.0.1:1/a']);
@@ -35,7 +46,11 @@ test('withHints and magnetWithHints change the trackers, web seeds and peers, ne
   const uri = `magnet:?xt=urn:btih:${built.infoHash}&dn=x.bin&tr=${encodeURIComponent('http://127.0.0.1:1/a')}&tr=${encodeURIComponent('udp://127.0.0.2:1')}&ws=${encodeURIComponent('http://127.0.0.2/')}&x.pe=127.0.0.1:5&x.pe=127.0.0.2:6&x.pe=%5B%3A%3A1%5D:7&x.pe=localhost:8`;
   const named = parseMagnet(uri);
   const peers = allowedPeers(named.peers, onlyOne);
-  assert.deepEqual(peers, { allowed: ['127.0.0.1:5'], refused: ['127.0.0.2:6', '[::1]:7', 'localhost:8'] }, 'a peer outside the policy, or named by a host name, is refused');
+  assert.deepEqual(
+    peers,
+    { allowed: ['127.0.0.1:5'], refused: ['127.0.0.2:6', '[::1]:7', 'localhost:8'] },
+    'a peer outside the policy, or named by a host name, is refused',
+  );
   const kept = parseMagnet(magnetWithHints(uri, ['http://127.0.0.1:1/a'], [], peers.allowed));
   assert.equal(kept.infoHash, built.infoHash);
   assert.equal(kept.name, 'x.bin');

@@ -35,7 +35,11 @@ test('a tracker that knows no peer: NO_PEERS_TIMEOUT after the configured time, 
     assert.equal(final.peers, 0);
     assert.ok(tracker.counts(built.infoHash).leechers >= 1, 'it did ask the tracker');
 
-    const magnet = engine.start({ id: 'lonely-magnet', dir: join(root, 'job-2'), source: { kind: 'magnet', uri: `magnet:?xt=urn:btih:${'ab'.repeat(20)}&tr=${encodeURIComponent(tracker.httpUrl)}` } });
+    const magnet = engine.start({
+      id: 'lonely-magnet',
+      dir: join(root, 'job-2'),
+      source: { kind: 'magnet', uri: `magnet:?xt=urn:btih:${'ab'.repeat(20)}&tr=${encodeURIComponent(tracker.httpUrl)}` },
+    });
     const states: string[] = [];
     magnet.on('state', (s) => states.push(s));
     await failsWith(magnet, 'NO_PEERS_TIMEOUT');

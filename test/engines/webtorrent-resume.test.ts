@@ -11,13 +11,25 @@ import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { WebTorrentEngine, type EngineStatus } from '../../src/engines/index.js';
-import { makeTorrent, startAria2Seeder, startTracker, startWebTorrentSeeder, writePayload, type BuiltTorrent, type Seeder, type Tracker } from '../helpers/swarm.js';
+import {
+  makeTorrent,
+  startAria2Seeder,
+  startTracker,
+  startWebTorrentSeeder,
+  writePayload,
+  type BuiltTorrent,
+  type Seeder,
+  type Tracker,
+} from '../helpers/swarm.js';
 import { assertFiles, waitFor } from './conformance.js';
 
 const TIMEOUT = 120_000;
 const MiB = 1024 * 1024;
 
-async function withSwarm(seed: 'webtorrent' | 'aria2', body: (w: { root: string; built: BuiltTorrent; bytes: Buffer; tracker: Tracker }) => Promise<void>): Promise<void> {
+async function withSwarm(
+  seed: 'webtorrent' | 'aria2',
+  body: (w: { root: string; built: BuiltTorrent; bytes: Buffer; tracker: Tracker }) => Promise<void>,
+): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'openpan-resume-'));
   const tracker = await startTracker();
   const bytes = randomBytes(4 * MiB + 12345);
@@ -48,7 +60,10 @@ async function resumeAndFinish(dir: string, built: BuiltTorrent, bytes: Buffer, 
     assert.ok(checked.downloaded >= before, 'the first status after the check counts them as downloaded');
     const final = await handle.settled;
     await assertFiles(final, new Map([[0, bytes]]), dir);
-    assert.ok(final.received < bytes.length - before + 1 * MiB, `received ${final.received} bytes: only the missing part (${bytes.length - before}) and no more than a little extra`);
+    assert.ok(
+      final.received < bytes.length - before + 1 * MiB,
+      `received ${final.received} bytes: only the missing part (${bytes.length - before}) and no more than a little extra`,
+    );
   } finally {
     await engine.close();
   }
@@ -72,9 +87,13 @@ test('restart after kill -9 of the downloading process (aria2c seeder): resumes,
     const dir = join(root, 'job');
     const torrentPath = join(root, 'job.torrent');
     await writeFile(torrentPath, built.torrent);
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('./leech-child.ts', import.meta.url)), torrentPath, dir, String(MiB)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('./leech-child.ts', import.meta.url)), torrentPath, dir, String(MiB)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const exited = new Promise<void>((res) => child.once('exit', () => res()));
     let last: EngineStatus | undefined;
     try {

@@ -43,7 +43,11 @@ const Wire = require('bittorrent-protocol') as new () => Wire;
  * peer says it is interested; then it serves every request. It never sends anything else
  * unprompted (no later unchoke, no `have`), as a seeder with nothing new to say does not.
  */
-async function fakeSeeder(payload: Buffer, pieceLength: number, opts: { fast: boolean; eager: boolean }): Promise<{ port: number; requests: number; close(): Promise<void> }> {
+async function fakeSeeder(
+  payload: Buffer,
+  pieceLength: number,
+  opts: { fast: boolean; eager: boolean },
+): Promise<{ port: number; requests: number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const state = { requests: 0 };
   const pieces = Math.ceil(payload.length / pieceLength);
@@ -108,7 +112,9 @@ async function oneNameTracker(peerPort: number, resets = 0): Promise<{ url: stri
 
 for (const fast of [true, false]) {
   const what = fast ? 'have-all' : 'full bitfield';
-  test(`a seeder whose handshake, ${what} and unchoke arrive in one read: the job downloads (it does not sit at 0 % with one idle peer)`, { timeout: 60_000 }, async () => {
+  test(`a seeder whose handshake, ${what} and unchoke arrive in one read: the job downloads (it does not sit at 0 % with one idle peer)`, {
+    timeout: 60_000,
+  }, async () => {
     const root = await mkdtemp(join(tmpdir(), 'openpan-bt-stall-'));
     const pieceLength = 16 * 1024;
     const payload = randomBytes(5 * pieceLength + 123);
@@ -124,10 +130,14 @@ for (const fast of [true, false]) {
       const final = await Promise.race([handle.settled, stalled]);
       clearTimeout(timer);
       const now: EngineStatus = handle.status();
-      assert.notEqual(final, 'stalled', `still ${now.state} after 15 s with ${now.peers} peer(s), ${now.downloaded} bytes, ${seeder.requests} requests sent to the seeder`);
+      assert.notEqual(
+        final,
+        'stalled',
+        `still ${now.state} after 15 s with ${now.peers} peer(s), ${now.downloaded} bytes, ${seeder.requests} requests sent to the seeder`,
+      );
       const done = final as EngineStatus;
       assert.equal(done.state, 'done', done.error?.message);
-      assert.ok((await readFile(done.files[0].path)).equals(payload), 'the file has the seeder\'s bytes');
+      assert.ok((await readFile(done.files[0].path)).equals(payload), "the file has the seeder's bytes");
     } finally {
       await engine.close();
       await tracker.close();
@@ -152,7 +162,11 @@ test('a first announce that fails: the job asks the tracker again (not in 30 min
     const final = await Promise.race([handle.settled, stalled]);
     clearTimeout(timer);
     const now: EngineStatus = handle.status();
-    assert.notEqual(final, 'stalled', `still ${now.state} after 20 s with ${now.peers} peer(s), ${now.downloaded} bytes; the tracker was asked ${tracker.announces} time(s)`);
+    assert.notEqual(
+      final,
+      'stalled',
+      `still ${now.state} after 20 s with ${now.peers} peer(s), ${now.downloaded} bytes; the tracker was asked ${tracker.announces} time(s)`,
+    );
     const done = final as EngineStatus;
     assert.equal(done.state, 'done', done.error?.message);
     assert.ok(tracker.announces >= 2, 'asked again after the failed announce');

@@ -53,11 +53,25 @@ test('multi-file torrent with nested folders: only the 2 selected files of 3 are
     const dir = join(root, 'job');
     const handle = engine.start({ id: 'multi', dir, source: { kind: 'torrent', torrent: built.torrent }, selectedFiles: [0, 2] });
     const final = await handle.settled;
-    await assertFiles(final, new Map([[0, files[0].bytes], [2, files[2].bytes]]), dir);
+    await assertFiles(
+      final,
+      new Map([
+        [0, files[0].bytes],
+        [2, files[2].bytes],
+      ]),
+      dir,
+    );
 
     assert.equal(final.selectedSize, files[0].bytes.length + files[2].bytes.length);
     assert.equal(final.downloaded, final.selectedSize);
-    assert.deepEqual(final.files.map((f) => [f.index, f.selected]), [[0, true], [1, false], [2, true]]);
+    assert.deepEqual(
+      final.files.map((f) => [f.index, f.selected]),
+      [
+        [0, true],
+        [1, false],
+        [2, true],
+      ],
+    );
     assert.equal(final.files[0].path, join(dir, 'data', 'My Show', 'docs', 'read me.txt'), 'the torrent folder and nested folders are kept');
     assert.equal(final.files[2].path, join(dir, 'data', 'My Show', 'video', 'season 1', 'ep2.bin'));
 
@@ -86,7 +100,14 @@ test('downloads from an aria2c seeder (an independent implementation), byte for 
     const dir = join(root, 'job');
     const handle = engine.start({ id: 'aria', dir, source: { kind: 'torrent', torrent: built.torrent } });
     const final = await handle.settled;
-    await assertFiles(final, new Map([[0, files[0].bytes], [1, files[1].bytes]]), dir);
+    await assertFiles(
+      final,
+      new Map([
+        [0, files[0].bytes],
+        [1, files[1].bytes],
+      ]),
+      dir,
+    );
     assert.equal(final.resumedBytes, 0);
   }),
 );
@@ -112,8 +133,11 @@ test('a magnet link: metadata from the swarm, the .torrent handed back, then the
     assert.ok(meta.torrent, 'the .torrent is handed back');
     const parsed = parseTorrent(meta.torrent);
     assert.equal(parsed.infoHash, built.infoHash);
-    assert.deepEqual(parsed.announce, [tracker.httpUrl], 'with the magnet link\'s tracker');
-    assert.deepEqual(meta.status.files.map((f) => f.size), [300 * KiB, 700 * KiB + 1]);
+    assert.deepEqual(parsed.announce, [tracker.httpUrl], "with the magnet link's tracker");
+    assert.deepEqual(
+      meta.status.files.map((f) => f.size),
+      [300 * KiB, 700 * KiB + 1],
+    );
     await assertFiles(final, new Map([[1, files[1].bytes]]), dir);
     assert.equal(final.files[0].done, false);
   }),

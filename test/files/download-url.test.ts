@@ -75,7 +75,7 @@ test('a tampered name is FORBIDDEN', () => {
 test('a tampered content id is FORBIDDEN, whether well-formed or not', () => {
   const path = signDownload(SECRET, claims);
   const sealed = path.split('/')[2];
-  const flipped = (sealed[20] === 'A' ? 'B' : 'A');
+  const flipped = sealed[20] === 'A' ? 'B' : 'A';
   assert.throws(() => verifyDownload(SECRET, path.replace(sealed, sealed.slice(0, 20) + flipped + sealed.slice(21)), NOW), invalid);
   assert.throws(() => verifyDownload(SECRET, path.replace(sealed, claims.etag), NOW), invalid);
   assert.throws(() => verifyDownload(SECRET, path.replace(sealed, '..'), NOW), invalid);
@@ -124,7 +124,15 @@ test('missing or repeated query parameters are FORBIDDEN', () => {
 test('mangled paths are FORBIDDEN, never an exception of another kind', () => {
   const path = signDownload(SECRET, claims);
   const query = path.slice(path.indexOf('?'));
-  for (const bad of ['', '/', '/dl/', `/dl/${claims.etag}${query}`, `/dl/${claims.etag}/%E0%A4%A${query}`, `/xx/${claims.etag}/a${query}`, path.split('?')[0]]) {
+  for (const bad of [
+    '',
+    '/',
+    '/dl/',
+    `/dl/${claims.etag}${query}`,
+    `/dl/${claims.etag}/%E0%A4%A${query}`,
+    `/xx/${claims.etag}/a${query}`,
+    path.split('?')[0],
+  ]) {
     assert.throws(() => verifyDownload(SECRET, bad, NOW), invalid, bad);
   }
 });
@@ -140,7 +148,10 @@ test('a name with a lone surrogate is signed as its UTF-8 replacement and round-
 });
 
 test('signing refuses a malformed etag and non-integer numbers', () => {
-  assert.throws(() => signDownload(SECRET, { ...claims, etag: '../x' }), (e: unknown) => isAppError(e) && e.code === 'HASH_INVALID');
+  assert.throws(
+    () => signDownload(SECRET, { ...claims, etag: '../x' }),
+    (e: unknown) => isAppError(e) && e.code === 'HASH_INVALID',
+  );
   assert.throws(() => signDownload(SECRET, { ...claims, size: 1.5 }));
   assert.throws(() => signDownload(SECRET, { ...claims, expires: -1 }));
   assert.throws(() => signDownload('', claims));

@@ -26,7 +26,12 @@ test('accents, widths and ligatures fold onto their letters: "Äpfel" next to "a
 test('names equal by key are ordered by code point, so the order is total and stable', () => {
   assert.deepEqual(sorted(['a', 'A', 'ａ']), ['A', 'a', 'ａ']);
   assert.deepEqual(sorted(['file1', 'file01', 'File1']), ['File1', 'file01', 'file1']);
-  for (const [a, b] of [['x', 'y'], ['a1', 'a01'], ['é', 'e']]) assert.notEqual(compareNames(a, b), 0);
+  for (const [a, b] of [
+    ['x', 'y'],
+    ['a1', 'a01'],
+    ['é', 'e'],
+  ])
+    assert.notEqual(compareNames(a, b), 0);
 });
 
 test('a long run of digits and names of every script make keys that compare like their names', () => {

@@ -12,15 +12,62 @@ import { fuzzParams } from './fuzz.js';
 
 /** Field names the API reads (API.md), so bodies reach past "missing field" into the handlers. */
 const FIELDS = [
-  'name', 'password', 'path', 'parent', 'uuid', 'hash', 'override', 'page', 'pageSize', 'orderBy', 'type', 'start', 'size',
-  'destPath', 'taskHash', 'files', 'savePath', 'saveUuid', 'taskId', 'deleteFiles', 'url', 'order',
+  'name',
+  'password',
+  'path',
+  'parent',
+  'uuid',
+  'hash',
+  'override',
+  'page',
+  'pageSize',
+  'orderBy',
+  'type',
+  'start',
+  'size',
+  'destPath',
+  'taskHash',
+  'files',
+  'savePath',
+  'saveUuid',
+  'taskId',
+  'deleteFiles',
+  'url',
+  'order',
 ];
 
 const hostileText = fc.constantFrom(
-  '', '.', '..', '/', '/..', '../../etc/passwd', '/etc/passwd', 'a/../b', ':torrent', ':TORRENT', '/:torrent/x.torrent', 'a\u0000b', '\u001b[31m',
-  '\u2028', '\ud800', '😀'.repeat(100), 'é'.repeat(200), '*', '0,2', '-1', 'NaN', 'true', 'null', '00000000000000000000000000000000',
-  'lgYD1AjrK5Daxq-Dt0qemSPKdNbh', 'Fto5o-5ea0sNMlW_75VgGJCv2AcJ', 'magnet:?xt=urn:btih:0000000000000000000000000000000000000000',
-  'http://127.0.0.1/', 'name_asc', 'size desc', 'v1.e30.AAAA',
+  '',
+  '.',
+  '..',
+  '/',
+  '/..',
+  '../../etc/passwd',
+  '/etc/passwd',
+  'a/../b',
+  ':torrent',
+  ':TORRENT',
+  '/:torrent/x.torrent',
+  'a\u0000b',
+  '\u001b[31m',
+  '\u2028',
+  '\ud800',
+  '😀'.repeat(100),
+  'é'.repeat(200),
+  '*',
+  '0,2',
+  '-1',
+  'NaN',
+  'true',
+  'null',
+  '00000000000000000000000000000000',
+  'lgYD1AjrK5Daxq-Dt0qemSPKdNbh',
+  'Fto5o-5ea0sNMlW_75VgGJCv2AcJ',
+  'magnet:?xt=urn:btih:0000000000000000000000000000000000000000',
+  'http://127.0.0.1/',
+  'name_asc',
+  'size desc',
+  'v1.e30.AAAA',
 );
 const bigText = fc.constantFrom('a'.repeat(70_000), '/a'.repeat(300), 'x/'.repeat(5000), '字'.repeat(100));
 const number = fc.oneof(
@@ -30,7 +77,12 @@ const number = fc.oneof(
 );
 const leaf = fc.oneof(hostileText, fc.string({ maxLength: 40, unit: 'grapheme' }), bigText, number, fc.boolean(), fc.constant(null));
 const value = fc.letrec<{ v: unknown }>((tie) => ({
-  v: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('v'), { maxLength: 5 }), fc.dictionary(fc.oneof(fc.constantFrom(...FIELDS), fc.string({ maxLength: 6 })), tie('v'), { maxKeys: 4 })),
+  v: fc.oneof(
+    { depthSize: 'small' },
+    leaf,
+    fc.array(tie('v'), { maxLength: 5 }),
+    fc.dictionary(fc.oneof(fc.constantFrom(...FIELDS), fc.string({ maxLength: 6 })), tie('v'), { maxKeys: 4 }),
+  ),
 })).v;
 const body = fc.oneof(
   fc.dictionary(fc.constantFrom(...FIELDS), value, { maxKeys: 6 }),
@@ -90,7 +142,10 @@ describe('fuzz: every API body', () => {
     s = await startServer({ OPENPAN_LOGIN_MAX_FAILURES: '0' });
     await s.admin.call('/v1/files/createDirectory', { path: '/a/b' });
     routes = listRoutes(s.openpan.http).filter((r) => r.methods.includes('POST'));
-    assert.ok(routes.some((r) => r.url === '/v1/files/move'), 'the router was read');
+    assert.ok(
+      routes.some((r) => r.url === '/v1/files/move'),
+      'the router was read',
+    );
   });
   after(() => s.close());
 
@@ -108,7 +163,10 @@ describe('fuzz: every API body', () => {
   });
 
   test('bodies that are not JSON, or not what their content type says, are refused with a documented code', async () => {
-    const raw = fc.oneof(fc.string({ maxLength: 200 }), fc.constantFrom('{', '{"a":', '[1,2', '\u0000', 'null', '1e999', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{}}}'));
+    const raw = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc.constantFrom('{', '{"a":', '[1,2', '\u0000', 'null', '1e999', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{}}}'),
+    );
     const type = fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1');
     const v1 = routes.filter((r) => r.url.startsWith('/v1/'));
     await fc.assert(

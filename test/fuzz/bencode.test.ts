@@ -27,16 +27,24 @@ const bvalue: fc.Arbitrary<BValue> = fc.letrec<{ v: BValue }>((tie) => ({
 
 /** Text made of bencode's own alphabet: far more likely than random bytes to get deep into the grammar. */
 const bencodeish = fc
-  .array(fc.constantFrom('i', 'l', 'd', 'e', ':', '-', '0', '1', '2', '3', '9', '4:spam', '3:abc', 'i42e', 'le', 'de', '0:', 'i-0e', 'i03e', 'x'), { maxLength: 60 })
+  .array(fc.constantFrom('i', 'l', 'd', 'e', ':', '-', '0', '1', '2', '3', '9', '4:spam', '3:abc', 'i42e', 'le', 'de', '0:', 'i-0e', 'i03e', 'x'), {
+    maxLength: 60,
+  })
   .map((parts) => Buffer.from(parts.join(''), 'latin1'));
 
 describe('fuzz: bencode decoder', () => {
   test('arbitrary bytes decode or are TORRENT_INVALID', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => void decode(bytes)), fuzzParams('bencode arbitrary bytes', 3000));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => void decode(bytes)),
+      fuzzParams('bencode arbitrary bytes', 3000),
+    );
   });
 
   test('bencode-alphabet text decodes or is TORRENT_INVALID', () => {
-    fc.assert(fc.property(bencodeish, (bytes) => void decode(bytes)), fuzzParams('bencode alphabet', 3000));
+    fc.assert(
+      fc.property(bencodeish, (bytes) => void decode(bytes)),
+      fuzzParams('bencode alphabet', 3000),
+    );
   });
 
   test('canonical encodings decode back to the same value', () => {
@@ -52,7 +60,10 @@ describe('fuzz: bencode decoder', () => {
   });
 
   test('mutated valid encodings decode or are TORRENT_INVALID', () => {
-    fc.assert(fc.property(mutated(bvalue.map((v) => encodeBencode(v))), (bytes) => void decode(bytes)), fuzzParams('bencode mutations', 2000));
+    fc.assert(
+      fc.property(mutated(bvalue.map((v) => encodeBencode(v))), (bytes) => void decode(bytes)),
+      fuzzParams('bencode mutations', 2000),
+    );
   });
 
   test('nesting deeper than the limit is TORRENT_INVALID, however deep', () => {

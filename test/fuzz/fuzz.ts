@@ -32,16 +32,18 @@ export function throwsCode(fn: () => unknown, code: ErrorCode): void {
 
 /** Byte-level mutations of an encoding: flip, insert, delete, truncate, duplicate a slice. */
 export function mutated(base: fc.Arbitrary<Buffer>): fc.Arbitrary<Buffer> {
-  return fc.tuple(base, fc.array(fc.tuple(fc.nat(), fc.nat(255), fc.constantFrom('set', 'insert', 'delete', 'truncate', 'repeat')), { minLength: 1, maxLength: 4 })).map(([buf, edits]) => {
-    let out = Buffer.from(buf);
-    for (const [at, byte, kind] of edits) {
-      const i = out.length === 0 ? 0 : at % out.length;
-      if (kind === 'set' && out.length > 0) out[i] = byte;
-      else if (kind === 'insert') out = Buffer.concat([out.subarray(0, i), Buffer.from([byte]), out.subarray(i)]);
-      else if (kind === 'delete') out = Buffer.concat([out.subarray(0, i), out.subarray(i + 1)]);
-      else if (kind === 'truncate') out = out.subarray(0, i);
-      else if (kind === 'repeat') out = Buffer.concat([out.subarray(0, i), out.subarray(i, i + 1 + (byte % 16)), out.subarray(i)]);
-    }
-    return out;
-  });
+  return fc
+    .tuple(base, fc.array(fc.tuple(fc.nat(), fc.nat(255), fc.constantFrom('set', 'insert', 'delete', 'truncate', 'repeat')), { minLength: 1, maxLength: 4 }))
+    .map(([buf, edits]) => {
+      let out = Buffer.from(buf);
+      for (const [at, byte, kind] of edits) {
+        const i = out.length === 0 ? 0 : at % out.length;
+        if (kind === 'set' && out.length > 0) out[i] = byte;
+        else if (kind === 'insert') out = Buffer.concat([out.subarray(0, i), Buffer.from([byte]), out.subarray(i)]);
+        else if (kind === 'delete') out = Buffer.concat([out.subarray(0, i), out.subarray(i + 1)]);
+        else if (kind === 'truncate') out = out.subarray(0, i);
+        else if (kind === 'repeat') out = Buffer.concat([out.subarray(0, i), out.subarray(i, i + 1 + (byte % 16)), out.subarray(i)]);
+      }
+      return out;
+    });
 }

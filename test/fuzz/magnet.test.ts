@@ -34,7 +34,10 @@ const param = fc.oneof(
   xt.map((v) => ['xt', v] as const),
   fc.string({ maxLength: 40 }).map((v) => ['dn', v] as const),
   fc.constantFrom('..', '/etc/passwd', 'a\u0000b', '\u202e', '').map((v) => ['dn', v] as const),
-  fc.tuple(fc.constantFrom('tr', 'ws', 'tr.1', 'xs'), fc.oneof(fc.webUrl(), fc.string({ maxLength: 30 }), fc.constantFrom('udp://t.example:80', 'javascript:alert(1)', 'file:///etc/passwd'))),
+  fc.tuple(
+    fc.constantFrom('tr', 'ws', 'tr.1', 'xs'),
+    fc.oneof(fc.webUrl(), fc.string({ maxLength: 30 }), fc.constantFrom('udp://t.example:80', 'javascript:alert(1)', 'file:///etc/passwd')),
+  ),
   fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('1.2.3.4:6881', '[::1]:80', 'host:0', 'host:99999', '[zz]:1')).map((v) => ['x.pe', v] as const),
   fc.tuple(fc.string({ maxLength: 6 }), fc.string({ maxLength: 10 })),
 );
@@ -44,12 +47,21 @@ const magnet = fc
 
 describe('fuzz: magnet links', () => {
   test('arbitrary strings are URL_INVALID or a link with a canonical info hash', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 300 }), (s) => void check(s)), fuzzParams('magnet arbitrary', 2000));
-    fc.assert(fc.property(fc.string({ maxLength: 300 }), (s) => void check(`magnet:?${s}`)), fuzzParams('magnet arbitrary query', 2000));
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (s) => void check(s)),
+      fuzzParams('magnet arbitrary', 2000),
+    );
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (s) => void check(`magnet:?${s}`)),
+      fuzzParams('magnet arbitrary query', 2000),
+    );
   });
 
   test('generated magnet links are URL_INVALID or a link with a canonical info hash', () => {
-    fc.assert(fc.property(magnet, (s) => void check(s)), fuzzParams('magnet generated', 2000));
+    fc.assert(
+      fc.property(magnet, (s) => void check(s)),
+      fuzzParams('magnet generated', 2000),
+    );
   });
 
   test('a well-formed btih in hex or base32, in any case, gives its lowercase hex', () => {

@@ -17,9 +17,14 @@ interface Case {
 }
 
 function casesFromReadme(): Case[] {
-  const rows = readFileSync(join(DIR, 'README.md'), 'utf8').split('\n').filter((l) => l.startsWith('| `'));
+  const rows = readFileSync(join(DIR, 'README.md'), 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('| `'));
   return rows.map((row) => {
-    const cells = row.split('|').slice(1, -1).map((c) => c.trim());
+    const cells = row
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
     const limits: Record<string, number> = {};
     for (const kv of cells[3].split(/\s*,\s*/).filter(Boolean)) {
       const [k, v] = kv.replace(/`/g, '').split('=');
@@ -33,7 +38,9 @@ describe('malformed torrent corpus', () => {
   const cases = casesFromReadme();
 
   test('every .torrent in the folder is listed in its README, and every listed file exists', () => {
-    const files = readdirSync(DIR).filter((f) => f.endsWith('.torrent')).sort();
+    const files = readdirSync(DIR)
+      .filter((f) => f.endsWith('.torrent'))
+      .sort();
     assert.deepEqual(cases.map((c) => c.file).sort(), files);
     assert.ok(files.length >= 25);
   });

@@ -8,7 +8,27 @@ import { fuzzParams, returnsOrThrows } from './fuzz.js';
 // Names and paths of API.md: whatever a client sends is accepted as a valid name or refused with
 // NAME_INVALID / PATH_INVALID; whatever the server makes of outside text is always a valid name.
 
-const hostile = fc.constantFrom('..', '.', '/', '', ' ', 'a/b', '../x', '/abs', '\u0000', '\u001f', '\u007f', '\u0085', '\u2028', '\ud800', '\udfff', 'é', '😀', ':torrent', ':TORRENT');
+const hostile = fc.constantFrom(
+  '..',
+  '.',
+  '/',
+  '',
+  ' ',
+  'a/b',
+  '../x',
+  '/abs',
+  '\u0000',
+  '\u001f',
+  '\u007f',
+  '\u0085',
+  '\u2028',
+  '\ud800',
+  '\udfff',
+  'é',
+  '😀',
+  ':torrent',
+  ':TORRENT',
+);
 const text = fc.oneof(
   fc.string({ maxLength: 300, unit: 'grapheme' }),
   fc.string({ maxLength: 300, unit: 'binary' }),
@@ -34,7 +54,10 @@ describe('fuzz: names and paths', () => {
   });
 
   test('sanitizeName always makes a valid name', () => {
-    fc.assert(fc.property(text, (s) => assert.equal(nameProblem(sanitizeName(s)), null, JSON.stringify(sanitizeName(s)))), fuzzParams('names sanitize', 3000));
+    fc.assert(
+      fc.property(text, (s) => assert.equal(nameProblem(sanitizeName(s)), null, JSON.stringify(sanitizeName(s)))),
+      fuzzParams('names sanitize', 3000),
+    );
   });
 
   test('numberedName of a valid name is a valid name', () => {
@@ -48,7 +71,11 @@ describe('fuzz: names and paths', () => {
   });
 
   test('a path is PATH_INVALID or normalises to valid segments, never climbing out, idempotently', () => {
-    const path = fc.oneof(text, fc.array(fc.oneof(hostile, fc.string({ maxLength: 8 })), { maxLength: 20 }).map((p) => p.join('/')), fc.integer({ min: 250, max: 300 }).map((n) => '/a'.repeat(n)));
+    const path = fc.oneof(
+      text,
+      fc.array(fc.oneof(hostile, fc.string({ maxLength: 8 })), { maxLength: 20 }).map((p) => p.join('/')),
+      fc.integer({ min: 250, max: 300 }).map((n) => '/a'.repeat(n)),
+    );
     fc.assert(
       fc.property(path, (p) => {
         const r = returnsOrThrows(() => pathSegments(p), ['PATH_INVALID']);

@@ -25,7 +25,13 @@ function applyEdit(s: string, [at, kind, ch]: [number, string, string]): string 
 const edits = fc.array(edit, { minLength: 1, maxLength: 3 });
 
 describe('fuzz: taskHash', () => {
-  const claims = fc.record({ userId: fc.integer({ min: 1, max: 2 ** 31 }), source: fc.string({ maxLength: 200, unit: 'grapheme' }), infoHash: fc.stringMatching(/^([0-9a-f]{40})?$/) }).map((c) => ({ ...c }));
+  const claims = fc
+    .record({
+      userId: fc.integer({ min: 1, max: 2 ** 31 }),
+      source: fc.string({ maxLength: 200, unit: 'grapheme' }),
+      infoHash: fc.stringMatching(/^([0-9a-f]{40})?$/),
+    })
+    .map((c) => ({ ...c }));
 
   test('a signed taskHash verifies for its user before it expires, with the same claims', () => {
     fc.assert(
@@ -75,25 +81,34 @@ describe('fuzz: taskHash', () => {
 
   test('arbitrary values are TASK_HASH_INVALID', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.anything(), fc.string().map((s) => `v1.${s}`), fc.string().map((s) => `v1.${s}.${s}`)), (v) => {
-        throwsCode(() => verifyTaskHash(SECRET, v, 1, NOW), 'TASK_HASH_INVALID');
-      }),
+      fc.property(
+        fc.oneof(
+          fc.anything(),
+          fc.string().map((s) => `v1.${s}`),
+          fc.string().map((s) => `v1.${s}.${s}`),
+        ),
+        (v) => {
+          throwsCode(() => verifyTaskHash(SECRET, v, 1, NOW), 'TASK_HASH_INVALID');
+        },
+      ),
       fuzzParams('taskHash arbitrary', 1000),
     );
   });
 });
 
 describe('fuzz: upload token', () => {
-  const policy: fc.Arbitrary<UploadPolicy> = fc.record({
-    scope: fc.constant('openpan'),
-    deadline: fc.integer({ min: NOW + 1, max: NOW + 10 ** 10 }),
-    overwrite: fc.constantFrom(0 as const, 1 as const),
-    fsizeLimit: fc.nat(),
-    userId: fc.integer({ min: 1, max: 2 ** 31 }),
-    dir: fc.stringMatching(/^([0-9a-f]{32})?$/),
-    path: fc.string({ maxLength: 50 }),
-    name: fc.string({ minLength: 1, maxLength: 50, unit: 'grapheme' }),
-  }).map((p) => ({ ...p }));
+  const policy: fc.Arbitrary<UploadPolicy> = fc
+    .record({
+      scope: fc.constant('openpan'),
+      deadline: fc.integer({ min: NOW + 1, max: NOW + 10 ** 10 }),
+      overwrite: fc.constantFrom(0 as const, 1 as const),
+      fsizeLimit: fc.nat(),
+      userId: fc.integer({ min: 1, max: 2 ** 31 }),
+      dir: fc.stringMatching(/^([0-9a-f]{32})?$/),
+      path: fc.string({ maxLength: 50 }),
+      name: fc.string({ minLength: 1, maxLength: 50, unit: 'grapheme' }),
+    })
+    .map((p) => ({ ...p }));
 
   test('a signed token verifies before its deadline, with the same policy', () => {
     fc.assert(
@@ -145,7 +160,9 @@ describe('fuzz: upload token', () => {
 describe('fuzz: block ctx', () => {
   const token = signUploadToken({ scope: 'openpan', deadline: NOW + 10 ** 9, overwrite: 0, fsizeLimit: 0, userId: 1, dir: '', path: '/', name: 'f' }, SECRET);
   const block: fc.Arbitrary<BlockCtx> = fc.oneof(
-    fc.tuple(fc.stringMatching(/^[0-9a-f]{32}$/), fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.nat()).map(([blockId, blockSize, off]) => ({ blockId, blockSize, offset: blockSize === 0 ? 0 : off % (blockSize + 1) })),
+    fc
+      .tuple(fc.stringMatching(/^[0-9a-f]{32}$/), fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.nat())
+      .map(([blockId, blockSize, off]) => ({ blockId, blockSize, offset: blockSize === 0 ? 0 : off % (blockSize + 1) })),
     fc
       .tuple(fc.stringMatching(/^[0-9a-f]{32}$/), fc.integer({ min: 1, max: 255 }), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 2 ** 32 - 1 }))
       .map(([blockId, units, size, off, order]) => {
@@ -155,7 +172,10 @@ describe('fuzz: block ctx', () => {
   );
 
   test('an encoded ctx decodes to the same block for its token', () => {
-    fc.assert(fc.property(block, (b) => assert.deepEqual(decodeCtx(encodeCtx(b, token, SECRET), token, SECRET), b)), fuzzParams('ctx round trip', 1000));
+    fc.assert(
+      fc.property(block, (b) => assert.deepEqual(decodeCtx(encodeCtx(b, token, SECRET), token, SECRET), b)),
+      fuzzParams('ctx round trip', 1000),
+    );
   });
 
   test('any change to a ctx, another token or another secret is 400 UPLOAD_INVALID', () => {

@@ -52,7 +52,10 @@ const anyValue: fc.Arbitrary<BValue> = fc.oneof(
   fc.constantFrom(0, -1, 1, 2, 16 * KiB, 2 ** 31, 2 ** 53 - 1),
   fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
   fc.constantFrom(Buffer.from('..'), Buffer.from(''), Buffer.from('gbk'), Buffer.from('utf-16le'), Buffer.alloc(20), Buffer.alloc(32)),
-  fc.array(fc.uint8Array({ maxLength: 8 }).map((b) => Buffer.from(b) as BValue), { maxLength: 4 }),
+  fc.array(
+    fc.uint8Array({ maxLength: 8 }).map((b) => Buffer.from(b) as BValue),
+    { maxLength: 4 },
+  ),
   fc.constant(new Map<string, BValue>()),
   fc.constant(new Map<string, BValue>([['', new Map<string, BValue>([['length', 5]])]])),
 );
@@ -82,7 +85,10 @@ function withFields(torrent: Buffer, edits: Array<[number, number, BValue | null
 
 describe('fuzz: torrent parser', () => {
   test('arbitrary bytes parse or are TORRENT_INVALID / PROTOCOL_UNSUPPORTED', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 600 }), (b) => parse(Buffer.from(b))), fuzzParams('torrent arbitrary bytes', 2000));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), (b) => parse(Buffer.from(b))),
+      fuzzParams('torrent arbitrary bytes', 2000),
+    );
   });
 
   test('valid torrents with hostile paths parse to safe names', () => {
@@ -108,7 +114,10 @@ describe('fuzz: torrent parser', () => {
   });
 
   test('v2 and hybrid file trees with hostile segments parse or are refused with a torrent code', () => {
-    const files = fc.array(fc.record({ path: fc.array(fc.string({ maxLength: 6 }), { minLength: 1, maxLength: 3 }), size: fc.nat(64 * KiB) }), { minLength: 1, maxLength: 5 });
+    const files = fc.array(fc.record({ path: fc.array(fc.string({ maxLength: 6 }), { minLength: 1, maxLength: 3 }), size: fc.nat(64 * KiB) }), {
+      minLength: 1,
+      maxLength: 5,
+    });
     fc.assert(
       fc.property(files, fc.constantFrom(16 * KiB, 32 * KiB, 1000, 0), fc.boolean(), fc.constantFrom(2, 1, 3), (fs, pieceLength, hybrid, version) => {
         let tree: ReturnType<typeof fileTree>;

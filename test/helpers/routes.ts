@@ -28,7 +28,14 @@ export function parseRouteTree(tree: string): RouteInfo[] {
     prefixes.length = depth;
     const url = (prefixes[depth - 1] ?? '') + m[2];
     prefixes.push(url);
-    if (m[3]) routes.push({ url, methods: m[3].split(',').map((s) => s.trim()).sort() });
+    if (m[3])
+      routes.push({
+        url,
+        methods: m[3]
+          .split(',')
+          .map((s) => s.trim())
+          .sort(),
+      });
   }
   return routes;
 }

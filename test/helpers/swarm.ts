@@ -240,7 +240,12 @@ export interface Aria2Options {
  * discovery are off, sockets are bound to 127.0.0.1. Resolves once the tracker counts it as a
  * seeder; `close()` kills it.
  */
-export async function startAria2Seeder(built: Pick<BuiltTorrent, 'torrent' | 'infoHash'>, dir: string, tracker: Tracker, opts: Aria2Options = {}): Promise<Seeder> {
+export async function startAria2Seeder(
+  built: Pick<BuiltTorrent, 'torrent' | 'infoHash'>,
+  dir: string,
+  tracker: Tracker,
+  opts: Aria2Options = {},
+): Promise<Seeder> {
   const torrentPath = join(dir, `${built.infoHash}.torrent`);
   await writeFile(torrentPath, built.torrent);
   const port = await freePort();

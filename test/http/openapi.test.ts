@@ -25,7 +25,8 @@ function closed(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(closed);
   if (node === null || typeof node !== 'object') return node;
   const out: Json = {};
-  for (const [key, value] of Object.entries(node)) out[key] = key === 'properties' ? Object.fromEntries(Object.entries(value as Json).map(([k, v]) => [k, closed(v)])) : closed(value);
+  for (const [key, value] of Object.entries(node))
+    out[key] = key === 'properties' ? Object.fromEntries(Object.entries(value as Json).map(([k, v]) => [k, closed(v)])) : closed(value);
   if (out.type === 'object' && out.properties && out.additionalProperties === undefined) out.additionalProperties = false;
   return out;
 }
@@ -113,7 +114,11 @@ describe('API description', () => {
           assert.ok(op.requestBody?.content?.['application/json']?.schema, `POST ${route.url}: its JSON body`);
           assert.ok(op.requestBody?.content?.['application/x-www-form-urlencoded']?.schema, `POST ${route.url}: its form body`);
           assert.ok(op.responses['200']?.content?.['application/json']?.schema, `POST ${route.url}: its answer`);
-          assert.deepEqual(op.security, route.url.match(/\/user\/(register|login|logout|checkUpdate|send(Register|Login)Message|loginByMessage|\w+2)$/) ? [] : [{ session: [] }], `POST ${route.url}: its token`);
+          assert.deepEqual(
+            op.security,
+            route.url.match(/\/user\/(register|login|logout|checkUpdate|send(Register|Login)Message|loginByMessage|\w+2)$/) ? [] : [{ session: [] }],
+            `POST ${route.url}: its token`,
+          );
         }
         if (method === 'POST' && route.url.startsWith('/upload')) {
           assert.ok(op.requestBody?.content, `POST ${route.url}: its body's type`);
@@ -183,7 +188,13 @@ describe('API description', () => {
     assertDocumented('post', '/upload/mkblk/{blockSize}', refused.status, refused.json);
 
     // offline: a torrent whose tracker answers nothing (loopback), a magnet and a bad line
-    const built = makeTorrent([{ path: 'one.bin', bytes: bytes(40_000, 7) }, { path: 'two.bin', bytes: bytes(20_000, 8) }], { announce: ['http://127.0.0.1:9/announce'], name: 'pair' });
+    const built = makeTorrent(
+      [
+        { path: 'one.bin', bytes: bytes(40_000, 7) },
+        { path: 'two.bin', bytes: bytes(20_000, 8) },
+      ],
+      { announce: ['http://127.0.0.1:9/announce'], name: 'pair' },
+    );
     const tt = await ticket(alice, { name: 'pair.torrent', path: ':torrent' });
     const torrentFile = fileOf(await formUpload(tt.uploadUrl, tt.token, built.torrent));
     const parsed = await call(alice, '/v1/offline/parseTorrent', { uuid: torrentFile.uuid });
@@ -226,7 +237,11 @@ describe('response schemas document, never serialise', () => {
   test('an answer keeps fields its schema lacks and the types it has, byte for byte as JSON.stringify writes it', async () => {
     const app = createHttpServer({ logLevel: 'silent' });
     const payload = { kept: 'yes', count: '12', extra: { nested: [1, 'two', null] }, big: 2 ** 53 + 2, missing: undefined };
-    app.get('/x', { schema: { response: { 200: Type.Object({ kept: Type.String(), count: Type.Integer() }, { additionalProperties: false }) } } }, async () => payload);
+    app.get(
+      '/x',
+      { schema: { response: { 200: Type.Object({ kept: Type.String(), count: Type.Integer() }, { additionalProperties: false }) } } },
+      async () => payload,
+    );
     try {
       const res = await app.inject({ method: 'GET', url: '/x' });
       assert.equal(res.statusCode, 200);

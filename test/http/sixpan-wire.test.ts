@@ -40,7 +40,15 @@ describe('bodies are read as the gateway read them', () => {
   });
 
   test('flags come as booleans, 0/1 or words', () => {
-    for (const [given, flag] of [['1', true], ['true', true], ['yes', true], ['0', false], ['false', false], [1, true], [0, false]] as const) {
+    for (const [given, flag] of [
+      ['1', true],
+      ['true', true],
+      ['yes', true],
+      ['0', false],
+      ['false', false],
+      [1, true],
+      [0, false],
+    ] as const) {
       assert.equal(read({ flag: given, taskHash: 'x' }).flag, flag, String(given));
     }
   });
@@ -63,7 +71,7 @@ describe('a token is taken from wherever 6pan clients put it', () => {
     assert.equal(bearerFrom('Bearer   '), '');
   });
 
-  test('Token, Qingzhen-Token, ?auth= and ?token=, in the gateway\'s order', () => {
+  test("Token, Qingzhen-Token, ?auth= and ?token=, in the gateway's order", () => {
     assert.equal(tokenOf({ token: 't1' }, {}), 't1');
     assert.equal(tokenOf({ 'qingzhen-token': 't2' }, {}), 't2');
     assert.equal(tokenOf({}, { auth: 't3' }), 't3');
@@ -103,7 +111,10 @@ describe('the wire over HTTP', () => {
     fetch(`${s.url}${path}${init.query ?? ''}`, { method: 'POST', headers: init.headers, body: init.body });
 
   test('an endpoint error answers HTTP 200 with its status and code in the envelope', async () => {
-    const res = await post('/v1/files/get', { headers: { 'content-type': 'application/json', authorization: `Bearer ${s.admin.token}` }, body: '{"path":"/nowhere"}' });
+    const res = await post('/v1/files/get', {
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${s.admin.token}` },
+      body: '{"path":"/nowhere"}',
+    });
     assert.equal(res.status, 200);
     const body = (await res.json()) as { status: number; success: boolean; code: string; message: string };
     assert.deepEqual([body.status, body.success, body.code], [404, false, 'FILE_NOT_FOUND']);
@@ -149,9 +160,16 @@ describe('the wire over HTTP', () => {
     assert.deepEqual(body.result.list.find((f) => f.name === 'form')?.mime, 'application/x-directory');
   });
 
-  test('an empty body is {} whatever its Content-Type (jQuery\'s form type, fetch\'s text/plain, none)', async () => {
+  test("an empty body is {} whatever its Content-Type (jQuery's form type, fetch's text/plain, none)", async () => {
     const auth = { authorization: `Bearer ${s.admin.token}` };
-    for (const type of ['application/x-www-form-urlencoded; charset=UTF-8', 'text/plain', 'text/plain;charset=UTF-8', 'application/octet-stream', 'multipart/form-data; boundary=x', 'application/json']) {
+    for (const type of [
+      'application/x-www-form-urlencoded; charset=UTF-8',
+      'text/plain',
+      'text/plain;charset=UTF-8',
+      'application/octet-stream',
+      'multipart/form-data; boundary=x',
+      'application/json',
+    ]) {
       const res = await post('/v1/user/info', { headers: { ...auth, 'content-type': type }, body: '' });
       const body = (await res.json()) as { success: boolean; code: string; result: { name: string } };
       assert.equal(body.code, 'OK', type);
@@ -220,7 +238,10 @@ describe('the wire over HTTP', () => {
     const real = await post('/v1/user/info', { headers: { origin: 'http://front.example', authorization: `Bearer ${s.admin.token}` } });
     assert.equal(real.headers.get('access-control-allow-origin'), 'http://front.example');
     assert.match(real.headers.get('access-control-expose-headers') ?? '', /Authorization/);
-    const other = await fetch(`${s.url}/v1/user/login`, { method: 'OPTIONS', headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' } });
+    const other = await fetch(`${s.url}/v1/user/login`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' },
+    });
     assert.equal(other.headers.get('access-control-allow-origin'), null);
   });
 

@@ -110,7 +110,11 @@ test('parseCidrList: bare addresses, prefixes, host bits cleared, blanks skipped
 
 test('parseCidrList names the bad entry', () => {
   for (const bad of ['10.0.0.0/33', 'fd00::/129', 'example.com', '10.0.0/8', '10.0.0.0/', '10.0.0.0/8/1', '::1/-1', '256.0.0.1']) {
-    assert.throws(() => parseCidrList(`127.0.0.1/32,${bad}`), (err: Error) => err.message.includes(JSON.stringify(bad)), bad);
+    assert.throws(
+      () => parseCidrList(`127.0.0.1/32,${bad}`),
+      (err: Error) => err.message.includes(JSON.stringify(bad)),
+      bad,
+    );
   }
 });
 

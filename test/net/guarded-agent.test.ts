@@ -28,7 +28,9 @@ function get(url: string, agent?: http.Agent): Promise<{ status: number; body: s
 }
 
 function followed(url: string, agent?: http.Agent): Promise<Buffer> {
-  return new Promise((resolve, reject) => simpleGet.concat(agent === undefined ? { url } : { url, agent }, (err, _res, data) => (err ? reject(err) : resolve(data!))));
+  return new Promise((resolve, reject) =>
+    simpleGet.concat(agent === undefined ? { url } : { url, agent }, (err, _res, data) => (err ? reject(err) : resolve(data!))),
+  );
 }
 
 async function refusedWith(promise: Promise<unknown>): Promise<void> {

@@ -70,7 +70,15 @@ test('response heads: status and headers parsed, repeated headers joined; a malf
   const head = parseResponseHead('HTTP/1.1 206 Partial Content\r\nContent-Length: 10\r\nX-A: 1\r\nx-a: 2\r\nEmpty:');
   assert.deepEqual(head, { status: 206, headers: { 'content-length': '10', 'x-a': '1, 2', empty: '' } });
   assert.equal(parseResponseHead('HTTP/1.0 200').status, 200);
-  for (const bad of ['HTTP/2 200 OK', 'HTTP/1.1 20 OK', 'ICY 200 OK', 'HTTP/1.1 200 OK\r\nno colon', 'HTTP/1.1 200 OK\r\n folded: value', 'HTTP/1.1 200 OK\r\nBad Name: v', 'HTTP/1.1 200 OK\r\nX: a\x00b']) {
+  for (const bad of [
+    'HTTP/2 200 OK',
+    'HTTP/1.1 20 OK',
+    'ICY 200 OK',
+    'HTTP/1.1 200 OK\r\nno colon',
+    'HTTP/1.1 200 OK\r\n folded: value',
+    'HTTP/1.1 200 OK\r\nBad Name: v',
+    'HTTP/1.1 200 OK\r\nX: a\x00b',
+  ]) {
     assert.throws(() => parseResponseHead(bad), fetchError('NETWORK_ERROR'), JSON.stringify(bad));
   }
 });
@@ -99,7 +107,10 @@ test('request heads carry Host, Range and Connection: close; a value with CR/LF 
 test('a 206 body arrives byte-exact, whether the head trickles in byte by byte or comes with the first body bytes', async () => {
   const payload = randomBytes(3 * 1024 * 1024 + 17);
   const server = await scripted(async (socket) => {
-    const head = Buffer.from(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-${payload.length - 1}/${payload.length}\r\nContent-Length: ${payload.length}\r\n\r\n`, 'latin1');
+    const head = Buffer.from(
+      `HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-${payload.length - 1}/${payload.length}\r\nContent-Length: ${payload.length}\r\n\r\n`,
+      'latin1',
+    );
     for (const byte of head) {
       socket.write(Buffer.of(byte));
       await new Promise((r) => setImmediate(r));
@@ -177,7 +188,11 @@ test('an endless head, a silent server and a reset are NETWORK_ERROR', async () 
   });
   try {
     await rejects(rawGet(new URL('/endless', server.url), { policy, headers: {} }), fetchError('NETWORK_ERROR'), 'NETWORK_ERROR for a head over 64 KiB');
-    await rejects(rawGet(new URL('/silent', server.url), { policy, headers: {}, idleTimeoutMs: 200 }), fetchError('NETWORK_ERROR'), 'NETWORK_ERROR for silence');
+    await rejects(
+      rawGet(new URL('/silent', server.url), { policy, headers: {}, idleTimeoutMs: 200 }),
+      fetchError('NETWORK_ERROR'),
+      'NETWORK_ERROR for silence',
+    );
     const reset = await body(await rawGet(new URL('/reset', server.url), { policy, headers: {} }));
     assert.ok(reset.err instanceof FetchError && reset.err.code === 'NETWORK_ERROR', `a reset mid-body is NETWORK_ERROR, got ${String(reset.err)}`);
     assert.equal(reset.bytes.toString(), 'abc');

@@ -37,9 +37,22 @@ async function rejectsWith(promise: Promise<unknown>, code: string): Promise<Fet
 test('probe: size, range support, validators and the name from Content-Disposition (filename* first)', () =>
   withServers(async ({ main }) => {
     const bytes = randomBytes(100_000);
-    main.resources.set('/dl', { bytes, etag: '"e1"', lastModified: 'Thu, 01 Jan 2026 00:00:00 GMT', contentDisposition: `attachment; filename="fallback.bin"; filename*=UTF-8''%E4%B8%AD%E6%96%87%20name.bin` });
+    main.resources.set('/dl', {
+      bytes,
+      etag: '"e1"',
+      lastModified: 'Thu, 01 Jan 2026 00:00:00 GMT',
+      contentDisposition: `attachment; filename="fallback.bin"; filename*=UTF-8''%E4%B8%AD%E6%96%87%20name.bin`,
+    });
     const p = await probeUrl(`${main.origin}/dl?x=1`, { policy });
-    assert.deepEqual(p, { finalUrl: `${main.origin}/dl?x=1`, name: '中文 name.bin', size: 100_000, acceptsRanges: true, etag: '"e1"', lastModified: 'Thu, 01 Jan 2026 00:00:00 GMT', mime: 'application/octet-stream' });
+    assert.deepEqual(p, {
+      finalUrl: `${main.origin}/dl?x=1`,
+      name: '中文 name.bin',
+      size: 100_000,
+      acceptsRanges: true,
+      etag: '"e1"',
+      lastModified: 'Thu, 01 Jan 2026 00:00:00 GMT',
+      mime: 'application/octet-stream',
+    });
     assert.equal(main.requests.at(-1)?.range, 'bytes=0-0');
     assert.ok(main.bytesServed <= 64 * 1024, 'the probe does not read the body');
   }));
@@ -58,7 +71,7 @@ test('probe: no range support, chunked without length, the name from the URL pat
     assert.equal(chunked.acceptsRanges, false);
     const empty = await probeUrl(`${main.origin}/empty`, { policy });
     assert.equal(empty.size, 0);
-    assert.equal((await probeUrl(`${main.origin}/`, { policy }).catch((e: FetchError) => e.code)), 'HTTP_404');
+    assert.equal(await probeUrl(`${main.origin}/`, { policy }).catch((e: FetchError) => e.code), 'HTTP_404');
   }));
 
 test('probe: a redirect chain is followed to its end; too many redirects is REDIRECT_INVALID', () =>

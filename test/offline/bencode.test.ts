@@ -42,7 +42,10 @@ test('byte strings are byte-exact and keys compare as bytes', () => {
   // Keys 0x7f < 0x80 < 0xff in byte order.
   const input = Buffer.concat([b('d1:'), Buffer.from([0x7f]), b('i1e1:'), Buffer.from([0x80]), b('i2e1:'), Buffer.from([0xff]), b('i3ee')]);
   const dict = decode(input) as BDict;
-  assert.deepEqual([...dict.keys()].map((k) => keyBytes(k)[0]), [0x7f, 0x80, 0xff]);
+  assert.deepEqual(
+    [...dict.keys()].map((k) => keyBytes(k)[0]),
+    [0x7f, 0x80, 0xff],
+  );
   // The reverse order is unsorted.
   const unsorted = Buffer.concat([b('d1:'), Buffer.from([0xff]), b('i3e1:'), Buffer.from([0x80]), b('i2ee')]);
   rejects(unsorted, /not sorted/);
@@ -82,7 +85,13 @@ test('dictionaries: keys sorted and unique in strict mode, unique in lenient mod
   rejects('d1:bi1e1:ai2ee', /not sorted/);
   rejects('d1:ai1e1:ai2ee', /duplicate/);
   const lenient = decodeBencode(b('d1:bi1e1:ai2ee'), { lenient: true }).value as BDict;
-  assert.deepEqual([...lenient.entries()], [['b', 1], ['a', 2]]);
+  assert.deepEqual(
+    [...lenient.entries()],
+    [
+      ['b', 1],
+      ['a', 2],
+    ],
+  );
   rejects('d1:ai1e1:bi2e1:ai3ee', /duplicate/, { lenient: true });
   rejects('di1ei2ee', /key must be a byte string/);
   rejects('d1:ae', /key without a value/);
@@ -140,7 +149,7 @@ test('records the exact byte span of each top-level value', () => {
 });
 
 test('the encoder writes canonical bencode that decodes back to the same value', () => {
-  const encoded = encodeBencode({ zeta: 1, alpha: [1, -2, 'x', Buffer.from([0, 255])], 'ä': { b: 0, a: '' } });
+  const encoded = encodeBencode({ zeta: 1, alpha: [1, -2, 'x', Buffer.from([0, 255])], ä: { b: 0, a: '' } });
   // Keys sorted by bytes: "alpha" < "zeta" < "ä" (0xc3 0xa4).
   assert.equal(encoded.toString('latin1'), 'd5:alphali1ei-2e1:x2:\u0000\u00ffe4:zetai1e2:\u00c3\u00a4d1:a0:1:bi0eee');
   const round = decodeBencode(encoded).value as BDict;

@@ -57,7 +57,9 @@ describe('offline download survives kill -9', () => {
       const persisted = (() => {
         const db = new Database(join(dataDir, 'openpan.db'), { readonly: true, fileMustExist: true });
         try {
-          return Number((db.prepare('SELECT finished_size FROM offline_tasks WHERE task_id = ?').get(started.taskId) as { finished_size: number }).finished_size);
+          return Number(
+            (db.prepare('SELECT finished_size FROM offline_tasks WHERE task_id = ?').get(started.taskId) as { finished_size: number }).finished_size,
+          );
         } finally {
           db.close();
         }
@@ -65,7 +67,10 @@ describe('offline download survives kill -9', () => {
       srv = await spawnServer(dataDir); // no rate limit now
       const again = await new Client(srv.url).login('alice', 'alice-Passw0rd');
       const first = await task(again, started.taskId);
-      assert.ok(first.status === 100 || first.finishedSize >= persisted, `after the restart the task shows ${first.finishedSize} bytes; ${persisted} were stored`);
+      assert.ok(
+        first.status === 100 || first.finishedSize >= persisted,
+        `after the restart the task shows ${first.finishedSize} bytes; ${persisted} were stored`,
+      );
       const done = await waitDone(again, started.taskId);
       const resent = seeder.uploaded() - uploadedBeforeRestart;
       t.diagnostic(`killed at ${mid.finishedSize}/${size} verified; after the restart the seeder sent ${resent} bytes`);
@@ -83,7 +88,11 @@ describe('offline download survives kill -9', () => {
       await assertFile(again, '/dl/Crash Payload/small.bin', small);
       const tree = await walkDrive(again, '/');
       const files = tree.filter((e) => e.type === 0);
-      assert.deepEqual(files.map((f) => f.path).sort(), ['/:torrent/crash.torrent', '/dl/Crash Payload/big.bin', '/dl/Crash Payload/small.bin'].sort(), JSON.stringify(tree));
+      assert.deepEqual(
+        files.map((f) => f.path).sort(),
+        ['/:torrent/crash.torrent', '/dl/Crash Payload/big.bin', '/dl/Crash Payload/small.bin'].sort(),
+        JSON.stringify(tree),
+      );
       const info = await again.call('/v1/user/info');
       assert.equal(info.spaceUsed, size + built.torrent.length, 'space charged once: the two files and the .torrent');
       await waitFor('the working directory to go', async () => offlineDirs(dataDir).length === 0);
@@ -100,7 +109,8 @@ describe('offline download survives kill -9', () => {
     const PER = 600;
     const files: Array<{ path: string; bytes: Buffer }> = [];
     for (let d = 0; d < FOLDERS; d++) {
-      for (let i = 0; i < PER; i++) files.push({ path: `part${d}/f${String(i).padStart(4, '0')}.dat`, bytes: bytes(1500 + ((i * 37) % 900), 1000 + d * PER + i) });
+      for (let i = 0; i < PER; i++)
+        files.push({ path: `part${d}/f${String(i).padStart(4, '0')}.dat`, bytes: bytes(1500 + ((i * 37) % 900), 1000 + d * PER + i) });
     }
     const swarm = await startSwarm(files, { name: 'Many' });
     const { built } = swarm;
@@ -149,7 +159,12 @@ describe('offline download survives kill -9', () => {
 
       srv = await spawnServer(dataDir);
       let again = await new Client(srv.url).login('alice', 'alice-Passw0rd');
-      await waitFor('drive entries to be created', async () => count('offline_imports') > 0 || (await task(again, started.taskId)).status === 100, undefined, 5);
+      await waitFor(
+        'drive entries to be created',
+        async () => count('offline_imports') > 0 || (await task(again, started.taskId)).status === 100,
+        undefined,
+        5,
+      );
       await srv.kill9();
       srv = null;
       const entered2 = count('offline_imports');
@@ -160,7 +175,10 @@ describe('offline download survives kill -9', () => {
       await waitDone(again, started.taskId);
       if (entered2 >= files.length) t.diagnostic('the second kill came after the last entry: the entry window was missed this time');
       assert.deepEqual(await names(again, '/many'), ['Many']);
-      assert.deepEqual(await names(again, '/many/Many'), Array.from({ length: FOLDERS }, (_, d) => `part${d}`));
+      assert.deepEqual(
+        await names(again, '/many/Many'),
+        Array.from({ length: FOLDERS }, (_, d) => `part${d}`),
+      );
       const tree = (await walkDrive(again, '/many/Many')).filter((e) => e.type === 0);
       assert.equal(tree.length, files.length, 'exactly one entry per file');
       const byPath = new Map(tree.map((e) => [e.path, e]));

@@ -11,7 +11,17 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeBencode, RawBencode, type BEncodable } from '../../src/torrent/bencode.js';
 import { Client } from '../helpers/server.js';
-import { makeTorrent, outsideClientOptions, startTracker, startWebTorrentSeeder, type BuiltTorrent, type PayloadFile, type Seeder, type TorrentOptions, type Tracker } from '../helpers/swarm.js';
+import {
+  makeTorrent,
+  outsideClientOptions,
+  startTracker,
+  startWebTorrentSeeder,
+  type BuiltTorrent,
+  type PayloadFile,
+  type Seeder,
+  type TorrentOptions,
+  type Tracker,
+} from '../helpers/swarm.js';
 import { etagOf, fileOf, formUpload } from '../upload/helpers.js';
 
 const require = createRequire(import.meta.url);
@@ -146,11 +156,22 @@ export interface RawTorrent {
 }
 
 /** A multi-file v1 torrent with real SHA-1 pieces, exactly the given segments and name bytes. */
-export function rawTorrent(opts: { name: string | Buffer; files: RawFileSpec[]; announce: string; pieceLength?: number; root?: Record<string, BEncodable> }): RawTorrent {
+export function rawTorrent(opts: {
+  name: string | Buffer;
+  files: RawFileSpec[];
+  announce: string;
+  pieceLength?: number;
+  root?: Record<string, BEncodable>;
+}): RawTorrent {
   const pieceLength = opts.pieceLength ?? 16 * KiB;
   const stream = Buffer.concat(opts.files.map((f) => f.bytes));
   const hashes: Buffer[] = [];
-  for (let o = 0; o < stream.length; o += pieceLength) hashes.push(createHash('sha1').update(stream.subarray(o, o + pieceLength)).digest());
+  for (let o = 0; o < stream.length; o += pieceLength)
+    hashes.push(
+      createHash('sha1')
+        .update(stream.subarray(o, o + pieceLength))
+        .digest(),
+    );
   const info = {
     name: opts.name,
     'piece length': pieceLength,
@@ -206,7 +227,13 @@ const WebTorrent = require('webtorrent') as new (opts: object) => any;
  * Seeds `torrent` from `stream` (its bytes in memory), announcing to its trackers only; DHT/LSD/uTP off.
  * `partial`: `stream` is wrong in places, and the peer offers only the pieces it holds right.
  */
-export async function startCountingSeeder(torrent: Buffer, stream: Buffer, infoHash: string, tracker: Tracker, { partial = false } = {}): Promise<CountingSeeder> {
+export async function startCountingSeeder(
+  torrent: Buffer,
+  stream: Buffer,
+  infoHash: string,
+  tracker: Tracker,
+  { partial = false } = {},
+): Promise<CountingSeeder> {
   const client = new WebTorrent(outsideClientOptions());
   client.on('error', () => {});
   const t = client.add(torrent, { path: '/nonexistent-openpan-seeder', store: streamStore(stream), storeCacheSlots: 0 });
@@ -255,7 +282,8 @@ export async function startSwarm(files: PayloadFile[], { seedFromDisk = false, .
   const removeSeedDir = () => seedDir !== null && rmSync(seedDir, { recursive: true, force: true });
   let seeder: Seeder | CountingSeeder;
   try {
-    seeder = seedDir === null ? await startCountingSeeder(built.torrent, payload, built.infoHash, tracker) : await startWebTorrentSeeder(built, seedDir, tracker);
+    seeder =
+      seedDir === null ? await startCountingSeeder(built.torrent, payload, built.infoHash, tracker) : await startWebTorrentSeeder(built, seedDir, tracker);
   } catch (err) {
     await tracker.close();
     removeSeedDir();

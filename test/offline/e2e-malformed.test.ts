@@ -12,7 +12,12 @@ const PIECE = 16 * 1024;
 function pieces(total: number, pieceLength = PIECE): Buffer {
   const data = Buffer.alloc(total);
   const out: Buffer[] = [];
-  for (let o = 0; o < total; o += pieceLength) out.push(createHash('sha1').update(data.subarray(o, o + pieceLength)).digest());
+  for (let o = 0; o < total; o += pieceLength)
+    out.push(
+      createHash('sha1')
+        .update(data.subarray(o, o + pieceLength))
+        .digest(),
+    );
   return Buffer.concat(out);
 }
 
@@ -46,7 +51,18 @@ describe('malformed torrents through the API', () => {
       ['piece length is a string', torrent({ name: 'a', 'piece length': '16384', pieces: pieces(10), length: 10 })],
       ['pieces is an integer', torrent({ name: 'a', 'piece length': PIECE, pieces: 12, length: 10 })],
       ['negative length', torrent({ name: 'a', 'piece length': PIECE, pieces: Buffer.alloc(0), length: -1 })],
-      ['negative file length', torrent({ name: 'a', 'piece length': PIECE, pieces: pieces(10), files: [{ length: 10, path: ['x'] }, { length: -10, path: ['y'] }] })],
+      [
+        'negative file length',
+        torrent({
+          name: 'a',
+          'piece length': PIECE,
+          pieces: pieces(10),
+          files: [
+            { length: 10, path: ['x'] },
+            { length: -10, path: ['y'] },
+          ],
+        }),
+      ],
       ['piece length 0', torrent({ name: 'a', 'piece length': 0, pieces: pieces(10), length: 10 })],
       ['negative piece length', torrent({ name: 'a', 'piece length': -PIECE, pieces: pieces(10), length: 10 })],
       ['piece length 1 TiB', torrent({ name: 'a', 'piece length': 2 ** 40, pieces: pieces(10), length: 10 })],

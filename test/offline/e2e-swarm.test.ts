@@ -10,7 +10,22 @@ import { parseTorrent } from '../../src/torrent/index.js';
 import { startServer } from '../helpers/server.js';
 import { makeTorrent, startAria2Seeder, startTracker, writePayload } from '../helpers/swarm.js';
 import { bytes, etagOf } from '../upload/helpers.js';
-import { assertFile, KiB, MiB, names, offlineDirs, rawTorrent, startCountingSeeder, startSwarm, task, uploadTorrent, waitDone, waitFor, walkDisk, walkDrive } from './e2e-helpers.js';
+import {
+  assertFile,
+  KiB,
+  MiB,
+  names,
+  offlineDirs,
+  rawTorrent,
+  startCountingSeeder,
+  startSwarm,
+  task,
+  uploadTorrent,
+  waitDone,
+  waitFor,
+  walkDisk,
+  walkDrive,
+} from './e2e-helpers.js';
 
 describe('offline download end to end', () => {
   test('aria2c seeds nested folders; a selection of 2 of 3 files lands at the right paths', async () => {
@@ -57,7 +72,10 @@ describe('offline download end to end', () => {
       assert.equal((await alice.raw('/v1/files/get', { path: '/from aria2/Nested Set/media/video/clip.bin' })).json.code, 'FILE_NOT_FOUND');
       // The unselected file is not in the store either (nobody can get it as "cached").
       const again = await alice.call('/v1/offline/parseTorrent', { uuid: tf.uuid });
-      assert.deepEqual(again.files.map((f: any) => f.cached), [true, false, true]);
+      assert.deepEqual(
+        again.files.map((f: any) => f.cached),
+        [true, false, true],
+      );
       const info = await alice.call('/v1/user/info');
       assert.equal(info.spaceUsed, readme.length + track.length + built.torrent.length);
       await waitFor('the working directory to go', async () => offlineDirs(server.dataDir).length === 0);
@@ -144,16 +162,7 @@ describe('offline download end to end', () => {
     ];
     const built = rawTorrent({ name: `../../evil-${tag}`, files, announce: tracker.httpUrl });
     const folder = `.._.._evil-${tag}`;
-    const expected = [
-      `_/_/_/escape-${tag}.txt`,
-      `tmp/abs-${tag}.txt`,
-      'ctl___name.txt',
-      'a_b/c_d.txt',
-      'dot/_/x.txt',
-      '_',
-      `_/root-${tag}`,
-      'a_b/c_d.txt',
-    ];
+    const expected = [`_/_/_/escape-${tag}.txt`, `tmp/abs-${tag}.txt`, 'ctl___name.txt', 'a_b/c_d.txt', 'dot/_/x.txt', '_', `_/root-${tag}`, 'a_b/c_d.txt'];
     // Where each file ends up in the drive: clashes get a numbered suffix.
     const stored = expected.map((p, i) => (i === 5 ? '_ (1)' : i === 7 ? 'a_b/c_d (1).txt' : p));
     const seeder = await startCountingSeeder(built.torrent, built.stream, built.infoHash, tracker);
@@ -201,7 +210,10 @@ describe('offline download end to end', () => {
       assert.deepEqual(await names(alice, '/in'), [folder]);
       const tree = (await walkDrive(alice, '/in')).filter((e) => e.type === 0);
       const inDrive = tree.map((e) => e.path.slice(`/in/${folder}/`.length)).sort();
-      assert.ok(tree.every((e) => e.path.startsWith(`/in/${folder}/`)), JSON.stringify(tree));
+      assert.ok(
+        tree.every((e) => e.path.startsWith(`/in/${folder}/`)),
+        JSON.stringify(tree),
+      );
       assert.deepEqual(inDrive, [...stored].sort());
       for (let i = 0; i < files.length; i++) await assertFile(alice, `/in/${folder}/${stored[i]}`, files[i].bytes);
 
@@ -213,7 +225,13 @@ describe('offline download end to end', () => {
         assert.match(rel, /^(openpan\.db(-wal|-shm|-journal)?|secret|blobs\/.+|uploads\/.+|offline\/.+)$/, `unexpected file ${rel}`);
         assert.ok(!rel.includes(tag), `a torrent name reached the disk outside the working area: ${rel}`);
       }
-      for (const p of [join(tmpdir(), `escape-${tag}.txt`), join(tmpdir(), `abs-${tag}.txt`), `/tmp/abs-${tag}.txt`, `/root-${tag}`, join(parent, `escape-${tag}.txt`)]) {
+      for (const p of [
+        join(tmpdir(), `escape-${tag}.txt`),
+        join(tmpdir(), `abs-${tag}.txt`),
+        `/tmp/abs-${tag}.txt`,
+        `/root-${tag}`,
+        join(parent, `escape-${tag}.txt`),
+      ]) {
         assert.ok(!existsSync(p), `${p} was written`);
       }
       const info = await alice.call('/v1/user/info');
@@ -244,10 +262,7 @@ describe('offline download end to end', () => {
       const alice = await server.newUser('alice');
       const bob = await server.newUser('bob');
       const [ta, tb] = await Promise.all([uploadTorrent(alice, 'shared.torrent', built.torrent), uploadTorrent(bob, 'shared.torrent', built.torrent)]);
-      const [pa, pb] = await Promise.all([
-        alice.call('/v1/offline/parseTorrent', { uuid: ta.uuid }),
-        bob.call('/v1/offline/parseTorrent', { uuid: tb.uuid }),
-      ]);
+      const [pa, pb] = await Promise.all([alice.call('/v1/offline/parseTorrent', { uuid: ta.uuid }), bob.call('/v1/offline/parseTorrent', { uuid: tb.uuid })]);
       const [sa, sb] = await Promise.all([
         alice.call('/v1/offline/start', { taskHash: pa.taskHash, savePath: '/a' }),
         bob.call('/v1/offline/start', { taskHash: pb.taskHash, files: '1', savePath: '/b' }),
@@ -265,7 +280,10 @@ describe('offline download end to end', () => {
       const jobs = await server.openpan.db.selectFrom('offline_jobs').selectAll().execute();
       assert.equal(jobs.length, 1, 'one system task for the info hash');
       const owners = await server.openpan.db.selectFrom('offline_tasks').select('job_id').execute();
-      assert.deepEqual(owners.map((o) => o.job_id), [jobs[0].id, jobs[0].id]);
+      assert.deepEqual(
+        owners.map((o) => o.job_id),
+        [jobs[0].id, jobs[0].id],
+      );
       // One download: the only seeder sent the payload once (a second job would double it).
       assert.ok(seeder.uploaded() < size * 1.5, `the seeder sent ${seeder.uploaded()} bytes for a ${size}-byte torrent`);
 

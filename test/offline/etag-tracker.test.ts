@@ -51,7 +51,8 @@ async function run(l: Layout, order: number[], repeat = false): Promise<Map<numb
       assert.ok(f.tracked, `untracked file ${path} hashed`);
       assert.ok(start < end && end <= f.size && start % ETAG_BLOCK === 0, `bad range ${start}-${end} of ${f.size}`);
       assert.ok(end === f.size || end - start === ETAG_BLOCK, 'blocks are 4 MiB but the last');
-      for (let b = start; b < end; b += 997) assert.ok(reported.has(Math.floor((f.offset + b) / l.pieceLength)), `byte ${b} of ${path} hashed before its piece`);
+      for (let b = start; b < end; b += 997)
+        assert.ok(reported.has(Math.floor((f.offset + b) / l.pieceLength)), `byte ${b} of ${path} hashed before its piece`);
       assert.ok(reported.has(Math.floor((f.offset + end - 1) / l.pieceLength)));
       const key = `${path}:${start}`;
       requests.set(key, (requests.get(key) ?? 0) + 1);
@@ -87,7 +88,8 @@ async function checkAll(l: Layout, seed: number): Promise<void> {
   const pieces = Math.ceil(l.length / l.pieceLength);
   for (const order of [shuffled(pieces, seed), [...Array(pieces).keys()].reverse()]) {
     const etags = await run(l, order, seed % 2 === 0);
-    for (const f of l.files.filter((x) => x.tracked)) assert.equal(etags.get(f.index), referenceEtag(f.data), `file ${f.index} (${f.size} bytes at ${f.offset})`);
+    for (const f of l.files.filter((x) => x.tracked))
+      assert.equal(etags.get(f.index), referenceEtag(f.data), `file ${f.index} (${f.size} bytes at ${f.offset})`);
   }
 }
 
@@ -123,7 +125,12 @@ describe('etag tracker: block ↔ piece mapping', () => {
     for (const size of [0, 1, ETAG_BLOCK, ETAG_BLOCK + 1, 3 * ETAG_BLOCK + 17]) {
       const data = randomBytes(size);
       const digests: Buffer[] = [];
-      for (let k = 0; k < blockCount(size); k++) digests.push(createHash('sha1').update(data.subarray(k * ETAG_BLOCK, (k + 1) * ETAG_BLOCK)).digest());
+      for (let k = 0; k < blockCount(size); k++)
+        digests.push(
+          createHash('sha1')
+            .update(data.subarray(k * ETAG_BLOCK, (k + 1) * ETAG_BLOCK))
+            .digest(),
+        );
       assert.equal(combineBlockDigests(digests), referenceEtag(data), `size ${size}`);
     }
   });
@@ -200,7 +207,12 @@ describe('etag tracker: the hashing thread', () => {
     const data = randomBytes(13 * MiB + 4321);
     const path = join(dir, 'file.bin');
     await writeFile(path, data);
-    assert.deepEqual(await hasher.hash(path, 5, 1 * MiB + 7), createHash('sha1').update(data.subarray(5, 1 * MiB + 7)).digest());
+    assert.deepEqual(
+      await hasher.hash(path, 5, 1 * MiB + 7),
+      createHash('sha1')
+        .update(data.subarray(5, 1 * MiB + 7))
+        .digest(),
+    );
     const pl = 512 * KiB;
     const tracker = new EtagTracker([{ index: 3, path, size: data.length, offset: 100 }], pl, hasher);
     for (const p of shuffled(Math.ceil((data.length + 100) / pl), 9)) tracker.pieceVerified(p);

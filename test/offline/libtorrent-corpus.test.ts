@@ -75,7 +75,8 @@ function layoutMismatches(e: Extract<Expectation, { expect: 'load' }>, meta: Tor
   same('piece length', meta.pieceLength, e.pieceLength);
   same('piece count', meta.pieceCount, e.pieceCount);
   const names = [e.name, ...(e.nameAlternatives ?? [])];
-  if (e.nameKept ? !names.includes(meta.name) : nameProblem(meta.name) !== null) out.push(`name: openpan ${JSON.stringify(meta.name)}, libtorrent ${JSON.stringify(e.name)}`);
+  if (e.nameKept ? !names.includes(meta.name) : nameProblem(meta.name) !== null)
+    out.push(`name: openpan ${JSON.stringify(meta.name)}, libtorrent ${JSON.stringify(e.name)}`);
 
   const theirs = e.files.filter((f) => !f.pad && !f.symlink);
   same('file count', meta.files.length, theirs.length);
@@ -141,7 +142,9 @@ function judge(e: Expectation): Outcome {
 
 describe('libtorrent test corpus', () => {
   test('every .torrent of the corpus has an expectation from libtorrent, and every expectation its file', () => {
-    const files = readdirSync(DIR).filter((f) => f.endsWith('.torrent')).sort();
+    const files = readdirSync(DIR)
+      .filter((f) => f.endsWith('.torrent'))
+      .sort();
     assert.deepEqual(EXPECTATIONS.map((e) => e.file).sort(), files);
     assert.ok(files.length >= 100, `${files.length} files`);
     assert.ok(EXPECTATIONS.some((e) => e.expect === 'load') && EXPECTATIONS.some((e) => e.expect === 'fail'));
@@ -157,7 +160,10 @@ describe('libtorrent test corpus', () => {
       `libtorrent corpus: openpan agrees on ${agreeing}/${outcomes.length} torrents (${percent.toFixed(1)}%), ` +
         `${crashes.length} crashes; ${unsupported.length} of the agreeing ones parse but are not downloaded (PROTOCOL_UNSUPPORTED)`,
     );
-    assert.deepEqual(crashes.map((o) => `${o.file}: ${o.detail}`), []);
+    assert.deepEqual(
+      crashes.map((o) => `${o.file}: ${o.detail}`),
+      [],
+    );
 
     const disagreements = outcomes.filter((o) => !o.agrees);
     const listed = readmeTable('Disagreements');
@@ -207,7 +213,10 @@ describe('libtorrent rules openpan now follows', () => {
 
   test('a pad file without a path is a pad file; WebTorrent cannot load it, an engine that reads BEP 47 can', () => {
     const meta = parse('pad_file_no_path.torrent');
-    assert.deepEqual(meta.files.map((f) => [f.path.join('/'), f.size]), [['foo/bar.txt', 45]]);
+    assert.deepEqual(
+      meta.files.map((f) => [f.path.join('/'), f.size]),
+      [['foo/bar.txt', 45]],
+    );
     assert.equal(meta.engineFileCount, 2);
     assert.equal(meta.streamSize, 45 + 2124);
     refusedWith(() => assertDownloadable(meta), 'PROTOCOL_UNSUPPORTED', /pad file without "path"/);
@@ -216,17 +225,26 @@ describe('libtorrent rules openpan now follows', () => {
 
   test('symlinks take no bytes of the payload and are not files, whatever their "length" says', () => {
     const one = parse('symlink1.torrent'); // the symlink claims 425 bytes
-    assert.deepEqual(one.files.map((f) => f.path.join('/')), ['a/b/bar']);
+    assert.deepEqual(
+      one.files.map((f) => f.path.join('/')),
+      ['a/b/bar'],
+    );
     assert.equal(one.streamSize, 425);
     refusedWith(() => assertDownloadable(one), 'PROTOCOL_UNSUPPORTED', /symlink whose "length" is 425/);
 
     const noLength = parse('symlink_zero_size.torrent');
-    assert.deepEqual(noLength.files.map((f) => f.path.join('/')), ['a/b/bar']);
+    assert.deepEqual(
+      noLength.files.map((f) => f.path.join('/')),
+      ['a/b/bar'],
+    );
     refusedWith(() => assertDownloadable(noLength), 'PROTOCOL_UNSUPPORTED', /symlink/);
 
     // Symlinks of length 0 lay out the same for every engine: downloadable.
     const framework = parse('symlink2.torrent');
-    assert.deepEqual(framework.files.map((f) => f.path.join('/')), ['Versions/A/_CodeSignature/CodeResources', 'Versions/A/Resources/Info.plist', 'Versions/A/SDL2']);
+    assert.deepEqual(
+      framework.files.map((f) => f.path.join('/')),
+      ['Versions/A/_CodeSignature/CodeResources', 'Versions/A/Resources/Info.plist', 'Versions/A/SDL2'],
+    );
     assertDownloadable(framework);
 
     const v2 = parse('v2_symlinks.torrent');

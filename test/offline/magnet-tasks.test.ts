@@ -8,7 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { makeTorrent, startAria2Seeder, startTracker, startWebTorrentSeeder, writePayload, type BuiltTorrent, type Seeder, type Tracker } from '../helpers/swarm.js';
+import {
+  makeTorrent,
+  startAria2Seeder,
+  startTracker,
+  startWebTorrentSeeder,
+  writePayload,
+  type BuiltTorrent,
+  type Seeder,
+  type Tracker,
+} from '../helpers/swarm.js';
 import { assertFile, KiB, task, waitDone, waitFor } from './e2e-helpers.js';
 
 function magnetOf(built: BuiltTorrent, tracker: Tracker, name?: string): string {
@@ -150,7 +159,9 @@ describe('magnet tasks', () => {
     assert.ok(!/[\p{Cc}/]/u.test(theirs.name), JSON.stringify(theirs.name.slice(0, 40)));
     assert.ok(Buffer.byteLength(theirs.name) <= 255, `${Buffer.byteLength(theirs.name)} bytes`);
     await frank.call('/v1/offline/remove', { taskId: theirs.taskId });
-    const plain = await frank.call('/v1/offline/start', { taskHash: (await frank.call('/v1/offline/parseMagnet', { url: magnetOf(built, tracker) })).taskHash });
+    const plain = await frank.call('/v1/offline/start', {
+      taskHash: (await frank.call('/v1/offline/parseMagnet', { url: magnetOf(built, tracker) })).taskHash,
+    });
     assert.equal(plain.name, built.infoHash);
     await erin.call('/v1/offline/remove', { taskId: mine.taskId });
     await frank.call('/v1/offline/remove', { taskId: plain.taskId });
@@ -172,7 +183,12 @@ describe('magnet tasks', () => {
 
   test('malformed magnet links are URL_INVALID; a v2-only one is PROTOCOL_UNSUPPORTED', async () => {
     const frank = await server.newUser('mag-frank');
-    for (const url of ['magnet:?dn=nohash', 'magnet:?xt=urn:btih:1234', 'magnet:?xt=urn:btih:' + 'a'.repeat(40) + '&xt=urn:btih:' + 'b'.repeat(40), 'http://x/ is not a magnet']) {
+    for (const url of [
+      'magnet:?dn=nohash',
+      'magnet:?xt=urn:btih:1234',
+      'magnet:?xt=urn:btih:' + 'a'.repeat(40) + '&xt=urn:btih:' + 'b'.repeat(40),
+      'http://x/ is not a magnet',
+    ]) {
       const r = await frank.raw('/v1/offline/parseMagnet', { url });
       assert.equal(r.json.code, 'URL_INVALID', url);
     }

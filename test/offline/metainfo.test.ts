@@ -65,12 +65,15 @@ test('multi-file torrent: folder, nested paths, offsets and piece ranges', () =>
   assert.equal(meta.totalSize, 61_000);
   assert.equal(meta.pieceCount, Math.ceil(61_000 / PIECE));
   assert.deepEqual(pathsOf(meta), ['cd1/a.flac', 'c.bin', 'empty.txt', 'd/e/f.txt']);
-  assert.deepEqual(meta.files.map((f) => [f.index, f.engineIndex, f.offset, f.firstPiece, f.lastPiece]), [
-    [0, 0, 0, 0, 0],
-    [1, 1, 1000, 0, 2], // 1000..40999 → pieces 0..2
-    [2, 2, 41_000, 2, 1], // empty: no pieces (lastPiece = firstPiece - 1)
-    [3, 3, 41_000, 2, 3], // 41000..60999
-  ]);
+  assert.deepEqual(
+    meta.files.map((f) => [f.index, f.engineIndex, f.offset, f.firstPiece, f.lastPiece]),
+    [
+      [0, 0, 0, 0, 0],
+      [1, 1, 1000, 0, 2], // 1000..40999 → pieces 0..2
+      [2, 2, 41_000, 2, 1], // empty: no pieces (lastPiece = firstPiece - 1)
+      [3, 3, 41_000, 2, 3], // 41000..60999
+    ],
+  );
   assert.deepEqual(destinationPath(meta, meta.files[3]), ['Album', 'd', 'e', 'f.txt']);
 });
 
@@ -97,7 +100,10 @@ const cat = (...parts: Array<Buffer | string>): Buffer => Buffer.concat(parts.ma
 test('a GBK torrent (encoding: GBK) shows the right names', () => {
   const { torrent } = buildV1({
     name: ZHONGWEN_GBK,
-    files: [{ path: [ZHONGWEN_GBK, cat(ZHONGWEN_GBK, '.txt')], size: 10 }, { path: [cat('a', ZHONGWEN_GBK)], size: 3 }],
+    files: [
+      { path: [ZHONGWEN_GBK, cat(ZHONGWEN_GBK, '.txt')], size: 10 },
+      { path: [cat('a', ZHONGWEN_GBK)], size: 3 },
+    ],
     root: { encoding: 'GBK' },
   });
   const meta = parseTorrent(torrent);
@@ -129,7 +135,15 @@ test('without an encoding field: UTF-8 if every name is valid UTF-8, else GB1803
   assert.deepEqual([utf8.name, ...pathsOf(utf8)], ['中文', '日本.txt']);
 
   // "ab" is valid UTF-8 on its own, but one GBK name makes the whole torrent GB18030.
-  const gbk = parseTorrent(buildV1({ name: 'ab', files: [{ path: [ZHONGWEN_GBK], size: 1 }, { path: ['ab'], size: 1 }] }).torrent);
+  const gbk = parseTorrent(
+    buildV1({
+      name: 'ab',
+      files: [
+        { path: [ZHONGWEN_GBK], size: 1 },
+        { path: ['ab'], size: 1 },
+      ],
+    }).torrent,
+  );
   assert.equal(gbk.nameEncoding, 'gb18030');
   assert.deepEqual(pathsOf(gbk), ['中文', 'ab']);
 
@@ -172,11 +186,14 @@ test('pad files (BEP 47 and legacy BitComet names) are hidden, offsets still cou
   });
   const meta = parseTorrent(torrent);
   assert.deepEqual(pathsOf(meta), ['a.bin', 'b.bin', 'c.bin']);
-  assert.deepEqual(meta.files.map((f) => [f.index, f.engineIndex, f.offset, f.size, f.pad, f.firstPiece, f.lastPiece]), [
-    [0, 0, 0, 10_000, false, 0, 0],
-    [1, 2, 16_384, 20_000, false, 1, 2],
-    [2, 4, 49_152, 5, false, 3, 3],
-  ]);
+  assert.deepEqual(
+    meta.files.map((f) => [f.index, f.engineIndex, f.offset, f.size, f.pad, f.firstPiece, f.lastPiece]),
+    [
+      [0, 0, 0, 10_000, false, 0, 0],
+      [1, 2, 16_384, 20_000, false, 1, 2],
+      [2, 4, 49_152, 5, false, 3, 3],
+    ],
+  );
   assert.equal(meta.engineFileCount, 5);
   assert.equal(meta.totalSize, 30_005);
   assert.equal(meta.streamSize, 49_157);
@@ -217,13 +234,25 @@ test('trackers from announce and announce-list, deduplicated, only http/https/ud
 
 test('hostile paths are sanitised: nothing climbs out, no separators or control characters in a name', () => {
   const cases: Array<[Array<string | Buffer>, string[]]> = [
-    [['..', '..', 'etc', 'passwd'], ['_', '_', 'etc', 'passwd']],
-    [['', 'etc', 'passwd'], ['etc', 'passwd']], // absolute → relative
+    [
+      ['..', '..', 'etc', 'passwd'],
+      ['_', '_', 'etc', 'passwd'],
+    ],
+    [
+      ['', 'etc', 'passwd'],
+      ['etc', 'passwd'],
+    ], // absolute → relative
     [['/etc/passwd'], ['_etc_passwd']],
     [['a/../../b'], ['a_.._.._b']],
     [['..\\..\\win.ini'], ['.._.._win.ini']],
-    [['.', 'ok', '', 'x.txt'], ['ok', 'x.txt']],
-    [['x\u0000y\u001b\u007fz', 'tab\there'], ['x_y__z', 'tab_here']],
+    [
+      ['.', 'ok', '', 'x.txt'],
+      ['ok', 'x.txt'],
+    ],
+    [
+      ['x\u0000y\u001b\u007fz', 'tab\there'],
+      ['x_y__z', 'tab_here'],
+    ],
     [['line\u2028sep'], ['line_sep']],
     [[''], ['_']],
     [['  '], ['_']],
@@ -258,7 +287,11 @@ test('a path deeper than the limit is refused (64 segments pass, 65 and 10,000 d
 test('every truncation of a torrent is TORRENT_INVALID', () => {
   const { torrent } = buildV1({
     name: 'trunc',
-    files: [{ path: ['a', 'b.txt'], size: 20_000 }, { path: ['.pad', 'x'], size: 12_768, attr: 'p' }, { path: ['c'], size: 100 }],
+    files: [
+      { path: ['a', 'b.txt'], size: 20_000 },
+      { path: ['.pad', 'x'], size: 12_768, attr: 'p' },
+      { path: ['c'], size: 100 },
+    ],
     root: { 'url-list': ['http://seed.example/'], encoding: 'UTF-8' },
   });
   assert.ok(parseTorrent(torrent));
@@ -269,11 +302,17 @@ test('every truncation of a torrent is TORRENT_INVALID', () => {
 });
 
 test('random mutations of a torrent never escape as anything but an AppError', () => {
-  const { torrent } = buildV1({ name: 'fuzz', files: [{ path: ['a'], size: 100 }, { path: ['b', 'c'], size: 20_000 }] });
+  const { torrent } = buildV1({
+    name: 'fuzz',
+    files: [
+      { path: ['a'], size: 100 },
+      { path: ['b', 'c'], size: 20_000 },
+    ],
+  });
   const noise = payload(100_000, 3);
   for (let i = 0; i < 3000; i++) {
     const input = Buffer.from(torrent);
-    for (let k = 0; k < 1 + (i % 3); k++) input[noise[i * 3 + k] * 7 % input.length] = noise[i * 3 + k + 1];
+    for (let k = 0; k < 1 + (i % 3); k++) input[(noise[i * 3 + k] * 7) % input.length] = noise[i * 3 + k + 1];
     try {
       parseTorrent(input);
     } catch (err) {
@@ -310,7 +349,18 @@ test('negative sizes, absurd piece lengths and wrong piece counts are refused', 
   const hashes = (n: number) => Buffer.alloc(20 * n, 7);
   const t = (info: { [key: string]: BEncodable | undefined }) => wrapInfo(encodeBencode({ name: 'x', 'piece length': PIECE, pieces: hashes(1), ...info }));
   rejects(() => parseTorrent(t({ length: -1 })), /info\.length is negative \(-1\)/);
-  rejects(() => parseTorrent(t({ files: [{ length: 5, path: ['a'] }, { length: -5, path: ['b'] }] })), /info\.files\[1\]\.length is negative/);
+  rejects(
+    () =>
+      parseTorrent(
+        t({
+          files: [
+            { length: 5, path: ['a'] },
+            { length: -5, path: ['b'] },
+          ],
+        }),
+      ),
+    /info\.files\[1\]\.length is negative/,
+  );
   rejects(() => parseTorrent(t({ length: 1, 'piece length': 2 ** 40 })), /1099511627776 is not between 1 byte and 256 MiB/);
   rejects(() => parseTorrent(t({ length: 1, 'piece length': 0 })), /not between/);
   rejects(() => parseTorrent(t({ length: 1, 'piece length': -16384 })), /not between/);
@@ -321,7 +371,18 @@ test('negative sizes, absurd piece lengths and wrong piece counts are refused', 
   rejects(() => parseTorrent(t({ length: PIECE + 1 })), /info\.pieces has 1 hashes but 16385 bytes in pieces of 16384 need 2/);
   rejects(() => parseTorrent(t({ length: 1, pieces: hashes(2) })), /has 2 hashes .* need 1/);
   rejects(() => parseTorrent(t({ length: 1, pieces: Buffer.alloc(19) })), /19 bytes, not a multiple of 20/);
-  rejects(() => parseTorrent(t({ files: [{ length: Number.MAX_SAFE_INTEGER, path: ['a'] }, { length: 1, path: ['b'] }] })), /total size is too large/);
+  rejects(
+    () =>
+      parseTorrent(
+        t({
+          files: [
+            { length: Number.MAX_SAFE_INTEGER, path: ['a'] },
+            { length: 1, path: ['b'] },
+          ],
+        }),
+      ),
+    /total size is too large/,
+  );
   // A zero-byte torrent is consistent with zero pieces.
   assert.equal(parseTorrent(t({ length: 0, pieces: Buffer.alloc(0) })).pieceCount, 0);
 });
@@ -357,7 +418,11 @@ test('hostile bencode inside a torrent: deep nesting, huge string lengths, size 
 
 // ---- v2 and hybrid (BEP 52) ----
 
-function v2Torrent(files: Array<{ path: string[]; size: number }>, info: { [key: string]: BEncodable | undefined } = {}, root: { [key: string]: BEncodable } = {}) {
+function v2Torrent(
+  files: Array<{ path: string[]; size: number }>,
+  info: { [key: string]: BEncodable | undefined } = {},
+  root: { [key: string]: BEncodable } = {},
+) {
   const infoBytes = encodeBencode({ name: 'v2test', 'piece length': PIECE, 'meta version': 2, 'file tree': fileTree(files), ...info });
   return { infoBytes, torrent: encodeBencode({ announce: 'udp://t.example:1/', ...root, info: new RawBencode(infoBytes) }) };
 }
@@ -375,11 +440,14 @@ test('pure v2 torrent: SHA-256 infohash, file-tree order, piece-aligned offsets,
   assert.match(meta.infoHashV2!, /^[0-9a-f]{64}$/);
   assert.equal(meta.folder, 'v2test');
   assert.deepEqual(pathsOf(meta), ['c.bin', 'dir/a.txt', 'dir/b.txt']);
-  assert.deepEqual(meta.files.map((f) => [f.index, f.offset, f.firstPiece, f.lastPiece]), [
-    [0, 0, 0, 1],
-    [1, 32_768, 2, 4],
-    [2, 81_920, 5, 4],
-  ]);
+  assert.deepEqual(
+    meta.files.map((f) => [f.index, f.offset, f.firstPiece, f.lastPiece]),
+    [
+      [0, 0, 0, 1],
+      [1, 32_768, 2, 4],
+      [2, 81_920, 5, 4],
+    ],
+  );
   assert.equal(meta.pieceCount, 5);
   assert.equal(meta.totalSize, 60_000);
   rejects(() => assertDownloadable(meta), /v2 only/, 'PROTOCOL_UNSUPPORTED');
@@ -436,10 +504,13 @@ test('hybrid torrent: both infohashes over the same bytes, files from the v1 lis
   assert.equal(meta.infoHash, sha1(infoBytes));
   assert.equal(meta.infoHashV2, sha256(infoBytes));
   assert.deepEqual(pathsOf(meta), ['a.bin', 'sub/b.bin']);
-  assert.deepEqual(meta.files.map((f) => [f.index, f.engineIndex, f.offset]), [
-    [0, 0, 0],
-    [1, 2, 16_384],
-  ]);
+  assert.deepEqual(
+    meta.files.map((f) => [f.index, f.engineIndex, f.offset]),
+    [
+      [0, 0, 0],
+      [1, 2, 16_384],
+    ],
+  );
   assert.equal(meta.pieceCount, 3);
   assertDownloadable(meta);
 

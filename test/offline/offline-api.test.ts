@@ -9,7 +9,6 @@ import type { Seeder } from '../helpers/swarm.js';
 import { bytes, etagOf } from '../upload/helpers.js';
 import { assertFile, offlineDirs, startSwarm, task, uploadTorrent, type Swarm } from './e2e-helpers.js';
 
-
 const KiB = 1024;
 // Waits here give up sooner than e2e-helpers' (180 s).
 const TIMEOUT = 120_000;
@@ -120,7 +119,10 @@ describe('offline download of a torrent file', () => {
       // Bob: the same torrent; the two files alice downloaded are cached and arrive at once.
       const btf = await uploadTorrent(bob, 'same.torrent', swarm.built.torrent);
       const bparsed = await bob.call('/v1/offline/parseTorrent', { uuid: btf.uuid });
-      assert.deepEqual(bparsed.files.map((f: any) => f.cached), [true, false, true]);
+      assert.deepEqual(
+        bparsed.files.map((f: any) => f.cached),
+        [true, false, true],
+      );
       assert.equal(bparsed.server, false);
       const instant = await bob.call('/v1/offline/start', { taskHash: bparsed.taskHash, files: [0, 2] });
       assert.equal(instant.status, 100);
@@ -142,7 +144,10 @@ describe('offline download of a torrent file', () => {
       await assertFile(bob, '/My Payload/sub/b.bin', b);
       await assertFile(bob, '/My Payload/sub/deep/c.txt', c);
       const again = await alice.call('/v1/offline/parseTorrent', { uuid: tf.uuid });
-      assert.deepEqual(again.files.map((f: any) => f.cached), [true, true, true]);
+      assert.deepEqual(
+        again.files.map((f: any) => f.cached),
+        [true, true, true],
+      );
       assert.equal(again.server, true);
 
       const page = await bob.call('/v1/offline/page', { page: 1, pageSize: 1 });

@@ -15,15 +15,38 @@ test('offline task pages and counts', async () => {
   try {
     const repo = new OfflineRepo(db);
     const user = async (name: string) =>
-      Number((await db.insertInto('users').values({ name, password_hash: 'x', is_admin: 0, space_used: 0, space_capacity: 1, offline_quota: 0, created_at: 0 }).executeTakeFirstOrThrow()).insertId);
+      Number(
+        (
+          await db
+            .insertInto('users')
+            .values({ name, password_hash: 'x', is_admin: 0, space_used: 0, space_capacity: 1, offline_quota: 0, created_at: 0 })
+            .executeTakeFirstOrThrow()
+        ).insertId,
+      );
     const alice = await user('alice');
     const bob = await user('bob');
     const ids: number[] = [];
     for (let i = 0; i < 257; i++) {
       const owner = i % 3 === 0 ? bob : alice;
       const row = await repo.insertTask({
-        task_id: i.toString(16).padStart(32, '0'), user_id: owner, job_id: 'j', type: 0, name: `t${i}`, source: '', info_hash: '', files: '[]',
-        engine_files: '[]', save_uuid: '', save_path: '/', status: 0, error_code: '', message: '', size: 1, finished_size: 0, created_at: i, finished_at: 0,
+        task_id: i.toString(16).padStart(32, '0'),
+        user_id: owner,
+        job_id: 'j',
+        type: 0,
+        name: `t${i}`,
+        source: '',
+        info_hash: '',
+        files: '[]',
+        engine_files: '[]',
+        save_uuid: '',
+        save_path: '/',
+        status: 0,
+        error_code: '',
+        message: '',
+        size: 1,
+        finished_size: 0,
+        created_at: i,
+        finished_at: 0,
       });
       if (owner === alice) ids.push(row.id);
     }
@@ -37,7 +60,10 @@ test('offline task pages and counts', async () => {
           const want = (newestFirst ? newest : ids).slice(offset, offset + size);
           const got = (await repo.userTasks(alice, offset, size, newestFirst, total)).map((r) => r.id);
           assert.deepEqual(got, want, `offset ${offset} size ${size} newestFirst ${newestFirst}`);
-          assert.deepEqual((await repo.userTasks(alice, offset, size, newestFirst)).map((r) => r.id), want);
+          assert.deepEqual(
+            (await repo.userTasks(alice, offset, size, newestFirst)).map((r) => r.id),
+            want,
+          );
         }
       }
     }

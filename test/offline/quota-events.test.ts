@@ -49,7 +49,8 @@ async function openStream(url: string, token: string, via: 'header' | 'query') {
       for (;;) {
         const found = events.find(match);
         if (found) return found;
-        if (Date.now() > deadline) throw new Error(`no matching event among ${JSON.stringify(events.map((e) => [e.event, e.data.status, e.data.finishedSize]))}`);
+        if (Date.now() > deadline)
+          throw new Error(`no matching event among ${JSON.stringify(events.map((e) => [e.event, e.data.status, e.data.finishedSize]))}`);
         await new Promise<void>((resolve) => {
           waiters.push(resolve);
           setTimeout(resolve, 500);

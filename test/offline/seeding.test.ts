@@ -94,7 +94,9 @@ describe('seeding after the import', () => {
     }
   }
 
-  test('with OPENPAN_SEED_TIME, a fresh leecher downloads the torrent from openpan alone; the seed is hard links to the blobs', { timeout: 180_000 }, async () => {
+  test('with OPENPAN_SEED_TIME, a fresh leecher downloads the torrent from openpan alone; the seed is hard links to the blobs', {
+    timeout: 180_000,
+  }, async () => {
     const server = await startServer({ OPENPAN_SEED_TIME: '60' });
     const leechDir = mkdtempSync(join(tmpdir(), 'openpan-leech-'));
     const leecher = new WebTorrentEngine({ dht: false, pex: false });
@@ -111,7 +113,10 @@ describe('seeding after the import', () => {
       const blobs = new LocalDiskBlobStore(join(server.dataDir, 'blobs'));
       const seeded = filesUnder(join(seedingRoot(server), jobId));
       assert.equal(seeded.length, 2, `two files seeded: ${seeded.join(', ')}`);
-      for (const [name, data] of [['a.bin', a], ['b.bin', b]] as const) {
+      for (const [name, data] of [
+        ['a.bin', a],
+        ['b.bin', b],
+      ] as const) {
         const path = seeded.find((p) => p.endsWith(`/${name}`));
         assert.ok(path, `${name} is in the seeding directory`);
         const link = statSync(path);
@@ -120,7 +125,10 @@ describe('seeding after the import', () => {
         assert.equal(link.ino, blob.ino, `${name} is the blob's inode`);
         assert.equal(link.dev, blob.dev);
       }
-      assert.deepEqual((await seedRows(server)).map((r) => r.job_id), [jobId]);
+      assert.deepEqual(
+        (await seedRows(server)).map((r) => r.job_id),
+        [jobId],
+      );
 
       const handle = leecher.start({ id: 'leech', dir: leechDir, source: { kind: 'torrent', torrent: built.torrent } });
       const status = await Promise.race([handle.settled, sleep(TIMEOUT, null, { ref: false })]);

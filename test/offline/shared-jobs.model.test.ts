@@ -186,7 +186,8 @@ describe('shared jobs, model-based', { timeout: 900_000 }, () => {
           assert.equal(file.storeId, etagOf(w.sources[t.source].files[d.index]), `task ${t.taskId} file ${d.index}: its bytes`);
         }
       }
-      for (const uuid of w.mustStay[u]) assert.equal((await client.raw('/v1/files/get', { uuid })).json.success, true, `a file left by a removed task stays (${uuid})`);
+      for (const uuid of w.mustStay[u])
+        assert.equal((await client.raw('/v1/files/get', { uuid })).json.success, true, `a file left by a removed task stays (${uuid})`);
       for (const uuid of w.mustGo[u]) assert.equal((await client.raw('/v1/files/get', { uuid })).json.code, 'FILE_NOT_FOUND', `deleteFiles removed ${uuid}`);
       const drive = await walkDrive(client, '/');
       for (const e of drive) {

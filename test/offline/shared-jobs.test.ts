@@ -151,7 +151,10 @@ describe('shared jobs', { timeout: 600_000 }, () => {
     const first = await startTask(gail, built.torrent, { files: [0], savePath: '/' });
     await waitDone(gail, first.taskId);
 
-    const again = await gail.raw('/v1/offline/start', { taskHash: (await gail.call('/v1/offline/parseTorrent', { path: ':torrent/album.torrent' })).taskHash, files: [1] });
+    const again = await gail.raw('/v1/offline/start', {
+      taskHash: (await gail.call('/v1/offline/parseTorrent', { path: ':torrent/album.torrent' })).taskHash,
+      files: [1],
+    });
     assert.equal(again.json.code, 'TASK_EXISTS');
     assert.equal(again.json.status, 409);
     assert.equal(again.json.result.taskId, first.taskId);

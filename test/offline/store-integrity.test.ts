@@ -111,7 +111,14 @@ async function sendWhole(res: ServerResponse, bytes: Buffer, headers: Record<str
   return ok;
 }
 
-async function sendRange(res: ServerResponse, bytes: Buffer, start: number, endInclusive: number, headers: Record<string, string> = {}, progress?: (to: number) => void): Promise<boolean> {
+async function sendRange(
+  res: ServerResponse,
+  bytes: Buffer,
+  start: number,
+  endInclusive: number,
+  headers: Record<string, string> = {},
+  progress?: (to: number) => void,
+): Promise<boolean> {
   const end = Math.min(bytes.length - 1, endInclusive);
   res.writeHead(206, {
     'content-type': 'application/octet-stream',
@@ -271,14 +278,24 @@ async function forgedBlobs(dataDir: string): Promise<string[]> {
  * The invariants after a hostile download of `y` (the task's file at /dl/<name>): returns what
  * is violated, as messages (empty: all hold).
  */
-async function violations(server: TestServer, owner: Client, outcome: Outcome & { name: string }, y: Buffer, forged: Buffer, victimName: string): Promise<string[]> {
+async function violations(
+  server: TestServer,
+  owner: Client,
+  outcome: Outcome & { name: string },
+  y: Buffer,
+  forged: Buffer,
+  victimName: string,
+): Promise<string[]> {
   const out = await forgedBlobs(server.dataDir);
   const whose = (bytes: Buffer): string => (bytes.equals(y) ? 'Y' : bytes.equals(forged) ? 'the forged X′' : `other bytes (etag ${etagOf(bytes)})`);
   if (outcome.status === 100) {
     const path = `/dl/${outcome.name}`;
     const file = await owner.call('/v1/files/get', { path });
     const bytes = await download(owner, path);
-    if (file.storeId !== etagOf(bytes)) out.push(`the task's file has storeId ${file.storeId} (etag of ${file.storeId === etagOf(y) ? 'Y' : '?'}) but downloads as ${whose(bytes)} (etag ${etagOf(bytes)})`);
+    if (file.storeId !== etagOf(bytes))
+      out.push(
+        `the task's file has storeId ${file.storeId} (etag of ${file.storeId === etagOf(y) ? 'Y' : '?'}) but downloads as ${whose(bytes)} (etag ${etagOf(bytes)})`,
+      );
     if (file.size !== bytes.length) out.push(`the task's file says ${file.size} bytes but downloads ${bytes.length}`);
   }
   // A second user stores the genuine Y: instant upload if the server claims to hold it, else a real upload.
@@ -328,7 +345,10 @@ describe('the content store under a hostile URL download', () => {
     try {
       const mallory = await server.newUser('last-mallory');
       const outcome = await runUrlTask(mallory, `${web.origin}/y.bin`);
-      assert.ok(web.switched() && web.log.some((r) => r.range !== undefined && r.range !== 'bytes=0-0' && r.status === 200), 'a range request was answered 200');
+      assert.ok(
+        web.switched() && web.log.some((r) => r.range !== undefined && r.range !== 'bytes=0-0' && r.status === 200),
+        'a range request was answered 200',
+      );
       assert.deepEqual(await violations(server, mallory, outcome, y, forged, 'last-victim'), [], `task ended ${outcome.status} ${outcome.error}`);
     } finally {
       await server.close();
@@ -356,7 +376,11 @@ describe('the content store under a hostile URL download', () => {
         const mallory = await server.newUser(`mix-${label}`);
         const outcome = await runUrlTask(mallory, `${web.origin}/${label}.bin`);
         assert.ok(web.switched(), `${label}: the server switched to X′ for the later segments`);
-        assert.deepEqual(await violations(server, mallory, outcome, y, forged, `mix-victim-${label}`), [], `${label}: task ended ${outcome.status} ${outcome.error}`);
+        assert.deepEqual(
+          await violations(server, mallory, outcome, y, forged, `mix-victim-${label}`),
+          [],
+          `${label}: task ended ${outcome.status} ${outcome.error}`,
+        );
       }
     } finally {
       await server.close();
@@ -419,7 +443,11 @@ describe('LocalDiskBlobStore.adoptFile', () => {
         // Resolving means "stored under this etag": what it says must be true of what is stored.
         assert.ok(answer !== null);
         assert.equal(answer.etag, etagOf(y));
-        assert.equal(answer.size, await store.size(answer.etag), `adoptFile answered size ${answer.size} for etag(Y), but the store holds ${y.length} bytes under it`);
+        assert.equal(
+          answer.size,
+          await store.size(answer.etag),
+          `adoptFile answered size ${answer.size} for etag(Y), but the store holds ${y.length} bytes under it`,
+        );
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -48,6 +48,10 @@ test('file selections: "*", default, "0,2", arrays; bad ones are BAD_REQUEST', (
   assert.deepEqual(parseSelection([2, 0], 3), [0, 2]);
   assert.deepEqual(parseSelection(['1'], 3), [1]);
   for (const bad of ['3', '-1', 'a', '1.5', [3], [-1], []] as const) {
-    assert.throws(() => parseSelection(bad as never, 3), (err: unknown) => err instanceof AppError && err.code === 'BAD_REQUEST', JSON.stringify(bad));
+    assert.throws(
+      () => parseSelection(bad as never, 3),
+      (err: unknown) => err instanceof AppError && err.code === 'BAD_REQUEST',
+      JSON.stringify(bad),
+    );
   }
 });

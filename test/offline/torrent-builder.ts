@@ -21,7 +21,12 @@ export function payload(size: number, seed = 1): Buffer {
 
 export function pieceHashes(data: Buffer, pieceLength: number): Buffer {
   const hashes: Buffer[] = [];
-  for (let o = 0; o < data.length; o += pieceLength) hashes.push(createHash('sha1').update(data.subarray(o, o + pieceLength)).digest());
+  for (let o = 0; o < data.length; o += pieceLength)
+    hashes.push(
+      createHash('sha1')
+        .update(data.subarray(o, o + pieceLength))
+        .digest(),
+    );
   return Buffer.concat(hashes);
 }
 
@@ -63,9 +68,7 @@ export function buildV1(opts: BuildOptions): Built {
     name: opts.name,
     'piece length': pieceLength,
     pieces: pieceHashes(data, pieceLength),
-    ...(opts.files
-      ? { files: opts.files.map((f) => ({ length: f.size, path: f.path, attr: f.attr, ...f.extra })) }
-      : { length: opts.length ?? 0 }),
+    ...(opts.files ? { files: opts.files.map((f) => ({ length: f.size, path: f.path, attr: f.attr, ...f.extra })) } : { length: opts.length ?? 0 }),
     ...opts.info,
   };
   const infoBytes = encodeBencode(info);

@@ -39,7 +39,10 @@ describe('URL task and a crash', () => {
       const servedAfter = web.bytesServed - servedBeforeCrash;
       // What was on disk and recorded is not fetched again; what was in flight may be.
       assert.ok(servedAfter < data.length, `after the restart ${servedAfter} bytes were fetched, less than the whole ${data.length}`);
-      assert.ok(web.requests.some((r) => r.ifRange === '"v1"'), 'the resume asked with If-Range');
+      assert.ok(
+        web.requests.some((r) => r.ifRange === '"v1"'),
+        'the resume asked with If-Range',
+      );
     } finally {
       await srv?.stop().catch(() => undefined);
       await web.close();

@@ -115,7 +115,9 @@ function problemsOf(r: FsckReport): string {
   return r.problems.map((p) => `${p.code} ${p.subject}: ${p.message}`).join('\n');
 }
 
-test(`kill -9 at random points of a mixed workload: fsck is clean after every restart and acknowledged files survive (seed ${SEED}, ${KILLS} kills)`, { timeout: 900_000 }, async (t) => {
+test(`kill -9 at random points of a mixed workload: fsck is clean after every restart and acknowledged files survive (seed ${SEED}, ${KILLS} kills)`, {
+  timeout: 900_000,
+}, async (t) => {
   t.diagnostic(`OPENPAN_CRASH_SEED=${SEED} OPENPAN_CRASH_KILLS=${KILLS}`);
   console.log(`crash-consistency seed: ${SEED} (replay with OPENPAN_CRASH_SEED=${SEED})`);
   const rnd = prng(SEED);
@@ -175,7 +177,11 @@ test(`kill -9 at random points of a mixed workload: fsck is clean after every re
 
       server = await spawnServer(dataDir, env);
       const survivors = crashed.problems.filter((p) => existsSync(p.subject));
-      assert.deepEqual(survivors.map((p) => p.message), [], `the start after kill ${kill} removes what the crash left`);
+      assert.deepEqual(
+        survivors.map((p) => p.message),
+        [],
+        `the start after kill ${kill} removes what the crash left`,
+      );
       const restarted = await runFsck({ dataDir, force: true });
       assert.equal(restarted.clean, true, `after restart ${kill}:\n${problemsOf(restarted)}`);
       t.diagnostic(

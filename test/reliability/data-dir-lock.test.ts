@@ -16,7 +16,13 @@ const LOCK_MODULE = new URL('../../src/data-dir/lock.ts', import.meta.url).href;
 async function holderProcess(dataDir: string): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--input-type=module', '-e', `const { acquireDataDirLock } = await import(${JSON.stringify(LOCK_MODULE)}); await acquireDataDirLock(${JSON.stringify(dataDir)}, 'server'); console.log('held'); setInterval(() => {}, 1000);`],
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      `const { acquireDataDirLock } = await import(${JSON.stringify(LOCK_MODULE)}); await acquireDataDirLock(${JSON.stringify(dataDir)}, 'server'); console.log('held'); setInterval(() => {}, 1000);`,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const [line] = (await once(child.stdout!, 'data')) as [Buffer];

@@ -15,7 +15,11 @@ import { makeWorld, type World } from './fsck-world.js';
 const codes = (r: FsckReport) => [...new Set(r.problems.map((p) => p.code))].sort();
 
 /** Plants `fault`, expects fsck to report exactly `expected` codes, repairs, and expects a clean run after. */
-async function findsAndRepairs(fault: (w: World) => void | Promise<void>, expected: string[], opts: { verify?: boolean } = {}): Promise<{ world: World; found: FsckReport; repaired: FsckReport }> {
+async function findsAndRepairs(
+  fault: (w: World) => void | Promise<void>,
+  expected: string[],
+  opts: { verify?: boolean } = {},
+): Promise<{ world: World; found: FsckReport; repaired: FsckReport }> {
   const world = await makeWorld();
   try {
     assert.equal((await world.fsck({ verify: true })).clean, true, 'clean before the fault');
@@ -41,9 +45,12 @@ async function findsAndRepairs(fault: (w: World) => void | Promise<void>, expect
 
 describe('fsck on planted faults', () => {
   test('a deleted content file: its entries are removed, recorded in lost+found, and space and counts follow', async () => {
-    const { world, repaired } = await findsAndRepairs(async (w) => {
-      await rm(w.contentPath(etagOf(w.files.get('/docs/a.bin')!)));
-    }, ['content-missing']);
+    const { world, repaired } = await findsAndRepairs(
+      async (w) => {
+        await rm(w.contentPath(etagOf(w.files.get('/docs/a.bin')!)));
+      },
+      ['content-missing'],
+    );
     try {
       const etag = etagOf(world.files.get('/docs/a.bin')!);
       // a.bin was alice's /docs/a.bin and its copy /backup/docs/a.bin, and bob's /same-as-a.bin.
@@ -89,7 +96,10 @@ describe('fsck on planted faults', () => {
   });
 
   test('a blob row with neither references nor content is deleted', async () => {
-    const { world } = await findsAndRepairs((w) => w.sql('INSERT INTO blobs (id, size, refs, created_at, unreferenced_at) VALUES (?, 0, 0, 0, 0)', etagOf(Buffer.alloc(0))), ['blob-row-without-content']);
+    const { world } = await findsAndRepairs(
+      (w) => w.sql('INSERT INTO blobs (id, size, refs, created_at, unreferenced_at) VALUES (?, 0, 0, 0, 0)', etagOf(Buffer.alloc(0))),
+      ['blob-row-without-content'],
+    );
     removeDataDir(world.dataDir);
   });
 
@@ -107,10 +117,13 @@ describe('fsck on planted faults', () => {
   });
 
   test('broken dir_stats counters are rebuilt', async () => {
-    const { world } = await findsAndRepairs((w) => {
-      w.sql('UPDATE dir_stats SET files = files + 5 WHERE dir_id = 0');
-      w.sql('DELETE FROM dir_stats WHERE dir_id <> 0 AND files > 0');
-    }, ['dir-stats']);
+    const { world } = await findsAndRepairs(
+      (w) => {
+        w.sql('UPDATE dir_stats SET files = files + 5 WHERE dir_id = 0');
+        w.sql('DELETE FROM dir_stats WHERE dir_id <> 0 AND files > 0');
+      },
+      ['dir-stats'],
+    );
     removeDataDir(world.dataDir);
   });
 
@@ -122,21 +135,27 @@ describe('fsck on planted faults', () => {
 
   test('a stray temporary file of the store is deleted', async () => {
     let stray = '';
-    const { world } = await findsAndRepairs((w) => {
-      stray = join(w.dataDir, 'blobs', 'tmp', 'deadbeef.part');
-      mkdirSync(dirname(stray), { recursive: true });
-      writeFileSync(stray, 'half a file');
-    }, ['store-temp']);
+    const { world } = await findsAndRepairs(
+      (w) => {
+        stray = join(w.dataDir, 'blobs', 'tmp', 'deadbeef.part');
+        mkdirSync(dirname(stray), { recursive: true });
+        writeFileSync(stray, 'half a file');
+      },
+      ['store-temp'],
+    );
     assert.equal(existsSync(stray), false);
     removeDataDir(world.dataDir);
   });
 
   test('a stray offline working directory and seeding directory are deleted', async () => {
-    const { world } = await findsAndRepairs((w) => {
-      mkdirSync(join(w.dataDir, 'offline', '0123456789abcdef0123456789abcdef', 'Some Torrent'), { recursive: true });
-      writeFileSync(join(w.dataDir, 'offline', '0123456789abcdef0123456789abcdef', 'Some Torrent', 'piece.bin'), 'x');
-      mkdirSync(join(w.dataDir, 'seeding', 'fedcba9876543210fedcba9876543210'), { recursive: true });
-    }, ['offline-leftover', 'seeding-leftover']);
+    const { world } = await findsAndRepairs(
+      (w) => {
+        mkdirSync(join(w.dataDir, 'offline', '0123456789abcdef0123456789abcdef', 'Some Torrent'), { recursive: true });
+        writeFileSync(join(w.dataDir, 'offline', '0123456789abcdef0123456789abcdef', 'Some Torrent', 'piece.bin'), 'x');
+        mkdirSync(join(w.dataDir, 'seeding', 'fedcba9876543210fedcba9876543210'), { recursive: true });
+      },
+      ['offline-leftover', 'seeding-leftover'],
+    );
     assert.equal(existsSync(join(world.dataDir, 'offline', '0123456789abcdef0123456789abcdef')), false);
     removeDataDir(world.dataDir);
   });
@@ -144,31 +163,37 @@ describe('fsck on planted faults', () => {
   test('stored content no row names is deleted once older than the collector grace, left alone before', async () => {
     const orphan = Buffer.from('nobody references me');
     let path = '';
-    const { world } = await findsAndRepairs(async (w) => {
-      path = w.contentPath(etagOf(orphan));
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, orphan);
-      assert.equal((await w.fsck()).clean, true, 'young orphan content may be an upload about to reference it');
-      const old = new Date(Date.now() - 11 * 60 * 1000);
-      utimesSync(path, old, old);
-    }, ['orphan-content']);
+    const { world } = await findsAndRepairs(
+      async (w) => {
+        path = w.contentPath(etagOf(orphan));
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(path, orphan);
+        assert.equal((await w.fsck()).clean, true, 'young orphan content may be an upload about to reference it');
+        const old = new Date(Date.now() - 11 * 60 * 1000);
+        utimesSync(path, old, old);
+      },
+      ['orphan-content'],
+    );
     assert.equal(existsSync(path), false);
     removeDataDir(world.dataDir);
   });
 
   test('block files and assemblies of expired uploads are deleted; live ones are kept', async () => {
     let live = '';
-    const { world } = await findsAndRepairs((w) => {
-      const uploads = join(w.dataDir, 'uploads');
-      mkdirSync(uploads, { recursive: true });
-      const old = new Date(Date.now() - 25 * 3600 * 1000);
-      for (const name of ['a'.repeat(32), `asm-${'b'.repeat(32)}`, `asm-${'b'.repeat(32)}.map`]) {
-        writeFileSync(join(uploads, name), 'x');
-        utimesSync(join(uploads, name), old, old);
-      }
-      live = join(uploads, 'c'.repeat(32));
-      writeFileSync(live, 'a block sent an hour ago');
-    }, ['upload-leftover']);
+    const { world } = await findsAndRepairs(
+      (w) => {
+        const uploads = join(w.dataDir, 'uploads');
+        mkdirSync(uploads, { recursive: true });
+        const old = new Date(Date.now() - 25 * 3600 * 1000);
+        for (const name of ['a'.repeat(32), `asm-${'b'.repeat(32)}`, `asm-${'b'.repeat(32)}.map`]) {
+          writeFileSync(join(uploads, name), 'x');
+          utimesSync(join(uploads, name), old, old);
+        }
+        live = join(uploads, 'c'.repeat(32));
+        writeFileSync(live, 'a block sent an hour ago');
+      },
+      ['upload-leftover'],
+    );
     assert.equal(existsSync(live), true, 'a block of an upload still under way is kept');
     removeDataDir(world.dataDir);
   });

@@ -63,7 +63,11 @@ function storeTemp(dataDir: string): string[] {
 
 async function assertClean(server: TestServer): Promise<void> {
   const report = await runFsck({ dataDir: server.dataDir, force: true });
-  assert.deepEqual(report.problems.map((p) => `${p.code}: ${p.message}`), [], 'fsck finds nothing wrong');
+  assert.deepEqual(
+    report.problems.map((p) => `${p.code}: ${p.message}`),
+    [],
+    'fsck finds nothing wrong',
+  );
 }
 
 describe('a full disk', () => {
@@ -110,7 +114,10 @@ describe('a full disk', () => {
       // Nothing stored was damaged, nothing appeared, no space was charged for what failed.
       for (const [path, bytesKept] of kept) await assertFile(alice, path, bytesKept);
       assert.equal((await alice.call('/v1/files/page', { path: '/' })).list.filter((f: { type: number }) => f.type === 0).length, 0);
-      assert.equal((await alice.call('/v1/user/info')).spaceUsed, [...kept.values()].reduce((s, b) => s + b.length, 0));
+      assert.equal(
+        (await alice.call('/v1/user/info')).spaceUsed,
+        [...kept.values()].reduce((s, b) => s + b.length, 0),
+      );
       await assertClean(server);
 
       // Free space: delete two kept files, let the collector free their content.
@@ -162,11 +169,15 @@ describe('a full disk', () => {
       const tf = await uploadTorrent(bob, 'too-big.torrent', swarm.built.torrent);
       const { taskHash } = await bob.call('/v1/offline/parseTorrent', { uuid: tf.uuid });
       const { taskId } = await bob.call('/v1/offline/start', { taskHash, savePath: '/dl' });
-      const failed = await waitFor('the task to fail', async () => {
-        const t = await task(bob, taskId);
-        if (t?.status === 100) throw new Error('the task finished on a full disk');
-        return t?.status === -1 ? t : undefined;
-      }, 120_000);
+      const failed = await waitFor(
+        'the task to fail',
+        async () => {
+          const t = await task(bob, taskId);
+          if (t?.status === 100) throw new Error('the task finished on a full disk');
+          return t?.status === -1 ? t : undefined;
+        },
+        120_000,
+      );
       assert.equal(failed.error, 'DISK_FULL', JSON.stringify(failed));
 
       await deleteAndCollect(server, bob, fillers);

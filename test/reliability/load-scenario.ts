@@ -15,7 +15,9 @@ import { makeTorrent, outsideClientOptions, startTracker, writePayload, type Bui
 import { bytes, etagOf } from '../upload/helpers.js';
 
 const require = createRequire(import.meta.url);
-const WebTorrent = require('webtorrent') as new (opts: object) => {
+const WebTorrent = require('webtorrent') as new (
+  opts: object,
+) => {
   add(torrent: Buffer, opts: { path: string }, cb: () => void): unknown;
   on(event: 'error', listener: (err: Error) => void): void;
   destroy(cb: () => void): void;
@@ -69,7 +71,9 @@ const SERVER_STOP_MS = 90_000;
 
 /** page-prober.ts in a child process; stop() ends it and returns its samples (ms); kill() ends it now. */
 function startPageProber(url: string, token: string, path: string): { stop(): Promise<number[]>; kill(): void } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'page-prober.ts'), url, token, path], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'page-prober.ts'), url, token, path], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
@@ -126,7 +130,9 @@ async function loadSwarm(o: LoadOptions, tracker: Tracker, seeder: Seeder, seedD
   const signal = o.signal;
   const built: BuiltTorrent[] = [];
   for (let i = 0; i < o.torrents; i++) {
-    built.push(makeTorrent([{ path: `payload-${i}.bin`, bytes: bytes(o.torrentBytes + i, 5000 + i) }], { announce: [tracker.httpUrl], pieceLength: 64 * 1024 }));
+    built.push(
+      makeTorrent([{ path: `payload-${i}.bin`, bytes: bytes(o.torrentBytes + i, 5000 + i) }], { announce: [tracker.httpUrl], pieceLength: 64 * 1024 }),
+    );
   }
   for (const b of built) {
     await writePayload(seedDir, b);
@@ -254,7 +260,8 @@ async function loadSwarm(o: LoadOptions, tracker: Tracker, seeder: Seeder, seedD
     for (const t of tasks) {
       const payload = t.torrent.files[0];
       const r = await t.user.raw('/v1/files/get', { path: `${t.save}/${payload.path}` });
-      if (r.status !== 200 || r.json.result.storeId !== etagOf(payload.bytes) || r.json.result.size !== payload.bytes.length) wrongFiles.push(`${t.save}/${payload.path}: ${r.status}`);
+      if (r.status !== 200 || r.json.result.storeId !== etagOf(payload.bytes) || r.json.result.size !== payload.bytes.length)
+        wrongFiles.push(`${t.save}/${payload.path}: ${r.status}`);
     }
     for (const [uuid, { user, data }] of sent) {
       const { downloadAddress } = await call(user, '/v1/files/download', { uuid });

@@ -5,8 +5,19 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatLoad, runLoad, type LoadOptions } from './load-scenario.js';
 
-test('20 users × 5 torrent tasks on one swarm with 200 concurrent small uploads: every task done, every upload intact, no 5xx', { timeout: 900_000 }, async (t) => {
-  const opts: LoadOptions = { users: 20, tasksPerUser: 5, torrents: 25, torrentBytes: 256 * 1024, uploads: 200, uploadMaxBytes: 16 * 1024, log: (l) => t.diagnostic(l), signal: t.signal };
+test('20 users × 5 torrent tasks on one swarm with 200 concurrent small uploads: every task done, every upload intact, no 5xx', {
+  timeout: 900_000,
+}, async (t) => {
+  const opts: LoadOptions = {
+    users: 20,
+    tasksPerUser: 5,
+    torrents: 25,
+    torrentBytes: 256 * 1024,
+    uploads: 200,
+    uploadMaxBytes: 16 * 1024,
+    log: (l) => t.diagnostic(l),
+    signal: t.signal,
+  };
   const r = await runLoad(opts);
   for (const line of formatLoad(opts, r).split('\n')) t.diagnostic(line);
   assert.deepEqual(r.serverErrors, [], 'no 5xx answers');

@@ -26,8 +26,14 @@ const PUBLIC: PublicRule[] = [
     reason: "6pan's text-message sign-in and recovery, public in the gateway: openpan sends no SMS and answers SMS_UNAVAILABLE",
   },
   { match: (r) => r.url === '/v1/common/time', reason: "the server's clock, public in the gateway" },
-  { match: (r) => r.url === '/v1/openapi.json' || r.url === '/v1/openapi.html', reason: 'the API description: the routes and their shapes, no data; GET/HEAD only' },
-  { match: (r) => r.url === '/upload' || r.url.startsWith('/upload/'), reason: 'the upload service is authorised by the signed upload token of /v1/store/token' },
+  {
+    match: (r) => r.url === '/v1/openapi.json' || r.url === '/v1/openapi.html',
+    reason: 'the API description: the routes and their shapes, no data; GET/HEAD only',
+  },
+  {
+    match: (r) => r.url === '/upload' || r.url.startsWith('/upload/'),
+    reason: 'the upload service is authorised by the signed upload token of /v1/store/token',
+  },
   { match: (r) => r.url.startsWith('/dl/'), reason: 'signed download addresses authorise themselves (HMAC, expiry)' },
   {
     match: (r) => !r.url.startsWith('/v1/') && !r.url.startsWith('/upload') && !r.url.startsWith('/dl/'),
@@ -69,7 +75,11 @@ describe('every authenticated route refuses bad session tokens', () => {
 
     const good = (await s.newUser('mallory', 'mallory-pw-1')).token;
     const expired = (await new Client(s.url).login('mallory', 'mallory-pw-1')).token;
-    await s.openpan.db.updateTable('sessions').set({ expires_at: Date.now() - 1000 }).where('token_hash', '=', sessionKey(expired)).execute();
+    await s.openpan.db
+      .updateTable('sessions')
+      .set({ expires_at: Date.now() - 1000 })
+      .where('token_hash', '=', sessionKey(expired))
+      .execute();
     const loggedOut = await new Client(s.url).login('mallory', 'mallory-pw-1');
     await loggedOut.call('/v1/user/logout');
     const oldPassword = (await s.newUser('trent', 'trent-pw-1')).token;
@@ -100,7 +110,8 @@ describe('every authenticated route refuses bad session tokens', () => {
 
   test('the router was read: it has the user, files, store and offline calls', () => {
     const urls = routes.map((r) => r.url);
-    for (const u of ['/v1/user/info', '/v1/files/page', '/v1/store/token', '/v1/offline/start', '/upload/mkblk/:blockSize', '/dl/*']) assert.ok(urls.includes(u), u);
+    for (const u of ['/v1/user/info', '/v1/files/page', '/v1/store/token', '/v1/offline/start', '/upload/mkblk/:blockSize', '/dl/*'])
+      assert.ok(urls.includes(u), u);
   });
 
   test('each route is either public by design or refuses every bad token with 401 UNAUTHORIZED', async () => {
@@ -159,9 +170,14 @@ describe('public routes check their own credentials', () => {
       { what: 'a session token', token: s.admin.token },
       { what: 'signed with another secret', token: signUploadToken({ ...policy }, 'another-secret') },
       { what: 'expired', token: signUploadToken({ ...policy, deadline: Date.now() - 1000 }, secret) },
-      { what: 'policy changed after signing', token: `${validUpload.split(':').slice(0, 2).join(':')}:${Buffer.from(JSON.stringify({ ...policy, userId: policy.userId + 1 })).toString('base64url')}` },
+      {
+        what: 'policy changed after signing',
+        token: `${validUpload.split(':').slice(0, 2).join(':')}:${Buffer.from(JSON.stringify({ ...policy, userId: policy.userId + 1 })).toString('base64url')}`,
+      },
     ];
-    const uploadRoutes = listRoutes(s.openpan.http).filter((r) => r.url === '/upload' || r.url.startsWith('/upload/')).filter((r) => r.methods.includes('POST'));
+    const uploadRoutes = listRoutes(s.openpan.http)
+      .filter((r) => r.url === '/upload' || r.url.startsWith('/upload/'))
+      .filter((r) => r.methods.includes('POST'));
     assert.ok(uploadRoutes.length >= 5);
     for (const route of uploadRoutes) {
       const url = s.url + concreteUrl(route.url);
@@ -169,7 +185,10 @@ describe('public routes check their own credentials', () => {
       for (const f of forged) {
         const res = isBlockCall
           ? await fetch(url, { method: 'POST', headers: { authorization: f.token, 'content-type': 'application/octet-stream' }, body: 'x' })
-          : await formUpload(url, f.token === '' ? null : f.token, Buffer.from('x'), { path: '' }).then((a) => ({ status: a.status, json: async () => a.json }));
+          : await formUpload(url, f.token === '' ? null : f.token, Buffer.from('x'), { path: '' }).then((a) => ({
+              status: a.status,
+              json: async () => a.json,
+            }));
         const json = (await res.json()) as { code: string };
         assert.deepEqual({ status: res.status, code: json.code }, { status: 401, code: 'UNAUTHORIZED' }, `POST ${route.url} with a ${f.what} upload token`);
       }
@@ -194,13 +213,24 @@ describe('public routes check their own credentials', () => {
       return u.toString();
     };
     variants.push(
-      { what: "another file's content id", url: good.toString().replace(good.pathname.split('/')[2], new URL((await s.admin.call('/v1/files/download', { uuid: b.uuid })).downloadAddress).pathname.split('/')[2]) },
+      {
+        what: "another file's content id",
+        url: good
+          .toString()
+          .replace(good.pathname.split('/')[2], new URL((await s.admin.call('/v1/files/download', { uuid: b.uuid })).downloadAddress).pathname.split('/')[2]),
+      },
       { what: 'another name', url: good.toString().replace('/a.txt?', '/b.txt?') },
       { what: 'a later expiry', url: withParam('e', String(Number(good.searchParams.get('e')) + 1000)) },
       { what: 'another user', url: withParam('u', '999') },
       { what: 'another size', url: withParam('s', '1') },
       { what: 'another file uuid', url: withParam('f', b.uuid) },
-      { what: 'a changed signature', url: withParam('sig', (good.searchParams.get('sig') ?? '').replace(/^./, (c) => (c === 'A' ? 'B' : 'A'))) },
+      {
+        what: 'a changed signature',
+        url: withParam(
+          'sig',
+          (good.searchParams.get('sig') ?? '').replace(/^./, (c) => (c === 'A' ? 'B' : 'A')),
+        ),
+      },
       { what: 'no signature', url: good.toString().replace(/&sig=[^&]*/, '') },
       { what: 'a duplicated parameter', url: `${good}&e=${Date.now() + 10 ** 9}` },
     );

@@ -24,7 +24,11 @@ describe('security headers', () => {
     for (const route of listRoutes(s.openpan.http)) {
       for (const method of route.methods) {
         const url = s.url + concreteUrl(route.url);
-        const res = await fetch(url, { method, headers: method === 'POST' ? { 'content-type': 'application/json' } : {}, body: method === 'POST' ? '{}' : undefined });
+        const res = await fetch(url, {
+          method,
+          headers: method === 'POST' ? { 'content-type': 'application/json' } : {},
+          body: method === 'POST' ? '{}' : undefined,
+        });
         await res.arrayBuffer();
         assertCommon(res, `${method} ${route.url} → ${res.status}`);
       }
@@ -33,7 +37,11 @@ describe('security headers', () => {
 
   test('API answers are not stored by caches and cannot be framed or loaded as a page', async () => {
     for (const path of ['/v1/user/info', '/v1/user/login', '/v1/no/such/call']) {
-      const res = await fetch(s.url + path, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${s.admin.token}` }, body: '{}' });
+      const res = await fetch(s.url + path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${s.admin.token}` },
+        body: '{}',
+      });
       await res.arrayBuffer();
       assertCommon(res, path);
       assert.equal(res.headers.get('cache-control'), 'no-store', path);
@@ -43,7 +51,10 @@ describe('security headers', () => {
   });
 
   test('the upload service keeps its CORS headers, is marked cross-origin and not cacheable', async () => {
-    const pre = await fetch(`${s.url}/upload/mkblk/4`, { method: 'OPTIONS', headers: { origin: 'https://elsewhere.example', 'access-control-request-method': 'POST' } });
+    const pre = await fetch(`${s.url}/upload/mkblk/4`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://elsewhere.example', 'access-control-request-method': 'POST' },
+    });
     assert.equal(pre.status, 204);
     assert.equal(pre.headers.get('access-control-allow-origin'), '*');
     assert.match(pre.headers.get('access-control-allow-methods') ?? '', /POST/);

@@ -43,7 +43,11 @@ describe('secrets never appear in the log', () => {
       assert.equal((await new Client(url).raw('/v1/user/login', { name: 'logvictim', password })).status, 401);
     }
     // A password in a body that is not valid JSON.
-    await fetch(`${url}/v1/user/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"name":"admin","password":"${adminPassword}"` });
+    await fetch(`${url}/v1/user/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"name":"admin","password":"${adminPassword}"`,
+    });
 
     // Form upload and block upload with their tokens and ctxs.
     const t1 = await ticket(user, { name: 'one.txt' });

@@ -36,7 +36,10 @@ async function withWorld(body: (w: World) => Promise<void>): Promise<void> {
       const writer = await store.createWriter();
       await writer.write(Buffer.from(text));
       const { etag, size } = await writer.commit();
-      await db.insertInto('blobs').values({ id: etag, size, refs, created_at: NOW - 10 * GRACE, unreferenced_at: unreferencedAt }).execute();
+      await db
+        .insertInto('blobs')
+        .values({ id: etag, size, refs, created_at: NOW - 10 * GRACE, unreferenced_at: unreferencedAt })
+        .execute();
       return etag;
     },
     row: (etag) => db.selectFrom('blobs').select('refs').where('id', '=', etag).executeTakeFirst(),

@@ -40,7 +40,14 @@ function stats(server: Server) {
 }
 
 /** Sends `data` in blocks of blockSize, each whole in one mkblk with its order, in the given order. */
-async function sendWhole(server: Server, token: string, uploadUrl: string, data: Buffer, blockSize: number, order: 'forward' | 'reverse' | 'parallel' = 'forward'): Promise<string[]> {
+async function sendWhole(
+  server: Server,
+  token: string,
+  uploadUrl: string,
+  data: Buffer,
+  blockSize: number,
+  order: 'forward' | 'reverse' | 'parallel' = 'forward',
+): Promise<string[]> {
   const n = Math.max(1, Math.ceil(data.length / blockSize));
   const ctxs: string[] = new Array(n);
   const send = async (i: number) => {
@@ -205,7 +212,8 @@ test('blocks without an order use block files and the copy path; a mixed list mo
     const data = bytes(2 * BLOCK + 100, 50);
     const t = await ticket(server.admin, { name: 'plain.bin', path: '/' });
     const ctxs: string[] = [];
-    for (let o = 0; o < data.length; o += BLOCK) ctxs.push((await mkblk(t.uploadUrl, t.token, Math.min(BLOCK, data.length - o), data.subarray(o, o + BLOCK))).json.ctx);
+    for (let o = 0; o < data.length; o += BLOCK)
+      ctxs.push((await mkblk(t.uploadUrl, t.token, Math.min(BLOCK, data.length - o), data.subarray(o, o + BLOCK))).json.ctx);
     for (const c of ctxs) assert.match(c, /^[A-Za-z0-9_-]{60}$/, 'a block without order keeps the v1 ctx');
     assert.equal((await assemblies(server.dataDir)).length, 0);
     const before = stats(server);
@@ -305,10 +313,14 @@ test('an interrupted placed block gives its position back, so the retry is place
     // A chunked body (no Content-Length) that turns out longer than the block: refused after
     // the position was claimed and written to; the claim must be released.
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request(`${t.uploadUrl}/mkblk/${BLOCK}/0`, { method: 'POST', headers: { authorization: t.token, 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
+      const req = request(
+        `${t.uploadUrl}/mkblk/${BLOCK}/0`,
+        { method: 'POST', headers: { authorization: t.token, 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on('error', reject);
       req.write(bytes(BLOCK, 81));
       req.end(Buffer.alloc(1));

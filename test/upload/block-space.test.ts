@@ -25,11 +25,16 @@ async function streamedMkblk(uploadUrl: string, token: string, blockSize: number
       controller.close();
     },
   });
-  const res = await fetch(`${uploadUrl}/mkblk/${blockSize}${order === undefined ? '' : `/${order}`}`, { method: 'POST', headers: octet(token), body: stream, duplex: 'half' } as RequestInit);
+  const res = await fetch(`${uploadUrl}/mkblk/${blockSize}${order === undefined ? '' : `/${order}`}`, {
+    method: 'POST',
+    headers: octet(token),
+    body: stream,
+    duplex: 'half',
+  } as RequestInit);
   return { status: res.status, json: (await res.json()) as any, headers: res.headers };
 }
 
-test('the review\'s loop: blocks sent with one token stop at the free space, whole blocks counted before their bytes', async () => {
+test("the review's loop: blocks sent with one token stop at the free space, whole blocks counted before their bytes", async () => {
   const server = await startServer();
   try {
     const carol = await userWithQuota(server, 'carol', 10 * MiB);

@@ -79,7 +79,7 @@ test('8 MiB blocks, "UpToken" authorization, /mkblk without order, query strings
   }
 });
 
-test('mkfile\'s mimeType (path, base64) or MimeType header becomes the file\'s mime; the answer\'s key is its name', async () => {
+test("mkfile's mimeType (path, base64) or MimeType header becomes the file's mime; the answer's key is its name", async () => {
   const server = await startServer();
   try {
     const data = bytes(1000, 30);

@@ -58,7 +58,12 @@ test('kill -9 in the middle of uploads leaves no file and no space charged, and 
           duplex: 'half',
         } as RequestInit);
       })(),
-    ].map((p) => p.then(() => 'answered', () => 'cut off'));
+    ].map((p) =>
+      p.then(
+        () => 'answered',
+        () => 'cut off',
+      ),
+    );
     await new Promise((r) => setTimeout(r, 500));
     await server.kill9();
     assert.deepEqual(await Promise.all(inFlight), ['cut off', 'cut off']);

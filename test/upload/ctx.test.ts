@@ -24,7 +24,13 @@ test('a ctx round-trips and is 60 URL-safe characters without "," or "/"', () =>
 });
 
 test('extreme sizes and offsets round-trip', () => {
-  for (const [blockSize, offset] of [[0, 0], [1, 0], [1, 1], [2 ** 48 - 1, 2 ** 48 - 1], [32 * 1024 * 1024, 17]]) {
+  for (const [blockSize, offset] of [
+    [0, 0],
+    [1, 0],
+    [1, 1],
+    [2 ** 48 - 1, 2 ** 48 - 1],
+    [32 * 1024 * 1024, 17],
+  ]) {
     const block = { blockId: newBlockId(), blockSize, offset };
     assert.deepEqual(decodeCtx(encodeCtx(block, TOKEN, SECRET), TOKEN, SECRET), block);
   }
@@ -89,7 +95,12 @@ test('a placed block has a v2 ctx: 62 URL-safe characters, round-trips, bound to
   assert.match(v1, /^[A-Za-z0-9_-]{60}$/);
   assert.deepEqual(decodeCtx(v1, TOKEN, SECRET), { blockId: block.blockId, blockSize: 10, offset: 10 });
   // placements that cannot be represented, or where the block does not fit its stride
-  for (const placement of [{ order: -1, stride: 4194304 }, { order: 0, stride: 1000 }, { order: 0, stride: 0 }, { order: 2 ** 32, stride: 4194304 }]) {
+  for (const placement of [
+    { order: -1, stride: 4194304 },
+    { order: 0, stride: 1000 },
+    { order: 0, stride: 0 },
+    { order: 2 ** 32, stride: 4194304 },
+  ]) {
     assert.throws(() => encodeCtx({ ...block, placement }, TOKEN, SECRET), TypeError);
   }
   assert.throws(() => encodeCtx({ ...block, blockSize: 12 * 1024 * 1024, offset: 0 }, TOKEN, SECRET), TypeError);

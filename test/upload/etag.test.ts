@@ -12,7 +12,12 @@ function expectedEtag(data: Buffer): string {
     return Buffer.concat([Buffer.from([0x16]), createHash('sha1').update(data).digest()]).toString('base64url');
   }
   const all = createHash('sha1');
-  for (let o = 0; o < data.length; o += 4194304) all.update(createHash('sha1').update(data.subarray(o, o + 4194304)).digest());
+  for (let o = 0; o < data.length; o += 4194304)
+    all.update(
+      createHash('sha1')
+        .update(data.subarray(o, o + 4194304))
+        .digest(),
+    );
   return Buffer.concat([Buffer.from([0x96]), all.digest()]).toString('base64url');
 }
 

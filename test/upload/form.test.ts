@@ -48,12 +48,16 @@ test('file before a forged token: 401 and nothing is kept', async () => {
   }
 });
 
-test('POST {uploadUrl}/ is the same form upload; the answer\'s key is the created name; a matching crc32 field is accepted', async () => {
+test("POST {uploadUrl}/ is the same form upload; the answer's key is the created name; a matching crc32 field is accepted", async () => {
   const server = await startServer();
   try {
     const data = bytes(1234, 3);
     const t = await ticket(server.admin, { name: 'root-form.bin', path: '/' });
-    const a = await formUpload(t.uploadUrl, t.token, data, { path: '/', key: 'my/key.bin', fields: { crc32: String(crc32Of(data)), mimeType: 'x/y', 'x:var': 'v' } });
+    const a = await formUpload(t.uploadUrl, t.token, data, {
+      path: '/',
+      key: 'my/key.bin',
+      fields: { crc32: String(crc32Of(data)), mimeType: 'x/y', 'x:var': 'v' },
+    });
     assert.equal(a.json.key, 'root-form.bin', 'the token decides the name, and the answer says which');
     assert.equal(fileOf(a).name, 'root-form.bin');
     assert.equal(fileOf(a).mime, 'application/octet-stream', 'a mimeType of no registered type is ignored');
@@ -64,7 +68,7 @@ test('POST {uploadUrl}/ is the same form upload; the answer\'s key is the create
   }
 });
 
-test('a valid mimeType field becomes the file\'s mime; parameters and case are dropped', async () => {
+test("a valid mimeType field becomes the file's mime; parameters and case are dropped", async () => {
   const server = await startServer();
   try {
     for (const [name, mimeType, expected] of [
@@ -94,7 +98,10 @@ test('damaged or incomplete forms are refused', async () => {
     assertUploadError(await post(`${t.uploadUrl}/file/upload`, noFile), 400, 'UPLOAD_INVALID');
     assertUploadError(await post(`${t.uploadUrl}/file/upload`, 'token=x', { 'content-type': 'text/plain' }), 400, 'UPLOAD_INVALID');
     assertUploadError(await post(`${t.uploadUrl}/file/upload`, 'token=x'), 400, 'UPLOAD_INVALID');
-    const truncated = '--XX\r\nContent-Disposition: form-data; name="token"\r\n\r\n' + t.token + '\r\n--XX\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nabc';
+    const truncated =
+      '--XX\r\nContent-Disposition: form-data; name="token"\r\n\r\n' +
+      t.token +
+      '\r\n--XX\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nabc';
     const r = await post(`${t.uploadUrl}/file/upload`, truncated, { 'content-type': 'multipart/form-data; boundary=XX' });
     assert.equal(r.status, 400, JSON.stringify(r.json));
     assert.deepEqual(await tempBlobs(server.dataDir), []);
@@ -110,7 +117,11 @@ test('CORS: preflights are answered for any origin and every answer allows any o
     for (const path of ['/upload/file/upload', '/upload/', '/upload/mkblk/4194304/0', '/upload/bput/abc/0', '/upload/mkfile/10/key/eA==']) {
       const res = await fetch(server.url + path, {
         method: 'OPTIONS',
-        headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,uploadbatch' },
+        headers: {
+          origin: 'https://app.example',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization,content-type,uploadbatch',
+        },
       });
       assert.ok(res.status === 204 || res.status === 200, `${path}: ${res.status}`);
       assert.equal(res.headers.get('access-control-allow-origin'), '*');
@@ -121,7 +132,11 @@ test('CORS: preflights are answered for any origin and every answer allows any o
     // Headers of the uploader's own (jQuery's X-Requested-With, Content-MD5, Qiniu's x-qn-meta-*) are allowed too.
     const own = await fetch(`${server.url}/upload/file/upload`, {
       method: 'OPTIONS',
-      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'X-Requested-With, content-md5,x-qn-meta-owner' },
+      headers: {
+        origin: 'https://app.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'X-Requested-With, content-md5,x-qn-meta-owner',
+      },
     });
     assert.equal(own.status, 204);
     const ownAllowed = (own.headers.get('access-control-allow-headers') ?? '').toLowerCase().split(/\s*,\s*/);
@@ -138,13 +153,32 @@ test('CORS: preflights are answered for any origin and every answer allows any o
 test('a file sent before its token is capped at maxUntokenedFormBytes (413), then dropped', async () => {
   const server = await startServer();
   const service = new UploadService(
-    { files: server.openpan.files, store: new LocalDiskBlobStore(join(server.dataDir, 'blobs')), lock: new ContentLock(), repo: new UploadRepo(server.openpan.db), sessionOpen: (u, sid) => server.openpan.users.sessionOpen(u, sid) },
-    { secret: server.openpan.config.secret, dir: join(server.dataDir, 'uploads'), blockExpiryMs: 60_000, uploadUrl: () => `${server.url}/upload`, maxUntokenedFormBytes: 1000, sweepIntervalMs: 0 },
+    {
+      files: server.openpan.files,
+      store: new LocalDiskBlobStore(join(server.dataDir, 'blobs')),
+      lock: new ContentLock(),
+      repo: new UploadRepo(server.openpan.db),
+      sessionOpen: (u, sid) => server.openpan.users.sessionOpen(u, sid),
+    },
+    {
+      secret: server.openpan.config.secret,
+      dir: join(server.dataDir, 'uploads'),
+      blockExpiryMs: 60_000,
+      uploadUrl: () => `${server.url}/upload`,
+      maxUntokenedFormBytes: 1000,
+      sweepIntervalMs: 0,
+    },
   );
   try {
     const t = await ticket(server.admin, { name: 'capped.bin' });
     async function* parts(fileFirst: boolean, size: number, value = t.token): AsyncGenerator<FormPart> {
-      const file: FormPart = { kind: 'file', name: 'file', stream: (async function* () { for (let o = 0; o < size; o += 300) yield bytes(Math.min(300, size - o), o); })() };
+      const file: FormPart = {
+        kind: 'file',
+        name: 'file',
+        stream: (async function* () {
+          for (let o = 0; o < size; o += 300) yield bytes(Math.min(300, size - o), o);
+        })(),
+      };
       const token: FormPart = { kind: 'field', name: 'token', value };
       yield* fileFirst ? [file, token] : [token, file];
     }
@@ -161,15 +195,37 @@ test('a file sent before its token is capped at maxUntokenedFormBytes (413), the
   }
 });
 
-function serviceFor(server: Awaited<ReturnType<typeof startServer>>, options: { maxUntokenedFormBytes?: number; maxUntokenedBytesInFlight?: number } = {}): UploadService {
+function serviceFor(
+  server: Awaited<ReturnType<typeof startServer>>,
+  options: { maxUntokenedFormBytes?: number; maxUntokenedBytesInFlight?: number } = {},
+): UploadService {
   return new UploadService(
-    { files: server.openpan.files, store: new LocalDiskBlobStore(join(server.dataDir, 'blobs')), lock: new ContentLock(), repo: new UploadRepo(server.openpan.db), sessionOpen: (u, sid) => server.openpan.users.sessionOpen(u, sid) },
-    { secret: server.openpan.config.secret, dir: join(server.dataDir, 'uploads'), blockExpiryMs: 60_000, uploadUrl: () => `${server.url}/upload`, sweepIntervalMs: 0, ...options },
+    {
+      files: server.openpan.files,
+      store: new LocalDiskBlobStore(join(server.dataDir, 'blobs')),
+      lock: new ContentLock(),
+      repo: new UploadRepo(server.openpan.db),
+      sessionOpen: (u, sid) => server.openpan.users.sessionOpen(u, sid),
+    },
+    {
+      secret: server.openpan.config.secret,
+      dir: join(server.dataDir, 'uploads'),
+      blockExpiryMs: 60_000,
+      uploadUrl: () => `${server.url}/upload`,
+      sweepIntervalMs: 0,
+      ...options,
+    },
   );
 }
 
 function filePart(data: Uint8Array): FormPart {
-  return { kind: 'file', name: 'file', stream: (async function* () { for (let o = 0; o < data.length; o += 300) yield data.subarray(o, o + 300); })() };
+  return {
+    kind: 'file',
+    name: 'file',
+    stream: (async function* () {
+      for (let o = 0; o < data.length; o += 300) yield data.subarray(o, o + 300);
+    })(),
+  };
 }
 
 test('nothing of a file sent before its token reaches the disk until the token verifies', async () => {

@@ -5,7 +5,23 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { decodeCtx } from '../../src/upload/ctx.js';
 import { startServer } from '../helpers/server.js';
-import { BLOCK, MiB, assertUploadError, blobPath, blockFiles, bput, bytes, etagOf, fileOf, mkblk, mkfile, sendBlock, sha1Hex, storedBlobs, ticket } from './helpers.js';
+import {
+  BLOCK,
+  MiB,
+  assertUploadError,
+  blobPath,
+  blockFiles,
+  bput,
+  bytes,
+  etagOf,
+  fileOf,
+  mkblk,
+  mkfile,
+  sendBlock,
+  sha1Hex,
+  storedBlobs,
+  ticket,
+} from './helpers.js';
 
 test('an upload started before a restart is finished after it with the old ctxs', async () => {
   const first = await startServer();

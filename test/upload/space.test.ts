@@ -102,7 +102,7 @@ test('SPACE_EXCEEDED when the bytes arrive: mkfile and form upload re-check the 
   }
 });
 
-test('a form upload over the free space is refused naming the file\'s size, not the bytes received so far', async () => {
+test("a form upload over the free space is refused naming the file's size, not the bytes received so far", async () => {
   const server = await startServer();
   try {
     const erin = await server.newUser('erin');

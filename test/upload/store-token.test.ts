@@ -53,7 +53,10 @@ test('seed STEP 1 verbatim: token for a new torrent, form upload into /:torrent,
 
     // the bytes bob got are the ones admin uploaded
     const listed = await bob.call('/v1/files/page', { path: ':torrent' });
-    assert.deepEqual(listed.list.map((f: any) => f.uuid), [instant.uuid]);
+    assert.deepEqual(
+      listed.list.map((f: any) => f.uuid),
+      [instant.uuid],
+    );
   } finally {
     await server.close();
   }
@@ -91,7 +94,10 @@ test('re-sending the same name and hash returns the existing file; different con
     assert.equal(replaced.storeId, etagOf(b));
     assert.equal(replaced.size, b.length);
     const page = await server.admin.call('/v1/files/page', { path: '/docs' });
-    assert.deepEqual(page.list.map((f: any) => [f.name, f.storeId]), [['x.bin', etagOf(b)]]);
+    assert.deepEqual(
+      page.list.map((f: any) => [f.name, f.storeId]),
+      [['x.bin', etagOf(b)]],
+    );
     assert.equal((await server.admin.call('/v1/user/info')).spaceUsed, b.length, 'the replaced file no longer counts');
 
     // instant upload with override replaces too (content a is still stored until collected)
@@ -103,7 +109,7 @@ test('re-sending the same name and hash returns the existing file; different con
   }
 });
 
-test('override keeps the file\'s uuid and counts its version; the old download address dies', async () => {
+test("override keeps the file's uuid and counts its version; the old download address dies", async () => {
   const server = await startServer();
   try {
     const a = bytes(1000, 20);
@@ -152,7 +158,7 @@ test('destinations: parent uuid, :torrent in any case, path created like mkdir -
       [{ path: ':Torrent' }, '/:torrent/f.bin', ':Torrent'],
       [{ path: 'new/deep/dir/' }, '/new/deep/dir/f.bin', 'new/deep/dir/'],
       [{}, '/f.bin', ''],
-      [{ parent: '' , path: '/target' }, '/target/f.bin', '/target'],
+      [{ parent: '', path: '/target' }, '/target/f.bin', '/target'],
     ];
     for (const [i, [dest, path, parent]] of cases.entries()) {
       const data = bytes(10 + i, 10 + i);
@@ -194,7 +200,11 @@ test('refusals: bad hash, bad name, missing or foreign parent, wrong types, no t
     await expect({ hash }, 400, 'NAME_INVALID');
     await expect({ name: 5 }, 400, 'BAD_REQUEST');
     await expect({ name: 'a', size: -1 }, 400, 'BAD_REQUEST');
-    const anonymous = await fetch(`${server.url}/v1/store/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'a' }) });
+    const anonymous = await fetch(`${server.url}/v1/store/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'a' }),
+    });
     assert.equal(anonymous.status, 401);
     assert.equal(((await anonymous.json()) as { code: string }).code, 'UNAUTHORIZED');
     // A directory of that name is a conflict even with override.

@@ -94,7 +94,10 @@ test('a form whose file goes silent is cut off, and its temporary file is delete
     const t = await ticket(server.admin, { name: 'silent-form.bin' });
     const boundary = 'XXsilentXX';
     const start = `--${boundary}\r\nContent-Disposition: form-data; name="token"\r\n\r\n${t.token}\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a"\r\nContent-Type: application/octet-stream\r\n\r\n`;
-    const req = rawRequest(server, `POST /upload/file/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${start.length + 1024 * 1024}\r\n\r\n${start}`);
+    const req = rawRequest(
+      server,
+      `POST /upload/file/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${start.length + 1024 * 1024}\r\n\r\n${start}`,
+    );
     req.socket.write(bytes(100 * 1024, 2));
     await eventually('the file is being written', async () => (await tempBlobs(server.dataDir)).length === 1);
     const closed = await closesWithin(req, 5000);

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { Client, startServer } from '../helpers/server.js';
 import { assertUploadError, bytes, fileOf, formUpload, mkblk, ticket } from './helpers.js';
 
-test('after logout, the session\'s upload tokens are 401 UNAUTHORIZED for form and block uploads', async () => {
+test("after logout, the session's upload tokens are 401 UNAUTHORIZED for form and block uploads", async () => {
   const server = await startServer();
   try {
     const bob = await server.newUser('bob');
@@ -25,7 +25,7 @@ test('after logout, the session\'s upload tokens are 401 UNAUTHORIZED for form a
   }
 });
 
-test('a password change ends the other sessions\' upload tokens; the caller\'s session keeps its own', async () => {
+test("a password change ends the other sessions' upload tokens; the caller's session keeps its own", async () => {
   const server = await startServer();
   try {
     const phone = await server.newUser('carol');

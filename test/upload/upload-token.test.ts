@@ -37,7 +37,7 @@ function assertUnauthorized(fn: () => unknown, message?: RegExp): void {
   });
 }
 
-test('a token has the seed\'s shape: <40 hex>:<base64 of 40 hex>:<base64 JSON policy>', () => {
+test("a token has the seed's shape: <40 hex>:<base64 of 40 hex>:<base64 JSON policy>", () => {
   const token = signUploadToken(policy(), SECRET);
   const [ak, sign, pol] = token.split(':');
   assert.equal(token.split(':').length, 3);
@@ -98,7 +98,17 @@ test('a deadline written as a string of digits (as in the seed) is read as a num
 test('malformed tokens are refused with 401', () => {
   const token = signUploadToken(policy(), SECRET);
   const [ak, sign, pol] = token.split(':');
-  for (const bad of ['', 'x', `${ak}:${sign}`, `${ak}:${sign}:${pol}:extra`, `:${sign}:${pol}`, `${ak}::${pol}`, `${ak}:${sign}:`, `${ak}:${sign}:!!!`, `${ak}:***:${pol}`]) {
+  for (const bad of [
+    '',
+    'x',
+    `${ak}:${sign}`,
+    `${ak}:${sign}:${pol}:extra`,
+    `:${sign}:${pol}`,
+    `${ak}::${pol}`,
+    `${ak}:${sign}:`,
+    `${ak}:${sign}:!!!`,
+    `${ak}:***:${pol}`,
+  ]) {
     assertUnauthorized(() => verifyUploadToken(bad, SECRET, NOW));
   }
   assertUnauthorized(() => verifyUploadToken(undefined as unknown as string, SECRET, NOW));
@@ -111,8 +121,17 @@ test('a signed policy without the fields the server needs is refused', () => {
     assertUnauthorized(() => verifyUploadToken(signRaw(rest), SECRET, NOW));
   }
   for (const [field, value] of [
-    ['userId', 0], ['userId', -1], ['userId', '7'], ['userId', 1.5], ['dir', 'not-a-uuid'], ['name', ''], ['overwrite', 2],
-    ['fsizeLimit', -1], ['deadline', 'soon'], ['hash', 5], ['scope', 'other-bucket'],
+    ['userId', 0],
+    ['userId', -1],
+    ['userId', '7'],
+    ['userId', 1.5],
+    ['dir', 'not-a-uuid'],
+    ['name', ''],
+    ['overwrite', 2],
+    ['fsizeLimit', -1],
+    ['deadline', 'soon'],
+    ['hash', 5],
+    ['scope', 'other-bucket'],
   ] as const) {
     assertUnauthorized(() => verifyUploadToken(signRaw({ ...full, [field]: value }), SECRET, NOW), undefined);
   }

@@ -67,7 +67,10 @@ describe('web UI: change the files of an offline task', { timeout: 240_000 }, ()
     await page.getByTestId('torrent-input').setInputFiles({ name: 'pair.torrent', mimeType: 'application/x-bittorrent', buffer: swarm.built.torrent });
     await page.getByTestId('offer').getByText('Pair').waitFor();
   };
-  const waitStatus = (status: number, timeout = 180_000) => taskRow().and(page.locator(`[data-status="${status}"]`)).waitFor({ timeout });
+  const waitStatus = (status: number, timeout = 180_000) =>
+    taskRow()
+      .and(page.locator(`[data-status="${status}"]`))
+      .waitFor({ timeout });
 
   test('start the torrent with one of its two files; it finishes with that file only', async () => {
     await page.goto(`${server.url}/offline`);

@@ -54,17 +54,30 @@ describe('torrent file selection', () => {
 
   test('the tree has folders first, sizes and indices summed per folder', () => {
     const root = buildTree(files);
-    assert.deepEqual(root.children.map((n) => n.name), ['docs', 'video', 'cover.jpg']);
+    assert.deepEqual(
+      root.children.map((n) => n.name),
+      ['docs', 'video', 'cover.jpg'],
+    );
     const video = root.children[1];
     assert.equal(video.size, 1500);
     assert.deepEqual(video.indices.sort(), [1, 2]);
-    assert.deepEqual(video.children.map((n) => n.name), ['extras', 'clip.mkv']);
+    assert.deepEqual(
+      video.children.map((n) => n.name),
+      ['extras', 'clip.mkv'],
+    );
     assert.equal(root.size, 1560);
   });
 
   test('by type groups extensions case-insensitively; a group toggles all or nothing', () => {
     const groups = extensionGroups(files);
-    assert.deepEqual(groups.map((g) => [g.ext, g.indices]), [['.mkv', [1, 2]], ['.jpg', [3]], ['.txt', [0]]]);
+    assert.deepEqual(
+      groups.map((g) => [g.ext, g.indices]),
+      [
+        ['.mkv', [1, 2]],
+        ['.jpg', [3]],
+        ['.txt', [0]],
+      ],
+    );
     let selected = new Set([1]);
     assert.equal(checkState([1, 2], selected), 'some');
     selected = toggleGroup([1, 2], selected);

@@ -59,7 +59,16 @@ afterEach(() => {
 });
 
 function record(name: string): SavedUpload {
-  return { name, folder: '/Reports', size: 9 * BLOCK_SIZE, uploadUrl: 'http://127.0.0.1:7777/upload', token: `ak:sign:${name}`, blockSize: BLOCK_SIZE, ctxs: { 0: 'c'.repeat(62) }, savedAt: Date.now() };
+  return {
+    name,
+    folder: '/Reports',
+    size: 9 * BLOCK_SIZE,
+    uploadUrl: 'http://127.0.0.1:7777/upload',
+    token: `ak:sign:${name}`,
+    blockSize: BLOCK_SIZE,
+    ctxs: { 0: 'c'.repeat(62) },
+    savedAt: Date.now(),
+  };
 }
 
 test('signing out forgets every resumable upload and its upload token; other settings stay', () => {

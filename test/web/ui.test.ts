@@ -120,7 +120,16 @@ describe('web UI', { timeout: 240_000 }, () => {
       assert.equal(answer.status, 200);
       ctxs[order] = answer.json.ctx;
     }
-    const saved = { name: 'resumed.bin', folder: '/Reports', size: data.length, uploadUrl: t.uploadUrl, token: t.token, blockSize: 4 * MiB, ctxs, savedAt: Date.now() };
+    const saved = {
+      name: 'resumed.bin',
+      folder: '/Reports',
+      size: data.length,
+      uploadUrl: t.uploadUrl,
+      token: t.token,
+      blockSize: 4 * MiB,
+      ctxs,
+      savedAt: Date.now(),
+    };
     await page.evaluate(`localStorage.setItem(${JSON.stringify(`openpan.upload.${etag}:/Reports:resumed.bin`)}, ${JSON.stringify(JSON.stringify(saved))})`);
     await page.reload();
     await page.getByText('1 upload(s) were interrupted: resumed.bin (/Reports)', { exact: false }).waitFor();
@@ -131,7 +140,11 @@ describe('web UI', { timeout: 240_000 }, () => {
       if (m) sentBlocks.push(m[1]);
     });
     await page.getByTestId('upload-input').setInputFiles({ name: 'resumed.bin', mimeType: 'application/octet-stream', buffer: data });
-    await page.getByTestId('upload-item').filter({ hasText: 'resumed.bin' }).getByText('Resumed: 2 block(s) were already on the server').waitFor({ timeout: 60_000 });
+    await page
+      .getByTestId('upload-item')
+      .filter({ hasText: 'resumed.bin' })
+      .getByText('Resumed: 2 block(s) were already on the server')
+      .waitFor({ timeout: 60_000 });
     assert.deepEqual(sentBlocks, ['1'], 'only the missing block went over the wire');
     const file = await alice.call('/v1/files/get', { path: '/Reports/resumed.bin' });
     assert.equal(file.storeId, etag);
@@ -163,7 +176,11 @@ describe('web UI', { timeout: 240_000 }, () => {
     await page.getByRole('button', { name: /New folder/ }).focus();
     await page.keyboard.press('Enter');
     await page.getByLabel('Folder name').waitFor();
-    assert.equal(await page.evaluate<string>('document.activeElement?.getAttribute("aria-label") ?? document.activeElement?.tagName'), 'INPUT', 'the dialog focuses its field');
+    assert.equal(
+      await page.evaluate<string>('document.activeElement?.getAttribute("aria-label") ?? document.activeElement?.tagName'),
+      'INPUT',
+      'the dialog focuses its field',
+    );
     await page.keyboard.type('scratch');
     await page.keyboard.press('Enter');
     await row('scratch').waitFor();
@@ -215,8 +232,15 @@ describe('web UI', { timeout: 240_000 }, () => {
       assert.ok(Date.now() < until, `the task did not finish; progress seen: ${seen.join(', ')}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    assert.ok(seen.some((p) => p > 0 && p < 100), `progress was seen on its way (${seen.join(', ')})`);
-    assert.deepEqual([...seen].sort((a, b) => a - b), seen, `progress never goes back: ${seen.join(', ')}`);
+    assert.ok(
+      seen.some((p) => p > 0 && p < 100),
+      `progress was seen on its way (${seen.join(', ')})`,
+    );
+    assert.deepEqual(
+      [...seen].sort((a, b) => a - b),
+      seen,
+      `progress never goes back: ${seen.join(', ')}`,
+    );
     assert.equal(seen.at(-1), 100);
     assert.equal(await task.getByTestId('task-progress').textContent(), '100%');
     assert.equal(await task.getByTestId('task-status').textContent(), 'Done');
@@ -247,7 +271,9 @@ describe('web UI', { timeout: 240_000 }, () => {
     await page.getByLabel('Magnet links or URLs, one per line').fill('ftp://127.0.0.1/file.iso');
     await page.getByRole('button', { name: 'Read links' }).click();
     await page.getByRole('dialog').getByRole('alert').getByText('This kind of link is not supported.').waitFor();
-    await page.getByLabel('Magnet links or URLs, one per line').fill(`magnet:?xt=urn:btih:${swarm.built.infoHash}&dn=Sample%20Pack&tr=${encodeURIComponent(swarm.tracker.httpUrl)}`);
+    await page
+      .getByLabel('Magnet links or URLs, one per line')
+      .fill(`magnet:?xt=urn:btih:${swarm.built.infoHash}&dn=Sample%20Pack&tr=${encodeURIComponent(swarm.tracker.httpUrl)}`);
     await page.getByRole('button', { name: 'Read links' }).click();
     const offer = page.getByTestId('offer');
     await offer.waitFor({ timeout: 60_000 });
@@ -259,14 +285,19 @@ describe('web UI', { timeout: 240_000 }, () => {
 
   test('a big folder loads page by page as it scrolls; columns sort', async () => {
     for (let i = 0; i < 130; i++) await alice.call('/v1/files/createDirectory', { path: `/Big/dir ${String(i).padStart(3, '0')}` });
-    for (const [name, hash] of [['small.txt', etagOf(readme)], ['large.bin', etagOf(bytes(9 * MiB + 12_345, 304))], ['medium.bin', etagOf(track)]]) {
+    for (const [name, hash] of [
+      ['small.txt', etagOf(readme)],
+      ['large.bin', etagOf(bytes(9 * MiB + 12_345, 304))],
+      ['medium.bin', etagOf(track)],
+    ]) {
       await alice.call('/v1/store/token', { name, hash, path: '/Big' }); // known content: instant
     }
     // The pages the UI asks for (the rows on screen may already include the second page when
     // the end of the list is in view at once on a slow machine).
     const asked: Array<{ page: number; pageSize: number }> = [];
     const onRequest = (r: import('playwright-core').Request) => {
-      if (r.url().endsWith('/v1/files/page') && r.postDataJSON()?.path === '/Big') asked.push({ page: r.postDataJSON().page, pageSize: r.postDataJSON().pageSize });
+      if (r.url().endsWith('/v1/files/page') && r.postDataJSON()?.path === '/Big')
+        asked.push({ page: r.postDataJSON().page, pageSize: r.postDataJSON().pageSize });
     };
     page.on('request', onRequest);
     await page.goto(`${server.url}/drive/Big`);
@@ -277,7 +308,14 @@ describe('web UI', { timeout: 240_000 }, () => {
     await rows.nth(99).scrollIntoViewIfNeeded();
     await rows.nth(132).waitFor();
     assert.equal(await rows.count(), 133, 'the rest arrived on scrolling');
-    assert.deepEqual(asked.slice(0, 2), [{ page: 1, pageSize: 100 }, { page: 2, pageSize: 100 }], 'page by page');
+    assert.deepEqual(
+      asked.slice(0, 2),
+      [
+        { page: 1, pageSize: 100 },
+        { page: 2, pageSize: 100 },
+      ],
+      'page by page',
+    );
     page.off('request', onRequest);
     assert.deepEqual(await rows.nth(130).locator('td.name').textContent(), 'large.bin', 'directories first, then files by name');
 

@@ -97,7 +97,8 @@ export const download = defineCommand({
     quiet: { type: 'boolean', short: 'q', description: 'no progress' },
   },
   async run({ positionals, options }) {
-    if (positionals.length !== 1) throw new UsageError(positionals.length ? `unexpected argument ${JSON.stringify(positionals[1])}` : 'name the PATH to download');
+    if (positionals.length !== 1)
+      throw new UsageError(positionals.length ? `unexpected argument ${JSON.stringify(positionals[1])}` : 'name the PATH to download');
     const remote = positionals[0];
     const toStdout = options.output === '-';
     const target = toStdout ? null : downloadTarget(remote, options.output, (p) => existsSync(p) && statSync(p).isDirectory());

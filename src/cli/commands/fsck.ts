@@ -20,7 +20,7 @@ export const fsck = defineCommand({
   args: '[--data-dir DIR] [--verify] [--repair] [--force] [--json]',
   summary: 'Checks (and repairs) the consistency of a data directory.',
   description: [
-    'Checks that every file entry\'s content is stored with the right size (and with --verify the right hash),',
+    "Checks that every file entry's content is stored with the right size (and with --verify the right hash),",
     'that reference counts, space used and directory counts match the tree, that paths follow parent links,',
     'and that no temporary data or unreferenced content is left behind. --repair fixes what it can: counters',
     'are recomputed, leftovers deleted, and entries whose content is missing or damaged are removed (listed',
@@ -40,7 +40,10 @@ export const fsck = defineCommand({
     const dataDir = options['data-dir'] !== undefined ? resolve(options['data-dir']) : dataDirFrom(process.env);
     const expiry = uploadExpiryMs();
     // Loaded on demand: the client commands never need the database driver.
-    const [{ runFsck, NotADataDirError, DataDirBusyError }, { formatReport, reportJson }] = await Promise.all([import('../../fsck/fsck.js'), import('../../fsck/report.js')]);
+    const [{ runFsck, NotADataDirError, DataDirBusyError }, { formatReport, reportJson }] = await Promise.all([
+      import('../../fsck/fsck.js'),
+      import('../../fsck/report.js'),
+    ]);
     let report: FsckReport;
     try {
       report = await runFsck({ dataDir, verify: options.verify, repair: options.repair, force: options.force, uploadExpiryMs: expiry });

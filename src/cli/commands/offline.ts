@@ -181,13 +181,17 @@ export const offlineAdd = defineCommand({
   options: {
     files: { type: 'string', short: 'f', value: '0,2', description: 'indices of the files to download (default all)' },
     to: { type: 'string', short: 't', value: 'PATH', description: 'destination folder in the drive (created if missing); default /' },
-    name: { type: 'string', value: 'NAME', description: 'task name (default the torrent\'s name)' },
+    name: { type: 'string', value: 'NAME', description: "task name (default the torrent's name)" },
     wait: { type: 'boolean', short: 'w', description: 'wait until the task is done, showing its progress' },
     quiet: { type: 'boolean', short: 'q', description: 'print only the task id (and no progress)' },
   },
   async run({ positionals, options }) {
     if (positionals.length !== 1) {
-      throw new UsageError(positionals.length ? `unexpected argument ${JSON.stringify(positionals[1])} (add one source at a time)` : 'name a .torrent file, a magnet link or a URL');
+      throw new UsageError(
+        positionals.length
+          ? `unexpected argument ${JSON.stringify(positionals[1])} (add one source at a time)`
+          : 'name a .torrent file, a magnet link or a URL',
+      );
     }
     const source = positionals[0];
     const selection = parseFilesOption(options.files);
@@ -215,7 +219,9 @@ export const offlineAdd = defineCommand({
     if (quiet) out(task.taskId);
     else {
       const count = parsed.files ? `${task.files.length} of ${parsed.files.length} file${parsed.files.length === 1 ? '' : 's'}` : 'files';
-      out(`Started task ${task.taskId}: ${count} (${formatSize(task.size)}) into ${task.savePath || '/'}${task.status === STATUS.done ? ', already complete' : ''}`);
+      out(
+        `Started task ${task.taskId}: ${count} (${formatSize(task.size)}) into ${task.savePath || '/'}${task.status === STATUS.done ? ', already complete' : ''}`,
+      );
     }
     return options.wait ? waitForTask(client, task.taskId, quiet) : 0;
   },
@@ -265,7 +271,10 @@ async function watch(client: ApiClient, first: TaskObject[]): Promise<TaskObject
       if (live) {
         const done = tasks.filter((t) => t.status === STATUS.done).length;
         const failed = tasks.filter((t) => t.status === STATUS.failed).length;
-        live.draw([...running.map((t) => taskProgressLine(t, live.width)), `${running.length} running, ${done} done, ${failed} failed  (Ctrl-C to stop watching)`]);
+        live.draw([
+          ...running.map((t) => taskProgressLine(t, live.width)),
+          `${running.length} running, ${done} done, ${failed} failed  (Ctrl-C to stop watching)`,
+        ]);
       } else {
         // Not a terminal: one line per status change, for logs.
         for (const t of tasks) {
@@ -333,7 +342,14 @@ export const offlineGet = defineCommand({
       out(
         formatTable(
           ['INDEX', 'SIZE', 'DONE', 'PROGRESS', 'STATUS', 'PATH'],
-          task.detail.map((f) => [String(f.index), formatSize(f.size), formatSize(f.finishedSize), `${f.status === STATUS.done ? 100 : f.progress}%`, statusWord(f.status), f.path]),
+          task.detail.map((f) => [
+            String(f.index),
+            formatSize(f.size),
+            formatSize(f.finishedSize),
+            `${f.status === STATUS.done ? 100 : f.progress}%`,
+            statusWord(f.status),
+            f.path,
+          ]),
           [0, 1, 2, 3],
         ),
       );

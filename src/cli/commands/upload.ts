@@ -74,7 +74,9 @@ export const upload = defineCommand({
         } else {
           const seconds = (Date.now() - started) / 1000;
           const rate = seconds > 0 ? `, ${formatRate(sentBytes / seconds)}` : '';
-          process.stdout.write(`uploaded  ${file.path}  (${formatSize(file.size)} in ${seconds < 60 ? `${seconds.toFixed(1)} s` : formatDuration(seconds)}${rate})\n`);
+          process.stdout.write(
+            `uploaded  ${file.path}  (${formatSize(file.size)} in ${seconds < 60 ? `${seconds.toFixed(1)} s` : formatDuration(seconds)}${rate})\n`,
+          );
         }
       } catch (err) {
         progress.clear();

@@ -73,7 +73,11 @@ export function rangesComplete(ranges: PieceRanges, has: (piece: number) => bool
  * so its `file.progress` never reaches 1 for such a file. A job keeps these sums up to date piece
  * by piece (file-statuses.ts); this is their definition, which the tests compare them with.
  */
-export function verifiedBytes(file: Pick<TorrentFile, 'offset' | 'size' | 'firstPiece' | 'lastPiece'>, pieceLength: number, has: (piece: number) => boolean): number {
+export function verifiedBytes(
+  file: Pick<TorrentFile, 'offset' | 'size' | 'firstPiece' | 'lastPiece'>,
+  pieceLength: number,
+  has: (piece: number) => boolean,
+): number {
   const start = file.offset;
   const end = file.offset + file.size;
   let bytes = 0;

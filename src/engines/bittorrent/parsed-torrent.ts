@@ -17,7 +17,8 @@ export function parsedForWebTorrent(meta: TorrentMeta, torrentFile: Buffer, anno
     const path = destinationPath(meta, f);
     files[f.engineIndex] = { path: path.join(sep), name: path[path.length - 1], length: f.size, offset: f.offset };
   }
-  for (const h of stream.hidden) files[h.engineIndex] = { path: `${meta.name}${sep}.pad${sep}${h.engineIndex}`, name: String(h.engineIndex), length: h.size, offset: 0 };
+  for (const h of stream.hidden)
+    files[h.engineIndex] = { path: `${meta.name}${sep}.pad${sep}${h.engineIndex}`, name: String(h.engineIndex), length: h.size, offset: 0 };
   let offset = 0;
   for (const file of files) {
     file.offset = offset;

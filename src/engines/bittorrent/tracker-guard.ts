@@ -124,7 +124,9 @@ export function trackersRefused(s: PeerSources): TrackersRefused | null {
   if (s.trackers === 0 || s.allowedTrackers > 0) return null;
   const what = s.trackers === 1 ? 'The only tracker of this torrent is' : `All ${s.trackers} trackers of this torrent are`;
   const why = `${what} refused by the address policy (not a public address, or a name that did not resolve; OPENPAN_FETCH_ALLOW allows more).`;
-  const left = [s.dht ? 'the DHT' : null, s.webSeeds > 0 ? 'its web seeds' : null, s.peers > 0 ? 'the peers the magnet link names' : null].filter((x) => x !== null);
+  const left = [s.dht ? 'the DHT' : null, s.webSeeds > 0 ? 'its web seeds' : null, s.peers > 0 ? 'the peers the magnet link names' : null].filter(
+    (x) => x !== null,
+  );
   if (left.length === 0) return { notice: `${why} Nothing else can find a peer: no DHT, no web seed, no peer named in the link.`, isolated: true };
   return { notice: `${why} Peers can come only from ${left.join(' and ')}.`, isolated: false };
 }

@@ -3,7 +3,22 @@ import { dirname, resolve } from 'node:path';
 import { isAppError } from '../../errors.js';
 import { guardedAgents, installDefaultAgents, type AddressPolicy, type GuardedAgents } from '../../net/index.js';
 import { assertDownloadable, parseMagnet, parseTorrent, parseTorrentOnce, type TorrentFile, type TorrentMeta } from '../../torrent/index.js';
-import { FINAL_STATES, type DownloadEngine, type EngineErrorCode, type EngineFailure, type EngineHandle, type EngineJob, type EngineSource, type EngineState, type EngineStatus, type SeedHandle, type SeedingEngine, type SeedJob, type SeedState, type SeedStatus } from '../engine.js';
+import {
+  FINAL_STATES,
+  type DownloadEngine,
+  type EngineErrorCode,
+  type EngineFailure,
+  type EngineHandle,
+  type EngineJob,
+  type EngineSource,
+  type EngineState,
+  type EngineStatus,
+  type SeedHandle,
+  type SeedingEngine,
+  type SeedJob,
+  type SeedState,
+  type SeedStatus,
+} from '../engine.js';
 import { DEFAULT_MAX_OPEN_FILES, DescriptorsExhaustedError, FdPool, isDescriptorExhaustion, openRetrying } from '../fd-pool.js';
 import { JobHandle } from '../job-handle.js';
 import { FileStatuses } from './file-statuses.js';
@@ -13,7 +28,17 @@ import { PooledChunkStore, storeFiles } from './pooled-store.js';
 import { readOnlyStore } from './seed-store.js';
 import { parsedForWebTorrent } from './parsed-torrent.js';
 import { allowedUrls, magnetWithHints, torrentWithHints, trackersRefused, withHints } from './tracker-guard.js';
-import { interceptMetadata, WebTorrent, type WtBitfield, type WtClient, type WtParsedTorrent, type WtStoreConstructor, type WtStoreOptions, type WtTorrent, type WtWire } from './webtorrent-api.js';
+import {
+  interceptMetadata,
+  WebTorrent,
+  type WtBitfield,
+  type WtClient,
+  type WtParsedTorrent,
+  type WtStoreConstructor,
+  type WtStoreOptions,
+  type WtTorrent,
+  type WtWire,
+} from './webtorrent-api.js';
 
 // The BitTorrent engine: webtorrent@1.9.7 in process, behind the DownloadEngine interface.
 //
@@ -163,7 +188,14 @@ function prepareSource(source: EngineSource): PreparedSource | EngineFailure {
     // WebTorrent cannot use. parseMagnet's spelling (an IP, `[v6]` or a host name, then `:port`)
     // holds no `&` or `=`.
     for (const pe of magnet.peers) parts.push(`x.pe=${pe}`);
-    return { infoHash: magnet.infoHash, torrentId: `magnet:?${parts.join('&')}`, meta: null, trackers: magnet.trackers, webSeeds: magnet.webSeeds, peers: magnet.peers };
+    return {
+      infoHash: magnet.infoHash,
+      torrentId: `magnet:?${parts.join('&')}`,
+      meta: null,
+      trackers: magnet.trackers,
+      webSeeds: magnet.webSeeds,
+      peers: magnet.peers,
+    };
   } catch (err) {
     if (isAppError(err) && err.code === 'PROTOCOL_UNSUPPORTED') return failure('PROTOCOL_UNSUPPORTED', err.message);
     if (isAppError(err)) return failure('SOURCE_INVALID', err.message);
@@ -358,7 +390,8 @@ function fetchesMetadataOnly(job: BtJob): boolean {
 
 export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
   readonly name = 'webtorrent';
-  readonly #opts: Required<Omit<WebTorrentEngineOptions, 'downloadLimit' | 'uploadLimit' | 'addressPolicy' | 'fdPool'>> & Pick<WebTorrentEngineOptions, 'downloadLimit' | 'uploadLimit' | 'addressPolicy'>;
+  readonly #opts: Required<Omit<WebTorrentEngineOptions, 'downloadLimit' | 'uploadLimit' | 'addressPolicy' | 'fdPool'>> &
+    Pick<WebTorrentEngineOptions, 'downloadLimit' | 'uploadLimit' | 'addressPolicy'>;
   /** Every job's and seed's files are opened through it. */
   readonly #pool: FdPool;
   #client: WtClient | null = null;
@@ -465,7 +498,9 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
     }
     const seed = new BtSeed(spec.id, meta.infoHash as string, this);
     if (this.#closed) return this.#seedBorn(seed, failure('ENGINE_ERROR', 'The engine is closed.'));
-    const busy = this.#seeds.has(spec.id) || [...this.#seeds.values(), ...this.#jobs.values()].some((o) => (o instanceof BtSeed ? o.infoHash : o.source?.infoHash) === seed.infoHash);
+    const busy =
+      this.#seeds.has(spec.id) ||
+      [...this.#seeds.values(), ...this.#jobs.values()].some((o) => (o instanceof BtSeed ? o.infoHash : o.source?.infoHash) === seed.infoHash);
     if (busy) return this.#seedBorn(seed, failure('DUPLICATE_JOB', `Torrent ${seed.infoHash} is already in this engine.`));
     // Pad files read as zeros; every other file is read from its path, never written.
     const real = new Set(meta.files.map((f) => f.engineIndex));

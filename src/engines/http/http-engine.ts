@@ -4,7 +4,16 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FetchError, type ProbeResult } from '../../net/index.js';
 import { ETAG_BLOCK } from '../../store/etag.js';
-import { FINAL_STATES, type DownloadEngine, type EngineErrorCode, type EngineFailure, type EngineHandle, type EngineJob, type EngineState, type EngineStatus } from '../engine.js';
+import {
+  FINAL_STATES,
+  type DownloadEngine,
+  type EngineErrorCode,
+  type EngineFailure,
+  type EngineHandle,
+  type EngineJob,
+  type EngineState,
+  type EngineStatus,
+} from '../engine.js';
 import { JobHandle } from '../job-handle.js';
 import { ByteRanges } from './byte-ranges.js';
 import { HTTP_DEFAULTS, type HttpEngineOptions } from './options.js';
@@ -41,7 +50,10 @@ const TICK_MS = 1000;
 
 function failure(code: EngineErrorCode, message: string): EngineFailure {
   const status = code.startsWith('HTTP_') ? Number(code.slice(5)) : null;
-  const retryable = status !== null ? status >= 500 || status === 408 || status === 429 : ['NETWORK_ERROR', 'SIZE_MISMATCH', 'DISK_FULL', 'IO_ERROR', 'ENGINE_ERROR'].includes(code);
+  const retryable =
+    status !== null
+      ? status >= 500 || status === 408 || status === 429
+      : ['NETWORK_ERROR', 'SIZE_MISMATCH', 'DISK_FULL', 'IO_ERROR', 'ENGINE_ERROR'].includes(code);
   return { code, message, retryable };
 }
 

@@ -93,7 +93,8 @@ export class PositionalWriter {
         this.#blocked = false;
         this.onDrain();
       }
-      if (this.#idle.length > 0) this.#next(); // someone waits for the end: no more batching
+      if (this.#idle.length > 0)
+        this.#next(); // someone waits for the end: no more batching
       else this.#schedule();
       if (!this.#busy && this.#queue.length === 0) for (const w of this.#idle.splice(0)) w.resolve();
     };

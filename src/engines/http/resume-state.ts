@@ -31,8 +31,17 @@ export async function loadResumeState(path: string): Promise<ResumeState | null>
   }
   try {
     const v = JSON.parse(text) as Partial<ResumeState>;
-    const okRange = (r: unknown): boolean => Array.isArray(r) && r.length === 2 && r.every((n) => Number.isSafeInteger(n) && (n as number) >= 0) && (r[0] as number) < (r[1] as number);
-    if (v.version !== 1 || typeof v.url !== 'string' || typeof v.finalUrl !== 'string' || !Number.isSafeInteger(v.size) || !Array.isArray(v.done) || !v.done.every(okRange)) return null;
+    const okRange = (r: unknown): boolean =>
+      Array.isArray(r) && r.length === 2 && r.every((n) => Number.isSafeInteger(n) && (n as number) >= 0) && (r[0] as number) < (r[1] as number);
+    if (
+      v.version !== 1 ||
+      typeof v.url !== 'string' ||
+      typeof v.finalUrl !== 'string' ||
+      !Number.isSafeInteger(v.size) ||
+      !Array.isArray(v.done) ||
+      !v.done.every(okRange)
+    )
+      return null;
     if (v.etag !== undefined && typeof v.etag !== 'string') return null;
     if (v.lastModified !== undefined && typeof v.lastModified !== 'string') return null;
     return v as ResumeState;

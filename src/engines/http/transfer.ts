@@ -206,14 +206,16 @@ async function rangedDownload(host: TransferHost, cfg: TransferConfig, outer: Ab
     };
     const timer = setInterval(() => saver.tick(), SAVE_INTERVAL_MS);
     try {
-      const results = await Promise.allSettled(Array.from({ length: cfg.segments }, async () => {
-        try {
-          await worker();
-        } catch (err) {
-          inner.abort(err); // one connection's failure ends the others
-          throw err;
-        }
-      }));
+      const results = await Promise.allSettled(
+        Array.from({ length: cfg.segments }, async () => {
+          try {
+            await worker();
+          } catch (err) {
+            inner.abort(err); // one connection's failure ends the others
+            throw err;
+          }
+        }),
+      );
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed !== undefined) throw outer.aborted ? outer.reason : failed.reason;
     } finally {
@@ -233,7 +235,17 @@ async function rangedDownload(host: TransferHost, cfg: TransferConfig, outer: Ab
  * `first` holds the validators of the run's first response (the probe): every response must carry
  * them before a byte of its body is written, whatever the origin made of If-Range.
  */
-async function fetchRange(host: TransferHost, cfg: TransferConfig, signal: AbortSignal, url: URL, first: Validators, ifRange: string | null, seg: Segment, fh: FileHandle, saver: StateSaver): Promise<void> {
+async function fetchRange(
+  host: TransferHost,
+  cfg: TransferConfig,
+  signal: AbortSignal,
+  url: URL,
+  first: Validators,
+  ifRange: string | null,
+  seg: Segment,
+  fh: FileHandle,
+  saver: StateSaver,
+): Promise<void> {
   const size = first.size as number;
   const headers: Record<string, string> = { range: `bytes=${seg.pos}-${seg.end - 1}` };
   if (ifRange !== null) headers['if-range'] = ifRange;
@@ -249,7 +261,10 @@ async function fetchRange(host: TransferHost, cfg: TransferConfig, signal: Abort
       throw new ContentChanged(`unexpected Content-Range ${JSON.stringify(got['content-range'] ?? '')} for bytes ${seg.pos}-${seg.end - 1} of ${size}.`);
     }
     const later = { size: range.total, ...validators({ etag: got.etag, lastModified: got['last-modified'] }) };
-    if (!sameValidators(first, later)) throw new ContentChanged(`${url.host} answered bytes ${seg.pos}-${range.end} with ${describeValidators(later)}, the download began with ${describeValidators(first)}.`);
+    if (!sameValidators(first, later))
+      throw new ContentChanged(
+        `${url.host} answered bytes ${seg.pos}-${range.end} with ${describeValidators(later)}, the download began with ${describeValidators(first)}.`,
+      );
     await receive(host, cfg, signal, response.body, seg, range.end + 1, fh, saver);
   } finally {
     host.connections--;
@@ -323,7 +338,16 @@ function bodyOf(res: IncomingMessage): BodySource {
  * from `seg.pos`, or close the file, at once. The body is paused while the writer's queue is full
  * or the throttle asks for a wait.
  */
-async function receive(host: TransferHost, cfg: TransferConfig, signal: AbortSignal, body: BodySource, seg: Segment, rangeEnd: number, fh: FileHandle, saver: StateSaver | null): Promise<void> {
+async function receive(
+  host: TransferHost,
+  cfg: TransferConfig,
+  signal: AbortSignal,
+  body: BodySource,
+  seg: Segment,
+  rangeEnd: number,
+  fh: FileHandle,
+  saver: StateSaver | null,
+): Promise<void> {
   const writer = new PositionalWriter(fh.fd, seg.pos, (start, end) => {
     host.ranges.add(start, end);
     host.written(start, end);
@@ -390,7 +414,8 @@ async function receive(host: TransferHost, cfg: TransferConfig, signal: AbortSig
   }
   await writer.drained(); // a write error wins: it is the disk's, not retried
   if (streamError !== null) throw streamError;
-  if (seg.pos < Math.min(seg.end, rangeEnd)) throw new FetchError('SIZE_MISMATCH', `The response ended at byte ${seg.pos}, before the end of its range (${rangeEnd}).`);
+  if (seg.pos < Math.min(seg.end, rangeEnd))
+    throw new FetchError('SIZE_MISMATCH', `The response ended at byte ${seg.pos}, before the end of its range (${rangeEnd}).`);
 }
 
 // ---- one stream (no ranges, or no length) ----
@@ -481,18 +506,27 @@ class StateSaver {
 
   /** Saves if something changed (or `force`), after the previous save. */
   save(force = false): Promise<void> {
-    this.#running = this.#running.catch(() => {}).then(async () => {
-      if (!this.#dirty && !force) return;
-      this.#dirty = false;
-      const done = this.host.ranges.toJSON(); // taken before the sync: every listed byte is synced
-      try {
-        await this.fh.datasync();
-        await saveResumeState(this.host.statePath, { version: 1, url: this.host.url, finalUrl: this.probe.finalUrl, size: this.probe.size as number, ...validators(this.probe), done });
-      } catch (err) {
-        this.#dirty = true; // not saved: the next save must not skip
-        throw err;
-      }
-    });
+    this.#running = this.#running
+      .catch(() => {})
+      .then(async () => {
+        if (!this.#dirty && !force) return;
+        this.#dirty = false;
+        const done = this.host.ranges.toJSON(); // taken before the sync: every listed byte is synced
+        try {
+          await this.fh.datasync();
+          await saveResumeState(this.host.statePath, {
+            version: 1,
+            url: this.host.url,
+            finalUrl: this.probe.finalUrl,
+            size: this.probe.size as number,
+            ...validators(this.probe),
+            done,
+          });
+        } catch (err) {
+          this.#dirty = true; // not saved: the next save must not skip
+          throw err;
+        }
+      });
     return this.#running;
   }
 }

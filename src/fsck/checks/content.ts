@@ -43,36 +43,68 @@ async function checkBlob(ctx: CheckContext, b: BlobUse, checked: Checked): Promi
   const size = await storedSize(ctx, b.id);
   if (size === null) {
     if (b.uses > 0) {
-      problems.push({ code: 'content-missing', subject: b.id, message: `content ${b.id} (${b.size} bytes) used by ${b.uses} file(s) is not in the store`, repair: dropContent(b.id) });
+      problems.push({
+        code: 'content-missing',
+        subject: b.id,
+        message: `content ${b.id} (${b.size} bytes) used by ${b.uses} file(s) is not in the store`,
+        repair: dropContent(b.id),
+      });
     } else {
-      problems.push({ code: 'blob-row-without-content', subject: b.id, message: `blob row ${b.id} has no reference and no content`, repair: { kind: 'delete-blob-row', etag: b.id } });
+      problems.push({
+        code: 'blob-row-without-content',
+        subject: b.id,
+        message: `blob row ${b.id} has no reference and no content`,
+        repair: { kind: 'delete-blob-row', etag: b.id },
+      });
     }
     return problems;
   }
   let intact = true;
   if (size !== Number(b.size)) {
     intact = false;
-    problems.push({ code: 'content-size', subject: b.id, message: `content ${b.id} has ${size} bytes in the store but ${b.size} in its blob row`, repair: dropContent(b.id) });
+    problems.push({
+      code: 'content-size',
+      subject: b.id,
+      message: `content ${b.id} has ${size} bytes in the store but ${b.size} in its blob row`,
+      repair: dropContent(b.id),
+    });
   } else if (ctx.verify) {
     const got = await hashOf(ctx, b.id);
     checked.verifiedBytes += got.size;
     if (got.etag !== b.id) {
       intact = false;
-      problems.push({ code: 'content-corrupt', subject: b.id, message: `content ${b.id} hashes to ${got.etag}: its bytes are damaged`, repair: dropContent(b.id) });
+      problems.push({
+        code: 'content-corrupt',
+        subject: b.id,
+        message: `content ${b.id} hashes to ${got.etag}: its bytes are damaged`,
+        repair: dropContent(b.id),
+      });
     }
   }
   if (intact && b.uses > 0 && (Number(b.min_size) !== size || Number(b.max_size) !== size)) {
-    problems.push({ code: 'entry-size', subject: b.id, message: `file entries using content ${b.id} give sizes ${b.min_size}..${b.max_size}, the content has ${size} bytes`, repair: { kind: 'fix-entry-size', etag: b.id, size } });
+    problems.push({
+      code: 'entry-size',
+      subject: b.id,
+      message: `file entries using content ${b.id} give sizes ${b.min_size}..${b.max_size}, the content has ${size} bytes`,
+      repair: { kind: 'fix-entry-size', etag: b.id, size },
+    });
   }
   if (Number(b.refs) !== b.uses) {
-    problems.push({ code: 'refs', subject: b.id, message: `blob ${b.id} counts ${b.refs} reference(s) but ${b.uses} file entr${b.uses === 1 ? 'y uses' : 'ies use'} it`, repair: { kind: 'recount-refs' } });
+    problems.push({
+      code: 'refs',
+      subject: b.id,
+      message: `blob ${b.id} counts ${b.refs} reference(s) but ${b.uses} file entr${b.uses === 1 ? 'y uses' : 'ies use'} it`,
+      repair: { kind: 'recount-refs' },
+    });
   }
   const marked = b.unreferenced_at !== null;
   if ((b.uses === 0) !== marked) {
     problems.push({
       code: 'unreferenced-mark',
       subject: b.id,
-      message: marked ? `blob ${b.id} is in use but marked unreferenced` : `blob ${b.id} is unused but not marked unreferenced: the collector would never free it`,
+      message: marked
+        ? `blob ${b.id} is in use but marked unreferenced`
+        : `blob ${b.id} is unused but not marked unreferenced: the collector would never free it`,
       repair: { kind: 'recount-refs' },
     });
   }
@@ -100,8 +132,18 @@ export async function checkContent(ctx: CheckContext, checked: Checked): Promise
     const size = await storedSize(ctx, r.store_id);
     problems.push(
       size === null
-        ? { code: 'content-missing', subject: r.store_id, message: `content ${r.store_id} used by ${r.n} file(s) has neither a blob row nor bytes in the store`, repair: dropContent(r.store_id) }
-        : { code: 'blob-row-missing', subject: r.store_id, message: `content ${r.store_id} used by ${r.n} file(s) is stored but has no blob row`, repair: { kind: 'recount-refs' } },
+        ? {
+            code: 'content-missing',
+            subject: r.store_id,
+            message: `content ${r.store_id} used by ${r.n} file(s) has neither a blob row nor bytes in the store`,
+            repair: dropContent(r.store_id),
+          }
+        : {
+            code: 'blob-row-missing',
+            subject: r.store_id,
+            message: `content ${r.store_id} used by ${r.n} file(s) is stored but has no blob row`,
+            repair: { kind: 'recount-refs' },
+          },
     );
   }
   problems.push(...(await checkOrphans(ctx)));
@@ -111,7 +153,9 @@ export async function checkContent(ctx: CheckContext, checked: Checked): Promise
 
 /** Stored content no blob row and no entry names, unreferenced for longer than the collector's grace. */
 async function checkOrphans(ctx: CheckContext): Promise<Problem[]> {
-  const known = new Set((await sql<{ id: string }>`SELECT id FROM blobs UNION SELECT store_id FROM files WHERE type = 0`.execute(ctx.db)).rows.map((r) => r.id));
+  const known = new Set(
+    (await sql<{ id: string }>`SELECT id FROM blobs UNION SELECT store_id FROM files WHERE type = 0`.execute(ctx.db)).rows.map((r) => r.id),
+  );
   const problems: Problem[] = [];
   for await (const etag of ctx.store.list()) {
     if (known.has(etag)) continue;
@@ -124,7 +168,12 @@ async function checkOrphans(ctx: CheckContext): Promise<Problem[]> {
       throw err;
     }
     if (mtime > ctx.now - CONTENT_GRACE_MS) continue;
-    problems.push({ code: 'orphan-content', subject: etag, message: `content ${etag} is stored but no blob row or file names it`, repair: { kind: 'delete-path', path } });
+    problems.push({
+      code: 'orphan-content',
+      subject: etag,
+      message: `content ${etag} is stored but no blob row or file names it`,
+      repair: { kind: 'delete-path', path },
+    });
   }
   return problems;
 }

@@ -49,7 +49,8 @@ export async function checkUploads(ctx: CheckContext): Promise<Problem[]> {
     } else if (ASM_RE.test(name)) {
       const map = await mtimeOrNull(join(dir, `${name}.map`));
       if (map === null && !ctx.live) problems.push(leftover('upload-leftover', path, 'an assembly file without its map: no block of it can be used any more'));
-      else if (expired(Math.max(map ?? 0, (await mtimeOrNull(path)) ?? 0))) problems.push(leftover('upload-leftover', path, 'the assembly file of an upload that expired'));
+      else if (expired(Math.max(map ?? 0, (await mtimeOrNull(path)) ?? 0)))
+        problems.push(leftover('upload-leftover', path, 'the assembly file of an upload that expired'));
     } else if (ASM_MAP_RE.test(name)) {
       const data = name.slice(0, -'.map'.length);
       if (!present.has(data)) {

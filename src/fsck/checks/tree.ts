@@ -50,7 +50,19 @@ export async function checkDirStats(ctx: CheckContext, checked: Checked): Promis
 }
 
 export async function checkPaths(ctx: CheckContext): Promise<Problem[]> {
-  const rows = await sql<{ id: number; user_id: number; path: string; name: string; depth: number; parent_id: number; p_id: number | null; p_type: number | null; p_user: number | null; p_path: string | null; p_depth: number | null }>`
+  const rows = await sql<{
+    id: number;
+    user_id: number;
+    path: string;
+    name: string;
+    depth: number;
+    parent_id: number;
+    p_id: number | null;
+    p_type: number | null;
+    p_user: number | null;
+    p_path: string | null;
+    p_depth: number | null;
+  }>`
     SELECT f.id, f.user_id, f.path, f.name, f.depth, f.parent_id,
       p.id AS p_id, p.type AS p_type, p.user_id AS p_user, p.path AS p_path, p.depth AS p_depth
     FROM files f LEFT JOIN files p ON p.id = f.parent_id

@@ -28,7 +28,16 @@ export function sixpanUser(view: UserView): SixpanUser {
 /** What a session token carries for 6pan's web front end, which decodes it to show the user. */
 export function sessionClaimsOf(view: UserView): Record<string, unknown> {
   const u = sixpanUser(view);
-  return { uuid: u.uuid, name: u.name, email: u.email, phone: u.phone, icon: u.icon, spaceUsed: u.spaceUsed, spaceCapacity: u.spaceCapacity, version: u.version };
+  return {
+    uuid: u.uuid,
+    name: u.name,
+    email: u.email,
+    phone: u.phone,
+    icon: u.icon,
+    spaceUsed: u.spaceUsed,
+    spaceCapacity: u.spaceCapacity,
+    version: u.version,
+  };
 }
 
 export const DIRECTORY_MIME = 'application/x-directory';

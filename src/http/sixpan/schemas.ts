@@ -22,7 +22,9 @@ const Millis = (description: string) => Type.Integer({ description: `${descripti
 // ---- envelope ----
 
 /** The code of a failure: one of errors.ts's registry. */
-export const ErrorCodeSchema = Type.Unsafe<ErrorCode>(Type.String({ enum: Object.keys(ERRORS), description: 'A stable error code (docs/api.md, Error codes)' }));
+export const ErrorCodeSchema = Type.Unsafe<ErrorCode>(
+  Type.String({ enum: Object.keys(ERRORS), description: 'A stable error code (docs/api.md, Error codes)' }),
+);
 
 /** What a failure's `result` may carry (TASK_EXISTS: the existing task's id); else null. */
 const FailureDetails = Type.Union([Type.Null(), Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()]))]);
@@ -128,7 +130,7 @@ export const FileList2Schema = Type.Object({ info: FileSchema, list: Type.Array(
 
 export const DownloadLinkSchema = Type.Object(
   {
-    downloadAddress: Str('A signed address under /dl/ on the server\'s public URL'),
+    downloadAddress: Str("A signed address under /dl/ on the server's public URL"),
     expires: Millis('When the address stops working'),
   },
   { title: 'DownloadLink' },
@@ -151,10 +153,9 @@ export const PreviewSchema = Type.Object(PreviewProperties, { title: 'Preview' }
 export const MediaPreviewSchema = Type.Object(
   {
     ...PreviewProperties,
-    preview: Type.Array(
-      Type.Object({ url: Str(), mime: Str(), size: Int(), duration: Int(), resolution: Int(), original: Type.Boolean() }),
-      { description: 'The playable renditions: the original file' },
-    ),
+    preview: Type.Array(Type.Object({ url: Str(), mime: Str(), size: Int(), duration: Int(), resolution: Int(), original: Type.Boolean() }), {
+      description: 'The playable renditions: the original file',
+    }),
   },
   { title: 'MediaPreview' },
 );
@@ -201,7 +202,7 @@ export const ParseResultSchema = Type.Object(
     infoHash: Str('BitTorrent v1 info hash, 40 hex; "" for URLs and ed2k'),
     url: Str('The link; "" for a .torrent'),
     size: Int('Bytes'),
-    files: Type.Optional(Type.Array(ParsedFileSchema, { description: 'Absent while a magnet link\'s metadata is pending' })),
+    files: Type.Optional(Type.Array(ParsedFileSchema, { description: "Absent while a magnet link's metadata is pending" })),
     server: Type.Boolean({ description: 'The server holds every file: a start completes without downloading' }),
     metadataPending: Type.Optional(Type.Literal(true)),
     needPassword: Type.Literal(false),
@@ -274,7 +275,10 @@ export type SixpanTask = Static<typeof TaskSchema>;
 export const TaskDetailSchema = Type.Object({ ...TaskProperties, detail: Type.Array(TaskFileDetailSchema) }, { title: 'TaskDetail' });
 export type TaskDetail = Static<typeof TaskDetailSchema>;
 
-export const TaskPageSchema = Type.Object({ list: Type.Array(TaskSchema), page: Int(), pageSize: Int(), totalCount: Int(), totalPage: Int() }, { title: 'TaskPage' });
+export const TaskPageSchema = Type.Object(
+  { list: Type.Array(TaskSchema), page: Int(), pageSize: Int(), totalCount: Int(), totalPage: Int() },
+  { title: 'TaskPage' },
+);
 export type TaskPage = Static<typeof TaskPageSchema>;
 export const TaskRangeSchema = Type.Object({ list: Type.Array(TaskSchema), start: Int(), size: Int(), totalCount: Int() }, { title: 'TaskRange' });
 export type TaskRange = Static<typeof TaskRangeSchema>;

@@ -1,18 +1,7 @@
 // The 6pan v1 API over fetch: every call is a POST with a JSON body answered in the envelope
 // {status, success, code, result}. Failures become ApiError with the stable code, which the UI
 // turns into words (i18n) rather than showing the server's English sentence.
-import type {
-  FileObject,
-  FilePage,
-  LoginResult,
-  ParseResult,
-  SortOrder,
-  TaskDetail,
-  StoreTokenResult,
-  TaskObject,
-  TaskRange,
-  UserInfo,
-} from './types.js';
+import type { FileObject, FilePage, LoginResult, ParseResult, SortOrder, TaskDetail, StoreTokenResult, TaskObject, TaskRange, UserInfo } from './types.js';
 
 export class ApiError extends Error {
   constructor(
@@ -72,7 +61,10 @@ export class Api {
       // 6pan answers an endpoint's errors over HTTP 200, with the status in the envelope.
       const code = envelope.code ?? 'UNKNOWN';
       if (code === 'UNAUTHORIZED' && token) this.session.expired();
-      const details = envelope.result !== null && typeof envelope.result === 'object' && !Array.isArray(envelope.result) ? (envelope.result as Record<string, unknown>) : null;
+      const details =
+        envelope.result !== null && typeof envelope.result === 'object' && !Array.isArray(envelope.result)
+          ? (envelope.result as Record<string, unknown>)
+          : null;
       throw new ApiError(code, res.ok && typeof envelope.status === 'number' ? envelope.status : res.status, envelope.message ?? code, details);
     }
     return { result: envelope.result as T, token: envelope.token ?? '' };

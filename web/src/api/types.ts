@@ -7,7 +7,17 @@ export const DIRECTORY = 1;
 // at /v1/openapi.json): imported as types only, so no server code reaches the bundle.
 import type { SixpanFile, SixpanParse, SixpanTask, SixpanUser, StoreTokenResult } from '../../../src/http/sixpan/schemas.js';
 
-export type { BlockAnswer, FilePage, ParsedFile, StoreTokenResult, TaskDetail, TaskFileDetail, TaskRange, UploadAnswer, UploadTicket } from '../../../src/http/sixpan/schemas.js';
+export type {
+  BlockAnswer,
+  FilePage,
+  ParsedFile,
+  StoreTokenResult,
+  TaskDetail,
+  TaskFileDetail,
+  TaskRange,
+  UploadAnswer,
+  UploadTicket,
+} from '../../../src/http/sixpan/schemas.js';
 export type FileObject = SixpanFile;
 export type UserInfo = SixpanUser;
 /** parseTorrent / parseUrl: one download the user may start. */

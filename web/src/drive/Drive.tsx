@@ -212,4 +212,3 @@ export function Drive({ api, path }: { api: Api; path: string }) {
     </main>
   );
 }
-

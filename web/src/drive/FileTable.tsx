@@ -33,7 +33,12 @@ export function FileTable({ dir, order, onSort, selected, onSelect, onOpenFile, 
     const active = order.field === field;
     return (
       <th class={className} aria-sort={active ? (order.desc ? 'descending' : 'ascending') : 'none'} scope="col">
-        <button type="button" class="sort" aria-label={t('drive.sortBy', { field: label })} onClick={() => onSort({ field, desc: active ? !order.desc : false })}>
+        <button
+          type="button"
+          class="sort"
+          aria-label={t('drive.sortBy', { field: label })}
+          onClick={() => onSort({ field, desc: active ? !order.desc : false })}
+        >
           {label} <span aria-hidden="true">{active ? (order.desc ? '▼' : '▲') : ''}</span>
         </button>
       </th>
@@ -52,7 +57,12 @@ export function FileTable({ dir, order, onSort, selected, onSelect, onOpenFile, 
         <thead>
           <tr>
             <th class="check" scope="col">
-              <input type="checkbox" aria-label={t('drive.selectAll')} checked={allSelected} onChange={() => onSelect(allSelected ? new Set() : new Set(dir.entries.map((e) => e.uuid)))} />
+              <input
+                type="checkbox"
+                aria-label={t('drive.selectAll')}
+                checked={allSelected}
+                onChange={() => onSelect(allSelected ? new Set() : new Set(dir.entries.map((e) => e.uuid)))}
+              />
             </th>
             {header('name', t('drive.name'), 'name')}
             {header('size', t('drive.size'), 'size')}
@@ -65,7 +75,12 @@ export function FileTable({ dir, order, onSort, selected, onSelect, onOpenFile, 
             return (
               <tr key={entry.uuid} class={selected.has(entry.uuid) ? 'selected' : ''} data-testid="file-row">
                 <td class="check">
-                  <input type="checkbox" aria-label={t('drive.select', { name: entry.name })} checked={selected.has(entry.uuid)} onChange={() => toggle(entry.uuid)} />
+                  <input
+                    type="checkbox"
+                    aria-label={t('drive.select', { name: entry.name })}
+                    checked={selected.has(entry.uuid)}
+                    onChange={() => toggle(entry.uuid)}
+                  />
                 </td>
                 <td class="name">
                   <Icon name={isDir ? 'folder' : 'file'} />

@@ -10,7 +10,19 @@ import { Icon } from '../ui/Icon.js';
 
 const BY_NAME = { field: 'name', desc: false } as const;
 
-export function FolderPicker({ api, title, start, onPick, onClose }: { api: Api; title: string; start: string; onPick(path: string): Promise<void> | void; onClose(): void }) {
+export function FolderPicker({
+  api,
+  title,
+  start,
+  onPick,
+  onClose,
+}: {
+  api: Api;
+  title: string;
+  start: string;
+  onPick(path: string): Promise<void> | void;
+  onClose(): void;
+}) {
   const { t } = useI18n();
   const [path, setPath] = useState(start);
   const [error, setError] = useState('');

@@ -153,7 +153,8 @@ export const en = {
   'error.INTERNAL_ERROR': 'Something went wrong on the server.',
   'error.TASK_EXISTS': 'You already have this torrent as a task.',
   'error.TASK_NOT_FOUND': 'This task no longer exists.',
-  'error.OFFLINE_QUOTA_EXCEEDED': 'You have reached your offline download limit (tasks per day or running at once). Wait for a task to finish, or try again later.',
+  'error.OFFLINE_QUOTA_EXCEEDED':
+    'You have reached your offline download limit (tasks per day or running at once). Wait for a task to finish, or try again later.',
 } as const;
 
 export type MessageKey = keyof typeof en;

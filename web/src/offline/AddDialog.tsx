@@ -73,7 +73,10 @@ export function AddDialog({
   };
 
   const readLinks = async () => {
-    const urls = links.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+    const urls = links
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter(Boolean);
     if (urls.length === 0) return;
     setError('');
     setBusy(t('offline.reading'));
@@ -126,13 +129,25 @@ export function AddDialog({
       {mode === 'torrent' ? (
         <label class="file-choose">
           {t('offline.chooseTorrent')}
-          <input type="file" accept=".torrent,application/x-bittorrent" multiple data-testid="torrent-input" onChange={(e) => readTorrents(e.currentTarget.files)} disabled={!!busy} />
+          <input
+            type="file"
+            accept=".torrent,application/x-bittorrent"
+            multiple
+            data-testid="torrent-input"
+            onChange={(e) => readTorrents(e.currentTarget.files)}
+            disabled={!!busy}
+          />
         </label>
       ) : (
         <div class="links">
           <label>
             {t('offline.linksLabel')}
-            <textarea rows={4} value={links} onInput={(e) => setLinks(e.currentTarget.value)} placeholder="magnet:?xt=urn:btih:…&#10;https://example.com/file.iso" />
+            <textarea
+              rows={4}
+              value={links}
+              onInput={(e) => setLinks(e.currentTarget.value)}
+              placeholder="magnet:?xt=urn:btih:…&#10;https://example.com/file.iso"
+            />
           </label>
           <button type="button" onClick={readLinks} disabled={!!busy || !links.trim()}>
             {t('offline.parse')}
@@ -177,7 +192,17 @@ export function AddDialog({
   );
 }
 
-function OfferView({ offer, onChange, onEditExisting, onDrop }: { offer: Offer; onChange(selected: Set<number>): void; onEditExisting(taskId: string): void; onDrop(): void }) {
+function OfferView({
+  offer,
+  onChange,
+  onEditExisting,
+  onDrop,
+}: {
+  offer: Offer;
+  onChange(selected: Set<number>): void;
+  onEditExisting(taskId: string): void;
+  onDrop(): void;
+}) {
   const { t } = useI18n();
   const files = offer.parse.files;
   const existing = offer.existingTaskId;

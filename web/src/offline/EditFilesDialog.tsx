@@ -57,7 +57,12 @@ export function EditFilesDialog({ api, taskId, onSaved, onClose }: { api: Api; t
     setError('');
     setBusy(true);
     try {
-      onSaved(await api.editTask(taskId, [...selected].sort((a, b) => a - b)));
+      onSaved(
+        await api.editTask(
+          taskId,
+          [...selected].sort((a, b) => a - b),
+        ),
+      );
       onClose();
     } catch (err) {
       setError(describeError(t, err));

@@ -14,7 +14,13 @@ import type { Tasks } from './useTasks.js';
 
 function statusText(t: Translate, status: number): string {
   const key = `status.${status}`;
-  return key === 'status.-1' || key === 'status.0' || key === 'status.5' || key === 'status.10' || key === 'status.20' || key === 'status.50' || key === 'status.100'
+  return key === 'status.-1' ||
+    key === 'status.0' ||
+    key === 'status.5' ||
+    key === 'status.10' ||
+    key === 'status.20' ||
+    key === 'status.50' ||
+    key === 'status.100'
     ? t(key as MessageKey)
     : String(status);
 }

@@ -8,7 +8,17 @@ import { useI18n } from '../i18n/i18n.js';
 import { FileTree } from './FileTree.js';
 import { buildTree, checkState, extensionGroups, selectedSize, toggleGroup } from './selection.js';
 
-export function TorrentFiles({ files, selected, onChange, saved }: { files: ParsedFile[]; selected: Set<number>; onChange(selected: Set<number>): void; saved?: ReadonlySet<number> }) {
+export function TorrentFiles({
+  files,
+  selected,
+  onChange,
+  saved,
+}: {
+  files: ParsedFile[];
+  selected: Set<number>;
+  onChange(selected: Set<number>): void;
+  saved?: ReadonlySet<number>;
+}) {
   const { t } = useI18n();
   const tree = useMemo(() => buildTree(files), [files]);
   const groups = useMemo(() => extensionGroups(files), [files]);
@@ -25,7 +35,13 @@ export function TorrentFiles({ files, selected, onChange, saved }: { files: Pars
           <span class="by-type">
             {t('offline.byType')}
             {groups.map((g) => (
-              <button key={g.ext} type="button" class="chip" aria-pressed={checkState(g.indices, selected) === 'all'} onClick={() => onChange(toggleGroup(g.indices, selected))}>
+              <button
+                key={g.ext}
+                type="button"
+                class="chip"
+                aria-pressed={checkState(g.indices, selected) === 'all'}
+                onClick={() => onChange(toggleGroup(g.indices, selected))}
+              >
                 {g.ext || '—'} ({g.indices.length})
               </button>
             ))}

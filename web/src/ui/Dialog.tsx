@@ -29,7 +29,17 @@ export function Dialog({ title, onClose, children, wide = false }: { title: stri
 }
 
 /** The end of every dialog: its error, if any, then Cancel and the dialog's own action (`children`). */
-export function DialogFooter({ error, onCancel, focusCancel = false, children }: { error: string; onCancel(): void; focusCancel?: boolean; children: ComponentChildren }) {
+export function DialogFooter({
+  error,
+  onCancel,
+  focusCancel = false,
+  children,
+}: {
+  error: string;
+  onCancel(): void;
+  focusCancel?: boolean;
+  children: ComponentChildren;
+}) {
   const { t } = useI18n();
   return (
     <>
@@ -49,7 +59,19 @@ export function DialogFooter({ error, onCancel, focusCancel = false, children }:
   );
 }
 
-export function PromptDialog({ title, label, initial = '', onSubmit, onClose }: { title: string; label: string; initial?: string; onSubmit(value: string): Promise<void>; onClose(): void }) {
+export function PromptDialog({
+  title,
+  label,
+  initial = '',
+  onSubmit,
+  onClose,
+}: {
+  title: string;
+  label: string;
+  initial?: string;
+  onSubmit(value: string): Promise<void>;
+  onClose(): void;
+}) {
   const { t } = useI18n();
   const [value, setValue] = useState(initial);
   const [error, setError] = useState('');
@@ -86,7 +108,21 @@ export function PromptDialog({ title, label, initial = '', onSubmit, onClose }: 
   );
 }
 
-export function ConfirmDialog({ title, message, confirm, onConfirm, onClose, children }: { title: string; message: string; confirm: string; onConfirm(): Promise<void>; onClose(): void; children?: ComponentChildren }) {
+export function ConfirmDialog({
+  title,
+  message,
+  confirm,
+  onConfirm,
+  onClose,
+  children,
+}: {
+  title: string;
+  message: string;
+  confirm: string;
+  onConfirm(): Promise<void>;
+  onClose(): void;
+  children?: ComponentChildren;
+}) {
   const { t } = useI18n();
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);

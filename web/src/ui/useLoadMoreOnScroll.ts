@@ -12,9 +12,12 @@ export function useLoadMoreOnScroll(loadMore: () => void, itemCount: number) {
   useEffect(() => {
     const target = sentinel.current;
     if (!target || typeof IntersectionObserver === 'undefined') return;
-    const observer = new IntersectionObserver((items) => {
-      if (items.some((item) => item.isIntersecting)) latest.current();
-    }, { rootMargin: '400px' });
+    const observer = new IntersectionObserver(
+      (items) => {
+        if (items.some((item) => item.isIntersecting)) latest.current();
+      },
+      { rootMargin: '400px' },
+    );
     observer.observe(target);
     return () => observer.disconnect();
   }, [itemCount]);

@@ -19,7 +19,11 @@ function statusLine(job: UploadJob, t: Translate): string {
       return t('upload.checking');
     case 'uploading':
       return job.rate > 0
-        ? t('upload.uploading', { percent: percent(job.sentBytes, job.size), rate: formatRate(job.rate), eta: formatDuration(etaSeconds(job.size - job.sentBytes, job.rate)) })
+        ? t('upload.uploading', {
+            percent: percent(job.sentBytes, job.size),
+            rate: formatRate(job.rate),
+            eta: formatDuration(etaSeconds(job.size - job.sentBytes, job.rate)),
+          })
         : t('upload.uploadingNoRate', { percent: percent(job.sentBytes, job.size) });
     case 'instant':
       return t('upload.instant');
@@ -43,7 +47,10 @@ export function UploadPanel() {
     <section class={collapsed ? 'upload-panel collapsed' : 'upload-panel'} aria-labelledby="upload-panel-title">
       <header>
         <h2 id="upload-panel-title">
-          {t('upload.title')} <span class="muted">{jobs.filter(isFinished).length}/{jobs.length}</span>
+          {t('upload.title')}{' '}
+          <span class="muted">
+            {jobs.filter(isFinished).length}/{jobs.length}
+          </span>
         </h2>
         <span class="panel-buttons">
           {jobs.some(isFinished) && (

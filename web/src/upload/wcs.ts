@@ -38,7 +38,8 @@ function send(method: string, url: string, token: string, body: Blob | string | 
 /** Sends one whole block; `order` puts it straight into its place in the assembled file. */
 export async function mkblk(uploadUrl: string, token: string, block: Blob, order: number, options: SendOptions): Promise<BlockAnswer> {
   const answer = (await send('POST', `${uploadUrl}/mkblk/${block.size}/${order}`, token, block, 'application/octet-stream', options)) as BlockAnswer;
-  if (typeof answer?.ctx !== 'string' || answer.offset !== block.size) throw new ApiError('UPLOAD_INVALID', 200, 'The server acknowledged a different block size.');
+  if (typeof answer?.ctx !== 'string' || answer.offset !== block.size)
+    throw new ApiError('UPLOAD_INVALID', 200, 'The server acknowledged a different block size.');
   return answer;
 }
 
