@@ -15,3 +15,11 @@ export function randomUuidSql(): RawBuilder<string> {
 export function subtreeBounds(path: string): { low: string; high: string } {
   return { low: `${path}/`, high: `${path}0` };
 }
+
+/** Rows per multi-row statement: well under SQLite's limit of bound parameters per statement. */
+const ROWS_PER_STATEMENT = 500;
+
+/** `items` in slices of a size one multi-row statement (or one `IN (...)` list) can take. */
+export function* statementSlices<T>(items: readonly T[]): Generator<T[]> {
+  for (let at = 0; at < items.length; at += ROWS_PER_STATEMENT) yield items.slice(at, at + ROWS_PER_STATEMENT);
+}

@@ -1,14 +1,11 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { randomUuidSql, subtreeBounds } from '../db/sql.js';
+import { randomUuidSql, statementSlices, subtreeBounds } from '../db/sql.js';
 import { DIRECTORY, FILE, type DirRef, type FileRowWithParent } from './file-object.js';
 import { childPath } from '../names/file-names.js';
 import { nameSortKey } from '../names/sort-key.js';
 
 export type SortField = 'name' | 'size' | 'ctime' | 'mtime';
-
-/** Rows per multi-row statement: well under SQLite's limit of bound parameters per statement. */
-const ROWS_PER_STATEMENT = 500;
 
 export interface NewEntry {
   uuid: string;
@@ -120,10 +117,10 @@ export class FilesRepo {
 
   /** Inserts many entries, a few hundred per statement. */
   async insertMany(q: Db, entries: readonly NewEntry[]): Promise<void> {
-    for (let at = 0; at < entries.length; at += ROWS_PER_STATEMENT) {
+    for (const part of statementSlices(entries)) {
       await q
         .insertInto('files')
-        .values(entries.slice(at, at + ROWS_PER_STATEMENT).map((e) => this.values(e)))
+        .values(part.map((e) => this.values(e)))
         .execute();
     }
   }
@@ -131,13 +128,13 @@ export class FilesRepo {
   /** Which of `names` are taken in the directory `parentId`. */
   async takenNames(q: Db, userId: number, parentId: number, names: readonly string[]): Promise<Set<string>> {
     const taken = new Set<string>();
-    for (let at = 0; at < names.length; at += ROWS_PER_STATEMENT) {
+    for (const part of statementSlices(names)) {
       const rows = await q
         .selectFrom('files')
         .select('name')
         .where('user_id', '=', userId)
         .where('parent_id', '=', parentId)
-        .where('name', 'in', names.slice(at, at + ROWS_PER_STATEMENT))
+        .where('name', 'in', part)
         .execute();
       for (const r of rows) taken.add(r.name);
     }
@@ -295,10 +292,10 @@ export class FilesRepo {
   /** addBlobRef for many blobs: `refs` more references to each (etag → count). */
   async addBlobRefs(q: Db, refs: ReadonlyMap<string, { size: number; count: number }>, now: number): Promise<void> {
     const rows = [...refs].map(([id, r]) => ({ id, size: r.size, refs: r.count, created_at: now, unreferenced_at: null }));
-    for (let at = 0; at < rows.length; at += ROWS_PER_STATEMENT) {
+    for (const part of statementSlices(rows)) {
       await q
         .insertInto('blobs')
-        .values(rows.slice(at, at + ROWS_PER_STATEMENT))
+        .values(part)
         .onConflict((oc) => oc.column('id').doUpdateSet({ refs: sql<number>`blobs.refs + excluded.refs`, unreferenced_at: null }))
         .execute();
     }

@@ -1,6 +1,7 @@
 import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { OfflineJobsTable, OfflineTasksTable } from '../db/schema.js';
+import { statementSlices } from '../db/sql.js';
 
 export type JobRow = Selectable<OfflineJobsTable>;
 export type TaskRow = Selectable<OfflineTasksTable>;
@@ -23,9 +24,6 @@ export interface TaskChange {
 }
 
 /** The SQL of offline download: system tasks (jobs), user tasks, import records, known content. */
-/** Rows per multi-row INSERT: well under SQLite's limit of bound parameters per statement. */
-const ROWS_PER_STATEMENT = 500;
-
 export class OfflineRepo {
   /** Told after every write to a user task (the event stream listens). */
   onTaskChange: ((change: TaskChange) => void) | null = null;
@@ -232,14 +230,10 @@ export class OfflineRepo {
   /** `q`: the transaction that creates the entries, so the records and the entries commit together. */
   async recordImports(q: Db, taskRowId: number, files: readonly { engineIndex: number; fileUuid: string; etag: string }[]): Promise<void> {
     const now = Date.now();
-    for (let at = 0; at < files.length; at += ROWS_PER_STATEMENT) {
+    for (const part of statementSlices(files)) {
       await q
         .insertInto('offline_imports')
-        .values(
-          files
-            .slice(at, at + ROWS_PER_STATEMENT)
-            .map((f) => ({ task_id: taskRowId, engine_index: f.engineIndex, file_uuid: f.fileUuid, etag: f.etag, created_at: now })),
-        )
+        .values(part.map((f) => ({ task_id: taskRowId, engine_index: f.engineIndex, file_uuid: f.fileUuid, etag: f.etag, created_at: now })))
         .onConflict((oc) => oc.columns(['task_id', 'engine_index']).doNothing())
         .execute();
     }
@@ -251,10 +245,7 @@ export class OfflineRepo {
   async content(infoHash: string, indices?: readonly number[]): Promise<Map<number, { etag: string; size: number }>> {
     const found = new Map<number, { etag: string; size: number }>();
     const query = this.db.selectFrom('offline_content').selectAll().where('info_hash', '=', infoHash);
-    const parts =
-      indices === undefined
-        ? [undefined]
-        : Array.from({ length: Math.ceil(indices.length / ROWS_PER_STATEMENT) }, (_, k) => indices.slice(k * ROWS_PER_STATEMENT, (k + 1) * ROWS_PER_STATEMENT));
+    const parts = indices === undefined ? [undefined] : statementSlices(indices);
     for (const part of parts) {
       const rows = await (part === undefined ? query : query.where('engine_index', 'in', part)).execute();
       for (const r of rows) found.set(r.engine_index, { etag: r.etag, size: Number(r.size) });
@@ -267,8 +258,7 @@ export class OfflineRepo {
     if (files.length === 0) return;
     const now = Date.now();
     await this.db.transaction().execute(async (trx) => {
-      for (let at = 0; at < files.length; at += ROWS_PER_STATEMENT) {
-        const part = files.slice(at, at + ROWS_PER_STATEMENT);
+      for (const part of statementSlices(files)) {
         await trx
           .insertInto('offline_content')
           .values(part.map((f) => ({ info_hash: infoHash, engine_index: f.engineIndex, etag: f.etag, size: f.size, created_at: now })))
