@@ -303,7 +303,23 @@ const migrations: Record<string, Migration> = {
       });
     },
   },
-  '0007_dav_properties': {
+  '0007_app_passwords': {
+    async up(db: Kysely<any>) {
+      // Passwords for programs (WebDAV clients, qBittorrent API clients): random, so a SHA-256 of
+      // the password is a safe verifier and cheap enough to check on every WebDAV request.
+      await db.schema
+        .createTable('app_passwords')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('secret_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('app_passwords_user').on('app_passwords').column('user_id').execute();
+    },
+  },
+  '0008_dav_properties': {
     async up(db: Kysely<any>) {
       // WebDAV's dead properties (PROPPATCH): any XML a client stores on a file or directory,
       // by the entry's uuid ("" for the root), so a move or rename keeps them.
