@@ -311,7 +311,9 @@ export class DavService {
   /** GET of a collection: a plain page listing it, for a browser pointed at the address. */
   private async listingPage(req: DavRequest, dir: FileObject): Promise<DavResponse> {
     const items = await this.children(req.userId, dir);
-    const rows = items.map((c) => `<li><a href="${escapeXml(this.href(c.path, c.type === DIRECTORY))}">${escapeXml(c.name)}${c.type === DIRECTORY ? '/' : ''}</a></li>`);
+    const rows = items.map(
+      (c) => `<li><a href="${escapeXml(this.href(c.path, c.type === DIRECTORY))}">${escapeXml(c.name)}${c.type === DIRECTORY ? '/' : ''}</a></li>`,
+    );
     const title = escapeXml(dir.path);
     const page = `<!doctype html>\n<html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1><ul>${rows.join('')}</ul></body></html>\n`;
     return {
@@ -331,7 +333,13 @@ export class DavService {
     const ask = parsePropfind(text);
     const target = await this.existing(req.userId, path);
     const entries = depth === '1' && target.type === DIRECTORY ? [target, ...(await this.children(req.userId, target))] : [target];
-    const dead = ask.kind === 'prop' && ask.names.every((n) => n.ns === DAV_NS) ? new Map<string, DeadProperty[]>() : await this.deps.properties.of(req.userId, entries.map((e) => e.uuid));
+    const dead =
+      ask.kind === 'prop' && ask.names.every((n) => n.ns === DAV_NS)
+        ? new Map<string, DeadProperty[]>()
+        : await this.deps.properties.of(
+            req.userId,
+            entries.map((e) => e.uuid),
+          );
     const wantsQuota = ask.kind === 'prop' && ask.names.some((n) => n.ns === DAV_NS && n.name.startsWith('quota-'));
     const space = wantsQuota ? await this.deps.files.space(req.userId) : null;
     const responses = entries.map((entry) => this.propResponse(req.userId, entry, ask, dead.get(entry.uuid) ?? [], space));
@@ -618,7 +626,13 @@ export class DavService {
     const info = parseXml(text);
     if (!isElement(info, DAV_NS, 'lockinfo')) throw new DavError(400, 'A LOCK body is a DAV:lockinfo element.');
     const scopeEl = firstElement(info, DAV_NS, 'lockscope');
-    const scope: LockScope | null = scopeEl ? (firstElement(scopeEl, DAV_NS, 'exclusive') ? 'exclusive' : firstElement(scopeEl, DAV_NS, 'shared') ? 'shared' : null) : null;
+    const scope: LockScope | null = scopeEl
+      ? firstElement(scopeEl, DAV_NS, 'exclusive')
+        ? 'exclusive'
+        : firstElement(scopeEl, DAV_NS, 'shared')
+          ? 'shared'
+          : null
+      : null;
     const typeEl = firstElement(info, DAV_NS, 'locktype');
     if (!scope || !typeEl || !firstElement(typeEl, DAV_NS, 'write')) throw new DavError(400, 'Only write locks, exclusive or shared, are offered.');
     const ownerEl = firstElement(info, DAV_NS, 'owner');
@@ -674,4 +688,3 @@ function parsePropfind(text: string): PropfindAsk {
   if (!prop) throw new DavError(400, 'A PROPFIND body names prop, allprop or propname.');
   return { kind: 'prop', names: names(prop) };
 }
-

@@ -61,4 +61,3 @@ export function ifNoneMatchHolds(header: string | undefined, quotedEtag: string)
 export function rangeStillValid(header: string | undefined, quotedEtag: string): boolean {
   return header === undefined || header.trim() === quotedEtag;
 }
-

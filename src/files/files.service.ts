@@ -414,7 +414,9 @@ export class FilesService {
       throw new AppError('MOVE_INTO_SELF', `"${row.path}" cannot be copied into itself or one of its subdirectories.`);
     }
     await this.assertFree(trx, userId, to, name);
-    const stats = shallow ? { files: 0, bytes: row.type === FILE ? Number(row.size) : 0, maxDepth: row.depth } : await this.repo.subtreeStats(trx, userId, row.path);
+    const stats = shallow
+      ? { files: 0, bytes: row.type === FILE ? Number(row.size) : 0, maxDepth: row.depth }
+      : await this.repo.subtreeStats(trx, userId, row.path);
     if (stats.maxDepth - row.depth + to.depth + 1 > MAX_DEPTH)
       throw new AppError('PATH_INVALID', `Copying "${row.path}" there would nest deeper than ${MAX_DEPTH} levels.`);
     if (!(await this.repo.addSpace(trx, userId, stats.bytes)))

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DAV_METHODS, type DavService } from '../dav/dav.service.js';
 import { DavError, davStatusOf } from '../dav/errors.js';
 import { escapeXml } from '../dav/xml.js';
@@ -13,7 +13,7 @@ export const DAV_PREFIX = '/dav';
 export interface DavRoutesOptions {
   service: DavService;
   /** The user a name and password log in as (an app password; the account's when allowed), or undefined. */
-  authenticate: (name: string, password: string) => Promise<number | undefined>;
+  authenticate: (name: string, password: string, ip: string) => Promise<number | undefined>;
   /** A body from which no byte arrives for this long is cut off, ms; 0: never. */
   bodyIdleTimeoutMs: number;
 }
@@ -51,7 +51,9 @@ function sendDavError(reply: FastifyReply, status: number, message: string, cond
 
 /** The request's path below /dav, percent-decoded; null when its escapes are not UTF-8. */
 function davPath(rawUrl: string): string | null {
-  const path = rawUrl.split('?')[0].split('#')[0].slice(DAV_PREFIX.length);
+  const path = rawUrl.split('?')[0].slice(DAV_PREFIX.length);
+  // A fragment never belongs in a request: acting on the URL without it could delete a collection the client did not name.
+  if (path.includes('#')) return null;
   try {
     return decodeURIComponent(path) || '/';
   } catch {
@@ -68,11 +70,21 @@ export function addDavMethods(app: FastifyInstance): void {
 
 const DOCS = {
   summary: 'WebDAV (RFC 4918 class 1 and 2) over the caller’s files; HTTP Basic with the user name and an app password',
+  description:
+    'GET/HEAD (one `Range`, `If-Match`, `If-None-Match`, `If-Range`), PUT (streamed into the store), DELETE and OPTIONS here; ' +
+    'PROPFIND (Depth 0 or 1), PROPPATCH, MKCOL, COPY, MOVE, LOCK and UNLOCK, which OpenAPI cannot list, on the same paths. See docs/webdav.md.',
   tags: ['webdav'],
   security: [{ basic: [] }],
+  response: {
+    '2xx': { description: 'Done: the file’s bytes (200, 206), created (201), done without a body (204), a multistatus (207)', type: 'null' },
+    '4xx': { description: '401 with WWW-Authenticate, 404, 409, 412, 423 Locked; a DAV:error body', type: 'null' },
+    507: { description: 'Insufficient Storage: the file does not fit in the user’s space', type: 'null' },
+  },
 };
+/** Methods an OpenAPI description can list; the other WebDAV methods are routed undocumented. */
+const OPENAPI_METHODS: readonly string[] = ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'];
 
-export async function davRoutes(app: FastifyInstance, options: DavRoutesOptions): Promise<void> {
+export const davRoutes: FastifyPluginAsync<DavRoutesOptions> = async (app: FastifyInstance, options) => {
   const { service, authenticate, bodyIdleTimeoutMs } = options;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
@@ -91,12 +103,12 @@ export async function davRoutes(app: FastifyInstance, options: DavRoutesOptions)
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const path = davPath(request.raw.url ?? '');
-    if (path === null) throw new DavError(400, 'The path is not percent-encoded UTF-8.');
+    if (path === null) throw new DavError(400, 'The path is not percent-encoded UTF-8, or carries a fragment.');
     // OPTIONS tells what the server speaks, nothing about anyone's files: Windows asks it
     // before it sends credentials.
     if (request.method === 'OPTIONS') return send(reply, service.options());
     const given = credentials(request.headers.authorization);
-    const userId = given ? await authenticate(given.name, given.password) : undefined;
+    const userId = given ? await authenticate(given.name, given.password, request.ip) : undefined;
     if (userId === undefined) {
       reply.header('WWW-Authenticate', REALM);
       return sendDavError(reply, 401, given ? 'Wrong user name or app password.' : 'Sign in with your user name and an app password.');
@@ -117,7 +129,8 @@ export async function davRoutes(app: FastifyInstance, options: DavRoutesOptions)
     return reply.send(answer.body);
   };
 
-  const route = { method: [...DAV_METHODS], schema: DOCS, exposeHeadRoute: false, handler };
-  app.route({ ...route, url: '/' });
-  app.route({ ...route, url: '/*' });
-}
+  for (const url of ['/', '/*']) {
+    app.route({ method: [...OPENAPI_METHODS], url, schema: DOCS, exposeHeadRoute: false, handler });
+    app.route({ method: DAV_METHODS.filter((m) => !OPENAPI_METHODS.includes(m)), url, schema: { hide: true }, handler });
+  }
+};
