@@ -2,7 +2,13 @@
 // CJK and decomposed names, Finder's AppleDouble files, quota properties, space, deduplication,
 // the torrent folder.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, openSync, closeSync, ftruncateSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { dataDirLayout } from '../../src/data-dir/layout.js';
+import { ROOT_DIR } from '../../src/files/file-object.js';
+import { LocalDiskBlobStore } from '../../src/store/local-disk.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { davUser, type DavUser } from './dav-client.js';
 
@@ -91,6 +97,33 @@ describe('reading', () => {
       assert.equal(res.status, 403);
       assert.match(await res.text(), /propfind-finite-depth/);
     }
+  });
+});
+
+describe('large files', () => {
+  test('a file beyond 4 GiB is listed with its length and seeks with Range past 4 GiB', async () => {
+    // A sparse 5 GiB file placed in the store under a made-up etag: no disk space, no hashing.
+    const size = 5 * 1024 ** 3;
+    const etag = Buffer.concat([Buffer.from([0x96]), randomBytes(20)]).toString('base64url');
+    const path = new LocalDiskBlobStore(dataDirLayout(s.dataDir).blobs).contentPath(etag);
+    mkdirSync(dirname(path), { recursive: true });
+    const fd = openSync(path, 'w');
+    ftruncateSync(fd, size);
+    const marker = Buffer.from('past four GiB');
+    const at = 4 * 1024 ** 3 + 12345;
+    writeSync(fd, marker, 0, marker.length, at);
+    closeSync(fd);
+    const userId = (await s.openpan.users.byName('alice')).id;
+    await s.openpan.files.createFile(userId, { dir: ROOT_DIR, name: 'huge.mkv', etag, size, onConflict: 'error' });
+
+    const xml = await (await alice.request('PROPFIND', 'huge.mkv', { headers: { depth: '0' } })).text();
+    assert.match(xml, new RegExp(`<D:getcontentlength>${size}</D:getcontentlength>`));
+    const res = await alice.request('GET', 'huge.mkv', { headers: { range: `bytes=${at}-${at + marker.length - 1}` } });
+    assert.equal(res.status, 206);
+    assert.equal(res.headers.get('content-range'), `bytes ${at}-${at + marker.length - 1}/${size}`);
+    assert.equal(await res.text(), marker.toString());
+    const head = await alice.request('HEAD', 'huge.mkv');
+    assert.equal(head.headers.get('content-length'), String(size));
   });
 });
 
