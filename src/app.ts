@@ -17,7 +17,7 @@ import { DavService } from './dav/dav.service.js';
 import { DavLocks } from './dav/locks.js';
 import { DavPropertiesRepo } from './dav/properties.repo.js';
 import { publicEtag } from './files/download-url.js';
-import { DAV_PREFIX, addDavMethods, davRoutes } from './http/dav.routes.js';
+import { DAV_PREFIX, addDavMethods, davRoutes, registerDavRootOptions } from './http/dav.routes.js';
 import { registerPreviewRoutes } from './http/preview.routes.js';
 import { BlobCollector } from './store/collector.js';
 import { ContentLock } from './store/content-lock.js';
@@ -131,6 +131,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
     authenticate: (name, password, ip) => appPasswords.authenticate(name, password, { allowAccountPassword: config.davAccountPassword, ip }),
   });
+  registerDavRootOptions(http, dav);
   // Signed addresses authorise themselves: outside the /v1 plugin and its token check.
   registerDownloadRoutes(http, { secret: config.secret, store, fileHolds: (userId, uuid, etag) => files.fileHolds(userId, uuid, etag) });
   // The browser UI at `/`, with index.html for its own routes (never for /v1, /upload, /dl).

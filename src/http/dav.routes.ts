@@ -68,6 +68,29 @@ export function addDavMethods(app: FastifyInstance): void {
   }
 }
 
+/**
+ * `OPTIONS /`: Windows' Mini-Redirector asks the server's root what it speaks before it maps a
+ * share below it. Registered on the root instance; it tells only that WebDAV is at /dav/.
+ */
+export function registerDavRootOptions(app: FastifyInstance, service: DavService): void {
+  app.options(
+    '/',
+    {
+      schema: {
+        summary: 'What the server speaks, for WebDAV clients that ask its root (Windows)',
+        tags: ['webdav'],
+        security: [],
+        response: { 200: { description: 'DAV: 1, 2 and MS-Author-Via: DAV; no body', type: 'null' } },
+      },
+    },
+    async (_request, reply) => {
+      const answer = service.options();
+      for (const [key, value] of Object.entries(answer.headers)) reply.header(key, value);
+      return reply.code(200).send();
+    },
+  );
+}
+
 const DOCS = {
   summary: 'WebDAV (RFC 4918 class 1 and 2) over the caller’s files; HTTP Basic with the user name and an app password',
   description:

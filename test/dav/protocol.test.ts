@@ -48,7 +48,7 @@ describe('signing in', () => {
     assert.equal(wrongName.status, 401);
   });
 
-  test('OPTIONS answers without credentials, with DAV 1, 2 and MS-Author-Via, never a redirect', async () => {
+  test('OPTIONS answers without credentials, at /dav and at the server root, with DAV 1, 2 and MS-Author-Via, never a redirect', async () => {
     for (const url of [`${s.url}/dav`, `${s.url}/dav/`]) {
       const res = await fetch(url, { method: 'OPTIONS', redirect: 'manual' });
       assert.equal(res.status, 200);
@@ -56,6 +56,11 @@ describe('signing in', () => {
       assert.equal(res.headers.get('ms-author-via'), 'DAV');
       assert.match(res.headers.get('allow') ?? '', /PROPFIND.*LOCK/);
     }
+    // Windows asks the server's root first.
+    const root = await fetch(`${s.url}/`, { method: 'OPTIONS' });
+    assert.equal(root.status, 200);
+    assert.equal(root.headers.get('dav'), '1, 2');
+    assert.equal(root.headers.get('ms-author-via'), 'DAV');
     const noSlash = await fetch(`${s.url}/dav`, { method: 'PROPFIND', headers: { depth: '0', authorization: alice.authorization }, redirect: 'manual' });
     assert.equal(noSlash.status, 207);
   });
