@@ -13,6 +13,11 @@ import { registerApiDescription } from './http/openapi.js';
 import { createHttpServer, installSixpanWire } from './http/server.js';
 import { sessionClaimsOf } from './http/sixpan/answers.js';
 import { installCors } from './http/sixpan/cors.js';
+import { DavService } from './dav/dav.service.js';
+import { DavLocks } from './dav/locks.js';
+import { DavPropertiesRepo } from './dav/properties.repo.js';
+import { publicEtag } from './files/download-url.js';
+import { DAV_PREFIX, addDavMethods, davRoutes, registerDavRootOptions } from './http/dav.routes.js';
 import { registerPreviewRoutes } from './http/preview.routes.js';
 import { BlobCollector } from './store/collector.js';
 import { ContentLock } from './store/content-lock.js';
@@ -73,6 +78,18 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     { files, store, lock: contentLock, repo: new UploadRepo(db), sessionOpen: (userId, session) => users.sessionOpen(userId, session) },
     { secret: config.secret, dir: layout.uploads, blockExpiryMs: config.uploadExpiryMs, uploadUrl },
   );
+  const uploadRepo = new UploadRepo(db);
+  const dav = new DavService({
+    files,
+    store,
+    lock: contentLock,
+    properties: new DavPropertiesRepo(db),
+    locks: new DavLocks(),
+    adoptUnreferenced: (etag, size) => uploadRepo.adoptUnreferenced(etag, size),
+    pendingUploadBytes: (userId) => uploads.pending.of(userId),
+    entityTag: (storeId) => publicEtag(config.secret, storeId),
+    prefix: DAV_PREFIX,
+  });
   const storeToken = new StoreTokenService({ files, store, lock: contentLock }, { secret: config.secret, tokenTtlMs: config.uploadTokenTtlMs, uploadUrl });
 
   const http = createHttpServer({
@@ -81,6 +98,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     requestTimeoutMs: config.requestTimeoutMs,
     trustedProxies: config.trustedProxies,
   });
+  addDavMethods(http);
   // First: the description collects the routes registered after it.
   await registerApiDescription(http);
   const offline = createOffline({
@@ -107,6 +125,13 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   };
   await http.register(v1Api);
   await http.register(uploadRoutes, { prefix: '/upload', service: uploads, bodyIdleTimeoutMs: config.bodyIdleTimeoutMs });
+  await http.register(davRoutes, {
+    prefix: DAV_PREFIX,
+    service: dav,
+    bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
+    authenticate: (name, password, ip) => appPasswords.authenticate(name, password, { allowAccountPassword: config.davAccountPassword, ip }),
+  });
+  registerDavRootOptions(http, dav);
   // Signed addresses authorise themselves: outside the /v1 plugin and its token check.
   registerDownloadRoutes(http, { secret: config.secret, store, fileHolds: (userId, uuid, etag) => files.fileHolds(userId, uuid, etag) });
   // The browser UI at `/`, with index.html for its own routes (never for /v1, /upload, /dl).

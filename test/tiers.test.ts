@@ -30,6 +30,9 @@ const MARKERS: Record<Exclude<Need, 'slow'>, RegExp> = {
   root: /\bmount\b|tmpfs|getuid/,
   'server process': /spawnServer|src\/main\.ts/,
   'cli process': /cliSandbox|run-cli|src\/cli\/main\.ts/,
+  // The programs as launched (spawn('litmus', …), run('rclone', …)), not the words in a name.
+  litmus: /\(\s*'litmus'/,
+  rclone: /\(\s*'rclone'/,
 };
 const QBITTORRENT = /qbittorrent/i;
 

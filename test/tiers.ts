@@ -16,6 +16,8 @@ export type Need =
   | 'root' // mounts a small tmpfs
   | 'server process' // the server started as a child process (src/main.ts), killed and restarted
   | 'cli process' // the command line run as child processes, a Node start each
+  | 'litmus' // the WebDAV conformance suite (Debian's litmus)
+  | 'rclone' // Debian's rclone, syncing over WebDAV
   | 'slow'; // in-process only, but long (10 s or so on its own): left out to keep UNIT in budget
 
 export const UNIT: readonly string[] = [
@@ -25,6 +27,7 @@ export const UNIT: readonly string[] = [
   'test/config/env.test.ts',
   'test/config/readme.test.ts',
   'test/data-dir/layout.test.ts',
+  'test/dav/parts.test.ts',
   'test/db/name-keys-migration.test.ts',
   'test/engines/fake-conformance.test.ts',
   'test/engines/file-statuses.test.ts',
@@ -93,6 +96,9 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/clients/qingzhenyun-web.test.ts': 'slow',
   'test/clients/qzcloud-android.test.ts': 'slow',
   'test/contract.test.ts': 'server process',
+  'test/dav/litmus.test.ts': 'litmus',
+  'test/dav/protocol.test.ts': 'slow',
+  'test/dav/rclone.test.ts': 'rclone',
   'test/engines/fd-pool.test.ts': 'aria2c',
   'test/engines/http-conformance.test.ts': 'slow',
   'test/engines/http-validators.test.ts': 'slow',

@@ -338,6 +338,21 @@ const migrations: Record<string, Migration> = {
         END`.execute(db);
     },
   },
+  '0009_dav_properties': {
+    async up(db: Kysely<any>) {
+      // WebDAV's dead properties (PROPPATCH): any XML a client stores on a file or directory,
+      // by the entry's uuid ("" for the root), so a move or rename keeps them.
+      await db.schema
+        .createTable('dav_properties')
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('file_uuid', 'text', (c) => c.notNull())
+        .addColumn('namespace', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('xml', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('dav_properties_pk', ['user_id', 'file_uuid', 'namespace', 'name'])
+        .execute();
+    },
+  },
 };
 
 /**

@@ -204,7 +204,19 @@ export interface OfflineTaskCountsTable {
   tasks: number;
 }
 
+/** A WebDAV dead property of an entry (PROPPATCH): the whole property element as XML. */
+export interface DavPropertiesTable {
+  user_id: number;
+  /** The entry's uuid; "" for the user's root. */
+  file_uuid: string;
+  namespace: string;
+  name: string;
+  /** The property element, self-contained (its namespaces declared on it). */
+  xml: string;
+}
+
 export interface Database {
+  dav_properties: DavPropertiesTable;
   offline_jobs: OfflineJobsTable;
   offline_seeds: OfflineSeedsTable;
   offline_task_counts: OfflineTaskCountsTable;

@@ -305,6 +305,11 @@ export class FilesRepo {
     return Number(row.space_capacity) - Number(row.space_used);
   }
 
+  async space(q: Db, userId: number): Promise<{ used: number; capacity: number }> {
+    const row = await q.selectFrom('users').select(['space_used', 'space_capacity']).where('id', '=', userId).executeTakeFirstOrThrow();
+    return { used: Number(row.space_used), capacity: Number(row.space_capacity) };
+  }
+
   async blobSize(q: Db, etag: string): Promise<number | null> {
     const row = await q.selectFrom('blobs').select('size').where('id', '=', etag).executeTakeFirst();
     return row ? Number(row.size) : null;

@@ -117,6 +117,12 @@ export function parseOrder(orderBy: string | undefined): { sort: SortField; desc
  * creation of file entries for content already in the store. Space accounting and blob
  * reference counts change in the same transaction as the tree.
  */
+/** A copy of a large directory, made empty in the copy's transaction and filled in slices after it. */
+interface SlicedCopy {
+  source: FileRowWithParent;
+  copy: FileRowWithParent;
+}
+
 export interface FilesServiceOptions {
   /** Entries (files and directories) one user may have; 0: no limit. */
   maxEntries?: number;
@@ -391,53 +397,123 @@ export class FilesService {
    */
   async copy(userId: number, refs: { uuids?: string[]; paths?: string[] }, dest: readonly DirSelector[]): Promise<void> {
     const now = Date.now();
-    const inSlices: { source: FileRowWithParent; copy: FileRowWithParent }[] = [];
+    const inSlices: SlicedCopy[] = [];
     await this.db.transaction().execute(async (trx) => {
       const to = await this.resolveDestination(trx, userId, dest);
       for (const row of await this.entries(trx, userId, refs)) {
-        if (to.path === row.path || to.path.startsWith(row.path + '/')) {
-          throw new AppError('MOVE_INTO_SELF', `"${row.path}" cannot be copied into itself or one of its subdirectories.`);
-        }
-        await this.assertFree(trx, userId, to, row.name);
-        const stats = await this.repo.subtreeStats(trx, userId, row.path);
-        if (stats.maxDepth - row.depth + to.depth + 1 > MAX_DEPTH)
-          throw new AppError('PATH_INVALID', `Copying "${row.path}" there would nest deeper than ${MAX_DEPTH} levels.`);
-        await this.#assertEntryRoom(trx, userId, stats.entries);
-        const sliced = row.type === DIRECTORY && stats.entries > SLICE_ENTRIES;
-        // A sliced copy charges each slice as it is made; it starts only when all of it fits now.
-        const fits = sliced ? (await this.repo.freeSpace(trx, userId)) >= stats.bytes : await this.repo.addSpace(trx, userId, stats.bytes);
-        if (!fits) throw new AppError('SPACE_EXCEEDED', `Not enough space to copy "${row.path}" (${stats.bytes} bytes).`);
-        const uuid = newUuid();
-        await this.repo.insert(trx, {
-          uuid,
-          userId,
-          parent: to,
-          name: row.name,
-          ext: row.ext,
-          type: row.type,
-          size: Number(row.size),
-          storeId: row.store_id,
-          mime: row.mime,
-          now,
-        });
-        const copyRow = (await this.repo.byUuid(trx, userId, uuid))!;
-        if (sliced) {
-          inSlices.push({ source: row, copy: copyRow });
-          continue;
-        }
-        if (row.type === DIRECTORY) await this.repo.copyDescendants(trx, userId, row, copyRow, stats.maxDepth, now);
-        await this.repo.adjustSubtreeRefs(trx, userId, copyRow.path, 1, now);
+        const made = await this.#copyInto(trx, userId, row, to, row.name, now, false);
+        if (made.sliced) inSlices.push(made.sliced);
       }
     });
-    const checks = { assertEntryRoom: (q: Db, id: number, count: number) => this.#assertEntryRoom(q, id, count), newUuid };
-    for (const { source, copy } of inSlices) {
-      try {
-        await copySubtreeInSlices(this.db, this.repo, checks, userId, source, copy, now);
-      } catch (err) {
-        // All or nothing, as for a small copy: what was made of this copy goes again.
-        await removeSubtreeInSlices(this.db, this.repo, userId, copy.id, Date.now());
-        throw err;
+    for (const sliced of inSlices) await this.#fillInSlices(userId, sliced, now);
+  }
+
+  /**
+   * Moves one entry into `dest` under `newName` (WebDAV's MOVE: a move and a rename at once).
+   * The name must be free there.
+   */
+  async moveAs(userId: number, ref: EntryRef, dest: DirSelector, newName: string): Promise<FileObject> {
+    const name = assertName(newName);
+    return this.db.transaction().execute(async (trx) => {
+      const row = await this.findEntry(trx, userId, ref);
+      if (!row) throw new AppError('BAD_REQUEST', 'The root directory cannot be moved.');
+      if (isTorrentFolder(row)) throw torrentFolderFixed('moved');
+      const to = await this.resolveDir(userId, dest, 'PARENT_NOT_FOUND', trx);
+      if (to.path === row.path || to.path.startsWith(row.path + '/')) {
+        throw new AppError('MOVE_INTO_SELF', `"${row.path}" cannot be moved into itself or one of its subdirectories.`);
       }
+      if (row.parent_id !== to.id || row.name !== name) {
+        const clash = await this.clashOf(trx, userId, to, name);
+        if (clash && clash.id !== row.id) throw new AppError('FILE_ALREADY_EXISTS', `"${clash.path}" already exists.`);
+        const stats = await this.repo.subtreeStats(trx, userId, row.path);
+        if (stats.maxDepth - row.depth + to.depth + 1 > MAX_DEPTH)
+          throw new AppError('PATH_INVALID', `Moving "${row.path}" there would nest deeper than ${MAX_DEPTH} levels.`);
+        await this.repo.relocate(trx, userId, row, to, name, Date.now());
+        if (row.type === FILE && row.name !== name)
+          await trx
+            .updateTable('files')
+            .set({ ext: extOf(name), mime: mimeOf(name) })
+            .where('id', '=', row.id)
+            .execute();
+      }
+      return fileObject((await this.repo.byUuid(trx, userId, row.uuid))!);
+    });
+  }
+
+  /**
+   * Copies one entry into `dest` under `newName` (WebDAV's COPY); `shallow` copies a directory
+   * without what it holds (Depth: 0). The name must be free there.
+   */
+  async copyAs(userId: number, ref: EntryRef, dest: DirSelector, newName: string, shallow = false): Promise<FileObject> {
+    const name = assertName(newName);
+    const now = Date.now();
+    const made = await this.db.transaction().execute(async (trx) => {
+      const row = await this.findEntry(trx, userId, ref);
+      if (!row) throw new AppError('BAD_REQUEST', 'The root directory cannot be copied.');
+      const to = await this.resolveDir(userId, dest, 'PARENT_NOT_FOUND', trx);
+      return this.#copyInto(trx, userId, row, to, name, now, shallow);
+    });
+    if (made.sliced) await this.#fillInSlices(userId, made.sliced, now);
+    return made.file;
+  }
+
+  /**
+   * Copies one entry (with what it holds, unless `shallow`) into `to` as `name`. A directory of
+   * more than SLICE_ENTRIES entries is only created here, empty: `sliced` says what the caller
+   * fills in slices after the transaction (#fillInSlices).
+   */
+  async #copyInto(
+    trx: Db,
+    userId: number,
+    row: FileRowWithParent,
+    to: DirRef,
+    name: string,
+    now: number,
+    shallow: boolean,
+  ): Promise<{ file: FileObject; sliced?: SlicedCopy }> {
+    if (!shallow && (to.path === row.path || to.path.startsWith(row.path + '/'))) {
+      throw new AppError('MOVE_INTO_SELF', `"${row.path}" cannot be copied into itself or one of its subdirectories.`);
+    }
+    await this.assertFree(trx, userId, to, name);
+    const stats = shallow
+      ? { files: 0, bytes: row.type === FILE ? Number(row.size) : 0, maxDepth: row.depth, entries: 1 }
+      : await this.repo.subtreeStats(trx, userId, row.path);
+    if (stats.maxDepth - row.depth + to.depth + 1 > MAX_DEPTH)
+      throw new AppError('PATH_INVALID', `Copying "${row.path}" there would nest deeper than ${MAX_DEPTH} levels.`);
+    await this.#assertEntryRoom(trx, userId, stats.entries);
+    const sliced = !shallow && row.type === DIRECTORY && stats.entries > SLICE_ENTRIES;
+    // A sliced copy charges each slice as it is made; it starts only when all of it fits now.
+    const fits = sliced ? (await this.repo.freeSpace(trx, userId)) >= stats.bytes : await this.repo.addSpace(trx, userId, stats.bytes);
+    if (!fits) throw new AppError('SPACE_EXCEEDED', `Not enough space to copy "${row.path}" (${stats.bytes} bytes).`);
+    const uuid = newUuid();
+    await this.repo.insert(trx, {
+      uuid,
+      userId,
+      parent: to,
+      name,
+      ext: row.type === FILE ? extOf(name) : row.ext,
+      type: row.type,
+      size: Number(row.size),
+      storeId: row.store_id,
+      mime: row.type === FILE && name !== row.name ? mimeOf(name) : row.mime,
+      now,
+    });
+    const copyRow = (await this.repo.byUuid(trx, userId, uuid))!;
+    if (sliced) return { file: fileObject(copyRow), sliced: { source: row, copy: copyRow } };
+    if (row.type === DIRECTORY && !shallow) await this.repo.copyDescendants(trx, userId, row, copyRow, stats.maxDepth, now);
+    await this.repo.adjustSubtreeRefs(trx, userId, copyRow.path, 1, now);
+    return { file: fileObject(copyRow) };
+  }
+
+  /** Fills a copy #copyInto left empty, slice by slice; on failure removes what was made of it. */
+  async #fillInSlices(userId: number, { source, copy }: SlicedCopy, now: number): Promise<void> {
+    const checks = { assertEntryRoom: (q: Db, id: number, count: number) => this.#assertEntryRoom(q, id, count), newUuid };
+    try {
+      await copySubtreeInSlices(this.db, this.repo, checks, userId, source, copy, now);
+    } catch (err) {
+      // All or nothing, as for a small copy: what was made of this copy goes again.
+      await removeSubtreeInSlices(this.db, this.repo, userId, copy.id, Date.now());
+      throw err;
     }
   }
 
@@ -634,6 +710,11 @@ export class FilesService {
     const file = fileObject((await this.repo.byUuid(trx, userId, uuid))!);
     await input.onCreated?.(trx, file);
     return { file, created: true };
+  }
+
+  /** The user's space: bytes used and bytes they may use in all. */
+  space(userId: number): Promise<{ used: number; capacity: number }> {
+    return this.repo.space(this.db, userId);
   }
 
   /** Free space of the user, in bytes. */

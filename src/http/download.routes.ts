@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { lookup } from 'mime-types';
 import { AppError } from '../errors.js';
+import { contentTypeFor, ifMatchHolds, ifNoneMatchHolds, parseRange, rangeStillValid } from '../files/byte-ranges.js';
 import { DOWNLOAD_PATH_PREFIX, publicEtag, verifyDownload, type DownloadClaims } from '../files/download-url.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { failure } from '../envelope.js';
@@ -21,36 +21,7 @@ export interface DownloadRouteDeps {
   now?: () => number;
 }
 
-/** What a Range header asks of content of a given size (RFC 9110 §14). */
-export type RangeRequest = { kind: 'whole' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
-
-const SINGLE_RANGE_RE = /^bytes=(\d*)-(\d*)$/i;
-
-/**
- * One range is served as 206; a header that is malformed or asks for several ranges is
- * ignored (whole content, 200), as RFC 9110 allows: multipart/byteranges buys clients little.
- */
-export function parseRange(header: string | undefined, size: number): RangeRequest {
-  if (header === undefined) return { kind: 'whole' };
-  const m = SINGLE_RANGE_RE.exec(header.trim());
-  if (!m) return { kind: 'whole' };
-  const [, first, last] = m;
-  if (first === '' && last === '') return { kind: 'whole' };
-  if (first === '') {
-    // Suffix range: the last n bytes, the whole content when it is shorter.
-    const n = Number(last);
-    if (n === 0) return { kind: 'unsatisfiable' };
-    // §14.1.1: of empty content, a non-zero suffix is the one satisfiable range; no 206 can
-    // describe zero bytes (Content-Range has no empty form), so the whole, empty, content it is.
-    if (size === 0) return { kind: 'whole' };
-    return { kind: 'partial', start: Math.max(0, size - n), end: size - 1 };
-  }
-  const start = Number(first);
-  const end = last === '' ? Infinity : Number(last);
-  if (end < start) return { kind: 'whole' };
-  if (start >= size) return { kind: 'unsatisfiable' };
-  return { kind: 'partial', start, end: Math.min(end, size - 1) };
-}
+export { contentTypeFor, parseRange, type RangeRequest } from '../files/byte-ranges.js';
 
 /** Hex escapes for every byte of the UTF-8 name except RFC 5987 attr-chars. */
 function rfc5987(value: string): string {
@@ -71,34 +42,6 @@ export function contentDisposition(name: string): string {
   let fallback = '';
   for (const ch of name) fallback += /^[\x20-\x7e]$/.test(ch) && !/["\\%]/.test(ch) ? ch : '_';
   return `attachment; filename="${fallback}"; filename*=UTF-8''${rfc5987(name)}`;
-}
-
-export function contentTypeFor(name: string): string {
-  const type = lookup(name) || 'application/octet-stream';
-  return type.startsWith('text/') ? `${type}; charset=utf-8` : type;
-}
-
-/** If-Match: `*` or a list of entity tags, one of which must be ours (strong comparison, RFC 9110 §13.1.1). */
-function matches(header: string | undefined, quotedEtag: string): boolean {
-  if (header === undefined) return true;
-  return header.split(',').some((tag) => {
-    const t = tag.trim();
-    return t === '*' || t === quotedEtag;
-  });
-}
-
-/** If-None-Match: a list of entity tags or `*`; weak comparison, as RFC 9110 §13.1.2 says. */
-function noneMatch(header: string | undefined, quotedEtag: string): boolean {
-  if (!header) return false;
-  return header.split(',').some((tag) => {
-    const t = tag.trim();
-    return t === '*' || t === quotedEtag || t === `W/${quotedEtag}`;
-  });
-}
-
-/** If-Range: the range applies only while the client's copy is current (strong comparison). */
-function rangeStillValid(header: string | undefined, quotedEtag: string): boolean {
-  return header === undefined || header.trim() === quotedEtag;
 }
 
 const DOWNLOAD_FAILURE = Type.Union([FailureSchema], {
@@ -173,10 +116,10 @@ async function serveDownload(
   reply.header('ETag', quotedEtag).header('Cache-Control', `private, max-age=${maxAge}`).header('Accept-Ranges', 'bytes');
 
   // RFC 9110 §13.2.2: If-Match first, then If-None-Match, then If-Range and Range.
-  if (!matches(headerValue(request.headers['if-match']), quotedEtag)) {
+  if (!ifMatchHolds(headerValue(request.headers['if-match']), quotedEtag)) {
     return reply.code(412).send(failure(412, 'PRECONDITION_FAILED', 'If-Match names another version of this file; ask for its download again.'));
   }
-  if (noneMatch(request.headers['if-none-match'], quotedEtag)) return reply.code(304).send();
+  if (ifNoneMatchHolds(request.headers['if-none-match'], quotedEtag)) return reply.code(304).send();
 
   const range = rangeStillValid(headerValue(request.headers['if-range']), quotedEtag)
     ? parseRange(headerValue(request.headers.range), size)

@@ -35,6 +35,7 @@ const TAGS = [
   { name: 'upload', description: 'The WCS/Qiniu-compatible upload service, authorised by the upload token of store/token' },
   { name: 'download', description: 'Signed download addresses' },
   { name: 'web', description: 'The browser UI and this description' },
+  { name: 'webdav', description: 'WebDAV at /dav (RFC 4918 class 1 and 2), for file managers, media players and rclone' },
 ];
 
 function packageVersion(): string {
@@ -108,6 +109,7 @@ export async function registerApiDescription(app: FastifyInstance): Promise<void
       tags: TAGS,
       components: {
         securitySchemes: {
+          basic: { type: 'http', scheme: 'basic', description: 'WebDAV: the user name and an app password (/v1/user/appPassword/create).' },
           session: {
             type: 'http',
             scheme: 'bearer',

@@ -82,7 +82,7 @@ describe('API description', () => {
     for (const [path, item] of Object.entries<Json>(doc.paths)) {
       assert.ok(path.startsWith('/'), path);
       for (const [method, op] of Object.entries<Json>(item)) {
-        assert.ok(['get', 'head', 'post', 'options'].includes(method), `${method} ${path}`);
+        assert.ok(['get', 'head', 'post', 'options'].includes(method) || (path.startsWith('/dav') && ['put', 'delete'].includes(method)), `${method} ${path}`);
         if (op.operationId !== undefined) {
           assert.ok(!operationIds.has(op.operationId), `operationId ${op.operationId} is unique`);
           operationIds.add(op.operationId);
@@ -108,6 +108,8 @@ describe('API description', () => {
       const item = doc.paths[path] ?? doc.paths[path.endsWith('/') ? path.slice(0, -1) : `${path}/`];
       assert.ok(item, `${route.url} is not in the description`);
       for (const method of route.methods) {
+        // WebDAV's own methods (PROPFIND, LOCK, …) are not methods OpenAPI 3.1 can list.
+        if (route.url.startsWith('/dav') && !['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'].includes(method)) continue;
         const op = item[method.toLowerCase()];
         assert.ok(op, `${method} ${route.url} is not in the description`);
         if (method === 'POST' && route.url.startsWith('/v1/')) {

@@ -36,6 +36,10 @@ const PUBLIC: PublicRule[] = [
   },
   { match: (r) => r.url.startsWith('/dl/'), reason: 'signed download addresses authorise themselves (HMAC, expiry)' },
   {
+    match: (r) => r.url === '/dav' || r.url.startsWith('/dav/'),
+    reason: 'WebDAV authorises each request itself: HTTP Basic over app passwords (test/dav/protocol.test.ts checks the refusals)',
+  },
+  {
     match: (r) => !r.url.startsWith('/v1/') && !r.url.startsWith('/upload') && !r.url.startsWith('/dl/'),
     reason: 'the static web UI: public files, GET/HEAD only, no data without the API',
   },
@@ -139,7 +143,9 @@ describe('every authenticated route refuses bad session tokens', () => {
     for (const route of routes) {
       const rule = publicRule(route);
       if (!rule || (rule !== PUBLIC[PUBLIC.length - 1] && !route.url.startsWith('/v1/openapi.'))) continue;
-      for (const m of route.methods) assert.ok(['GET', 'HEAD'].includes(m), `${m} ${route.url} is public (${rule.reason}) but not a read`);
+      // OPTIONS at the root: WebDAV's capability discovery (Windows asks there first), headers only.
+      const reads = route.url === '/' ? ['GET', 'HEAD', 'OPTIONS'] : ['GET', 'HEAD'];
+      for (const m of route.methods) assert.ok(reads.includes(m), `${m} ${route.url} is public (${rule.reason}) but not a read`);
     }
   });
 });
