@@ -21,6 +21,8 @@ export interface UsersTable {
   offline_day: Generated<number>;
   offline_used: Generated<number>;
   created_at: number;
+  /** 1: an administrator disabled the account (no sign-in, no session). */
+  disabled: Generated<number>;
 }
 
 export interface SessionsTable {
@@ -189,7 +191,28 @@ export interface OfflineTaskCountsTable {
   tasks: number;
 }
 
+/** A setting changed at run time (settings/): its value as JSON text. */
+export interface SettingsTable {
+  key: string;
+  value: string;
+  updated_at: number;
+}
+
+/** One sampling interval of the admin console's chart (kept 24 hours). */
+export interface StatsSamplesTable {
+  /** End of the interval, ms since the epoch. */
+  at: number;
+  /** Average bytes per second over the interval, every offline job together. */
+  download_speed: number;
+  upload_speed: number;
+  /** Active user tasks, and system jobs running in an engine, at the end of the interval. */
+  active_tasks: number;
+  active_jobs: number;
+}
+
 export interface Database {
+  settings: SettingsTable;
+  stats_samples: StatsSamplesTable;
   offline_jobs: OfflineJobsTable;
   offline_seeds: OfflineSeedsTable;
   offline_task_counts: OfflineTaskCountsTable;
