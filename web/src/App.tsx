@@ -1,5 +1,6 @@
 // The signed-in shell (header, navigation, the current screen, the upload panel) or sign-in.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { Admin } from './admin/Admin.js';
 import { Api } from './api/client.js';
 import { loadToken, saveToken } from './api/session.js';
 import type { UserInfo } from './api/types.js';
@@ -85,6 +86,11 @@ function Shell({ api, token, onSignOut }: { api: Api; token: string; onSignOut()
             {t('app.offline')}
             {running > 0 && <span class="count">{running}</span>}
           </a>
+          {user?.isAdmin && (
+            <a href={hrefFor({ view: 'admin' })} aria-current={route.view === 'admin' ? 'page' : undefined} onClick={onLinkClick({ view: 'admin' })}>
+              {t('app.admin')}
+            </a>
+          )}
         </nav>
         <div class="account">
           {user && (
@@ -98,7 +104,15 @@ function Shell({ api, token, onSignOut }: { api: Api; token: string; onSignOut()
           </button>
         </div>
       </header>
-      {route.view === 'drive' ? <Drive api={api} path={route.path} /> : <Offline api={api} tasks={tasks} lastFolder={lastFolder} />}
+      {route.view === 'drive' ? (
+        <Drive api={api} path={route.path} />
+      ) : route.view === 'admin' ? (
+        user?.isAdmin ? (
+          <Admin api={api} me={user.identity} />
+        ) : null
+      ) : (
+        <Offline api={api} tasks={tasks} lastFolder={lastFolder} />
+      )}
       <UploadPanel />
     </div>
   );
