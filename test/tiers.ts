@@ -81,6 +81,7 @@ export const UNIT: readonly string[] = [
 
 export const HEAVY: Readonly<Record<string, Need>> = {
   'test/admin/admin-api.test.ts': 'slow',
+  'test/cli/admin-console.test.ts': 'cli process',
   'test/cli/admin.test.ts': 'cli process',
   'test/cli/files.test.ts': 'cli process',
   'test/cli/offline.test.ts': 'cli process',
