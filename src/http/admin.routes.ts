@@ -66,7 +66,11 @@ const ADMIN = { adminOnly: true };
 
 /** Every /v1/admin route: administrators only (FORBIDDEN for anyone else, before the body is read). */
 export function registerAdminRoutes(app: FastifyInstance, d: AdminConsoleDeps): void {
-  const view = (row: UserRow): AdminUser => ({ ...sixpanUser(d.users.adminView(row)), disabled: row.disabled === 1, ownOfflineQuota: row.offline_quota });
+  // The 6pan user object, with what only the console shows.
+  const view = (row: UserRow): AdminUser => {
+    const { disabled, ownOfflineQuota, ...user } = d.users.adminView(row);
+    return { ...sixpanUser(user), disabled, ownOfflineQuota };
+  };
   const account = async (who: { identity?: number; name?: string }): Promise<UserRow> => {
     if (who.identity !== undefined) return d.users.byId(who.identity);
     if (who.name) return d.users.byName(who.name);
