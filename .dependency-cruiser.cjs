@@ -3,7 +3,7 @@
 // the fix is to move the shared piece to the layer both sides may import, not to loosen the rule.
 
 /** Folders under src/ that hold the server's domain: they know nothing of HTTP. */
-const DOMAIN = ['db', 'names', 'users', 'files', 'store', 'upload', 'torrent', 'offline', 'engines', 'net'];
+const DOMAIN = ['db', 'names', 'users', 'files', 'store', 'upload', 'torrent', 'offline', 'engines', 'net', 'settings', 'admin'];
 
 /** Folders whose index.ts is their public face: code outside imports the index, not the files behind it. */
 const WITH_INDEX = ['engines', 'net', 'offline', 'torrent'];
@@ -74,7 +74,7 @@ module.exports = {
         'The browser UI talks to the server over HTTP only; it shares no code with src/, only the types of the answers (type-only imports of the answer schemas).',
       severity: 'error',
       from: { path: '^web/' },
-      to: { path: '^(src|test|bench|bin)/', pathNot: '^src/http/sixpan/schemas[.]ts$' },
+      to: { path: '^(src|test|bench|bin)/', pathNot: '^src/http/sixpan/(admin-)?schemas[.]ts$' },
     },
     {
       name: 'web-types-only',

@@ -1,4 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { ActivitySampler } from './admin/sampler.js';
+import { storageReport, type SweepRun } from './admin/storage.js';
 import type { Config } from './config/index.js';
 import { dataDirLayout } from './data-dir/index.js';
 import { openDatabase, type Db } from './db/database.js';
@@ -33,6 +35,8 @@ import { registerUserRoutes } from './http/users.routes.js';
 import { registerAppPasswordRoutes } from './http/app-passwords.routes.js';
 import { AppPasswords } from './users/app-passwords.js';
 import { AppPasswordsRepo } from './users/app-passwords.repo.js';
+import { registerAdminRoutes } from './http/admin.routes.js';
+import { Settings } from './settings/settings.js';
 import { UsersService } from './users/users.service.js';
 import { registerOfflineRoutes } from './http/offline.routes.js';
 import { createOffline, type Offline } from './offline/index.js';
@@ -47,6 +51,10 @@ export interface OpenPan {
   files: FilesService;
   uploads: UploadService;
   offline: Offline;
+  /** Registration and the default quota, as stored by the admin console over the OPENPAN_* values. */
+  settings: Settings;
+  /** Writes the admin console's chart rows. */
+  sampler: ActivitySampler;
   /** Starts listening; returns the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -55,17 +63,21 @@ export interface OpenPan {
 const CONTENT_GRACE_MS = 10 * 60 * 1000;
 const COLLECT_INTERVAL_MS = 60 * 60 * 1000;
 const TEMP_MAX_AGE_MS = 6 * 60 * 60 * 1000;
+/** The admin console's chart: one row per minute. */
+const SAMPLE_INTERVAL_MS = 60 * 1000;
 
 /** Wires the whole server: database, domain services, HTTP routes. Nothing listens yet. */
 export async function createOpenPan(config: Config): Promise<OpenPan> {
   const layout = dataDirLayout(config.dataDir);
   const db = await openDatabase({ dataDir: config.dataDir });
   const loginLimiter = new LoginLimiter({ maxFailures: config.loginMaxFailures, windowMs: config.loginWindowMs });
+  const settings = await Settings.load(db, { registration: config.registration, defaultQuota: config.defaultQuota });
   const users = new UsersService(new UsersRepo(db), {
     secret: config.secret,
     sessionClaims: sessionClaimsOf,
     defaultQuota: config.defaultQuota,
     registration: config.registration,
+    settings,
     loginLimiter,
     offlineDailyTasks: config.offline.quota.dailyTasks,
   });
@@ -112,6 +124,16 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     onError: (err, what) => http.log.error({ err }, what),
   });
   installCors(http, () => config.corsOrigins);
+  // Built before the routes that read them; started below with the other timers.
+  const collector = new BlobCollector(db, store, contentLock, CONTENT_GRACE_MS);
+  let lastSweep: SweepRun | null = null;
+  const sampler = new ActivitySampler(
+    db,
+    () => offline.admin.speeds(),
+    () => offline.admin.activity(),
+    (err) => http.log.error({ err }, 'activity sample failed'),
+    { writeMs: SAMPLE_INTERVAL_MS },
+  );
   const links = new DownloadLinks({ secret: config.secret, ttlMs: config.downloadUrlTtlMs, publicUrl: () => config.publicUrl });
   const v1Api: FastifyPluginAsync = async (v1) => {
     installSixpanWire(v1, users);
@@ -122,6 +144,14 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     registerCommonRoutes(v1);
     registerStoreTokenRoutes(v1, storeToken);
     registerOfflineRoutes(v1, offline.service);
+    registerAdminRoutes(v1, {
+      users,
+      settings,
+      offline: offline.admin,
+      storage: () => storageReport({ db, storeDir: layout.blobs, collector: () => collector.lastRun, sweep: () => lastSweep }),
+      chart: () => sampler.lastDay(),
+      chartIntervalMs: SAMPLE_INTERVAL_MS,
+    });
   };
   await http.register(v1Api);
   await http.register(uploadRoutes, { prefix: '/upload', service: uploads, bodyIdleTimeoutMs: config.bodyIdleTimeoutMs });
@@ -140,15 +170,23 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   // Content no file references any more is freed after a grace period (an instant upload may
   // still want it); temporary files a crash left behind, and expired sessions, are swept at
   // start and then hourly.
-  const collector = new BlobCollector(db, store, contentLock, CONTENT_GRACE_MS);
   collector.start(COLLECT_INTERVAL_MS, (err) => http.log.error({ err }, 'content collection failed'));
-  await store.sweepTemp(TEMP_MAX_AGE_MS);
+  lastSweep = { at: Date.now(), tempFilesRemoved: await store.sweepTemp(TEMP_MAX_AGE_MS), error: null };
   await users.sweepExpiredSessions();
   const sweeper = setInterval(() => {
-    store.sweepTemp(TEMP_MAX_AGE_MS).catch((err) => http.log.error({ err }, 'temporary file sweep failed'));
+    store.sweepTemp(TEMP_MAX_AGE_MS).then(
+      (removed) => {
+        lastSweep = { at: Date.now(), tempFilesRemoved: removed, error: null };
+      },
+      (err: unknown) => {
+        lastSweep = { at: Date.now(), tempFilesRemoved: 0, error: err instanceof Error ? err.message : String(err) };
+        http.log.error({ err }, 'temporary file sweep failed');
+      },
+    );
     users.sweepExpiredSessions().catch((err) => http.log.error({ err }, 'expired session sweep failed'));
   }, COLLECT_INTERVAL_MS);
   sweeper.unref();
+  sampler.start();
   // Offline downloads a previous run left unfinished continue now.
   await offline.start();
 
@@ -162,6 +200,8 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     files,
     uploads,
     offline,
+    settings,
+    sampler,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
       const address = http.server.address();
@@ -176,6 +216,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
       if (closed) return;
       closed = true;
       clearInterval(sweeper);
+      await sampler.stop();
       // Idle keep-alive connections would hold close() until they time out — including those
       // whose last response was still being written when the close began: keep closing them.
       const closing = http.close();

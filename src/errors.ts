@@ -22,15 +22,20 @@ export const ERRORS = {
   USER_LOGIN_FAILED: 401,
   FORBIDDEN: 403,
   REGISTRATION_CLOSED: 403,
+  /** An administrator disabled the account. */
+  USER_DISABLED: 403,
   NOT_FOUND: 404,
   FILE_NOT_FOUND: 404,
   PARENT_NOT_FOUND: 404,
   USER_NOT_FOUND: 404,
   TASK_NOT_FOUND: 404,
+  JOB_NOT_FOUND: 404,
   FILE_ALREADY_EXISTS: 409,
   /** The user already has a task of this torrent: the answer's `result.taskId` names it. */
   TASK_EXISTS: 409,
   USER_ALREADY_EXISTS: 409,
+  /** The change would leave no enabled administrator. */
+  LAST_ADMIN: 409,
   /** A download's `If-Match` names another version of the content. */
   PRECONDITION_FAILED: 412,
   SPACE_EXCEEDED: 413,

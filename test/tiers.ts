@@ -78,6 +78,7 @@ export const UNIT: readonly string[] = [
   'test/upload/upload-token.test.ts',
   'test/users.test.ts',
   'test/users/app-passwords.test.ts',
+  'test/web/admin-chart.test.ts',
   'test/web/logic.test.ts',
   'test/web/session.test.ts',
   'test/web/static.test.ts',
@@ -85,6 +86,8 @@ export const UNIT: readonly string[] = [
 
 export const HEAVY: Readonly<Record<string, Need>> = {
   'test/cli/app-passwords.test.ts': 'cli process',
+  'test/admin/admin-api.test.ts': 'slow',
+  'test/cli/admin-console.test.ts': 'cli process',
   'test/cli/admin.test.ts': 'cli process',
   'test/cli/files.test.ts': 'cli process',
   'test/cli/offline.test.ts': 'cli process',
@@ -143,6 +146,7 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/upload/space.test.ts': 'slow',
   'test/upload/timeouts.test.ts': 'slow',
   'test/web/app-passwords.test.ts': 'chromium',
+  'test/web/admin.test.ts': 'chromium',
   'test/web/edit-task.test.ts': 'chromium',
   'test/web/sign-out.test.ts': 'chromium',
   'test/web/ui.test.ts': 'chromium',

@@ -5,6 +5,7 @@ import { defaultOf } from '../config/env.js';
 import { parseArgs, UsageError } from './args.js';
 import { helpText, usageLine, type Command } from './command.js';
 import { appPasswordCommands } from './commands/app-passwords.js';
+import { adminCommands } from './commands/admin.js';
 import { fileCommands } from './commands/files.js';
 import { fsck } from './commands/fsck.js';
 import { offlineCommands } from './commands/offline.js';
@@ -13,7 +14,7 @@ import { upload } from './commands/upload.js';
 import { userCommands } from './commands/users.js';
 import { describeError } from './errors.js';
 
-const COMMANDS: Command[] = [...userCommands, fsck, ...sessionCommands, ...appPasswordCommands, upload, ...fileCommands, ...offlineCommands];
+const COMMANDS: Command[] = [...userCommands, fsck, ...sessionCommands, ...appPasswordCommands, upload, ...fileCommands, ...offlineCommands, ...adminCommands];
 
 function version(): string {
   // ../../package.json from both src/cli/main.ts and dist/cli/main.js.
@@ -31,7 +32,7 @@ function overview(commands: Command[] = COMMANDS): string {
     '',
     'Run "openpan COMMAND --help" for the options of a command.',
     `Operator commands (user ..., fsck) use the server's data directory: OPENPAN_DATA_DIR (default ${defaultOf('OPENPAN_DATA_DIR')}).`,
-    'Client commands use the session saved by "openpan login" in $OPENPAN_CLI_CONFIG or ~/.config/openpan/cli.json.',
+    'Client commands (admin ... too) use the session saved by "openpan login" in $OPENPAN_CLI_CONFIG or ~/.config/openpan/cli.json.',
     '',
   ].join('\n');
 }

@@ -29,7 +29,7 @@ export const ConfigSchema = Type.Object({
   OPENPAN_ADMIN_PASSWORD: Type.Optional(Type.String({ docDefault: 'random, printed once', description: 'password of that administrator' })),
   OPENPAN_REGISTRATION: Type.Union([Type.Literal('open'), Type.Literal('closed')], {
     default: 'closed',
-    description: '`open` lets anyone register with `/v1/user/register`',
+    description: '`open` lets anyone register with `/v1/user/register`; the initial value only: once changed in the admin console, the stored setting wins',
   }),
   OPENPAN_DAV_ACCOUNT_PASSWORD: Type.Boolean({
     default: false,
@@ -39,7 +39,7 @@ export const ConfigSchema = Type.Object({
     minimum: 0,
     default: 100 * 1024 ** 3,
     docDefault: '`107374182400` (100 GiB)',
-    description: 'space of a new user, bytes',
+    description: 'space of a new user, bytes; the initial value only, like `OPENPAN_REGISTRATION`',
   }),
   OPENPAN_MAX_ENTRIES: Type.Integer({
     minimum: 0,

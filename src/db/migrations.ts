@@ -353,6 +353,32 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0010_admin_console': {
+    async up(db: Kysely<any>) {
+      // An account an administrator disabled: it cannot sign in, and its sessions were ended.
+      await db.schema
+        .alterTable('users')
+        .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      // Settings an administrator changes at run time (registration, the default quota); a
+      // setting without a row takes its OPENPAN_* value.
+      await db.schema
+        .createTable('settings')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // The admin console's chart: one row per sampling interval, the last 24 hours only.
+      await db.schema
+        .createTable('stats_samples')
+        .addColumn('at', 'bigint', (c) => c.primaryKey())
+        .addColumn('download_speed', 'bigint', (c) => c.notNull())
+        .addColumn('upload_speed', 'bigint', (c) => c.notNull())
+        .addColumn('active_tasks', 'integer', (c) => c.notNull())
+        .addColumn('active_jobs', 'integer', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 /**

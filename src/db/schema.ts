@@ -23,6 +23,8 @@ export interface UsersTable {
   created_at: number;
   /** Entries (files and directories) the user has; kept by triggers on `files` (migration 0008). */
   entry_count: Generated<number>;
+  /** 1: an administrator disabled the account (no sign-in, no session). */
+  disabled: Generated<number>;
 }
 
 export interface SessionsTable {
@@ -215,8 +217,29 @@ export interface DavPropertiesTable {
   xml: string;
 }
 
+/** A setting changed at run time (settings/): its value as JSON text. */
+export interface SettingsTable {
+  key: string;
+  value: string;
+  updated_at: number;
+}
+
+/** One sampling interval of the admin console's chart (kept 24 hours). */
+export interface StatsSamplesTable {
+  /** End of the interval, ms since the epoch. */
+  at: number;
+  /** Average bytes per second over the interval, every offline job together. */
+  download_speed: number;
+  upload_speed: number;
+  /** Active user tasks, and system jobs running in an engine, at the end of the interval. */
+  active_tasks: number;
+  active_jobs: number;
+}
+
 export interface Database {
   dav_properties: DavPropertiesTable;
+  settings: SettingsTable;
+  stats_samples: StatsSamplesTable;
   offline_jobs: OfflineJobsTable;
   offline_seeds: OfflineSeedsTable;
   offline_task_counts: OfflineTaskCountsTable;

@@ -191,6 +191,34 @@ export interface DownloadEngine {
   close(): Promise<void>;
 }
 
+// ---- totals: what the admin console shows of an engine ----
+
+/** An engine's figures right now, every job and seed together. */
+export interface EngineStats {
+  /** Jobs the engine holds (queued, running or paused) and those transferring now. */
+  jobs: number;
+  activeJobs: number;
+  /** Seeds uploading after their import (0 for an engine that does not seed). */
+  seeds: number;
+  /** Connected sources and peers (BitTorrent wires, HTTP connections). */
+  connections: number;
+  /** Bytes per second, every job (and seed) together. */
+  downloadSpeed: number;
+  uploadSpeed: number;
+  /** The engine's global rate limits, bytes per second; null: none. */
+  downloadLimit: number | null;
+  uploadLimit: number | null;
+}
+
+/** An engine that reports its totals. Optional: the console shows an engine without it by name only. */
+export interface StatsReportingEngine {
+  stats(): EngineStats;
+}
+
+export function reportsStats(engine: DownloadEngine): engine is DownloadEngine & StatsReportingEngine {
+  return typeof (engine as Partial<StatsReportingEngine>).stats === 'function';
+}
+
 // ---- verified pieces: what a job has finished, piece by piece ----
 
 /**

@@ -159,6 +159,11 @@ export async function requireUser(request: FastifyRequest): Promise<void> {
   if (!request.user) throw new AppError('UNAUTHORIZED', 'A valid token is required: send "Authorization: Bearer <token>".');
 }
 
+/** Refuses a signed-in caller who is not an administrator, before the body is looked at. */
+export async function requireAdmin(request: FastifyRequest): Promise<void> {
+  if (!request.user?.isAdmin) throw new AppError('FORBIDDEN', 'Only an administrator may do this.');
+}
+
 export interface ApiContext<B> {
   body: B;
   user: AuthenticatedUser;
@@ -176,6 +181,8 @@ function sendOk(reply: FastifyReply, result: unknown, token: string): FastifyRep
 export interface RouteOptions {
   /** Sees (and may rewrite) the body before coercion, e.g. to keep an empty string that means something. */
   raw?: (body: Record<string, unknown>) => void;
+  /** Administrators only: anyone else is refused FORBIDDEN before the body is read. */
+  adminOnly?: boolean;
 }
 
 function coerceFor(schema: TSchema, options: RouteOptions = {}) {
@@ -244,10 +251,14 @@ export function apiRoute<B extends TSchema, R extends TSchema>(
   handler: (ctx: ApiContext<Static<B>>) => Promise<Static<R>>,
   options: RouteOptions = {},
 ): void {
-  app.post(url, { schema: routeSchema(url, spec, true), preValidation: [requireUser, coerceFor(spec.body, options)] }, async (request, reply) => {
-    const result = await handler({ body: request.body as Static<B>, user: request.user!, token: request.bearer, request });
-    return sendOk(reply, result, request.bearer);
-  });
+  app.post(
+    url,
+    { schema: routeSchema(url, spec, true), preValidation: [requireUser, ...(options.adminOnly ? [requireAdmin] : []), coerceFor(spec.body, options)] },
+    async (request, reply) => {
+      const result = await handler({ body: request.body as Static<B>, user: request.user!, token: request.bearer, request });
+      return sendOk(reply, result, request.bearer);
+    },
+  );
 }
 
 /** What a call that needs no token answers: its result, and a session token when it opened one. */

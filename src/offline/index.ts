@@ -8,6 +8,7 @@ import type { BlobStore } from '../store/blob-store.js';
 import { LocalDiskBlobStore } from '../store/local-disk.js';
 import type { ContentLock } from '../store/content-lock.js';
 import type { OfflineConfig } from './offline-config.js';
+import { OfflineAdmin } from './admin.js';
 import { OfflineRepo } from './offline.repo.js';
 import { MetadataFetcher } from './metadata-fetcher.js';
 import { OfflineService } from './offline.service.js';
@@ -19,6 +20,8 @@ import { Scheduler, type SchedulerTiming } from './scheduler.js';
 import { Seeding } from './seeding.js';
 import { SeedingRepo } from './seeding.repo.js';
 
+export { OfflineAdmin, JOB_CANCELLED } from './admin.js';
+export type { AdminEngineView, AdminJobView, AdminTaskView, OfflineActivity } from './admin.js';
 export { OfflineService } from './offline.service.js';
 export type { ParsedFile, ParseFailure, ParseResult, TaskFileDetail, TaskObject, TaskStreamEvent } from './offline.service.js';
 export { Scheduler, type SchedulerTiming } from './scheduler.js';
@@ -44,6 +47,8 @@ export interface OfflineDeps {
 
 export interface Offline {
   service: OfflineService;
+  /** The admin console's view of every job, and cancelling one. */
+  admin: OfflineAdmin;
   scheduler: Scheduler;
   seeding: Seeding;
   /** Recovery: continues the jobs a previous run left unfinished. */
@@ -59,7 +64,8 @@ export function createOffline(deps: OfflineDeps): Offline {
   // Users' URLs, trackers and web seeds are reached under the address policy (SSRF): public
   // addresses only, unless the operator allows more.
   const policy = config.policy;
-  const engine = new EngineRouter(bittorrent, { url: new HttpEngine(config.http) });
+  const urlEngine = new HttpEngine(config.http);
+  const engine = new EngineRouter(bittorrent, { url: urlEngine });
   const probe = urlProber(policy);
   const store = deps.store;
   // Seeds read hard links to the blobs: only a local-disk store has files to link to.
@@ -91,8 +97,10 @@ export function createOffline(deps: OfflineDeps): Offline {
   const events = new TaskEvents();
   repo.onTaskChange = (change) => events.publish(change);
   const service = new OfflineService({ repo, files: deps.files, store, scheduler, parser, metadata, quota, events }, { secret: deps.secret, tempRoot });
+  const admin = new OfflineAdmin({ db: deps.db, repo, scheduler, service, seeding, engines: [bittorrent, urlEngine] });
   return {
     service,
+    admin,
     scheduler,
     seeding,
     async start() {

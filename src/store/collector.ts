@@ -5,6 +5,17 @@ import type { ContentLock } from './content-lock.js';
 /** Rows handled per exclusive section: uploads wait at most one batch for the collector. */
 const BATCH = 500;
 
+/** What the last pass did (the admin console shows it). */
+export interface CollectorRun {
+  startedAt: number;
+  finishedAt: number;
+  /** Contents freed, and their bytes. */
+  freed: number;
+  freedBytes: number;
+  /** The error that ended the pass early, if one did. */
+  error: string | null;
+}
+
 /**
  * Frees content no file references any more, once it has stayed unreferenced for `graceMs`
  * (the grace lets an undo, a copy racing a remove, or an instant upload find it again).
@@ -15,6 +26,8 @@ const BATCH = 500;
 export class BlobCollector {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<number> | null = null;
+  /** The last pass, or null before the first. */
+  lastRun: CollectorRun | null = null;
 
   constructor(
     private readonly db: Db,
@@ -26,12 +39,21 @@ export class BlobCollector {
   /** Deletes every blob unreferenced since before `now - graceMs`; returns how many were freed. */
   async collect(now: number = Date.now()): Promise<number> {
     const cutoff = now - this.graceMs;
-    let freed = 0;
-    for (;;) {
-      // Exclusive per batch, not per pass, so uploads interleave with a long collection.
-      const { selected, deleted } = await this.lock.exclusive(() => this.collectBatch(cutoff));
-      freed += deleted;
-      if (selected < BATCH) return freed;
+    const run: CollectorRun = { startedAt: Date.now(), finishedAt: 0, freed: 0, freedBytes: 0, error: null };
+    try {
+      for (;;) {
+        // Exclusive per batch, not per pass, so uploads interleave with a long collection.
+        const { selected, deleted, bytes } = await this.lock.exclusive(() => this.collectBatch(cutoff));
+        run.freed += deleted;
+        run.freedBytes += bytes;
+        if (selected < BATCH) return run.freed;
+      }
+    } catch (err) {
+      run.error = err instanceof Error ? err.message : String(err);
+      throw err;
+    } finally {
+      run.finishedAt = Date.now();
+      this.lastRun = run;
     }
   }
 
@@ -60,23 +82,25 @@ export class BlobCollector {
     this.timer = null;
   }
 
-  private async collectBatch(cutoff: number): Promise<{ selected: number; deleted: number }> {
+  private async collectBatch(cutoff: number): Promise<{ selected: number; deleted: number; bytes: number }> {
     const rows = await this.db
       .selectFrom('blobs')
-      .select('id')
+      .select(['id', 'size'])
       .where('refs', '<=', 0)
       .where('unreferenced_at', '<=', cutoff)
       .orderBy('unreferenced_at')
       .limit(BATCH)
       .execute();
     let deleted = 0;
-    for (const { id } of rows) {
+    let bytes = 0;
+    for (const { id, size } of rows) {
       // Re-checks refs: another process may have referenced the content since the select.
       const result = await this.db.deleteFrom('blobs').where('id', '=', id).where('refs', '<=', 0).executeTakeFirst();
       if (result.numDeletedRows === 0n) continue;
       await this.store.delete(id);
       deleted++;
+      bytes += Number(size);
     }
-    return { selected: rows.length, deleted };
+    return { selected: rows.length, deleted, bytes };
   }
 }

@@ -110,7 +110,7 @@ export class AppPasswords {
     if (!isUserNameShaped(userName) || !password) return undefined;
     if (isAppPasswordShaped(password)) {
       const found = await this.repo.bySecretHash(sha256(password));
-      if (!found || found.user.name_key !== userNameKey(userName)) return undefined;
+      if (!found || found.user.name_key !== userNameKey(userName) || found.user.disabled === 1) return undefined;
       await this.touch(found.password.id);
       return found.user.id;
     }
@@ -132,7 +132,7 @@ export class AppPasswords {
     if (cached && cached.until > now) {
       // Still the same password: a change of password (or a removed account) ends the memory.
       const row = await this.users.byName(userName).catch(() => undefined);
-      if (row && row.id === cached.userId && row.password_hash === cached.passwordHash) return row.id;
+      if (row && row.id === cached.userId && row.password_hash === cached.passwordHash && row.disabled === 0) return row.id;
       this.accountChecks.delete(key);
     }
     try {
@@ -141,7 +141,7 @@ export class AppPasswords {
       this.accountChecks.set(key, { userId: row.id, passwordHash: row.password_hash, until: now + ACCOUNT_CHECK_TTL_MS });
       return row.id;
     } catch (err) {
-      if (err instanceof AppError && err.code === 'USER_LOGIN_FAILED') return undefined;
+      if (err instanceof AppError && (err.code === 'USER_LOGIN_FAILED' || err.code === 'USER_DISABLED')) return undefined;
       throw err;
     }
   }

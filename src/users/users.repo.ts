@@ -74,6 +74,40 @@ export class UsersRepo {
     await this.db.updateTable('users').set({ space_capacity: capacity }).where('id', '=', id).execute();
   }
 
+  async setOfflineQuota(id: number, tasksPerDay: number): Promise<void> {
+    await this.db.updateTable('users').set({ offline_quota: tasksPerDay }).where('id', '=', id).execute();
+  }
+
+  /**
+   * Sets `is_admin` or `disabled`; a change that would leave no enabled administrator is not
+   * made (one statement, so two administrators demoting each other cannot both succeed).
+   * Answers whether the row changed.
+   */
+  async setRole(id: number, patch: { is_admin?: number; disabled?: number }): Promise<boolean> {
+    const removesAdmin = patch.is_admin === 0 || patch.disabled === 1;
+    let q = this.db.updateTable('users').set(patch).where('id', '=', id);
+    if (removesAdmin) {
+      q = q.where((eb) =>
+        eb.or([
+          eb('is_admin', '=', 0),
+          eb('disabled', '=', 1),
+          eb(
+            eb
+              .selectFrom('users as other')
+              .select((o) => o.fn.countAll<number>().as('n'))
+              .where('other.is_admin', '=', 1)
+              .where('other.disabled', '=', 0)
+              .where('other.id', '!=', id),
+            '>',
+            0,
+          ),
+        ]),
+      );
+    }
+    const result = await q.executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
   async insertSession(tokenHash: string, userId: number, now: number, expiresAt: number): Promise<void> {
     await this.db.insertInto('sessions').values({ token_hash: tokenHash, user_id: userId, created_at: now, expires_at: expiresAt }).execute();
   }

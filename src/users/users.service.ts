@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { isUniqueViolation } from '../db/database.js';
 import { AppError } from '../errors.js';
+import type { SettingsView } from '../settings/settings.js';
 import type { LoginLimiter } from './login-limiter.js';
 import { checkPassword as checkLogin, DUMMY_HASH, hashPassword, hashPasswordMd5Form, isMd5Form } from './password.js';
 import { looksLikeJwt, SessionTokens } from './session-token.js';
@@ -23,6 +24,13 @@ export interface UserView {
   offlineUsed: number;
   offlineQuota: number;
   createTime: number;
+}
+
+/** What the admin console shows of an account: the user's view, and whether it is disabled. */
+export interface AdminUserView extends UserView {
+  disabled: boolean;
+  /** The account's own daily offline task quota; 0: the server's default (`offlineQuota` is the one in force). */
+  ownOfflineQuota: number;
 }
 
 export interface AuthenticatedUser {
@@ -56,6 +64,10 @@ export function userView(row: UserRow, offlineDailyTasks = 0, now = Date.now()):
   };
 }
 
+function lastAdmin(): AppError {
+  return new AppError('LAST_ADMIN', 'This is the last enabled administrator: make another account an administrator first.');
+}
+
 function tokenHash(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
@@ -82,6 +94,8 @@ export interface UsersServiceOptions {
   loginLimiter?: LoginLimiter;
   /** Offline tasks per user per day when the user has no quota of their own (0: unlimited). */
   offlineDailyTasks?: number;
+  /** Where registration and the default quota are read at each use (settings/); none: the two fixed values above. */
+  settings?: SettingsView;
 }
 
 export class UsersService {
@@ -98,6 +112,14 @@ export class UsersService {
     return userView(row, this.options.offlineDailyTasks);
   }
 
+  private get settings(): SettingsView {
+    return this.options.settings ?? this.options;
+  }
+
+  adminView(row: UserRow): AdminUserView {
+    return { ...this.view(row), disabled: row.disabled === 1, ownOfflineQuota: row.offline_quota };
+  }
+
   async create(typedName: string, password: string, opts: { isAdmin?: boolean; quota?: number } = {}): Promise<UserRow> {
     const name = checkUserName(typedName);
     const nameKey = userNameKey(name);
@@ -110,7 +132,7 @@ export class UsersService {
         nameKey,
         passwordHash,
         isAdmin: opts.isAdmin ?? false,
-        spaceCapacity: opts.quota ?? this.options.defaultQuota,
+        spaceCapacity: opts.quota ?? this.settings.defaultQuota,
         now: Date.now(),
       });
     } catch (err) {
@@ -138,7 +160,7 @@ export class UsersService {
 
   /** Creates an account and signs it in, as 6pan's register did. */
   async register(name: string, password: string): Promise<Session> {
-    if (this.options.registration !== 'open') {
+    if (this.settings.registration !== 'open') {
       throw new AppError('REGISTRATION_CLOSED', 'Registration is closed on this server; ask its operator for an account.');
     }
     return this.openSession(await this.create(name, password));
@@ -166,6 +188,8 @@ export class UsersService {
     const check = await checkLogin(password, row?.password_hash ?? DUMMY_HASH);
     if (!row || !check.ok) throw new AppError('USER_LOGIN_FAILED', 'Wrong user name or password.');
     limiter?.succeed(limitKey, ip);
+    // Only after the password: a disabled account's name is no easier to probe than another.
+    if (row.disabled === 1) throw new AppError('USER_DISABLED', "This account is disabled; ask the server's operator.");
     if (check.upgraded) await this.repo.setPasswordHash(row.id, check.upgraded);
     return row;
   }
@@ -204,7 +228,8 @@ export class UsersService {
     const key = this.sessionKey(token);
     if (!key) return null;
     const row = await this.repo.userBySession(key, Date.now());
-    return row ? { id: row.id, name: row.name, isAdmin: row.is_admin === 1, view: this.view(row), session: key } : null;
+    // Disabling ends the sessions; this also covers one opened in the same instant.
+    return row && row.disabled === 0 ? { id: row.id, name: row.name, isAdmin: row.is_admin === 1, view: this.view(row), session: key } : null;
   }
 
   /** Whether a session (AuthenticatedUser.session) of this user is still open: not logged out, not ended by a new password, not expired. */
@@ -269,6 +294,46 @@ export class UsersService {
   async setQuota(name: string, bytes: number): Promise<void> {
     const row = await this.byName(name);
     await this.repo.setCapacity(row.id, bytes);
+  }
+
+  /** The account of this id, USER_NOT_FOUND when there is none. */
+  async byId(id: number): Promise<UserRow> {
+    const row = await this.repo.byId(id);
+    if (!row) throw new AppError('USER_NOT_FOUND', `No user with id ${id}.`);
+    return row;
+  }
+
+  /** An administrator's new password for an account: every session of it ends. */
+  async resetPassword(userId: number, password: string): Promise<void> {
+    checkPassword(password);
+    const row = await this.byId(userId);
+    await this.repo.setPasswordHash(row.id, await hashPassword(password));
+    await this.repo.deleteSessionsOf(row.id);
+  }
+
+  /** Space capacity of an account, bytes. */
+  async setCapacity(userId: number, bytes: number): Promise<void> {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new AppError('BAD_REQUEST', 'quota must be a whole number of bytes, 0 or more.');
+    await this.repo.setCapacity((await this.byId(userId)).id, bytes);
+  }
+
+  /** Offline tasks the account may start per day; 0: the server's default. */
+  async setOfflineQuota(userId: number, tasksPerDay: number): Promise<void> {
+    if (!Number.isSafeInteger(tasksPerDay) || tasksPerDay < 0) throw new AppError('BAD_REQUEST', 'offlineQuota must be a whole number of tasks, 0 or more.');
+    await this.repo.setOfflineQuota((await this.byId(userId)).id, tasksPerDay);
+  }
+
+  /** Disables (no sign-in, every session ends) or enables an account; never the last enabled administrator. */
+  async setDisabled(userId: number, disabled: boolean): Promise<void> {
+    const row = await this.byId(userId);
+    if (!(await this.repo.setRole(row.id, { disabled: disabled ? 1 : 0 }))) throw lastAdmin();
+    if (disabled) await this.repo.deleteSessionsOf(row.id);
+  }
+
+  /** Makes an account an administrator or takes that away; never from the last enabled one. */
+  async setAdmin(userId: number, isAdmin: boolean): Promise<void> {
+    const row = await this.byId(userId);
+    if (!(await this.repo.setRole(row.id, { is_admin: isAdmin ? 1 : 0 }))) throw lastAdmin();
   }
 
   /** Creates the first admin on an empty database; returns the password when it was generated. */

@@ -88,6 +88,8 @@ describe('every authenticated route refuses bad session tokens', () => {
     await loggedOut.call('/v1/user/logout');
     const oldPassword = (await s.newUser('trent', 'trent-pw-1')).token;
     await s.openpan.users.setPassword('trent', 'trent-pw-2');
+    const disabled = (await s.newUser('victor', 'victor-pw-1')).token;
+    await s.openpan.users.setDisabled((await s.openpan.users.byName('victor')).id, true);
 
     const flip = good[0] === 'A' ? 'B' + good.slice(1) : 'A' + good.slice(1);
     bad.push(
@@ -106,16 +108,45 @@ describe('every authenticated route refuses bad session tokens', () => {
       { what: 'logged out', header: `Bearer ${loggedOut.token}` },
       { what: 'bare expired (old 6pan style)', header: expired },
       { what: 'revoked by a password change', header: `Bearer ${oldPassword}` },
+      { what: 'of a disabled account', header: `Bearer ${disabled}` },
     );
     // The same token, still valid, is accepted: the refusals below are about the token.
     assert.equal((await new Client(s.url, good).raw('/v1/user/info')).status, 200);
   });
   after(() => s.close());
 
-  test('the router was read: it has the user, files, store and offline calls', () => {
+  test('the router was read: it has the user, files, store, offline and admin calls', () => {
     const urls = routes.map((r) => r.url);
-    for (const u of ['/v1/user/info', '/v1/files/page', '/v1/store/token', '/v1/offline/start', '/upload/mkblk/:blockSize', '/dl/*'])
+    for (const u of ['/v1/user/info', '/v1/files/page', '/v1/store/token', '/v1/offline/start', '/v1/admin/users/list', '/upload/mkblk/:blockSize', '/dl/*'])
       assert.ok(urls.includes(u), u);
+  });
+
+  test('every /v1/admin route refuses a signed-in user who is not an administrator with 403 FORBIDDEN, whatever the body', async () => {
+    const user = await s.newUser('nadia', 'nadia-pw-1');
+    const adminRoutes = routes.filter((r) => r.url.startsWith('/v1/admin/'));
+    assert.ok(adminRoutes.length >= 12, `only ${adminRoutes.length} admin routes found`);
+    for (const route of adminRoutes) {
+      for (const body of [
+        {},
+        { identity: 1, disabled: true, isAdmin: false, password: 'x'.repeat(8), jobId: 'x', registration: 'open' },
+        { identity: 'bad' },
+      ]) {
+        const r = await user.raw(route.url, body);
+        assert.deepEqual({ status: r.status, code: r.json.code }, { status: 403, code: 'FORBIDDEN' }, `${route.url} as a user with ${JSON.stringify(body)}`);
+      }
+      // An administrator is let through (the answer is the route's own, not a refusal).
+      const r = await s.admin.raw(route.url, {});
+      assert.ok(!['FORBIDDEN', 'UNAUTHORIZED'].includes(r.json.code), `${route.url} as the administrator: ${r.json.code}`);
+    }
+    // Nothing changed: the administrator is still one, and nadia still is not.
+    const list = (await s.admin.call('/v1/admin/users/list')).list as Array<{ name: string; isAdmin: boolean; disabled: boolean }>;
+    assert.deepEqual(
+      list.filter((u) => u.name === 'admin' || u.name === 'nadia').map((u) => [u.name, u.isAdmin, u.disabled]),
+      [
+        ['admin', true, false],
+        ['nadia', false, false],
+      ],
+    );
   });
 
   test('each route is either public by design or refuses every bad token with 401 UNAUTHORIZED', async () => {

@@ -69,6 +69,17 @@ describe('app passwords', () => {
     assert.equal((await alice.raw('/v1/user/appPassword/remove', { id: mine.id })).json.code, 'NOT_FOUND');
   });
 
+  test('a disabled account opens nothing, with an app password or the account password', async () => {
+    const dan = await s.newUser('dan');
+    const danId = (await dan.call('/v1/user/info')).identity;
+    const { password } = await dan.call('/v1/user/appPassword/create', { name: 'nas' });
+    assert.equal(await s.openpan.appPasswords.authenticate('dan', password), danId);
+    assert.equal(await s.openpan.appPasswords.authenticate('dan', 'dan-Passw0rd', { allowAccountPassword: true }), danId);
+    await s.openpan.users.setDisabled(danId, true);
+    assert.equal(await s.openpan.appPasswords.authenticate('dan', password), undefined);
+    assert.equal(await s.openpan.appPasswords.authenticate('dan', 'dan-Passw0rd', { allowAccountPassword: true }), undefined);
+  });
+
   test('names are required, bounded and free of control characters; an account holds a bounded number', async () => {
     for (const name of ['', '   ', 'a'.repeat(101), 'tab\there']) {
       const r = await bob.raw('/v1/user/appPassword/create', { name });

@@ -1,6 +1,7 @@
 // The signed-in shell (header, navigation, the current screen, the upload panel) or sign-in.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { AppPasswordsDialog } from './account/AppPasswordsDialog.js';
+import { Admin } from './admin/Admin.js';
 import { Api } from './api/client.js';
 import { loadToken, saveToken } from './api/session.js';
 import type { UserInfo } from './api/types.js';
@@ -87,6 +88,11 @@ function Shell({ api, token, onSignOut }: { api: Api; token: string; onSignOut()
             {t('app.offline')}
             {running > 0 && <span class="count">{running}</span>}
           </a>
+          {user?.isAdmin && (
+            <a href={hrefFor({ view: 'admin' })} aria-current={route.view === 'admin' ? 'page' : undefined} onClick={onLinkClick({ view: 'admin' })}>
+              {t('app.admin')}
+            </a>
+          )}
         </nav>
         <div class="account">
           {user && (
@@ -103,7 +109,15 @@ function Shell({ api, token, onSignOut }: { api: Api; token: string; onSignOut()
           </button>
         </div>
       </header>
-      {route.view === 'drive' ? <Drive api={api} path={route.path} /> : <Offline api={api} tasks={tasks} lastFolder={lastFolder} />}
+      {route.view === 'drive' ? (
+        <Drive api={api} path={route.path} />
+      ) : route.view === 'admin' ? (
+        user?.isAdmin ? (
+          <Admin api={api} me={user.identity} />
+        ) : null
+      ) : (
+        <Offline api={api} tasks={tasks} lastFolder={lastFolder} />
+      )}
       <UploadPanel />
       {appPasswordsOpen && <AppPasswordsDialog api={api} onClose={() => setAppPasswordsOpen(false)} />}
     </div>

@@ -1,12 +1,13 @@
 // Where the user is, in the address bar: `/` and `/drive/<folder path>` for the drive,
-// `/offline` for the task list. Pure (unit-tested in Node); router.ts follows the address bar.
+// `/offline` for the task list, `/admin` for the admin console. Pure (unit-tested in Node); router.ts follows the address bar.
 
-export type Route = { view: 'drive'; path: string } | { view: 'offline' };
+export type Route = { view: 'drive'; path: string } | { view: 'offline' } | { view: 'admin' };
 
 const DRIVE_PREFIX = '/drive';
 
 export function routeFromLocation(pathname: string): Route {
   if (pathname === '/offline') return { view: 'offline' };
+  if (pathname === '/admin') return { view: 'admin' };
   if (pathname === DRIVE_PREFIX || pathname.startsWith(`${DRIVE_PREFIX}/`)) {
     const segments = pathname
       .slice(DRIVE_PREFIX.length)
@@ -26,6 +27,7 @@ export function routeFromLocation(pathname: string): Route {
 
 export function hrefFor(route: Route): string {
   if (route.view === 'offline') return '/offline';
+  if (route.view === 'admin') return '/admin';
   if (route.path === '/') return '/';
   return DRIVE_PREFIX + route.path.split('/').map(encodeURIComponent).join('/');
 }

@@ -20,15 +20,20 @@ async function withUsers<T>(fn: (users: UsersService) => Promise<T>): Promise<T>
     throw new CliError(`no openpan database in ${dataDir}: set OPENPAN_DATA_DIR to the server's data directory (or start the server once)`);
   }
   // Loaded on demand: the client commands never need the database driver.
-  const [{ openDatabase }, { UsersRepo }, { UsersService }] = await Promise.all([
+  const [{ openDatabase }, { UsersRepo }, { UsersService }, { Settings }] = await Promise.all([
     import('../../db/database.js'),
     import('../../users/users.repo.js'),
     import('../../users/users.service.js'),
+    import('../../settings/settings.js'),
   ]);
   const config = loadConfig();
   const db = await openDatabase({ dataDir: config.dataDir });
   try {
-    return await fn(new UsersService(new UsersRepo(db), { secret: config.secret, defaultQuota: config.defaultQuota, registration: config.registration }));
+    // The default quota the admin console set, if it did.
+    const settings = await Settings.load(db, { registration: config.registration, defaultQuota: config.defaultQuota });
+    return await fn(
+      new UsersService(new UsersRepo(db), { secret: config.secret, defaultQuota: config.defaultQuota, registration: config.registration, settings }),
+    );
   } finally {
     await db.destroy();
   }
@@ -47,7 +52,11 @@ export const userAdd = defineCommand({
   description: `Without --password a random password is generated and printed once.\n${DATA_DIR_NOTE}`,
   options: {
     password: { type: 'string', value: 'P', description: 'the password (at least 6 characters)' },
-    quota: { type: 'string', value: 'SIZE', description: 'storage capacity: bytes, or 500M, 10G, 1T (default OPENPAN_DEFAULT_QUOTA)' },
+    quota: {
+      type: 'string',
+      value: 'SIZE',
+      description: 'storage capacity: bytes, or 500M, 10G, 1T (default: the default quota setting, initially OPENPAN_DEFAULT_QUOTA)',
+    },
     admin: { type: 'boolean', description: 'make the user an administrator' },
   },
   async run({ positionals, options }) {

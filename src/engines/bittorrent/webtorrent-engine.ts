@@ -12,6 +12,7 @@ import {
   type EngineJob,
   type EngineSource,
   type EngineState,
+  type EngineStats,
   type EngineStatus,
   type SeedHandle,
   type SeedingEngine,
@@ -432,6 +433,32 @@ export class WebTorrentEngine implements DownloadEngine, SeedingEngine {
   /** The TCP port peers can connect to, once the client is listening; null before. */
   get port(): number | null {
     return this.#client?.address()?.port ?? null;
+  }
+
+  /** Totals over the live jobs and seeds (each one's status is cheap). */
+  stats(): EngineStats {
+    const totals: EngineStats = {
+      jobs: this.#jobs.size,
+      activeJobs: this.#active.size,
+      seeds: this.#seeds.size,
+      connections: 0,
+      downloadSpeed: 0,
+      uploadSpeed: 0,
+      downloadLimit: this.#opts.downloadLimit ?? null,
+      uploadLimit: this.#opts.uploadLimit ?? null,
+    };
+    for (const job of this.#active) {
+      const status = job.status();
+      totals.connections += status.peers;
+      totals.downloadSpeed += status.speed;
+      totals.uploadSpeed += status.uploadSpeed;
+    }
+    for (const seed of this.#seeds.values()) {
+      const status = seed.status();
+      totals.connections += status.peers;
+      totals.uploadSpeed += status.uploadSpeed;
+    }
+    return totals;
   }
 
   /** Changes the global rate limits at run time (undefined: unlimited). */

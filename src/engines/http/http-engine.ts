@@ -12,6 +12,7 @@ import {
   type EngineHandle,
   type EngineJob,
   type EngineState,
+  type EngineStats,
   type EngineStatus,
 } from '../engine.js';
 import { JobHandle } from '../job-handle.js';
@@ -218,6 +219,7 @@ export class HttpEngine implements DownloadEngine {
   readonly name = 'http';
   readonly #config: TransferConfig;
   readonly #maxActive: number;
+  readonly #downloadLimit: number | null;
   readonly #jobs = new Map<string, HttpJob>();
   readonly #queue: HttpJob[] = [];
   readonly #active = new Set<HttpJob>();
@@ -234,6 +236,7 @@ export class HttpEngine implements DownloadEngine {
     }
     if (options.downloadLimit !== undefined && !(options.downloadLimit > 0)) throw new RangeError('HttpEngine: downloadLimit must be positive');
     this.#maxActive = o.maxActive;
+    this.#downloadLimit = options.downloadLimit ?? null;
     // Keep-alive: a segment's next range request reuses its connection (already checked by the policy).
     const agentOptions = { keepAlive: true, maxSockets: 64, scheduling: 'lifo' as const };
     this.#config = {
@@ -247,6 +250,26 @@ export class HttpEngine implements DownloadEngine {
       agents: { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) },
       throttle: options.downloadLimit === undefined ? null : new Throttle(options.downloadLimit),
     };
+  }
+
+  /** Totals over the live jobs. */
+  stats(): EngineStats {
+    const totals: EngineStats = {
+      jobs: this.#jobs.size,
+      activeJobs: this.#active.size,
+      seeds: 0,
+      connections: 0,
+      downloadSpeed: 0,
+      uploadSpeed: 0,
+      downloadLimit: this.#downloadLimit,
+      uploadLimit: null,
+    };
+    for (const job of this.#active) {
+      const status = job.status();
+      totals.connections += status.peers;
+      totals.downloadSpeed += status.speed;
+    }
+    return totals;
   }
 
   start(spec: EngineJob): EngineHandle {

@@ -1,6 +1,7 @@
 // The 6pan v1 API over fetch: every call is a POST with a JSON body answered in the envelope
 // {status, success, code, result}. Failures become ApiError with the stable code, which the UI
 // turns into words (i18n) rather than showing the server's English sentence.
+import type { AdminJobPage, AdminUser, AdminUserList, EngineStatsAnswer, ServerSettingsAnswer, StatsChart, StorageReportAnswer } from './types.js';
 import type {
   AppPassword,
   CreatedAppPassword,
@@ -178,5 +179,46 @@ export class Api {
   }
   resumeTasks(taskIds: string[]): Promise<boolean> {
     return this.call('/v1/offline/resume', { taskId: taskIds });
+  }
+
+  // ---- the admin console (administrators only) ----
+  adminUsers(): Promise<AdminUserList> {
+    return this.call('/v1/admin/users/list');
+  }
+  adminCreateUser(name: string, password: string, isAdmin: boolean): Promise<AdminUser> {
+    return this.call('/v1/admin/users/create', { name, password, isAdmin });
+  }
+  adminSetDisabled(identity: number, disabled: boolean): Promise<AdminUser> {
+    return this.call('/v1/admin/users/setDisabled', { identity, disabled });
+  }
+  adminResetPassword(identity: number, password: string): Promise<AdminUser> {
+    return this.call('/v1/admin/users/resetPassword', { identity, password });
+  }
+  adminSetQuota(identity: number, quota: { spaceCapacity?: number; offlineQuota?: number }): Promise<AdminUser> {
+    return this.call('/v1/admin/users/setQuota', { identity, ...quota });
+  }
+  adminSetAdmin(identity: number, isAdmin: boolean): Promise<AdminUser> {
+    return this.call('/v1/admin/users/setAdmin', { identity, isAdmin });
+  }
+  adminSettings(): Promise<ServerSettingsAnswer> {
+    return this.call('/v1/admin/settings/get');
+  }
+  adminSetSettings(patch: Partial<ServerSettingsAnswer>): Promise<ServerSettingsAnswer> {
+    return this.call('/v1/admin/settings/set', patch);
+  }
+  adminJobs(page: number, pageSize: number, unfinished: boolean): Promise<AdminJobPage> {
+    return this.call('/v1/admin/offline/jobs', { page, pageSize, unfinished });
+  }
+  adminCancelJob(jobId: string): Promise<{ cancelledTasks: number }> {
+    return this.call('/v1/admin/offline/cancel', { jobId });
+  }
+  adminEngines(): Promise<EngineStatsAnswer[]> {
+    return this.call('/v1/admin/offline/engines');
+  }
+  adminStorage(): Promise<StorageReportAnswer> {
+    return this.call('/v1/admin/storage/info');
+  }
+  adminChart(): Promise<StatsChart> {
+    return this.call('/v1/admin/storage/chart');
   }
 }

@@ -20,6 +20,18 @@ export type {
   UploadAnswer,
   UploadTicket,
 } from '../../../src/http/sixpan/schemas.js';
+export type {
+  AdminJob,
+  AdminJobPage,
+  AdminTask,
+  AdminUser,
+  AdminUserList,
+  EngineStatsAnswer,
+  ServerSettingsAnswer,
+  StatsChart,
+  StatsSample,
+  StorageReportAnswer,
+} from '../../../src/http/sixpan/admin-schemas.js';
 export type FileObject = SixpanFile;
 export type UserInfo = SixpanUser;
 /** parseTorrent / parseUrl: one download the user may start. */
