@@ -28,6 +28,8 @@ import { registerUserRoutes } from './http/users.routes.js';
 import { UsersService } from './users/users.service.js';
 import { registerOfflineRoutes } from './http/offline.routes.js';
 import { createOffline, type Offline } from './offline/index.js';
+import { registerZipDownloadRoutes, registerZipRoutes } from './http/zip.routes.js';
+import { ZipLinks } from './zip/zip-links.js';
 
 export interface OpenPan {
   config: Config;
@@ -89,10 +91,12 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   });
   installCors(http, () => config.corsOrigins);
   const links = new DownloadLinks({ secret: config.secret, ttlMs: config.downloadUrlTtlMs, publicUrl: () => config.publicUrl });
+  const zipLinks = new ZipLinks(db, { ttlMs: config.downloadUrlTtlMs, publicUrl: () => config.publicUrl });
   const v1Api: FastifyPluginAsync = async (v1) => {
     installSixpanWire(v1, users);
     registerUserRoutes(v1, users);
     registerFileRoutes(v1, files, links);
+    registerZipRoutes(v1, files, zipLinks);
     registerPreviewRoutes(v1, files, links);
     registerCommonRoutes(v1);
     registerStoreTokenRoutes(v1, storeToken);
@@ -102,6 +106,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   await http.register(uploadRoutes, { prefix: '/upload', service: uploads, bodyIdleTimeoutMs: config.bodyIdleTimeoutMs });
   // Signed addresses authorise themselves: outside the /v1 plugin and its token check.
   registerDownloadRoutes(http, { secret: config.secret, store, fileHolds: (userId, uuid, etag) => files.fileHolds(userId, uuid, etag) });
+  registerZipDownloadRoutes(http, { files, store, links: zipLinks, shareScope: async () => null });
   // The browser UI at `/`, with index.html for its own routes (never for /v1, /upload, /dl).
   registerWebUi(http, { publicUrl: () => config.publicUrl });
 
@@ -115,6 +120,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   const sweeper = setInterval(() => {
     store.sweepTemp(TEMP_MAX_AGE_MS).catch((err) => http.log.error({ err }, 'temporary file sweep failed'));
     users.sweepExpiredSessions().catch((err) => http.log.error({ err }, 'expired session sweep failed'));
+    zipLinks.sweepExpired().catch((err) => http.log.error({ err }, 'expired zip address sweep failed'));
   }, COLLECT_INTERVAL_MS);
   sweeper.unref();
   // Offline downloads a previous run left unfinished continue now.

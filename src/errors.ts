@@ -21,18 +21,25 @@ export const ERRORS = {
   UNAUTHORIZED: 401,
   USER_LOGIN_FAILED: 401,
   FORBIDDEN: 403,
+  /** The share has an extraction code and none was given. */
+  SHARE_CODE_REQUIRED: 403,
+  SHARE_CODE_WRONG: 403,
   REGISTRATION_CLOSED: 403,
   NOT_FOUND: 404,
   FILE_NOT_FOUND: 404,
   PARENT_NOT_FOUND: 404,
   USER_NOT_FOUND: 404,
   TASK_NOT_FOUND: 404,
+  /** No such share, or it was removed, or everything it gave is gone. */
+  SHARE_NOT_FOUND: 404,
   FILE_ALREADY_EXISTS: 409,
   /** The user already has a task of this torrent: the answer's `result.taskId` names it. */
   TASK_EXISTS: 409,
   USER_ALREADY_EXISTS: 409,
   /** A download's `If-Match` names another version of the content. */
   PRECONDITION_FAILED: 412,
+  /** The share's expiry passed or its download limit is reached. */
+  SHARE_EXPIRED: 410,
   SPACE_EXCEEDED: 413,
   PAYLOAD_TOO_LARGE: 413,
   RANGE_NOT_SATISFIABLE: 416,

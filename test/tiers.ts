@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 export type Need =
   | 'aria2c' // an independent BitTorrent seeder (Debian's aria2)
   | 'chromium' // the browser tests (Debian's chromium, driven by playwright-core)
+  | 'archivers' // Debian's unzip and 7z (p7zip-full) judge the zip archives
   | 'root' // mounts a small tmpfs
   | 'server process' // the server started as a child process (src/main.ts), killed and restarted
   | 'cli process' // the command line run as child processes, a Node start each
@@ -136,6 +137,8 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/web/edit-task.test.ts': 'chromium',
   'test/web/sign-out.test.ts': 'chromium',
   'test/web/ui.test.ts': 'chromium',
+  'test/zip/zip-api.test.ts': 'archivers',
+  'test/zip/zip-writer.test.ts': 'archivers',
 };
 
 export const TIERS = { unit: UNIT, heavy: Object.keys(HEAVY) } as const;

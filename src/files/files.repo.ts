@@ -181,6 +181,18 @@ export class FilesRepo {
     return { files: Number(row.files), bytes: Number(row.bytes), maxDepth: Number(row.maxDepth) };
   }
 
+  /** The entry at `path` and everything under it, parents before children (for archives). */
+  subtreeRows(q: Db, userId: number, path: string): Promise<Array<{ path: string; type: number; size: number; store_id: string; mtime: number }>> {
+    const { low, high } = subtreeBounds(path);
+    return q
+      .selectFrom('files')
+      .select(['path', 'type', 'size', 'store_id', 'mtime'])
+      .where('user_id', '=', userId)
+      .where((eb) => eb.or([eb('path', '=', path), eb.and([eb('path', '>', low), eb('path', '<', high)])]))
+      .orderBy('path')
+      .execute();
+  }
+
   /** Adds `delta` references to every blob used in the subtree (one statement). */
   async adjustSubtreeRefs(q: Db, userId: number, path: string, sign: 1 | -1, now: number): Promise<void> {
     const { low, high } = subtreeBounds(path);

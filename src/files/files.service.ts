@@ -54,6 +54,17 @@ export interface CreatedFile {
   created: boolean;
 }
 
+/** One entry of an archive of a selection (files/zip, shares): its path inside the archive. */
+export interface ArchiveItem {
+  /** Relative: the selected entry's name, then the path below it (`Photos/2024/a.jpg`). */
+  path: string;
+  kind: 'file' | 'directory';
+  size: number;
+  /** The content's etag ("" for a directory). */
+  etag: string;
+  mtime: number;
+}
+
 export interface PageResult {
   list: FileObject[];
   page: number;
@@ -571,6 +582,54 @@ export class FilesService {
     const file = fileObject((await this.repo.byUuid(trx, userId, uuid))!);
     await input.onCreated?.(trx, file);
     return { file, created: true };
+  }
+
+  // ---- archives ----------------------------------------------------------------------------
+
+  /**
+   * The entries `uuids` name and everything under them, as they are now, for an archive: each
+   * selected entry is a top-level name of the archive (numbered when two share a name); the
+   * root ("") stands for its children. Entries that no longer exist are left out; `within`,
+   * when given, keeps only entries at or below one of those paths (a share's folders).
+   */
+  async archiveItems(userId: number, uuids: readonly string[], within?: readonly string[]): Promise<ArchiveItem[]> {
+    const tops: Array<{ path: string; name: string }> = [];
+    for (const uuid of uuids) {
+      if (uuid === '') {
+        for (const row of await this.db
+          .selectFrom('files')
+          .select(['path', 'name'])
+          .where('user_id', '=', userId)
+          .where('parent_id', '=', 0)
+          .orderBy('name')
+          .execute())
+          tops.push(row);
+        continue;
+      }
+      const row = /^[0-9a-f]{32}$/.test(uuid) ? await this.repo.byUuid(this.db, userId, uuid) : undefined;
+      if (row && (within === undefined || within.some((w) => row.path === w || row.path.startsWith(`${w}/`)))) tops.push(row);
+    }
+    const items: ArchiveItem[] = [];
+    const taken = new Set<string>();
+    const seen = new Set<string>();
+    for (const top of tops) {
+      // Named twice, or inside another selected folder: it is in the archive once.
+      if (seen.has(top.path) || tops.some((o) => top.path.startsWith(`${o.path}/`))) continue;
+      seen.add(top.path);
+      let name = top.name;
+      for (let n = 1; taken.has(name); n++) name = numberedName(top.name, n);
+      taken.add(name);
+      for (const row of await this.repo.subtreeRows(this.db, userId, top.path)) {
+        items.push({
+          path: name + row.path.slice(top.path.length),
+          kind: row.type === DIRECTORY ? 'directory' : 'file',
+          size: row.type === DIRECTORY ? 0 : Number(row.size),
+          etag: row.type === DIRECTORY ? '' : row.store_id,
+          mtime: Number(row.mtime),
+        });
+      }
+    }
+    return items;
   }
 
   /** Free space of the user, in bytes. */
