@@ -30,6 +30,8 @@ import { registerOfflineRoutes } from './http/offline.routes.js';
 import { createOffline, type Offline } from './offline/index.js';
 import { registerZipDownloadRoutes, registerZipRoutes } from './http/zip.routes.js';
 import { ZipLinks } from './zip/zip-links.js';
+import { registerShareRoutes } from './http/shares.routes.js';
+import { SharesService } from './shares/shares.service.js';
 
 export interface OpenPan {
   config: Config;
@@ -92,11 +94,22 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   installCors(http, () => config.corsOrigins);
   const links = new DownloadLinks({ secret: config.secret, ttlMs: config.downloadUrlTtlMs, publicUrl: () => config.publicUrl });
   const zipLinks = new ZipLinks(db, { ttlMs: config.downloadUrlTtlMs, publicUrl: () => config.publicUrl });
+  const shares = new SharesService({
+    db,
+    files,
+    downloadLinks: links,
+    zipLinks,
+    // Wrong extraction codes are limited like failed logins, per share and per address.
+    codeLimiter: new LoginLimiter({ maxFailures: config.loginMaxFailures, windowMs: config.loginWindowMs }),
+    secret: config.secret,
+    publicUrl: () => config.publicUrl,
+  });
   const v1Api: FastifyPluginAsync = async (v1) => {
     installSixpanWire(v1, users);
     registerUserRoutes(v1, users);
     registerFileRoutes(v1, files, links);
     registerZipRoutes(v1, files, zipLinks);
+    registerShareRoutes(v1, shares);
     registerPreviewRoutes(v1, files, links);
     registerCommonRoutes(v1);
     registerStoreTokenRoutes(v1, storeToken);
@@ -106,7 +119,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   await http.register(uploadRoutes, { prefix: '/upload', service: uploads, bodyIdleTimeoutMs: config.bodyIdleTimeoutMs });
   // Signed addresses authorise themselves: outside the /v1 plugin and its token check.
   registerDownloadRoutes(http, { secret: config.secret, store, fileHolds: (userId, uuid, etag) => files.fileHolds(userId, uuid, etag) });
-  registerZipDownloadRoutes(http, { files, store, links: zipLinks, shareScope: async () => null });
+  registerZipDownloadRoutes(http, { files, store, links: zipLinks, shareScope: (shareId) => shares.scope(shareId) });
   // The browser UI at `/`, with index.html for its own routes (never for /v1, /upload, /dl).
   registerWebUi(http, { publicUrl: () => config.publicUrl });
 

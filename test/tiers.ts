@@ -122,6 +122,7 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/reliability/full-disk.test.ts': 'root',
   'test/reliability/load.test.ts': 'server process',
   'test/security/login-limit.test.ts': 'slow',
+  'test/shares/shares-api.test.ts': 'slow',
   'test/security/logs.test.ts': 'server process',
   'test/smoke/node-versions.test.ts': 'server process',
   'test/startup-log.test.ts': 'server process',
@@ -138,6 +139,7 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/web/sign-out.test.ts': 'chromium',
   'test/web/ui.test.ts': 'chromium',
   'test/zip/zip-api.test.ts': 'archivers',
+  'test/zip/zip-large.test.ts': 'archivers',
   'test/zip/zip-writer.test.ts': 'archivers',
 };
 

@@ -375,29 +375,57 @@ export class FilesService {
           throw new AppError('MOVE_INTO_SELF', `"${row.path}" cannot be copied into itself or one of its subdirectories.`);
         }
         await this.assertFree(trx, userId, to, row.name);
-        const stats = await this.repo.subtreeStats(trx, userId, row.path);
-        if (stats.maxDepth - row.depth + to.depth + 1 > MAX_DEPTH)
-          throw new AppError('PATH_INVALID', `Copying "${row.path}" there would nest deeper than ${MAX_DEPTH} levels.`);
-        if (!(await this.repo.addSpace(trx, userId, stats.bytes)))
-          throw new AppError('SPACE_EXCEEDED', `Not enough space to copy "${row.path}" (${stats.bytes} bytes).`);
-        const uuid = newUuid();
-        await this.repo.insert(trx, {
-          uuid,
-          userId,
-          parent: to,
-          name: row.name,
-          ext: row.ext,
-          type: row.type,
-          size: Number(row.size),
-          storeId: row.store_id,
-          mime: row.mime,
-          now,
-        });
-        const copyRow = (await this.repo.byUuid(trx, userId, uuid))!;
-        if (row.type === DIRECTORY) await this.repo.copyDescendants(trx, userId, row, copyRow, stats.maxDepth, now);
-        await this.repo.adjustSubtreeRefs(trx, userId, copyRow.path, 1, now);
+        await this.#copyEntry(trx, userId, row, userId, to, row.name, now);
       }
     });
+  }
+
+  /**
+   * Copies another user's entries (and what they contain) into `toUserId`'s directory `dest`,
+   * as files/copy does: no bytes are copied, the content gains references, and the space is
+   * charged to `toUserId`. A name already taken there gets a number. All or nothing; answers
+   * the copies' names.
+   */
+  async copyFromUser(fromUserId: number, uuids: readonly string[], toUserId: number, dest: DirSelector): Promise<string[]> {
+    const to = await this.ensureDir(toUserId, dest);
+    return this.db.transaction().execute(async (trx) => {
+      const now = Date.now();
+      const names: string[] = [];
+      for (const uuid of uuids) {
+        const row = await this.repo.byUuid(trx, fromUserId, uuid);
+        if (!row) throw new AppError('FILE_NOT_FOUND', `No file or directory with uuid "${uuid}".`);
+        let name = row.name;
+        for (let n = 1; await this.clashOf(trx, toUserId, to, name); n++) name = numberedName(row.name, n);
+        await this.#copyEntry(trx, fromUserId, row, toUserId, to, name, now);
+        names.push(name);
+      }
+      return names;
+    });
+  }
+
+  /** One entry and its subtree, from one user's tree to a directory of (maybe) another's, named `name`. */
+  async #copyEntry(trx: Db, fromUserId: number, row: FileRowWithParent, toUserId: number, to: DirRef, name: string, now: number): Promise<void> {
+    const stats = await this.repo.subtreeStats(trx, fromUserId, row.path);
+    if (stats.maxDepth - row.depth + to.depth + 1 > MAX_DEPTH)
+      throw new AppError('PATH_INVALID', `Copying "${row.path}" there would nest deeper than ${MAX_DEPTH} levels.`);
+    if (!(await this.repo.addSpace(trx, toUserId, stats.bytes)))
+      throw new AppError('SPACE_EXCEEDED', `Not enough space to copy "${row.name}" (${stats.bytes} bytes).`);
+    const uuid = newUuid();
+    await this.repo.insert(trx, {
+      uuid,
+      userId: toUserId,
+      parent: to,
+      name,
+      ext: row.type === FILE ? extOf(name) : row.ext,
+      type: row.type,
+      size: Number(row.size),
+      storeId: row.store_id,
+      mime: row.mime,
+      now,
+    });
+    const copyRow = (await this.repo.byUuid(trx, toUserId, uuid))!;
+    if (row.type === DIRECTORY) await this.repo.copyDescendants(trx, fromUserId, row, copyRow, stats.maxDepth, now, toUserId);
+    await this.repo.adjustSubtreeRefs(trx, toUserId, copyRow.path, 1, now);
   }
 
   async remove(userId: number, refs: { uuids?: string[]; paths?: string[] }): Promise<void> {

@@ -1,10 +1,15 @@
 // Uploads and zip downloads against a test server.
 import assert from 'node:assert/strict';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import type { Client } from '../helpers/server.js';
+import { dataDirLayout } from '../../src/data-dir/index.js';
+import type { BlobInfo } from '../../src/store/blob-store.js';
+import { LocalDiskBlobStore } from '../../src/store/local-disk.js';
+import type { Client, TestServer } from '../helpers/server.js';
 
 /** Uploads real bytes (store/token, then a form upload), so that downloads can serve them. */
 export async function uploadFile(client: Client, path: string, content: Uint8Array | string) {
@@ -25,4 +30,23 @@ export async function download(address: string, file: string): Promise<Headers> 
   if (res.status !== 200) throw new Error(`GET ${address} → ${res.status} ${await res.text()}`);
   await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), createWriteStream(file));
   return res.headers;
+}
+
+/**
+ * Puts `size` bytes of zeros (a sparse file: nothing written to the disk) into the server's
+ * content store through the store's own import, and gives the user a file entry for it.
+ */
+export async function storeSparseFile(server: TestServer, client: Client, path: string, size: number): Promise<BlobInfo> {
+  const layout = dataDirLayout(server.dataDir);
+  const temp = join(layout.blobTemp, `sparse-${process.pid}-${Date.now()}.part`);
+  mkdirSync(layout.blobTemp, { recursive: true });
+  const handle = await open(temp, 'w');
+  await handle.truncate(size);
+  await handle.close();
+  const info = await new LocalDiskBlobStore(layout.blobs).importFile(temp);
+  const identity = (await client.call('/v1/user/info')).identity as number;
+  const slash = path.lastIndexOf('/');
+  const dir = await server.openpan.files.ensureDir(identity, { path: path.slice(0, slash) || '/' });
+  await server.openpan.files.createFile(identity, { dir, name: path.slice(slash + 1), etag: info.etag, size: info.size, onConflict: 'error' });
+  return info;
 }
