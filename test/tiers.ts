@@ -136,6 +136,7 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/upload/space.test.ts': 'slow',
   'test/upload/timeouts.test.ts': 'slow',
   'test/web/edit-task.test.ts': 'chromium',
+  'test/web/share.test.ts': 'chromium',
   'test/web/sign-out.test.ts': 'chromium',
   'test/web/ui.test.ts': 'chromium',
   'test/zip/zip-api.test.ts': 'archivers',

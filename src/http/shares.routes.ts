@@ -3,60 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
 import type { SharesService } from '../shares/shares.service.js';
 import { apiRoute, publicRoute } from './server.js';
-import { DownloadLinkSchema } from './sixpan/schemas.js';
+import { DownloadLinkSchema, OpenedShareSchema, SharePageSchema, ShareSchema } from './sixpan/schemas.js';
 
 const Str = Type.String();
 const OptStr = Type.Optional(Str);
 const OneOrMany = Type.Union([Type.String(), Type.Array(Type.String())]);
 const OptInt = Type.Optional(Type.Integer());
-
-const ShareSchema = Type.Object(
-  {
-    id: Str,
-    url: Type.String({ description: 'The public page, <public URL>/s/<id>' }),
-    title: Str,
-    code: Type.String({ description: 'The extraction code; "" for none' }),
-    expires: Type.Integer({ description: 'Ms since the epoch; 0: never' }),
-    maxDownloads: Type.Integer({ description: '0: no limit' }),
-    views: Type.Integer(),
-    downloads: Type.Integer(),
-    createdAt: Type.Integer(),
-    entries: Type.Integer({ description: 'Shared entries that still exist (0: the share no longer opens)' }),
-  },
-  { title: 'Share' },
-);
-const SharedEntrySchema = Type.Object(
-  {
-    uuid: Str,
-    name: Str,
-    path: Type.String({ description: "From the share's top, e.g. /Photos/2024/a.jpg" }),
-    type: Type.Integer({ description: '0 file, 1 directory' }),
-    size: Type.Integer(),
-    ext: Str,
-    mime: Str,
-    mtime: Type.Integer(),
-  },
-  { title: 'SharedEntry' },
-);
-const OpenedSchema = Type.Object(
-  {
-    id: Str,
-    title: Str,
-    owner: Str,
-    createdAt: Type.Integer(),
-    expires: Type.Integer(),
-    access: Type.String({ description: 'Give it back as "access" to browse, download, zip and save' }),
-    list: Type.Array(SharedEntrySchema),
-  },
-  { title: 'OpenedShare' },
-);
-const SharePageSchema = Type.Object({
-  info: Type.Union([SharedEntrySchema, Type.Null()]),
-  list: Type.Array(SharedEntrySchema),
-  page: Type.Integer(),
-  pageSize: Type.Integer(),
-  totalCount: Type.Integer(),
-});
 
 const Create = Type.Object({
   uuid: Type.Optional(OneOrMany),
@@ -125,7 +77,7 @@ export function registerShareRoutes(app: FastifyInstance, shares: SharesService)
     '/v1/share/open',
     {
       body: Open,
-      result: OpenedSchema,
+      result: OpenedShareSchema,
       summary: 'Opens a share (no account needed): its entries, and an `access` for the next calls',
       description: 'A share with an extraction code needs `code` (SHARE_CODE_REQUIRED, SHARE_CODE_WRONG; too many wrong: TOO_MANY_REQUESTS). Counts a view.',
     },

@@ -13,6 +13,8 @@ import { hrefFor, onLinkClick, useRoute } from './router.js';
 import { LanguageSwitch } from './ui/LanguageSwitch.js';
 import { UploadPanel } from './upload/UploadPanel.js';
 import { UploadsProvider, useUploads } from './upload/uploads.js';
+import { MyShares } from './shares/MyShares.js';
+import { SharePage } from './shares/SharePage.js';
 
 export function App() {
   const [token, setToken] = useState(loadToken);
@@ -33,6 +35,9 @@ export function App() {
     saveToken(next);
     setToken(next);
   };
+  // A share's page opens without an account.
+  const shared = /^\/s\/([A-Za-z0-9]+)\/?$/.exec(location.pathname);
+  if (shared) return <SharePage api={api} id={shared[1]} signedIn={token !== ''} />;
   if (!token) return <SignIn api={api} onSignedIn={signIn} />;
   return (
     <UploadsProvider api={api}>
@@ -85,6 +90,9 @@ function Shell({ api, token, onSignOut }: { api: Api; token: string; onSignOut()
             {t('app.offline')}
             {running > 0 && <span class="count">{running}</span>}
           </a>
+          <a href={hrefFor({ view: 'shares' })} aria-current={route.view === 'shares' ? 'page' : undefined} onClick={onLinkClick({ view: 'shares' })}>
+            {t('shares.title')}
+          </a>
         </nav>
         <div class="account">
           {user && (
@@ -98,7 +106,13 @@ function Shell({ api, token, onSignOut }: { api: Api; token: string; onSignOut()
           </button>
         </div>
       </header>
-      {route.view === 'drive' ? <Drive api={api} path={route.path} /> : <Offline api={api} tasks={tasks} lastFolder={lastFolder} />}
+      {route.view === 'drive' ? (
+        <Drive api={api} path={route.path} />
+      ) : route.view === 'shares' ? (
+        <MyShares api={api} />
+      ) : (
+        <Offline api={api} tasks={tasks} lastFolder={lastFolder} />
+      )}
       <UploadPanel />
     </div>
   );

@@ -8,6 +8,10 @@ export const DIRECTORY = 1;
 import type { SixpanFile, SixpanParse, SixpanTask, SixpanUser, StoreTokenResult } from '../../../src/http/sixpan/schemas.js';
 
 export type {
+  OpenedShare,
+  SharedEntry,
+  ShareObject,
+  SharePage,
   BlockAnswer,
   FilePage,
   ParsedFile,
