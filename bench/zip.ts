@@ -16,7 +16,10 @@ const FILES = Math.max(1, Math.round(Number(process.env.BENCH_ZIP_GIB || 10)));
 const server = await startServer();
 try {
   const user = await server.newUser('bench');
-  await server.openpan.db.updateTable('users').set({ space_capacity: 1024 * GiB }).execute();
+  await server.openpan.db
+    .updateTable('users')
+    .set({ space_capacity: 1024 * GiB })
+    .execute();
   const info = await storeSparseFile(server, user, '/bench-zip/part-0.bin', GiB);
   const identity = (await user.call('/v1/user/info')).identity as number;
   const dir = await server.openpan.files.ensureDir(identity, { path: '/bench-zip' });
