@@ -40,6 +40,10 @@ import { Settings } from './settings/settings.js';
 import { UsersService } from './users/users.service.js';
 import { registerOfflineRoutes } from './http/offline.routes.js';
 import { createOffline, type Offline } from './offline/index.js';
+import { registerZipDownloadRoutes, registerZipRoutes } from './http/zip.routes.js';
+import { ZipLinks } from './zip/zip-links.js';
+import { registerShareRoutes } from './http/shares.routes.js';
+import { SharesService } from './shares/shares.service.js';
 
 export interface OpenPan {
   config: Config;
@@ -135,11 +139,24 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     { writeMs: SAMPLE_INTERVAL_MS },
   );
   const links = new DownloadLinks({ secret: config.secret, ttlMs: config.downloadUrlTtlMs, publicUrl: () => config.publicUrl });
+  const zipLinks = new ZipLinks(db, { ttlMs: config.downloadUrlTtlMs, publicUrl: () => config.publicUrl });
+  const shares = new SharesService({
+    db,
+    files,
+    downloadLinks: links,
+    zipLinks,
+    // Wrong extraction codes are limited like failed logins, per share and per address.
+    codeLimiter: new LoginLimiter({ maxFailures: config.loginMaxFailures, windowMs: config.loginWindowMs }),
+    secret: config.secret,
+    publicUrl: () => config.publicUrl,
+  });
   const v1Api: FastifyPluginAsync = async (v1) => {
     installSixpanWire(v1, users);
     registerUserRoutes(v1, users);
     registerAppPasswordRoutes(v1, appPasswords);
     registerFileRoutes(v1, files, links);
+    registerZipRoutes(v1, files, zipLinks);
+    registerShareRoutes(v1, shares);
     registerPreviewRoutes(v1, files, links);
     registerCommonRoutes(v1);
     registerStoreTokenRoutes(v1, storeToken);
@@ -164,6 +181,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   registerDavRootOptions(http, dav);
   // Signed addresses authorise themselves: outside the /v1 plugin and its token check.
   registerDownloadRoutes(http, { secret: config.secret, store, fileHolds: (userId, uuid, etag) => files.fileHolds(userId, uuid, etag) });
+  registerZipDownloadRoutes(http, { files, store, links: zipLinks, shareScope: (shareId) => shares.scope(shareId) });
   // The browser UI at `/`, with index.html for its own routes (never for /v1, /upload, /dl).
   registerWebUi(http, { publicUrl: () => config.publicUrl });
 
@@ -184,6 +202,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
       },
     );
     users.sweepExpiredSessions().catch((err) => http.log.error({ err }, 'expired session sweep failed'));
+    zipLinks.sweepExpired().catch((err) => http.log.error({ err }, 'expired zip address sweep failed'));
   }, COLLECT_INTERVAL_MS);
   sweeper.unref();
   sampler.start();

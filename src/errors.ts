@@ -21,6 +21,9 @@ export const ERRORS = {
   UNAUTHORIZED: 401,
   USER_LOGIN_FAILED: 401,
   FORBIDDEN: 403,
+  /** The share has an extraction code and none was given. */
+  SHARE_CODE_REQUIRED: 403,
+  SHARE_CODE_WRONG: 403,
   REGISTRATION_CLOSED: 403,
   /** An administrator disabled the account. */
   USER_DISABLED: 403,
@@ -30,6 +33,8 @@ export const ERRORS = {
   USER_NOT_FOUND: 404,
   TASK_NOT_FOUND: 404,
   JOB_NOT_FOUND: 404,
+  /** No such share, or it was removed, or everything it gave is gone. */
+  SHARE_NOT_FOUND: 404,
   FILE_ALREADY_EXISTS: 409,
   /** The user already has a task of this torrent: the answer's `result.taskId` names it. */
   TASK_EXISTS: 409,
@@ -38,6 +43,8 @@ export const ERRORS = {
   LAST_ADMIN: 409,
   /** A download's `If-Match` names another version of the content. */
   PRECONDITION_FAILED: 412,
+  /** The share's expiry passed or its download limit is reached. */
+  SHARE_EXPIRED: 410,
   SPACE_EXCEEDED: 413,
   /** The user has as many files and folders as OPENPAN_MAX_ENTRIES allows. */
   ENTRIES_EXCEEDED: 413,

@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 export type Need =
   | 'aria2c' // an independent BitTorrent seeder (Debian's aria2)
   | 'chromium' // the browser tests (Debian's chromium, driven by playwright-core)
+  | 'archivers' // Debian's unzip and 7z (p7zip-full) judge the zip archives
   | 'root' // mounts a small tmpfs
   | 'server process' // the server started as a child process (src/main.ts), killed and restarted
   | 'cli process' // the command line run as child processes, a Node start each
@@ -92,6 +93,7 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/cli/files.test.ts': 'cli process',
   'test/cli/offline.test.ts': 'cli process',
   'test/cli/session.test.ts': 'cli process',
+  'test/cli/share.test.ts': 'cli process',
   'test/cli/upload.test.ts': 'cli process',
   'test/clients/accelerider-sixcloud.test.ts': 'slow',
   'test/clients/halalcloud-qt.test.ts': 'slow',
@@ -133,6 +135,7 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/reliability/full-disk.test.ts': 'root',
   'test/reliability/load.test.ts': 'server process',
   'test/security/login-limit.test.ts': 'slow',
+  'test/shares/shares-api.test.ts': 'slow',
   'test/security/logs.test.ts': 'server process',
   'test/smoke/node-versions.test.ts': 'server process',
   'test/startup-log.test.ts': 'server process',
@@ -148,8 +151,12 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/web/app-passwords.test.ts': 'chromium',
   'test/web/admin.test.ts': 'chromium',
   'test/web/edit-task.test.ts': 'chromium',
+  'test/web/share.test.ts': 'chromium',
   'test/web/sign-out.test.ts': 'chromium',
   'test/web/ui.test.ts': 'chromium',
+  'test/zip/zip-api.test.ts': 'archivers',
+  'test/zip/zip-large.test.ts': 'archivers',
+  'test/zip/zip-writer.test.ts': 'archivers',
 };
 
 export const TIERS = { unit: UNIT, heavy: Object.keys(HEAVY) } as const;

@@ -9,12 +9,23 @@ import { adminCommands } from './commands/admin.js';
 import { fileCommands } from './commands/files.js';
 import { fsck } from './commands/fsck.js';
 import { offlineCommands } from './commands/offline.js';
+import { shareCommands } from './commands/share.js';
 import { sessionCommands } from './commands/session.js';
 import { upload } from './commands/upload.js';
 import { userCommands } from './commands/users.js';
 import { describeError } from './errors.js';
 
-const COMMANDS: Command[] = [...userCommands, fsck, ...sessionCommands, ...appPasswordCommands, upload, ...fileCommands, ...offlineCommands, ...adminCommands];
+const COMMANDS: Command[] = [
+  ...userCommands,
+  fsck,
+  ...sessionCommands,
+  ...appPasswordCommands,
+  upload,
+  ...fileCommands,
+  ...offlineCommands,
+  ...adminCommands,
+  ...shareCommands,
+];
 
 function version(): string {
   // ../../package.json from both src/cli/main.ts and dist/cli/main.js.

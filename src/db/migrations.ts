@@ -379,6 +379,45 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0011_shares_and_zip_links': {
+    async up(db: Kysely<any>) {
+      // A share: a capability to read some of its owner's entries without an account. It dies
+      // with its owner (cascade), and each of its items with the entry it names.
+      await db.schema
+        .createTable('shares')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('code', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('expires_at', 'bigint')
+        .addColumn('max_downloads', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('views', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('downloads', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('shares_user').on('shares').columns(['user_id', 'created_at']).execute();
+      await db.schema
+        .createTable('share_items')
+        .addColumn('share_id', 'text', (c) => c.notNull().references('shares.id').onDelete('cascade'))
+        .addColumn('file_id', 'integer', (c) => c.notNull().references('files.id').onDelete('cascade'))
+        .addPrimaryKeyConstraint('share_items_pk', ['share_id', 'file_id'])
+        .execute();
+      await db.schema.createIndex('share_items_file').on('share_items').column('file_id').execute();
+
+      // A zip download address: the selection is kept here (a URL could not hold 10,000 uuids);
+      // the random id is the capability. Expired rows are swept hourly.
+      await db.schema
+        .createTable('zip_links')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('share_id', 'text', (c) => c.references('shares.id').onDelete('cascade'))
+        .addColumn('uuids', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('zip_links_expires').on('zip_links').column('expires_at').execute();
+    },
+  },
 };
 
 /**

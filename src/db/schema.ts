@@ -236,10 +236,52 @@ export interface StatsSamplesTable {
   active_jobs: number;
 }
 
+/** A share link (src/shares/). */
+export interface SharesTable {
+  /** The link's id, the last segment of /s/<id>. */
+  id: string;
+  user_id: number;
+  /** What the visitor sees as the share's name (the first entry's, "and n more"). */
+  title: string;
+  /** The extraction code a visitor must give; "" for none. */
+  code: string;
+  /** Ms since the epoch after which the share no longer opens; null: never. */
+  expires_at: number | null;
+  /** Downloads allowed (files and zips counted alike); 0: no limit. */
+  max_downloads: number;
+  views: Generated<number>;
+  downloads: Generated<number>;
+  created_at: number;
+}
+
+/** An entry a share gives (the whole subtree of a directory). */
+export interface ShareItemsTable {
+  share_id: string;
+  /** files.id: the item goes when the entry is removed. */
+  file_id: number;
+}
+
+/** A zip download address's selection (src/zip/). */
+export interface ZipLinksTable {
+  id: string;
+  /** Whose entries. */
+  user_id: number;
+  /** Through which share, when a visitor asked: the address dies with the share. */
+  share_id: string | null;
+  /** JSON array of the selected uuids ("" for the root). */
+  uuids: string;
+  /** The archive's file name. */
+  name: string;
+  expires_at: number;
+}
+
 export interface Database {
   dav_properties: DavPropertiesTable;
   settings: SettingsTable;
   stats_samples: StatsSamplesTable;
+  shares: SharesTable;
+  share_items: ShareItemsTable;
+  zip_links: ZipLinksTable;
   offline_jobs: OfflineJobsTable;
   offline_seeds: OfflineSeedsTable;
   offline_task_counts: OfflineTaskCountsTable;

@@ -184,6 +184,18 @@ export class FilesRepo {
     return { files: Number(row.files), bytes: Number(row.bytes), maxDepth: Number(row.maxDepth), entries: Number(row.entries) };
   }
 
+  /** The entry at `path` and everything under it, parents before children (for archives). */
+  subtreeRows(q: Db, userId: number, path: string): Promise<Array<{ path: string; type: number; size: number; store_id: string; mtime: number }>> {
+    const { low, high } = subtreeBounds(path);
+    return q
+      .selectFrom('files')
+      .select(['path', 'type', 'size', 'store_id', 'mtime'])
+      .where('user_id', '=', userId)
+      .where((eb) => eb.or([eb('path', '=', path), eb.and([eb('path', '>', low), eb('path', '<', high)])]))
+      .orderBy('path')
+      .execute();
+  }
+
   /** Adds `delta` references to every blob used in the subtree (one statement). */
   async adjustSubtreeRefs(q: Db, userId: number, path: string, sign: 1 | -1, now: number): Promise<void> {
     const { low, high } = subtreeBounds(path);
@@ -249,7 +261,8 @@ export class FilesRepo {
 
   /**
    * Copies the descendants of `fromPath` under `toPath` (whose own row already exists), one
-   * statement per depth level so each level finds its freshly copied parents by path.
+   * statement per depth level so each level finds its freshly copied parents by path. The copy
+   * belongs to `toUserId` (another user, when a share is saved to a drive).
    */
   async copyDescendants(
     q: Db,
@@ -258,6 +271,7 @@ export class FilesRepo {
     to: { path: string; depth: number },
     maxDepth: number,
     now: number,
+    toUserId: number = userId,
   ): Promise<void> {
     const { low, high } = subtreeBounds(from.path);
     const fromPath = from.path;
@@ -265,8 +279,8 @@ export class FilesRepo {
     for (let depth = from.depth + 1; depth <= maxDepth; depth++) {
       await sql`
         INSERT INTO files (uuid, user_id, parent_id, path, name, name_key, ext, type, size, store_id, mime, depth, ctime, mtime, atime, version, locking)
-        SELECT ${randomUuidSql()}, f.user_id,
-          (SELECT np.id FROM files np WHERE np.user_id = f.user_id
+        SELECT ${randomUuidSql()}, ${toUserId},
+          (SELECT np.id FROM files np WHERE np.user_id = ${toUserId}
              AND np.path = ${toPath} || substr(f.path, length(${fromPath}) + 1, length(f.path) - length(f.name) - 1 - length(${fromPath}))),
           ${toPath} || substr(f.path, length(${fromPath}) + 1),
           f.name, f.name_key, f.ext, f.type, f.size, f.store_id, f.mime, f.depth + ${to.depth - from.depth},

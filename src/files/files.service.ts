@@ -55,6 +55,17 @@ export interface CreatedFile {
   created: boolean;
 }
 
+/** One entry of an archive of a selection (files/zip, shares): its path inside the archive. */
+export interface ArchiveItem {
+  /** Relative: the selected entry's name, then the path below it (`Photos/2024/a.jpg`). */
+  path: string;
+  kind: 'file' | 'directory';
+  size: number;
+  /** The content's etag ("" for a directory). */
+  etag: string;
+  mtime: number;
+}
+
 export interface PageResult {
   list: FileObject[];
   page: number;
@@ -458,6 +469,29 @@ export class FilesService {
   }
 
   /**
+   * Copies another user's entries (and what they contain) into `toUserId`'s directory `dest`,
+   * as files/copy does: no bytes are copied, the content gains references, and the space is
+   * charged to `toUserId`. A name already taken there gets a number. All or nothing; answers
+   * the copies' names.
+   */
+  async copyFromUser(fromUserId: number, uuids: readonly string[], toUserId: number, dest: DirSelector): Promise<string[]> {
+    const to = await this.ensureDir(toUserId, dest);
+    return this.db.transaction().execute(async (trx) => {
+      const now = Date.now();
+      const names: string[] = [];
+      for (const uuid of uuids) {
+        const row = await this.repo.byUuid(trx, fromUserId, uuid);
+        if (!row) throw new AppError('FILE_NOT_FOUND', `No file or directory with uuid "${uuid}".`);
+        let name = row.name;
+        for (let n = 1; await this.clashOf(trx, toUserId, to, name); n++) name = numberedName(row.name, n);
+        await this.#copyInto(trx, toUserId, row, to, name, now, false, fromUserId);
+        names.push(name);
+      }
+      return names;
+    });
+  }
+
+  /**
    * Copies one entry (with what it holds, unless `shallow`) into `to` as `name`. A directory of
    * more than SLICE_ENTRIES entries is only created here, empty: `sliced` says what the caller
    * fills in slices after the transaction (#fillInSlices).
@@ -470,18 +504,20 @@ export class FilesService {
     name: string,
     now: number,
     shallow: boolean,
+    fromUserId = userId,
   ): Promise<{ file: FileObject; sliced?: SlicedCopy }> {
-    if (!shallow && (to.path === row.path || to.path.startsWith(row.path + '/'))) {
+    if (fromUserId === userId && !shallow && (to.path === row.path || to.path.startsWith(row.path + '/'))) {
       throw new AppError('MOVE_INTO_SELF', `"${row.path}" cannot be copied into itself or one of its subdirectories.`);
     }
     await this.assertFree(trx, userId, to, name);
     const stats = shallow
       ? { files: 0, bytes: row.type === FILE ? Number(row.size) : 0, maxDepth: row.depth, entries: 1 }
-      : await this.repo.subtreeStats(trx, userId, row.path);
+      : await this.repo.subtreeStats(trx, fromUserId, row.path);
     if (stats.maxDepth - row.depth + to.depth + 1 > MAX_DEPTH)
       throw new AppError('PATH_INVALID', `Copying "${row.path}" there would nest deeper than ${MAX_DEPTH} levels.`);
     await this.#assertEntryRoom(trx, userId, stats.entries);
-    const sliced = !shallow && row.type === DIRECTORY && stats.entries > SLICE_ENTRIES;
+    // Between users (a share saved to a drive) a copy is one transaction: slices walk one tree.
+    const sliced = fromUserId === userId && !shallow && row.type === DIRECTORY && stats.entries > SLICE_ENTRIES;
     // A sliced copy charges each slice as it is made; it starts only when all of it fits now.
     const fits = sliced ? (await this.repo.freeSpace(trx, userId)) >= stats.bytes : await this.repo.addSpace(trx, userId, stats.bytes);
     if (!fits) throw new AppError('SPACE_EXCEEDED', `Not enough space to copy "${row.path}" (${stats.bytes} bytes).`);
@@ -500,7 +536,7 @@ export class FilesService {
     });
     const copyRow = (await this.repo.byUuid(trx, userId, uuid))!;
     if (sliced) return { file: fileObject(copyRow), sliced: { source: row, copy: copyRow } };
-    if (row.type === DIRECTORY && !shallow) await this.repo.copyDescendants(trx, userId, row, copyRow, stats.maxDepth, now);
+    if (row.type === DIRECTORY && !shallow) await this.repo.copyDescendants(trx, fromUserId, row, copyRow, stats.maxDepth, now, userId);
     await this.repo.adjustSubtreeRefs(trx, userId, copyRow.path, 1, now);
     return { file: fileObject(copyRow) };
   }
@@ -715,6 +751,54 @@ export class FilesService {
   /** The user's space: bytes used and bytes they may use in all. */
   space(userId: number): Promise<{ used: number; capacity: number }> {
     return this.repo.space(this.db, userId);
+  }
+
+  // ---- archives ----------------------------------------------------------------------------
+
+  /**
+   * The entries `uuids` name and everything under them, as they are now, for an archive: each
+   * selected entry is a top-level name of the archive (numbered when two share a name); the
+   * root ("") stands for its children. Entries that no longer exist are left out; `within`,
+   * when given, keeps only entries at or below one of those paths (a share's folders).
+   */
+  async archiveItems(userId: number, uuids: readonly string[], within?: readonly string[]): Promise<ArchiveItem[]> {
+    const tops: Array<{ path: string; name: string }> = [];
+    for (const uuid of uuids) {
+      if (uuid === '') {
+        for (const row of await this.db
+          .selectFrom('files')
+          .select(['path', 'name'])
+          .where('user_id', '=', userId)
+          .where('parent_id', '=', 0)
+          .orderBy('name')
+          .execute())
+          tops.push(row);
+        continue;
+      }
+      const row = /^[0-9a-f]{32}$/.test(uuid) ? await this.repo.byUuid(this.db, userId, uuid) : undefined;
+      if (row && (within === undefined || within.some((w) => row.path === w || row.path.startsWith(`${w}/`)))) tops.push(row);
+    }
+    const items: ArchiveItem[] = [];
+    const taken = new Set<string>();
+    const seen = new Set<string>();
+    for (const top of tops) {
+      // Named twice, or inside another selected folder: it is in the archive once.
+      if (seen.has(top.path) || tops.some((o) => top.path.startsWith(`${o.path}/`))) continue;
+      seen.add(top.path);
+      let name = top.name;
+      for (let n = 1; taken.has(name); n++) name = numberedName(top.name, n);
+      taken.add(name);
+      for (const row of await this.repo.subtreeRows(this.db, userId, top.path)) {
+        items.push({
+          path: name + row.path.slice(top.path.length),
+          kind: row.type === DIRECTORY ? 'directory' : 'file',
+          size: row.type === DIRECTORY ? 0 : Number(row.size),
+          etag: row.type === DIRECTORY ? '' : row.store_id,
+          mtime: Number(row.mtime),
+        });
+      }
+    }
+    return items;
   }
 
   /** Free space of the user, in bytes. */

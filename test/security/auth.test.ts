@@ -35,12 +35,17 @@ const PUBLIC: PublicRule[] = [
     reason: 'the upload service is authorised by the signed upload token of /v1/store/token',
   },
   { match: (r) => r.url.startsWith('/dl/'), reason: 'signed download addresses authorise themselves (HMAC, expiry)' },
+  { match: (r) => r.url.startsWith('/zip/'), reason: 'zip download addresses authorise themselves (a random 128-bit id, expiry)' },
+  {
+    match: (r) => /^\/v1\/share\/(open|browse|download|zip)$/.test(r.url),
+    reason: "a share link's visitor needs no account: the share's id (and its extraction code, rate-limited) authorise, within the shared entries only",
+  },
   {
     match: (r) => r.url === '/dav' || r.url.startsWith('/dav/'),
     reason: 'WebDAV authorises each request itself: HTTP Basic over app passwords (test/dav/protocol.test.ts checks the refusals)',
   },
   {
-    match: (r) => !r.url.startsWith('/v1/') && !r.url.startsWith('/upload') && !r.url.startsWith('/dl/'),
+    match: (r) => !r.url.startsWith('/v1/') && !r.url.startsWith('/upload') && !r.url.startsWith('/dl/') && !r.url.startsWith('/zip/'),
     reason: 'the static web UI: public files, GET/HEAD only, no data without the API',
   },
 ];

@@ -15,6 +15,8 @@ import { hrefFor, onLinkClick, useRoute } from './router.js';
 import { LanguageSwitch } from './ui/LanguageSwitch.js';
 import { UploadPanel } from './upload/UploadPanel.js';
 import { UploadsProvider, useUploads } from './upload/uploads.js';
+import { MyShares } from './shares/MyShares.js';
+import { SharePage } from './shares/SharePage.js';
 
 export function App() {
   const [token, setToken] = useState(loadToken);
@@ -35,6 +37,9 @@ export function App() {
     saveToken(next);
     setToken(next);
   };
+  // A share's page opens without an account.
+  const shared = /^\/s\/([A-Za-z0-9]+)\/?$/.exec(location.pathname);
+  if (shared) return <SharePage api={api} id={shared[1]} signedIn={token !== ''} />;
   if (!token) return <SignIn api={api} onSignedIn={signIn} />;
   return (
     <UploadsProvider api={api}>
@@ -93,6 +98,9 @@ function Shell({ api, token, onSignOut }: { api: Api; token: string; onSignOut()
               {t('app.admin')}
             </a>
           )}
+          <a href={hrefFor({ view: 'shares' })} aria-current={route.view === 'shares' ? 'page' : undefined} onClick={onLinkClick({ view: 'shares' })}>
+            {t('shares.title')}
+          </a>
         </nav>
         <div class="account">
           {user && (
@@ -115,6 +123,8 @@ function Shell({ api, token, onSignOut }: { api: Api; token: string; onSignOut()
         user?.isAdmin ? (
           <Admin api={api} me={user.identity} />
         ) : null
+      ) : route.view === 'shares' ? (
+        <MyShares api={api} />
       ) : (
         <Offline api={api} tasks={tasks} lastFolder={lastFolder} />
       )}

@@ -1,13 +1,17 @@
 // Where the user is, in the address bar: `/` and `/drive/<folder path>` for the drive,
 // `/offline` for the task list, `/admin` for the admin console. Pure (unit-tested in Node); router.ts follows the address bar.
 
-export type Route = { view: 'drive'; path: string } | { view: 'offline' } | { view: 'admin' };
+export type Route = { view: 'drive'; path: string } | { view: 'offline' } | { view: 'admin' } | { view: 'shares' } | { view: 'share'; id: string };
 
 const DRIVE_PREFIX = '/drive';
 
 export function routeFromLocation(pathname: string): Route {
   if (pathname === '/offline') return { view: 'offline' };
   if (pathname === '/admin') return { view: 'admin' };
+  if (pathname === '/shares') return { view: 'shares' };
+  // A share's public page: /s/<id>, opened without an account.
+  const share = /^\/s\/([A-Za-z0-9]+)\/?$/.exec(pathname);
+  if (share) return { view: 'share', id: share[1] };
   if (pathname === DRIVE_PREFIX || pathname.startsWith(`${DRIVE_PREFIX}/`)) {
     const segments = pathname
       .slice(DRIVE_PREFIX.length)
@@ -28,6 +32,8 @@ export function routeFromLocation(pathname: string): Route {
 export function hrefFor(route: Route): string {
   if (route.view === 'offline') return '/offline';
   if (route.view === 'admin') return '/admin';
+  if (route.view === 'shares') return '/shares';
+  if (route.view === 'share') return `/s/${route.id}`;
   if (route.path === '/') return '/';
   return DRIVE_PREFIX + route.path.split('/').map(encodeURIComponent).join('/');
 }

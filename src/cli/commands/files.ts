@@ -89,8 +89,9 @@ export function downloadTarget(remotePath: string, out: string | undefined, isDi
 export const download = defineCommand({
   name: 'download',
   args: 'PATH [-o FILE]',
-  summary: 'Downloads a file from the drive.',
-  description: 'Writes to FILE (a directory keeps the name; "-" is stdout), default ./NAME. Shows progress on a terminal.',
+  summary: 'Downloads a file from the drive; a folder as one zip.',
+  description:
+    'Writes to FILE (a directory keeps the name; "-" is stdout), default ./NAME (./NAME.zip for a folder, built by the server as it downloads: stored, ZIP64, UTF-8 names). Shows progress on a terminal.',
   options: {
     output: { type: 'string', short: 'o', value: 'FILE', description: 'where to write' },
     force: { type: 'boolean', short: 'f', description: 'overwrite an existing local file' },
@@ -101,11 +102,22 @@ export const download = defineCommand({
       throw new UsageError(positionals.length ? `unexpected argument ${JSON.stringify(positionals[1])}` : 'name the PATH to download');
     const remote = positionals[0];
     const toStdout = options.output === '-';
-    const target = toStdout ? null : downloadTarget(remote, options.output, (p) => existsSync(p) && statSync(p).isDirectory());
+    let target = toStdout ? null : downloadTarget(remote, options.output, (p) => existsSync(p) && statSync(p).isDirectory());
     if (target && existsSync(target) && !options.force) throw new CliError(`${target} exists; use --force to overwrite it`);
 
     const { client } = sessionClient();
-    const { downloadAddress } = await client.download(remote);
+    let downloadAddress: string;
+    let name = remote;
+    try {
+      ({ downloadAddress } = await client.download(remote));
+    } catch (err) {
+      // A directory comes as one zip, built by the server as it downloads: NAME.zip.
+      if (!(err instanceof ApiError && err.code === 'IS_A_DIRECTORY')) throw err;
+      ({ downloadAddress } = await client.call<{ downloadAddress: string }>('/v1/files/zip', { path: remote }));
+      name = `${remote.replace(/\/+$/, '') || '/openpan'}.zip`;
+    }
+    if (name !== remote && target) target = downloadTarget(name, options.output, (p) => existsSync(p) && statSync(p).isDirectory());
+    if (name !== remote && target && existsSync(target) && !options.force) throw new CliError(`${target} exists; use --force to overwrite it`);
     const res = await fetch(downloadAddress);
     if (!res.ok || !res.body) {
       const text = await res.text().catch(() => '');
@@ -122,7 +134,7 @@ export const download = defineCommand({
     }
     const total = Number(res.headers.get('content-length') ?? 0);
     const progress = progressFor(process.stderr, (options.quiet ?? false) || toStdout);
-    progress.start(basename(remote), total);
+    progress.start(basename(name), total);
     let done = 0;
     const counter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
@@ -148,7 +160,7 @@ export const download = defineCommand({
     } finally {
       progress.clear();
     }
-    if (!options.quiet) process.stdout.write(`Downloaded ${remote} to ${target} (${formatSize(done)}).\n`);
+    if (!options.quiet) process.stdout.write(`Downloaded ${name === remote ? remote : `${remote} as a zip`} to ${target} (${formatSize(done)}).\n`);
   },
 });
 

@@ -353,3 +353,58 @@ export const UploadFailureSchema = Type.Object(
   },
   { title: 'UploadFailure' },
 );
+
+// ---- share links ----
+
+export const ShareSchema = Type.Object(
+  {
+    id: Type.String(),
+    url: Type.String({ description: 'The public page, <public URL>/s/<id>' }),
+    title: Type.String(),
+    code: Type.String({ description: 'The extraction code; "" for none' }),
+    expires: Type.Integer({ description: 'Ms since the epoch; 0: never' }),
+    maxDownloads: Type.Integer({ description: '0: no limit' }),
+    views: Type.Integer(),
+    downloads: Type.Integer(),
+    createdAt: Type.Integer(),
+    entries: Type.Integer({ description: 'Shared entries that still exist (0: the share no longer opens)' }),
+  },
+  { title: 'Share' },
+);
+export const SharedEntrySchema = Type.Object(
+  {
+    uuid: Type.String(),
+    name: Type.String(),
+    path: Type.String({ description: "From the share's top, e.g. /Photos/2024/a.jpg" }),
+    type: Type.Integer({ description: '0 file, 1 directory' }),
+    size: Type.Integer(),
+    ext: Type.String(),
+    mime: Type.String(),
+    mtime: Type.Integer(),
+  },
+  { title: 'SharedEntry' },
+);
+export const OpenedShareSchema = Type.Object(
+  {
+    id: Type.String(),
+    title: Type.String(),
+    owner: Type.String(),
+    createdAt: Type.Integer(),
+    expires: Type.Integer(),
+    access: Type.String({ description: 'Give it back as "access" to browse, download, zip and save' }),
+    list: Type.Array(SharedEntrySchema),
+  },
+  { title: 'OpenedShare' },
+);
+export const SharePageSchema = Type.Object({
+  info: Type.Union([SharedEntrySchema, Type.Null()]),
+  list: Type.Array(SharedEntrySchema),
+  page: Type.Integer(),
+  pageSize: Type.Integer(),
+  totalCount: Type.Integer(),
+});
+
+export type ShareObject = Static<typeof ShareSchema>;
+export type SharedEntry = Static<typeof SharedEntrySchema>;
+export type OpenedShare = Static<typeof OpenedShareSchema>;
+export type SharePage = Static<typeof SharePageSchema>;

@@ -5,6 +5,9 @@ import type { AdminJobPage, AdminUser, AdminUserList, EngineStatsAnswer, ServerS
 import type {
   AppPassword,
   CreatedAppPassword,
+  OpenedShare,
+  ShareObject,
+  SharePage,
   FileObject,
   FilePage,
   LoginResult,
@@ -137,6 +140,36 @@ export class Api {
   }
   downloadAddress(uuid: string): Promise<{ downloadAddress: string; expires: number }> {
     return this.call('/v1/files/download', { uuid });
+  }
+
+  /** A /zip/ address of a folder or a selection. */
+  zipAddress(uuids: string[]): Promise<{ downloadAddress: string; expires: number }> {
+    return this.call('/v1/files/zip', { uuid: uuids });
+  }
+
+  createShare(uuids: string[], options: { withCode: boolean; expiresIn: number; maxDownloads: number }): Promise<ShareObject> {
+    return this.call('/v1/share/create', { uuid: uuids, ...options });
+  }
+  shares(page: number, pageSize: number): Promise<{ list: ShareObject[]; totalCount: number }> {
+    return this.call('/v1/share/list', { page, pageSize });
+  }
+  removeShares(ids: string[]): Promise<number> {
+    return this.call('/v1/share/remove', { id: ids });
+  }
+  openShare(id: string, code: string): Promise<OpenedShare> {
+    return this.call('/v1/share/open', { id, ...(code ? { code } : {}) });
+  }
+  browseShare(id: string, access: string, uuid: string, page: number): Promise<SharePage> {
+    return this.call('/v1/share/browse', { id, access, uuid, page, pageSize: 200 });
+  }
+  shareDownload(id: string, access: string, uuid: string): Promise<{ downloadAddress: string; expires: number }> {
+    return this.call('/v1/share/download', { id, access, uuid });
+  }
+  shareZip(id: string, access: string, uuids: string[]): Promise<{ downloadAddress: string; expires: number }> {
+    return this.call('/v1/share/zip', { id, access, uuid: uuids });
+  }
+  saveShare(id: string, access: string, uuids: string[], destPath: string): Promise<string[]> {
+    return this.call('/v1/share/save', { id, access, uuid: uuids, destPath });
   }
 
   storeToken(name: string, hash: string, path: string): Promise<StoreTokenResult> {

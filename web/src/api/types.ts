@@ -9,6 +9,10 @@ import type { SixpanFile, SixpanParse, SixpanTask, SixpanUser, StoreTokenResult 
 
 export type {
   AppPassword,
+  OpenedShare,
+  SharedEntry,
+  ShareObject,
+  SharePage,
   BlockAnswer,
   CreatedAppPassword,
   FilePage,

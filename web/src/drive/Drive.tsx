@@ -8,13 +8,14 @@ import { ConfirmDialog, PromptDialog } from '../ui/Dialog.js';
 import { describeError } from '../ui/describe-error.js';
 import { useUploads } from '../upload/uploads.js';
 import { Breadcrumbs } from './Breadcrumbs.js';
-import { downloadFiles } from './download.js';
+import { downloadFiles, downloadZip } from './download.js';
+import { ShareDialog } from '../shares/ShareDialog.js';
 import { FileTable } from './FileTable.js';
 import { FolderPicker } from './FolderPicker.js';
 import { useDirectory } from './useDirectory.js';
 import { Icon } from '../ui/Icon.js';
 
-type OpenDialog = 'newFolder' | 'rename' | 'move' | 'copy' | 'delete' | null;
+type OpenDialog = 'newFolder' | 'rename' | 'move' | 'copy' | 'delete' | 'share' | null;
 
 export function Drive({ api, path }: { api: Api; path: string }) {
   const { t } = useI18n();
@@ -103,6 +104,12 @@ export function Drive({ api, path }: { api: Api; path: string }) {
                 {t('drive.download')}
               </button>
             )}
+            <button type="button" onClick={() => void downloadZip(api, chosen).catch((err: unknown) => setError(describeError(t, err)))}>
+              {t('drive.downloadZip')}
+            </button>
+            <button type="button" onClick={() => setDialog('share')}>
+              <Icon name="link" /> {t('drive.share')}
+            </button>
             {chosen.length === 1 && (
               <button type="button" onClick={() => setDialog('rename')}>
                 {t('drive.rename')}
@@ -187,6 +194,7 @@ export function Drive({ api, path }: { api: Api; path: string }) {
           }}
         />
       )}
+      {dialog === 'share' && <ShareDialog api={api} entries={chosen} onClose={() => setDialog(null)} />}
       {dialog === 'delete' && (
         <ConfirmDialog
           title={t('drive.delete')}
