@@ -31,6 +31,9 @@ export const ERRORS = {
   /** The user already has a task of this torrent: the answer's `result.taskId` names it. */
   TASK_EXISTS: 409,
   USER_ALREADY_EXISTS: 409,
+  /** qBittorrent API: a category of that name exists already / does not exist (qBittorrent answers both with 409). */
+  CATEGORY_EXISTS: 409,
+  CATEGORY_NOT_FOUND: 409,
   /** A download's `If-Match` names another version of the content. */
   PRECONDITION_FAILED: 412,
   SPACE_EXCEEDED: 413,
