@@ -25,6 +25,9 @@ import { UploadService } from './upload/upload.service.js';
 import { LoginLimiter } from './users/login-limiter.js';
 import { UsersRepo } from './users/users.repo.js';
 import { registerUserRoutes } from './http/users.routes.js';
+import { registerAppPasswordRoutes } from './http/app-passwords.routes.js';
+import { AppPasswords } from './users/app-passwords.js';
+import { AppPasswordsRepo } from './users/app-passwords.repo.js';
 import { UsersService } from './users/users.service.js';
 import { registerOfflineRoutes } from './http/offline.routes.js';
 import { createOffline, type Offline } from './offline/index.js';
@@ -34,6 +37,8 @@ export interface OpenPan {
   db: Db;
   http: FastifyInstance;
   users: UsersService;
+  /** Passwords for WebDAV and the qBittorrent API. */
+  appPasswords: AppPasswords;
   files: FilesService;
   uploads: UploadService;
   offline: Offline;
@@ -59,6 +64,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     loginLimiter,
     offlineDailyTasks: config.offline.quota.dailyTasks,
   });
+  const appPasswords = new AppPasswords(new AppPasswordsRepo(db), users);
   const files = new FilesService(db, new FilesRepo());
   const store = new LocalDiskBlobStore(layout.blobs);
   const contentLock = new ContentLock();
@@ -92,6 +98,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   const v1Api: FastifyPluginAsync = async (v1) => {
     installSixpanWire(v1, users);
     registerUserRoutes(v1, users);
+    registerAppPasswordRoutes(v1, appPasswords);
     registerFileRoutes(v1, files, links);
     registerPreviewRoutes(v1, files, links);
     registerCommonRoutes(v1);
@@ -126,6 +133,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     db,
     http,
     users,
+    appPasswords,
     files,
     uploads,
     offline,

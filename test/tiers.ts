@@ -73,6 +73,7 @@ export const UNIT: readonly string[] = [
   'test/upload/token-session.test.ts',
   'test/upload/upload-token.test.ts',
   'test/users.test.ts',
+  'test/users/app-passwords.test.ts',
   'test/web/logic.test.ts',
   'test/web/session.test.ts',
   'test/web/static.test.ts',

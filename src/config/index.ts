@@ -26,6 +26,8 @@ export interface Config {
   adminName: string;
   adminPassword: string | null;
   registration: 'open' | 'closed';
+  /** Whether WebDAV and the qBittorrent API accept the account password besides app passwords. */
+  davAccountPassword: boolean;
   defaultQuota: number;
   /** Lifetime of signed download URLs, ms. */
   downloadUrlTtlMs: number;
@@ -99,6 +101,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminName: s.OPENPAN_ADMIN_NAME,
     adminPassword: s.OPENPAN_ADMIN_PASSWORD ?? null,
     registration: s.OPENPAN_REGISTRATION,
+    davAccountPassword: s.OPENPAN_DAV_ACCOUNT_PASSWORD,
     defaultQuota: s.OPENPAN_DEFAULT_QUOTA,
     downloadUrlTtlMs: s.OPENPAN_DOWNLOAD_URL_TTL * 1000,
     uploadTokenTtlMs: s.OPENPAN_UPLOAD_TOKEN_TTL * 1000,

@@ -31,6 +31,10 @@ export const ConfigSchema = Type.Object({
     default: 'closed',
     description: '`open` lets anyone register with `/v1/user/register`',
   }),
+  OPENPAN_DAV_ACCOUNT_PASSWORD: Type.Boolean({
+    default: false,
+    description: '`1` lets WebDAV and the qBittorrent API accept the account password as well as app passwords',
+  }),
   OPENPAN_DEFAULT_QUOTA: Type.Integer({
     minimum: 0,
     default: 100 * 1024 ** 3,

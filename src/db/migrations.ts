@@ -303,20 +303,36 @@ const migrations: Record<string, Migration> = {
       });
     },
   },
-  '0007_qbt_categories': {
+  '0007_app_passwords': {
+    async up(db: Kysely<any>) {
+      // Passwords for programs (WebDAV clients, qBittorrent API clients): random, so a SHA-256 of
+      // the password is a safe verifier and cheap enough to check on every WebDAV request.
+      await db.schema
+        .createTable('app_passwords')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('secret_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('app_passwords_user').on('app_passwords').column('user_id').execute();
+    },
+  },
+  '0008_qbt_categories': {
     async up(db: Kysely<any>) {
       // The qBittorrent API's categories and tags: a user's own, with a category's save path
       // (a folder of the drive; "" for the category's name under the drive's root).
       await db.schema
         .createTable('qbt_categories')
-        .addColumn('user_id', 'integer', (c) => c.notNull())
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
         .addColumn('name', 'text', (c) => c.notNull())
         .addColumn('save_path', 'text', (c) => c.notNull().defaultTo(''))
         .addPrimaryKeyConstraint('qbt_categories_pk', ['user_id', 'name'])
         .execute();
       await db.schema
         .createTable('qbt_tags')
-        .addColumn('user_id', 'integer', (c) => c.notNull())
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
         .addColumn('name', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('qbt_tags_pk', ['user_id', 'name'])
         .execute();
@@ -324,7 +340,7 @@ const migrations: Record<string, Migration> = {
       await db.schema
         .createTable('qbt_torrents')
         .addColumn('task_id', 'text', (c) => c.primaryKey())
-        .addColumn('user_id', 'integer', (c) => c.notNull())
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
         .addColumn('category', 'text', (c) => c.notNull().defaultTo(''))
         .addColumn('tags', 'text', (c) => c.notNull().defaultTo(''))
         .addColumn('ratio_limit', 'real', (c) => c.notNull().defaultTo(-2))

@@ -31,6 +31,19 @@ export interface SessionsTable {
   expires_at: number;
 }
 
+/** A password for programs (WebDAV, the qBittorrent API); users/app-passwords.ts. */
+export interface AppPasswordsTable {
+  id: Generated<number>;
+  user_id: number;
+  /** What the user called it ("laptop rclone"). */
+  name: string;
+  /** SHA-256 (hex) of the password, which is random and shown once. */
+  secret_hash: string;
+  created_at: number;
+  /** Last successful use, ms; written at most once a minute. */
+  last_used_at: number | null;
+}
+
 export interface FilesTable {
   id: Generated<number>;
   uuid: string;
@@ -228,6 +241,7 @@ export interface Database {
   dir_stats: DirStatsTable;
   users: UsersTable;
   sessions: SessionsTable;
+  app_passwords: AppPasswordsTable;
   files: FilesTable;
   blobs: BlobsTable;
 }

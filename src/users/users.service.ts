@@ -146,6 +146,15 @@ export class UsersService {
 
   /** `value` is the user name (6pan also took a phone number; openpan accounts have none). */
   async login(value: string, password: string, ip = ''): Promise<Session> {
+    return this.openSession(await this.checkCredentials(value, password, ip));
+  }
+
+  /**
+   * The account a name and its password open, through the failed-login limiter; USER_LOGIN_FAILED
+   * otherwise. Opens no session: login does, and programs that send the password on every
+   * request (WebDAV with OPENPAN_DAV_ACCOUNT_PASSWORD=1) use it alone.
+   */
+  async checkCredentials(value: string, password: string, ip = ''): Promise<UserRow> {
     // No account has such a name: nothing to guess, and nothing for the limiter to remember
     // (its keys stay as short as names).
     if (!isUserNameShaped(value)) throw new AppError('USER_LOGIN_FAILED', 'Wrong user name or password.');
@@ -158,7 +167,7 @@ export class UsersService {
     if (!row || !check.ok) throw new AppError('USER_LOGIN_FAILED', 'Wrong user name or password.');
     limiter?.succeed(limitKey, ip);
     if (check.upgraded) await this.repo.setPasswordHash(row.id, check.upgraded);
-    return this.openSession(row);
+    return row;
   }
 
   private async openSession(row: UserRow): Promise<Session> {

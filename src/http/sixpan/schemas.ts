@@ -295,6 +295,24 @@ export const QuotaSchema = Type.Object(
 );
 export type Quota = Static<typeof QuotaSchema>;
 
+// ---- app passwords (openpan's own: WebDAV and the qBittorrent API sign in with them) ----
+
+export const AppPasswordSchema = Type.Object(
+  {
+    id: Int(),
+    name: Str('What the user called it'),
+    createTime: Millis('Created'),
+    lastUseTime: Type.Union([Millis('Last used (to the minute)'), Type.Null()]),
+  },
+  { title: 'AppPassword' },
+);
+export type AppPassword = Static<typeof AppPasswordSchema>;
+export const CreatedAppPasswordSchema = Type.Object(
+  { id: Int(), name: Str(), password: Str('The password: shown only in this answer'), createTime: Millis('Created') },
+  { title: 'CreatedAppPassword' },
+);
+export type CreatedAppPassword = Static<typeof CreatedAppPasswordSchema>;
+
 /** What `event: remove` of the event stream carries. */
 export const RemovedTaskSchema = Type.Object({ taskId: Str() });
 
