@@ -31,6 +31,8 @@ import { AppPasswordsRepo } from './users/app-passwords.repo.js';
 import { UsersService } from './users/users.service.js';
 import { registerOfflineRoutes } from './http/offline.routes.js';
 import { createOffline, type Offline } from './offline/index.js';
+import { qbtRoutes } from './http/qbt.routes.js';
+import { QbtPaths, QbtRepo, QbtService, QbtSessions } from './qbt/index.js';
 
 export interface OpenPan {
   config: Config;
@@ -106,6 +108,15 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     registerOfflineRoutes(v1, offline.service);
   };
   await http.register(v1Api);
+  // The qBittorrent Web API, for Sonarr, Radarr and remote apps: its own wire format and SID sessions.
+  const qbt = new QbtService({
+    offline: offline.service,
+    repo: new QbtRepo(db),
+    paths: new QbtPaths(config.qbtPathRoot),
+    authenticate: (name, password, ip) => appPasswords.authenticate(name, password, { allowAccountPassword: config.davAccountPassword, ip }),
+    dht: config.offline.engine.dht,
+  });
+  await http.register(qbtRoutes, { prefix: '/api/v2', qbt, sessions: new QbtSessions() });
   await http.register(uploadRoutes, { prefix: '/upload', service: uploads, bodyIdleTimeoutMs: config.bodyIdleTimeoutMs });
   // Signed addresses authorise themselves: outside the /v1 plugin and its token check.
   registerDownloadRoutes(http, { secret: config.secret, store, fileHolds: (userId, uuid, etag) => files.fileHolds(userId, uuid, etag) });

@@ -180,7 +180,7 @@ export const ConfigSchema = Type.Object({
   OPENPAN_QBT_PATH_ROOT: Type.String({
     default: '/mnt/openpan',
     description:
-      "where the machines of qBittorrent clients (Sonarr, Radarr) see the drive, e.g. an `rclone mount` of its WebDAV: `/api/v2/` reports `save_path` and `content_path` under it, and a `savepath` under it names a folder of the drive",
+      'where the machines of qBittorrent clients (Sonarr, Radarr) see the drive, e.g. an `rclone mount` of its WebDAV: `/api/v2/` reports `save_path` and `content_path` under it, and a `savepath` under it names a folder of the drive',
   }),
 
   // ---- the command line's client ----

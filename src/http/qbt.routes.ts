@@ -1,5 +1,5 @@
 import busboy from 'busboy';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isAppError } from '../errors.js';
 import { QBT_VERSION, QBT_WEBAPI_VERSION, type QbtService, type QbtSession, type QbtSessions, SESSION_TTL_MS, splitTags } from '../qbt/index.js';
 
@@ -129,8 +129,13 @@ function text(reply: FastifyReply, status: number, body: string): FastifyReply {
   return reply.code(status).type('text/plain; charset=UTF-8').send(body);
 }
 
+export interface QbtRoutesOptions {
+  qbt: QbtService;
+  sessions: QbtSessions;
+}
+
 /** `/api/v2/*` (README, "qBittorrent API"): thin handlers over QbtService. */
-export function registerQbtRoutes(app: FastifyInstance, opts: { qbt: QbtService; sessions: QbtSessions }): void {
+export const qbtRoutes: FastifyPluginAsync<QbtRoutesOptions> = async (app, opts) => {
   const { qbt, sessions } = opts;
   app.decorateRequest('qbtSession', null);
   app.addContentTypeParser('multipart/form-data', (request, _payload, done) => {
@@ -299,4 +304,4 @@ export function registerQbtRoutes(app: FastifyInstance, opts: { qbt: QbtService;
   for (const path of ['/torrents/topPrio', '/torrents/bottomPrio', '/torrents/increasePrio', '/torrents/decreasePrio', '/torrents/setForceStart']) {
     call(path, () => '');
   }
-}
+};

@@ -153,7 +153,8 @@ export class OfflineService {
 
   /** A `.torrent` given as bytes (a client's upload, not a file of the drive): kept in the store for its start. */
   async parseTorrentBytes(userId: number, bytes: Buffer): Promise<ParseResult> {
-    if (bytes.length > TORRENT_LIMITS.maxBytes) throw new AppError('TORRENT_INVALID', `Invalid torrent: the file is larger than ${TORRENT_LIMITS.maxBytes} bytes.`);
+    if (bytes.length > TORRENT_LIMITS.maxBytes)
+      throw new AppError('TORRENT_INVALID', `Invalid torrent: the file is larger than ${TORRENT_LIMITS.maxBytes} bytes.`);
     const meta = parseTorrentOnce(bytes);
     const writer = await this.deps.store.createWriter();
     let stored: { etag: string };

@@ -25,11 +25,14 @@ export interface MainData {
 }
 
 function changedFields(before: Fields, after: Fields): Fields | null {
-  let out: Fields | null = null;
+  const out: Fields = {};
+  let changed = false;
   for (const [key, value] of Object.entries(after)) {
-    if (before[key] !== value) (out ??= {})[key] = value;
+    if (before[key] === value) continue;
+    out[key] = value;
+    changed = true;
   }
-  return out;
+  return changed ? out : null;
 }
 
 /** Entries of `next` that are new or changed (changed ones with their changed fields only), and the keys gone. */

@@ -277,7 +277,16 @@ export class QbtService {
     if (task.url.startsWith('magnet:')) {
       const params = new URLSearchParams(task.url.slice(task.url.indexOf('?') + 1));
       params.getAll('tr').forEach((url, tier) => {
-        rows.push({ url, status: task.status === 100 ? 1 : 2, tier, num_peers: task.peers, num_seeds: task.peers, num_leeches: 0, num_downloaded: -1, msg: '' });
+        rows.push({
+          url,
+          status: task.status === 100 ? 1 : 2,
+          tier,
+          num_peers: task.peers,
+          num_seeds: task.peers,
+          num_leeches: 0,
+          num_downloaded: -1,
+          msg: '',
+        });
       });
     }
     return rows;
@@ -344,8 +353,7 @@ export class QbtService {
 
   async createCategory(userId: number, name: string, savePath: string): Promise<void> {
     const category = checkLabel(name, 'category');
-    if (!(await this.d.repo.createCategory(userId, category, savePath.trim())))
-      throw new AppError('CATEGORY_EXISTS', `Category "${category}" exists already.`);
+    if (!(await this.d.repo.createCategory(userId, category, savePath.trim()))) throw new AppError('CATEGORY_EXISTS', `Category "${category}" exists already.`);
   }
 
   async editCategory(userId: number, name: string, savePath: string): Promise<void> {
@@ -353,10 +361,7 @@ export class QbtService {
   }
 
   async removeCategories(userId: number, names: string[]): Promise<void> {
-    await this.d.repo.removeCategories(
-      userId,
-      names.map((n) => n.trim()).filter(Boolean),
-    );
+    await this.d.repo.removeCategories(userId, names.map((n) => n.trim()).filter(Boolean));
   }
 
   async setCategory(userId: number, hashes: string, category: string): Promise<void> {
