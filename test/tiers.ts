@@ -118,6 +118,7 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/offline/url-https.test.ts': 'server process',
   'test/offline/url-tasks.test.ts': 'slow',
   'test/qbt/ctrl-client.test.ts': 'slow',
+  'test/qbt/sonarr-replay.test.ts': 'slow',
   'test/reliability/crash-consistency.test.ts': 'server process',
   'test/reliability/fsck.test.ts': 'server process',
   'test/reliability/full-disk.test.ts': 'root',
