@@ -32,7 +32,7 @@ import { UsersService } from './users/users.service.js';
 import { registerOfflineRoutes } from './http/offline.routes.js';
 import { createOffline, type Offline } from './offline/index.js';
 import { qbtRoutes } from './http/qbt.routes.js';
-import { QbtPaths, QbtRepo, QbtService, QbtSessions } from './qbt/index.js';
+import { QbtPaths, QbtRepo, QbtService, QbtSessions, torrentLinkFetcher } from './qbt/index.js';
 
 export interface OpenPan {
   config: Config;
@@ -114,6 +114,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     repo: new QbtRepo(db),
     paths: new QbtPaths(config.qbtPathRoot),
     authenticate: (name, password, ip) => appPasswords.authenticate(name, password, { allowAccountPassword: config.davAccountPassword, ip }),
+    fetchTorrentLink: torrentLinkFetcher(config.offline.policy),
     dht: config.offline.engine.dht,
   });
   await http.register(qbtRoutes, { prefix: '/api/v2', qbt, sessions: new QbtSessions() });

@@ -151,7 +151,10 @@ export class OfflineService {
     return this.deps.parser.torrent(userId, parseTorrentOnce(await this.readTorrent(file.storeId, file.size)), file.storeId);
   }
 
-  /** A `.torrent` given as bytes (a client's upload, not a file of the drive): kept in the store for its start. */
+  /**
+   * A `.torrent` given as bytes (a client's upload, not a file of the drive): kept in the store
+   * for its start, which copies it into the job; the collector frees it later.
+   */
   async parseTorrentBytes(userId: number, bytes: Buffer): Promise<ParseResult> {
     if (bytes.length > TORRENT_LIMITS.maxBytes)
       throw new AppError('TORRENT_INVALID', `Invalid torrent: the file is larger than ${TORRENT_LIMITS.maxBytes} bytes.`);
@@ -165,6 +168,7 @@ export class OfflineService {
       await writer.abort();
       throw err;
     }
+    await this.deps.repo.recordUnreferencedBlob(stored.etag, bytes.length);
     return this.deps.parser.torrent(userId, meta, stored.etag);
   }
 

@@ -3,6 +3,7 @@ import type { OfflineService, TaskObject } from '../offline/index.js';
 import { mainData, type Fields, type MainData, type SyncSnapshot } from './maindata.js';
 import type { QbtLabels, QbtRepo } from './qbt.repo.js';
 import type { QbtSession } from './sessions.js';
+import type { TorrentLink } from './torrent-link.js';
 import { hashOf, type QbtPaths, type QbtState, type QbtTorrent, torrentOf } from './torrent-view.js';
 
 // The qBittorrent Web API over openpan's own offline tasks: every torrent a client sees is a
@@ -22,6 +23,8 @@ export interface QbtServiceDeps {
   paths: QbtPaths;
   /** The user a name and password log in, or undefined. */
   authenticate: (name: string, password: string, ip: string) => Promise<number | undefined>;
+  /** Fetches an http(s) torrent link: the `.torrent`, or the magnet link it redirects to. */
+  fetchTorrentLink: (url: string) => Promise<TorrentLink>;
   /** Whether the BitTorrent DHT is on (Sonarr refuses magnet links without trackers when it is not). */
   dht: boolean;
 }
@@ -447,11 +450,7 @@ export class QbtService {
     if (tags.length > 0) await this.createTags(userId, tags);
     const savePath = await this.#destination(userId, input.savepath, category);
     const sources: Array<() => Promise<{ taskHash: string }>> = [
-      ...input.urls.map((url) => async () => {
-        const parsed = await this.d.offline.parseUrl(userId, url);
-        if (Array.isArray(parsed)) throw new AppError('URL_INVALID', 'One link per line.');
-        return parsed;
-      }),
+      ...input.urls.map((url) => () => this.#parseLink(userId, url)),
       ...input.torrents.map((bytes) => () => this.d.offline.parseTorrentBytes(userId, bytes)),
     ];
     let added = 0;
@@ -474,6 +473,20 @@ export class QbtService {
       }
     }
     return { added, failed };
+  }
+
+  /** A magnet link, or an http(s) link to a `.torrent` (or to a magnet link). */
+  async #parseLink(userId: number, url: string): Promise<{ taskHash: string }> {
+    let link = url;
+    if (/^https?:/i.test(url)) {
+      const fetched = await this.d.fetchTorrentLink(url);
+      if ('torrent' in fetched) return this.d.offline.parseTorrentBytes(userId, fetched.torrent);
+      link = fetched.magnet;
+    }
+    if (!link.toLowerCase().startsWith('magnet:')) throw new AppError('URL_INVALID', 'A magnet link or an http(s) link to a .torrent file.');
+    const parsed = await this.d.offline.parseUrl(userId, link);
+    if (Array.isArray(parsed)) throw new AppError('URL_INVALID', 'One link per line.');
+    return parsed;
   }
 
   /** The task started from `taskHash`, or the user's task of that torrent when there is one. */

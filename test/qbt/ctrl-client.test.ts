@@ -4,6 +4,8 @@
 // and the same tasks seen through /v1/offline/*.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { QBittorrent } from '@ctrl/qbittorrent';
 import { startServer, type Client, type TestServer } from '../helpers/server.js';
@@ -107,6 +109,35 @@ describe('qBittorrent API with @ctrl/qbittorrent', () => {
       assert.deepEqual(await qbt.listTorrents({ hashes: extra.built.infoHash }), []);
     } finally {
       await extra.close();
+    }
+  });
+
+  test('an http link to a .torrent, and one that redirects to a magnet link, are added as torrents; other links fail', async () => {
+    const byFile = await startSwarm([{ path: 'linked.bin', bytes: randomBytes(20 * KiB) }]);
+    const byRedirect = await startSwarm([{ path: 'redirected.bin', bytes: randomBytes(20 * KiB) }]);
+    const indexer: Server = createServer((req, res) => {
+      if (req.url === '/get/1.torrent') res.writeHead(200, { 'content-type': 'application/x-bittorrent' }).end(byFile.built.torrent);
+      else if (req.url === '/get/2') res.writeHead(302, { location: magnetOf(byRedirect) }).end();
+      else res.writeHead(200, { 'content-type': 'text/html' }).end('<html>not a torrent</html>');
+    });
+    await new Promise<void>((resolve) => indexer.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(indexer.address() as AddressInfo).port}`;
+    try {
+      await qbt.addMagnet(`${base}/get/1.torrent\n${base}/get/2`, { category: 'tv' });
+      const listed = await qbt.listTorrents({ hashes: `${byFile.built.infoHash}|${byRedirect.built.infoHash}`, sort: 'name' });
+      assert.deepEqual(
+        listed.map((t) => [t.name, t.category]),
+        [
+          ['linked.bin', 'tv'],
+          ['redirected.bin', 'tv'],
+        ],
+      );
+      await assert.rejects(qbt.addMagnet(`${base}/page.html`), /Failed to add torrent/);
+      await qbt.removeTorrent([byFile.built.infoHash, byRedirect.built.infoHash], true);
+    } finally {
+      indexer.close();
+      await byFile.close();
+      await byRedirect.close();
     }
   });
 
