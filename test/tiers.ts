@@ -60,6 +60,7 @@ export const UNIT: readonly string[] = [
   'test/offline/scheduler.fake.test.ts',
   'test/offline/tasks-hash.test.ts',
   'test/offline/text-memo.test.ts',
+  'test/qbt/view.test.ts',
   'test/reliability/data-dir-lock.test.ts',
   'test/security/auth.test.ts',
   'test/security/headers.test.ts',
