@@ -81,6 +81,7 @@ export const UNIT: readonly string[] = [
 ];
 
 export const HEAVY: Readonly<Record<string, Need>> = {
+  'test/cli/app-passwords.test.ts': 'cli process',
   'test/cli/admin.test.ts': 'cli process',
   'test/cli/files.test.ts': 'cli process',
   'test/cli/offline.test.ts': 'cli process',
@@ -137,6 +138,7 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/upload/resume.test.ts': 'slow',
   'test/upload/space.test.ts': 'slow',
   'test/upload/timeouts.test.ts': 'slow',
+  'test/web/app-passwords.test.ts': 'chromium',
   'test/web/edit-task.test.ts': 'chromium',
   'test/web/sign-out.test.ts': 'chromium',
   'test/web/ui.test.ts': 'chromium',

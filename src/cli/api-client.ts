@@ -1,7 +1,9 @@
 // The command line's one client for the 6pan v1 API (API.md) and the upload service (UPLOAD.md).
 
 import type {
+  AppPassword,
   BlockAnswer,
+  CreatedAppPassword,
   FilePage,
   ParsedFile,
   ParseUrlResult,
@@ -22,7 +24,7 @@ export type FileObject = SixpanFile;
 export type TaskObject = SixpanTask;
 export type ParseResult = SixpanParse;
 export type UserInfo = SixpanUser;
-export type { BlockAnswer, FilePage, ParsedFile, ParseUrlResult, TaskDetail, TaskFileDetail, TaskRange, UploadTicket };
+export type { AppPassword, BlockAnswer, CreatedAppPassword, FilePage, ParsedFile, ParseUrlResult, TaskDetail, TaskFileDetail, TaskRange, UploadTicket };
 
 export interface OfflineStartRequest {
   taskHash: string;
@@ -138,6 +140,18 @@ export class ApiClient {
 
   info(): Promise<UserInfo> {
     return this.call('/v1/user/info');
+  }
+
+  createAppPassword(name: string): Promise<CreatedAppPassword> {
+    return this.call('/v1/user/appPassword/create', { name });
+  }
+
+  appPasswords(): Promise<AppPassword[]> {
+    return this.call('/v1/user/appPassword/list');
+  }
+
+  removeAppPassword(id: number): Promise<true> {
+    return this.call('/v1/user/appPassword/remove', { id });
   }
 
   /** Instant upload (a file object) when the server knows the hash, otherwise an upload ticket. */

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { defaultOf } from '../config/env.js';
 import { parseArgs, UsageError } from './args.js';
 import { helpText, usageLine, type Command } from './command.js';
+import { appPasswordCommands } from './commands/app-passwords.js';
 import { fileCommands } from './commands/files.js';
 import { fsck } from './commands/fsck.js';
 import { offlineCommands } from './commands/offline.js';
@@ -12,7 +13,7 @@ import { upload } from './commands/upload.js';
 import { userCommands } from './commands/users.js';
 import { describeError } from './errors.js';
 
-const COMMANDS: Command[] = [...userCommands, fsck, ...sessionCommands, upload, ...fileCommands, ...offlineCommands];
+const COMMANDS: Command[] = [...userCommands, fsck, ...sessionCommands, ...appPasswordCommands, upload, ...fileCommands, ...offlineCommands];
 
 function version(): string {
   // ../../package.json from both src/cli/main.ts and dist/cli/main.js.

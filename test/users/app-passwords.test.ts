@@ -36,7 +36,7 @@ describe('app passwords', () => {
     assert.equal(
       await s.openpan.appPasswords.authenticate(
         'alice',
-        password.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a')),
+        password.replace(/.$/, (c: string) => (c === 'a' ? 'b' : 'a')),
       ),
       undefined,
     );

@@ -1,5 +1,6 @@
 // The signed-in shell (header, navigation, the current screen, the upload panel) or sign-in.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { AppPasswordsDialog } from './account/AppPasswordsDialog.js';
 import { Api } from './api/client.js';
 import { loadToken, saveToken } from './api/session.js';
 import type { UserInfo } from './api/types.js';
@@ -55,6 +56,7 @@ function Shell({ api, token, onSignOut }: { api: Api; token: string; onSignOut()
   const tasks = useTasks(api, token);
   const [user, setUser] = useState<UserInfo | null>(null);
   const [lastFolder, setLastFolder] = useState('/');
+  const [appPasswordsOpen, setAppPasswordsOpen] = useState(false);
   useEffect(() => {
     if (route.view === 'drive') setLastFolder(route.path);
   }, [route]);
@@ -93,6 +95,9 @@ function Shell({ api, token, onSignOut }: { api: Api; token: string; onSignOut()
             </span>
           )}
           <LanguageSwitch />
+          <button type="button" onClick={() => setAppPasswordsOpen(true)}>
+            {t('app.appPasswords')}
+          </button>
           <button type="button" onClick={onSignOut}>
             {t('app.signOut')}
           </button>
@@ -100,6 +105,7 @@ function Shell({ api, token, onSignOut }: { api: Api; token: string; onSignOut()
       </header>
       {route.view === 'drive' ? <Drive api={api} path={route.path} /> : <Offline api={api} tasks={tasks} lastFolder={lastFolder} />}
       <UploadPanel />
+      {appPasswordsOpen && <AppPasswordsDialog api={api} onClose={() => setAppPasswordsOpen(false)} />}
     </div>
   );
 }

@@ -1,7 +1,20 @@
 // The 6pan v1 API over fetch: every call is a POST with a JSON body answered in the envelope
 // {status, success, code, result}. Failures become ApiError with the stable code, which the UI
 // turns into words (i18n) rather than showing the server's English sentence.
-import type { FileObject, FilePage, LoginResult, ParseResult, SortOrder, TaskDetail, StoreTokenResult, TaskObject, TaskRange, UserInfo } from './types.js';
+import type {
+  AppPassword,
+  CreatedAppPassword,
+  FileObject,
+  FilePage,
+  LoginResult,
+  ParseResult,
+  SortOrder,
+  TaskDetail,
+  StoreTokenResult,
+  TaskObject,
+  TaskRange,
+  UserInfo,
+} from './types.js';
 
 export class ApiError extends Error {
   constructor(
@@ -83,6 +96,15 @@ export class Api {
   }
   userInfo(): Promise<UserInfo> {
     return this.call('/v1/user/info');
+  }
+  appPasswords(): Promise<AppPassword[]> {
+    return this.call('/v1/user/appPassword/list');
+  }
+  createAppPassword(name: string): Promise<CreatedAppPassword> {
+    return this.call('/v1/user/appPassword/create', { name });
+  }
+  removeAppPassword(id: number): Promise<true> {
+    return this.call('/v1/user/appPassword/remove', { id });
   }
 
   page(path: string, page: number, pageSize: number, order: SortOrder, onlyDirectories = false): Promise<FilePage> {

@@ -8,7 +8,9 @@ export const DIRECTORY = 1;
 import type { SixpanFile, SixpanParse, SixpanTask, SixpanUser, StoreTokenResult } from '../../../src/http/sixpan/schemas.js';
 
 export type {
+  AppPassword,
   BlockAnswer,
+  CreatedAppPassword,
   FilePage,
   ParsedFile,
   StoreTokenResult,

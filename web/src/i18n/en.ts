@@ -7,6 +7,19 @@ export const en = {
   'app.offline': 'Offline downloads',
   'app.space': '{used} of {total} used',
   'app.skipToContent': 'Skip to content',
+  'app.appPasswords': 'App passwords',
+
+  'appPasswords.title': 'App passwords',
+  'appPasswords.intro':
+    'WebDAV clients and download managers sign in with your user name and an app password, never your account password. Give each program its own; removing one signs that program out.',
+  'appPasswords.name': 'Name of the program',
+  'appPasswords.create': 'Create',
+  'appPasswords.created': 'Copy the password for “{name}” now: it is shown only once.',
+  'appPasswords.none': 'No app passwords yet.',
+  'appPasswords.lastUsed': 'last used {when}',
+  'appPasswords.neverUsed': 'never used',
+  'appPasswords.remove': 'Remove {name}',
+  'appPasswords.close': 'Close',
 
   'auth.title': 'Sign in to openpan',
   'auth.registerTitle': 'Create an account',

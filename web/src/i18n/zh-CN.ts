@@ -9,6 +9,18 @@ export const zhCN: Record<MessageKey, string> = {
   'app.offline': '离线下载',
   'app.space': '已用 {used} / 共 {total}',
   'app.skipToContent': '跳到正文',
+  'app.appPasswords': '应用密码',
+
+  'appPasswords.title': '应用密码',
+  'appPasswords.intro': 'WebDAV 客户端和下载工具用你的用户名加应用密码登录，而不是账号密码。每个程序各用一个；删除一个，只会让那个程序退出登录。',
+  'appPasswords.name': '程序名称',
+  'appPasswords.create': '创建',
+  'appPasswords.created': '请现在复制“{name}”的密码：它只显示这一次。',
+  'appPasswords.none': '还没有应用密码。',
+  'appPasswords.lastUsed': '上次使用 {when}',
+  'appPasswords.neverUsed': '从未使用',
+  'appPasswords.remove': '删除 {name}',
+  'appPasswords.close': '关闭',
 
   'auth.title': '登录 openpan',
   'auth.registerTitle': '注册账号',
