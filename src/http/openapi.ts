@@ -35,6 +35,11 @@ const TAGS = [
   { name: 'upload', description: 'The WCS/Qiniu-compatible upload service, authorised by the upload token of store/token' },
   { name: 'download', description: 'Signed download addresses' },
   { name: 'web', description: 'The browser UI and this description' },
+  {
+    name: 'qbittorrent',
+    description:
+      "The qBittorrent Web API v2 at /api/v2/ over the user's offline tasks (docs/qbittorrent.md): its own wire format, a SID cookie from auth/login",
+  },
 ];
 
 function packageVersion(): string {

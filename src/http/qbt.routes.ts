@@ -14,6 +14,57 @@ const MAX_FORM_FILES = 100;
 
 type Params = Record<string, string>;
 
+/** What each call does, for the API description (/v1/openapi.json); docs/qbittorrent.md has the details. */
+const SUMMARIES: Record<string, string> = {
+  '/auth/login': 'Logs in with `username` and an app password: `Ok.` and a `SID` cookie, or `Fails.`',
+  '/auth/logout': 'Ends the session',
+  '/app/version': 'The qBittorrent version answered as',
+  '/app/webapiVersion': 'The Web API version answered as',
+  '/app/buildInfo': 'Library versions, as qBittorrent reports them',
+  '/app/preferences': 'The settings clients read: save path, DHT, ratio limits (off)',
+  '/app/setPreferences': 'Accepted; changes nothing',
+  '/app/defaultSavePath': 'OPENPAN_QBT_PATH_ROOT',
+  '/transfer/info': "The user's download speed and bytes",
+  '/sync/maindata': 'Everything, then (with `rid`) only what changed since that answer',
+  '/torrents/info': "The user's tasks as torrents: `filter`, `category`, `tag`, `hashes`, `sort`, `reverse`, `limit`, `offset`",
+  '/torrents/properties': 'One torrent (`hash`)',
+  '/torrents/files': "One torrent's selected files (`hash`)",
+  '/torrents/trackers': "One torrent's trackers (`hash`)",
+  '/torrents/webseeds': 'No web seeds are listed',
+  '/torrents/categories': "The user's categories",
+  '/torrents/tags': "The user's tags",
+  '/torrents/add': 'Starts tasks: `urls` (magnet and .torrent links), `torrents` (files), `savepath`, `category`, `tags`, `paused`/`stopped`, `rename`',
+  '/torrents/delete': 'Removes tasks (`hashes`), with `deleteFiles` the files they created',
+  '/torrents/pause': 'Pauses tasks (`hashes`)',
+  '/torrents/stop': 'Pauses tasks (`hashes`), 5.x name',
+  '/torrents/resume': 'Resumes tasks (`hashes`)',
+  '/torrents/start': 'Resumes tasks (`hashes`), 5.x name',
+  '/torrents/setCategory': 'Sets the category of tasks',
+  '/torrents/createCategory': 'Creates a category (`category`, `savePath`)',
+  '/torrents/editCategory': "Changes a category's save path",
+  '/torrents/removeCategories': 'Removes categories (one per line)',
+  '/torrents/addTags': 'Adds tags to tasks',
+  '/torrents/removeTags': 'Takes tags off tasks',
+  '/torrents/createTags': 'Creates tags',
+  '/torrents/deleteTags': 'Deletes tags',
+  '/torrents/setShareLimits': 'Stores share limits (`ratioLimit`, `seedingTimeLimit`)',
+  '/torrents/topPrio': 'Accepted; the scheduler orders downloads',
+  '/torrents/bottomPrio': 'Accepted; the scheduler orders downloads',
+  '/torrents/increasePrio': 'Accepted; the scheduler orders downloads',
+  '/torrents/decreasePrio': 'Accepted; the scheduler orders downloads',
+  '/torrents/setForceStart': 'Accepted; the scheduler orders downloads',
+};
+
+/** The description of a call: qBittorrent's own wire, never the 6pan envelope. */
+function describedAs(path: string, needsSession = true) {
+  const answer = {
+    description: 'Plain text (`Ok.`, `Fails.`, a version, or empty) or JSON, as qBittorrent answers',
+    content: { 'text/plain': { schema: { type: 'string' } }, 'application/json': { schema: {} } },
+  };
+  const refused = { description: 'No live `SID` session (log in again)', content: { 'text/plain': { schema: { type: 'string' } } } };
+  return { summary: SUMMARIES[path] ?? path, tags: ['qbittorrent'], response: needsSession ? { 200: answer, 403: refused } : { 200: answer } };
+}
+
 interface CallContext {
   userId: number;
   session: QbtSession;
@@ -163,6 +214,7 @@ export const qbtRoutes: FastifyPluginAsync<QbtRoutesOptions> = async (app, opts)
     app.route({
       method: ['GET', 'POST'],
       url: path,
+      schema: describedAs(path),
       handler: async (request, reply) => {
         const session = sessions.get(sidOf(request));
         if (session === undefined) return text(reply, 403, 'Forbidden');
@@ -174,7 +226,7 @@ export const qbtRoutes: FastifyPluginAsync<QbtRoutesOptions> = async (app, opts)
   };
 
   // ---- auth ----
-  app.post('/auth/login', async (request, reply) => {
+  app.post('/auth/login', { schema: describedAs('/auth/login', false) }, async (request, reply) => {
     const { params } = input(request);
     const userId = await qbt.login(params.username ?? '', params.password ?? '', request.ip).catch((err: unknown) => {
       if (isAppError(err) && err.code === 'TOO_MANY_REQUESTS') throw err;
@@ -189,6 +241,7 @@ export const qbtRoutes: FastifyPluginAsync<QbtRoutesOptions> = async (app, opts)
   app.route({
     method: ['GET', 'POST'],
     url: '/auth/logout',
+    schema: describedAs('/auth/logout', false),
     handler: async (request, reply) => {
       sessions.close(sidOf(request));
       reply.header('set-cookie', 'SID=; HttpOnly; SameSite=Strict; path=/; Max-Age=0');
