@@ -53,6 +53,10 @@ describe('qBittorrent API with @ctrl/qbittorrent', () => {
     await assert.rejects(wrong.login(), /Cookie not found/);
     const anonymous = await fetch(`${server.url}/api/v2/torrents/info`);
     assert.equal(anonymous.status, 403);
+    // A call openpan does not answer is a 404, never the web UI's page.
+    const unknown = await fetch(`${server.url}/api/v2/torrents/filePrio`);
+    assert.equal(unknown.status, 404);
+    assert.doesNotMatch(await unknown.text(), /<html/i);
   });
 
   test('a magnet link added with a category downloads into its folder; info, properties and files show it, and so does /v1/offline', async () => {
