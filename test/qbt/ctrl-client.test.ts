@@ -51,6 +51,9 @@ describe('qBittorrent API with @ctrl/qbittorrent', () => {
     assert.equal(await qbt.getDefaultSavePath(), ROOT);
     const wrong = new QBittorrent({ baseUrl: server.url, username: 'qb-alice', password: 'not-the-password', timeout: 30_000 });
     await assert.rejects(wrong.login(), /Cookie not found/);
+    // The account password opens nothing here unless the operator allows it.
+    const account = new QBittorrent({ baseUrl: server.url, username: 'qb-alice', password: 'qb-alice-Passw0rd', timeout: 30_000 });
+    await assert.rejects(account.login(), /Cookie not found/);
     const anonymous = await fetch(`${server.url}/api/v2/torrents/info`);
     assert.equal(anonymous.status, 403);
     // A call openpan does not answer is a 404, never the web UI's page.
@@ -127,7 +130,7 @@ describe('qBittorrent API with @ctrl/qbittorrent', () => {
     await new Promise<void>((resolve) => indexer.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(indexer.address() as AddressInfo).port}`;
     try {
-      await qbt.addMagnet(`${base}/get/1.torrent\n${base}/get/2`, { category: 'tv' });
+      await qbt.addMagnet(`${base}/get/1.torrent\n${base}/get/2`, { category: 'tv', paused: 'true' });
       const listed = await qbt.listTorrents({ hashes: `${byFile.built.infoHash}|${byRedirect.built.infoHash}`, sort: 'name' });
       assert.deepEqual(
         listed.map((t) => [t.name, t.category]),
@@ -135,6 +138,17 @@ describe('qBittorrent API with @ctrl/qbittorrent', () => {
           ['linked.bin', 'tv'],
           ['redirected.bin', 'tv'],
         ],
+      );
+      assert.deepEqual(
+        listed.map((t) => t.state),
+        ['pausedDL', 'pausedDL'],
+      );
+      // The 4.x name resumes it (its engine job, paused with it, may take a tick to run again).
+      await qbt.resumeTorrent(byFile.built.infoHash);
+      await waitFor(
+        'the resumed torrent to leave pausedDL',
+        async () => (await qbt.listTorrents({ hashes: byFile.built.infoHash }))[0].state !== 'pausedDL',
+        20_000,
       );
       await assert.rejects(qbt.addMagnet(`${base}/page.html`), /Failed to add torrent/);
       await qbt.removeTorrent([byFile.built.infoHash, byRedirect.built.infoHash], true);
@@ -145,7 +159,7 @@ describe('qBittorrent API with @ctrl/qbittorrent', () => {
     }
   });
 
-  test('a .torrent file added stopped waits; resuming downloads it', async () => {
+  test('a .torrent file added stopped waits; starting it downloads it', async () => {
     await qbt.addTorrent(new Uint8Array(movie.built.torrent), { paused: 'true', savepath: `${ROOT}/films`, rename: 'The Movie' });
     const hash = movie.built.infoHash;
     const paused = await waitFor('the torrent to be listed', async () => (await qbt.listTorrents({ hashes: hash }))[0]);
@@ -157,8 +171,11 @@ describe('qBittorrent API with @ctrl/qbittorrent', () => {
       (await qbt.listTorrents({ filter: 'paused' })).map((t) => t.hash),
       [hash],
     );
-    await qbt.resumeTorrent(hash);
-    await waitFor('the resumed torrent to finish', async () => (await qbt.listTorrents({ hashes: hash }))[0]?.state === 'stalledUP');
+    // The 5.x names: stop leaves it paused, start runs it.
+    await qbt.request('/torrents/stop', 'POST', undefined, new URLSearchParams({ hashes: hash }), undefined, false);
+    assert.equal((await qbt.listTorrents({ hashes: hash }))[0].state, 'pausedDL');
+    await qbt.request('/torrents/start', 'POST', undefined, new URLSearchParams({ hashes: hash }), undefined, false);
+    await waitFor('the started torrent to finish', async () => (await qbt.listTorrents({ hashes: hash }))[0]?.state === 'stalledUP');
     await assertFile(alice, '/films/movie.mkv', movieFile.bytes);
     const [t] = await qbt.listTorrents({ hashes: hash });
     assert.equal(t.content_path, `${ROOT}/films/movie.mkv`);
