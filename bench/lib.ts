@@ -19,6 +19,8 @@ export interface ServerProcessOptions {
   nodeArgs?: string[];
   /** `dist` (default): `node dist/main.js`, built by `npm run build`; `src`: `node --import tsx src/main.ts`. */
   entry?: 'dist' | 'src';
+  /** A data dir prepared beforehand (removed by stop() like a fresh one). */
+  dataDir?: string;
 }
 
 /**
@@ -26,7 +28,7 @@ export interface ServerProcessOptions {
  * `stop()` sends SIGTERM and, if the process has not exited a minute later, SIGKILL.
  */
 export async function startServerProcess(env: Record<string, string> = {}, opts: ServerProcessOptions = {}): Promise<BenchServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'openpan-bench-'));
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'openpan-bench-'));
   const port = 20000 + Math.floor(Math.random() * 20000);
   const script = opts.entry === 'src' ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js'];
   const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...script], {

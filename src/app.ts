@@ -67,7 +67,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     offlineDailyTasks: config.offline.quota.dailyTasks,
   });
   const appPasswords = new AppPasswords(new AppPasswordsRepo(db), users);
-  const files = new FilesService(db, new FilesRepo());
+  const files = new FilesService(db, new FilesRepo(), { maxEntries: config.maxEntries });
   const store = new LocalDiskBlobStore(layout.blobs);
   const contentLock = new ContentLock();
   const uploadUrl = () => `${config.publicUrl}/upload`;

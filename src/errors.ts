@@ -37,6 +37,8 @@ export const ERRORS = {
   /** A download's `If-Match` names another version of the content. */
   PRECONDITION_FAILED: 412,
   SPACE_EXCEEDED: 413,
+  /** The user has as many files and folders as OPENPAN_MAX_ENTRIES allows. */
+  ENTRIES_EXCEEDED: 413,
   PAYLOAD_TOO_LARGE: 413,
   RANGE_NOT_SATISFIABLE: 416,
   PROTOCOL_UNSUPPORTED: 422,

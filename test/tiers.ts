@@ -36,6 +36,7 @@ export const UNIT: readonly string[] = [
   'test/files/download-url.test.ts',
   'test/files/names.test.ts',
   'test/files/sort-key.test.ts',
+  'test/files/subtree-slices.test.ts',
   'test/fuzz/bencode.test.ts',
   'test/fuzz/magnet.test.ts',
   'test/fuzz/malformed-corpus.test.ts',

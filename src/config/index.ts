@@ -29,6 +29,8 @@ export interface Config {
   /** Whether WebDAV and the qBittorrent API accept the account password besides app passwords. */
   davAccountPassword: boolean;
   defaultQuota: number;
+  /** Entries (files and folders) one user may have; 0: no limit. */
+  maxEntries: number;
   /** Lifetime of signed download URLs, ms. */
   downloadUrlTtlMs: number;
   /** Lifetime of upload tokens, ms. */
@@ -103,6 +105,7 @@ export function loadConfig(env: Env = process.env): Config {
     registration: s.OPENPAN_REGISTRATION,
     davAccountPassword: s.OPENPAN_DAV_ACCOUNT_PASSWORD,
     defaultQuota: s.OPENPAN_DEFAULT_QUOTA,
+    maxEntries: s.OPENPAN_MAX_ENTRIES,
     downloadUrlTtlMs: s.OPENPAN_DOWNLOAD_URL_TTL * 1000,
     uploadTokenTtlMs: s.OPENPAN_UPLOAD_TOKEN_TTL * 1000,
     uploadExpiryMs: s.OPENPAN_UPLOAD_EXPIRY * 1000,

@@ -41,6 +41,11 @@ export const ConfigSchema = Type.Object({
     docDefault: '`107374182400` (100 GiB)',
     description: 'space of a new user, bytes',
   }),
+  OPENPAN_MAX_ENTRIES: Type.Integer({
+    minimum: 0,
+    default: 1_000_000,
+    description: 'files and folders one user may have (`ENTRIES_EXCEEDED` beyond); `0`: no limit',
+  }),
   OPENPAN_DOWNLOAD_URL_TTL: Type.Integer({
     minimum: 0,
     default: 6 * 3600,

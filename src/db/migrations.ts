@@ -319,7 +319,26 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('app_passwords_user').on('app_passwords').column('user_id').execute();
     },
   },
-  '0008_qbt_categories': {
+  '0008_entry_counts': {
+    async up(db: Kysely<any>) {
+      // Entries per user, for the per-user entry limit (OPENPAN_MAX_ENTRIES): kept by triggers,
+      // so every writer of `files` (bulk imports, copies, fsck repairs) keeps it right.
+      await db.schema
+        .alterTable('users')
+        .addColumn('entry_count', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await sql`UPDATE users SET entry_count = (SELECT count(*) FROM files WHERE files.user_id = users.id)`.execute(db);
+      await sql`
+        CREATE TRIGGER files_entry_count_insert AFTER INSERT ON files BEGIN
+          UPDATE users SET entry_count = entry_count + 1 WHERE id = NEW.user_id;
+        END`.execute(db);
+      await sql`
+        CREATE TRIGGER files_entry_count_delete AFTER DELETE ON files BEGIN
+          UPDATE users SET entry_count = entry_count - 1 WHERE id = OLD.user_id;
+        END`.execute(db);
+    },
+  },
+  '0009_qbt_categories': {
     async up(db: Kysely<any>) {
       // The qBittorrent API's categories and tags: a user's own, with a category's save path
       // (a folder of the drive; "" for the category's name under the drive's root).

@@ -21,6 +21,8 @@ export interface UsersTable {
   offline_day: Generated<number>;
   offline_used: Generated<number>;
   created_at: number;
+  /** Entries (files and directories) the user has; kept by triggers on `files` (migration 0008). */
+  entry_count: Generated<number>;
 }
 
 export interface SessionsTable {

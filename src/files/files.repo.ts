@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { randomUuidSql, statementSlices, subtreeBounds } from '../db/sql.js';
-import { DIRECTORY, FILE, type DirRef, type FileRowWithParent } from './file-object.js';
+import { DIRECTORY, FILE, type DirRef, type FileRow, type FileRowWithParent } from './file-object.js';
 import { childPath } from '../names/file-names.js';
 import { nameSortKey } from '../names/sort-key.js';
 
@@ -24,6 +24,8 @@ export interface SubtreeStats {
   files: number;
   bytes: number;
   maxDepth: number;
+  /** Files and directories, the subtree's root included. */
+  entries: number;
 }
 
 /**
@@ -174,11 +176,12 @@ export class FilesRepo {
         sql<number>`coalesce(sum(case when type = ${FILE} then 1 else 0 end), 0)`.as('files'),
         sql<number>`coalesce(sum(case when type = ${FILE} then size else 0 end), 0)`.as('bytes'),
         sql<number>`coalesce(max(depth), 0)`.as('maxDepth'),
+        sql<number>`count(*)`.as('entries'),
       ])
       .where('user_id', '=', userId)
       .where((eb) => eb.or([eb('path', '=', path), eb.and([eb('path', '>', low), eb('path', '<', high)])]))
       .executeTakeFirstOrThrow();
-    return { files: Number(row.files), bytes: Number(row.bytes), maxDepth: Number(row.maxDepth) };
+    return { files: Number(row.files), bytes: Number(row.bytes), maxDepth: Number(row.maxDepth), entries: Number(row.entries) };
   }
 
   /** Adds `delta` references to every blob used in the subtree (one statement). */
@@ -195,6 +198,27 @@ export class FilesRepo {
         GROUP BY store_id
       ) AS c
       WHERE blobs.id = c.store_id`.execute(q);
+  }
+
+  /**
+   * Up to `limit` entries strictly inside the subtree at `path`, in path order after `after`
+   * (ascending: every directory before what it holds) or before `before` (descending: what a
+   * directory holds before the directory). A walk through a huge subtree a slice at a time.
+   */
+  subtreeSlice(q: Db, userId: number, path: string, from: { after: string } | { before: string }, limit: number): Promise<FileRow[]> {
+    const { low, high } = subtreeBounds(path);
+    let query = q.selectFrom('files').selectAll().where('user_id', '=', userId);
+    query = query.where('path', '>', low).where('path', '<', high);
+    query = 'after' in from ? query.where('path', '>', from.after).orderBy('path', 'asc') : query.where('path', '<', from.before).orderBy('path', 'desc');
+    return query.limit(limit).execute();
+  }
+
+  async deleteByIds(q: Db, ids: readonly number[]): Promise<void> {
+    for (const part of statementSlices(ids)) await q.deleteFrom('files').where('id', 'in', part).execute();
+  }
+
+  byId(q: Db, userId: number, id: number): Promise<FileRow | undefined> {
+    return q.selectFrom('files').selectAll().where('user_id', '=', userId).where('id', '=', id).executeTakeFirst();
   }
 
   async deleteSubtree(q: Db, userId: number, path: string): Promise<void> {
@@ -270,6 +294,12 @@ export class FilesRepo {
       .execute();
   }
 
+  /** Entries the user has (files and directories), as the triggers on `files` count them. */
+  async entryCount(q: Db, userId: number): Promise<number> {
+    const row = await q.selectFrom('users').select('entry_count').where('id', '=', userId).executeTakeFirst();
+    return Number(row?.entry_count ?? 0);
+  }
+
   async freeSpace(q: Db, userId: number): Promise<number> {
     const row = await q.selectFrom('users').select(['space_used', 'space_capacity']).where('id', '=', userId).executeTakeFirstOrThrow();
     return Number(row.space_capacity) - Number(row.space_used);
@@ -298,6 +328,15 @@ export class FilesRepo {
         .values(part)
         .onConflict((oc) => oc.column('id').doUpdateSet({ refs: sql<number>`blobs.refs + excluded.refs`, unreferenced_at: null }))
         .execute();
+    }
+  }
+
+  /** dropBlobRef for many blobs: `count` fewer references to each (etag → count). */
+  async dropBlobRefs(q: Db, counts: ReadonlyMap<string, number>, now: number): Promise<void> {
+    for (const [etag, count] of counts) {
+      await sql`UPDATE blobs SET refs = refs - ${count}, unreferenced_at = CASE WHEN refs - ${count} <= 0 THEN ${now} ELSE NULL END WHERE id = ${etag}`.execute(
+        q,
+      );
     }
   }
 

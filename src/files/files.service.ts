@@ -5,6 +5,7 @@ import { isUniqueViolation } from '../db/database.js';
 import { AppError, isAppError } from '../errors.js';
 import { DIRECTORY, FILE, ROOT_DIR, fileObject, rootObject, type DirRef, type FileObject, type FileRowWithParent } from './file-object.js';
 import type { FilesRepo, SortField } from './files.repo.js';
+import { copySubtreeInSlices, removeSubtreeInSlices, SLICE_ENTRIES } from './subtree-chunks.js';
 import { MAX_DEPTH, TORRENT_FOLDER, assertName, extOf, isTorrentAlias, numberedName, pathSegments } from '../names/file-names.js';
 
 /** How a client names an entry: by uuid or by path. */
@@ -116,11 +117,36 @@ export function parseOrder(orderBy: string | undefined): { sort: SortField; desc
  * creation of file entries for content already in the store. Space accounting and blob
  * reference counts change in the same transaction as the tree.
  */
+export interface FilesServiceOptions {
+  /** Entries (files and directories) one user may have; 0: no limit. */
+  maxEntries?: number;
+}
+
 export class FilesService {
   constructor(
     private readonly db: Db,
     private readonly repo: FilesRepo,
+    private readonly options: FilesServiceOptions = {},
   ) {}
+
+  /**
+   * ENTRIES_EXCEEDED unless the user may have `count` more entries. In the transaction that
+   * makes them: transactions run one at a time, so the check and the insert cannot interleave.
+   */
+  async #assertEntryRoom(q: Db, userId: number, count: number): Promise<void> {
+    const max = this.options.maxEntries ?? 0;
+    if (max <= 0 || count <= 0) return;
+    const have = await this.repo.entryCount(q, userId);
+    if (have + count > max) {
+      throw new AppError('ENTRIES_EXCEEDED', `A drive holds at most ${max} files and folders; this one has ${have}, and this needs ${count} more.`);
+    }
+  }
+
+  /** Whether `count` more entries fit under the limit (a batch that does not fit goes one by one, to stop at the first that does not). */
+  async #hasEntryRoom(q: Db, userId: number, count: number): Promise<boolean> {
+    const max = this.options.maxEntries ?? 0;
+    return max <= 0 || (await this.repo.entryCount(q, userId)) + count <= max;
+  }
 
   // ---- lookups ------------------------------------------------------------------------------
 
@@ -238,8 +264,12 @@ export class FilesService {
         dir = dirRef(await this.torrentFolderRow(q, userId));
         continue;
       }
-      await this.repo.insertDirectoryIfAbsent(q, { uuid: newUuid(), userId, parent: dir, name, now: Date.now() });
-      const row = await this.repo.byName(q, userId, dir.id, name);
+      let row = await this.repo.byName(q, userId, dir.id, name);
+      if (!row) {
+        await this.#assertEntryRoom(q, userId, 1);
+        await this.repo.insertDirectoryIfAbsent(q, { uuid: newUuid(), userId, parent: dir, name, now: Date.now() });
+        row = await this.repo.byName(q, userId, dir.id, name);
+      }
       if (!row) throw new AppError('INTERNAL_ERROR', `Directory "${name}" vanished while being created.`);
       if (row.type !== DIRECTORY) throw notADirectory(row);
       dir = dirRef(row);
@@ -354,11 +384,16 @@ export class FilesService {
     });
   }
 
-  /** Copies the entries into the directory every selector of `dest` names. */
+  /**
+   * Copies the entries into the directory every selector of `dest` names. Everything is checked
+   * first, in one transaction; a directory of more than SLICE_ENTRIES entries is then filled in
+   * slices (subtree-chunks.ts), so other requests never wait for a whole huge copy.
+   */
   async copy(userId: number, refs: { uuids?: string[]; paths?: string[] }, dest: readonly DirSelector[]): Promise<void> {
+    const now = Date.now();
+    const inSlices: { source: FileRowWithParent; copy: FileRowWithParent }[] = [];
     await this.db.transaction().execute(async (trx) => {
       const to = await this.resolveDestination(trx, userId, dest);
-      const now = Date.now();
       for (const row of await this.entries(trx, userId, refs)) {
         if (to.path === row.path || to.path.startsWith(row.path + '/')) {
           throw new AppError('MOVE_INTO_SELF', `"${row.path}" cannot be copied into itself or one of its subdirectories.`);
@@ -367,8 +402,11 @@ export class FilesService {
         const stats = await this.repo.subtreeStats(trx, userId, row.path);
         if (stats.maxDepth - row.depth + to.depth + 1 > MAX_DEPTH)
           throw new AppError('PATH_INVALID', `Copying "${row.path}" there would nest deeper than ${MAX_DEPTH} levels.`);
-        if (!(await this.repo.addSpace(trx, userId, stats.bytes)))
-          throw new AppError('SPACE_EXCEEDED', `Not enough space to copy "${row.path}" (${stats.bytes} bytes).`);
+        await this.#assertEntryRoom(trx, userId, stats.entries);
+        const sliced = row.type === DIRECTORY && stats.entries > SLICE_ENTRIES;
+        // A sliced copy charges each slice as it is made; it starts only when all of it fits now.
+        const fits = sliced ? (await this.repo.freeSpace(trx, userId)) >= stats.bytes : await this.repo.addSpace(trx, userId, stats.bytes);
+        if (!fits) throw new AppError('SPACE_EXCEEDED', `Not enough space to copy "${row.path}" (${stats.bytes} bytes).`);
         const uuid = newUuid();
         await this.repo.insert(trx, {
           uuid,
@@ -383,21 +421,44 @@ export class FilesService {
           now,
         });
         const copyRow = (await this.repo.byUuid(trx, userId, uuid))!;
+        if (sliced) {
+          inSlices.push({ source: row, copy: copyRow });
+          continue;
+        }
         if (row.type === DIRECTORY) await this.repo.copyDescendants(trx, userId, row, copyRow, stats.maxDepth, now);
         await this.repo.adjustSubtreeRefs(trx, userId, copyRow.path, 1, now);
       }
     });
+    const checks = { assertEntryRoom: (q: Db, id: number, count: number) => this.#assertEntryRoom(q, id, count), newUuid };
+    for (const { source, copy } of inSlices) {
+      try {
+        await copySubtreeInSlices(this.db, this.repo, checks, userId, source, copy, now);
+      } catch (err) {
+        // All or nothing, as for a small copy: what was made of this copy goes again.
+        await removeSubtreeInSlices(this.db, this.repo, userId, copy.id, Date.now());
+        throw err;
+      }
+    }
   }
 
+  /**
+   * Removes the entries with what they hold. Checked in one transaction; a directory of more
+   * than SLICE_ENTRIES entries is then removed in slices (subtree-chunks.ts).
+   */
   async remove(userId: number, refs: { uuids?: string[]; paths?: string[] }): Promise<void> {
+    const now = Date.now();
+    const inSlices: number[] = [];
     await this.db.transaction().execute(async (trx) => {
-      const now = Date.now();
       const rows = await this.entries(trx, userId, refs);
       if (rows.some(isTorrentFolder)) throw torrentFolderFixed('removed');
       // Removing a directory removes what is inside it: skip entries already covered.
       const tops = rows.filter((r) => !rows.some((o) => o !== r && r.path.startsWith(o.path + '/')));
-      for (const row of tops) await this.#removeSubtree(trx, userId, row, now);
+      for (const row of tops) {
+        if (row.type === DIRECTORY && (await this.repo.subtreeStats(trx, userId, row.path)).entries > SLICE_ENTRIES) inSlices.push(row.id);
+        else await this.#removeSubtree(trx, userId, row, now);
+      }
     });
+    for (const id of inSlices) await removeSubtreeInSlices(this.db, this.repo, userId, id, now);
   }
 
   /**
@@ -499,6 +560,7 @@ export class FilesService {
       if (dir.id !== ROOT_DIR.id && !(await this.repo.byUuid(trx, userId, dir.uuid))) return null;
       if ((await this.repo.takenNames(trx, userId, dir.id, wanted)).size > 0) return null;
     }
+    if (!(await this.#hasEntryRoom(trx, userId, inputs.length))) return null;
     const total = inputs.reduce((sum, input) => sum + input.size, 0);
     if (!(await this.repo.addSpace(trx, userId, total))) return null;
     const refs = new Map<string, { size: number; count: number }>();
@@ -555,6 +617,7 @@ export class FilesService {
       }
       throw new AppError('FILE_ALREADY_EXISTS', `"${clash.path}" already exists.`);
     }
+    if (!replaced) await this.#assertEntryRoom(trx, userId, 1);
     if (replaced) {
       await this.repo.dropBlobRef(trx, replaced.store_id, now);
       await this.repo.releaseSpace(trx, userId, Number(replaced.size));

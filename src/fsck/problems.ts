@@ -21,6 +21,8 @@ export type ProblemCode =
   | 'blob-row-without-content'
   /** users.space_used differs from the sum of the user's file sizes. */
   | 'space-used'
+  /** users.entry_count differs from the number of the user's entries. */
+  | 'entry-count'
   /** dir_stats counts differ from the directory's children. */
   | 'dir-stats'
   /** An entry's materialised path or depth does not follow from its parent link. */

@@ -135,7 +135,8 @@ async function apply(ctx: CheckContext, repair: Repair, result: RepairResult, st
       return;
     case 'recount-space':
       await sql`
-        UPDATE users SET space_used = coalesce((SELECT sum(f.size) FROM files f WHERE f.user_id = users.id AND f.type = 0), 0)`.execute(db);
+        UPDATE users SET space_used = coalesce((SELECT sum(f.size) FROM files f WHERE f.user_id = users.id AND f.type = 0), 0),
+          entry_count = (SELECT count(*) FROM files f WHERE f.user_id = users.id)`.execute(db);
       return;
     case 'rebuild-dir-stats':
       await db.transaction().execute(async (trx) => {

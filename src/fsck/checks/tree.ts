@@ -7,19 +7,32 @@ import type { Problem } from '../problems.js';
 // toward its owner, directories count nothing.
 
 export async function checkSpace(ctx: CheckContext, checked: Checked): Promise<Problem[]> {
-  const rows = await sql<{ id: number; name: string; used: number; actual: number }>`
+  const rows = await sql<{ id: number; name: string; used: number; actual: number; counted: number; entries: number }>`
     SELECT u.id, u.name, u.space_used AS used,
-      coalesce((SELECT sum(f.size) FROM files f WHERE f.user_id = u.id AND f.type = 0), 0) AS actual
+      coalesce((SELECT sum(f.size) FROM files f WHERE f.user_id = u.id AND f.type = 0), 0) AS actual,
+      u.entry_count AS counted, (SELECT count(*) FROM files f WHERE f.user_id = u.id) AS entries
     FROM users u`.execute(ctx.db);
   checked.users = rows.rows.length;
-  return rows.rows
-    .filter((r) => Number(r.used) !== Number(r.actual))
-    .map((r) => ({
-      code: 'space-used',
-      subject: r.name,
-      message: `user "${r.name}" has space_used ${r.used} but the files in the tree take ${r.actual} bytes`,
-      repair: { kind: 'recount-space' },
-    }));
+  const problems: Problem[] = [];
+  for (const r of rows.rows) {
+    if (Number(r.used) !== Number(r.actual)) {
+      problems.push({
+        code: 'space-used',
+        subject: r.name,
+        message: `user "${r.name}" has space_used ${r.used} but the files in the tree take ${r.actual} bytes`,
+        repair: { kind: 'recount-space' },
+      });
+    }
+    if (Number(r.counted) !== Number(r.entries)) {
+      problems.push({
+        code: 'entry-count',
+        subject: r.name,
+        message: `user "${r.name}" is counted as having ${r.counted} entries but has ${r.entries}`,
+        repair: { kind: 'recount-space' },
+      });
+    }
+  }
+  return problems;
 }
 
 export async function checkDirStats(ctx: CheckContext, checked: Checked): Promise<Problem[]> {

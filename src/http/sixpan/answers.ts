@@ -83,6 +83,7 @@ const TASK_ERROR_NUMBERS: Record<string, number> = {
   PARENT_NOT_FOUND: 16,
   FILE_NOT_FOUND: 17,
   INTERNAL_ERROR: 18,
+  ENTRIES_EXCEEDED: 19,
 };
 
 /** Codes not in the table: HTTP statuses as 1000 + status, anything else -1 (the gateway's "error"). */
