@@ -37,7 +37,7 @@ const PUBLIC: PublicRule[] = [
   { match: (r) => r.url.startsWith('/dl/'), reason: 'signed download addresses authorise themselves (HMAC, expiry)' },
   {
     match: (r) => r.url.startsWith('/api/v2/'),
-    reason: 'the qBittorrent API: its own SID sessions from auth/login (app passwords); every other call answers 403 without one (checked below)',
+    reason: 'the /api/v2/ torrent-client API: its own SID sessions from auth/login (app passwords); every other call answers 403 without one (checked below)',
   },
   {
     match: (r) => !r.url.startsWith('/v1/') && !r.url.startsWith('/upload') && !r.url.startsWith('/dl/') && !r.url.startsWith('/api/'),
@@ -139,9 +139,9 @@ describe('every authenticated route refuses bad session tokens', () => {
     assert.ok(checked.length >= 15, `only ${checked.length} authenticated routes found`);
   });
 
-  test('every qBittorrent API call but auth/* answers 403 without a SID, with a made-up one, and with a 6pan token', async () => {
+  test('every /api/v2/ call but auth/* answers 403 without a SID, with a made-up one, and with a 6pan token', async () => {
     const calls = routes.filter((r) => r.url.startsWith('/api/v2/') && !r.url.startsWith('/api/v2/auth/'));
-    assert.ok(calls.length >= 20, `only ${calls.length} qBittorrent calls found`);
+    assert.ok(calls.length >= 20, `only ${calls.length} /api/v2/ calls found`);
     for (const route of calls) {
       const tries: Array<Record<string, string>> = [{}, { cookie: 'SID=made-up' }, { authorization: bad[bad.length - 1].header ?? '' }];
       for (const headers of tries) {
