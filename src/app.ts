@@ -44,6 +44,8 @@ import { registerZipDownloadRoutes, registerZipRoutes } from './http/zip.routes.
 import { ZipLinks } from './zip/zip-links.js';
 import { registerShareRoutes } from './http/shares.routes.js';
 import { SharesService } from './shares/shares.service.js';
+import { qbtRoutes } from './http/qbt.routes.js';
+import { QbtPaths, QbtRepo, QbtService, QbtSessions, torrentLinkFetcher } from './qbt/index.js';
 
 export interface OpenPan {
   config: Config;
@@ -171,6 +173,16 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     });
   };
   await http.register(v1Api);
+  // The qBittorrent Web API, for Sonarr, Radarr and remote apps: its own wire format and SID sessions.
+  const qbt = new QbtService({
+    offline: offline.service,
+    repo: new QbtRepo(db),
+    paths: new QbtPaths(config.qbtPathRoot),
+    authenticate: (name, password, ip) => appPasswords.authenticate(name, password, { allowAccountPassword: config.davAccountPassword, ip }),
+    fetchTorrentLink: torrentLinkFetcher(config.offline.policy),
+    dht: config.offline.engine.dht,
+  });
+  await http.register(qbtRoutes, { prefix: '/api/v2', qbt, sessions: new QbtSessions() });
   await http.register(uploadRoutes, { prefix: '/upload', service: uploads, bodyIdleTimeoutMs: config.bodyIdleTimeoutMs });
   await http.register(davRoutes, {
     prefix: DAV_PREFIX,

@@ -41,6 +41,9 @@ export const ERRORS = {
   USER_ALREADY_EXISTS: 409,
   /** The change would leave no enabled administrator. */
   LAST_ADMIN: 409,
+  /** qBittorrent API: a category of that name exists already / does not exist (qBittorrent answers both with 409). */
+  CATEGORY_EXISTS: 409,
+  CATEGORY_NOT_FOUND: 409,
   /** A download's `If-Match` names another version of the content. */
   PRECONDITION_FAILED: 412,
   /** The share's expiry passed or its download limit is reached. */

@@ -54,6 +54,8 @@ export interface Config {
   bodyIdleTimeoutMs: number;
   /** Offline download: engines, seeding, quotas, magnet links. */
   offline: OfflineConfig;
+  /** Where qBittorrent clients see the drive (`/api/v2/` paths), without a trailing slash ("" for `/`). */
+  qbtPathRoot: string;
 }
 
 /** The data directory OPENPAN_DATA_DIR names, as an absolute path. */
@@ -116,5 +118,6 @@ export function loadConfig(env: Env = process.env): Config {
     requestTimeoutMs: s.OPENPAN_REQUEST_TIMEOUT * 1000,
     bodyIdleTimeoutMs: s.OPENPAN_BODY_IDLE_TIMEOUT * 1000,
     offline,
+    qbtPathRoot: s.OPENPAN_QBT_PATH_ROOT.replace(/\/+$/, ''),
   };
 }

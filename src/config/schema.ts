@@ -181,6 +181,13 @@ export const ConfigSchema = Type.Object({
   }),
   OPENPAN_OFFLINE_MAX_RUNNING: Type.Integer({ minimum: 0, default: 50, description: 'unfinished offline tasks a user may have at once; `0` = unlimited' }),
 
+  // ---- the qBittorrent-compatible API ----
+  OPENPAN_QBT_PATH_ROOT: Type.String({
+    default: '/mnt/openpan',
+    description:
+      'where the machines of qBittorrent clients (Sonarr, Radarr) see the drive, e.g. an `rclone mount` of its WebDAV: `/api/v2/` reports `save_path` and `content_path` under it, and a `savepath` under it names a folder of the drive',
+  }),
+
   // ---- the command line's client ----
   OPENPAN_CLI_CONFIG: Type.Optional(
     Type.String({

@@ -418,6 +418,40 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('zip_links_expires').on('zip_links').column('expires_at').execute();
     },
   },
+  '0012_qbt_categories': {
+    async up(db: Kysely<any>) {
+      // The qBittorrent API's categories and tags: a user's own, with a category's save path
+      // (a folder of the drive; "" for the category's name under the drive's root).
+      await db.schema
+        .createTable('qbt_categories')
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('save_path', 'text', (c) => c.notNull().defaultTo(''))
+        .addPrimaryKeyConstraint('qbt_categories_pk', ['user_id', 'name'])
+        .execute();
+      await db.schema
+        .createTable('qbt_tags')
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('qbt_tags_pk', ['user_id', 'name'])
+        .execute();
+      // What the qBittorrent API adds to an offline task: its category, tags and share limits.
+      await db.schema
+        .createTable('qbt_torrents')
+        .addColumn('task_id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('category', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('tags', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('ratio_limit', 'real', (c) => c.notNull().defaultTo(-2))
+        .addColumn('seeding_time_limit', 'integer', (c) => c.notNull().defaultTo(-2))
+        .execute();
+      await db.schema.createIndex('qbt_torrents_user').on('qbt_torrents').columns(['user_id', 'category']).execute();
+      // A task removed by any route (the 6pan API, the web UI) takes its labels with it.
+      await sql`
+        CREATE TRIGGER qbt_torrents_task_removed AFTER DELETE ON offline_tasks
+        BEGIN DELETE FROM qbt_torrents WHERE task_id = OLD.task_id; END`.execute(db);
+    },
+  },
 };
 
 /**

@@ -275,6 +275,31 @@ export interface ZipLinksTable {
   expires_at: number;
 }
 
+/** A user's qBittorrent category; `save_path` is a folder of the drive ("" for `/<name>`). */
+export interface QbtCategoriesTable {
+  user_id: number;
+  name: string;
+  save_path: Generated<string>;
+}
+
+export interface QbtTagsTable {
+  user_id: number;
+  name: string;
+}
+
+/** The qBittorrent API's labels of an offline task (by its `task_id`). */
+export interface QbtTorrentsTable {
+  task_id: string;
+  user_id: number;
+  category: Generated<string>;
+  /** Comma-separated, as qBittorrent shows them. */
+  tags: Generated<string>;
+  /** -2: the global limit, -1: none. */
+  ratio_limit: Generated<number>;
+  /** Minutes; -2: the global limit, -1: none. */
+  seeding_time_limit: Generated<number>;
+}
+
 export interface Database {
   dav_properties: DavPropertiesTable;
   settings: SettingsTable;
@@ -282,6 +307,9 @@ export interface Database {
   shares: SharesTable;
   share_items: ShareItemsTable;
   zip_links: ZipLinksTable;
+  qbt_categories: QbtCategoriesTable;
+  qbt_tags: QbtTagsTable;
+  qbt_torrents: QbtTorrentsTable;
   offline_jobs: OfflineJobsTable;
   offline_seeds: OfflineSeedsTable;
   offline_task_counts: OfflineTaskCountsTable;

@@ -36,6 +36,11 @@ const TAGS = [
   { name: 'download', description: 'Signed download addresses' },
   { name: 'web', description: 'The browser UI and this description' },
   { name: 'webdav', description: 'WebDAV at /dav (RFC 4918 class 1 and 2), for file managers, media players and rclone' },
+  {
+    name: 'qbittorrent',
+    description:
+      "The qBittorrent Web API v2 at /api/v2/ over the user's offline tasks (docs/qbittorrent.md): its own wire format, a SID cookie from auth/login",
+  },
 ];
 
 function packageVersion(): string {

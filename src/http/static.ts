@@ -16,7 +16,7 @@ import { FailureSchema } from './sixpan/schemas.js';
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEFAULT_WEB_DIR = join(PACKAGE_ROOT, 'dist', 'web');
 
-const NEVER_THE_UI = ['/v1', '/upload', '/dl', '/dav', '/zip'];
+const NEVER_THE_UI = ['/v1', '/upload', '/dl', '/dav', '/zip', '/api'];
 const HASHED_ASSETS = '/assets/';
 const YEAR_SECONDS = 365 * 24 * 60 * 60;
 
@@ -118,7 +118,7 @@ export function registerWebUi(app: FastifyInstance, options: WebUiOptions): void
   };
 
   const schema = {
-    summary: 'The browser UI: its files, and index.html for its own paths (never for /v1, /upload, /dl, /zip)',
+    summary: 'The browser UI: its files, and index.html for its own paths (never for /v1, /upload, /dl, /dav, /zip, /api)',
     tags: ['web'],
     security: [],
     response: {

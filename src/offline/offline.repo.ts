@@ -239,6 +239,16 @@ export class OfflineRepo {
     }
   }
 
+  /** Stored bytes no file references (a `.torrent` a client uploaded to start a task): the collector frees them after its grace period. */
+  async recordUnreferencedBlob(etag: string, size: number): Promise<void> {
+    const now = Date.now();
+    await this.db
+      .insertInto('blobs')
+      .values({ id: etag, size, refs: 0, created_at: now, unreferenced_at: now })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+  }
+
   // ---- content downloaded before ----
 
   /** What of the torrent's files was stored before (those of `indices` only, when given). */

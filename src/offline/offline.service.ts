@@ -151,6 +151,27 @@ export class OfflineService {
     return this.deps.parser.torrent(userId, parseTorrentOnce(await this.readTorrent(file.storeId, file.size)), file.storeId);
   }
 
+  /**
+   * A `.torrent` given as bytes (a client's upload, not a file of the drive): kept in the store
+   * for its start, which copies it into the job; the collector frees it later.
+   */
+  async parseTorrentBytes(userId: number, bytes: Buffer): Promise<ParseResult> {
+    if (bytes.length > TORRENT_LIMITS.maxBytes)
+      throw new AppError('TORRENT_INVALID', `Invalid torrent: the file is larger than ${TORRENT_LIMITS.maxBytes} bytes.`);
+    const meta = parseTorrentOnce(bytes);
+    const writer = await this.deps.store.createWriter();
+    let stored: { etag: string };
+    try {
+      await writer.write(bytes);
+      stored = await writer.commit();
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+    await this.deps.repo.recordUnreferencedBlob(stored.etag, bytes.length);
+    return this.deps.parser.torrent(userId, meta, stored.etag);
+  }
+
   parseUrl(userId: number, field: string): Promise<ParseResult | Array<ParseResult | ParseFailure>> {
     return this.deps.parser.lines(userId, field);
   }
@@ -452,6 +473,21 @@ export class OfflineService {
       });
     }
     return { ...task, detail };
+  }
+
+  /**
+   * Where a task's download is in the drive now: the folder it created, or its one file;
+   * null until it has created either.
+   */
+  async contentPath(userId: number, taskId: string): Promise<{ path: string; isFolder: boolean } | null> {
+    const row = await this.ownTask(userId, taskId);
+    const entry = async (uuid: string, isFolder: boolean) => {
+      const found = await this.deps.files.get(userId, { uuid }).catch(() => null);
+      return found === null ? null : { path: found.path, isFolder };
+    };
+    if (row.folder_uuid !== '') return entry(row.folder_uuid, true);
+    const first = (await this.deps.repo.imports(row.id)).values().next();
+    return first.done ? null : entry(first.value.fileUuid, false);
   }
 
   // ---- watch ----

@@ -37,6 +37,10 @@ const PUBLIC: PublicRule[] = [
   { match: (r) => r.url.startsWith('/dl/'), reason: 'signed download addresses authorise themselves (HMAC, expiry)' },
   { match: (r) => r.url.startsWith('/zip/'), reason: 'zip download addresses authorise themselves (a random 128-bit id, expiry)' },
   {
+    match: (r) => r.url.startsWith('/api/v2/'),
+    reason: 'the /api/v2/ torrent-client API: its own SID sessions from auth/login (app passwords); every other call answers 403 without one (checked below)',
+  },
+  {
     match: (r) => /^\/v1\/share\/(open|browse|download|zip)$/.test(r.url),
     reason: "a share link's visitor needs no account: the share's id (and its extraction code, rate-limited) authorise, within the shared entries only",
   },
@@ -45,7 +49,8 @@ const PUBLIC: PublicRule[] = [
     reason: 'WebDAV authorises each request itself: HTTP Basic over app passwords (test/dav/protocol.test.ts checks the refusals)',
   },
   {
-    match: (r) => !r.url.startsWith('/v1/') && !r.url.startsWith('/upload') && !r.url.startsWith('/dl/') && !r.url.startsWith('/zip/'),
+    match: (r) =>
+      !r.url.startsWith('/v1/') && !r.url.startsWith('/upload') && !r.url.startsWith('/dl/') && !r.url.startsWith('/zip/') && !r.url.startsWith('/api/'),
     reason: 'the static web UI: public files, GET/HEAD only, no data without the API',
   },
 ];
@@ -173,6 +178,19 @@ describe('every authenticated route refuses bad session tokens', () => {
       checked.push(route.url);
     }
     assert.ok(checked.length >= 15, `only ${checked.length} authenticated routes found`);
+  });
+
+  test('every /api/v2/ call but auth/* answers 403 without a SID, with a made-up one, and with a 6pan token', async () => {
+    const calls = routes.filter((r) => r.url.startsWith('/api/v2/') && !r.url.startsWith('/api/v2/auth/'));
+    assert.ok(calls.length >= 20, `only ${calls.length} /api/v2/ calls found`);
+    for (const route of calls) {
+      const tries: Array<Record<string, string>> = [{}, { cookie: 'SID=made-up' }, { authorization: bad[bad.length - 1].header ?? '' }];
+      for (const headers of tries) {
+        const res = await fetch(s.url + route.url, { method: 'POST', headers });
+        await res.arrayBuffer();
+        assert.equal(res.status, 403, `POST ${route.url} with ${JSON.stringify(headers)}`);
+      }
+    }
   });
 
   test('public routes outside the API, upload and download services, and the API description, only serve GET/HEAD', () => {
