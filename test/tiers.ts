@@ -136,6 +136,7 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/web/edit-task.test.ts': 'chromium',
   'test/web/sign-out.test.ts': 'chromium',
   'test/web/ui.test.ts': 'chromium',
+  'test/web/viewers.test.ts': 'chromium',
 };
 
 export const TIERS = { unit: UNIT, heavy: Object.keys(HEAVY) } as const;

@@ -37,7 +37,8 @@ function isUiPath(urlPath: string): boolean {
 
 /**
  * Everything the UI loads comes from this origin, scripts never inline (Vite emits files);
- * only the upload service may live at another origin (OPENPAN_PUBLIC_URL).
+ * only the upload service and the signed downloads (images, media, PDFs the viewers show) may live
+ * at another origin (OPENPAN_PUBLIC_URL).
  */
 export function contentSecurityPolicy(publicUrl: string): string {
   let uploadOrigin = '';
@@ -50,7 +51,11 @@ export function contentSecurityPolicy(publicUrl: string): string {
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self' data:",
+    // Images, media and PDFs come from signed download addresses, which live at the public URL;
+    // hls.js plays through a blob: MediaSource.
+    `img-src 'self' data: blob:${uploadOrigin}`,
+    `media-src 'self' blob:${uploadOrigin}`,
+    `frame-src 'self'${uploadOrigin}`,
     "font-src 'self'",
     `connect-src 'self'${uploadOrigin}`,
     "worker-src 'self'",

@@ -13,6 +13,7 @@ import { hrefFor, onLinkClick, useRoute } from './router.js';
 import { LanguageSwitch } from './ui/LanguageSwitch.js';
 import { UploadPanel } from './upload/UploadPanel.js';
 import { UploadsProvider, useUploads } from './upload/uploads.js';
+import { Viewer } from './viewer/Viewer.js';
 
 export function App() {
   const [token, setToken] = useState(loadToken);
@@ -78,7 +79,7 @@ function Shell({ api, token, onSignOut }: { api: Api; token: string; onSignOut()
           <span>openpan</span>
         </a>
         <nav class="tabs">
-          <a href="/" aria-current={route.view === 'drive' ? 'page' : undefined} onClick={onLinkClick({ view: 'drive', path: lastFolder })}>
+          <a href="/" aria-current={route.view !== 'offline' ? 'page' : undefined} onClick={onLinkClick({ view: 'drive', path: lastFolder })}>
             {t('app.drive')}
           </a>
           <a href={hrefFor({ view: 'offline' })} aria-current={route.view === 'offline' ? 'page' : undefined} onClick={onLinkClick({ view: 'offline' })}>
@@ -98,7 +99,9 @@ function Shell({ api, token, onSignOut }: { api: Api; token: string; onSignOut()
           </button>
         </div>
       </header>
-      {route.view === 'drive' ? <Drive api={api} path={route.path} /> : <Offline api={api} tasks={tasks} lastFolder={lastFolder} />}
+      {route.view === 'drive' && <Drive api={api} path={route.path} />}
+      {route.view === 'file' && <Viewer api={api} path={route.path} />}
+      {route.view === 'offline' && <Offline api={api} tasks={tasks} lastFolder={lastFolder} />}
       <UploadPanel />
     </div>
   );

@@ -1,33 +1,47 @@
 // Where the user is, in the address bar: `/` and `/drive/<folder path>` for the drive,
-// `/offline` for the task list. Pure (unit-tested in Node); router.ts follows the address bar.
+// `/view/<file path>` for a file's viewer (a shareable address), `/offline` for the task list.
+// Pure (unit-tested in Node); router.ts follows the address bar.
 
-export type Route = { view: 'drive'; path: string } | { view: 'offline' };
+export type Route = { view: 'drive'; path: string } | { view: 'file'; path: string } | { view: 'offline' };
 
 const DRIVE_PREFIX = '/drive';
+const VIEW_PREFIX = '/view';
+
+function pathAfter(prefix: string, pathname: string): string {
+  const segments = pathname
+    .slice(prefix.length)
+    .split('/')
+    .filter(Boolean)
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        return s;
+      }
+    });
+  return `/${segments.join('/')}`;
+}
+
+function under(prefix: string, pathname: string): boolean {
+  return pathname === prefix || pathname.startsWith(`${prefix}/`);
+}
 
 export function routeFromLocation(pathname: string): Route {
   if (pathname === '/offline') return { view: 'offline' };
-  if (pathname === DRIVE_PREFIX || pathname.startsWith(`${DRIVE_PREFIX}/`)) {
-    const segments = pathname
-      .slice(DRIVE_PREFIX.length)
-      .split('/')
-      .filter(Boolean)
-      .map((s) => {
-        try {
-          return decodeURIComponent(s);
-        } catch {
-          return s;
-        }
-      });
-    return { view: 'drive', path: `/${segments.join('/')}` };
+  if (under(DRIVE_PREFIX, pathname)) return { view: 'drive', path: pathAfter(DRIVE_PREFIX, pathname) };
+  if (under(VIEW_PREFIX, pathname)) {
+    const path = pathAfter(VIEW_PREFIX, pathname);
+    return path === '/' ? { view: 'drive', path } : { view: 'file', path };
   }
   return { view: 'drive', path: '/' };
 }
 
 export function hrefFor(route: Route): string {
   if (route.view === 'offline') return '/offline';
+  const encoded = route.path.split('/').map(encodeURIComponent).join('/');
+  if (route.view === 'file') return VIEW_PREFIX + encoded;
   if (route.path === '/') return '/';
-  return DRIVE_PREFIX + route.path.split('/').map(encodeURIComponent).join('/');
+  return DRIVE_PREFIX + encoded;
 }
 
 export function joinPath(folder: string, name: string): string {

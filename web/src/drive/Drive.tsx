@@ -133,15 +133,7 @@ export function Drive({ api, path }: { api: Api; path: string }) {
           {describeError(t, dir.error)}
         </p>
       )}
-      <FileTable
-        dir={dir}
-        order={order}
-        onSort={setOrder}
-        selected={selected}
-        onSelect={setSelected}
-        onOpenFile={(file) => after(downloadFiles(api, [file]))}
-        onDeleteKey={() => setDialog('delete')}
-      />
+      <FileTable dir={dir} order={order} onSort={setOrder} selected={selected} onSelect={setSelected} onDeleteKey={() => setDialog('delete')} />
       {dragging && (
         <div class="drop-overlay" aria-hidden="true">
           {t('drive.dropHere')}

@@ -1,6 +1,6 @@
 // The folder listing: sortable columns, checkboxes for multi-select, folders open in place,
-// files download on activation; the last row asks for the next page when it scrolls into view.
-import { DIRECTORY, type FileObject, type SortField, type SortOrder } from '../api/types.js';
+// files open in their viewer; the last row asks for the next page when it scrolls into view.
+import { DIRECTORY, type SortField, type SortOrder } from '../api/types.js';
 import { formatBytes, formatDate } from '../format.js';
 import { useI18n } from '../i18n/i18n.js';
 import { hrefFor, onLinkClick } from '../router.js';
@@ -14,11 +14,10 @@ interface Props {
   onSort(order: SortOrder): void;
   selected: Set<string>;
   onSelect(selected: Set<string>): void;
-  onOpenFile(file: FileObject): void;
   onDeleteKey(): void;
 }
 
-export function FileTable({ dir, order, onSort, selected, onSelect, onOpenFile, onDeleteKey }: Props) {
+export function FileTable({ dir, order, onSort, selected, onSelect, onDeleteKey }: Props) {
   const { t, locale } = useI18n();
   const sentinel = useLoadMoreOnScroll(dir.loadMore, dir.entries.length);
 
@@ -89,9 +88,9 @@ export function FileTable({ dir, order, onSort, selected, onSelect, onOpenFile, 
                       {entry.name}
                     </a>
                   ) : (
-                    <button type="button" class="link file-name" title={t('drive.download')} onClick={() => onOpenFile(entry)}>
+                    <a class="file-name" href={hrefFor({ view: 'file', path: entry.path })} onClick={onLinkClick({ view: 'file', path: entry.path })}>
                       {entry.name}
-                    </button>
+                    </a>
                   )}
                 </td>
                 <td class="size">{isDir ? '' : formatBytes(entry.size)}</td>

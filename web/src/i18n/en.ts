@@ -47,6 +47,18 @@ export const en = {
   'drive.folder': 'Folder',
   'drive.actions': 'Actions for the selection',
 
+  'viewer.back': 'Back to the folder',
+  'viewer.noPreview': 'This file has no preview. Download it to open it.',
+  'viewer.loadFailed': 'The file could not be loaded.',
+  'viewer.truncated': 'Showing the first {shown} of {total}.',
+  'viewer.previous': 'Previous image',
+  'viewer.next': 'Next image',
+  'viewer.counter': '{at} of {count}',
+  'viewer.keys': 'Space: play/pause · ←/→: 5 s back/ahead · ↑/↓: volume · f: full screen',
+  'viewer.needsFfmpeg': 'This file needs ffmpeg on the server to play in the browser ({reason}); download it to play it elsewhere.',
+  'viewer.transcoding': 'Converted on the server while it plays',
+  'viewer.subtitles': 'Subtitles',
+
   'picker.choose': 'Choose this folder',
   'picker.up': 'Up one level',
   'picker.current': 'Current folder: {path}',

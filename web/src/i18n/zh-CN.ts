@@ -49,6 +49,18 @@ export const zhCN: Record<MessageKey, string> = {
   'drive.folder': '文件夹',
   'drive.actions': '对所选项的操作',
 
+  'viewer.back': '返回文件夹',
+  'viewer.noPreview': '此文件无法预览，请下载后打开。',
+  'viewer.loadFailed': '无法加载此文件。',
+  'viewer.truncated': '仅显示前 {shown}（共 {total}）。',
+  'viewer.previous': '上一张',
+  'viewer.next': '下一张',
+  'viewer.counter': '第 {at} 张，共 {count} 张',
+  'viewer.keys': '空格：播放/暂停 · ←/→：后退/前进 5 秒 · ↑/↓：音量 · f：全屏',
+  'viewer.needsFfmpeg': '此文件需要服务器安装 ffmpeg 才能在浏览器中播放（{reason}）；可下载后用其他播放器打开。',
+  'viewer.transcoding': '服务器正在边转码边播放',
+  'viewer.subtitles': '字幕',
+
   'picker.choose': '选择此文件夹',
   'picker.up': '上一级',
   'picker.current': '当前文件夹：{path}',
