@@ -28,6 +28,9 @@ import { registerUserRoutes } from './http/users.routes.js';
 import { UsersService } from './users/users.service.js';
 import { registerOfflineRoutes } from './http/offline.routes.js';
 import { createOffline, type Offline } from './offline/index.js';
+import { findFfmpeg } from './media/ffmpeg.js';
+import { MediaService } from './media/media.service.js';
+import { registerMediaInfoRoute, registerMediaStreamRoutes } from './http/media.routes.js';
 
 export interface OpenPan {
   config: Config;
@@ -37,6 +40,7 @@ export interface OpenPan {
   files: FilesService;
   uploads: UploadService;
   offline: Offline;
+  media: MediaService;
   /** Starts listening; returns the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -89,6 +93,22 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   });
   installCors(http, () => config.corsOrigins);
   const links = new DownloadLinks({ secret: config.secret, ttlMs: config.downloadUrlTtlMs, publicUrl: () => config.publicUrl });
+  const tools = findFfmpeg(config.media.ffmpeg);
+  if (!tools.ffmpeg) http.log.warn(`ffmpeg (${config.media.ffmpeg}) was not found: files the browser cannot play as they are will not play (OPENPAN_FFMPEG).`);
+  const media = new MediaService({
+    files,
+    links,
+    contentPath: (etag) => store.contentPath(etag),
+    secret: config.secret,
+    ttlMs: config.downloadUrlTtlMs,
+    publicUrl: () => config.publicUrl,
+    tools,
+    cacheDir: layout.mediaCache,
+    cacheMaxBytes: config.media.cacheMaxBytes,
+    transcodeMax: config.media.transcodeMax,
+    onError: (err, what) => http.log.error({ err }, what),
+  });
+  await media.open();
   const v1Api: FastifyPluginAsync = async (v1) => {
     installSixpanWire(v1, users);
     registerUserRoutes(v1, users);
@@ -97,11 +117,13 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     registerCommonRoutes(v1);
     registerStoreTokenRoutes(v1, storeToken);
     registerOfflineRoutes(v1, offline.service);
+    registerMediaInfoRoute(v1, media);
   };
   await http.register(v1Api);
   await http.register(uploadRoutes, { prefix: '/upload', service: uploads, bodyIdleTimeoutMs: config.bodyIdleTimeoutMs });
   // Signed addresses authorise themselves: outside the /v1 plugin and its token check.
   registerDownloadRoutes(http, { secret: config.secret, store, fileHolds: (userId, uuid, etag) => files.fileHolds(userId, uuid, etag) });
+  registerMediaStreamRoutes(http, media);
   // The browser UI at `/`, with index.html for its own routes (never for /v1, /upload, /dl).
   registerWebUi(http, { publicUrl: () => config.publicUrl });
 
@@ -129,6 +151,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     files,
     uploads,
     offline,
+    media,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
       const address = http.server.address();
@@ -153,6 +176,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
       } finally {
         clearInterval(reaper);
       }
+      media.close();
       await collector.stop();
       await uploads.close();
       await offline.close();

@@ -27,6 +27,7 @@ function testFiles(dir = join(ROOT, 'test')): string[] {
 const MARKERS: Record<Exclude<Need, 'slow'>, RegExp> = {
   aria2c: /aria2c|startAria2Seeder/,
   chromium: /chromium|playwright/i,
+  ffmpeg: /media\/fixtures|ffmpeg|ffprobe/,
   root: /\bmount\b|tmpfs|getuid/,
   'server process': /spawnServer|src\/main\.ts/,
   'cli process': /cliSandbox|run-cli|src\/cli\/main\.ts/,
@@ -37,7 +38,14 @@ const QBITTORRENT = /qbittorrent/i;
  * Not read: the modules that define the launchers (a caller names the launcher it uses), and the
  * tiers and this check, which name every marker.
  */
-const UNREAD = new Set(['test/helpers/swarm.ts', 'test/helpers/process-server.ts', 'test/web/browser.ts', 'test/tiers.ts', 'test/tiers.test.ts']);
+const UNREAD = new Set([
+  'test/media/fixtures.ts',
+  'test/helpers/swarm.ts',
+  'test/helpers/process-server.ts',
+  'test/web/browser.ts',
+  'test/tiers.ts',
+  'test/tiers.test.ts',
+]);
 
 function code(path: string): string {
   return readFileSync(join(ROOT, path), 'utf8')

@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 export type Need =
   | 'aria2c' // an independent BitTorrent seeder (Debian's aria2)
   | 'chromium' // the browser tests (Debian's chromium, driven by playwright-core)
+  | 'ffmpeg' // media fixtures and conversion (Debian's ffmpeg)
   | 'root' // mounts a small tmpfs
   | 'server process' // the server started as a child process (src/main.ts), killed and restarted
   | 'cli process' // the command line run as child processes, a Node start each
@@ -101,6 +102,7 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/engines/webtorrent-stall.test.ts': 'slow',
   'test/engines/webtorrent-swarm.test.ts': 'aria2c',
   'test/files.test.ts': 'slow',
+  'test/media/media.test.ts': 'ffmpeg',
   'test/fuzz/api-bodies.test.ts': 'slow',
   'test/offline/e2e-crash.test.ts': 'server process',
   'test/offline/e2e-malformed.test.ts': 'slow',

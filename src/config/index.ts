@@ -50,6 +50,8 @@ export interface Config {
   bodyIdleTimeoutMs: number;
   /** Offline download: engines, seeding, quotas, magnet links. */
   offline: OfflineConfig;
+  /** Playback in the browser: ffmpeg, the segment cache, concurrent transcodes. */
+  media: { ffmpeg: string; cacheMaxBytes: number; transcodeMax: number };
 }
 
 /** The data directory OPENPAN_DATA_DIR names, as an absolute path. */
@@ -110,5 +112,6 @@ export function loadConfig(env: Env = process.env): Config {
     requestTimeoutMs: s.OPENPAN_REQUEST_TIMEOUT * 1000,
     bodyIdleTimeoutMs: s.OPENPAN_BODY_IDLE_TIMEOUT * 1000,
     offline,
+    media: { ffmpeg: s.OPENPAN_FFMPEG, cacheMaxBytes: s.OPENPAN_MEDIA_CACHE_MAX, transcodeMax: s.OPENPAN_TRANSCODE_MAX },
   };
 }

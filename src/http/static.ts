@@ -16,7 +16,7 @@ import { FailureSchema } from './sixpan/schemas.js';
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEFAULT_WEB_DIR = join(PACKAGE_ROOT, 'dist', 'web');
 
-const NEVER_THE_UI = ['/v1', '/upload', '/dl'];
+const NEVER_THE_UI = ['/v1', '/upload', '/dl', '/media'];
 const HASHED_ASSETS = '/assets/';
 const YEAR_SECONDS = 365 * 24 * 60 * 60;
 

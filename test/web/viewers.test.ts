@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { CLIP_SECONDS, fixture, putFile, type FixtureName } from '../media/fixtures.js';
+import { CLIP_SECONDS, fixture, putFile, SRT, type FixtureName } from '../media/fixtures.js';
 import { ensureUiBuilt, launchChromium } from './browser.js';
 
 const MARKDOWN = `# Release notes
@@ -32,7 +32,10 @@ describe('viewers', { timeout: 180_000 }, () => {
     alice = await server.newUser('alice');
     await alice.call('/v1/files/createDirectory', { path: '/Media' });
     await alice.call('/v1/files/createDirectory', { path: '/Pictures' });
-    for (const name of ['h264-aac.mp4', 'vp9-opus.webm', 'tone.mp3', 'tone.flac'] as const) await putFile(alice, '/Media', name, fixture(name));
+    for (const name of ['h264-aac.mp4', 'vp9-opus.webm', 'hevc-ac3.mkv', 'mpeg4.avi', 'tone.mp3', 'tone.flac'] as const) {
+      await putFile(alice, '/Media', name, fixture(name));
+    }
+    await putFile(alice, '/Media', 'hevc-ac3.srt', Buffer.from(SRT));
     for (const name of ['picture.jpg', 'picture.png', 'picture.webp'] as const) await putFile(alice, '/Pictures', name, fixture(name));
     await putFile(alice, '/', 'notes.md', Buffer.from(MARKDOWN));
     await putFile(alice, '/', 'page.html', Buffer.from('<script>window.__injected = true</script><b>bold</b>'));
@@ -95,6 +98,29 @@ describe('viewers', { timeout: 180_000 }, () => {
       assert.match(String(await player('element.currentSrc')), /\/dl\//, 'played from the ranged download address');
     });
   }
+
+  for (const name of ['hevc-ac3.mkv', 'mpeg4.avi'] satisfies FixtureName[]) {
+    test(`${name} plays as HLS converted on the server, and from 80 % after a seek`, async () => {
+      await open(`/Media/${name}`);
+      await page.locator('video[data-testid="player"]').waitFor();
+      await playsFrom(0);
+      await playsFrom(CLIP_SECONDS * 0.8 - 0.6);
+      // hls.js through Media Source Extensions (blob:), or the browser's own HLS (the playlist).
+      assert.match(String(await player('element.currentSrc')), /^blob:|\/media\/.+\/index\.m3u8$/, 'played from the converted stream');
+    });
+  }
+
+  test('the SRT beside a video and its embedded subtitle are tracks of the player, shown as cues', async () => {
+    await open('/Media/hevc-ac3.mkv');
+    await page.locator('video[data-testid="player"]').waitFor();
+    await until(`document.querySelector('[data-testid="player"]').textTracks.length === 2`);
+    assert.deepEqual(await player('Array.from(element.textTracks, (t) => t.label)'), ['hevc-ac3.srt', 'eng']);
+    await playsFrom(0);
+    await until(
+      `(() => { const t = document.querySelector('[data-testid="player"]').textTracks[0]; return t.mode === 'showing' && t.cues !== null && t.cues.length === 2; })()`,
+    );
+    assert.equal(await player('element.textTracks[0].cues[0].text'), 'Hello from the side file');
+  });
 
   for (const name of ['tone.mp3', 'tone.flac'] satisfies FixtureName[]) {
     test(`${name} plays in the audio player`, async () => {

@@ -1,7 +1,19 @@
 // The 6pan v1 API over fetch: every call is a POST with a JSON body answered in the envelope
 // {status, success, code, result}. Failures become ApiError with the stable code, which the UI
 // turns into words (i18n) rather than showing the server's English sentence.
-import type { FileObject, FilePage, LoginResult, ParseResult, SortOrder, TaskDetail, StoreTokenResult, TaskObject, TaskRange, UserInfo } from './types.js';
+import type {
+  FileObject,
+  FilePage,
+  MediaInfo,
+  LoginResult,
+  ParseResult,
+  SortOrder,
+  TaskDetail,
+  StoreTokenResult,
+  TaskObject,
+  TaskRange,
+  UserInfo,
+} from './types.js';
 
 export class ApiError extends Error {
   constructor(
@@ -114,6 +126,11 @@ export class Api {
   }
   downloadAddress(uuid: string): Promise<{ downloadAddress: string; expires: number }> {
     return this.call('/v1/files/download', { uuid });
+  }
+
+  /** How to play a video or audio file, given the codecs this browser decodes. */
+  mediaInfo(uuid: string, support: { video: string[]; audio: string[] }): Promise<MediaInfo> {
+    return this.call('/v1/media/info', { uuid, ...support });
   }
 
   storeToken(name: string, hash: string, path: string): Promise<StoreTokenResult> {

@@ -10,6 +10,7 @@ import type { SixpanFile, SixpanParse, SixpanTask, SixpanUser, StoreTokenResult 
 export type {
   BlockAnswer,
   FilePage,
+  MediaInfo,
   ParsedFile,
   StoreTokenResult,
   TaskDetail,
