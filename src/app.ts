@@ -30,7 +30,7 @@ import { registerOfflineRoutes } from './http/offline.routes.js';
 import { createOffline, type Offline } from './offline/index.js';
 import { findFfmpeg } from './media/ffmpeg.js';
 import { MediaService } from './media/media.service.js';
-import { registerMediaInfoRoute, registerMediaStreamRoutes } from './http/media.routes.js';
+import { registerMediaInfoRoute, registerMediaStreamRoutes, registerThumbnailsRoute } from './http/media.routes.js';
 
 export interface OpenPan {
   config: Config;
@@ -118,6 +118,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     registerStoreTokenRoutes(v1, storeToken);
     registerOfflineRoutes(v1, offline.service);
     registerMediaInfoRoute(v1, media);
+    registerThumbnailsRoute(v1, media);
   };
   await http.register(v1Api);
   await http.register(uploadRoutes, { prefix: '/upload', service: uploads, bodyIdleTimeoutMs: config.bodyIdleTimeoutMs });

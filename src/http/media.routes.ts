@@ -67,13 +67,26 @@ export function registerMediaInfoRoute(app: FastifyInstance, media: MediaService
   );
 }
 
+export function registerThumbnailsRoute(app: FastifyInstance, media: MediaService): void {
+  apiRoute(
+    app,
+    '/v1/media/thumbnails',
+    {
+      body: Type.Object({ uuid: Type.Optional(Type.String()), path: Type.Optional(Type.String()) }),
+      result: Type.Record(Type.String(), Type.String(), { description: "Signed thumbnail addresses of the folder's images and videos, by file uuid" }),
+      summary: "Thumbnail addresses of a folder's images and videos (`uuid`, else `path`; its first 999 files)",
+    },
+    async ({ user, body }) => media.thumbnails(user.id, body),
+  );
+}
+
 export function registerMediaStreamRoutes(app: FastifyInstance, media: MediaService): void {
   // A wildcard, not params: a token is longer than the router's parameter length limit.
   app.get(
     '/media/*',
     {
       schema: mediaSchema(
-        'A signed stream address: `<token>/index.m3u8` (HLS playlist), `<token>/00000.ts`… (its segments), `<token>/subtitle.vtt`',
+        'A signed media address: `<token>/index.m3u8` (HLS playlist), `<token>/00000.ts`… (its segments), `<token>/subtitle.vtt`, `<token>/thumbnail.jpg`',
         'video/mp2t',
       ),
     },
@@ -90,6 +103,7 @@ export function registerMediaStreamRoutes(app: FastifyInstance, media: MediaServ
           .header('Content-Security-Policy', "default-src 'none'; sandbox")
           .send(media.playlist(claims));
       }
+      if (part === 'thumbnail.jpg') return sendFile(reply, await media.thumbnail(claims), 'image/jpeg', maxAge);
       if (part === 'subtitle.vtt') return sendFile(reply, await media.subtitle(claims), 'text/vtt; charset=utf-8', maxAge);
       const m = SEGMENT_RE.exec(part);
       if (!m) throw new AppError('NOT_FOUND', 'No such part of this stream.');

@@ -5,7 +5,7 @@ import { FILE, type FileObject } from '../files/file-object.js';
 import type { DownloadLinks } from '../files/download-links.js';
 import type { EntryRef, FilesService } from '../files/files.service.js';
 import { type BrowserSupport, decideByName, decidePlayback, type PlaybackDecision } from './decision.js';
-import type { FfmpegTools } from './ffmpeg.js';
+import { type FfmpegTools, runTool } from './ffmpeg.js';
 import { HlsProducer, hlsPlaylist, planOf, segmentCount, variantOf } from './hls.js';
 import { MediaCache, WORK_DIR_PREFIX } from './media-cache.js';
 import { type MediaClaims, type MediaWork, openMediaToken, sealMediaToken } from './media-token.js';
@@ -53,6 +53,8 @@ export interface MediaServiceDeps {
 const PROBES_KEPT = 500;
 const MAX_SUBTITLE_BYTES = 16 * 1024 * 1024;
 const SIBLINGS_LOOKED_AT = 999;
+/** Where in a video its thumbnail is taken: past titles and black openings. */
+const THUMBNAIL_AT = 0.1;
 
 export class MediaService {
   readonly cache: MediaCache;
@@ -158,6 +160,48 @@ export class MediaService {
       }
     }
     return tracks;
+  }
+
+  /**
+   * Thumbnail addresses of a folder's images and videos, by file uuid. Without ffmpeg an image's
+   * thumbnail is the image itself (the browser scales it) and videos have none.
+   */
+  async thumbnails(userId: number, folder: EntryRef, now = Date.now()): Promise<Record<string, string>> {
+    const page = await this.deps.files.page(userId, folder, { page: 1, pageSize: SIBLINGS_LOOKED_AT, type: FILE });
+    const out: Record<string, string> = {};
+    for (const file of page.list) {
+      if (file.type !== FILE || file.size === 0) continue;
+      const image = file.mime.startsWith('image/') && file.mime !== 'image/svg+xml';
+      const video = file.mime.startsWith('video/');
+      if (this.hasFfmpeg && (image || video)) out[file.uuid] = `${this.mediaUrl(file, { kind: 'thumbnail' }, now)}/thumbnail.jpg`;
+      else if (image) out[file.uuid] = this.deps.links.forFile(file, now).downloadAddress;
+    }
+    return out;
+  }
+
+  /** Path of a content's thumbnail (JPEG, at most 320 px wide): a video's frame at a tenth of its duration. */
+  async thumbnail(claims: MediaClaims): Promise<string> {
+    if (claims.work.kind !== 'thumbnail') throw new AppError('NOT_FOUND', 'This address has no thumbnail.');
+    const ffmpeg = this.deps.tools.ffmpeg;
+    if (!ffmpeg) throw new AppError('SERVICE_UNAVAILABLE', 'This server has no ffmpeg to make thumbnails.');
+    const dir = this.cache.dirOf(claims.etag);
+    const path = join(dir, 'thumbnail.jpg');
+    if (this.cache.has(path)) return path;
+    const probe = await this.probe(claims.etag);
+    const at = probe?.video && probe.duration > 0 ? probe.duration * THUMBNAIL_AT : 0;
+    const workDir = join(dir, `${WORK_DIR_PREFIX}thumbnail-${process.pid}-${Date.now()}`);
+    await mkdir(workDir, { recursive: true });
+    try {
+      const out = join(workDir, 'thumbnail.jpg');
+      const seek = at > 0 ? ['-ss', at.toFixed(2)] : [];
+      const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', ...seek, '-i', this.deps.contentPath(claims.etag)];
+      args.push('-frames:v', '1', '-vf', "scale='min(320,iw)':-2", '-q:v', '5', '-f', 'image2', '-c:v', 'mjpeg', out);
+      await runTool(ffmpeg, args, { timeoutMs: 60_000 });
+      await this.cache.add(out, path);
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+    return path;
   }
 
   /** The claims of a media address whose file still holds the content; FORBIDDEN / FILE_NOT_FOUND otherwise. */

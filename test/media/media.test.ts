@@ -231,6 +231,18 @@ describe('media on a server', { timeout: 180_000 }, () => {
     assert.match(inside, /Hello from the container/);
   });
 
+  test("thumbnails: a video's frame at a tenth of its duration, as JPEG, cached per content", async () => {
+    const thumbnails = await alice.call('/v1/media/thumbnails', { path: '/Films' });
+    const file = await alice.call('/v1/files/get', { path: '/Films/h264-aac.mp4' });
+    assert.equal(Object.keys(thumbnails).length, 4, 'the four videos; not the subtitle file');
+    const answer = await fetch(thumbnails[file.uuid]);
+    assert.equal(answer.status, 200);
+    assert.equal(answer.headers.get('content-type'), 'image/jpeg');
+    const jpeg = Buffer.from(await answer.arrayBuffer());
+    assert.deepEqual([...jpeg.subarray(0, 2)], [0xff, 0xd8]);
+    assert.ok(server.openpan.media.cache.list().some((p) => p.endsWith('/thumbnail.jpg')));
+  });
+
   test('stream addresses: altered ones are refused, and they die with their file', async () => {
     const answer = await info('/Films/mpeg4.avi');
     const token = new URL(answer.url).pathname.split('/')[2];
@@ -263,5 +275,9 @@ describe('a server without ffmpeg', { timeout: 60_000 }, () => {
     assert.equal(mkv.mode, 'needs-ffmpeg');
     assert.equal(mkv.url, '');
     assert.match(mkv.reason, /hevc/);
+    await putFile(alice, '/', 'picture.png', fixture('picture.png'));
+    const thumbnails = await alice.call('/v1/media/thumbnails', { path: '/' });
+    assert.equal(Object.keys(thumbnails).length, 1, 'no video thumbnails without ffmpeg');
+    assert.match(Object.values(thumbnails)[0] as string, /\/dl\//, "an image's thumbnail is the image itself");
   });
 });

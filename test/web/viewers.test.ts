@@ -164,6 +164,18 @@ describe('viewers', { timeout: 180_000 }, () => {
     await page.getByText('3 of 3').waitFor();
   });
 
+  test('a folder of images and videos shows thumbnails, in the list and in the grid', async () => {
+    await page.goto(`${server.url}/drive/Media`);
+    await page.getByTestId('file-row').first().waitFor();
+    await until(`document.querySelectorAll('[data-testid="thumbnail"]').length === 4`);
+    await until(`Array.from(document.querySelectorAll('[data-testid="thumbnail"]')).every((img) => img.complete && img.naturalWidth > 0)`);
+    const widths = await page.evaluate<number[]>(`Array.from(document.querySelectorAll('[data-testid="thumbnail"]'), (img) => img.naturalWidth)`);
+    assert.deepEqual(widths, [320, 320, 320, 320], 'video frames at most 320 px wide');
+    await page.getByRole('button', { name: 'Grid' }).click();
+    await until(`document.querySelector('table.files.grid') !== null`);
+    await page.getByRole('button', { name: 'Grid' }).click();
+  });
+
   test('Markdown renders as text: no markup or script from the file, unsafe links stay text', async () => {
     await open('/notes.md');
     const markdown = page.getByTestId('markdown');

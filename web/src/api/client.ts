@@ -133,6 +133,11 @@ export class Api {
     return this.call('/v1/media/info', { uuid, ...support });
   }
 
+  /** Thumbnail addresses of a folder's images and videos, by file uuid. */
+  thumbnails(path: string): Promise<Record<string, string>> {
+    return this.call('/v1/media/thumbnails', { path });
+  }
+
   storeToken(name: string, hash: string, path: string): Promise<StoreTokenResult> {
     return this.call('/v1/store/token', { name, hash, path });
   }

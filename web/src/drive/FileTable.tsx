@@ -15,9 +15,13 @@ interface Props {
   selected: Set<string>;
   onSelect(selected: Set<string>): void;
   onDeleteKey(): void;
+  /** Thumbnail addresses by file uuid. */
+  thumbnails: Record<string, string>;
+  /** Cards with large thumbnails rather than rows. */
+  grid: boolean;
 }
 
-export function FileTable({ dir, order, onSort, selected, onSelect, onDeleteKey }: Props) {
+export function FileTable({ dir, order, onSort, selected, onSelect, onDeleteKey, thumbnails, grid }: Props) {
   const { t, locale } = useI18n();
   const sentinel = useLoadMoreOnScroll(dir.loadMore, dir.entries.length);
 
@@ -52,7 +56,7 @@ export function FileTable({ dir, order, onSort, selected, onSelect, onDeleteKey 
         if (event.key === 'Delete' && selected.size > 0 && !(event.target instanceof HTMLInputElement && event.target.type === 'text')) onDeleteKey();
       }}
     >
-      <table class="files">
+      <table class={grid ? 'files grid' : 'files'}>
         <thead>
           <tr>
             <th class="check" scope="col">
@@ -82,7 +86,11 @@ export function FileTable({ dir, order, onSort, selected, onSelect, onDeleteKey 
                   />
                 </td>
                 <td class="name">
-                  <Icon name={isDir ? 'folder' : 'file'} />
+                  {thumbnails[entry.uuid] ? (
+                    <img class="thumb" src={thumbnails[entry.uuid]} alt="" loading="lazy" data-testid="thumbnail" />
+                  ) : (
+                    <Icon name={isDir ? 'folder' : 'file'} />
+                  )}
                   {isDir ? (
                     <a href={hrefFor({ view: 'drive', path: entry.path })} onClick={onLinkClick({ view: 'drive', path: entry.path })}>
                       {entry.name}

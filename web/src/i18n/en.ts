@@ -37,6 +37,7 @@ export const en = {
   'drive.copy': 'Copy',
   'drive.delete': 'Delete',
   'drive.download': 'Download',
+  'drive.grid': 'Grid',
   'drive.refresh': 'Refresh',
   'drive.folderName': 'Folder name',
   'drive.newName': 'New name',

@@ -39,6 +39,7 @@ export const zhCN: Record<MessageKey, string> = {
   'drive.copy': '复制',
   'drive.delete': '删除',
   'drive.download': '下载',
+  'drive.grid': '网格',
   'drive.refresh': '刷新',
   'drive.folderName': '文件夹名称',
   'drive.newName': '新名称',
