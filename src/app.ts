@@ -46,6 +46,9 @@ import { registerShareRoutes } from './http/shares.routes.js';
 import { SharesService } from './shares/shares.service.js';
 import { qbtRoutes } from './http/qbt.routes.js';
 import { QbtPaths, QbtRepo, QbtService, QbtSessions, torrentLinkFetcher } from './qbt/index.js';
+import { findFfmpeg } from './media/ffmpeg.js';
+import { MediaService } from './media/media.service.js';
+import { registerMediaInfoRoute, registerMediaStreamRoutes, registerThumbnailsRoute } from './http/media.routes.js';
 
 export interface OpenPan {
   config: Config;
@@ -61,6 +64,8 @@ export interface OpenPan {
   settings: Settings;
   /** Writes the admin console's chart rows. */
   sampler: ActivitySampler;
+  /** Playback in the browser: probes, HLS, thumbnails. */
+  media: MediaService;
   /** Starts listening; returns the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -152,6 +157,22 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     secret: config.secret,
     publicUrl: () => config.publicUrl,
   });
+  const tools = findFfmpeg(config.media.ffmpeg);
+  if (!tools.ffmpeg) http.log.warn(`ffmpeg (${config.media.ffmpeg}) was not found: files the browser cannot play as they are will not play (OPENPAN_FFMPEG).`);
+  const media = new MediaService({
+    files,
+    links,
+    contentPath: (etag) => store.contentPath(etag),
+    secret: config.secret,
+    ttlMs: config.downloadUrlTtlMs,
+    publicUrl: () => config.publicUrl,
+    tools,
+    cacheDir: layout.mediaCache,
+    cacheMaxBytes: config.media.cacheMaxBytes,
+    transcodeMax: config.media.transcodeMax,
+    onError: (err, what) => http.log.error({ err }, what),
+  });
+  await media.open();
   const v1Api: FastifyPluginAsync = async (v1) => {
     installSixpanWire(v1, users);
     registerUserRoutes(v1, users);
@@ -171,6 +192,8 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
       chart: () => sampler.lastDay(),
       chartIntervalMs: SAMPLE_INTERVAL_MS,
     });
+    registerMediaInfoRoute(v1, media);
+    registerThumbnailsRoute(v1, media);
   };
   await http.register(v1Api);
   // The qBittorrent Web API, for Sonarr, Radarr and remote apps: its own wire format and SID sessions.
@@ -194,6 +217,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   // Signed addresses authorise themselves: outside the /v1 plugin and its token check.
   registerDownloadRoutes(http, { secret: config.secret, store, fileHolds: (userId, uuid, etag) => files.fileHolds(userId, uuid, etag) });
   registerZipDownloadRoutes(http, { files, store, links: zipLinks, shareScope: (shareId) => shares.scope(shareId) });
+  registerMediaStreamRoutes(http, media);
   // The browser UI at `/`, with index.html for its own routes (never for /v1, /upload, /dl).
   registerWebUi(http, { publicUrl: () => config.publicUrl });
 
@@ -233,6 +257,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     offline,
     settings,
     sampler,
+    media,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
       const address = http.server.address();
@@ -258,6 +283,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
       } finally {
         clearInterval(reaper);
       }
+      media.close();
       await collector.stop();
       await uploads.close();
       await offline.close();

@@ -28,6 +28,7 @@ const MARKERS: Record<Exclude<Need, 'slow'>, RegExp> = {
   aria2c: /aria2c|startAria2Seeder/,
   chromium: /chromium|playwright/i,
   archivers: /testArchive|extractArchive/,
+  ffmpeg: /media\/fixtures|ffmpeg|ffprobe/,
   root: /\bmount\b|tmpfs|getuid/,
   'server process': /spawnServer|src\/main\.ts/,
   'cli process': /cliSandbox|run-cli|src\/cli\/main\.ts/,
@@ -42,6 +43,7 @@ const QBITTORRENT = /qbittorrent/i;
  * tiers and this check, which name every marker.
  */
 const UNREAD = new Set([
+  'test/media/fixtures.ts',
   'test/helpers/swarm.ts',
   'test/helpers/process-server.ts',
   'test/web/browser.ts',

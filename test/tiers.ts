@@ -14,6 +14,7 @@ export type Need =
   | 'aria2c' // an independent BitTorrent seeder (Debian's aria2)
   | 'chromium' // the browser tests (Debian's chromium, driven by playwright-core)
   | 'archivers' // Debian's unzip and 7z (p7zip-full) judge the zip archives
+  | 'ffmpeg' // media fixtures and conversion (Debian's ffmpeg)
   | 'root' // mounts a small tmpfs
   | 'server process' // the server started as a child process (src/main.ts), killed and restarted
   | 'cli process' // the command line run as child processes, a Node start each
@@ -116,6 +117,7 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/engines/webtorrent-stall.test.ts': 'slow',
   'test/engines/webtorrent-swarm.test.ts': 'aria2c',
   'test/files.test.ts': 'slow',
+  'test/media/media.test.ts': 'ffmpeg',
   'test/fuzz/api-bodies.test.ts': 'slow',
   'test/offline/e2e-crash.test.ts': 'server process',
   'test/offline/e2e-malformed.test.ts': 'slow',
@@ -160,6 +162,7 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/zip/zip-api.test.ts': 'archivers',
   'test/zip/zip-large.test.ts': 'archivers',
   'test/zip/zip-writer.test.ts': 'archivers',
+  'test/web/viewers.test.ts': 'chromium',
 };
 
 export const TIERS = { unit: UNIT, heavy: Object.keys(HEAVY) } as const;

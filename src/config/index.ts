@@ -56,6 +56,8 @@ export interface Config {
   offline: OfflineConfig;
   /** Where qBittorrent clients see the drive (`/api/v2/` paths), without a trailing slash ("" for `/`). */
   qbtPathRoot: string;
+  /** Playback in the browser: ffmpeg, the segment cache, concurrent transcodes. */
+  media: { ffmpeg: string; cacheMaxBytes: number; transcodeMax: number };
 }
 
 /** The data directory OPENPAN_DATA_DIR names, as an absolute path. */
@@ -119,5 +121,6 @@ export function loadConfig(env: Env = process.env): Config {
     bodyIdleTimeoutMs: s.OPENPAN_BODY_IDLE_TIMEOUT * 1000,
     offline,
     qbtPathRoot: s.OPENPAN_QBT_PATH_ROOT.replace(/\/+$/, ''),
+    media: { ffmpeg: s.OPENPAN_FFMPEG, cacheMaxBytes: s.OPENPAN_MEDIA_CACHE_MAX, transcodeMax: s.OPENPAN_TRANSCODE_MAX },
   };
 }

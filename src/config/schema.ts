@@ -188,6 +188,26 @@ export const ConfigSchema = Type.Object({
       'where the machines of qBittorrent clients (Sonarr, Radarr) see the drive, e.g. an `rclone mount` of its WebDAV: `/api/v2/` reports `save_path` and `content_path` under it, and a `savepath` under it names a folder of the drive',
   }),
 
+  // ---- media: playback, transcoding, thumbnails ----
+  OPENPAN_FFMPEG: Type.String({
+    default: 'ffmpeg',
+    docDefault: '`ffmpeg` (found on `PATH`)',
+    description:
+      'the ffmpeg program that remuxes and transcodes for the browser and makes video thumbnails (`ffprobe` is looked for beside it, else on `PATH`). Optional: without it the server starts, files the browser plays as they are still play, and the viewer says which need it',
+  }),
+  OPENPAN_MEDIA_CACHE_MAX: Type.Integer({
+    minimum: 0,
+    default: 2 * 1024 ** 3,
+    docDefault: '`2147483648` (2 GiB)',
+    description:
+      'bytes of HLS segments, subtitles and thumbnails kept in `<data dir>/media-cache`, shared by every user of a content; the least recently used go first',
+  }),
+  OPENPAN_TRANSCODE_MAX: Type.Integer({
+    minimum: 1,
+    default: 2,
+    description: 'ffmpeg processes producing HLS segments at once; one idle for a minute stops, and a new stream takes the place of the longest idle',
+  }),
+
   // ---- the command line's client ----
   OPENPAN_CLI_CONFIG: Type.Optional(
     Type.String({

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 //   <root>/offline/.staging/                links of verified files on their way into the store
 //   <root>/seeding/<jobId>/                 seeding directories of hard links
 //   <root>/lost+found/                      what fsck set aside
+//   <root>/media-cache/<etag>/              HLS segments, subtitles and thumbnails made from a content (a cache)
 //   <root>/openpan.lock                     who holds the directory (information only)
 //   <root>/openpan.lock.db                  the lock itself (lock.ts)
 //
@@ -51,6 +52,8 @@ export interface DataDirLayout {
   seeding: string;
   /** What fsck set aside: records of removed entries, quarantined corrupt content. */
   lostFound: string;
+  /** HLS segments, subtitles and thumbnails per content etag: a cache, safe to delete. */
+  mediaCache: string;
   /** Who holds the directory (pid, what, since): information only. */
   lock: string;
   /** The lock itself: an exclusive SQLite lock the kernel releases when its holder dies. */
@@ -73,6 +76,7 @@ export function dataDirLayout(root: string): DataDirLayout {
     offlineStaging: join(offline, OFFLINE_STAGING_DIR),
     seeding: join(root, 'seeding'),
     lostFound: join(root, 'lost+found'),
+    mediaCache: join(root, 'media-cache'),
     lock: join(root, 'openpan.lock'),
     lockDb: join(root, 'openpan.lock.db'),
   };

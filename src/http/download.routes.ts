@@ -38,10 +38,10 @@ function rfc5987(value: string): string {
  * backslashes and `%` become `_`: some clients would unescape them), and the exact UTF-8 name
  * in `filename*`.
  */
-export function contentDisposition(name: string): string {
+export function contentDisposition(name: string, disposition: 'attachment' | 'inline' = 'attachment'): string {
   let fallback = '';
   for (const ch of name) fallback += /^[\x20-\x7e]$/.test(ch) && !/["\\%]/.test(ch) ? ch : '_';
-  return `attachment; filename="${fallback}"; filename*=UTF-8''${rfc5987(name)}`;
+  return `${disposition}; filename="${fallback}"; filename*=UTF-8''${rfc5987(name)}`;
 }
 
 const DOWNLOAD_FAILURE = Type.Union([FailureSchema], {
@@ -80,6 +80,7 @@ export function registerDownloadRoutes(app: FastifyInstance, deps: DownloadRoute
         s: Type.String({ description: 'The size' }),
         e: Type.String({ description: 'Expiry, ms since the epoch' }),
         sig: Type.String({ description: 'HMAC over every other part' }),
+        inline: Type.Optional(Type.Literal('1', { description: 'Shown in a page of this origin (a PDF in the viewer) rather than saved' })),
       }),
     }),
     handler: async (request, reply) => {
@@ -88,7 +89,8 @@ export function registerDownloadRoutes(app: FastifyInstance, deps: DownloadRoute
       if (!(await deps.fileHolds(claims.userId, claims.fileUuid, claims.etag))) {
         throw new AppError('FILE_NOT_FOUND', 'This file was removed or replaced; its download address no longer works.');
       }
-      return serveDownload(request, reply, deps.store, claims, now(), publicEtag(deps.secret, claims.etag));
+      const inline = new URLSearchParams(request.url.slice(request.url.indexOf('?') + 1)).get('inline') === '1';
+      return serveDownload(request, reply, deps.store, claims, now(), publicEtag(deps.secret, claims.etag), inline);
     },
   });
 }
@@ -100,6 +102,7 @@ async function serveDownload(
   claims: DownloadClaims,
   now: number,
   quotedEtag: string,
+  inline = false,
 ): Promise<FastifyReply> {
   const size = await store.size(claims.etag);
   if (size === null) throw new AppError('FILE_NOT_FOUND', 'The file content is no longer stored on this server.');
@@ -138,12 +141,17 @@ async function serveDownload(
   // envelope must not go out dressed as an attachment. HEAD opens nothing: no stream to leak.
   const body = request.method === 'HEAD' ? undefined : await store.read(claims.etag, partial);
 
+  const type = contentTypeFor(claims.name);
+  // Only a PDF is ever shown inline, framed by this origin's viewer: the browser's own PDF
+  // viewer draws it, and nothing it holds runs as a page of this origin.
+  const framedPdf = inline && type === 'application/pdf';
   reply
-    .header('Content-Type', contentTypeFor(claims.name))
-    .header('Content-Disposition', contentDisposition(claims.name))
+    .header('Content-Type', type)
+    .header('Content-Disposition', contentDisposition(claims.name, framedPdf ? 'inline' : 'attachment'))
     // The bytes are a download, never a page of this origin, whatever their type.
-    .header('Content-Security-Policy', "default-src 'none'; sandbox")
+    .header('Content-Security-Policy', framedPdf ? "default-src 'none'; frame-ancestors 'self'" : "default-src 'none'; sandbox")
     .header('Content-Length', partial ? partial.end - partial.start + 1 : size);
+  if (framedPdf) reply.header('X-Frame-Options', 'SAMEORIGIN');
   if (partial) reply.code(206).header('Content-Range', `bytes ${partial.start}-${partial.end}/${size}`);
 
   // Fastify destroys the stream (closing the file) when the client goes away mid-transfer.

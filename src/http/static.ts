@@ -16,7 +16,7 @@ import { FailureSchema } from './sixpan/schemas.js';
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEFAULT_WEB_DIR = join(PACKAGE_ROOT, 'dist', 'web');
 
-const NEVER_THE_UI = ['/v1', '/upload', '/dl', '/dav', '/zip', '/api'];
+const NEVER_THE_UI = ['/v1', '/upload', '/dl', '/dav', '/zip', '/api', '/media'];
 const HASHED_ASSETS = '/assets/';
 const YEAR_SECONDS = 365 * 24 * 60 * 60;
 
@@ -37,7 +37,8 @@ function isUiPath(urlPath: string): boolean {
 
 /**
  * Everything the UI loads comes from this origin, scripts never inline (Vite emits files);
- * only the upload service may live at another origin (OPENPAN_PUBLIC_URL).
+ * only the upload service and the signed downloads (images, media, PDFs the viewers show) may live
+ * at another origin (OPENPAN_PUBLIC_URL).
  */
 export function contentSecurityPolicy(publicUrl: string): string {
   let uploadOrigin = '';
@@ -50,7 +51,11 @@ export function contentSecurityPolicy(publicUrl: string): string {
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self' data:",
+    // Images, media and PDFs come from signed download addresses, which live at the public URL;
+    // hls.js plays through a blob: MediaSource.
+    `img-src 'self' data: blob:${uploadOrigin}`,
+    `media-src 'self' blob:${uploadOrigin}`,
+    `frame-src 'self'${uploadOrigin}`,
     "font-src 'self'",
     `connect-src 'self'${uploadOrigin}`,
     "worker-src 'self'",

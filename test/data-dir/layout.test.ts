@@ -21,6 +21,7 @@ test('every path of the layout keeps its name', () => {
     offlineStaging: '/srv/openpan/offline/.staging',
     seeding: '/srv/openpan/seeding',
     lostFound: '/srv/openpan/lost+found',
+    mediaCache: '/srv/openpan/media-cache',
     lock: '/srv/openpan/openpan.lock',
     lockDb: '/srv/openpan/openpan.lock.db',
   });

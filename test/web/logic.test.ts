@@ -8,6 +8,8 @@ import { sha1, Sha1 } from '../../web/src/upload/sha1.js';
 import { buildTree, checkState, extensionGroups, filesArgument, selectedSize, toggleGroup } from '../../web/src/offline/selection.js';
 import { localeFor, translate } from '../../web/src/i18n/translate.js';
 import { hrefFor, routeFromLocation } from '../../web/src/routes.js';
+import { baseName, formatDuration, viewerKind } from '../../web/src/viewer/kinds.js';
+import { parseInline, parseMarkdown } from '../../web/src/viewer/markdown.js';
 import { bytes, etagOf } from '../upload/helpers.js';
 
 function browserEtag(data: Uint8Array): string {
@@ -102,11 +104,63 @@ describe('routes and languages', () => {
     assert.deepEqual(routeFromLocation('/offline'), { view: 'offline' });
   });
 
+  test("a file's viewer has its own address, odd names included", () => {
+    for (const path of ['/a.mp4', '/中文/a b/100%.mkv', '/x?y#z.txt']) {
+      assert.deepEqual(routeFromLocation(new URL(hrefFor({ view: 'file', path }), 'http://h').pathname), { view: 'file', path });
+    }
+    assert.equal(hrefFor({ view: 'file', path: '/Films/a b.mkv' }), '/view/Films/a%20b.mkv');
+    assert.deepEqual(routeFromLocation('/view'), { view: 'drive', path: '/' });
+  });
+
   test('Chinese browsers get zh-CN, others English; messages take parameters', () => {
     assert.equal(localeFor(['zh-TW', 'en']), 'zh-CN');
     assert.equal(localeFor(['de-DE', 'en-US']), 'en');
     assert.equal(localeFor(['fr']), 'en');
     assert.equal(translate('zh-CN', 'drive.selected', { count: 3 }), '已选 3 项');
     assert.equal(translate('en', 'drive.selected', { count: 3 }), '3 selected');
+  });
+});
+
+describe('viewers', () => {
+  test('each file opens in the viewer its extension, else its type, calls for', () => {
+    const cases: Array<[string, string, string]> = [
+      ['film.mkv', 'video/x-matroska', 'video'],
+      ['film.MP4', '', 'video'],
+      ['song.flac', 'audio/flac', 'audio'],
+      ['photo.webp', 'image/webp', 'image'],
+      ['README.md', 'text/markdown', 'markdown'],
+      ['main.ts', 'video/mp2t', 'text'],
+      ['paper.pdf', 'application/pdf', 'pdf'],
+      ['data.json', 'application/json', 'text'],
+      ['blob.bin', 'application/octet-stream', 'none'],
+      ['noext', 'text/plain', 'text'],
+    ];
+    for (const [name, mime, kind] of cases) assert.equal(viewerKind(name, mime), kind, `${name} (${mime})`);
+    assert.equal(baseName('Film.2020.mkv'), 'Film.2020');
+    assert.equal(formatDuration(3725), '1:02:05');
+    assert.equal(formatDuration(65), '1:05');
+  });
+
+  test('Markdown becomes a tree of text and a few elements; unsafe links stay text', () => {
+    assert.deepEqual(parseMarkdown('# Title\n\nSome **bold** and `code`.\n\n- a\n- b\n\n```\n<b>x</b>\n```'), [
+      { type: 'heading', level: 1, children: [{ type: 'text', text: 'Title' }] },
+      {
+        type: 'paragraph',
+        children: [
+          { type: 'text', text: 'Some ' },
+          { type: 'strong', children: [{ type: 'text', text: 'bold' }] },
+          { type: 'text', text: ' and ' },
+          { type: 'code', text: 'code' },
+          { type: 'text', text: '.' },
+        ],
+      },
+      { type: 'list', ordered: false, items: [[{ type: 'text', text: 'a' }], [{ type: 'text', text: 'b' }]] },
+      { type: 'code', text: '<b>x</b>' },
+    ]);
+    assert.deepEqual(parseInline('[x](javascript:alert(1))'), [
+      { type: 'text', text: 'x' },
+      { type: 'text', text: ')' },
+    ]);
+    assert.deepEqual(parseInline('[x](https://e.com/)'), [{ type: 'link', href: 'https://e.com/', children: [{ type: 'text', text: 'x' }] }]);
   });
 });

@@ -1,7 +1,7 @@
 // The web UI end to end: a real server in process, the real built UI, headless Chromium.
 // Sign in; upload a file (its bytes checked through the API), the same bytes again as an
 // instant upload; add a torrent seeded on loopback, select two of its three files, start,
-// watch it reach 100%, open its folder, download a file and compare the bytes; page through a
+// watch it reach 100%, open its folder, open a file's viewer and download it, comparing the bytes; page through a
 // long folder and a long task list; switch language.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -93,7 +93,7 @@ describe('web UI', { timeout: 240_000 }, () => {
     await page.getByTestId('upload-input').setInputFiles({ name: 'report.bin', mimeType: 'application/octet-stream', buffer: data });
     const item = page.getByTestId('upload-item').filter({ hasText: 'report.bin' });
     await item.getByText('Uploaded').waitFor({ timeout: 60_000 });
-    await page.getByRole('button', { name: 'report.bin' }).waitFor();
+    await page.getByRole('link', { name: 'report.bin' }).waitFor();
     await shot('upload');
 
     const file = await alice.call('/v1/files/get', { path: '/Reports/report.bin' });
@@ -257,8 +257,11 @@ describe('web UI', { timeout: 240_000 }, () => {
     await page.getByRole('button', { name: 'Clear finished' }).click();
     await shot('drive');
 
+    // A file opens in its viewer; the download is one click further.
+    await page.getByRole('link', { name: 'readme.txt' }).click();
+    await page.waitForURL(/\/view\/Downloads\/Sample%20Pack\/readme\.txt$/);
     const downloading = page.waitForEvent('download');
-    await page.getByRole('button', { name: 'readme.txt' }).click();
+    await page.getByRole('button', { name: 'Download' }).click();
     const download = await downloading;
     assert.equal(download.suggestedFilename(), 'readme.txt');
     const saved = await download.path();

@@ -17,6 +17,7 @@ import { UploadPanel } from './upload/UploadPanel.js';
 import { UploadsProvider, useUploads } from './upload/uploads.js';
 import { MyShares } from './shares/MyShares.js';
 import { SharePage } from './shares/SharePage.js';
+import { Viewer } from './viewer/Viewer.js';
 
 export function App() {
   const [token, setToken] = useState(loadToken);
@@ -86,7 +87,7 @@ function Shell({ api, token, onSignOut }: { api: Api; token: string; onSignOut()
           <span>openpan</span>
         </a>
         <nav class="tabs">
-          <a href="/" aria-current={route.view === 'drive' ? 'page' : undefined} onClick={onLinkClick({ view: 'drive', path: lastFolder })}>
+          <a href="/" aria-current={route.view !== 'offline' ? 'page' : undefined} onClick={onLinkClick({ view: 'drive', path: lastFolder })}>
             {t('app.drive')}
           </a>
           <a href={hrefFor({ view: 'offline' })} aria-current={route.view === 'offline' ? 'page' : undefined} onClick={onLinkClick({ view: 'offline' })}>
@@ -119,6 +120,8 @@ function Shell({ api, token, onSignOut }: { api: Api; token: string; onSignOut()
       </header>
       {route.view === 'drive' ? (
         <Drive api={api} path={route.path} />
+      ) : route.view === 'file' ? (
+        <Viewer api={api} path={route.path} />
       ) : route.view === 'admin' ? (
         user?.isAdmin ? (
           <Admin api={api} me={user.identity} />

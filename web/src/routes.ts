@@ -1,9 +1,37 @@
 // Where the user is, in the address bar: `/` and `/drive/<folder path>` for the drive,
-// `/offline` for the task list, `/admin` for the admin console. Pure (unit-tested in Node); router.ts follows the address bar.
+// `/offline` for the task list, `/admin` for the admin console, `/shares` and `/s/<id>` for share
+// links, `/view/<file path>` for a file's viewer (a shareable address). Pure (unit-tested in Node);
+// router.ts follows the address bar.
 
-export type Route = { view: 'drive'; path: string } | { view: 'offline' } | { view: 'admin' } | { view: 'shares' } | { view: 'share'; id: string };
+export type Route =
+  | { view: 'drive'; path: string }
+  | { view: 'file'; path: string }
+  | { view: 'offline' }
+  | { view: 'admin' }
+  | { view: 'shares' }
+  | { view: 'share'; id: string };
 
 const DRIVE_PREFIX = '/drive';
+const VIEW_PREFIX = '/view';
+
+function pathAfter(prefix: string, pathname: string): string {
+  const segments = pathname
+    .slice(prefix.length)
+    .split('/')
+    .filter(Boolean)
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        return s;
+      }
+    });
+  return `/${segments.join('/')}`;
+}
+
+function under(prefix: string, pathname: string): boolean {
+  return pathname === prefix || pathname.startsWith(`${prefix}/`);
+}
 
 export function routeFromLocation(pathname: string): Route {
   if (pathname === '/offline') return { view: 'offline' };
@@ -12,19 +40,10 @@ export function routeFromLocation(pathname: string): Route {
   // A share's public page: /s/<id>, opened without an account.
   const share = /^\/s\/([A-Za-z0-9]+)\/?$/.exec(pathname);
   if (share) return { view: 'share', id: share[1] };
-  if (pathname === DRIVE_PREFIX || pathname.startsWith(`${DRIVE_PREFIX}/`)) {
-    const segments = pathname
-      .slice(DRIVE_PREFIX.length)
-      .split('/')
-      .filter(Boolean)
-      .map((s) => {
-        try {
-          return decodeURIComponent(s);
-        } catch {
-          return s;
-        }
-      });
-    return { view: 'drive', path: `/${segments.join('/')}` };
+  if (under(DRIVE_PREFIX, pathname)) return { view: 'drive', path: pathAfter(DRIVE_PREFIX, pathname) };
+  if (under(VIEW_PREFIX, pathname)) {
+    const path = pathAfter(VIEW_PREFIX, pathname);
+    return path === '/' ? { view: 'drive', path } : { view: 'file', path };
   }
   return { view: 'drive', path: '/' };
 }
@@ -34,8 +53,10 @@ export function hrefFor(route: Route): string {
   if (route.view === 'admin') return '/admin';
   if (route.view === 'shares') return '/shares';
   if (route.view === 'share') return `/s/${route.id}`;
+  const encoded = route.path.split('/').map(encodeURIComponent).join('/');
+  if (route.view === 'file') return VIEW_PREFIX + encoded;
   if (route.path === '/') return '/';
-  return DRIVE_PREFIX + route.path.split('/').map(encodeURIComponent).join('/');
+  return DRIVE_PREFIX + encoded;
 }
 
 export function joinPath(folder: string, name: string): string {

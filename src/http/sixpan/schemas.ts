@@ -159,6 +159,27 @@ export const MediaPreviewSchema = Type.Object(
   },
   { title: 'MediaPreview' },
 );
+/** openpan's own: how the browser plays a video or audio file (/v1/media/info). */
+export const MediaInfoSchema = Type.Object(
+  {
+    mode: Type.Union([Type.Literal('direct'), Type.Literal('hls'), Type.Literal('needs-ffmpeg')], {
+      description: 'direct: the file as it is; hls: converted by ffmpeg (remux or transcode); needs-ffmpeg: the server has no ffmpeg',
+    }),
+    url: Str('What the player loads: the signed download address (direct) or the signed HLS playlist; empty for needs-ffmpeg'),
+    downloadAddress: Str("The file's signed download address"),
+    duration: Type.Number({ description: 'Seconds; 0 when unknown' }),
+    reason: Str('needs-ffmpeg: the container or codecs the browser cannot play'),
+    videoCodec: Str('As ffprobe names it; empty when unknown or none'),
+    audioCodec: Str('As ffprobe names it; empty when unknown or none'),
+    transcoded: Type.Boolean({ description: 'Some stream is re-encoded, not only copied' }),
+    subtitles: Type.Array(Type.Object({ label: Str(), language: Str('BCP 47, or empty'), url: Str('Signed WebVTT address') }), {
+      description: 'Subtitle files beside the video with its base name, then its text subtitle streams',
+    }),
+  },
+  { title: 'MediaInfo' },
+);
+export type MediaInfo = Static<typeof MediaInfoSchema>;
+
 /** A file of another kind has no preview: `{}`, as the gateway answered. */
 export const NoPreviewSchema = Type.Object({}, { description: 'No preview of this kind for the file' });
 

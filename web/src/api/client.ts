@@ -10,6 +10,7 @@ import type {
   SharePage,
   FileObject,
   FilePage,
+  MediaInfo,
   LoginResult,
   ParseResult,
   SortOrder,
@@ -170,6 +171,16 @@ export class Api {
   }
   saveShare(id: string, access: string, uuids: string[], destPath: string): Promise<string[]> {
     return this.call('/v1/share/save', { id, access, uuid: uuids, destPath });
+  }
+
+  /** How to play a video or audio file, given the codecs this browser decodes. */
+  mediaInfo(uuid: string, support: { video: string[]; audio: string[] }): Promise<MediaInfo> {
+    return this.call('/v1/media/info', { uuid, ...support });
+  }
+
+  /** Thumbnail addresses of a folder's images and videos, by file uuid. */
+  thumbnails(path: string): Promise<Record<string, string>> {
+    return this.call('/v1/media/thumbnails', { path });
   }
 
   storeToken(name: string, hash: string, path: string): Promise<StoreTokenResult> {

@@ -16,6 +16,7 @@ export type {
   BlockAnswer,
   CreatedAppPassword,
   FilePage,
+  MediaInfo,
   ParsedFile,
   StoreTokenResult,
   TaskDetail,

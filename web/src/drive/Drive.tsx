@@ -15,6 +15,8 @@ import { FolderPicker } from './FolderPicker.js';
 import { useDirectory } from './useDirectory.js';
 import { Icon } from '../ui/Icon.js';
 
+const GRID_KEY = 'openpan.grid';
+
 type OpenDialog = 'newFolder' | 'rename' | 'move' | 'copy' | 'delete' | 'share' | null;
 
 export function Drive({ api, path }: { api: Api; path: string }) {
@@ -30,6 +32,21 @@ export function Drive({ api, path }: { api: Api; path: string }) {
   const dragDepth = useRef(0);
 
   useEffect(() => setSelected(new Set()), [path]);
+  const [grid, setGrid] = useState(() => localStorage.getItem(GRID_KEY) === '1');
+  const [thumbnails, setThumbnails] = useState<Record<string, string>>({});
+  const hasMedia = dir.entries.some((e) => e.mime.startsWith('image/') || e.mime.startsWith('video/'));
+  useEffect(() => {
+    let current = true;
+    setThumbnails({});
+    if (hasMedia)
+      api.thumbnails(path).then(
+        (found) => current && setThumbnails(found),
+        () => {},
+      );
+    return () => {
+      current = false;
+    };
+  }, [api, path, hasMedia]);
   // Refresh when an upload lands here (the upload panel lives across folders).
   const reload = dir.reload;
   useEffect(() => onUploaded((folder) => folder === path && reload()), [onUploaded, path, reload]);
@@ -94,6 +111,16 @@ export function Drive({ api, path }: { api: Api; path: string }) {
         <button type="button" onClick={dir.reload} aria-label={t('drive.refresh')} title={t('drive.refresh')}>
           <Icon name="refresh" />
         </button>
+        <button
+          type="button"
+          aria-pressed={grid}
+          onClick={() => {
+            localStorage.setItem(GRID_KEY, grid ? '0' : '1');
+            setGrid(!grid);
+          }}
+        >
+          {t('drive.grid')}
+        </button>
         {chosen.length > 0 && (
           <span class="selection">
             <span class="muted" aria-live="polite">
@@ -146,8 +173,9 @@ export function Drive({ api, path }: { api: Api; path: string }) {
         onSort={setOrder}
         selected={selected}
         onSelect={setSelected}
-        onOpenFile={(file) => after(downloadFiles(api, [file]))}
         onDeleteKey={() => setDialog('delete')}
+        thumbnails={thumbnails}
+        grid={grid}
       />
       {dragging && (
         <div class="drop-overlay" aria-hidden="true">

@@ -1,6 +1,6 @@
 // The folder listing: sortable columns, checkboxes for multi-select, folders open in place,
-// files download on activation; the last row asks for the next page when it scrolls into view.
-import { DIRECTORY, type FileObject, type SortField, type SortOrder } from '../api/types.js';
+// files open in their viewer; the last row asks for the next page when it scrolls into view.
+import { DIRECTORY, type SortField, type SortOrder } from '../api/types.js';
 import { formatBytes, formatDate } from '../format.js';
 import { useI18n } from '../i18n/i18n.js';
 import { hrefFor, onLinkClick } from '../router.js';
@@ -14,11 +14,14 @@ interface Props {
   onSort(order: SortOrder): void;
   selected: Set<string>;
   onSelect(selected: Set<string>): void;
-  onOpenFile(file: FileObject): void;
   onDeleteKey(): void;
+  /** Thumbnail addresses by file uuid. */
+  thumbnails: Record<string, string>;
+  /** Cards with large thumbnails rather than rows. */
+  grid: boolean;
 }
 
-export function FileTable({ dir, order, onSort, selected, onSelect, onOpenFile, onDeleteKey }: Props) {
+export function FileTable({ dir, order, onSort, selected, onSelect, onDeleteKey, thumbnails, grid }: Props) {
   const { t, locale } = useI18n();
   const sentinel = useLoadMoreOnScroll(dir.loadMore, dir.entries.length);
 
@@ -53,7 +56,7 @@ export function FileTable({ dir, order, onSort, selected, onSelect, onOpenFile, 
         if (event.key === 'Delete' && selected.size > 0 && !(event.target instanceof HTMLInputElement && event.target.type === 'text')) onDeleteKey();
       }}
     >
-      <table class="files">
+      <table class={grid ? 'files grid' : 'files'}>
         <thead>
           <tr>
             <th class="check" scope="col">
@@ -83,15 +86,19 @@ export function FileTable({ dir, order, onSort, selected, onSelect, onOpenFile, 
                   />
                 </td>
                 <td class="name">
-                  <Icon name={isDir ? 'folder' : 'file'} />
+                  {thumbnails[entry.uuid] ? (
+                    <img class="thumb" src={thumbnails[entry.uuid]} alt="" loading="lazy" data-testid="thumbnail" />
+                  ) : (
+                    <Icon name={isDir ? 'folder' : 'file'} />
+                  )}
                   {isDir ? (
                     <a href={hrefFor({ view: 'drive', path: entry.path })} onClick={onLinkClick({ view: 'drive', path: entry.path })}>
                       {entry.name}
                     </a>
                   ) : (
-                    <button type="button" class="link file-name" title={t('drive.download')} onClick={() => onOpenFile(entry)}>
+                    <a class="file-name" href={hrefFor({ view: 'file', path: entry.path })} onClick={onLinkClick({ view: 'file', path: entry.path })}>
                       {entry.name}
-                    </button>
+                    </a>
                   )}
                 </td>
                 <td class="size">{isDir ? '' : formatBytes(entry.size)}</td>
