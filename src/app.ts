@@ -5,6 +5,7 @@ import { openDatabase, type Db } from './db/database.js';
 import { DownloadLinks } from './files/download-links.js';
 import { FilesRepo } from './files/files.repo.js';
 import { registerFileRoutes } from './http/files.routes.js';
+import { registerRecycleRoutes } from './http/recycle.routes.js';
 import { FilesService } from './files/files.service.js';
 import { registerDownloadRoutes } from './http/download.routes.js';
 import { registerWebUi } from './http/static.js';
@@ -59,7 +60,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     loginLimiter,
     offlineDailyTasks: config.offline.quota.dailyTasks,
   });
-  const files = new FilesService(db, new FilesRepo());
+  const files = new FilesService(db, new FilesRepo(), { recycleDays: config.recycleDays });
   const store = new LocalDiskBlobStore(layout.blobs);
   const contentLock = new ContentLock();
   const uploadUrl = () => `${config.publicUrl}/upload`;
@@ -93,6 +94,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     installSixpanWire(v1, users);
     registerUserRoutes(v1, users);
     registerFileRoutes(v1, files, links);
+    registerRecycleRoutes(v1, files);
     registerPreviewRoutes(v1, files, links);
     registerCommonRoutes(v1);
     registerStoreTokenRoutes(v1, storeToken);
@@ -108,11 +110,15 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   // Content no file references any more is freed after a grace period (an instant upload may
   // still want it); temporary files a crash left behind, and expired sessions, are swept at
   // start and then hourly.
+  // Recycle bin entries past OPENPAN_RECYCLE_DAYS are purged on the same schedule, before the
+  // collection: their content is freed once no entry, in a bin or not, references it.
   const collector = new BlobCollector(db, store, contentLock, CONTENT_GRACE_MS);
   collector.start(COLLECT_INTERVAL_MS, (err) => http.log.error({ err }, 'content collection failed'));
   await store.sweepTemp(TEMP_MAX_AGE_MS);
   await users.sweepExpiredSessions();
+  await files.purgeExpired();
   const sweeper = setInterval(() => {
+    files.purgeExpired().catch((err) => http.log.error({ err }, 'recycle bin purge failed'));
     store.sweepTemp(TEMP_MAX_AGE_MS).catch((err) => http.log.error({ err }, 'temporary file sweep failed'));
     users.sweepExpiredSessions().catch((err) => http.log.error({ err }, 'expired session sweep failed'));
   }, COLLECT_INTERVAL_MS);

@@ -27,6 +27,8 @@ export const ERRORS = {
   PARENT_NOT_FOUND: 404,
   USER_NOT_FOUND: 404,
   TASK_NOT_FOUND: 404,
+  /** recycle/restore or recycle/purge named an entry that is not in the user's recycle bin. */
+  RECYCLE_ENTRY_NOT_FOUND: 404,
   FILE_ALREADY_EXISTS: 409,
   /** The user already has a task of this torrent: the answer's `result.taskId` names it. */
   TASK_EXISTS: 409,

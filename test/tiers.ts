@@ -101,6 +101,8 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/engines/webtorrent-stall.test.ts': 'slow',
   'test/engines/webtorrent-swarm.test.ts': 'aria2c',
   'test/files.test.ts': 'slow',
+  'test/files/recycle-bin.test.ts': 'slow',
+  'test/files/search.test.ts': 'slow',
   'test/fuzz/api-bodies.test.ts': 'slow',
   'test/offline/e2e-crash.test.ts': 'server process',
   'test/offline/e2e-malformed.test.ts': 'slow',

@@ -1,10 +1,12 @@
 // The command line's one client for the 6pan v1 API (API.md) and the upload service (UPLOAD.md).
 
 import type {
+  BinPage,
   BlockAnswer,
   FilePage,
   ParsedFile,
   ParseUrlResult,
+  SearchPage,
   SixpanFile,
   SixpanParse,
   SixpanTask,
@@ -22,7 +24,7 @@ export type FileObject = SixpanFile;
 export type TaskObject = SixpanTask;
 export type ParseResult = SixpanParse;
 export type UserInfo = SixpanUser;
-export type { BlockAnswer, FilePage, ParsedFile, ParseUrlResult, TaskDetail, TaskFileDetail, TaskRange, UploadTicket };
+export type { BinPage, BlockAnswer, FilePage, SearchPage, ParsedFile, ParseUrlResult, TaskDetail, TaskFileDetail, TaskRange, UploadTicket };
 
 export interface OfflineStartRequest {
   taskHash: string;
@@ -157,8 +159,31 @@ export class ApiClient {
     return this.call('/v1/files/createDirectory', { path });
   }
 
-  remove(paths: string[]): Promise<boolean> {
-    return this.call('/v1/files/remove', { path: paths });
+  /** Into the recycle bin, or for good with `permanent`. */
+  remove(paths: string[], permanent = false): Promise<boolean> {
+    return this.call('/v1/files/remove', permanent ? { path: paths, permanent: true } : { path: paths });
+  }
+
+  // ---- recycle bin and search ----
+
+  binPage(req: { page?: number; pageSize?: number } = {}): Promise<BinPage> {
+    return this.call('/v1/recycle/page', req);
+  }
+
+  binRestore(uuids: string[]): Promise<FileObject[]> {
+    return this.call('/v1/recycle/restore', { uuid: uuids });
+  }
+
+  binPurge(uuids: string[]): Promise<boolean> {
+    return this.call('/v1/recycle/purge', { uuid: uuids });
+  }
+
+  binClear(): Promise<{ purged: number }> {
+    return this.call('/v1/recycle/clear', {});
+  }
+
+  search(req: { query: string; type?: string; page?: number; pageSize?: number }): Promise<SearchPage> {
+    return this.call('/v1/files/search', req);
   }
 
   download(path: string): Promise<{ downloadAddress: string; expires: number }> {

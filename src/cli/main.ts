@@ -7,12 +7,14 @@ import { helpText, usageLine, type Command } from './command.js';
 import { fileCommands } from './commands/files.js';
 import { fsck } from './commands/fsck.js';
 import { offlineCommands } from './commands/offline.js';
+import { search } from './commands/search.js';
 import { sessionCommands } from './commands/session.js';
+import { trashCommands } from './commands/trash.js';
 import { upload } from './commands/upload.js';
 import { userCommands } from './commands/users.js';
 import { describeError } from './errors.js';
 
-const COMMANDS: Command[] = [...userCommands, fsck, ...sessionCommands, upload, ...fileCommands, ...offlineCommands];
+const COMMANDS: Command[] = [...userCommands, fsck, ...sessionCommands, upload, ...fileCommands, ...trashCommands, search, ...offlineCommands];
 
 function version(): string {
   // ../../package.json from both src/cli/main.ts and dist/cli/main.js.
