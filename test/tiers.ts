@@ -83,6 +83,7 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/cli/files.test.ts': 'cli process',
   'test/cli/offline.test.ts': 'cli process',
   'test/cli/session.test.ts': 'cli process',
+  'test/cli/trash.test.ts': 'cli process',
   'test/cli/upload.test.ts': 'cli process',
   'test/clients/accelerider-sixcloud.test.ts': 'slow',
   'test/clients/halalcloud-qt.test.ts': 'slow',
