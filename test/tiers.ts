@@ -138,6 +138,7 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/upload/timeouts.test.ts': 'slow',
   'test/web/edit-task.test.ts': 'chromium',
   'test/web/sign-out.test.ts': 'chromium',
+  'test/web/trash-search.test.ts': 'chromium',
   'test/web/ui.test.ts': 'chromium',
 };
 

@@ -1,7 +1,21 @@
 // The 6pan v1 API over fetch: every call is a POST with a JSON body answered in the envelope
 // {status, success, code, result}. Failures become ApiError with the stable code, which the UI
 // turns into words (i18n) rather than showing the server's English sentence.
-import type { FileObject, FilePage, LoginResult, ParseResult, SortOrder, TaskDetail, StoreTokenResult, TaskObject, TaskRange, UserInfo } from './types.js';
+import type {
+  BinPage,
+  FileObject,
+  FilePage,
+  LoginResult,
+  ParseResult,
+  SearchKind,
+  SearchPage,
+  SortOrder,
+  TaskDetail,
+  StoreTokenResult,
+  TaskObject,
+  TaskRange,
+  UserInfo,
+} from './types.js';
 
 export class ApiError extends Error {
   constructor(
@@ -109,8 +123,24 @@ export class Api {
   copy(uuids: string[], destPath: string): Promise<boolean> {
     return this.call('/v1/files/copy', { uuid: uuids, destPath });
   }
+  /** Into the recycle bin. */
   remove(uuids: string[]): Promise<boolean> {
     return this.call('/v1/files/remove', { uuid: uuids });
+  }
+  search(query: string, kind: SearchKind | '', page: number, pageSize: number): Promise<SearchPage> {
+    return this.call('/v1/files/search', { query, page, pageSize, ...(kind ? { type: kind } : {}) });
+  }
+  binPage(page: number, pageSize: number): Promise<BinPage> {
+    return this.call('/v1/recycle/page', { page, pageSize });
+  }
+  binRestore(uuids: string[]): Promise<FileObject[]> {
+    return this.call('/v1/recycle/restore', { uuid: uuids });
+  }
+  binPurge(uuids: string[]): Promise<boolean> {
+    return this.call('/v1/recycle/purge', { uuid: uuids });
+  }
+  binClear(): Promise<{ purged: number }> {
+    return this.call('/v1/recycle/clear', {});
   }
   downloadAddress(uuid: string): Promise<{ downloadAddress: string; expires: number }> {
     return this.call('/v1/files/download', { uuid });

@@ -8,9 +8,11 @@ export const DIRECTORY = 1;
 import type { SixpanFile, SixpanParse, SixpanTask, SixpanUser, StoreTokenResult } from '../../../src/http/sixpan/schemas.js';
 
 export type {
+  BinPage,
   BlockAnswer,
   FilePage,
   ParsedFile,
+  SearchPage,
   StoreTokenResult,
   TaskDetail,
   TaskFileDetail,
@@ -23,6 +25,10 @@ export type UserInfo = SixpanUser;
 /** parseTorrent / parseUrl: one download the user may start. */
 export type ParseResult = SixpanParse;
 export type TaskObject = SixpanTask;
+
+/** What files/search filters by (src/files/search.ts). */
+export const SEARCH_KINDS = ['video', 'audio', 'image', 'document', 'archive'] as const;
+export type SearchKind = (typeof SEARCH_KINDS)[number];
 
 export interface LoginResult {
   token: string;
