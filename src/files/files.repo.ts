@@ -359,11 +359,14 @@ export class FilesRepo {
     const kind = opts.kind
       ? sql`AND f.type = ${FILE} AND (lower(f.ext) IN (${sql.join(opts.kind.exts)})${opts.kind.mimePrefix ? sql` OR f.mime LIKE ${`${opts.kind.mimePrefix}%`}` : sql``})`
       : sql``;
-    const live = sql`f.user_id = ${userId} AND f.path < ${BIN_PATH_PREFIX} ${kind}`;
     const indexed = [...opts.text].length >= TRIGRAM;
+    // The index's matches drive the join (CROSS JOIN keeps that order): the planner would
+    // otherwise walk the user's every entry on (user_id, path) and probe the index for each.
+    // The scan walks files by rowid (`+user_id` keeps it off that index) so a page stops early.
     const from = indexed
-      ? sql`files_name_fts JOIN files f ON f.id = files_name_fts.rowid WHERE files_name_fts MATCH ${ftsPhrase(opts.text)} AND ${live}`
-      : sql`files f WHERE f.name LIKE ${likePattern(opts.text)} ESCAPE '\\' AND ${live}`;
+      ? sql`files_name_fts CROSS JOIN files f ON f.id = files_name_fts.rowid
+            WHERE files_name_fts MATCH ${ftsPhrase(opts.text)} AND f.user_id = ${userId} AND f.path < ${BIN_PATH_PREFIX} ${kind}`
+      : sql`files f WHERE f.name LIKE ${likePattern(opts.text)} ESCAPE '\\' AND +f.user_id = ${userId} AND f.path < ${BIN_PATH_PREFIX} ${kind}`;
     const order = indexed ? sql`files_name_fts.rowid DESC` : sql`f.id DESC`;
     const rows = await sql<FileRowWithParent>`
       SELECT f.*, (SELECT p.uuid FROM files p WHERE p.id = f.parent_id) AS parent_uuid
