@@ -79,7 +79,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const PURGE_BATCH = 100;
 
 /** Search results counted at most (a broad query on a huge drive stays fast); totalCountCapped says when more matched. */
-const SEARCH_COUNT_CAP = 10_000;
+const SEARCH_COUNT_CAP = 1_000;
 
 export interface SearchResult {
   list: FileObject[];

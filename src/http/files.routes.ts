@@ -254,7 +254,7 @@ export function registerFileRoutes(app: FastifyInstance, files: FilesService, li
       result: SearchPageSchema,
       summary: 'Files and directories whose name contains `query` (any case), newest first',
       description:
-        '`query` (or `name`): the text, at least one character; `type`: video, audio, image, document or archive keeps files of that kind (by extension or media type); `page` from 1, `pageSize` default 100, at most 999. Entries in the recycle bin are not found. `totalCount` counts at most 10,000 (`totalCountCapped` then is true).',
+        '`query` (or `name`): the text, at least one character; `type`: video, audio, image, document or archive keeps files of that kind (by extension or media type); `page` from 1, `pageSize` default 100, at most 999. Entries in the recycle bin are not found. `totalCount` counts at most 1,000 (`totalCountCapped` then is true).',
     },
     async ({ user, body }) => {
       const found = await files.search(user.id, {

@@ -159,7 +159,7 @@ export const SearchPageSchema = Type.Object(
     list: Type.Array(FileSchema),
     page: Int(),
     pageSize: Int(),
-    totalCount: Int('Entries found; at most 10,000 are counted (totalCountCapped then says so)'),
+    totalCount: Int('Entries found; at most 1,000 are counted (totalCountCapped then says so)'),
     totalPage: Int(),
     totalCountCapped: Type.Boolean({ description: 'More entries match than totalCount says' }),
   },
