@@ -7,6 +7,7 @@ import { openDatabase, type Db } from './db/database.js';
 import { DownloadLinks } from './files/download-links.js';
 import { FilesRepo } from './files/files.repo.js';
 import { registerFileRoutes } from './http/files.routes.js';
+import { registerRecycleRoutes } from './http/recycle.routes.js';
 import { FilesService } from './files/files.service.js';
 import { registerDownloadRoutes } from './http/download.routes.js';
 import { registerWebUi } from './http/static.js';
@@ -93,7 +94,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     offlineDailyTasks: config.offline.quota.dailyTasks,
   });
   const appPasswords = new AppPasswords(new AppPasswordsRepo(db), users);
-  const files = new FilesService(db, new FilesRepo(), { maxEntries: config.maxEntries });
+  const files = new FilesService(db, new FilesRepo(), { maxEntries: config.maxEntries, recycleDays: config.recycleDays });
   const store = new LocalDiskBlobStore(layout.blobs);
   const contentLock = new ContentLock();
   const uploadUrl = () => `${config.publicUrl}/upload`;
@@ -180,6 +181,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     registerFileRoutes(v1, files, links);
     registerZipRoutes(v1, files, zipLinks);
     registerShareRoutes(v1, shares);
+    registerRecycleRoutes(v1, files);
     registerPreviewRoutes(v1, files, links);
     registerCommonRoutes(v1);
     registerStoreTokenRoutes(v1, storeToken);
@@ -224,10 +226,14 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   // Content no file references any more is freed after a grace period (an instant upload may
   // still want it); temporary files a crash left behind, and expired sessions, are swept at
   // start and then hourly.
+  // Recycle bin entries past OPENPAN_RECYCLE_DAYS are purged on the same schedule, before the
+  // collection: their content is freed once no entry, in a bin or not, references it.
   collector.start(COLLECT_INTERVAL_MS, (err) => http.log.error({ err }, 'content collection failed'));
   lastSweep = { at: Date.now(), tempFilesRemoved: await store.sweepTemp(TEMP_MAX_AGE_MS), error: null };
   await users.sweepExpiredSessions();
+  await files.purgeExpired();
   const sweeper = setInterval(() => {
+    files.purgeExpired().catch((err) => http.log.error({ err }, 'recycle bin purge failed'));
     store.sweepTemp(TEMP_MAX_AGE_MS).then(
       (removed) => {
         lastSweep = { at: Date.now(), tempFilesRemoved: removed, error: null };

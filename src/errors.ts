@@ -35,6 +35,8 @@ export const ERRORS = {
   JOB_NOT_FOUND: 404,
   /** No such share, or it was removed, or everything it gave is gone. */
   SHARE_NOT_FOUND: 404,
+  /** recycle/restore or recycle/purge named an entry that is not in the user's recycle bin. */
+  RECYCLE_ENTRY_NOT_FOUND: 404,
   FILE_ALREADY_EXISTS: 409,
   /** The user already has a task of this torrent: the answer's `result.taskId` names it. */
   TASK_EXISTS: 409,

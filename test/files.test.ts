@@ -221,11 +221,11 @@ describe('file tree', () => {
     assert.equal(blob.refs, 2);
   });
 
-  test('remove is recursive, frees space and drops blob references', async () => {
+  test('remove with permanent is recursive, frees space and drops blob references at once', async () => {
     await putFile(s, s.admin, '/rm/a/b/c.txt', 'remove me please');
     const etag = etagOf(Buffer.from('remove me please'));
     const before = (await s.admin.call('/v1/user/info')).spaceUsed;
-    assert.equal(await s.admin.call('/v1/files/remove', { path: ['/rm'] }), true);
+    assert.equal(await s.admin.call('/v1/files/remove', { path: ['/rm'], permanent: true }), true);
     assert.equal(before - (await s.admin.call('/v1/user/info')).spaceUsed, 16);
     assert.equal(await codeOf(s.admin.call('/v1/files/get', { path: '/rm/a/b/c.txt' })), 'FILE_NOT_FOUND');
     const blob = await s.openpan.db.selectFrom('blobs').selectAll().where('id', '=', etag).executeTakeFirstOrThrow();
@@ -672,7 +672,7 @@ describe('createFiles (an import of many files)', () => {
 });
 
 describe('big trees', () => {
-  test('moving and removing a folder of 100,000 files keeps counts, paths and space exact', async () => {
+  test('moving, removing to the bin and purging a folder of 100,000 files keeps counts, paths and space exact', async () => {
     const s = await startServer();
     try {
       const dir = await s.admin.call('/v1/files/createDirectory', { path: '/big/folder' });
@@ -698,7 +698,19 @@ describe('big trees', () => {
       let blob = await s.openpan.db.selectFrom('blobs').select('refs').executeTakeFirstOrThrow();
       assert.equal(blob.refs, 200000);
 
+      // To the bin: names free at once, space and references kept until purged.
       await s.admin.call('/v1/files/remove', { path: ['/elsewhere', '/big'] });
+      assert.deepEqual((await s.admin.call('/v1/files/page', { path: '/' })).list, []);
+      assert.equal(await codeOf(s.admin.call('/v1/files/get', { path: '/big/folder/f7.bin' })), 'FILE_NOT_FOUND');
+      assert.equal((await s.admin.call('/v1/user/info')).spaceUsed, 2000000);
+      blob = await s.openpan.db.selectFrom('blobs').select('refs').executeTakeFirstOrThrow();
+      assert.equal(blob.refs, 200000);
+      const bin = await s.admin.call('/v1/recycle/page', {});
+      assert.equal(bin.totalCount, 2);
+      assert.equal(bin.totalSize, 2000000);
+      await s.admin.call('/v1/files/createDirectory', { path: '/big/folder' });
+
+      assert.deepEqual(await s.admin.call('/v1/recycle/clear', {}), { purged: 2 });
       assert.equal((await s.admin.call('/v1/user/info')).spaceUsed, 0);
       blob = await s.openpan.db.selectFrom('blobs').select('refs').executeTakeFirstOrThrow();
       assert.equal(blob.refs, 0);
@@ -706,7 +718,9 @@ describe('big trees', () => {
         .selectFrom('files')
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .executeTakeFirstOrThrow();
-      assert.equal(Number(left.n), 0);
+      assert.equal(Number(left.n), 2, 'only the new /big/folder is left');
+      const binCounts = await s.openpan.db.selectFrom('dir_stats').select('dir_id').where('dir_id', '<', 0).execute();
+      assert.deepEqual(binCounts, []);
     } finally {
       await s.close();
     }

@@ -2,11 +2,13 @@
 
 import type {
   AppPassword,
+  BinPage,
   BlockAnswer,
   CreatedAppPassword,
   FilePage,
   ParsedFile,
   ParseUrlResult,
+  SearchPage,
   SixpanFile,
   SixpanParse,
   SixpanTask,
@@ -24,7 +26,20 @@ export type FileObject = SixpanFile;
 export type TaskObject = SixpanTask;
 export type ParseResult = SixpanParse;
 export type UserInfo = SixpanUser;
-export type { AppPassword, BlockAnswer, CreatedAppPassword, FilePage, ParsedFile, ParseUrlResult, TaskDetail, TaskFileDetail, TaskRange, UploadTicket };
+export type {
+  AppPassword,
+  BinPage,
+  BlockAnswer,
+  CreatedAppPassword,
+  FilePage,
+  SearchPage,
+  ParsedFile,
+  ParseUrlResult,
+  TaskDetail,
+  TaskFileDetail,
+  TaskRange,
+  UploadTicket,
+};
 
 export interface OfflineStartRequest {
   taskHash: string;
@@ -171,8 +186,31 @@ export class ApiClient {
     return this.call('/v1/files/createDirectory', { path });
   }
 
-  remove(paths: string[]): Promise<boolean> {
-    return this.call('/v1/files/remove', { path: paths });
+  /** Into the recycle bin, or for good with `permanent`. */
+  remove(paths: string[], permanent = false): Promise<boolean> {
+    return this.call('/v1/files/remove', permanent ? { path: paths, permanent: true } : { path: paths });
+  }
+
+  // ---- recycle bin and search ----
+
+  binPage(req: { page?: number; pageSize?: number } = {}): Promise<BinPage> {
+    return this.call('/v1/recycle/page', req);
+  }
+
+  binRestore(uuids: string[]): Promise<FileObject[]> {
+    return this.call('/v1/recycle/restore', { uuid: uuids });
+  }
+
+  binPurge(uuids: string[]): Promise<boolean> {
+    return this.call('/v1/recycle/purge', { uuid: uuids });
+  }
+
+  binClear(): Promise<{ purged: number }> {
+    return this.call('/v1/recycle/clear', {});
+  }
+
+  search(req: { query: string; type?: string; page?: number; pageSize?: number }): Promise<SearchPage> {
+    return this.call('/v1/files/search', req);
   }
 
   download(path: string): Promise<{ downloadAddress: string; expires: number }> {

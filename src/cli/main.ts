@@ -10,7 +10,9 @@ import { fileCommands } from './commands/files.js';
 import { fsck } from './commands/fsck.js';
 import { offlineCommands } from './commands/offline.js';
 import { shareCommands } from './commands/share.js';
+import { search } from './commands/search.js';
 import { sessionCommands } from './commands/session.js';
+import { trashCommands } from './commands/trash.js';
 import { upload } from './commands/upload.js';
 import { userCommands } from './commands/users.js';
 import { describeError } from './errors.js';
@@ -22,6 +24,8 @@ const COMMANDS: Command[] = [
   ...appPasswordCommands,
   upload,
   ...fileCommands,
+  ...trashCommands,
+  search,
   ...offlineCommands,
   ...adminCommands,
   ...shareCommands,

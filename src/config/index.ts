@@ -37,6 +37,8 @@ export interface Config {
   uploadTokenTtlMs: number;
   /** Partial uploads untouched for this long are removed, ms. */
   uploadExpiryMs: number;
+  /** Days a removed entry stays in the recycle bin; 0: no bin. */
+  recycleDays: number;
   logLevel: string;
   /** Failed logins per account within the window before it is refused (0: no limit). */
   loginMaxFailures: number;
@@ -111,6 +113,7 @@ export function loadConfig(env: Env = process.env): Config {
     downloadUrlTtlMs: s.OPENPAN_DOWNLOAD_URL_TTL * 1000,
     uploadTokenTtlMs: s.OPENPAN_UPLOAD_TOKEN_TTL * 1000,
     uploadExpiryMs: s.OPENPAN_UPLOAD_EXPIRY * 1000,
+    recycleDays: s.OPENPAN_RECYCLE_DAYS,
     logLevel: s.OPENPAN_LOG_LEVEL,
     loginMaxFailures: s.OPENPAN_LOGIN_MAX_FAILURES,
     loginWindowMs: s.OPENPAN_LOGIN_WINDOW * 1000,

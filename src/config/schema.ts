@@ -59,6 +59,12 @@ export const ConfigSchema = Type.Object({
     docDefault: '`86400` (24 h)',
     description: 'partial uploads untouched for this long are deleted, seconds',
   }),
+  OPENPAN_RECYCLE_DAYS: Type.Integer({
+    minimum: 0,
+    default: 30,
+    description:
+      "days a removed file or folder stays in its owner's recycle bin (still counting toward their space) before the hourly collection deletes it for good; `0` = no bin, removals are final",
+  }),
   OPENPAN_HEADERS_TIMEOUT: Type.Integer({
     minimum: 0,
     default: 60,

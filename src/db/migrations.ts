@@ -452,6 +452,50 @@ const migrations: Record<string, Migration> = {
         BEGIN DELETE FROM qbt_torrents WHERE task_id = OLD.task_id; END`.execute(db);
     },
   },
+  '0013_recycle_bin': {
+    async up(db: Kysely<any>) {
+      // A removed entry goes to its owner's recycle bin with its subtree (files/files.repo.ts,
+      // moveToBin): its row gets parent_id = -id and the bin path `~<id>` (live paths start with
+      // "/"), so names and paths are free again at once; these columns say when and from where.
+      await db.schema
+        .alterTable('files')
+        .addColumn('trashed_at', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable('files')
+        .addColumn('trash_origin', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
+      await db.schema
+        .alterTable('files')
+        .addColumn('trash_size', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+      // The hourly purge of expired bin entries reads only the bin's top entries.
+      await sql`CREATE INDEX files_trashed_at ON files (trashed_at) WHERE trashed_at > 0`.execute(db);
+    },
+  },
+  '0014_file_name_search': {
+    async up(db: Kysely<any>) {
+      // Substring search on names (files/search.ts): an FTS5 index of trigrams over files.name,
+      // external content (the names are stored once, in files), kept in step by triggers so every
+      // writer of files — set-based copies included — updates it. Moves rewrite paths, not names:
+      // they cost the index nothing.
+      await sql`CREATE VIRTUAL TABLE files_name_fts USING fts5(name, content='files', content_rowid='id', tokenize='trigram')`.execute(db);
+      await sql`
+        CREATE TRIGGER files_name_fts_insert AFTER INSERT ON files BEGIN
+          INSERT INTO files_name_fts (rowid, name) VALUES (NEW.id, NEW.name);
+        END`.execute(db);
+      await sql`
+        CREATE TRIGGER files_name_fts_delete AFTER DELETE ON files BEGIN
+          INSERT INTO files_name_fts (files_name_fts, rowid, name) VALUES ('delete', OLD.id, OLD.name);
+        END`.execute(db);
+      await sql`
+        CREATE TRIGGER files_name_fts_rename AFTER UPDATE OF name ON files WHEN OLD.name <> NEW.name BEGIN
+          INSERT INTO files_name_fts (files_name_fts, rowid, name) VALUES ('delete', OLD.id, OLD.name);
+          INSERT INTO files_name_fts (rowid, name) VALUES (NEW.id, NEW.name);
+        END`.execute(db);
+      await sql`INSERT INTO files_name_fts (files_name_fts) VALUES ('rebuild')`.execute(db);
+    },
+  },
 };
 
 /**

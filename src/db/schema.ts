@@ -52,9 +52,9 @@ export interface FilesTable {
   id: Generated<number>;
   uuid: string;
   user_id: number;
-  /** Row id of the parent directory; 0 for entries directly under the root. */
+  /** Row id of the parent directory; 0 for entries directly under the root; -id for an entry at the top of the recycle bin. */
   parent_id: number;
-  /** Full path from the user's root, e.g. "/Movies/a.mkv". */
+  /** Full path from the user's root, e.g. "/Movies/a.mkv"; in the recycle bin `~<id of the top entry>/…` (db/sql.ts). */
   path: string;
   /** In NFC (names/file-names.ts). */
   name: string;
@@ -73,6 +73,12 @@ export interface FilesTable {
   atime: number;
   version: number;
   locking: number;
+  /** When the entry went to the recycle bin; 0 for every other row (its descendants in the bin included). */
+  trashed_at: Generated<number>;
+  /** The path the entry had when it went to the bin (where a restore puts it back); "" for every other row. */
+  trash_origin: Generated<string>;
+  /** Bytes of the files the entry held when it went to the bin (its own size for a file); 0 for every other row. */
+  trash_size: Generated<number>;
 }
 
 export interface BlobsTable {

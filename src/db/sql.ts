@@ -23,3 +23,14 @@ const ROWS_PER_STATEMENT = 500;
 export function* statementSlices<T>(items: readonly T[]): Generator<T[]> {
   for (let at = 0; at < items.length; at += ROWS_PER_STATEMENT) yield items.slice(at, at + ROWS_PER_STATEMENT);
 }
+
+/**
+ * Entries in the recycle bin live under paths `~<id>` (the id of the entry that was removed) and
+ * below: no live path (they all start with "/") can clash with them, and `path < '~'` tells live
+ * rows from binned ones on the (user_id, path) index.
+ */
+export const BIN_PATH_PREFIX = '~';
+
+export function binPath(topId: number): string {
+  return `${BIN_PATH_PREFIX}${topId}`;
+}

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { randomUuidSql, statementSlices, subtreeBounds } from '../db/sql.js';
+import { BIN_PATH_PREFIX, binPath, randomUuidSql, statementSlices, subtreeBounds } from '../db/sql.js';
 import { DIRECTORY, FILE, type DirRef, type FileRow, type FileRowWithParent } from './file-object.js';
+import { ftsPhrase, likePattern, TRIGRAM, type KindFilter } from './search.js';
 import { childPath } from '../names/file-names.js';
 import { nameSortKey } from '../names/sort-key.js';
 
@@ -38,8 +39,9 @@ export class FilesRepo {
     return q.selectFrom('files as f').leftJoin('files as p', 'p.id', 'f.parent_id').selectAll('f').select('p.uuid as parent_uuid');
   }
 
+  /** A live entry (not in the recycle bin) by its uuid. */
   byUuid(q: Db, userId: number, uuid: string): Promise<FileRowWithParent | undefined> {
-    return this.selectWithParent(q).where('f.uuid', '=', uuid).where('f.user_id', '=', userId).executeTakeFirst();
+    return this.selectWithParent(q).where('f.uuid', '=', uuid).where('f.user_id', '=', userId).where('f.path', '<', BIN_PATH_PREFIX).executeTakeFirst();
   }
 
   /** Whether the user's file `uuid` holds content `etag` (one lookup on the uuid index). */
@@ -51,6 +53,7 @@ export class FilesRepo {
       .where('user_id', '=', userId)
       .where('type', '=', FILE)
       .where('store_id', '=', etag)
+      .where('path', '<', BIN_PATH_PREFIX)
       .executeTakeFirst();
     return row !== undefined;
   }
@@ -244,19 +247,109 @@ export class FilesRepo {
 
   /** Moves/renames one entry and rewrites the paths and depths of all its descendants. */
   async relocate(q: Db, userId: number, row: { id: number; path: string; depth: number }, to: DirRef, name: string, now: number): Promise<void> {
-    const newPath = childPath(to.path, name);
-    const depthDelta = to.depth + 1 - row.depth;
+    await this.reparent(
+      q,
+      userId,
+      row,
+      { parentId: to.id, path: childPath(to.path, name), depth: to.depth + 1 },
+      { name, name_key: nameSortKey(name), mtime: now },
+    );
+  }
+
+  /**
+   * Puts an entry and its subtree in the recycle bin: the entry's parent becomes -id and its path
+   * `~<id>`, so its name and every path below it are free at once. Blob references and space are
+   * untouched (the bin's content stays charged until purged). Two statements, as a move.
+   */
+  async moveToBin(q: Db, userId: number, row: { id: number; path: string; depth: number }, size: number, now: number): Promise<void> {
+    await this.reparent(q, userId, row, { parentId: -row.id, path: binPath(row.id), depth: 1 }, { trashed_at: now, trash_origin: row.path, trash_size: size });
+  }
+
+  /** Takes a bin entry out of the bin into `to` as `name` (its subtree follows); mtimes are kept. */
+  async restoreFromBin(q: Db, userId: number, row: { id: number; path: string; depth: number }, to: DirRef, name: string): Promise<void> {
+    await this.reparent(
+      q,
+      userId,
+      row,
+      { parentId: to.id, path: childPath(to.path, name), depth: to.depth + 1 },
+      { name, name_key: nameSortKey(name), trashed_at: 0, trash_origin: '', trash_size: 0 },
+    );
+    await this.dropBinCounts(q, userId, row.id);
+  }
+
+  /** The dir_stats row the move triggers keep for a bin entry's pseudo-parent (-id): gone with the entry. */
+  async dropBinCounts(q: Db, userId: number, topId: number): Promise<void> {
+    await q.deleteFrom('dir_stats').where('user_id', '=', userId).where('dir_id', '=', -topId).execute();
+  }
+
+  private async reparent(
+    q: Db,
+    userId: number,
+    row: { id: number; path: string; depth: number },
+    to: { parentId: number; path: string; depth: number },
+    set: Partial<{ name: string; name_key: string; mtime: number; trashed_at: number; trash_origin: string; trash_size: number }>,
+  ): Promise<void> {
     const { low, high } = subtreeBounds(row.path);
     await q
       .updateTable('files')
-      .set({ parent_id: to.id, name, name_key: nameSortKey(name), path: newPath, depth: to.depth + 1, mtime: now })
+      .set({ ...set, parent_id: to.parentId, path: to.path, depth: to.depth })
       .where('id', '=', row.id)
       .execute();
     await sql`
       UPDATE files SET
-        path = ${newPath} || substr(path, length(${row.path}) + 1),
-        depth = depth + ${depthDelta}
+        path = ${to.path} || substr(path, length(${row.path}) + 1),
+        depth = depth + ${to.depth - row.depth}
       WHERE user_id = ${userId} AND path > ${low} AND path < ${high}`.execute(q);
+  }
+
+  /** A top entry of the user's recycle bin by its uuid. */
+  binEntry(q: Db, userId: number, uuid: string): Promise<FileRowWithParent | undefined> {
+    return q
+      .selectFrom('files as f')
+      .selectAll('f')
+      .select(sql<string>`''`.as('parent_uuid'))
+      .where('f.uuid', '=', uuid)
+      .where('f.user_id', '=', userId)
+      .where('f.parent_id', '<', 0)
+      .executeTakeFirst();
+  }
+
+  /** The top entries of the user's recycle bin, the most recently removed first. */
+  binEntries(q: Db, userId: number, opts: { offset: number; limit: number }): Promise<FileRowWithParent[]> {
+    return q
+      .selectFrom('files as f')
+      .selectAll('f')
+      .select(sql<string>`''`.as('parent_uuid'))
+      .where('f.user_id', '=', userId)
+      .where('f.parent_id', '<', 0)
+      .orderBy('f.trashed_at', 'desc')
+      .orderBy('f.id', 'desc')
+      .limit(opts.limit)
+      .offset(opts.offset)
+      .execute();
+  }
+
+  /** How many entries the user's bin holds at its top, and the bytes of the files in it. */
+  async binTotals(q: Db, userId: number): Promise<{ entries: number; bytes: number }> {
+    const row = await q
+      .selectFrom('files')
+      .select([sql<number>`count(*)`.as('entries'), sql<number>`coalesce(sum(trash_size), 0)`.as('bytes')])
+      .where('user_id', '=', userId)
+      .where('parent_id', '<', 0)
+      .executeTakeFirstOrThrow();
+    return { entries: Number(row.entries), bytes: Number(row.bytes) };
+  }
+
+  /** Bin entries (of any user) removed at or before `before`, the oldest first. */
+  expiredBinEntries(q: Db, before: number, limit: number): Promise<Array<{ id: number; user_id: number; uuid: string }>> {
+    return q
+      .selectFrom('files')
+      .select(['id', 'user_id', 'uuid'])
+      .where('trashed_at', '>', 0)
+      .where('trashed_at', '<=', before)
+      .orderBy('trashed_at')
+      .limit(limit)
+      .execute();
   }
 
   /**
@@ -288,6 +381,36 @@ export class FilesRepo {
         FROM files f
         WHERE f.user_id = ${userId} AND f.path > ${low} AND f.path < ${high} AND f.depth = ${depth}`.execute(q);
     }
+  }
+
+  /**
+   * Live entries of the user whose name contains `text` (any case), newest first, and how many
+   * there are up to `countCap` (+1 when there are more). Three characters or more: the trigram
+   * index (migration 0008), which hands matches out by rowid, so a page needs no sort. Shorter:
+   * a scan of the user's names with LIKE (case-insensitive for ASCII only, as SQLite's LIKE).
+   */
+  async searchByName(
+    q: Db,
+    userId: number,
+    opts: { text: string; kind: KindFilter | null; offset: number; limit: number; countCap: number },
+  ): Promise<{ rows: FileRowWithParent[]; count: number }> {
+    const kind = opts.kind
+      ? sql`AND f.type = ${FILE} AND (lower(f.ext) IN (${sql.join(opts.kind.exts)})${opts.kind.mimePrefix ? sql` OR f.mime LIKE ${`${opts.kind.mimePrefix}%`}` : sql``})`
+      : sql``;
+    const indexed = [...opts.text].length >= TRIGRAM;
+    // The index's matches drive the join (CROSS JOIN keeps that order): the planner would
+    // otherwise walk the user's every entry on (user_id, path) and probe the index for each.
+    // The scan walks files by rowid (`+user_id` keeps it off that index) so a page stops early.
+    const from = indexed
+      ? sql`files_name_fts CROSS JOIN files f ON f.id = files_name_fts.rowid
+            WHERE files_name_fts MATCH ${ftsPhrase(opts.text)} AND f.user_id = ${userId} AND f.path < ${BIN_PATH_PREFIX} ${kind}`
+      : sql`files f WHERE f.name LIKE ${likePattern(opts.text)} ESCAPE '\\' AND +f.user_id = ${userId} AND f.path < ${BIN_PATH_PREFIX} ${kind}`;
+    const order = indexed ? sql`files_name_fts.rowid DESC` : sql`f.id DESC`;
+    const rows = await sql<FileRowWithParent>`
+      SELECT f.*, (SELECT p.uuid FROM files p WHERE p.id = f.parent_id) AS parent_uuid
+      FROM ${from} ORDER BY ${order} LIMIT ${opts.limit} OFFSET ${opts.offset}`.execute(q);
+    const counted = await sql<{ n: number }>`SELECT count(*) AS n FROM (SELECT 1 FROM ${from} LIMIT ${opts.countCap + 1})`.execute(q);
+    return { rows: rows.rows, count: Number(counted.rows[0]?.n ?? 0) };
   }
 
   async addSpace(q: Db, userId: number, bytes: number): Promise<boolean> {

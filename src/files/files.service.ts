@@ -6,6 +6,7 @@ import { AppError, isAppError } from '../errors.js';
 import { DIRECTORY, FILE, ROOT_DIR, fileObject, rootObject, type DirRef, type FileObject, type FileRowWithParent } from './file-object.js';
 import type { FilesRepo, SortField } from './files.repo.js';
 import { copySubtreeInSlices, removeSubtreeInSlices, SLICE_ENTRIES } from './subtree-chunks.js';
+import { kindFilter, searchText } from './search.js';
 import { MAX_DEPTH, TORRENT_FOLDER, assertName, extOf, isTorrentAlias, numberedName, pathSegments } from '../names/file-names.js';
 
 /** How a client names an entry: by uuid or by path. */
@@ -83,6 +84,51 @@ export interface ListResult {
 }
 
 const MAX_PAGE_SIZE = 999;
+/** OPENPAN_RECYCLE_DAYS's default (config/schema.ts). */
+const DEFAULT_RECYCLE_DAYS = 30;
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Bin entries purged per transaction by the hourly purge. */
+const PURGE_BATCH = 100;
+
+/** Search results counted at most (a broad query on a huge drive stays fast); totalCountCapped says when more matched. */
+const SEARCH_COUNT_CAP = 1_000;
+
+export interface SearchResult {
+  list: FileObject[];
+  page: number;
+  pageSize: number;
+  totalCount: number;
+  totalPage: number;
+  totalCountCapped: boolean;
+}
+
+/** An entry at the top of the recycle bin, as recycle/page lists it. */
+export interface BinEntry {
+  uuid: string;
+  name: string;
+  ext: string;
+  mime: string;
+  type: number;
+  /** Bytes of the files it holds (its own size for a file): still charged to the user. */
+  size: number;
+  /** Where it was, and where a restore puts it back. */
+  originalPath: string;
+  /** When it was removed, and when the hourly purge deletes it for good (ms since the epoch). */
+  trashedAt: number;
+  expiresAt: number;
+}
+
+export interface BinPage {
+  list: BinEntry[];
+  page: number;
+  pageSize: number;
+  totalCount: number;
+  totalPage: number;
+  /** Bytes of every file in the bin: part of the user's space used until purged. */
+  totalSize: number;
+  /** Days an entry stays in the bin. */
+  recycleDays: number;
+}
 
 export function newUuid(): string {
   return randomUUID().replace(/-/g, '');
@@ -137,14 +183,21 @@ interface SlicedCopy {
 export interface FilesServiceOptions {
   /** Entries (files and directories) one user may have; 0: no limit. */
   maxEntries?: number;
+  /** Days an entry stays in the recycle bin; 0: no bin, removals are final. */
+  recycleDays?: number;
 }
 
 export class FilesService {
+  /** Days an entry stays in the recycle bin; 0: removed entries skip the bin. */
+  readonly recycleDays: number;
+
   constructor(
     private readonly db: Db,
     private readonly repo: FilesRepo,
     private readonly options: FilesServiceOptions = {},
-  ) {}
+  ) {
+    this.recycleDays = options.recycleDays ?? DEFAULT_RECYCLE_DAYS;
+  }
 
   /**
    * ENTRIES_EXCEEDED unless the user may have `count` more entries. In the transaction that
@@ -554,10 +607,13 @@ export class FilesService {
   }
 
   /**
-   * Removes the entries with what they hold. Checked in one transaction; a directory of more
-   * than SLICE_ENTRIES entries is then removed in slices (subtree-chunks.ts).
+   * Removes entries: into the recycle bin (names free at once, space still charged), or for good
+   * with `permanent` or when the server keeps no bin (OPENPAN_RECYCLE_DAYS=0). Checked in one
+   * transaction; removed for good, a directory of more than SLICE_ENTRIES entries then goes in
+   * slices (subtree-chunks.ts).
    */
-  async remove(userId: number, refs: { uuids?: string[]; paths?: string[] }): Promise<void> {
+  async remove(userId: number, refs: { uuids?: string[]; paths?: string[] }, opts: { permanent?: boolean } = {}): Promise<void> {
+    const permanent = opts.permanent === true || this.recycleDays === 0;
     const now = Date.now();
     const inSlices: number[] = [];
     await this.db.transaction().execute(async (trx) => {
@@ -566,11 +622,154 @@ export class FilesService {
       // Removing a directory removes what is inside it: skip entries already covered.
       const tops = rows.filter((r) => !rows.some((o) => o !== r && r.path.startsWith(o.path + '/')));
       for (const row of tops) {
-        if (row.type === DIRECTORY && (await this.repo.subtreeStats(trx, userId, row.path)).entries > SLICE_ENTRIES) inSlices.push(row.id);
+        const stats = await this.repo.subtreeStats(trx, userId, row.path);
+        if (!permanent) await this.repo.moveToBin(trx, userId, row, stats.bytes, now);
+        else if (row.type === DIRECTORY && stats.entries > SLICE_ENTRIES) inSlices.push(row.id);
         else await this.#removeSubtree(trx, userId, row, now);
       }
     });
     for (const id of inSlices) await removeSubtreeInSlices(this.db, this.repo, userId, id, now);
+  }
+
+  // ---- search ------------------------------------------------------------------------------
+
+  /**
+   * Files and directories of the user whose name contains `query` (any case), newest first;
+   * `type` keeps files of one kind (search.ts). Entries in the recycle bin are not found.
+   */
+  async search(userId: number, opts: { query?: string; type?: string; page?: number; pageSize?: number }): Promise<SearchResult> {
+    const text = searchText(opts.query);
+    const kind = kindFilter(opts.type);
+    const page = Math.max(1, opts.page ?? 1);
+    const pageSize = Math.min(MAX_PAGE_SIZE, Math.max(1, opts.pageSize ?? 100));
+    const { rows, count } = await this.repo.searchByName(this.db, userId, {
+      text,
+      kind,
+      offset: (page - 1) * pageSize,
+      limit: pageSize,
+      countCap: SEARCH_COUNT_CAP,
+    });
+    const capped = count > SEARCH_COUNT_CAP;
+    const totalCount = Math.min(count, SEARCH_COUNT_CAP);
+    return { list: rows.map(fileObject), page, pageSize, totalCount, totalPage: Math.ceil(totalCount / pageSize), totalCountCapped: capped };
+  }
+
+  // ---- the recycle bin ----------------------------------------------------------------------
+
+  async binPage(userId: number, opts: { page?: number; pageSize?: number }): Promise<BinPage> {
+    const page = Math.max(1, opts.page ?? 1);
+    const pageSize = Math.min(MAX_PAGE_SIZE, Math.max(1, opts.pageSize ?? 100));
+    const totals = await this.repo.binTotals(this.db, userId);
+    const rows = await this.repo.binEntries(this.db, userId, { offset: (page - 1) * pageSize, limit: pageSize });
+    return {
+      list: rows.map((row) => this.binEntry(row)),
+      page,
+      pageSize,
+      totalCount: totals.entries,
+      totalPage: Math.ceil(totals.entries / pageSize),
+      totalSize: totals.bytes,
+      recycleDays: this.recycleDays,
+    };
+  }
+
+  private binEntry(row: FileRowWithParent): BinEntry {
+    const trashedAt = Number(row.trashed_at);
+    return {
+      uuid: row.uuid,
+      name: row.name,
+      ext: row.ext,
+      mime: row.mime,
+      type: row.type,
+      size: Number(row.trash_size),
+      originalPath: row.trash_origin,
+      trashedAt,
+      expiresAt: trashedAt + this.recycleDays * DAY_MS,
+    };
+  }
+
+  private async binRows(q: Db, userId: number, uuids: readonly string[]): Promise<FileRowWithParent[]> {
+    if (uuids.length === 0) throw new AppError('BAD_REQUEST', 'Name at least one recycle bin entry in "uuid".');
+    const rows: FileRowWithParent[] = [];
+    for (const uuid of new Set(uuids)) {
+      const row = /^[0-9a-f]{32}$/.test(uuid) ? await this.repo.binEntry(q, userId, uuid) : undefined;
+      if (!row) throw new AppError('RECYCLE_ENTRY_NOT_FOUND', `No entry with uuid "${uuid}" in the recycle bin.`);
+      rows.push(row);
+    }
+    return rows;
+  }
+
+  /**
+   * Puts bin entries back where they were, re-creating missing parent directories; a name taken
+   * there meanwhile gets a number ("a (1).txt"), as uploads with `rename` do. All or nothing.
+   */
+  async restore(userId: number, uuids: readonly string[]): Promise<FileObject[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const restored: FileObject[] = [];
+      for (const row of await this.binRows(trx, userId, uuids)) {
+        const segments = pathSegments(row.trash_origin);
+        const dir = await this.mkdirPath(trx, userId, '/' + segments.slice(0, -1).join('/'));
+        let name = row.name;
+        for (let n = 1; await this.clashOf(trx, userId, dir, name); n++) name = numberedName(row.name, n);
+        const stats = await this.repo.subtreeStats(trx, userId, row.path);
+        if (stats.maxDepth - row.depth + dir.depth + 1 > MAX_DEPTH)
+          throw new AppError('PATH_INVALID', `Restoring "${row.trash_origin}" would nest deeper than ${MAX_DEPTH} levels.`);
+        await this.repo.restoreFromBin(trx, userId, row, dir, name);
+        if (row.type === FILE && name !== row.name)
+          await trx
+            .updateTable('files')
+            .set({ ext: extOf(name), mime: mimeOf(name) })
+            .where('id', '=', row.id)
+            .execute();
+        restored.push(fileObject((await this.repo.byUuid(trx, userId, row.uuid))!));
+      }
+      return restored;
+    });
+  }
+
+  /** Deletes bin entries for good: their space is freed, their content once nothing else uses it. */
+  async purge(userId: number, uuids: readonly string[]): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const now = Date.now();
+      for (const row of await this.binRows(trx, userId, uuids)) await this.#purgeBinEntry(trx, userId, row, now);
+    });
+  }
+
+  /** Empties the user's recycle bin; returns how many entries it held. */
+  async clearBin(userId: number): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const now = Date.now();
+      let count = 0;
+      for (;;) {
+        const rows = await this.repo.binEntries(trx, userId, { offset: 0, limit: PURGE_BATCH });
+        for (const row of rows) await this.#purgeBinEntry(trx, userId, row, now);
+        count += rows.length;
+        if (rows.length < PURGE_BATCH) return count;
+      }
+    });
+  }
+
+  /** Purges every bin entry older than the bin keeps them (the hourly collection runs it); returns how many. */
+  async purgeExpired(now: number = Date.now()): Promise<number> {
+    if (this.recycleDays === 0) return 0;
+    const cutoff = now - this.recycleDays * DAY_MS;
+    let count = 0;
+    for (;;) {
+      const expired = await this.repo.expiredBinEntries(this.db, cutoff, PURGE_BATCH);
+      await this.db.transaction().execute(async (trx) => {
+        for (const { user_id, uuid } of expired) {
+          // Read again in the transaction: a restore (and a new removal) may have come meanwhile.
+          const row = await this.repo.binEntry(trx, user_id, uuid);
+          if (row && Number(row.trashed_at) <= cutoff) await this.#purgeBinEntry(trx, user_id, row, now);
+        }
+      });
+      count += expired.length;
+      if (expired.length < PURGE_BATCH) return count;
+    }
+  }
+
+  async #purgeBinEntry(trx: Db, userId: number, row: { id: number; path: string }, now: number): Promise<void> {
+    await this.#removeSubtree(trx, userId, row, now);
+    await this.repo.dropBinCounts(trx, userId, row.id);
   }
 
   /**

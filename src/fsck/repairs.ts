@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { isEtag } from '../store/etag.js';
 import { errnoOf, unlinkIfExists } from '../store/fs-util.js';
+import { BIN_PATH_PREFIX } from '../db/sql.js';
 import type { CheckContext } from './context.js';
 import type { Problem, Repair } from './problems.js';
 
@@ -107,6 +108,9 @@ async function apply(ctx: CheckContext, repair: Repair, result: RepairResult, st
     case 'rebuild-paths':
       await db.transaction().execute(async (trx) => {
         await sql`UPDATE files SET path = '/' || name, depth = 1 WHERE parent_id = 0 AND (path <> '/' || name OR depth <> 1)`.execute(trx);
+        await sql`UPDATE files SET path = ${BIN_PATH_PREFIX} || id, depth = 1 WHERE parent_id < 0 AND parent_id = -id AND (path <> ${BIN_PATH_PREFIX} || id OR depth <> 1)`.execute(
+          trx,
+        );
         // Top-down: each pass fixes the entries whose parent is right; their children follow.
         for (let pass = 0; pass < MAX_DEPTH_PASSES; pass++) {
           const r = await sql`

@@ -2,8 +2,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
 import { apiRoute } from './server.js';
+import { isOn } from './sixpan/input.js';
 import { sixpanFile, sixpanFiles } from './sixpan/answers.js';
-import { DownloadLinkSchema, FileList2Schema, FileListSchema, FilePageSchema, FileSchema } from './sixpan/schemas.js';
+import { DownloadLinkSchema, FileList2Schema, FileListSchema, FilePageSchema, FileSchema, SearchPageSchema } from './sixpan/schemas.js';
 import type { DownloadLinks } from '../files/download-links.js';
 import { DIRECTORY, FILE } from '../files/file-object.js';
 import type { DirSelector, FilesService } from '../files/files.service.js';
@@ -31,7 +32,11 @@ const Get = Type.Object({ uuid: OptStr, path: OptStr });
 const CreateDirectory = Type.Object({ path: OptStr, parent: OptStr, name: OptStr });
 const Rename = Type.Object({ uuid: OptStr, path: OptStr, name: OptStr, newName: OptStr });
 const Many = Type.Object({ uuid: Type.Optional(OneOrMany), path: Type.Optional(OneOrMany) });
+/** true, 1 or "true": a removal skips the recycle bin. */
+const Flag = Type.Optional(Type.Union([Type.Boolean(), Type.Integer(), Type.String()]));
+const Remove = Type.Object({ uuid: Type.Optional(OneOrMany), path: Type.Optional(OneOrMany), permanent: Flag });
 const True = Type.Literal(true);
+const Search = Type.Object({ query: OptStr, name: OptStr, type: OptStr, page: Int(), pageSize: Int() });
 const ORDER_DOC =
   "`orderBy`: 6pan's number or `name`/`size`/`ctime`/`mtime` with `asc`/`desc`; `order`: `asc`/`desc` or 1/-1; `type`: 0 files, 1 directories, else both.";
 const Transfer = Type.Object({ uuid: Type.Optional(OneOrMany), path: Type.Optional(OneOrMany), parent: OptStr, destUuid: OptStr, destPath: OptStr });
@@ -229,10 +234,36 @@ export function registerFileRoutes(app: FastifyInstance, files: FilesService, li
   apiRoute(
     app,
     '/v1/files/remove',
-    { body: Many, result: True, summary: 'Removes entries (`uuid` and/or `path`, at most 10,000) and what they contain' },
+    {
+      body: Remove,
+      result: True,
+      summary: 'Moves entries (`uuid` and/or `path`, at most 10,000) and what they contain to the recycle bin',
+      description:
+        'Their names are free at once; their space stays charged until they are purged (recycle/purge, recycle/clear, or OPENPAN_RECYCLE_DAYS later). With `permanent` true they are deleted for good at once.',
+    },
     async ({ user, body }) => {
-      await files.remove(user.id, refsOf(body));
+      await files.remove(user.id, refsOf(body), { permanent: isOn(body.permanent) });
       return true as const;
+    },
+  );
+  apiRoute(
+    app,
+    '/v1/files/search',
+    {
+      body: Search,
+      result: SearchPageSchema,
+      summary: 'Files and directories whose name contains `query` (any case), newest first',
+      description:
+        '`query` (or `name`): the text, at least one character; `type`: video, audio, image, document or archive keeps files of that kind (by extension or media type); `page` from 1, `pageSize` default 100, at most 999. Entries in the recycle bin are not found. `totalCount` counts at most 1,000 (`totalCountCapped` then is true).',
+    },
+    async ({ user, body }) => {
+      const found = await files.search(user.id, {
+        query: body.query ?? body.name,
+        type: body.type,
+        page: body.page,
+        pageSize: body.pageSize !== undefined && body.pageSize > 0 ? body.pageSize : undefined,
+      });
+      return { ...found, list: sixpanFiles(found.list) };
     },
   );
   apiRoute(

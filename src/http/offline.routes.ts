@@ -47,7 +47,7 @@ const Empty = Type.Object({});
 const Page = Type.Object({ page: Int(), pageSize: Int(), order: Order });
 const List = Type.Object({ start: Int(), size: Int(), order: Order });
 const Get = Type.Object({ taskId: Str });
-const Remove = Type.Object({ taskId: TaskIds, deleteFiles: Flag });
+const Remove = Type.Object({ taskId: TaskIds, deleteFiles: Flag, permanent: Flag });
 const Ids = Type.Object({ taskId: TaskIds });
 const Edit = Type.Object({ taskId: Str, copyFile: CopyFile, files: Selection });
 const True = Type.Literal(true);
@@ -121,9 +121,10 @@ export function registerOfflineRoutes(app: FastifyInstance, offline: OfflineServ
     {
       body: Remove,
       result: True,
-      summary: 'Removes tasks (at most 1000); with `deleteFiles`, the files they imported too',
+      summary: 'Removes tasks (at most 1000); with `deleteFiles`, the files they imported go to the recycle bin too',
+      description: 'With `permanent` as well, those files are deleted for good at once instead.',
     },
-    ({ user, body }) => offline.remove(user.id, body.taskId, isOn(body.deleteFiles)),
+    ({ user, body }) => offline.remove(user.id, body.taskId, isOn(body.deleteFiles), { permanent: isOn(body.permanent) }),
   );
   apiRoute(
     app,

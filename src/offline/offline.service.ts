@@ -538,13 +538,14 @@ export class OfflineService {
 
   // ---- change ----
 
-  async remove(userId: number, ids: string | string[], deleteFiles: boolean): Promise<true> {
+  /** `deleteFiles`: the task's files go to the recycle bin as files/remove puts them there (`permanent`: deleted for good). */
+  async remove(userId: number, ids: string | string[], deleteFiles: boolean, opts: { permanent?: boolean } = {}): Promise<true> {
     for (const row of await this.ownTasks(userId, ids)) {
       await this.deps.scheduler.update(row.job_id, async () => {
         // Read again in the job's queue: an import that ran meanwhile may have created the task's folder.
         const current = await this.deps.repo.taskById(row.id);
         if (current === undefined) return;
-        if (deleteFiles) await this.#deleteTaskFiles(userId, current);
+        if (deleteFiles) await this.#deleteTaskFiles(userId, current, opts.permanent === true);
         await this.deps.repo.deleteTask(current.id);
       });
     }
@@ -552,11 +553,11 @@ export class OfflineService {
   }
 
   /** Deletes exactly the entries the task created (wherever they are now), then its folder if nothing is left in it. */
-  async #deleteTaskFiles(userId: number, row: TaskRow): Promise<void> {
+  async #deleteTaskFiles(userId: number, row: TaskRow, permanent: boolean): Promise<void> {
     const uuids = [...(await this.deps.repo.imports(row.id)).values()].map((i) => i.fileUuid);
     for (const uuid of uuids) {
       try {
-        await this.deps.files.remove(userId, { uuids: [uuid] });
+        await this.deps.files.remove(userId, { uuids: [uuid] }, { permanent });
       } catch (err) {
         // Already removed by the user: nothing to delete.
         if (!isAppError(err) || err.code !== 'FILE_NOT_FOUND') throw err;

@@ -92,10 +92,10 @@ describe('copies and removals of large directories, in slices', () => {
     await assertConsistent(s);
   });
 
-  test('a large removal frees the space, the entries and the references', async () => {
+  test('a large removal for good frees the space, the entries and the references', async () => {
     const before = await user.call('/v1/user/info');
     const bytes = (await treeOf(s, userId, '/copies/big')).reduce((sum, line) => sum + Number(line.split(' ')[2]), 0);
-    await user.call('/v1/files/remove', { path: ['/copies', '/copies2'] });
+    await user.call('/v1/files/remove', { path: ['/copies', '/copies2'], permanent: true });
     assert.deepEqual(await treeOf(s, userId, '/copies'), []);
     assert.equal((await user.raw('/v1/files/get', { path: '/copies' })).json.code, 'FILE_NOT_FOUND');
     assert.equal((await user.call('/v1/user/info')).spaceUsed, before.spaceUsed - 2 * bytes);
@@ -118,7 +118,7 @@ describe('copies and removals of large directories, in slices', () => {
     assert.deepEqual(await treeOf(s, userId, '/doomed/big'), []);
     assert.equal((await user.raw('/v1/files/get', { path: '/doomed/big' })).json.code, 'FILE_NOT_FOUND');
     await assertConsistent(s);
-    await user.call('/v1/files/remove', { path: ['/large.bin'] });
+    await user.call('/v1/files/remove', { path: ['/large.bin'], permanent: true });
     await sql`UPDATE users SET space_capacity = ${info.spaceCapacity} WHERE id = ${userId}`.execute(s.openpan.db);
   });
 });
@@ -146,7 +146,7 @@ describe('the per-user entry limit', () => {
     assert.equal(copy.json.code, 'ENTRIES_EXCEEDED');
     await assert.rejects(s.openpan.files.createFile(userId, { dir, name: 'one more', ...stored('c1'), onConflict: 'error' }), { code: 'ENTRIES_EXCEEDED' });
 
-    await user.call('/v1/files/remove', { path: ['/a/f0', '/a/f1'] });
+    await user.call('/v1/files/remove', { path: ['/a/f0', '/a/f1'], permanent: true });
     await user.call('/v1/files/createDirectory', { path: '/b' });
     await user.call('/v1/files/copy', { path: ['/a/f2'], destPath: '/b' });
     assert.equal((await s.openpan.db.selectFrom('users').select('entry_count').where('id', '=', userId).executeTakeFirstOrThrow()).entry_count, 10);

@@ -1,5 +1,5 @@
 // The signed-in shell (header, navigation, the current screen, the upload panel) or sign-in.
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { AppPasswordsDialog } from './account/AppPasswordsDialog.js';
 import { Admin } from './admin/Admin.js';
 import { Api } from './api/client.js';
@@ -12,6 +12,7 @@ import { useI18n } from './i18n/i18n.js';
 import { Offline } from './offline/Offline.js';
 import { isActive, useTasks } from './offline/useTasks.js';
 import { hrefFor, onLinkClick, useRoute } from './router.js';
+import { Trash } from './trash/Trash.js';
 import { LanguageSwitch } from './ui/LanguageSwitch.js';
 import { UploadPanel } from './upload/UploadPanel.js';
 import { UploadsProvider, useUploads } from './upload/uploads.js';
@@ -68,12 +69,12 @@ function Shell({ api, token, onSignOut }: { api: Api; token: string; onSignOut()
     if (route.view === 'drive') setLastFolder(route.path);
   }, [route]);
   const { onUploaded } = useUploads();
+  const refreshUser = useCallback(() => void api.userInfo().then(setUser, () => {}), [api]);
   // Space used changes with every upload and every move between screens.
   useEffect(() => {
-    const refresh = () => void api.userInfo().then(setUser, () => {});
-    refresh();
-    return onUploaded(refresh);
-  }, [api, route, onUploaded]);
+    refreshUser();
+    return onUploaded(refreshUser);
+  }, [refreshUser, route, onUploaded]);
   const running = tasks.tasks.filter(isActive).length;
 
   return (
@@ -102,6 +103,9 @@ function Shell({ api, token, onSignOut }: { api: Api; token: string; onSignOut()
           <a href={hrefFor({ view: 'shares' })} aria-current={route.view === 'shares' ? 'page' : undefined} onClick={onLinkClick({ view: 'shares' })}>
             {t('shares.title')}
           </a>
+          <a href={hrefFor({ view: 'trash' })} aria-current={route.view === 'trash' ? 'page' : undefined} onClick={onLinkClick({ view: 'trash' })}>
+            {t('app.trash')}
+          </a>
         </nav>
         <div class="account">
           {user && (
@@ -128,6 +132,8 @@ function Shell({ api, token, onSignOut }: { api: Api; token: string; onSignOut()
         ) : null
       ) : route.view === 'shares' ? (
         <MyShares api={api} />
+      ) : route.view === 'trash' ? (
+        <Trash api={api} onSpaceChanged={refreshUser} />
       ) : (
         <Offline api={api} tasks={tasks} lastFolder={lastFolder} />
       )}

@@ -1,6 +1,6 @@
 // Where the user is, in the address bar: `/` and `/drive/<folder path>` for the drive,
 // `/offline` for the task list, `/admin` for the admin console, `/shares` and `/s/<id>` for share
-// links, `/view/<file path>` for a file's viewer (a shareable address). Pure (unit-tested in Node);
+// links, `/trash` for the recycle bin, `/view/<file path>` for a file's viewer (a shareable address). Pure (unit-tested in Node);
 // router.ts follows the address bar.
 
 export type Route =
@@ -9,7 +9,8 @@ export type Route =
   | { view: 'offline' }
   | { view: 'admin' }
   | { view: 'shares' }
-  | { view: 'share'; id: string };
+  | { view: 'share'; id: string }
+  | { view: 'trash' };
 
 const DRIVE_PREFIX = '/drive';
 const VIEW_PREFIX = '/view';
@@ -35,6 +36,7 @@ function under(prefix: string, pathname: string): boolean {
 
 export function routeFromLocation(pathname: string): Route {
   if (pathname === '/offline') return { view: 'offline' };
+  if (pathname === '/trash') return { view: 'trash' };
   if (pathname === '/admin') return { view: 'admin' };
   if (pathname === '/shares') return { view: 'shares' };
   // A share's public page: /s/<id>, opened without an account.
@@ -50,6 +52,7 @@ export function routeFromLocation(pathname: string): Route {
 
 export function hrefFor(route: Route): string {
   if (route.view === 'offline') return '/offline';
+  if (route.view === 'trash') return '/trash';
   if (route.view === 'admin') return '/admin';
   if (route.view === 'shares') return '/shares';
   if (route.view === 'share') return `/s/${route.id}`;

@@ -68,13 +68,18 @@ export const mkdir = defineCommand({
 export const rm = defineCommand({
   name: 'rm',
   args: 'PATH...',
-  summary: 'Removes files and directories (recursively) from the drive.',
-  options: {},
-  async run({ positionals }) {
+  summary: 'Moves files and directories (with what they hold) to the recycle bin.',
+  description: 'They keep counting toward your space until purged ("openpan trash"). --permanent deletes them for good at once.',
+  options: {
+    permanent: { type: 'boolean', description: 'delete for good instead of moving to the recycle bin' },
+  },
+  async run({ positionals, options }) {
     if (positionals.length === 0) throw new UsageError('name at least one PATH to remove');
     const { client } = sessionClient();
-    await client.remove(positionals);
-    process.stdout.write(`Removed ${positionals.length === 1 ? positionals[0] : `${positionals.length} entries`}.\n`);
+    const permanent = options.permanent === true;
+    await client.remove(positionals, permanent);
+    const what = positionals.length === 1 ? positionals[0] : `${positionals.length} entries`;
+    process.stdout.write(permanent ? `Deleted ${what} for good.\n` : `Moved ${what} to the recycle bin.\n`);
   },
 });
 

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Checked, CheckContext } from '../context.js';
+import { BIN_PATH_PREFIX, binPath } from '../../db/sql.js';
 import type { Problem } from '../problems.js';
 
 // The tree against itself: each user's space_used, the dir_stats counters, and materialised
@@ -80,10 +81,11 @@ export async function checkPaths(ctx: CheckContext): Promise<Problem[]> {
       p.id AS p_id, p.type AS p_type, p.user_id AS p_user, p.path AS p_path, p.depth AS p_depth
     FROM files f LEFT JOIN files p ON p.id = f.parent_id
     WHERE (f.parent_id = 0 AND (f.path <> '/' || f.name OR f.depth <> 1))
-       OR (f.parent_id <> 0 AND (p.id IS NULL OR p.type <> 1 OR p.user_id <> f.user_id
+       OR (f.parent_id < 0 AND (f.parent_id <> -f.id OR f.path <> ${BIN_PATH_PREFIX} || f.id OR f.depth <> 1))
+       OR (f.parent_id > 0 AND (p.id IS NULL OR p.type <> 1 OR p.user_id <> f.user_id
             OR f.path <> p.path || '/' || f.name OR f.depth <> p.depth + 1))`.execute(ctx.db);
   return rows.rows.map((r): Problem => {
-    if (r.parent_id !== 0 && (r.p_id === null || r.p_type !== 1 || r.p_user !== r.user_id)) {
+    if (r.parent_id > 0 && (r.p_id === null || r.p_type !== 1 || r.p_user !== r.user_id)) {
       return {
         code: 'parent-missing',
         subject: `${r.user_id}:${r.id}`,
@@ -91,7 +93,8 @@ export async function checkPaths(ctx: CheckContext): Promise<Problem[]> {
         repair: null,
       };
     }
-    const want = r.parent_id === 0 ? `/${r.name}` : `${r.p_path}/${r.name}`;
+    // A recycle bin entry's parent is -id and its path `~<id>` (files.repo.ts, moveToBin).
+    const want = r.parent_id === 0 ? `/${r.name}` : r.parent_id < 0 ? binPath(r.id) : `${r.p_path}/${r.name}`;
     return {
       code: 'path',
       subject: `${r.user_id}:${r.id}`,

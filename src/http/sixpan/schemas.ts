@@ -125,6 +125,48 @@ export const FilePageSchema = Type.Object(
 );
 export type FilePage = Static<typeof FilePageSchema>;
 
+export const BinEntrySchema = Type.Object(
+  {
+    uuid: Str('32 hex digits: what recycle/restore and recycle/purge take'),
+    name: Str(),
+    ext: Str('With its dot; "" for none'),
+    mime: Str(),
+    type: Int('0 file, 1 directory'),
+    size: Int('Bytes of the files it holds (a file: its size), still charged to the user'),
+    originalPath: Str('Where it was; a restore puts it back there'),
+    trashedAt: Millis('Removed'),
+    expiresAt: Millis('Deleted for good by the hourly purge'),
+  },
+  { title: 'RecycleBinEntry' },
+);
+
+export const BinPageSchema = Type.Object(
+  {
+    list: Type.Array(BinEntrySchema),
+    page: Int(),
+    pageSize: Int(),
+    totalCount: Int(),
+    totalPage: Int(),
+    totalSize: Int('Bytes of every file in the bin: part of the space used until purged'),
+    recycleDays: Int('Days an entry stays in the bin (OPENPAN_RECYCLE_DAYS)'),
+  },
+  { title: 'RecycleBinPage' },
+);
+export type BinPage = Static<typeof BinPageSchema>;
+
+export const SearchPageSchema = Type.Object(
+  {
+    list: Type.Array(FileSchema),
+    page: Int(),
+    pageSize: Int(),
+    totalCount: Int('Entries found; at most 1,000 are counted (totalCountCapped then says so)'),
+    totalPage: Int(),
+    totalCountCapped: Type.Boolean({ description: 'More entries match than totalCount says' }),
+  },
+  { title: 'SearchPage' },
+);
+export type SearchPage = Static<typeof SearchPageSchema>;
+
 export const FileListSchema = Type.Array(FileSchema);
 export const FileList2Schema = Type.Object({ info: FileSchema, list: Type.Array(FileSchema) });
 

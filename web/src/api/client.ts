@@ -11,6 +11,9 @@ import type {
   FileObject,
   FilePage,
   MediaInfo,
+  BinPage,
+  SearchKind,
+  SearchPage,
   LoginResult,
   ParseResult,
   SortOrder,
@@ -136,8 +139,24 @@ export class Api {
   copy(uuids: string[], destPath: string): Promise<boolean> {
     return this.call('/v1/files/copy', { uuid: uuids, destPath });
   }
+  /** Into the recycle bin. */
   remove(uuids: string[]): Promise<boolean> {
     return this.call('/v1/files/remove', { uuid: uuids });
+  }
+  search(query: string, kind: SearchKind | '', page: number, pageSize: number): Promise<SearchPage> {
+    return this.call('/v1/files/search', { query, page, pageSize, ...(kind ? { type: kind } : {}) });
+  }
+  binPage(page: number, pageSize: number): Promise<BinPage> {
+    return this.call('/v1/recycle/page', { page, pageSize });
+  }
+  binRestore(uuids: string[]): Promise<FileObject[]> {
+    return this.call('/v1/recycle/restore', { uuid: uuids });
+  }
+  binPurge(uuids: string[]): Promise<boolean> {
+    return this.call('/v1/recycle/purge', { uuid: uuids });
+  }
+  binClear(): Promise<{ purged: number }> {
+    return this.call('/v1/recycle/clear', {});
   }
   downloadAddress(uuid: string): Promise<{ downloadAddress: string; expires: number }> {
     return this.call('/v1/files/download', { uuid });

@@ -13,11 +13,13 @@ export type {
   SharedEntry,
   ShareObject,
   SharePage,
+  BinPage,
   BlockAnswer,
   CreatedAppPassword,
   FilePage,
   MediaInfo,
   ParsedFile,
+  SearchPage,
   StoreTokenResult,
   TaskDetail,
   TaskFileDetail,
@@ -42,6 +44,10 @@ export type UserInfo = SixpanUser;
 /** parseTorrent / parseUrl: one download the user may start. */
 export type ParseResult = SixpanParse;
 export type TaskObject = SixpanTask;
+
+/** What files/search filters by (src/files/search.ts). */
+export const SEARCH_KINDS = ['video', 'audio', 'image', 'document', 'archive'] as const;
+export type SearchKind = (typeof SEARCH_KINDS)[number];
 
 export interface LoginResult {
   token: string;

@@ -1,7 +1,7 @@
 // The drive screen: breadcrumbs, toolbar, the listing, and the dialogs its actions open.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Api } from '../api/client.js';
-import { DIRECTORY, FILE, type SortOrder } from '../api/types.js';
+import { DIRECTORY, FILE, SEARCH_KINDS, type SearchKind, type SortOrder } from '../api/types.js';
 import { useI18n } from '../i18n/i18n.js';
 import { joinPath } from '../router.js';
 import { ConfirmDialog, PromptDialog } from '../ui/Dialog.js';
@@ -12,6 +12,7 @@ import { downloadFiles, downloadZip } from './download.js';
 import { ShareDialog } from '../shares/ShareDialog.js';
 import { FileTable } from './FileTable.js';
 import { FolderPicker } from './FolderPicker.js';
+import { SearchResults } from './SearchResults.js';
 import { useDirectory } from './useDirectory.js';
 import { Icon } from '../ui/Icon.js';
 
@@ -30,6 +31,8 @@ export function Drive({ api, path }: { api: Api; path: string }) {
   const [error, setError] = useState('');
   const picker = useRef<HTMLInputElement>(null);
   const dragDepth = useRef(0);
+  const [typed, setTyped] = useState('');
+  const [search, setSearch] = useState<{ query: string; kind: SearchKind | '' } | null>(null);
 
   useEffect(() => setSelected(new Set()), [path]);
   const [grid, setGrid] = useState(() => localStorage.getItem(GRID_KEY) === '1');
@@ -47,6 +50,8 @@ export function Drive({ api, path }: { api: Api; path: string }) {
       current = false;
     };
   }, [api, path, hasMedia]);
+  // Opening a folder (from a result or the breadcrumbs) ends the search.
+  useEffect(() => setSearch(null), [path]);
   // Refresh when an upload lands here (the upload panel lives across folders).
   const reload = dir.reload;
   useEffect(() => onUploaded((folder) => folder === path && reload()), [onUploaded, path, reload]);
@@ -121,6 +126,52 @@ export function Drive({ api, path }: { api: Api; path: string }) {
         >
           {t('drive.grid')}
         </button>
+        <form
+          class="search"
+          aria-label={t('search.submit')}
+          onSubmit={(event) => {
+            event.preventDefault();
+            const query = typed.trim();
+            setSearch(query ? { query, kind: search?.kind ?? '' } : null);
+          }}
+        >
+          <input
+            type="search"
+            value={typed}
+            placeholder={t('search.placeholder')}
+            aria-label={t('search.label')}
+            onInput={(event) => setTyped(event.currentTarget.value)}
+          />
+          <select
+            aria-label={t('search.kind')}
+            value={search?.kind ?? ''}
+            onChange={(event) => {
+              const kind = event.currentTarget.value as SearchKind | '';
+              const query = typed.trim();
+              setSearch(query ? { query, kind } : null);
+            }}
+          >
+            <option value="">{t('search.kind.all')}</option>
+            {SEARCH_KINDS.map((k) => (
+              <option key={k} value={k}>
+                {t(`search.kind.${k}`)}
+              </option>
+            ))}
+          </select>
+          <button type="submit">{t('search.submit')}</button>
+          {search && (
+            <button
+              type="button"
+              class="link"
+              onClick={() => {
+                setSearch(null);
+                setTyped('');
+              }}
+            >
+              {t('search.clear')}
+            </button>
+          )}
+        </form>
         {chosen.length > 0 && (
           <span class="selection">
             <span class="muted" aria-live="polite">
@@ -167,16 +218,20 @@ export function Drive({ api, path }: { api: Api; path: string }) {
           {describeError(t, dir.error)}
         </p>
       )}
-      <FileTable
-        dir={dir}
-        order={order}
-        onSort={setOrder}
-        selected={selected}
-        onSelect={setSelected}
-        onDeleteKey={() => setDialog('delete')}
-        thumbnails={thumbnails}
-        grid={grid}
-      />
+      {search ? (
+        <SearchResults api={api} query={search.query} kind={search.kind} onOpenFile={(file) => after(downloadFiles(api, [file]))} />
+      ) : (
+        <FileTable
+          dir={dir}
+          order={order}
+          onSort={setOrder}
+          selected={selected}
+          onSelect={setSelected}
+          onDeleteKey={() => setDialog('delete')}
+          thumbnails={thumbnails}
+          grid={grid}
+        />
+      )}
       {dragging && (
         <div class="drop-overlay" aria-hidden="true">
           {t('drive.dropHere')}
