@@ -1,6 +1,7 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FINAL_STATES, type DownloadEngine, type EngineHandle, type EngineStatus } from '../engines/index.js';
+import { FINAL_STATES, retriesAtOnce, type DownloadEngine, type EngineHandle, type EngineStatus } from '../engines/index.js';
+import { isDiskFullError } from '../errors.js';
 import type { FilesService } from '../files/files.service.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { ContentLock } from '../store/content-lock.js';
@@ -84,8 +85,7 @@ export interface SchedulerDeps {
 
 /** SQLite's "database or disk is full", or the filesystem's. */
 function isDiskFull(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT';
+  return (err as { code?: unknown } | undefined)?.code === 'SQLITE_FULL' || isDiskFullError(err);
 }
 
 export class Scheduler {
@@ -348,7 +348,7 @@ export class Scheduler {
       return;
     }
     const failure = status.error ?? { code: 'ENGINE_ERROR', message: 'The download stopped unexpectedly.', retryable: true };
-    const retry = failure.retryable && failure.code !== 'NO_PEERS_TIMEOUT' && failure.code !== 'DISK_FULL' && job.attempts < MAX_ATTEMPTS;
+    const retry = retriesAtOnce(failure) && job.attempts < MAX_ATTEMPTS;
     if (retry) {
       // The engine lost the job (stopped behind our back) or a retryable error: try again.
       await this.#d.repo.updateJob(jobId, { attempts: job.attempts + 1 });
