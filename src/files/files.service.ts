@@ -295,12 +295,7 @@ export class FilesService {
         const parent = row.parent_id === 0 ? ROOT_DIR : dirRef(await this.parentRow(trx, userId, row));
         await this.assertFree(trx, userId, parent, name);
         await this.repo.relocate(trx, userId, row, parent, name, Date.now());
-        if (row.type === FILE)
-          await trx
-            .updateTable('files')
-            .set({ ext: extOf(name), mime: mimeOf(name) })
-            .where('id', '=', row.id)
-            .execute();
+        if (row.type === FILE) await this.repo.setType(trx, row.id, { ext: extOf(name), mime: mimeOf(name) });
       }
       return fileObject((await this.repo.byUuid(trx, userId, row.uuid))!);
     });

@@ -1,5 +1,6 @@
 import type { FilesService } from '../files/files.service.js';
-import { AppError, isAppError } from '../errors.js';
+import { isAppError } from '../errors.js';
+import { assertRoom } from '../files/space.js';
 import type { Manifest } from './manifest.js';
 import { TASK_FAILED, type JobRow, type OfflineRepo, type TaskRow } from './offline.repo.js';
 import { parseSelection } from './selection.js';
@@ -22,9 +23,7 @@ export async function applyPendingSelections(
       const selection = parseSelection(task.pending_selection, meta.files.length);
       const chosen = selection.map((i) => meta.files[i]);
       const size = chosen.reduce((sum, f) => sum + f.size, 0);
-      const free = await deps.files.freeSpace(task.user_id);
-      if (free < size)
-        throw new AppError('SPACE_EXCEEDED', `Not enough space left in the drive: the selected files need ${size} bytes, ${Math.max(0, free)} are free.`);
+      assertRoom({ size, room: await deps.files.freeSpace(task.user_id), what: 'the selected files need' });
       await deps.repo.updateTask(task.id, {
         files: JSON.stringify(selection),
         engine_files: JSON.stringify(chosen.map((f) => f.engineIndex)),
