@@ -1,3 +1,7 @@
+// Over 400 lines, whole on purpose for now: every method is one transaction over the tree's
+// invariants (paths, depths, space, blob references), and the trash, share and WebDAV work under
+// way adds to this service; it is split (queries / tree changes / file creation) once those
+// have merged, so their changes land in one place.
 import { randomUUID } from 'node:crypto';
 import mime from 'mime-types';
 import type { Db } from '../db/database.js';

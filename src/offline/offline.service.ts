@@ -1,3 +1,6 @@
+// Over 400 lines, whole on purpose for now: the qBittorrent API and the admin queries under way
+// are built on this service's methods and signatures; the presenter (taskObject) and the start
+// path move out to task-view.ts and task-start.ts once those have merged.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { AppError, isAppError } from '../errors.js';

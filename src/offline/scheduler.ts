@@ -21,6 +21,9 @@ import type { SeedingHooks } from './seeding.js';
 export { engineFilesOf } from './engine-files.js';
 export { STATUS_DOWNLOADING, STATUS_METADATA, STATUS_QUEUED, STATUS_SAVING, type TaskLiveView } from './live-progress.js';
 
+// A little over 400 lines: the state machine below is one piece (reconcile, the engine, failures
+// and retries, the tick); what could leave it has (see "The parts").
+//
 // The offline download as a persisted state machine. A system task (job) is in one phase:
 //
 //   queued ──▶ downloading ──▶ importing ──▶ done

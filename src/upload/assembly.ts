@@ -1,3 +1,6 @@
+// Over 400 lines, whole on purpose: the write-once assembly of one upload (parts, the binary
+// map of what is written, the final commit) shares one set of files and one crash-recovery rule;
+// split apart, each piece would have to restate that rule.
 import { createHash, type Hash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { open, stat, unlink, type FileHandle } from 'node:fs/promises';

@@ -26,7 +26,8 @@ import { isFailure, prepareSource } from './source.js';
 import { kickIdleWires, reannounce } from './stall-guards.js';
 import { WebTorrent, interceptMetadata, type WtParsedTorrent, type WtTorrent, type WtWire } from './webtorrent-api.js';
 
-// The BitTorrent engine: webtorrent@1.9.7 in process, behind the DownloadEngine interface.
+// The BitTorrent engine: webtorrent@1.9.7 in process, behind the DownloadEngine interface. A
+// little over 400 lines, 50 of them this header: the queue and the job states are one piece.
 //
 // How it uses WebTorrent, and why (each point was seen to matter with 1.9.7):
 // * One WebTorrent client, created on the first active job. LSD (local peer discovery, which
