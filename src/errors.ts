@@ -54,7 +54,7 @@ export class AppError extends Error {
   /** What a client needs to act on the error (e.g. the existing task's id); the answer's `result`. */
   readonly details: Readonly<Record<string, string | number>> | null;
 
-  /** `status` overrides the code's usual status where the contract names another (API.md). */
+  /** `status` overrides the code's usual status where the contract names another (docs/spec/API.md). */
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown; status?: number; details?: Record<string, string | number> }) {
     super(message, options);
     this.name = 'AppError';

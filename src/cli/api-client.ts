@@ -1,4 +1,4 @@
-// The command line's one client for the 6pan v1 API (API.md) and the upload service (UPLOAD.md).
+// The command line's one client for the 6pan v1 API (docs/spec/API.md) and the upload service (docs/spec/UPLOAD.md).
 
 import type {
   BlockAnswer,
@@ -165,7 +165,7 @@ export class ApiClient {
     return this.call('/v1/files/download', { path });
   }
 
-  // ---- offline download (API.md "Offline download") ----
+  // ---- offline download (docs/spec/API.md "Offline download") ----
 
   /** The file list of a `.torrent` already in the drive, by its uuid (or path). */
   parseTorrent(source: { uuid: string } | { path: string }): Promise<ParseResult> {
@@ -203,7 +203,7 @@ export class ApiClient {
   }
 }
 
-/** The upload service at a ticket's `uploadUrl`, authorised by the ticket's token (UPLOAD.md). */
+/** The upload service at a ticket's `uploadUrl`, authorised by the ticket's token (docs/spec/UPLOAD.md). */
 export class UploadService {
   readonly url: string;
 

@@ -72,7 +72,7 @@ function selectionOfCopyFile(copyFile: unknown): StartSelection {
   return picked.length === 0 || picked.includes('*') ? '*' : picked;
 }
 
-/** `/v1/offline/*` (API.md, Offline download): thin handlers over OfflineService. */
+/** `/v1/offline/*` (docs/spec/API.md, Offline download): thin handlers over OfflineService. */
 export function registerOfflineRoutes(app: FastifyInstance, offline: OfflineService): void {
   apiRoute(
     app,

@@ -24,7 +24,7 @@ import { assertDownloadable, parseMagnet, parseTorrentOnce, TORRENT_LIMITS } fro
 export { TYPE_TORRENT } from './manifest.js';
 export type { ParsedFile, ParseFailure, ParseResult } from './parse.js';
 
-/** A task object of API.md. */
+/** A task object of docs/spec/API.md. */
 export interface TaskObject {
   taskId: string;
   type: number;

@@ -89,7 +89,7 @@ export function subblockCount(size: number): number {
   return Math.max(1, Math.ceil(size / ETAG_BLOCK));
 }
 
-/** The etag of UPLOAD.md from the SHA-1 of every 4 MiB sub-block of the content, in order. */
+/** The etag of docs/spec/UPLOAD.md from the SHA-1 of every 4 MiB sub-block of the content, in order. */
 export function etagFromDigests(digests: Buffer[]): string {
   if (digests.length === 1) return Buffer.concat([Buffer.from([0x16]), digests[0]]).toString('base64url');
   const combined = createHash('sha1').update(Buffer.concat(digests)).digest();

@@ -13,7 +13,7 @@ import type { UploadPolicy } from './upload-token.js';
 // The last step of every upload, whichever way its bytes came: the file the token describes,
 // created for content in the store.
 
-/** The answer to form upload and mkfile (UPLOAD.md). */
+/** The answer to form upload and mkfile (docs/spec/UPLOAD.md). */
 export interface UploadAnswer {
   hash: string;
   /** The created file's name: the token decides it, whatever key the uploader sent. */

@@ -9,7 +9,7 @@ import { assertRoom } from '../files/space.js';
 import { existingEntry, roomFor } from './space.js';
 import { UPLOAD_SCOPE, signUploadToken, type UploadPolicy } from './upload-token.js';
 
-/** `/v1/store/token`'s body (API.md, seed STEP 1). */
+/** `/v1/store/token`'s body (docs/spec/API.md, seed STEP 1). */
 export interface StoreTokenInput {
   name: string;
   /** The content's etag; when the server holds that content, the file is created at once. */
