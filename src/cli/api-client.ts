@@ -1,6 +1,8 @@
 // The command line's one client for the 6pan v1 API (docs/spec/API.md) and the upload service (docs/spec/UPLOAD.md).
 
 import type {
+  OfflineStartBody,
+  StoreTokenBody,
   BlockAnswer,
   FilePage,
   ParsedFile,
@@ -24,14 +26,8 @@ export type ParseResult = SixpanParse;
 export type UserInfo = SixpanUser;
 export type { BlockAnswer, FilePage, ParsedFile, ParseUrlResult, TaskDetail, TaskFileDetail, TaskRange, UploadTicket };
 
-export interface OfflineStartRequest {
-  taskHash: string;
-  /** `"*"`, `"0,2,5"` or `[0, 2, 5]`; all files when absent. */
-  files?: string | number[];
-  savePath?: string;
-  saveUuid?: string;
-  name?: string;
-}
+/** `/v1/offline/start`'s body, as the server's schema states it. */
+export type OfflineStartRequest = OfflineStartBody;
 
 /** A failed call: the server's HTTP status and stable code, or status 0 when it was not reached. */
 export class ApiError extends Error {
@@ -46,14 +42,8 @@ export class ApiError extends Error {
   }
 }
 
-export interface StoreTokenRequest {
-  name: string;
-  hash: string;
-  path?: string;
-  parent?: string;
-  size?: number;
-  override?: boolean;
-}
+/** `/v1/store/token`'s body, as the server's schema states it. */
+export type StoreTokenRequest = StoreTokenBody;
 
 /** The answer to a finished upload (form upload or mkfile). */
 export interface UploadResult {
