@@ -1,5 +1,5 @@
 // The 6pan v1 answer envelope. Shared by the HTTP layer and the upload service, whose answers
-// carry the envelope of the created file as a string (UPLOAD.md), so it lives outside http/.
+// carry the envelope of the created file as a string (docs/spec/UPLOAD.md), so it lives outside http/.
 import type { ErrorCode } from './errors.js';
 
 export interface SuccessEnvelope<T> {

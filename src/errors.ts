@@ -73,7 +73,7 @@ export class AppError extends Error {
   /** What a client needs to act on the error (e.g. the existing task's id); the answer's `result`. */
   readonly details: Readonly<Record<string, string | number>> | null;
 
-  /** `status` overrides the code's usual status where the contract names another (API.md). */
+  /** `status` overrides the code's usual status where the contract names another (docs/spec/API.md). */
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown; status?: number; details?: Record<string, string | number> }) {
     super(message, options);
     this.name = 'AppError';
@@ -87,10 +87,15 @@ export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }
 
+/** Whether an operating system error means "the disk is full" (no space, or the user's disk quota). */
+export function isDiskFullError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
 /** Errors from the operating system that mean "the disk is full" become DISK_FULL. */
 export function fromFsError(err: unknown, what: string): unknown {
-  const code = (err as { code?: unknown } | null | undefined)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
+  if (isDiskFullError(err)) {
     return new AppError('DISK_FULL', `The server's disk is full while ${what}.`, { cause: err });
   }
   return err;

@@ -1,8 +1,10 @@
-// The command line's one client for the 6pan v1 API (API.md) and the upload service (UPLOAD.md).
+// The command line's one client for the 6pan v1 API (docs/spec/API.md) and the upload service (docs/spec/UPLOAD.md).
 
 import type {
   AppPassword,
   BinPage,
+  OfflineStartBody,
+  StoreTokenBody,
   BlockAnswer,
   CreatedAppPassword,
   FilePage,
@@ -41,14 +43,8 @@ export type {
   UploadTicket,
 };
 
-export interface OfflineStartRequest {
-  taskHash: string;
-  /** `"*"`, `"0,2,5"` or `[0, 2, 5]`; all files when absent. */
-  files?: string | number[];
-  savePath?: string;
-  saveUuid?: string;
-  name?: string;
-}
+/** `/v1/offline/start`'s body, as the server's schema states it. */
+export type OfflineStartRequest = OfflineStartBody;
 
 /** A failed call: the server's HTTP status and stable code, or status 0 when it was not reached. */
 export class ApiError extends Error {
@@ -63,14 +59,8 @@ export class ApiError extends Error {
   }
 }
 
-export interface StoreTokenRequest {
-  name: string;
-  hash: string;
-  path?: string;
-  parent?: string;
-  size?: number;
-  override?: boolean;
-}
+/** `/v1/store/token`'s body, as the server's schema states it. */
+export type StoreTokenRequest = StoreTokenBody;
 
 /** The answer to a finished upload (form upload or mkfile). */
 export interface UploadResult {
@@ -217,7 +207,7 @@ export class ApiClient {
     return this.call('/v1/files/download', { path });
   }
 
-  // ---- offline download (API.md "Offline download") ----
+  // ---- offline download (docs/spec/API.md "Offline download") ----
 
   /** The file list of a `.torrent` already in the drive, by its uuid (or path). */
   parseTorrent(source: { uuid: string } | { path: string }): Promise<ParseResult> {
@@ -255,7 +245,7 @@ export class ApiClient {
   }
 }
 
-/** The upload service at a ticket's `uploadUrl`, authorised by the ticket's token (UPLOAD.md). */
+/** The upload service at a ticket's `uploadUrl`, authorised by the ticket's token (docs/spec/UPLOAD.md). */
 export class UploadService {
   readonly url: string;
 

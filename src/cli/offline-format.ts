@@ -4,7 +4,7 @@ import type { ParsedFile, TaskObject } from './api-client.js';
 import { UsageError } from './args.js';
 import { formatDuration, formatProgress, formatRate, formatSize, formatTable } from './format.js';
 
-/** Task status values of API.md, ordered: a larger value is further along. */
+/** Task status values of docs/spec/API.md, ordered: a larger value is further along. */
 export const STATUS = { failed: -1, queued: 0, paused: 5, metadata: 10, downloading: 20, saving: 50, done: 100 } as const;
 
 const WORDS = new Map<number, string>([
@@ -152,7 +152,7 @@ const TYPES = new Map<number, string>([
   [40, 'ed2k link'],
 ]);
 
-/** Task type of API.md in words. */
+/** Task type of docs/spec/API.md in words. */
 export function typeWord(type: number): string {
   return TYPES.get(type) ?? `type ${type}`;
 }

@@ -1,4 +1,4 @@
-// Uploading one local file (API.md "Upload", UPLOAD.md): hash it, ask for a token (instant upload
+// Uploading one local file (docs/spec/API.md "Upload", docs/spec/UPLOAD.md): hash it, ask for a token (instant upload
 // when the server knows the content), else send it as a form (small) or as 4 MiB blocks in
 // parallel (large), resumable through a state file.
 import { randomUUID } from 'node:crypto';
@@ -41,7 +41,7 @@ export interface UploadOutcome {
   sentBytes: number;
 }
 
-/** The etag (UPLOAD.md) of a local file, read as a stream. */
+/** The etag (docs/spec/UPLOAD.md) of a local file, read as a stream. */
 export async function etagOfFile(path: string, onBytes: (done: number) => void = () => {}): Promise<string> {
   const hasher = new EtagHasher();
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {

@@ -82,7 +82,7 @@ export interface FilesTable {
 }
 
 export interface BlobsTable {
-  /** The content's etag (UPLOAD.md). */
+  /** The content's etag (docs/spec/UPLOAD.md). */
   id: string;
   size: number;
   /** Number of file entries, across all users, whose content this is. */
@@ -104,7 +104,7 @@ export interface DirStatsTable {
 export interface OfflineJobsTable {
   /** 32 hex chars; also the engine job id. */
   id: string;
-  /** Task type of API.md (0 BitTorrent file). */
+  /** Task type of docs/spec/API.md (0 BitTorrent file). */
   type: number;
   /** What makes two starts the same download: `bt:<infoHash>` (later `url:<url>`). */
   content_key: string;

@@ -1,3 +1,5 @@
+// Over 400 lines, whole on purpose: one pool of file descriptors (the limit, the waiters, the
+// retries on EMFILE and the idle closing) whose invariants hold only together.
 import { constants } from 'node:fs';
 import { mkdir, open as fsOpen, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';

@@ -9,7 +9,7 @@ export type FileRowWithParent = FileRow & { parent_uuid: string | null };
 export const FILE = 0;
 export const DIRECTORY = 1;
 
-/** The API's file object (API.md, Conventions). */
+/** The API's file object (docs/spec/API.md, Conventions). */
 export interface FileObject {
   uuid: string;
   storeId: string;

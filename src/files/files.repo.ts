@@ -4,6 +4,8 @@ import { BIN_PATH_PREFIX, binPath, randomUuidSql, statementSlices, subtreeBounds
 import { DIRECTORY, FILE, type DirRef, type FileRow, type FileRowWithParent } from './file-object.js';
 import { ftsPhrase, likePattern, TRIGRAM, type KindFilter } from './search.js';
 import { childPath } from '../names/file-names.js';
+import { addBlobRef, addBlobRefs, dropBlobRef, dropBlobRefs } from '../store/blobs.repo.js';
+import { chargeSpace, releaseSpace } from '../users/users.repo.js';
 import { nameSortKey } from '../names/sort-key.js';
 
 export type SortField = 'name' | 'size' | 'ctime' | 'mtime';
@@ -164,6 +166,11 @@ export class FilesRepo {
       .where('id', '=', id)
       .where('type', '=', FILE)
       .execute();
+  }
+
+  /** A renamed file's extension and MIME type. */
+  async setType(q: Db, id: number, t: { ext: string; mime: string }): Promise<void> {
+    await q.updateTable('files').set(t).where('id', '=', id).execute();
   }
 
   async deleteRow(q: Db, id: number): Promise<void> {
@@ -413,22 +420,13 @@ export class FilesRepo {
     return { rows: rows.rows, count: Number(counted.rows[0]?.n ?? 0) };
   }
 
-  async addSpace(q: Db, userId: number, bytes: number): Promise<boolean> {
-    const result = await q
-      .updateTable('users')
-      .set((eb) => ({ space_used: eb('space_used', '+', bytes) }))
-      .where('id', '=', userId)
-      .where((eb) => eb(eb('space_used', '+', bytes), '<=', eb.ref('space_capacity')))
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+  /** Charges `bytes` to the user's drive if they fit (users.repo.ts owns the table). */
+  addSpace(q: Db, userId: number, bytes: number): Promise<boolean> {
+    return chargeSpace(q, userId, bytes);
   }
 
-  async releaseSpace(q: Db, userId: number, bytes: number): Promise<void> {
-    await q
-      .updateTable('users')
-      .set((eb) => ({ space_used: eb('space_used', '-', bytes) }))
-      .where('id', '=', userId)
-      .execute();
+  releaseSpace(q: Db, userId: number, bytes: number): Promise<void> {
+    return releaseSpace(q, userId, bytes);
   }
 
   /** Entries the user has (files and directories), as the triggers on `files` count them. */
@@ -452,37 +450,22 @@ export class FilesRepo {
     return row ? Number(row.size) : null;
   }
 
-  /** One more file uses this content; creates the blob row on first use. */
-  async addBlobRef(q: Db, etag: string, size: number, now: number): Promise<void> {
-    await q
-      .insertInto('blobs')
-      .values({ id: etag, size, refs: 1, created_at: now, unreferenced_at: null })
-      .onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ refs: eb('blobs.refs', '+', 1), unreferenced_at: null })))
-      .execute();
+  /** One more file uses this content (store/blobs.repo.ts owns the table). */
+  addBlobRef(q: Db, etag: string, size: number, now: number): Promise<void> {
+    return addBlobRef(q, etag, size, now);
   }
 
   /** addBlobRef for many blobs: `refs` more references to each (etag → count). */
-  async addBlobRefs(q: Db, refs: ReadonlyMap<string, { size: number; count: number }>, now: number): Promise<void> {
-    const rows = [...refs].map(([id, r]) => ({ id, size: r.size, refs: r.count, created_at: now, unreferenced_at: null }));
-    for (const part of statementSlices(rows)) {
-      await q
-        .insertInto('blobs')
-        .values(part)
-        .onConflict((oc) => oc.column('id').doUpdateSet({ refs: sql<number>`blobs.refs + excluded.refs`, unreferenced_at: null }))
-        .execute();
-    }
+  addBlobRefs(q: Db, refs: ReadonlyMap<string, { size: number; count: number }>, now: number): Promise<void> {
+    return addBlobRefs(q, refs, now);
   }
 
   /** dropBlobRef for many blobs: `count` fewer references to each (etag → count). */
-  async dropBlobRefs(q: Db, counts: ReadonlyMap<string, number>, now: number): Promise<void> {
-    for (const [etag, count] of counts) {
-      await sql`UPDATE blobs SET refs = refs - ${count}, unreferenced_at = CASE WHEN refs - ${count} <= 0 THEN ${now} ELSE NULL END WHERE id = ${etag}`.execute(
-        q,
-      );
-    }
+  dropBlobRefs(q: Db, counts: ReadonlyMap<string, number>, now: number): Promise<void> {
+    return dropBlobRefs(q, counts, now);
   }
 
-  async dropBlobRef(q: Db, etag: string, now: number): Promise<void> {
-    await sql`UPDATE blobs SET refs = refs - 1, unreferenced_at = CASE WHEN refs - 1 <= 0 THEN ${now} ELSE NULL END WHERE id = ${etag}`.execute(q);
+  dropBlobRef(q: Db, etag: string, now: number): Promise<void> {
+    return dropBlobRef(q, etag, now);
   }
 }

@@ -1,3 +1,7 @@
+// Over 400 lines, whole on purpose for now: every method is one transaction over the tree's
+// invariants (paths, depths, space, blob references), and the trash, share and WebDAV work under
+// way adds to this service; it is split (queries / tree changes / file creation) once those
+// have merged, so their changes land in one place.
 import { randomUUID } from 'node:crypto';
 import mime from 'mime-types';
 import type { Db } from '../db/database.js';
@@ -395,12 +399,7 @@ export class FilesService {
         const parent = row.parent_id === 0 ? ROOT_DIR : dirRef(await this.parentRow(trx, userId, row));
         await this.assertFree(trx, userId, parent, name);
         await this.repo.relocate(trx, userId, row, parent, name, Date.now());
-        if (row.type === FILE)
-          await trx
-            .updateTable('files')
-            .set({ ext: extOf(name), mime: mimeOf(name) })
-            .where('id', '=', row.id)
-            .execute();
+        if (row.type === FILE) await this.repo.setType(trx, row.id, { ext: extOf(name), mime: mimeOf(name) });
       }
       return fileObject((await this.repo.byUuid(trx, userId, row.uuid))!);
     });

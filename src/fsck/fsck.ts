@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { openDatabase } from '../db/database.js';
-import { errnoOf } from '../store/fs-util.js';
+import { isDiskFullError } from '../errors.js';
 import { LocalDiskBlobStore } from '../store/local-disk.js';
 import { checkContent } from './checks/content.js';
 import { checkOfflineDirs, checkSeedingDirs, checkStoreTemp, checkUploads } from './checks/leftovers.js';
@@ -65,7 +65,7 @@ async function lockUnlessDiskFull(dataDir: string, repair: boolean): Promise<Dat
   try {
     return await acquireDataDirLock(dataDir, 'fsck');
   } catch (err) {
-    if (!repair && (errnoOf(err) === 'ENOSPC' || errnoOf(err) === 'EDQUOT')) return null;
+    if (!repair && isDiskFullError(err)) return null;
     throw err;
   }
 }

@@ -5,7 +5,10 @@ import { AppError } from '../errors.js';
 import { apiRoute, requireUser, SESSION_SECURITY } from './server.js';
 import { sixpanParse, sixpanParseLine, sixpanTask } from './sixpan/answers.js';
 import {
+  CopyFileSchema,
   FailureSchema,
+  OfflineStartSchema,
+  OfflineStartSelectionSchema,
   ParseResultSchema,
   ParseUrlResultSchema,
   QuotaSchema,
@@ -25,22 +28,10 @@ const Order = Type.Optional(Type.Integer());
 const Flag = Type.Optional(Type.Union([Type.Boolean(), Type.Integer(), Type.String()]));
 
 const ParseTorrent = Type.Object({ uuid: Type.Optional(Str), path: Type.Optional(Str) });
-const Selection = Type.Optional(
-  Type.Union([Type.String(), Type.Array(Type.Union([Type.Integer({ minimum: 0 }), Type.String()]), { maxItems: 100_000 }), Type.Null()]),
-);
+const Selection = OfflineStartSelectionSchema;
 type StartSelection = Static<typeof Selection>;
-/** 6pan's name for `files`; its clients leave nulls for unchecked files. */
-const CopyFile = Type.Optional(
-  Type.Union([Type.String(), Type.Array(Type.Union([Type.Integer({ minimum: 0 }), Type.String(), Type.Null()]), { maxItems: 100_000 }), Type.Null()]),
-);
-const Start = Type.Object({
-  taskHash: Str,
-  copyFile: CopyFile,
-  files: Selection,
-  savePath: Type.Optional(Type.Union([Str, Type.Null()])),
-  saveUuid: Type.Optional(Type.Union([Str, Type.Null()])),
-  name: Type.Optional(Type.Union([Str, Type.Null()])),
-});
+const Start = OfflineStartSchema;
+const CopyFile = CopyFileSchema;
 const ParseUrl = Type.Object({ url: Type.String({ maxLength: 1024 * 1024 }), password: Type.Optional(Type.String()) });
 const ParseMagnet = Type.Object({ url: Type.String({ maxLength: 64 * 1024 }) });
 const Empty = Type.Object({});
@@ -72,7 +63,7 @@ function selectionOfCopyFile(copyFile: unknown): StartSelection {
   return picked.length === 0 || picked.includes('*') ? '*' : picked;
 }
 
-/** `/v1/offline/*` (API.md, Offline download): thin handlers over OfflineService. */
+/** `/v1/offline/*` (docs/spec/API.md, Offline download): thin handlers over OfflineService. */
 export function registerOfflineRoutes(app: FastifyInstance, offline: OfflineService): void {
   apiRoute(
     app,

@@ -1,4 +1,3 @@
-import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { apiRoute } from './server.js';
 import { sixpanFile } from './sixpan/answers.js';
@@ -6,19 +5,9 @@ import { isOn } from './sixpan/input.js';
 import { StoreTokenResultSchema } from './sixpan/schemas.js';
 import { isEtag } from '../store/etag.js';
 import type { StoreTokenService } from '../upload/store-token.js';
+import { StoreTokenBodySchema } from './sixpan/schemas.js';
 
-const OptionalText = Type.Optional(Type.Union([Type.String(), Type.Null()]));
-
-const StoreToken = Type.Object({
-  name: OptionalText,
-  hash: OptionalText,
-  /** The gateway's other name for `hash`. */
-  fileHash: OptionalText,
-  parent: OptionalText,
-  path: OptionalText,
-  override: Type.Optional(Type.Union([Type.Boolean(), Type.Integer(), Type.String(), Type.Null()])),
-  size: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
-});
+const StoreToken = StoreTokenBodySchema;
 
 function lastSegment(path: string): { dir: string; name: string } {
   const trimmed = path.replace(/\/+$/, '');

@@ -10,7 +10,7 @@ import { mediaTypeOf } from '../upload/media-type.js';
 import { decodeUrlsafeBase64, tokenFromAuthorization } from '../upload/upload-token.js';
 import type { Body, FormPart, UploadService } from '../upload/upload.service.js';
 
-// The upload service's HTTP face (UPLOAD.md), registered under `/upload`:
+// The upload service's HTTP face (docs/spec/UPLOAD.md), registered under `/upload`:
 //   POST /  and  POST /file/upload           form upload (multipart, fields in any order)
 //   POST /mkblk/:blockSize[/:blockOrder]      first chunk of a block
 //   POST /bput/:ctx/:offset                   next chunk of a block

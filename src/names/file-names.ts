@@ -1,6 +1,6 @@
 import { AppError } from '../errors.js';
 
-// Name and path rules of API.md, as pure functions.
+// Name and path rules of docs/spec/API.md, as pure functions.
 
 export const MAX_NAME_BYTES = 255;
 /** Deeper trees are refused: they serve no user and make every path operation costly. */

@@ -4,7 +4,7 @@ import { ETAG_BLOCK } from '../store/etag.js';
 import type { BlobInfo } from '../store/blob-store.js';
 import type { HashReply, HashRequest } from './etag-worker.js';
 
-// Each downloaded file's etag (UPLOAD.md: SHA-1 per 4 MiB block of the file, combined), computed
+// Each downloaded file's etag (docs/spec/UPLOAD.md: SHA-1 per 4 MiB block of the file, combined), computed
 // while the download runs, so that the import is a move (`BlobStore.adoptFile`) instead of a
 // second read of every byte on the main thread.
 //

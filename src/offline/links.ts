@@ -22,7 +22,7 @@ function invalid(reason: string): never {
 }
 
 function unsupported(scheme: string): never {
-  // API.md: an unknown scheme is a bad request (400), unlike an ed2k `start` (422).
+  // docs/spec/API.md: an unknown scheme is a bad request (400), unlike an ed2k `start` (422).
   throw new AppError('PROTOCOL_UNSUPPORTED', `Links of the "${scheme}" kind cannot be downloaded; use a magnet link, an HTTP/HTTPS URL or a .torrent file.`, {
     status: 400,
   });

@@ -5,7 +5,7 @@ import type { TorrentMeta } from '../torrent/index.js';
 // torrent's parsed metadata, or the one file of a URL. A magnet link has none until its
 // metadata arrives.
 
-/** Task types of API.md. */
+/** Task types of docs/spec/API.md. */
 export const TYPE_TORRENT = 0;
 export const TYPE_MAGNET = 10;
 export const TYPE_URL = 20;

@@ -1,4 +1,6 @@
 import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
+import { recordUnreferencedBlobs } from '../store/blobs.repo.js';
+import { countOfflineStarted } from '../users/users.repo.js';
 import type { Db } from '../db/database.js';
 import type { OfflineJobsTable, OfflineTasksTable } from '../db/schema.js';
 import { statementSlices } from '../db/sql.js';
@@ -152,20 +154,8 @@ export class OfflineRepo {
     return { used: row !== undefined && row.offline_day === day ? row.offline_used : 0, ownQuota: row?.offline_quota ?? 0 };
   }
 
-  async countStarted(userId: number, day: number): Promise<void> {
-    await this.db
-      .updateTable('users')
-      .set((eb) => ({
-        offline_used: eb
-          .case()
-          .when('offline_day', '=', day)
-          .then(eb('offline_used', '+', 1))
-          .else(1)
-          .end(),
-        offline_day: day,
-      }))
-      .where('id', '=', userId)
-      .execute();
+  countStarted(userId: number, day: number): Promise<void> {
+    return countOfflineStarted(this.db, userId, day);
   }
 
   // ---- magnet metadata ----
@@ -276,14 +266,8 @@ export class OfflineRepo {
             oc.columns(['info_hash', 'engine_index']).doUpdateSet((eb) => ({ etag: eb.ref('excluded.etag'), size: eb.ref('excluded.size'), created_at: now })),
           )
           .execute();
-        // Stored bytes nobody references yet get a blob row with no reference, so the collector
-        // frees them after its grace period if no task takes them; a row in use is left alone.
-        await trx
-          .insertInto('blobs')
-          .values(part.map((f) => ({ id: f.etag, size: f.size, refs: 0, created_at: now, unreferenced_at: now })))
-          .onConflict((oc) => oc.column('id').doNothing())
-          .execute();
       }
+      await recordUnreferencedBlobs(trx, files, now);
     });
   }
 }

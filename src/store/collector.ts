@@ -1,5 +1,6 @@
 import type { Db } from '../db/database.js';
 import type { BlobStore } from './blob-store.js';
+import { collectableBlobs, deleteUnreferencedBlob } from './blobs.repo.js';
 import type { ContentLock } from './content-lock.js';
 
 /** Rows handled per exclusive section: uploads wait at most one batch for the collector. */
@@ -83,20 +84,11 @@ export class BlobCollector {
   }
 
   private async collectBatch(cutoff: number): Promise<{ selected: number; deleted: number; bytes: number }> {
-    const rows = await this.db
-      .selectFrom('blobs')
-      .select(['id', 'size'])
-      .where('refs', '<=', 0)
-      .where('unreferenced_at', '<=', cutoff)
-      .orderBy('unreferenced_at')
-      .limit(BATCH)
-      .execute();
+    const rows = await collectableBlobs(this.db, cutoff, BATCH);
     let deleted = 0;
     let bytes = 0;
     for (const { id, size } of rows) {
-      // Re-checks refs: another process may have referenced the content since the select.
-      const result = await this.db.deleteFrom('blobs').where('id', '=', id).where('refs', '<=', 0).executeTakeFirst();
-      if (result.numDeletedRows === 0n) continue;
+      if (!(await deleteUnreferencedBlob(this.db, id))) continue;
       await this.store.delete(id);
       deleted++;
       bytes += Number(size);

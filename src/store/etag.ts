@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 
-// The content hash of UPLOAD.md (Qiniu/WCS "etag"): SHA-1 per 4 MiB block, combined.
+// The content hash of docs/spec/UPLOAD.md (Qiniu/WCS "etag"): SHA-1 per 4 MiB block, combined.
 export const ETAG_BLOCK = 4 * 1024 * 1024;
 const SMALL_PREFIX = 0x16;
 const LARGE_PREFIX = 0x96;

@@ -1,3 +1,6 @@
+// Over 400 lines, whole on purpose: the write-once assembly of one upload (parts, the binary
+// map of what is written, the final commit) shares one set of files and one crash-recovery rule;
+// split apart, each piece would have to restate that rule.
 import { createHash, type Hash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
@@ -86,7 +89,7 @@ export function subblockCount(size: number): number {
   return Math.max(1, Math.ceil(size / ETAG_BLOCK));
 }
 
-/** The etag of UPLOAD.md from the SHA-1 of every 4 MiB sub-block of the content, in order. */
+/** The etag of docs/spec/UPLOAD.md from the SHA-1 of every 4 MiB sub-block of the content, in order. */
 export function etagFromDigests(digests: Buffer[]): string {
   if (digests.length === 1) return Buffer.concat([Buffer.from([0x16]), digests[0]]).toString('base64url');
   const combined = createHash('sha1').update(Buffer.concat(digests)).digest();

@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../errors.js';
 
-// The block-upload `ctx` of UPLOAD.md: opaque to clients, self-contained for the server (a
+// The block-upload `ctx` of docs/spec/UPLOAD.md: opaque to clients, self-contained for the server (a
 // restarted server continues an upload from its ctxs alone), and tamper-proof. Two versions:
 //
 //   v1 = base64url( 1 ‖ blockId:16 ‖ blockSize:6 ‖ offset:6 ‖ mac:16 )                      (60 chars)

@@ -5,14 +5,15 @@ import type { DirRef, FileObject } from '../files/file-object.js';
 import type { FilesService } from '../files/files.service.js';
 import type { BlobInfo, BlobStore } from '../store/blob-store.js';
 import type { ContentLock } from '../store/content-lock.js';
-import { existingEntry, roomFor, spaceExceeded } from './space.js';
+import { assertRoom } from '../files/space.js';
+import { existingEntry, roomFor } from './space.js';
 import type { UploadRepo } from './upload.repo.js';
 import type { UploadPolicy } from './upload-token.js';
 
 // The last step of every upload, whichever way its bytes came: the file the token describes,
 // created for content in the store.
 
-/** The answer to form upload and mkfile (UPLOAD.md). */
+/** The answer to form upload and mkfile (docs/spec/UPLOAD.md). */
 export interface UploadAnswer {
   hash: string;
   /** The created file's name: the token decides it, whatever key the uploader sent. */
@@ -36,7 +37,7 @@ export function checkSize(policy: UploadPolicy, size: number, room: number): voi
   if (policy.fsizeLimit > 0 && size > policy.fsizeLimit) {
     throw new AppError('PAYLOAD_TOO_LARGE', `The file (${size} bytes) is larger than this token allows (${policy.fsizeLimit} bytes).`);
   }
-  if (size > room) throw spaceExceeded(size, room);
+  assertRoom({ size, room });
 }
 
 export interface FileEntriesDeps {

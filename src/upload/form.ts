@@ -6,7 +6,8 @@ import { invalid } from './invalid.js';
 import type { PendingBlocks } from './pending.js';
 import type { Body } from './receive.js';
 import { mediaTypeOf } from './media-type.js';
-import { checkRoom } from './space.js';
+import { assertRoom } from '../files/space.js';
+import { UNFINISHED_UPLOADS } from './space.js';
 import type { UploadPolicy } from './upload-token.js';
 
 /** One part of a multipart form, in the order the client sent them. */
@@ -77,7 +78,7 @@ export async function formUpload(deps: FormUploadDeps, maxUntokenedFormBytes: nu
   const tooBig = (size: number): AppError | null => {
     try {
       checkSize(policy!, size, Number.MAX_SAFE_INTEGER);
-      checkRoom(size, dest!.room, pending.of(policy!.userId));
+      assertRoom({ size, room: dest!.room, reserved: { bytes: pending.of(policy!.userId), by: UNFINISHED_UPLOADS } });
       return null;
     } catch (err) {
       if (isAppError(err)) return err;

@@ -1,4 +1,4 @@
-// The `mimeType` an uploader may give (UPLOAD.md: a form field, mkfile's `/mimeType/<base64>`
+// The `mimeType` an uploader may give (docs/spec/UPLOAD.md: a form field, mkfile's `/mimeType/<base64>`
 // path segment or `MimeType` header). A well-formed media type of a registered top-level type
 // becomes the file's `mime`; anything else is ignored and the type comes from the name.
 

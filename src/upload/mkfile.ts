@@ -27,7 +27,7 @@ export interface MkfileOptions {
   maxBlocks: number;
 }
 
-/** The rules of UPLOAD.md for a ctx list: complete blocks, uniform size, the announced total. */
+/** The rules of docs/spec/UPLOAD.md for a ctx list: complete blocks, uniform size, the announced total. */
 function checkBlocks(blocks: BlockCtx[], fileSize: number): void {
   const seen = new Set<string>();
   let total = 0;

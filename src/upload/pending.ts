@@ -1,4 +1,5 @@
-import { checkRoom } from './space.js';
+import { assertRoom } from '../files/space.js';
+import { UNFINISHED_UPLOADS } from './space.js';
 
 // Block bytes that wait on the server for their mkfile, per user. A block is charged its whole
 // size when mkblk starts it (before a byte is read), so that a user cannot park more block data
@@ -46,7 +47,7 @@ export class PendingBlocks {
    */
   charge(userId: number, upload: string, blockId: string, bytes: number, placed: boolean, room: number): void {
     const waiting = this.of(userId) - (this.blocks.get(blockId)?.bytes ?? 0);
-    checkRoom(bytes, room, waiting);
+    assertRoom({ size: bytes, room, reserved: { bytes: waiting, by: UNFINISHED_UPLOADS } });
     this.release(blockId);
     this.blocks.set(blockId, { userId, upload, bytes, placed, touched: this.now() });
     this.totals.set(userId, waiting + bytes);

@@ -18,28 +18,5 @@ export function roomFor(free: number, existing: FileObject | null, overwrite: bo
   return free + (overwrite && existing && existing.type === FILE ? existing.size : 0);
 }
 
-export function spaceExceeded(size: number | null, room: number): AppError {
-  const free = Math.max(0, room);
-  return new AppError(
-    'SPACE_EXCEEDED',
-    size === null ? 'No space is left in this drive.' : `Not enough space left: the file needs ${size} bytes and ${free} are free.`,
-  );
-}
-
-/**
- * SPACE_EXCEEDED for `size` more bytes that do not fit in `room` (free space) beside `pending`
- * bytes of the user's unfinished block uploads, which wait on the server for their mkfile.
- */
-export function pendingExceeded(size: number, room: number, pending: number): AppError {
-  if (pending <= 0) return spaceExceeded(size, room);
-  const free = Math.max(0, room - pending);
-  return new AppError(
-    'SPACE_EXCEEDED',
-    `Not enough space left: ${size} more bytes are needed, and ${free} are free besides the ${pending} bytes of unfinished uploads waiting on the server (finish them, or they are deleted once they expire).`,
-  );
-}
-
-/** SPACE_EXCEEDED unless `size` bytes fit in `room` beside `pending` bytes of unfinished block uploads. */
-export function checkRoom(size: number, room: number, pending: number): void {
-  if (size + pending > room) throw pendingExceeded(size, room, pending);
-}
+/** What holds the room of unfinished block uploads, as a space refusal names it. */
+export const UNFINISHED_UPLOADS = 'unfinished uploads waiting on the server (finish them, or they are deleted once they expire)';

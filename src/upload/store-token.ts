@@ -5,10 +5,11 @@ import { assertName } from '../names/file-names.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { ContentLock } from '../store/content-lock.js';
 import { isEtag } from '../store/etag.js';
-import { existingEntry, roomFor, spaceExceeded } from './space.js';
+import { assertRoom } from '../files/space.js';
+import { existingEntry, roomFor } from './space.js';
 import { UPLOAD_SCOPE, signUploadToken, type UploadPolicy } from './upload-token.js';
 
-/** `/v1/store/token`'s body (API.md, seed STEP 1). */
+/** `/v1/store/token`'s body (docs/spec/API.md, seed STEP 1). */
 export interface StoreTokenInput {
   name: string;
   /** The content's etag; when the server holds that content, the file is created at once. */
@@ -90,7 +91,7 @@ export class StoreTokenService {
     }
     const room = roomFor(await this.deps.files.freeSpace(userId), existing, override);
     const size = input.size ?? null;
-    if ((size !== null && size > room) || (size === null && room <= 0)) throw spaceExceeded(size, room);
+    assertRoom({ size, room });
 
     const policy: UploadPolicy = {
       scope: UPLOAD_SCOPE,

@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../errors.js';
 
-// The upload token of UPLOAD.md (Qiniu/WCS format), as pure functions:
+// The upload token of docs/spec/UPLOAD.md (Qiniu/WCS format), as pure functions:
 //   <accessKey>:<encodedSign>:<encodedPolicy>
 //   encodedPolicy = URL-safe base64 of the JSON put policy
 //   encodedSign   = URL-safe base64 of the lowercase hex HMAC-SHA1 of encodedPolicy (server secret)

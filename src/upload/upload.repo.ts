@@ -1,3 +1,4 @@
+import { recordUnreferencedBlobs } from '../store/blobs.repo.js';
 import type { Db } from '../db/database.js';
 
 /** The one piece of SQL the upload service needs beyond FilesService. */
@@ -10,10 +11,6 @@ export class UploadRepo {
    * frees the bytes after its grace period; an existing row (content in use) is left alone.
    */
   async adoptUnreferenced(etag: string, size: number, now: number = Date.now()): Promise<void> {
-    await this.db
-      .insertInto('blobs')
-      .values({ id: etag, size, refs: 0, created_at: now, unreferenced_at: now })
-      .onConflict((oc) => oc.column('id').doNothing())
-      .execute();
+    await recordUnreferencedBlobs(this.db, [{ etag, size }], now);
   }
 }

@@ -57,7 +57,7 @@ export interface UploadServiceOptions {
 }
 
 /**
- * The WCS/Qiniu-compatible upload service of UPLOAD.md: form upload (form.ts), and block
+ * The WCS/Qiniu-compatible upload service of docs/spec/UPLOAD.md: form upload (form.ts), and block
  * upload — mkblk/bput (blocks.ts) and mkfile (mkfile.ts, assemble.ts) — with self-contained
  * signed ctxs and block files on disk, so uploads survive a restart; abandoned uploads are
  * swept (sweep.ts). Bytes are streamed to disk and from disk into the blob store; nothing

@@ -144,3 +144,43 @@ export class UsersRepo {
     await this.db.deleteFrom('sessions').where('expires_at', '<=', now).execute();
   }
 }
+
+// The users table's counters, written here for the modules that keep them: the drive's space
+// (files/) and the offline tasks started today (offline/). Each takes the caller's transaction.
+
+/** Charges `bytes` to the user's drive if they fit in its capacity; false (nothing charged) otherwise. */
+export async function chargeSpace(q: Db, userId: number, bytes: number): Promise<boolean> {
+  const result = await q
+    .updateTable('users')
+    .set((eb) => ({ space_used: eb('space_used', '+', bytes) }))
+    .where('id', '=', userId)
+    .where((eb) => eb(eb('space_used', '+', bytes), '<=', eb.ref('space_capacity')))
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Gives `bytes` of the user's drive back. */
+export async function releaseSpace(q: Db, userId: number, bytes: number): Promise<void> {
+  await q
+    .updateTable('users')
+    .set((eb) => ({ space_used: eb('space_used', '-', bytes) }))
+    .where('id', '=', userId)
+    .execute();
+}
+
+/** Counts one more offline task started by the user on `day` (the count restarts each day). */
+export async function countOfflineStarted(q: Db, userId: number, day: number): Promise<void> {
+  await q
+    .updateTable('users')
+    .set((eb) => ({
+      offline_used: eb
+        .case()
+        .when('offline_day', '=', day)
+        .then(eb('offline_used', '+', 1))
+        .else(1)
+        .end(),
+      offline_day: day,
+    }))
+    .where('id', '=', userId)
+    .execute();
+}

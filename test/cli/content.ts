@@ -5,7 +5,7 @@ import type { Client } from '../helpers/server.js';
 
 const BLOCK = 4 * 1024 * 1024;
 
-/** The etag of UPLOAD.md, written here from the spec with node:crypto only. */
+/** The etag of docs/spec/UPLOAD.md, written here from the spec with node:crypto only. */
 export function etag(buf: Buffer): string {
   const sha1 = (b: Buffer) => createHash('sha1').update(b).digest();
   if (buf.length <= BLOCK) return Buffer.concat([Buffer.from([0x16]), sha1(buf)]).toString('base64url');

@@ -91,7 +91,7 @@ function assertApiExceptionBody(answer: WireAnswer, where: string): void {
 // `path` is how the client names the file in every later call (absent means "/").
 const FILE_ITEM: Shape = { uuid: 'string', name: 'string', ext: 'string?', type: 'int', size: 'int', ctime: 'int', path: 'string' };
 
-/** The 6pan etag of content of at most 4 MiB (UPLOAD.md): 0x16 + SHA-1, URL-safe base64. */
+/** The 6pan etag of content of at most 4 MiB (docs/spec/UPLOAD.md): 0x16 + SHA-1, URL-safe base64. */
 function smallEtag(data: Buffer): string {
   assert.ok(data.length <= 4 * 1024 * 1024);
   return Buffer.concat([Buffer.from([0x16]), createHash('sha1').update(data).digest()]).toString('base64url');

@@ -109,7 +109,7 @@ function sha1hex(data: Uint8Array): string {
 
 /**
  * Test setup, not client behaviour: puts a file into the drive through openpan's public upload
- * protocol (UPLOAD.md form upload), so the file calls have a file to work on.
+ * protocol (docs/spec/UPLOAD.md form upload), so the file calls have a file to work on.
  */
 async function seedFile(base: string, token: string, name: string, data: Buffer): Promise<{ uuid: string; path: string }> {
   const ticket = assertOk(
@@ -202,7 +202,7 @@ describe('HalalCloud (Qt): signing in and out', () => {
 
   it('user/info with no saved token ("Authorization: Bearer ") is HTTP 401 with a JSON envelope the client can read', async () => {
     // loginwidget.cpp:128 explains only the gateway's express-jwt code "CREDENTIALS_REQUIRED"
-    // ("login expired"); openpan keeps its documented UNAUTHORIZED (API.md), so the client
+    // ("login expired"); openpan keeps its documented UNAUTHORIZED (docs/spec/API.md), so the client
     // shows its generic sign-in failure and goes back to the login form all the same.
     const answer = await qtPost(wire.url, '/v1/user/info', '');
     assertReadableFailure(answer, 'user/info (no token)', 401);

@@ -21,7 +21,7 @@ const MiB = 1024 * 1024;
 const BLOCK = 4 * MiB;
 const EMPTY_ETAG = 'Fto5o-5ea0sNMlW_75VgGJCv2AcJ';
 
-/** The etag of UPLOAD.md, written out from its definition (independent of src/store/etag.ts). */
+/** The etag of docs/spec/UPLOAD.md, written out from its definition (independent of src/store/etag.ts). */
 export function referenceEtag(data: Uint8Array): string {
   const sha1 = (b: Uint8Array) => createHash('sha1').update(b).digest();
   if (data.length <= BLOCK) return Buffer.concat([Buffer.from([0x16]), sha1(data)]).toString('base64url');

@@ -1,4 +1,4 @@
-// Name rules of API.md that fuzzing does not state as examples.
+// Name rules of docs/spec/API.md that fuzzing does not state as examples.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { nameProblem, sanitizeName } from '../../src/names/file-names.js';

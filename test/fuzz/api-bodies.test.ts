@@ -10,7 +10,7 @@ import { concreteUrl, listRoutes, type RouteInfo } from '../helpers/routes.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { fuzzParams } from './fuzz.js';
 
-/** Field names the API reads (API.md), so bodies reach past "missing field" into the handlers. */
+/** Field names the API reads (docs/spec/API.md), so bodies reach past "missing field" into the handlers. */
 const FIELDS = [
   'name',
   'password',

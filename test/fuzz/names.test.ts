@@ -5,7 +5,7 @@ import { AppError } from '../../src/errors.js';
 import { assertName, MAX_DEPTH, nameProblem, normalizePath, numberedName, pathSegments, sanitizeName } from '../../src/names/file-names.js';
 import { fuzzParams, returnsOrThrows } from './fuzz.js';
 
-// Names and paths of API.md: whatever a client sends is accepted as a valid name or refused with
+// Names and paths of docs/spec/API.md: whatever a client sends is accepted as a valid name or refused with
 // NAME_INVALID / PATH_INVALID; whatever the server makes of outside text is always a valid name.
 
 const hostile = fc.constantFrom(

@@ -10,7 +10,7 @@ import { ETAG_BLOCK } from '../../src/store/etag.js';
 const MiB = 1024 * 1024;
 const KiB = 1024;
 
-/** The etag of UPLOAD.md, computed independently of src/store/etag.ts. */
+/** The etag of docs/spec/UPLOAD.md, computed independently of src/store/etag.ts. */
 function referenceEtag(data: Buffer): string {
   const sha1 = (b: Buffer): Buffer => createHash('sha1').update(b).digest();
   if (data.length <= ETAG_BLOCK) return Buffer.concat([Buffer.from([0x16]), sha1(data)]).toString('base64url');

@@ -312,7 +312,7 @@ test('union: pausing a task takes its files out of the engine at once', () =>
     await assertDrive(w, bob, []);
   }));
 
-test('a task removed while its files are imported leaves no entry; the task sharing the job is unaffected', () =>
+test('a task removed for good while its files are imported leaves no entry; the task sharing the job is unaffected', () =>
   withWorld(async (w) => {
     const alice = await newUser(w, 'alice');
     const bob = await newUser(w, 'bob');
@@ -328,7 +328,7 @@ test('a task removed while its files are imported leaves no entry; the task shar
       await w.engine.step(a.jobId);
       // Whether the tick or the job's end got there first, the files' import is under way.
       await until(async () => w.lock.state.waiting > 0, 'the import waiting for the lock');
-      removed = w.offline.service.remove(alice, a.taskId, true);
+      removed = w.offline.service.remove(alice, a.taskId, true, { permanent: true });
     } finally {
       release();
     }

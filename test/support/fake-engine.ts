@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { diskLayout, pieceRanges, verifiedBytes } from '../../src/engines/bittorrent/layout.js';
 import {
   FINAL_STATES,
+  engineFailure,
   HTTP_PIECE_LENGTH,
   type DownloadEngine,
   type EngineErrorCode,
@@ -85,23 +86,9 @@ interface Content {
   torrent?: Buffer;
 }
 
-function failure(code: EngineErrorCode, message: string, retryable = false): EngineFailure {
-  return { code, message, retryable };
-}
-
-const RETRYABLE: ReadonlySet<EngineErrorCode> = new Set([
-  'NO_PEERS_TIMEOUT',
-  'DISK_FULL',
-  'ENGINE_ERROR',
-  'NETWORK_ERROR',
-  'SIZE_MISMATCH',
-  'DUPLICATE_JOB',
-  'IO_ERROR',
-]);
-
-/** A failure with the retryability the real engines give its code. */
+/** A failure with the retryability the real engines give its code (src/engines/failures.ts). */
 export function fakeFailure(code: EngineErrorCode, message = `fake ${code}`): EngineFailure {
-  return failure(code, message, RETRYABLE.has(code));
+  return engineFailure(code, message);
 }
 
 function torrentContent(meta: TorrentMeta, dir: string, stream: Buffer | null, torrent: Buffer): Content {
@@ -260,12 +247,12 @@ export class FakeEngine implements DownloadEngine {
     }
     const job = new FakeJob(this, spec);
     this.started.push(job);
-    if (this.#closed) return this.#born(job, failure('ENGINE_ERROR', 'The engine is closed.', true));
+    if (this.#closed) return this.#born(job, engineFailure('ENGINE_ERROR', 'The engine is closed.'));
     const bad = this.#prepare(job);
     if (bad !== null) return this.#born(job, bad);
     for (const other of this.#jobs.values()) {
-      if (other.id === job.id) return this.#born(job, failure('DUPLICATE_JOB', `A job with id ${job.id} is already in this engine.`, true));
-      if (other.key === job.key) return this.#born(job, failure('DUPLICATE_JOB', `${job.key} is already being downloaded by job ${other.id}.`, true));
+      if (other.id === job.id) return this.#born(job, engineFailure('DUPLICATE_JOB', `A job with id ${job.id} is already in this engine.`));
+      if (other.key === job.key) return this.#born(job, engineFailure('DUPLICATE_JOB', `${job.key} is already being downloaded by job ${other.id}.`));
     }
     job.accepted = true;
     this.#jobs.set(job.id, job);
@@ -374,7 +361,7 @@ export class FakeEngine implements DownloadEngine {
 
   async resumeJob(job: FakeJob): Promise<void> {
     if (job.state !== 'paused') return;
-    if (this.#closed) return this.#fail(job, failure('ENGINE_ERROR', 'The engine is closed.', true));
+    if (this.#closed) return this.#fail(job, engineFailure('ENGINE_ERROR', 'The engine is closed.'));
     this.#setState(job, 'queued');
     queueMicrotask(() => void this.#activate(job));
   }
@@ -397,14 +384,14 @@ export class FakeEngine implements DownloadEngine {
     try {
       if (source.kind === 'url') {
         const url = new URL(source.url);
-        if (url.protocol !== 'http:' && url.protocol !== 'https:') return failure('PROTOCOL_UNSUPPORTED', `No ${url.protocol} URLs.`);
-        if (job.spec.selectedFiles?.some((i) => i !== 0)) return failure('SELECTION_INVALID', 'A URL job has one file (index 0).');
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') return engineFailure('PROTOCOL_UNSUPPORTED', `No ${url.protocol} URLs.`);
+        if (job.spec.selectedFiles?.some((i) => i !== 0)) return engineFailure('SELECTION_INVALID', 'A URL job has one file (index 0).');
         job.key = url.href;
         return null;
       }
       if (source.kind === 'magnet') {
         const magnet = parseMagnet(source.uri);
-        if (magnet.infoHash === null) return failure('PROTOCOL_UNSUPPORTED', 'A v2-only magnet link.');
+        if (magnet.infoHash === null) return engineFailure('PROTOCOL_UNSUPPORTED', 'A v2-only magnet link.');
         job.key = magnet.infoHash;
         return null;
       }
@@ -413,7 +400,7 @@ export class FakeEngine implements DownloadEngine {
       job.key = meta.infoHash as string;
       return this.#useMeta(job, meta, source.torrent);
     } catch (err) {
-      return failure('SOURCE_INVALID', err instanceof Error ? err.message : String(err));
+      return engineFailure('SOURCE_INVALID', err instanceof Error ? err.message : String(err));
     }
   }
 
@@ -421,7 +408,7 @@ export class FakeEngine implements DownloadEngine {
     const real = new Set(meta.files.map((f) => f.engineIndex));
     const wanted = job.spec.selectedFiles ?? [...real];
     const bad = wanted.find((i) => !real.has(i));
-    if (bad !== undefined) return failure('SELECTION_INVALID', `The torrent has no file with engine index ${bad}.`);
+    if (bad !== undefined) return engineFailure('SELECTION_INVALID', `The torrent has no file with engine index ${bad}.`);
     job.meta = meta;
     job.content = torrentContent(meta, job.dir, this.#o.catalogue.torrents.get(job.key)?.stream ?? null, torrent);
     job.selected = new Set(wanted);
@@ -446,7 +433,7 @@ export class FakeEngine implements DownloadEngine {
       if (job.spec.source.kind !== 'url') this.#setState(job, 'checking');
       await this.#check(job, current);
     } catch (err) {
-      if (current()) this.#fail(job, failure('IO_ERROR', err instanceof Error ? err.message : String(err), true));
+      if (current()) this.#fail(job, engineFailure('IO_ERROR', err instanceof Error ? err.message : String(err)));
       return;
     }
     if (!current()) return;
@@ -473,11 +460,11 @@ export class FakeEngine implements DownloadEngine {
     if (source.kind === 'url') {
       const bytes = this.#o.catalogue.urls.get(job.key);
       if (bytes === undefined) {
-        this.#fail(job, failure('HTTP_404', `${job.key} answered 404.`));
+        this.#fail(job, engineFailure('HTTP_404', `${job.key} answered 404.`));
         return false;
       }
       if (job.spec.maxBytes !== undefined && bytes.length > job.spec.maxBytes) {
-        this.#fail(job, failure('SPACE_EXCEEDED', `${job.key} is longer (${bytes.length} bytes) than the room left (${job.spec.maxBytes}).`));
+        this.#fail(job, engineFailure('SPACE_EXCEEDED', `${job.key} is longer (${bytes.length} bytes) than the room left (${job.spec.maxBytes}).`));
         return false;
       }
       job.content = urlContent(job.dir, bytes);
@@ -567,7 +554,7 @@ export class FakeEngine implements DownloadEngine {
         if (job.generation === generation && job.state === 'downloading' && this.#isComplete(job)) await this.#finish(job, generation);
       },
       (err: unknown) => {
-        if (job.generation === generation) this.#fail(job, failure('IO_ERROR', err instanceof Error ? err.message : String(err), true));
+        if (job.generation === generation) this.#fail(job, engineFailure('IO_ERROR', err instanceof Error ? err.message : String(err)));
       },
     );
   }

@@ -1,4 +1,4 @@
-// Block upload (UPLOAD.md): mkblk / bput / mkfile, any block order, parallel, chunked, resumable.
+// Block upload (docs/spec/UPLOAD.md): mkblk / bput / mkfile, any block order, parallel, chunked, resumable.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';

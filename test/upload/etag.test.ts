@@ -1,4 +1,4 @@
-// The server's content hash (UPLOAD.md "etag") against values computed here with node:crypto,
+// The server's content hash (docs/spec/UPLOAD.md "etag") against values computed here with node:crypto,
 // at the sizes where the algorithm changes shape.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { startServer } from '../helpers/server.js';
 import { BLOCK, MiB, blockUpload, bytes, fileOf, formUpload, ticket } from './helpers.js';
 
-/** Written out longhand (no shared helper), straight from UPLOAD.md. */
+/** Written out longhand (no shared helper), straight from docs/spec/UPLOAD.md. */
 function expectedEtag(data: Buffer): string {
   if (data.length <= 4194304) {
     return Buffer.concat([Buffer.from([0x16]), createHash('sha1').update(data).digest()]).toString('base64url');

@@ -1,4 +1,4 @@
-// Form upload (UPLOAD.md): multipart with `token` and `file` in any order, at /file/upload and /.
+// Form upload (docs/spec/UPLOAD.md): multipart with `token` and `file` in any order, at /file/upload and /.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// A small WCS/Qiniu-style uploader for the upload tests, written from UPLOAD.md: it computes
+// A small WCS/Qiniu-style uploader for the upload tests, written from docs/spec/UPLOAD.md: it computes
 // the etag and CRC-32 itself (node:crypto, bit-by-bit CRC) so it checks the server rather than
 // sharing its code.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// /v1/store/token (seed STEP 1, API.md "Upload"): tickets, instant upload, destinations, conflicts.
+// /v1/store/token (seed STEP 1, docs/spec/API.md "Upload"): tickets, instant upload, destinations, conflicts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startServer } from '../helpers/server.js';

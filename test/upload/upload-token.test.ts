@@ -20,7 +20,7 @@ function policy(over: Partial<UploadPolicy> = {}): UploadPolicy {
   return { scope: UPLOAD_SCOPE, deadline: NOW + 60_000, overwrite: 0, fsizeLimit: 0, userId: 7, dir: '', path: '/', name: 'a.torrent', ...over };
 }
 
-/** Signs any JSON value the way UPLOAD.md describes, to build tokens the signer would refuse to. */
+/** Signs any JSON value the way docs/spec/UPLOAD.md describes, to build tokens the signer would refuse to. */
 function signRaw(value: unknown, secret = SECRET): string {
   const encodedPolicy = urlsafeBase64(JSON.stringify(value));
   const sign = urlsafeBase64(createHmac('sha1', secret).update(encodedPolicy).digest('hex'));

@@ -1,4 +1,4 @@
-// offline add / ls / get / rm / pause / resume: offline download over /v1/offline/* (API.md).
+// offline add / ls / get / rm / pause / resume: offline download over /v1/offline/* (docs/spec/API.md).
 // A local .torrent goes the seed's way: uploaded to `:torrent` (instantly when the server knows
 // it), parsed, started; magnet links and URLs go to parseUrl.
 import { existsSync, statSync } from 'node:fs';

@@ -7,7 +7,6 @@ import { ETAG_BLOCK } from '../../store/etag.js';
 import {
   FINAL_STATES,
   type DownloadEngine,
-  type EngineErrorCode,
   type EngineFailure,
   type EngineHandle,
   type EngineJob,
@@ -15,6 +14,7 @@ import {
   type EngineStats,
   type EngineStatus,
 } from '../engine.js';
+import { engineFailure, failureFromFsError } from '../failures.js';
 import { JobHandle } from '../job-handle.js';
 import { ByteRanges } from './byte-ranges.js';
 import { HTTP_DEFAULTS, type HttpEngineOptions } from './options.js';
@@ -49,40 +49,28 @@ const STATE_FILE = 'download.state.json';
 const SPEED_WINDOW = 5;
 const TICK_MS = 1000;
 
-function failure(code: EngineErrorCode, message: string): EngineFailure {
-  const status = code.startsWith('HTTP_') ? Number(code.slice(5)) : null;
-  const retryable =
-    status !== null
-      ? status >= 500 || status === 408 || status === 429
-      : ['NETWORK_ERROR', 'SIZE_MISMATCH', 'DISK_FULL', 'IO_ERROR', 'ENGINE_ERROR'].includes(code);
-  return { code, message, retryable };
-}
-
-/** Any error of a run → a failure with a stable code. */
+/** Any error of a run → a failure with a stable code (retryability: failures.ts). */
 function failureFrom(err: unknown): EngineFailure {
-  if (err instanceof FetchError) return failure(err.code, err.message);
-  const message = err instanceof Error ? err.message : String(err);
-  const code = (err as NodeJS.ErrnoException | null)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return failure('DISK_FULL', `No space left on the download disk: ${message}`);
-  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return failure('IO_ERROR', message);
-  return failure('ENGINE_ERROR', message);
+  if (err instanceof FetchError) return engineFailure(err.code, err.message);
+  return failureFromFsError(err) ?? engineFailure('ENGINE_ERROR', err instanceof Error ? err.message : String(err));
 }
 
 type Prepared = { url: string } | EngineFailure;
 
 function prepare(job: EngineJob): Prepared {
   const source = job.source;
-  if (source.kind !== 'url') return failure('PROTOCOL_UNSUPPORTED', `The HTTP engine does not download ${source.kind} sources.`);
+  if (source.kind !== 'url') return engineFailure('PROTOCOL_UNSUPPORTED', `The HTTP engine does not download ${source.kind} sources.`);
   let url: URL;
   try {
     url = new URL(source.url);
   } catch {
-    return failure('SOURCE_INVALID', `Not a URL: ${JSON.stringify(source.url)}.`);
+    return engineFailure('SOURCE_INVALID', `Not a URL: ${JSON.stringify(source.url)}.`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return failure('PROTOCOL_UNSUPPORTED', `The HTTP engine does not download ${url.protocol} URLs.`);
-  if (url.username !== '' || url.password !== '') return failure('SOURCE_INVALID', 'URLs with credentials are not downloaded.');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return engineFailure('PROTOCOL_UNSUPPORTED', `The HTTP engine does not download ${url.protocol} URLs.`);
+  if (url.username !== '' || url.password !== '') return engineFailure('SOURCE_INVALID', 'URLs with credentials are not downloaded.');
   const bad = job.selectedFiles?.find((i) => i !== 0);
-  if (bad !== undefined) return failure('SELECTION_INVALID', `A URL job has one file (index 0), not ${bad}.`);
+  if (bad !== undefined) return engineFailure('SELECTION_INVALID', `A URL job has one file (index 0), not ${bad}.`);
   url.hash = '';
   return { url: url.href };
 }
@@ -274,12 +262,12 @@ export class HttpEngine implements DownloadEngine {
 
   start(spec: EngineJob): EngineHandle {
     const job = new HttpJob(this, spec);
-    if (this.#closed) return this.#born(job, failure('ENGINE_ERROR', 'The engine is closed.'));
+    if (this.#closed) return this.#born(job, engineFailure('ENGINE_ERROR', 'The engine is closed.'));
     const prepared = prepare(spec);
     if ('code' in prepared) return this.#born(job, prepared);
     for (const other of this.#jobs.values()) {
-      if (other.id === job.id) return this.#born(job, failure('DUPLICATE_JOB', `A job with id ${job.id} is already in this engine.`));
-      if (other.dir === job.dir) return this.#born(job, failure('DUPLICATE_JOB', `Job ${other.id} already downloads into ${job.dir}.`));
+      if (other.id === job.id) return this.#born(job, engineFailure('DUPLICATE_JOB', `A job with id ${job.id} is already in this engine.`));
+      if (other.dir === job.dir) return this.#born(job, engineFailure('DUPLICATE_JOB', `Job ${other.id} already downloads into ${job.dir}.`));
     }
     job.url = prepared.url;
     job.accepted = true;
@@ -311,7 +299,7 @@ export class HttpEngine implements DownloadEngine {
 
   async resumeJob(job: HttpJob): Promise<void> {
     if (job.state !== 'paused') return;
-    if (this.#closed) return this.#fail(job, failure('ENGINE_ERROR', 'The engine is closed.'));
+    if (this.#closed) return this.#fail(job, engineFailure('ENGINE_ERROR', 'The engine is closed.'));
     this.setState(job, 'queued');
     this.#queue.push(job);
     this.#pump();

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import type { ProbeResult } from '../../net/index.js';
 import { openRetrying } from '../fd-pool.js';
 import type { ByteRange } from './byte-ranges.js';
+import type { TransferHost } from './transfer-host.js';
 
 // What a URL job has on disk, kept next to the data (`<job.dir>/download.state.json`) so that a
 // restarted engine (after a pause, a crash, a `kill -9`) continues instead of starting over.
@@ -105,4 +107,72 @@ export function sameContent(state: ResumeState, probe: Validators): boolean {
 export function ifRangeValue(v: { etag?: string; lastModified?: string }): string | null {
   if (isStrongEtag(v.etag)) return v.etag;
   return v.lastModified ?? null;
+}
+
+/** The validators a response carried, without empty ones. */
+export function validators(v: { etag?: string; lastModified?: string }): { etag?: string; lastModified?: string } {
+  return { ...(v.etag ? { etag: v.etag } : {}), ...(v.lastModified ? { lastModified: v.lastModified } : {}) };
+}
+
+export function describeValidators(v: Validators): string {
+  return [`length ${v.size ?? 'unknown'}`, `ETag ${v.etag ?? 'none'}`, `Last-Modified ${v.lastModified ?? 'none'}`].join(', ');
+}
+
+/**
+ * Saves the resume state, listing only bytes that are on disk. `host.ranges` grows only when a
+ * write call has completed (PositionalWriter), never when bytes are merely received or queued;
+ * the snapshot is taken before the fdatasync, so each listed byte was written before the sync
+ * began and is durable before the state naming it replaces the previous one (tmp file, fsync,
+ * rename). A `kill -9` would already be safe with written bytes (they live in the page cache);
+ * the sync extends that to a power loss.
+ */
+export class StateSaver {
+  #dirty = true;
+  #busy = false;
+  #running: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly host: Pick<TransferHost, 'ranges' | 'statePath' | 'url'>,
+    private readonly fh: FileHandle,
+    private readonly probe: ProbeResult,
+  ) {}
+
+  touch(): void {
+    this.#dirty = true;
+  }
+
+  /** The periodic save: skipped while one runs; a failure is retried at the next tick or at the end. */
+  tick(): void {
+    if (this.#busy || !this.#dirty) return;
+    this.#busy = true;
+    void this.save()
+      .catch(() => {})
+      .finally(() => (this.#busy = false));
+  }
+
+  /** Saves if something changed (or `force`), after the previous save. */
+  save(force = false): Promise<void> {
+    this.#running = this.#running
+      .catch(() => {})
+      .then(async () => {
+        if (!this.#dirty && !force) return;
+        this.#dirty = false;
+        const done = this.host.ranges.toJSON(); // taken before the sync: every listed byte is synced
+        try {
+          await this.fh.datasync();
+          await saveResumeState(this.host.statePath, {
+            version: 1,
+            url: this.host.url,
+            finalUrl: this.probe.finalUrl,
+            size: this.probe.size as number,
+            ...validators(this.probe),
+            done,
+          });
+        } catch (err) {
+          this.#dirty = true; // not saved: the next save must not skip
+          throw err;
+        }
+      });
+    return this.#running;
+  }
 }

@@ -471,3 +471,38 @@ export type ShareObject = Static<typeof ShareSchema>;
 export type SharedEntry = Static<typeof SharedEntrySchema>;
 export type OpenedShare = Static<typeof OpenedShareSchema>;
 export type SharePage = Static<typeof SharePageSchema>;
+
+// ---- request bodies the clients (CLI, web UI) send, from the routes' own schemas ----
+
+/** A file selection: `"*"`, `"0,2,5"` or `[0, 2, 5]`; all files when absent. */
+export const OfflineStartSelectionSchema = Type.Optional(
+  Type.Union([Type.String(), Type.Array(Type.Union([Type.Integer({ minimum: 0 }), Type.String()]), { maxItems: 100_000 }), Type.Null()]),
+);
+/** 6pan's name for `files`; its clients leave nulls for unchecked files. */
+export const CopyFileSchema = Type.Optional(
+  Type.Union([Type.String(), Type.Array(Type.Union([Type.Integer({ minimum: 0 }), Type.String(), Type.Null()]), { maxItems: 100_000 }), Type.Null()]),
+);
+/** `POST /v1/offline/start`'s body. */
+export const OfflineStartSchema = Type.Object({
+  taskHash: Type.String(),
+  copyFile: CopyFileSchema,
+  files: OfflineStartSelectionSchema,
+  savePath: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  saveUuid: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  name: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+});
+export type OfflineStartBody = Static<typeof OfflineStartSchema>;
+
+const OptionalText = Type.Optional(Type.Union([Type.String(), Type.Null()]));
+/** `POST /v1/store/token`'s body. */
+export const StoreTokenBodySchema = Type.Object({
+  name: OptionalText,
+  hash: OptionalText,
+  /** The gateway's other name for `hash`. */
+  fileHash: OptionalText,
+  parent: OptionalText,
+  path: OptionalText,
+  override: Type.Optional(Type.Union([Type.Boolean(), Type.Integer(), Type.String(), Type.Null()])),
+  size: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
+});
+export type StoreTokenBody = Static<typeof StoreTokenBodySchema>;

@@ -1,4 +1,4 @@
-// The shapes of API.md as the UI reads them, and the constants it names them by.
+// The shapes of docs/spec/API.md as the UI reads them, and the constants it names them by.
 
 export const FILE = 0;
 export const DIRECTORY = 1;

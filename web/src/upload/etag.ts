@@ -1,4 +1,4 @@
-// The content hash of UPLOAD.md: SHA-1 per 4 MiB block, combined. Pure, so it is unit-tested
+// The content hash of docs/spec/UPLOAD.md: SHA-1 per 4 MiB block, combined. Pure, so it is unit-tested
 // in Node against the server's definition; the worker feeds it block digests.
 
 export const BLOCK_SIZE = 4 * 1024 * 1024;

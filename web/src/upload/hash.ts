@@ -28,7 +28,7 @@ function hashWorker(): Worker {
   return worker;
 }
 
-/** The file's etag (UPLOAD.md), computed in a Web Worker so the page stays responsive. */
+/** The file's etag (docs/spec/UPLOAD.md), computed in a Web Worker so the page stays responsive. */
 export function computeEtag(file: Blob, onProgress: (hashedBytes: number) => void): Promise<string> {
   return new Promise((resolve, reject) => {
     const id = nextId++;

@@ -1,4 +1,4 @@
-// The WCS/Qiniu block-upload protocol of UPLOAD.md, as the browser speaks it: mkblk with a
+// The WCS/Qiniu block-upload protocol of docs/spec/UPLOAD.md, as the browser speaks it: mkblk with a
 // whole block (XHR, for upload progress events, which fetch does not give), then mkfile.
 import { ApiError } from '../api/client.js';
 import type { BlockAnswer, FileObject, UploadAnswer } from '../api/types.js';

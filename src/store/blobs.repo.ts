@@ -1,0 +1,75 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import { statementSlices } from '../db/sql.js';
+
+// The `blobs` table — one row per stored content, with how many drive entries use it — is
+// written here and nowhere else (fsck's repairs aside). Files, uploads, the offline import and
+// the collector each call these with their own transaction.
+
+/** One more file uses this content; creates the blob row on first use. */
+export async function addBlobRef(q: Db, etag: string, size: number, now: number): Promise<void> {
+  await q
+    .insertInto('blobs')
+    .values({ id: etag, size, refs: 1, created_at: now, unreferenced_at: null })
+    .onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ refs: eb('blobs.refs', '+', 1), unreferenced_at: null })))
+    .execute();
+}
+
+/** addBlobRef for many blobs: `refs` more references to each (etag → count). */
+export async function addBlobRefs(q: Db, refs: ReadonlyMap<string, { size: number; count: number }>, now: number): Promise<void> {
+  const rows = [...refs].map(([id, r]) => ({ id, size: r.size, refs: r.count, created_at: now, unreferenced_at: null }));
+  for (const part of statementSlices(rows)) {
+    await q
+      .insertInto('blobs')
+      .values(part)
+      .onConflict((oc) => oc.column('id').doUpdateSet({ refs: sql<number>`blobs.refs + excluded.refs`, unreferenced_at: null }))
+      .execute();
+  }
+}
+
+/** One file fewer uses this content; at zero the collector's grace period starts. */
+export async function dropBlobRef(q: Db, etag: string, now: number): Promise<void> {
+  await sql`UPDATE blobs SET refs = refs - 1, unreferenced_at = CASE WHEN refs - 1 <= 0 THEN ${now} ELSE NULL END WHERE id = ${etag}`.execute(q);
+}
+
+/**
+ * Stored bytes nobody references yet get a blob row with no reference, so the collector frees
+ * them after its grace period if no file takes them; a row that exists is left alone.
+ */
+/** dropBlobRef for many blobs: `count` fewer references to each (etag → count). */
+export async function dropBlobRefs(q: Db, counts: ReadonlyMap<string, number>, now: number): Promise<void> {
+  for (const [etag, count] of counts) {
+    await sql`UPDATE blobs SET refs = refs - ${count}, unreferenced_at = CASE WHEN refs - ${count} <= 0 THEN ${now} ELSE NULL END WHERE id = ${etag}`.execute(
+      q,
+    );
+  }
+}
+
+export async function recordUnreferencedBlobs(q: Db, blobs: readonly { etag: string; size: number }[], now: number): Promise<void> {
+  for (const part of statementSlices(blobs)) {
+    await q
+      .insertInto('blobs')
+      .values(part.map((b) => ({ id: b.etag, size: b.size, refs: 0, created_at: now, unreferenced_at: now })))
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+  }
+}
+
+/** Blobs unreferenced since `cutoff` or longer, oldest first. */
+export async function collectableBlobs(q: Db, cutoff: number, limit: number): Promise<{ id: string; size: number }[]> {
+  const rows = await q
+    .selectFrom('blobs')
+    .select(['id', 'size'])
+    .where('refs', '<=', 0)
+    .where('unreferenced_at', '<=', cutoff)
+    .orderBy('unreferenced_at')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ id: r.id, size: Number(r.size) }));
+}
+
+/** Deletes the blob's row if nothing references it (re-checked: another process may have since). */
+export async function deleteUnreferencedBlob(q: Db, etag: string): Promise<boolean> {
+  const result = await q.deleteFrom('blobs').where('id', '=', etag).where('refs', '<=', 0).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
