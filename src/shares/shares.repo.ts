@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { BIN_PATH_PREFIX } from '../db/sql.js';
 import type { SharesTable } from '../db/schema.js';
 import type { Selectable } from 'kysely';
 
@@ -30,7 +31,13 @@ export class SharesRepo {
 
   /** The row ids of the user's entries `uuids` (for share_items). */
   async fileIds(q: Db, userId: number, uuids: readonly string[]): Promise<number[]> {
-    const rows = await q.selectFrom('files').select('id').where('user_id', '=', userId).where('uuid', 'in', uuids).execute();
+    const rows = await q
+      .selectFrom('files')
+      .select('id')
+      .where('user_id', '=', userId)
+      .where('uuid', 'in', uuids)
+      .where('path', '<', BIN_PATH_PREFIX)
+      .execute();
     return rows.map((r) => r.id);
   }
 
@@ -46,14 +53,18 @@ export class SharesRepo {
   }
 
   items(q: Db, shareId: string): Promise<ShareItemRow[]> {
-    return q
-      .selectFrom('share_items as i')
-      .innerJoin('files as f', 'f.id', 'i.file_id')
-      .select(['i.file_id', 'f.uuid', 'f.path', 'f.name', 'f.type', 'f.size', 'f.ext', 'f.mime', 'f.mtime'])
-      .where('i.share_id', '=', shareId)
-      .orderBy('f.type', 'desc')
-      .orderBy('f.name')
-      .execute();
+    return (
+      q
+        .selectFrom('share_items as i')
+        .innerJoin('files as f', 'f.id', 'i.file_id')
+        .select(['i.file_id', 'f.uuid', 'f.path', 'f.name', 'f.type', 'f.size', 'f.ext', 'f.mime', 'f.mtime'])
+        .where('i.share_id', '=', shareId)
+        // An entry in the recycle bin is gone from the share (and is back when restored).
+        .where('f.path', '<', BIN_PATH_PREFIX)
+        .orderBy('f.type', 'desc')
+        .orderBy('f.name')
+        .execute()
+    );
   }
 
   /** A page of the user's shares, newest first, with how many of their items still exist. */
@@ -61,7 +72,9 @@ export class SharesRepo {
     const rows = await q
       .selectFrom('shares as s')
       .selectAll('s')
-      .select(sql<number>`(SELECT count(*) FROM share_items i WHERE i.share_id = s.id)`.as('items'))
+      .select(
+        sql<number>`(SELECT count(*) FROM share_items i JOIN files f ON f.id = i.file_id WHERE i.share_id = s.id AND f.path < ${BIN_PATH_PREFIX})`.as('items'),
+      )
       .where('s.user_id', '=', userId)
       .orderBy('s.created_at', 'desc')
       .orderBy('s.id')
