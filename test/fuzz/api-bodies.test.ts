@@ -1,7 +1,7 @@
 // Every POST route of a running server (read from its router) gets generated JSON bodies: wrong
 // types, huge strings, deep objects, unicode, numbers out of range, hostile names and paths.
 // Whatever arrives, the answer is not a 5xx, its envelope is well formed, and its code is one of
-// the documented codes of src/errors.ts.
+// the documented codes of src/errors.ts (the qBittorrent API, in its own format: not a 5xx).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
@@ -107,6 +107,9 @@ async function post(url: string, token: string, payload: string, contentType = '
 function checkAnswer(route: string, sent: string, a: Sent): void {
   const where = `${route} ← ${sent.length > 300 ? sent.slice(0, 300) + '…' : sent}\n→ ${a.status} ${a.text.slice(0, 300)}`;
   assert.ok(a.status < 500, `server error: ${where}`);
+  // The qBittorrent API answers in qBittorrent's own format (plain text, 403 without a session):
+  // no 5xx is what holds for it here; test/qbt checks its answers.
+  if (route.startsWith('/api/v2/')) return;
   let json: { status?: unknown; success?: unknown; code?: unknown; message?: unknown; result?: unknown };
   try {
     json = JSON.parse(a.text) as typeof json;
