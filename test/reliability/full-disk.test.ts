@@ -40,9 +40,9 @@ function freeBytes(dir: string): number {
   return s.bavail * s.bsize;
 }
 
-/** Deletes the user's files at `paths` and frees their content at once (a collector with no grace). */
+/** Deletes the user's files at `paths` for good (not to the recycle bin) and frees their content at once (a collector with no grace). */
 async function deleteAndCollect(server: TestServer, client: Client, paths: string[]): Promise<void> {
-  await client.call('/v1/files/remove', { path: paths });
+  await client.call('/v1/files/remove', { path: paths, permanent: true });
   const store = new LocalDiskBlobStore(join(server.dataDir, 'blobs'));
   await new BlobCollector(server.openpan.db, store, new ContentLock(), 0).collect();
 }
