@@ -28,7 +28,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { encodeBencode, RawBencode } from '../src/torrent/index.js';
-import { freePort, startAria2Seeder, startTracker } from '../test/helpers/swarm.js';
+import { freePort, startAria2Seeder, startTracker } from '../test/support/swarm.js';
 import { post, startServerProcess, table } from './lib.js';
 import { cpuSeconds, exited, qbittorrentProblem, runQbittorrent } from './qbittorrent.js';
 

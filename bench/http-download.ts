@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { HttpEngine } from '../src/engines/index.js';
 import { AddressPolicy, parseCidrList } from '../src/net/index.js';
 import { LocalDiskBlobStore } from '../src/store/local-disk.js';
-import { TEST_CA_PATH, TRUSTED_TLS } from '../test/net/http-fixture.js';
+import { TEST_CA_PATH, TRUSTED_TLS } from '../test/support/http-fixture.js';
 import { post, startServerProcess, table, type BenchServer } from './lib.js';
 
 const MiB = 1024 * 1024;

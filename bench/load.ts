@@ -2,7 +2,7 @@
 // on one local swarm while 1,000 small form uploads are in flight at once; reports the p99 of
 // /v1/files/page sampled throughout, the server's peak RSS, and the time until every task is
 // done. The short version runs in CI as test/reliability/load.test.ts.
-import { formatLoad, runLoad, type LoadOptions } from '../test/reliability/load-scenario.js';
+import { formatLoad, runLoad, type LoadOptions } from '../test/support/load-scenario.js';
 
 const opts: LoadOptions = {
   users: 20,

@@ -36,7 +36,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeBencode, RawBencode } from '../src/torrent/index.js';
-import { startAria2Seeder, startTracker } from '../test/helpers/swarm.js';
+import { startAria2Seeder, startTracker } from '../test/support/swarm.js';
 import { percentile, post, startServerProcess, table } from './lib.js';
 import { cpuSeconds, peakRss, qbittorrentProblem, runQbittorrent } from './qbittorrent.js';
 

@@ -14,9 +14,9 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ffmpegArgs, SEGMENT_SECONDS } from '../src/media/hls.js';
-import { startServer } from '../test/helpers/server.js';
-import { putFile } from '../test/media/fixtures.js';
-import { ensureUiBuilt, launchChromium } from '../test/web/browser.js';
+import { startServer } from '../test/support/server.js';
+import { putFile } from '../test/support/media-fixtures.js';
+import { ensureUiBuilt, launchChromium } from '../test/support/browser.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../test/helpers/swarm.js';
+import { freePort } from '../test/support/swarm.js';
 
 export interface QbtResult {
   /** Seconds from the add call until complete; null when it did not complete within the cap. */

@@ -1,13 +1,13 @@
 // Memory while a server streams a zip of a large folder: the archive is built as it is read
 // (one chunk of content at a time, stored entries, sizes known up front), so RSS should stay
-// flat however large the folder. A server in this process (test/helpers/server.ts) gets a
+// flat however large the folder. A server in this process (test/support/server.ts) gets a
 // folder of BENCH_ZIP_GIB (default 10) files of 1 GiB — zeros in a sparse file imported
 // through the content store, one content for all (as dedup keeps it) — and this process
 // downloads /v1/files/zip of it over loopback, counting the bytes, while it samples its own
 // RSS every 100 ms. The client only counts, so the figure is the server's streaming cost.
 // Usage: node --import tsx bench/zip.ts
-import { startServer } from '../test/helpers/server.js';
-import { storeSparseFile } from '../test/zip/helpers.js';
+import { startServer } from '../test/support/server.js';
+import { storeSparseFile } from '../test/support/zip.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { removeDataDir, spawnServer, tempDataDir } from './helpers/process-server.js';
+import { removeDataDir, spawnServer, tempDataDir } from './support/process-server.js';
 
 const contractDir = resolve(import.meta.dirname, '../../shared/contract');
 const present = existsSync(join(contractDir, 'check-foundation.mjs'));

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { removeDataDir, tempDataDir } from './helpers/process-server.js';
+import { removeDataDir, tempDataDir } from './support/process-server.js';
 
 const linux = existsSync('/proc/self/limits');
 const root = resolve(import.meta.dirname, '..');

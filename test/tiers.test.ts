@@ -43,11 +43,11 @@ const QBITTORRENT = /qbittorrent/i;
  * tiers and this check, which name every marker.
  */
 const UNREAD = new Set([
-  'test/media/fixtures.ts',
-  'test/helpers/swarm.ts',
-  'test/helpers/process-server.ts',
-  'test/web/browser.ts',
-  'test/zip/archivers.ts',
+  'test/support/media-fixtures.ts',
+  'test/support/swarm.ts',
+  'test/support/process-server.ts',
+  'test/support/browser.ts',
+  'test/support/archivers.ts',
   'test/tiers.ts',
   'test/tiers.test.ts',
 ]);

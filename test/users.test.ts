@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ADMIN_PASSWORD, Client, startServer, type TestServer } from './helpers/server.js';
+import { ADMIN_PASSWORD, Client, startServer, type TestServer } from './support/server.js';
 
 describe('users and auth', () => {
   let s: TestServer;

@@ -2,7 +2,7 @@
 // downloader. Engine-neutral: the BitTorrent engine implements it today, an HTTP engine and an
 // external daemon (aria2, libtorrent) can implement it later without `offline/` changing.
 //
-// The contract, which test/engines/conformance.ts checks for every engine:
+// The contract, which test/support/engine-conformance.ts checks for every engine:
 // * `start()` never throws. A job that cannot run (bad source, duplicate) comes back as a handle
 //   already in state `failed`, with its `error` event delivered asynchronously.
 // * `status()` is cheap and can be called at any time (the scheduler polls it every second).

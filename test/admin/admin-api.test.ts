@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DAY_MS } from '../../src/admin/sampler.js';
-import { Client, startServer, type TestServer } from '../helpers/server.js';
-import { makeTorrent } from '../helpers/swarm.js';
-import { task, uploadTorrent, waitFor } from '../offline/e2e-helpers.js';
-import { bytes, fileOf, formUpload, ticket } from '../upload/helpers.js';
+import { Client, startServer, type TestServer } from '../support/server.js';
+import { makeTorrent } from '../support/swarm.js';
+import { task, uploadTorrent, waitFor } from '../support/offline-e2e.js';
+import { bytes, fileOf, formUpload, ticket } from '../support/upload.js';
 
 async function failure(p: Promise<unknown>): Promise<{ status: number; code: string }> {
   try {

@@ -2,8 +2,8 @@
 // administrator's saved session; refused (FORBIDDEN) with anyone else's.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ADMIN_PASSWORD, Client, startServer, type TestServer } from '../helpers/server.js';
-import { cliSandbox, loggedInCli, type CliSandbox } from './run-cli.js';
+import { ADMIN_PASSWORD, Client, startServer, type TestServer } from '../support/server.js';
+import { cliSandbox, loggedInCli, type CliSandbox } from '../support/run-cli.js';
 
 describe('openpan admin users ... (client commands)', () => {
   let server: TestServer;

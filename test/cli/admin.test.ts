@@ -1,8 +1,8 @@
 // Operator commands work on the database of a running server, and the server sees the change.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Client, startServer, type TestServer } from '../helpers/server.js';
-import { runCli, type CliResult } from './run-cli.js';
+import { Client, startServer, type TestServer } from '../support/server.js';
+import { runCli, type CliResult } from '../support/run-cli.js';
 
 describe('openpan user ... (operator commands)', () => {
   let server: TestServer;

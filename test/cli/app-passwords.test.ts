@@ -1,8 +1,8 @@
 // app-password create / list / rm against a real server, through the saved session.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { cliSandbox, type CliSandbox } from './run-cli.js';
+import { startServer, type TestServer } from '../support/server.js';
+import { cliSandbox, type CliSandbox } from '../support/run-cli.js';
 
 describe('openpan app-password', () => {
   let server: TestServer;

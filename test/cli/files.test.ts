@@ -4,9 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { hasDownloadRoute } from './content.js';
-import { cliSandbox, type CliSandbox } from './run-cli.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
+import { hasDownloadRoute } from '../support/drive-content.js';
+import { cliSandbox, type CliSandbox } from '../support/run-cli.js';
 
 describe('openpan ls / mkdir / rm / download', () => {
   let server: TestServer;

@@ -19,11 +19,11 @@ import {
   taskStatusText,
 } from '../../src/cli/offline-format.js';
 import { LiveLines } from '../../src/cli/progress.js';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { makeTorrent, type Seeder } from '../helpers/swarm.js';
-import { startSwarm, type Swarm } from '../offline/e2e-helpers.js';
-import { assertContent, etag } from './content.js';
-import { loggedInCli, type CliSandbox } from './run-cli.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
+import { makeTorrent, type Seeder } from '../support/swarm.js';
+import { startSwarm, type Swarm } from '../support/offline-e2e.js';
+import { assertContent, etag } from '../support/drive-content.js';
+import { loggedInCli, type CliSandbox } from '../support/run-cli.js';
 
 const KiB = 1024;
 const TASK_ID = /task ([0-9a-f]{32})/;

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { Client, startServer, type TestServer } from '../helpers/server.js';
-import { cliSandbox, type CliSandbox } from './run-cli.js';
+import { Client, startServer, type TestServer } from '../support/server.js';
+import { cliSandbox, type CliSandbox } from '../support/run-cli.js';
 
 describe('openpan login / whoami / logout', () => {
   let server: TestServer;

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { uploadFile } from '../zip/helpers.js';
-import { cliSandbox, type CliSandbox } from './run-cli.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
+import { uploadFile } from '../support/zip.js';
+import { cliSandbox, type CliSandbox } from '../support/run-cli.js';
 
 describe('openpan share / download of a folder', () => {
   let server: TestServer;

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { cliSandbox, type CliSandbox } from './run-cli.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
+import { cliSandbox, type CliSandbox } from '../support/run-cli.js';
 
 describe('openpan trash / search', () => {
   let server: TestServer;

@@ -5,9 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { cliSandbox, loggedInCli, type CliSandbox } from './run-cli.js';
-import { assertContent } from './content.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
+import { cliSandbox, loggedInCli, type CliSandbox } from '../support/run-cli.js';
+import { assertContent } from '../support/drive-content.js';
 
 const MiB = 1024 * 1024;
 

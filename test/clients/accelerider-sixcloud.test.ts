@@ -37,7 +37,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { assertOk, assertReads, md5hex, send, startWireServer, type Shape, type WireAnswer, type WireServer } from './harness.js';
+import { assertOk, assertReads, md5hex, send, startWireServer, type Shape, type WireAnswer, type WireServer } from '../support/client-harness.js';
 
 const LAYER = 'newtonsoft';
 // ISixCloudApi.cs:8-10, the static headers of every API call.

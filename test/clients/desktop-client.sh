@@ -7,7 +7,7 @@
 #
 # What it does: builds the client; builds and starts openpan (temporary data dir, DHT off, open
 # registration, loopback only) behind a small logging proxy; starts a BitTorrent tracker and two
-# seeders on 127.0.0.1 (test/helpers/swarm.ts); makes an account, a folder /Movies and a file in
+# seeders on 127.0.0.1 (test/support/swarm.ts); makes an account, a folder /Movies and a file in
 # it through the API; then, in the client: log in, list the root, open /Movies, make a folder in
 # it, add a magnet task, upload a .torrent (the client's own /v1/store/token + mkblk/mkfile upload,
 # then parseTorrent and start with one file of two), wait for both tasks, restart the client (it
@@ -199,7 +199,7 @@ say "tracker and seeders (127.0.0.1)"
 cat > "$RUN/swarm.mts" <<'EOF'
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-const { startTracker, makeTorrent, startWebTorrentSeeder } = await import(join(process.env.OPENPAN_ROOT!, 'test/helpers/swarm.ts'));
+const { startTracker, makeTorrent, startWebTorrentSeeder } = await import(join(process.env.OPENPAN_ROOT!, 'test/support/swarm.ts'));
 const dir = process.argv[2];
 const tracker = await startTracker();
 const text = (line: string, n: number) => Buffer.from(line.repeat(n));

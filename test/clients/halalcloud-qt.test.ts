@@ -36,7 +36,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { assertOk, assertReads, send, startWireServer, type JsonLayer, type Shape, type WireAnswer, type WireServer } from './harness.js';
+import { assertOk, assertReads, send, startWireServer, type JsonLayer, type Shape, type WireAnswer, type WireServer } from '../support/client-harness.js';
 
 const qt: JsonLayer = 'qt';
 

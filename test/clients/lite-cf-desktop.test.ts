@@ -36,8 +36,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { makeTorrent, startTracker, startWebTorrentSeeder, type BuiltTorrent, type Seeder, type Tracker } from '../helpers/swarm.js';
-import { assertOk, assertReads, md5hex, send, startWireServer, type JsonLayer, type Shape, type WireAnswer, type WireServer } from './harness.js';
+import { makeTorrent, startTracker, startWebTorrentSeeder, type BuiltTorrent, type Seeder, type Tracker } from '../support/swarm.js';
+import {
+  assertOk,
+  assertReads,
+  md5hex,
+  send,
+  startWireServer,
+  type JsonLayer,
+  type Shape,
+  type WireAnswer,
+  type WireServer,
+} from '../support/client-harness.js';
 
 const LAYER: JsonLayer = 'cpprest';
 const KiB = 1024;

@@ -25,9 +25,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { makeTorrent, startTracker, startWebTorrentSeeder, type BuiltTorrent, type Seeder, type Tracker } from '../helpers/swarm.js';
-import { assertFailed, assertOk, assertReads, md5hex, send, startWireServer, type Shape, type WireAnswer, type WireServer } from './harness.js';
-import { payload } from '../offline/torrent-builder.js';
+import { makeTorrent, startTracker, startWebTorrentSeeder, type BuiltTorrent, type Seeder, type Tracker } from '../support/swarm.js';
+import { assertFailed, assertOk, assertReads, md5hex, send, startWireServer, type Shape, type WireAnswer, type WireServer } from '../support/client-harness.js';
+import { payload } from '../support/torrent-builder.js';
 
 const ORIGIN = 'http://127.0.0.1:3000';
 const USER = 'webuser';

@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Page, type Request } from 'playwright-core';
-import { makeTorrent, startTracker, startWebTorrentSeeder, type Seeder, type Tracker } from '../helpers/swarm.js';
-import { payload as noise } from '../offline/torrent-builder.js';
+import { makeTorrent, startTracker, startWebTorrentSeeder, type Seeder, type Tracker } from '../support/swarm.js';
+import { payload as noise } from '../support/torrent-builder.js';
 
 const WEB = required('QZ_WEB_URL');
 const API = required('OPENPAN_URL');

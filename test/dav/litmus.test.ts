@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { davUser, type DavUser } from './dav-client.js';
+import { startServer, type TestServer } from '../support/server.js';
+import { davUser, type DavUser } from '../support/dav-client.js';
 
 const SUITES = ['basic', 'copymove', 'props', 'locks', 'http'];
 

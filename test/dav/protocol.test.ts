@@ -9,8 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import { dataDirLayout } from '../../src/data-dir/layout.js';
 import { ROOT_DIR } from '../../src/files/file-object.js';
 import { LocalDiskBlobStore } from '../../src/store/local-disk.js';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { davUser, type DavUser } from './dav-client.js';
+import { startServer, type TestServer } from '../support/server.js';
+import { davUser, type DavUser } from '../support/dav-client.js';
 
 const PROPFIND_QUOTA =
   '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:quota-available-bytes/><D:quota-used-bytes/><D:getcontentlength/></D:prop></D:propfind>';

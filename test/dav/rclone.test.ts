@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { davUser, type DavUser } from './dav-client.js';
+import { startServer, type TestServer } from '../support/server.js';
+import { davUser, type DavUser } from '../support/dav-client.js';
 
 const run = promisify(execFile);
 const FILES = 1000;

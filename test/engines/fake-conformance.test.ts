@@ -1,8 +1,8 @@
 // The shared engine behaviours (conformance.ts), for the fake engine of test/support/: the
 // engine the scheduler's own tests run on must behave as the real ones do. No network at all.
-import { buildV1 } from '../offline/torrent-builder.js';
+import { buildV1 } from '../support/torrent-builder.js';
 import { FakeCatalogue, FakeEngine } from '../support/fake-engine.js';
-import { engineConformance } from './conformance.js';
+import { engineConformance } from '../support/engine-conformance.js';
 
 const catalogue = new FakeCatalogue();
 

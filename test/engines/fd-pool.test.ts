@@ -15,8 +15,8 @@ import { PooledChunkStore } from '../../src/engines/bittorrent/pooled-store.js';
 import { DEFAULT_MAX_OPEN_FILES, DescriptorsExhaustedError, FdPool, type FileOpener } from '../../src/engines/fd-pool.js';
 import { WebTorrentEngine } from '../../src/engines/index.js';
 import { offlineConfigFrom } from '../../src/config/offline.js';
-import { makeTorrent, startAria2Seeder, startTracker, startWebTorrentSeeder, writePayload } from '../helpers/swarm.js';
-import { assertFiles } from './conformance.js';
+import { makeTorrent, startAria2Seeder, startTracker, startWebTorrentSeeder, writePayload } from '../support/swarm.js';
+import { assertFiles } from '../support/engine-conformance.js';
 
 const KiB = 1024;
 

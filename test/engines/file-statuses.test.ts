@@ -7,7 +7,7 @@ import type { EngineFileStatus } from '../../src/engines/index.js';
 import { FileStatuses, type PieceBits } from '../../src/engines/bittorrent/file-statuses.js';
 import { diskLayout, verifiedBytes } from '../../src/engines/bittorrent/layout.js';
 import { parseTorrent, type TorrentMeta } from '../../src/torrent/index.js';
-import { buildV1, type FileSpec } from '../offline/torrent-builder.js';
+import { buildV1, type FileSpec } from '../support/torrent-builder.js';
 
 /** bitfield@4's layout: piece p is bit 7 - p % 8 of byte p >> 3. */
 class Bits implements PieceBits {

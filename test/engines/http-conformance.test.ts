@@ -3,8 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { HttpEngine } from '../../src/engines/index.js';
 import { AddressPolicy, parseCidrList } from '../../src/net/index.js';
-import { startTestServer } from '../net/http-fixture.js';
-import { engineConformance } from './conformance.js';
+import { startTestServer } from '../support/http-fixture.js';
+import { engineConformance } from '../support/engine-conformance.js';
 
 engineConformance({
   name: 'http',

@@ -13,8 +13,8 @@ import { HttpEngine, reportsPieces, type EngineStatus, type HttpEngineOptions } 
 import { offlineConfigFrom } from '../../src/config/offline.js';
 import { AddressPolicy, parseCidrList } from '../../src/net/index.js';
 import { ETAG_BLOCK } from '../../src/store/etag.js';
-import { startTestServer, type TestServer } from '../net/http-fixture.js';
-import { waitFor } from './conformance.js';
+import { startTestServer, type TestServer } from '../support/http-fixture.js';
+import { waitFor } from '../support/engine-conformance.js';
 
 const MiB = 1024 * 1024;
 const policy = new AddressPolicy(parseCidrList('127.0.0.1/32'));

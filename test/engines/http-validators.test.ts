@@ -19,7 +19,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HttpEngine, reportsPieces, type EngineHandle, type EngineStatus, type HttpEngineOptions } from '../../src/engines/index.js';
 import { AddressPolicy, parseCidrList } from '../../src/net/index.js';
-import { waitFor } from './conformance.js';
+import { waitFor } from '../support/engine-conformance.js';
 
 const MiB = 1024 * 1024;
 const policy = new AddressPolicy(parseCidrList('127.0.0.1/32'));

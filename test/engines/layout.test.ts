@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { diskLayout, pieceRanges, rangesComplete, verifiedBytes } from '../../src/engines/bittorrent/layout.js';
 import { failureFromError } from '../../src/engines/index.js';
 import { parseTorrent, type TorrentFile } from '../../src/torrent/index.js';
-import { buildV1, KiB } from '../offline/torrent-builder.js';
+import { buildV1, KiB } from '../support/torrent-builder.js';
 
 const DIR = '/var/openpan/tmp/task-1';
 

@@ -22,7 +22,7 @@ import { allowedPeers, MAX_COUNTED_REFUSALS, peerAllowed, policedDhtSocket, poli
 import { trackersRefused } from '../../src/engines/bittorrent/tracker-guard.js';
 import { WebTorrentEngine, type EngineHandle } from '../../src/engines/index.js';
 import { AddressPolicy, parseCidrList } from '../../src/net/index.js';
-import { makeTorrent, outsideClientOptions, startTracker, type Tracker } from '../helpers/swarm.js';
+import { makeTorrent, outsideClientOptions, startTracker, type Tracker } from '../support/swarm.js';
 
 const onlyOne = new AddressPolicy(parseCidrList('127.0.0.1/32'));
 const publicOnly = new AddressPolicy([]);

@@ -12,9 +12,9 @@ import { allowedUrls, magnetWithHints, withHints } from '../../src/engines/bitto
 import { WebTorrentEngine } from '../../src/engines/index.js';
 import { AddressPolicy, parseCidrList } from '../../src/net/index.js';
 import { parseMagnet, parseTorrent } from '../../src/torrent/index.js';
-import { makeTorrent, startTracker, startWebTorrentSeeder } from '../helpers/swarm.js';
-import { startTestServer } from '../net/http-fixture.js';
-import { assertFiles } from './conformance.js';
+import { makeTorrent, startTracker, startWebTorrentSeeder } from '../support/swarm.js';
+import { startTestServer } from '../support/http-fixture.js';
+import { assertFiles } from '../support/engine-conformance.js';
 
 const onlyOne = new AddressPolicy(parseCidrList('127.0.0.1/32'));
 

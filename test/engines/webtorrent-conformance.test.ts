@@ -2,8 +2,8 @@
 // swarm on loopback: an in-process tracker and an in-process WebTorrent seeder.
 import { randomBytes } from 'node:crypto';
 import { WebTorrentEngine } from '../../src/engines/index.js';
-import { startSwarm } from '../offline/e2e-helpers.js';
-import { engineConformance } from './conformance.js';
+import { startSwarm } from '../support/offline-e2e.js';
+import { engineConformance } from '../support/engine-conformance.js';
 
 engineConformance({
   name: 'webtorrent',

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { WebTorrentEngine, type EngineErrorCode, type EngineHandle, type EngineStatus } from '../../src/engines/index.js';
 import { encodeBencode } from '../../src/torrent/index.js';
-import { makeTorrent, startTracker, startWebSeed, startWebTorrentSeeder } from '../helpers/swarm.js';
+import { makeTorrent, startTracker, startWebSeed, startWebTorrentSeeder } from '../support/swarm.js';
 
 const TIMEOUT = 60_000;
 const MiB = 1024 * 1024;

@@ -10,8 +10,8 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readSetting } from '../../src/config/index.js';
 import { WebTorrentEngine } from '../../src/engines/index.js';
-import { makeTorrent, startWebSeed, writePayload } from '../helpers/swarm.js';
-import { waitFor } from './conformance.js';
+import { makeTorrent, startWebSeed, writePayload } from '../support/swarm.js';
+import { waitFor } from '../support/engine-conformance.js';
 
 const count = (type: string): number => process.getActiveResourcesInfo().filter((r) => r === type).length;
 

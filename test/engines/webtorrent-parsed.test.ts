@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import { parsedForWebTorrent } from '../../src/engines/bittorrent/parsed-torrent.js';
 import { WebTorrentEngine } from '../../src/engines/index.js';
 import { parseTorrent } from '../../src/torrent/index.js';
-import { freePort, makeTorrent, startTracker, type PayloadFile } from '../helpers/swarm.js';
+import { freePort, makeTorrent, startTracker, type PayloadFile } from '../support/swarm.js';
 
 const KiB = 1024;
 

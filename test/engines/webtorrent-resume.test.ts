@@ -20,8 +20,8 @@ import {
   type BuiltTorrent,
   type Seeder,
   type Tracker,
-} from '../helpers/swarm.js';
-import { assertFiles, waitFor } from './conformance.js';
+} from '../support/swarm.js';
+import { assertFiles, waitFor } from '../support/engine-conformance.js';
 
 const TIMEOUT = 120_000;
 const MiB = 1024 * 1024;
@@ -89,7 +89,7 @@ test('restart after kill -9 of the downloading process (aria2c seeder): resumes,
     await writeFile(torrentPath, built.torrent);
     const child = spawn(
       process.execPath,
-      ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('./leech-child.ts', import.meta.url)), torrentPath, dir, String(MiB)],
+      ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../support/leech-child.ts', import.meta.url)), torrentPath, dir, String(MiB)],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { WebTorrentEngine, type EngineStatus } from '../../src/engines/index.js';
 import { encodeBencode } from '../../src/torrent/index.js';
-import { makeTorrent } from '../helpers/swarm.js';
+import { makeTorrent } from '../support/swarm.js';
 
 const require = createRequire(import.meta.url);
 

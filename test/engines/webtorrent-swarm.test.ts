@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { WebTorrentEngine, type EngineMetadata } from '../../src/engines/index.js';
 import { parseTorrent } from '../../src/torrent/index.js';
-import { makeTorrent, startAria2Seeder, startTracker, startWebSeed, startWebTorrentSeeder, writePayload, type Tracker } from '../helpers/swarm.js';
-import { assertFiles, waitFor } from './conformance.js';
+import { makeTorrent, startAria2Seeder, startTracker, startWebSeed, startWebTorrentSeeder, writePayload, type Tracker } from '../support/swarm.js';
+import { assertFiles, waitFor } from '../support/engine-conformance.js';
 
 const TIMEOUT = 90_000;
 const KiB = 1024;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { runFsck } from '../../src/fsck/fsck.js';
 import { etagOf } from '../../src/store/etag.js';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

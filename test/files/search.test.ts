@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { etagOf } from '../../src/store/etag.js';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
 
 /** Puts a file entry with made-up content into a user's tree (search reads names, not bytes). */
 async function putFile(s: TestServer, client: Client, path: string) {

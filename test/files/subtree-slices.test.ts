@@ -10,7 +10,7 @@ import { emptyChecked, type CheckContext } from '../../src/fsck/context.js';
 import type { DirRef } from '../../src/files/file-object.js';
 import { SLICE_ENTRIES } from '../../src/files/subtree-chunks.js';
 import { etagOf } from '../../src/store/etag.js';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
 
 const stored = (text: string) => ({ etag: etagOf(Buffer.from(text)), size: Buffer.byteLength(text) });
 

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { ERRORS } from '../../src/errors.js';
-import { concreteUrl, listRoutes, type RouteInfo } from '../helpers/routes.js';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { fuzzParams } from './fuzz.js';
+import { concreteUrl, listRoutes, type RouteInfo } from '../support/routes.js';
+import { startServer, type TestServer } from '../support/server.js';
+import { fuzzParams } from '../support/fuzz.js';
 
 /** Field names the API reads (docs/spec/API.md), so bodies reach past "missing field" into the handlers. */
 const FIELDS = [

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { decodeBencode, encodeBencode, type BValue } from '../../src/torrent/bencode.js';
-import { fuzzParams, mutated, returnsOrThrows } from './fuzz.js';
+import { fuzzParams, mutated, returnsOrThrows } from '../support/fuzz.js';
 
 // The decoder's contract under hostile input: a value, or TORRENT_INVALID — never another error,
 // never a hang. Time is bounded by construction: inputs are a few KiB, and the decoder's limits

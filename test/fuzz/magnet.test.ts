@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { AppError } from '../../src/errors.js';
 import { nameProblem } from '../../src/names/file-names.js';
 import { parseMagnet, type MagnetLink } from '../../src/torrent/magnet.js';
-import { fuzzParams, returnsOrThrows } from './fuzz.js';
+import { fuzzParams, returnsOrThrows } from '../support/fuzz.js';
 
 // parseMagnet: URL_INVALID, or a link whose info hash is canonical lowercase hex.
 

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { AppError } from '../../src/errors.js';
 import { assertName, MAX_DEPTH, nameProblem, normalizePath, numberedName, pathSegments, sanitizeName } from '../../src/names/file-names.js';
-import { fuzzParams, returnsOrThrows } from './fuzz.js';
+import { fuzzParams, returnsOrThrows } from '../support/fuzz.js';
 
 // Names and paths of docs/spec/API.md: whatever a client sends is accepted as a valid name or refused with
 // NAME_INVALID / PATH_INVALID; whatever the server makes of outside text is always a valid name.

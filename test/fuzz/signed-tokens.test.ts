@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { signTaskHash, verifyTaskHash } from '../../src/offline/task-hash.js';
 import { decodeCtx, encodeCtx, STRIDE_UNIT, type BlockCtx } from '../../src/upload/ctx.js';
 import { signUploadToken, verifyUploadToken, type UploadPolicy } from '../../src/upload/upload-token.js';
-import { fuzzParams, returnsOrThrows, throwsCode } from './fuzz.js';
+import { fuzzParams, returnsOrThrows, throwsCode } from '../support/fuzz.js';
 
 // The three signed strings a client carries — taskHash, upload token, block ctx — round-trip
 // unchanged, and any change to one is refused with its documented code.

@@ -5,8 +5,8 @@ import { AppError } from '../../src/errors.js';
 import { nameProblem } from '../../src/names/file-names.js';
 import { decodeBencode, encodeBencode, type BDict, type BValue } from '../../src/torrent/bencode.js';
 import { parseTorrent, type TorrentMeta } from '../../src/torrent/metainfo.js';
-import { buildV1, fileTree, KiB } from '../offline/torrent-builder.js';
-import { fuzzParams, mutated, returnsOrThrows } from './fuzz.js';
+import { buildV1, fileTree, KiB } from '../support/torrent-builder.js';
+import { fuzzParams, mutated, returnsOrThrows } from '../support/fuzz.js';
 
 // parseTorrent under hostile input: a TorrentMeta whose promises hold (hex infohashes, safe
 // path segments, sizes that add up), or TORRENT_INVALID / PROTOCOL_UNSUPPORTED.

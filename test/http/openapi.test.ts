@@ -8,10 +8,10 @@ import { after, before, describe, test } from 'node:test';
 import { Type } from '@sinclair/typebox';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { createHttpServer } from '../../src/http/server.js';
-import { listRoutes } from '../helpers/routes.js';
-import { Client, startServer, type TestServer } from '../helpers/server.js';
-import { makeTorrent } from '../helpers/swarm.js';
-import { bytes, etagOf, fileOf, formUpload, mkblk, mkfile, ticket } from '../upload/helpers.js';
+import { listRoutes } from '../support/routes.js';
+import { Client, startServer, type TestServer } from '../support/server.js';
+import { makeTorrent } from '../support/swarm.js';
+import { bytes, etagOf, fileOf, formUpload, mkblk, mkfile, ticket } from '../support/upload.js';
 
 type Json = Record<string, any>;
 

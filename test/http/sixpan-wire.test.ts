@@ -8,7 +8,7 @@ import { coerceBody } from '../../src/http/sixpan/input.js';
 import { bearerFrom, tokenOf } from '../../src/http/sixpan/token.js';
 import { hashPassword } from '../../src/users/password.js';
 import { SessionTokens } from '../../src/users/session-token.js';
-import { ADMIN_PASSWORD, Client, startServer, type TestServer } from '../helpers/server.js';
+import { ADMIN_PASSWORD, Client, startServer, type TestServer } from '../support/server.js';
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 

@@ -14,8 +14,8 @@ import { MediaCache } from '../../src/media/media-cache.js';
 import { openMediaToken, sealMediaToken } from '../../src/media/media-token.js';
 import { parseProbe, type MediaProbe } from '../../src/media/probe.js';
 import { srtToVtt } from '../../src/media/subtitles.js';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { fixture, putFile, SRT } from './fixtures.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
+import { fixture, putFile, SRT } from '../support/media-fixtures.js';
 
 const CHROMIUM = { video: ['h264', 'vp8', 'vp9', 'av1'], audio: ['aac', 'mp3', 'opus', 'vorbis', 'flac'] };
 

@@ -7,7 +7,7 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { AddressPolicy, FetchError, guardedAgents, installDefaultAgents, parseCidrList } from '../../src/net/index.js';
-import { startTestServer } from './http-fixture.js';
+import { startTestServer } from '../support/http-fixture.js';
 
 const require = createRequire(import.meta.url);
 // What WebTorrent 1.9.7 and bittorrent-tracker 9 fetch with: it follows redirects by itself.

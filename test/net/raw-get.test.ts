@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { AddressPolicy, FetchError, parseCidrList } from '../../src/net/index.js';
 import { framedLength, parseResponseHead, rawGet, RawUnsupported, requestHead, type RawResponse } from '../../src/net/raw-get.js';
-import { ROGUE_TLS, startTestServer } from './http-fixture.js';
+import { ROGUE_TLS, startTestServer } from '../support/http-fixture.js';
 
 const policy = new AddressPolicy(parseCidrList('127.0.0.1/32'));
 

@@ -7,7 +7,7 @@ import http from 'node:http';
 import { createConnection, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { AddressPolicy, FetchError, filenameFromContentDisposition, filenameFromUrl, parseCidrList, probeUrl, safeGet } from '../../src/net/index.js';
-import { startTestServer, type TestServer } from './http-fixture.js';
+import { startTestServer, type TestServer } from '../support/http-fixture.js';
 
 const policy = new AddressPolicy(parseCidrList('127.0.0.1/32'));
 

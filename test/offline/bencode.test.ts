@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AppError } from '../../src/errors.js';
 import { decodeBencode, encodeBencode, keyBytes, RawBencode, type BDict, type BValue } from '../../src/torrent/bencode.js';
-import { payload } from './torrent-builder.js';
+import { payload } from '../support/torrent-builder.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const decode = (s: string | Buffer, opts = {}): BValue => decodeBencode(typeof s === 'string' ? b(s) : s, opts).value;

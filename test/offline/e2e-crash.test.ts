@@ -1,4 +1,4 @@
-// kill -9 of a real openpan process (test/helpers/process-server.ts) during a torrent download
+// kill -9 of a real openpan process (test/support/process-server.ts) during a torrent download
 // and during the import, then a restart on the same data directory: the task ends done, with
 // byte-identical files, one entry per file, space charged once, no working data left, and —
 // after a kill mid-download — the engine resumed from the verified pieces on disk.
@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { removeDataDir, spawnServer, tempDataDir, type ServerProcess } from '../helpers/process-server.js';
-import { Client } from '../helpers/server.js';
-import { bytes, etagOf } from '../upload/helpers.js';
-import { assertFile, KiB, MiB, names, offlineDirs, startSwarm, task, uploadTorrent, userAt, waitDone, waitFor, walkDrive } from './e2e-helpers.js';
+import { removeDataDir, spawnServer, tempDataDir, type ServerProcess } from '../support/process-server.js';
+import { Client } from '../support/server.js';
+import { bytes, etagOf } from '../support/upload.js';
+import { assertFile, KiB, MiB, names, offlineDirs, startSwarm, task, uploadTorrent, userAt, waitDone, waitFor, walkDrive } from '../support/offline-e2e.js';
 
 describe('offline download survives kill -9', () => {
   test('kill -9 mid-download: restart resumes from the verified pieces and ends byte-identical', async (t) => {

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { encodeBencode, RawBencode, type BEncodable } from '../../src/torrent/bencode.js';
-import { startServer } from '../helpers/server.js';
-import { uploadTorrent } from './e2e-helpers.js';
+import { startServer } from '../support/server.js';
+import { uploadTorrent } from '../support/offline-e2e.js';
 
 const PIECE = 16 * 1024;
 

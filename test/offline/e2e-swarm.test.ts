@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parseTorrent } from '../../src/torrent/index.js';
-import { startServer } from '../helpers/server.js';
-import { makeTorrent, startAria2Seeder, startTracker, writePayload } from '../helpers/swarm.js';
-import { bytes, etagOf } from '../upload/helpers.js';
+import { startServer } from '../support/server.js';
+import { makeTorrent, startAria2Seeder, startTracker, writePayload } from '../support/swarm.js';
+import { bytes, etagOf } from '../support/upload.js';
 import {
   assertFile,
   KiB,
@@ -25,7 +25,7 @@ import {
   waitFor,
   walkDisk,
   walkDrive,
-} from './e2e-helpers.js';
+} from '../support/offline-e2e.js';
 
 describe('offline download end to end', () => {
   test('aria2c seeds nested folders; a selection of 2 of 3 files lands at the right paths', async () => {

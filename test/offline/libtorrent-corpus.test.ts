@@ -19,7 +19,7 @@ import { describe, test } from 'node:test';
 import { AppError } from '../../src/errors.js';
 import { nameProblem } from '../../src/names/file-names.js';
 import { assertDownloadable, destinationPath, MAX_NAME_CLASHES, parseTorrent, type TorrentMeta } from '../../src/torrent/metainfo.js';
-import { buildV1 } from './torrent-builder.js';
+import { buildV1 } from '../support/torrent-builder.js';
 
 const DIR = join(import.meta.dirname, '../fixtures/torrents/libtorrent');
 const PARSER_README = join(import.meta.dirname, '../../src/torrent/README.md');

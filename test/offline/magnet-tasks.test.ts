@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, type TestServer } from '../support/server.js';
 import {
   makeTorrent,
   startAria2Seeder,
@@ -17,8 +17,8 @@ import {
   type BuiltTorrent,
   type Seeder,
   type Tracker,
-} from '../helpers/swarm.js';
-import { assertFile, KiB, task, waitDone, waitFor } from './e2e-helpers.js';
+} from '../support/swarm.js';
+import { assertFile, KiB, task, waitDone, waitFor } from '../support/offline-e2e.js';
 
 function magnetOf(built: BuiltTorrent, tracker: Tracker, name?: string): string {
   return `magnet:?xt=urn:btih:${built.infoHash}${name ? `&dn=${encodeURIComponent(name)}` : ''}&tr=${encodeURIComponent(tracker.httpUrl)}`;

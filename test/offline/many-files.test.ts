@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { encodeBencode, RawBencode } from '../../src/torrent/index.js';
-import { startServer } from '../helpers/server.js';
-import { startAria2Seeder, startTracker } from '../helpers/swarm.js';
-import { download, uploadTorrent, userAt, waitFor } from './e2e-helpers.js';
+import { startServer } from '../support/server.js';
+import { startAria2Seeder, startTracker } from '../support/swarm.js';
+import { download, uploadTorrent, userAt, waitFor } from '../support/offline-e2e.js';
 
 const FILES = 100_000;
 const FOLDERS = 100;

@@ -5,7 +5,7 @@ import { AppError, type ErrorCode } from '../../src/errors.js';
 import { nameProblem } from '../../src/names/file-names.js';
 import { encodeBencode, RawBencode, type BEncodable } from '../../src/torrent/bencode.js';
 import { assertDownloadable, destinationPath, parseTorrent, type TorrentMeta } from '../../src/torrent/metainfo.js';
-import { buildV1, fileTree, KiB, payload, pieceHashes, sha1, sha256, wrapInfo } from './torrent-builder.js';
+import { buildV1, fileTree, KiB, payload, pieceHashes, sha1, sha256, wrapInfo } from '../support/torrent-builder.js';
 
 const MiB = 1024 * KiB;
 const PIECE = 16 * KiB;

@@ -1,13 +1,13 @@
 // Offline download of a .torrent over the real HTTP API, against a real swarm on loopback:
-// an in-process tracker and an in-process WebTorrent seeder (test/helpers/swarm.ts), DHT off.
+// an in-process tracker and an in-process WebTorrent seeder (test/support/swarm.ts), DHT off.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { signTaskHash } from '../../src/offline/task-hash.js';
-import { Client, startServer, type TestServer } from '../helpers/server.js';
-import type { Seeder } from '../helpers/swarm.js';
-import { bytes, etagOf } from '../upload/helpers.js';
-import { assertFile, offlineDirs, startSwarm, task, uploadTorrent, type Swarm } from './e2e-helpers.js';
+import { Client, startServer, type TestServer } from '../support/server.js';
+import type { Seeder } from '../support/swarm.js';
+import { bytes, etagOf } from '../support/upload.js';
+import { assertFile, offlineDirs, startSwarm, task, uploadTorrent, type Swarm } from '../support/offline-e2e.js';
 
 const KiB = 1024;
 // Waits here give up sooner than e2e-helpers' (180 s).

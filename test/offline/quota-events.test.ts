@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { startTestServer, type TestServer as HttpFixture } from '../net/http-fixture.js';
-import { KiB, waitDone, waitFor } from './e2e-helpers.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
+import { startTestServer, type TestServer as HttpFixture } from '../support/http-fixture.js';
+import { KiB, waitDone, waitFor } from '../support/offline-e2e.js';
 
 interface SseEvent {
   event: string;

@@ -19,8 +19,8 @@ import { ContentLock } from '../../src/store/content-lock.js';
 import { LocalDiskBlobStore } from '../../src/store/local-disk.js';
 import { UsersRepo } from '../../src/users/users.repo.js';
 import { FakeCatalogue, FakeEngine, fakeFailure } from '../support/fake-engine.js';
-import { etagOf } from '../upload/helpers.js';
-import { buildV1, KiB } from './torrent-builder.js';
+import { etagOf } from '../support/upload.js';
+import { buildV1, KiB } from '../support/torrent-builder.js';
 
 /** The scheduler's MAX_ATTEMPTS: engine restarts after retryable failures before a job fails. */
 const MAX_ATTEMPTS = 5;

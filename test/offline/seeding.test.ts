@@ -10,9 +10,9 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebTorrentEngine } from '../../src/engines/index.js';
 import { LocalDiskBlobStore } from '../../src/store/local-disk.js';
-import { type Client, startServer, type TestServer } from '../helpers/server.js';
-import { makeTorrent, startTracker, startWebTorrentSeeder, type BuiltTorrent, type Seeder, type Tracker } from '../helpers/swarm.js';
-import { bytes, etagOf, fileOf, formUpload } from '../upload/helpers.js';
+import { type Client, startServer, type TestServer } from '../support/server.js';
+import { makeTorrent, startTracker, startWebTorrentSeeder, type BuiltTorrent, type Seeder, type Tracker } from '../support/swarm.js';
+import { bytes, etagOf, fileOf, formUpload } from '../support/upload.js';
 
 const KiB = 1024;
 const TIMEOUT = 60_000;

@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { makeTorrent, startTracker, type BuiltTorrent, type Tracker } from '../helpers/swarm.js';
-import { startTestServer, type TestServer as HttpFixture } from '../net/http-fixture.js';
-import { bytes, etagOf } from '../upload/helpers.js';
-import { MiB, startCountingSeeder, uploadTorrent, waitFor, walkDrive, type CountingSeeder } from './e2e-helpers.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
+import { makeTorrent, startTracker, type BuiltTorrent, type Tracker } from '../support/swarm.js';
+import { startTestServer, type TestServer as HttpFixture } from '../support/http-fixture.js';
+import { bytes, etagOf } from '../support/upload.js';
+import { MiB, startCountingSeeder, uploadTorrent, waitFor, walkDrive, type CountingSeeder } from '../support/offline-e2e.js';
 
 /** Sequences `npm test` runs (each with fresh torrents, seeders and users). */
 const RUNS = 4;

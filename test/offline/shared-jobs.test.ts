@@ -2,10 +2,10 @@
 // over it. Each test drives a real server over HTTP against a real swarm on loopback.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { makeTorrent, startTracker, type BuiltTorrent, type Tracker } from '../helpers/swarm.js';
-import { bytes, etagOf, fileOf, formUpload } from '../upload/helpers.js';
-import { assertFile, KiB, names, startCountingSeeder, task, uploadTorrent, waitDone, waitFor, type CountingSeeder } from './e2e-helpers.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
+import { makeTorrent, startTracker, type BuiltTorrent, type Tracker } from '../support/swarm.js';
+import { bytes, etagOf, fileOf, formUpload } from '../support/upload.js';
+import { assertFile, KiB, names, startCountingSeeder, task, uploadTorrent, waitDone, waitFor, type CountingSeeder } from '../support/offline-e2e.js';
 
 const a = bytes(64 * KiB, 11);
 const b = bytes(64 * KiB, 12);

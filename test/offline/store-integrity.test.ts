@@ -25,9 +25,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
 import { LocalDiskBlobStore } from '../../src/store/local-disk.js';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { blobPath, blockUpload, BLOCK, etagOf, fileOf, storedBlobs } from '../upload/helpers.js';
-import { download, MiB, task, waitFor } from './e2e-helpers.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
+import { blobPath, blockUpload, BLOCK, etagOf, fileOf, storedBlobs } from '../support/upload.js';
+import { download, MiB, task, waitFor } from '../support/offline-e2e.js';
 
 /** Time the engine gets to write, report and hash the bytes of a first pass before the hostile server moves on. */
 const SETTLE_MS = 2500;

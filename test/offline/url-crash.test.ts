@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { removeDataDir, spawnServer, tempDataDir, type ServerProcess } from '../helpers/process-server.js';
-import { Client } from '../helpers/server.js';
-import { startTestServer } from '../net/http-fixture.js';
-import { assertFile, KiB, MiB, task, userAt, waitDone, waitFor } from './e2e-helpers.js';
+import { removeDataDir, spawnServer, tempDataDir, type ServerProcess } from '../support/process-server.js';
+import { Client } from '../support/server.js';
+import { startTestServer } from '../support/http-fixture.js';
+import { assertFile, KiB, MiB, task, userAt, waitDone, waitFor } from '../support/offline-e2e.js';
 
 const ENV = { OPENPAN_FETCH_ALLOW: '127.0.0.1/32', OPENPAN_HTTP_SEGMENTS: '4' };
 

@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { removeDataDir, spawnServer, tempDataDir, type ServerProcess } from '../helpers/process-server.js';
-import type { Client } from '../helpers/server.js';
-import { ROGUE_TLS, startTestServer, TEST_CA_PATH, TRUSTED_TLS, type TestServer } from '../net/http-fixture.js';
-import { assertFile, MiB, userAt, waitDone } from './e2e-helpers.js';
+import { removeDataDir, spawnServer, tempDataDir, type ServerProcess } from '../support/process-server.js';
+import type { Client } from '../support/server.js';
+import { ROGUE_TLS, startTestServer, TEST_CA_PATH, TRUSTED_TLS, type TestServer } from '../support/http-fixture.js';
+import { assertFile, MiB, userAt, waitDone } from '../support/offline-e2e.js';
 
 describe('URL tasks over HTTPS', () => {
   let server: ServerProcess;

@@ -1,12 +1,12 @@
 // Offline download of HTTP URLs over the real API, from a real HTTP server on loopback
-// (test/net/http-fixture.ts). The server is at 127.0.0.1, which the address policy refuses by
+// (test/support/http-fixture.ts). The server is at 127.0.0.1, which the address policy refuses by
 // default: these servers allow exactly 127.0.0.1/32, so 127.0.0.2 and [::1] stay forbidden.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { startTestServer, type TestServer as HttpFixture } from '../net/http-fixture.js';
-import { assertFile, MiB, task, waitDone, waitFor } from './e2e-helpers.js';
+import { startServer, type TestServer } from '../support/server.js';
+import { startTestServer, type TestServer as HttpFixture } from '../support/http-fixture.js';
+import { assertFile, MiB, task, waitDone, waitFor } from '../support/offline-e2e.js';
 
 const ALLOW_ONE = { OPENPAN_FETCH_ALLOW: '127.0.0.1/32', OPENPAN_HTTP_RETRIES: '2' };
 

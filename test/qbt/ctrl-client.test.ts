@@ -8,8 +8,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { QBittorrent } from '@ctrl/qbittorrent';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { assertFile, KiB, names, startSwarm, waitFor, type Swarm } from '../offline/e2e-helpers.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
+import { assertFile, KiB, names, startSwarm, waitFor, type Swarm } from '../support/offline-e2e.js';
 
 const ROOT = '/srv/media';
 

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { assertFile, KiB, names, startSwarm, waitFor, type Swarm } from '../offline/e2e-helpers.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
+import { assertFile, KiB, names, startSwarm, waitFor, type Swarm } from '../support/offline-e2e.js';
 
 const ROOT = '/data/openpan';
 const CATEGORY = 'tv-sonarr';

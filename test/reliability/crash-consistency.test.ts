@@ -10,11 +10,11 @@ import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runFsck, type FsckReport } from '../../src/fsck/fsck.js';
-import { removeDataDir, spawnServer, tempDataDir, type ServerProcess } from '../helpers/process-server.js';
-import { Client } from '../helpers/server.js';
-import { startTestServer } from '../net/http-fixture.js';
-import { assertFile, startSwarm, uploadTorrent, userAt, waitDone } from '../offline/e2e-helpers.js';
-import { blockUpload, bytes, etagOf, fileOf, formUpload, MiB } from '../upload/helpers.js';
+import { removeDataDir, spawnServer, tempDataDir, type ServerProcess } from '../support/process-server.js';
+import { Client } from '../support/server.js';
+import { startTestServer } from '../support/http-fixture.js';
+import { assertFile, startSwarm, uploadTorrent, userAt, waitDone } from '../support/offline-e2e.js';
+import { blockUpload, bytes, etagOf, fileOf, formUpload, MiB } from '../support/upload.js';
 
 const SEED = Number(process.env.OPENPAN_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const KILLS = Number(process.env.OPENPAN_CRASH_KILLS ?? 6);

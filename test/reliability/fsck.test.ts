@@ -7,10 +7,10 @@ import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { FsckReport } from '../../src/fsck/fsck.js';
-import { runCli } from '../cli/run-cli.js';
-import { removeDataDir, spawnServer, tempDataDir } from '../helpers/process-server.js';
-import { etagOf } from '../upload/helpers.js';
-import { makeWorld, type World } from './fsck-world.js';
+import { runCli } from '../support/run-cli.js';
+import { removeDataDir, spawnServer, tempDataDir } from '../support/process-server.js';
+import { etagOf } from '../support/upload.js';
+import { makeWorld, type World } from '../support/fsck-world.js';
 
 const codes = (r: FsckReport) => [...new Set(r.problems.map((p) => p.code))].sort();
 

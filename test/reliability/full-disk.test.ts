@@ -13,9 +13,9 @@ import { runFsck } from '../../src/fsck/fsck.js';
 import { BlobCollector } from '../../src/store/collector.js';
 import { ContentLock } from '../../src/store/content-lock.js';
 import { LocalDiskBlobStore } from '../../src/store/local-disk.js';
-import { type Client, startServer, type TestServer } from '../helpers/server.js';
-import { assertFile, offlineDirs, startSwarm, task, uploadTorrent, waitDone, waitFor } from '../offline/e2e-helpers.js';
-import { BLOCK, bytes, etagOf, fileOf, formUpload, MiB, mkblk, mkfile, ticket, type Answer } from '../upload/helpers.js';
+import { type Client, startServer, type TestServer } from '../support/server.js';
+import { assertFile, offlineDirs, startSwarm, task, uploadTorrent, waitDone, waitFor } from '../support/offline-e2e.js';
+import { BLOCK, bytes, etagOf, fileOf, formUpload, MiB, mkblk, mkfile, ticket, type Answer } from '../support/upload.js';
 
 const SIZE_MIB = 32;
 let mountPoint = '';

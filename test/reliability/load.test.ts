@@ -3,7 +3,7 @@
 // no 5xx — and prints /v1/files/page p99 and peak RSS (bench/load.ts is the long run).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatLoad, runLoad, type LoadOptions } from './load-scenario.js';
+import { formatLoad, runLoad, type LoadOptions } from '../support/load-scenario.js';
 
 test('20 users × 5 torrent tasks on one swarm with 200 concurrent small uploads: every task done, every upload intact, no 5xx', {
   timeout: 900_000,

@@ -6,9 +6,9 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { signDownload } from '../../src/files/download-url.js';
 import { signUploadToken, type UploadPolicy } from '../../src/upload/upload-token.js';
-import { concreteUrl, listRoutes, type RouteInfo } from '../helpers/routes.js';
-import { Client, startServer, type TestServer } from '../helpers/server.js';
-import { fileOf, formUpload, ticket } from '../upload/helpers.js';
+import { concreteUrl, listRoutes, type RouteInfo } from '../support/routes.js';
+import { Client, startServer, type TestServer } from '../support/server.js';
+import { fileOf, formUpload, ticket } from '../support/upload.js';
 
 interface PublicRule {
   match: (route: RouteInfo) => boolean;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { concreteUrl, listRoutes } from '../helpers/routes.js';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { formUpload, ticket } from '../upload/helpers.js';
+import { concreteUrl, listRoutes } from '../support/routes.js';
+import { startServer, type TestServer } from '../support/server.js';
+import { formUpload, ticket } from '../support/upload.js';
 
 function assertCommon(res: Response, what: string): void {
   assert.equal(res.headers.get('x-content-type-options'), 'nosniff', what);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { IP_FACTOR, LoginLimiter, LoginThrottled } from '../../src/users/login-limiter.js';
-import { Client, startServer, type TestServer } from '../helpers/server.js';
+import { Client, startServer, type TestServer } from '../support/server.js';
 
 /** A limiter on a clock the test moves. */
 function limiter(maxFailures: number, windowMs: number, maxEntries?: number) {

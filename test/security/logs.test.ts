@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { removeDataDir, spawnServer, tempDataDir, type ServerProcess } from '../helpers/process-server.js';
-import { Client } from '../helpers/server.js';
-import { fileOf, formUpload, mkblk, mkfile, ticket } from '../upload/helpers.js';
+import { removeDataDir, spawnServer, tempDataDir, type ServerProcess } from '../support/process-server.js';
+import { Client } from '../support/server.js';
+import { fileOf, formUpload, mkblk, mkfile, ticket } from '../support/upload.js';
 
 describe('secrets never appear in the log', () => {
   const secret = `signing-secret-${randomBytes(12).toString('hex')}`;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { uploadFile } from '../zip/helpers.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
+import { uploadFile } from '../support/zip.js';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {

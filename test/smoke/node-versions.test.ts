@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { removeDataDir, spawnServer, tempDataDir } from '../helpers/process-server.js';
-import { Client, startServer } from '../helpers/server.js';
-import { assertFile, KiB, MiB, offlineDirs, startSwarm, uploadTorrent, waitDone, waitFor } from '../offline/e2e-helpers.js';
-import { blockUpload, bytes, etagOf, fileOf, formUpload, ticket } from '../upload/helpers.js';
+import { removeDataDir, spawnServer, tempDataDir } from '../support/process-server.js';
+import { Client, startServer } from '../support/server.js';
+import { assertFile, KiB, MiB, offlineDirs, startSwarm, uploadTorrent, waitDone, waitFor } from '../support/offline-e2e.js';
+import { blockUpload, bytes, etagOf, fileOf, formUpload, ticket } from '../support/upload.js';
 
 const require = createRequire(import.meta.url);
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { mock, test } from 'node:test';
 import { isAppError } from '../../src/errors.js';
 import { LocalDiskBlobStore } from '../../src/store/local-disk.js';
-import { blobStoreConformance, readAll, referenceEtag } from '../conformance/blob-store.js';
+import { blobStoreConformance, readAll, referenceEtag } from '../support/blob-store-conformance.js';
 
 async function tempStore() {
   const root = await mkdtemp(join(tmpdir(), 'openpan-blobs-'));

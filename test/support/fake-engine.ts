@@ -3,7 +3,7 @@
 // directory where the real engines put them — `diskLayout` for a torrent or magnet link,
 // `<dir>/download` for a URL — so the scheduler's import finds them. It verifies what is on
 // disk when a job (re)starts, reports verified pieces, and emits the real engines' events in
-// their order. It passes test/engines/conformance.ts (fake-conformance.test.ts).
+// their order. It passes test/support/engine-conformance.ts (fake-conformance.test.ts).
 //
 // Speed: `manual` jobs move only when the test calls `step()`; otherwise a timer moves every
 // downloading job by `bytesPerTick` (or by `downloadLimit` bytes per second), all at once when

@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { decodeCtx, encodeCtx } from '../../src/upload/ctx.js';
-import { startServer } from '../helpers/server.js';
+import { startServer } from '../support/server.js';
 import {
   BLOCK,
   MiB,
@@ -27,7 +27,7 @@ import {
   storedBlobs,
   tempBlobs,
   ticket,
-} from './helpers.js';
+} from '../support/upload.js';
 
 type Server = Awaited<ReturnType<typeof startServer>>;
 

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { verifyUploadToken } from '../../src/upload/upload-token.js';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { BLOCK, MiB, assertUploadError, blockFiles, blockUpload, bput, bytes, fileOf, formUpload, mkblk, octet, ticket } from './helpers.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
+import { BLOCK, MiB, assertUploadError, blockFiles, blockUpload, bput, bytes, fileOf, formUpload, mkblk, octet, ticket } from '../support/upload.js';
 
 async function userWithQuota(server: TestServer, name: string, quota: number): Promise<Client> {
   const client = await server.newUser(name);

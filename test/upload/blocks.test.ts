@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { test } from 'node:test';
 import { signUploadToken, verifyUploadToken } from '../../src/upload/upload-token.js';
-import { startServer } from '../helpers/server.js';
+import { startServer } from '../support/server.js';
 import {
   BLOCK,
   MiB,
@@ -24,7 +24,7 @@ import {
   sha1Hex,
   tempBlobs,
   ticket,
-} from './helpers.js';
+} from '../support/upload.js';
 
 test('blocks sent in reverse order and in parallel, in 1 MiB chunks, give the right file', async () => {
   const server = await startServer();

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Client } from '../helpers/server.js';
-import { removeDataDir, spawnServer, tempDataDir } from '../helpers/process-server.js';
-import { BLOCK, MiB, bytes, etagOf, sha1Hex } from './helpers.js';
+import { Client } from '../support/server.js';
+import { removeDataDir, spawnServer, tempDataDir } from '../support/process-server.js';
+import { BLOCK, MiB, bytes, etagOf, sha1Hex } from '../support/upload.js';
 
 /** A request body that sends `head` and then stalls forever: the server dies mid-body. */
 function stalledBody(head: Uint8Array): ReadableStream<Uint8Array> {

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { startServer } from '../helpers/server.js';
-import { BLOCK, MiB, blockUpload, bytes, fileOf, formUpload, ticket } from './helpers.js';
+import { startServer } from '../support/server.js';
+import { BLOCK, MiB, blockUpload, bytes, fileOf, formUpload, ticket } from '../support/upload.js';
 
 /** Written out longhand (no shared helper), straight from docs/spec/UPLOAD.md. */
 function expectedEtag(data: Buffer): string {

@@ -6,8 +6,8 @@ import { ContentLock } from '../../src/store/content-lock.js';
 import { LocalDiskBlobStore } from '../../src/store/local-disk.js';
 import { UploadRepo } from '../../src/upload/upload.repo.js';
 import { DEFAULT_MAX_UNTOKENED_FORM_BYTES, UploadService, type FormPart } from '../../src/upload/upload.service.js';
-import { startServer } from '../helpers/server.js';
-import { MiB, assertUploadError, bytes, crc32Of, etagOf, fileOf, formUpload, post, storedBlobs, tempBlobs, ticket } from './helpers.js';
+import { startServer } from '../support/server.js';
+import { MiB, assertUploadError, bytes, crc32Of, etagOf, fileOf, formUpload, post, storedBlobs, tempBlobs, ticket } from '../support/upload.js';
 
 test('file before token: the bytes are held until the token verifies, then the file is created', async () => {
   const server = await startServer();

@@ -4,7 +4,7 @@ import { readFile, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { decodeCtx } from '../../src/upload/ctx.js';
-import { startServer } from '../helpers/server.js';
+import { startServer } from '../support/server.js';
 import {
   BLOCK,
   MiB,
@@ -21,7 +21,7 @@ import {
   sha1Hex,
   storedBlobs,
   ticket,
-} from './helpers.js';
+} from '../support/upload.js';
 
 test('an upload started before a restart is finished after it with the old ctxs', async () => {
   const first = await startServer();

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { signUploadToken, verifyUploadToken } from '../../src/upload/upload-token.js';
-import { startServer } from '../helpers/server.js';
+import { startServer } from '../support/server.js';
 import {
   BLOCK,
   MiB,
@@ -19,7 +19,7 @@ import {
   storedBlobs,
   tempBlobs,
   ticket,
-} from './helpers.js';
+} from '../support/upload.js';
 
 test('two users uploading the same bytes share one stored copy and are both charged', async () => {
   const server = await startServer();

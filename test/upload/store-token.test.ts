@@ -1,8 +1,8 @@
 // /v1/store/token (seed STEP 1, docs/spec/API.md "Upload"): tickets, instant upload, destinations, conflicts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startServer } from '../helpers/server.js';
-import { assertUploadError, bytes, etagOf, fileOf, formUpload, ticket } from './helpers.js';
+import { startServer } from '../support/server.js';
+import { assertUploadError, bytes, etagOf, fileOf, formUpload, ticket } from '../support/upload.js';
 
 const FILE_FIELDS = ['uuid', 'storeId', 'userId', 'path', 'name', 'ext', 'size', 'parent', 'type', 'atime', 'ctime', 'mtime', 'version', 'locking'];
 

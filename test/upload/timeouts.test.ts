@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
 import { verifyUploadToken } from '../../src/upload/upload-token.js';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { blockFiles, bytes, tempBlobs, ticket } from './helpers.js';
+import { startServer, type TestServer } from '../support/server.js';
+import { blockFiles, bytes, tempBlobs, ticket } from '../support/upload.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

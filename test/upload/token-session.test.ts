@@ -2,8 +2,8 @@
 // change that ends the session, stops its uploads, as it stops the session's own token.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Client, startServer } from '../helpers/server.js';
-import { assertUploadError, bytes, fileOf, formUpload, mkblk, ticket } from './helpers.js';
+import { Client, startServer } from '../support/server.js';
+import { assertUploadError, bytes, fileOf, formUpload, mkblk, ticket } from '../support/upload.js';
 
 test("after logout, the session's upload tokens are 401 UNAUTHORIZED for form and block uploads", async () => {
   const server = await startServer();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { isAppPasswordShaped, MAX_APP_PASSWORDS } from '../../src/users/app-passwords.js';
-import { Client, startServer, type TestServer } from '../helpers/server.js';
+import { Client, startServer, type TestServer } from '../support/server.js';
 
 describe('app passwords', () => {
   let s: TestServer;

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { ADMIN_PASSWORD, Client, startServer, type TestServer } from '../helpers/server.js';
-import { makeTorrent } from '../helpers/swarm.js';
-import { task, uploadTorrent, waitFor } from '../offline/e2e-helpers.js';
-import { bytes } from '../upload/helpers.js';
-import { ensureUiBuilt, launchChromium, screenshotDir } from './browser.js';
+import { ADMIN_PASSWORD, Client, startServer, type TestServer } from '../support/server.js';
+import { makeTorrent } from '../support/swarm.js';
+import { task, uploadTorrent, waitFor } from '../support/offline-e2e.js';
+import { bytes } from '../support/upload.js';
+import { ensureUiBuilt, launchChromium, screenshotDir } from '../support/browser.js';
 
 describe('admin console in the web UI', { timeout: 180_000 }, () => {
   let server: TestServer;

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { ensureUiBuilt, launchChromium } from './browser.js';
+import { startServer, type TestServer } from '../support/server.js';
+import { ensureUiBuilt, launchChromium } from '../support/browser.js';
 
 describe('app passwords in the web UI', { timeout: 120_000 }, () => {
   let server: TestServer;

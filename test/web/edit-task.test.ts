@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { assertFile, KiB, startSwarm, task as taskOf, type Swarm } from '../offline/e2e-helpers.js';
-import { bytes } from '../upload/helpers.js';
-import { ensureUiBuilt, launchChromium, screenshotDir } from './browser.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
+import { assertFile, KiB, startSwarm, task as taskOf, type Swarm } from '../support/offline-e2e.js';
+import { bytes } from '../support/upload.js';
+import { ensureUiBuilt, launchChromium, screenshotDir } from '../support/browser.js';
 
 describe('web UI: change the files of an offline task', { timeout: 240_000 }, () => {
   let server: TestServer;

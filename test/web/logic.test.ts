@@ -10,7 +10,7 @@ import { localeFor, translate } from '../../web/src/i18n/translate.js';
 import { hrefFor, routeFromLocation } from '../../web/src/routes.js';
 import { baseName, formatDuration, viewerKind } from '../../web/src/viewer/kinds.js';
 import { parseInline, parseMarkdown } from '../../web/src/viewer/markdown.js';
-import { bytes, etagOf } from '../upload/helpers.js';
+import { bytes, etagOf } from '../support/upload.js';
 
 function browserEtag(data: Uint8Array): string {
   const digests: Uint8Array[] = [];

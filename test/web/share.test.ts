@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { uploadFile } from '../zip/helpers.js';
-import { ensureUiBuilt, launchChromium, screenshotDir } from './browser.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
+import { uploadFile } from '../support/zip.js';
+import { ensureUiBuilt, launchChromium, screenshotDir } from '../support/browser.js';
 
 describe('share links and zips in the web UI', { timeout: 180_000 }, () => {
   let server: TestServer;

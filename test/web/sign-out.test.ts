@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { bytes } from '../upload/helpers.js';
-import { ensureUiBuilt, launchChromium } from './browser.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
+import { bytes } from '../support/upload.js';
+import { ensureUiBuilt, launchChromium } from '../support/browser.js';
 
 const MiB = 1024 * 1024;
 const uploadKeys = 'Object.keys(localStorage).filter((k) => k.startsWith("openpan.upload."))';

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { etagOf } from '../../src/store/etag.js';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { ensureUiBuilt, launchChromium, screenshotDir } from './browser.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
+import { ensureUiBuilt, launchChromium, screenshotDir } from '../support/browser.js';
 
 describe('recycle bin and search in the web UI', { timeout: 180_000 }, () => {
   let server: TestServer;

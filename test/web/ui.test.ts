@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { startTestServer } from '../net/http-fixture.js';
-import type { Seeder } from '../helpers/swarm.js';
-import { startSwarm, waitFor, type Swarm } from '../offline/e2e-helpers.js';
-import { bytes, etagOf, mkblk, ticket } from '../upload/helpers.js';
-import { ensureUiBuilt, launchChromium, screenshotDir } from './browser.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
+import { startTestServer } from '../support/http-fixture.js';
+import type { Seeder } from '../support/swarm.js';
+import { startSwarm, waitFor, type Swarm } from '../support/offline-e2e.js';
+import { bytes, etagOf, mkblk, ticket } from '../support/upload.js';
+import { ensureUiBuilt, launchChromium, screenshotDir } from '../support/browser.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

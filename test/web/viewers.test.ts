@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { CLIP_SECONDS, fixture, putFile, SRT, type FixtureName } from '../media/fixtures.js';
-import { ensureUiBuilt, launchChromium } from './browser.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
+import { CLIP_SECONDS, fixture, putFile, SRT, type FixtureName } from '../support/media-fixtures.js';
+import { ensureUiBuilt, launchChromium } from '../support/browser.js';
 
 const MARKDOWN = `# Release notes
 

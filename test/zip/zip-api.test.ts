@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { etagOf } from '../../src/store/etag.js';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { extractArchive, hashTree, sha256, testArchive } from './archivers.js';
-import { download, uploadFile } from './helpers.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
+import { extractArchive, hashTree, sha256, testArchive } from '../support/archivers.js';
+import { download, uploadFile } from '../support/zip.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'openpan-zip-api-'));
 

@@ -7,9 +7,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startServer, type Client, type TestServer } from '../helpers/server.js';
-import { extractArchive, sha256, testArchive } from './archivers.js';
-import { download, storeSparseFile, uploadFile } from './helpers.js';
+import { startServer, type Client, type TestServer } from '../support/server.js';
+import { extractArchive, sha256, testArchive } from '../support/archivers.js';
+import { download, storeSparseFile, uploadFile } from '../support/zip.js';
 
 const BIG = 4 * 1024 ** 3 + 1024 * 1024 + 7;
 const scratch = mkdtempSync(join(tmpdir(), 'openpan-zip-large-'));

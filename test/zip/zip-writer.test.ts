@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, describe, test } from 'node:test';
 import { planZip, zipBytes, type ZipEntry } from '../../src/zip/zip-writer.js';
-import { extractArchive, hashTree, sha256, testArchive, type Archiver } from './archivers.js';
+import { extractArchive, hashTree, sha256, testArchive, type Archiver } from '../support/archivers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'openpan-zip-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));

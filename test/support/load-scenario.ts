@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { removeDataDir, spawnServer, tempDataDir, type ServerProcess } from '../helpers/process-server.js';
-import { Client } from '../helpers/server.js';
-import { makeTorrent, outsideClientOptions, startTracker, writePayload, type BuiltTorrent, type Tracker } from '../helpers/swarm.js';
-import { bytes, etagOf } from '../upload/helpers.js';
+import { removeDataDir, spawnServer, tempDataDir, type ServerProcess } from './process-server.js';
+import { Client } from './server.js';
+import { makeTorrent, outsideClientOptions, startTracker, writePayload, type BuiltTorrent, type Tracker } from './swarm.js';
+import { bytes, etagOf } from './upload.js';
 
 const require = createRequire(import.meta.url);
 const WebTorrent = require('webtorrent') as new (

@@ -1,7 +1,7 @@
 // Checks what the drive holds, independently of the CLI's own code.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import type { Client } from '../helpers/server.js';
+import type { Client } from './server.js';
 
 const BLOCK = 4 * 1024 * 1024;
 

@@ -5,8 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client } from '../helpers/server.js';
-import { etagOf, fileOf, formUpload, ticket } from '../upload/helpers.js';
+import type { Client } from './server.js';
+import { etagOf, fileOf, formUpload, ticket } from './upload.js';
 
 export const CLIP_SECONDS = 4;
 const VIDEO = ['-f', 'lavfi', '-i', `testsrc2=size=320x180:rate=25:duration=${CLIP_SECONDS}`];

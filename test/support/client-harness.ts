@@ -4,7 +4,7 @@
 // checked the way the client itself would read it.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, type TestServer } from './server.js';
 
 export interface WireServer {
   /** Base URL, e.g. `http://127.0.0.1:41234` (no trailing slash). */

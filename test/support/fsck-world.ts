@@ -3,8 +3,8 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { runFsck, type FsckOptions, type FsckReport } from '../../src/fsck/fsck.js';
-import { startServer } from '../helpers/server.js';
-import { blobPath, bytes, fileOf, formUpload, ticket } from '../upload/helpers.js';
+import { startServer } from './server.js';
+import { blobPath, bytes, fileOf, formUpload, ticket } from './upload.js';
 
 export interface World {
   dataDir: string;

@@ -1,5 +1,5 @@
 // Shared pieces of the offline end-to-end tests (test/offline/e2e-*.test.ts): a drive client on
-// top of test/helpers/server.ts's Client, polling, torrents built from raw bencode values, a
+// top of test/support/server.ts's Client, polling, torrents built from raw bencode values, a
 // seeder that serves a torrent's bytes from memory and counts what it uploads, and a whole swarm
 // (tracker, torrent, seeder) in one call.
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeBencode, RawBencode, type BEncodable } from '../../src/torrent/bencode.js';
-import { Client } from '../helpers/server.js';
+import { Client } from './server.js';
 import {
   makeTorrent,
   outsideClientOptions,
@@ -21,8 +21,8 @@ import {
   type Seeder,
   type TorrentOptions,
   type Tracker,
-} from '../helpers/swarm.js';
-import { etagOf, fileOf, formUpload } from '../upload/helpers.js';
+} from './swarm.js';
+import { etagOf, fileOf, formUpload } from './upload.js';
 
 const require = createRequire(import.meta.url);
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Client } from '../helpers/server.js';
+import type { Client } from './server.js';
 
 export const MiB = 1024 * 1024;
 export const BLOCK = 4 * MiB;

@@ -1,5 +1,5 @@
 // A user of a test server with an app password, and WebDAV requests made as them.
-import type { TestServer } from '../helpers/server.js';
+import type { TestServer } from './server.js';
 
 export interface DavUser {
   name: string;

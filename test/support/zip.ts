@@ -9,7 +9,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { dataDirLayout } from '../../src/data-dir/index.js';
 import type { BlobInfo } from '../../src/store/blob-store.js';
 import { LocalDiskBlobStore } from '../../src/store/local-disk.js';
-import type { Client, TestServer } from '../helpers/server.js';
+import type { Client, TestServer } from './server.js';
 
 /** Uploads real bytes (store/token, then a form upload), so that downloads can serve them. */
 export async function uploadFile(client: Client, path: string, content: Uint8Array | string) {

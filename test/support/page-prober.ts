@@ -1,6 +1,6 @@
 // Samples the latency of /v1/files/page from a process of its own, so that what the load
 // generator's busy event loop adds is not counted as the server's. Usage:
-//   node --import tsx test/reliability/page-prober.ts <serverUrl> <token> <path>
+//   node --import tsx test/support/page-prober.ts <serverUrl> <token> <path>
 // Requests one page every 10 ms until its stdin closes, then prints the samples (ms) as JSON.
 import { setTimeout as sleep } from 'node:timers/promises';
 
