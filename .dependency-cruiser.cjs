@@ -1,4 +1,4 @@
-// The layering of README.md's "Architecture" section, checked by `npm run lint` (depcruise).
+// The layering of docs/architecture.md, checked by `npm run lint` (depcruise).
 // Paths are relative to the repository root. A rule that fails names the import that broke it;
 // the fix is to move the shared piece to the layer both sides may import, not to loosen the rule.
 

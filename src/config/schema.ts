@@ -2,13 +2,13 @@ import { Type, type Static } from '@sinclair/typebox';
 
 // Every OPENPAN_* environment variable openpan reads — the server, the command line and fsck —
 // with its type and limits, its default and what it means. All are optional; an empty (or
-// blank) value counts as unset. env.ts reads them; the README's tables show `description` and
-// the default of each, and test/config/readme.test.ts keeps the two in step.
+// blank) value counts as unset. env.ts reads them; the tables in docs/ show `description` and
+// the default of each, and test/config/docs.test.ts keeps the two in step.
 //
 // Options besides JSON Schema's:
-//   docDefault  the default as the README shows it: a computed one, "none", or a value with a
+//   docDefault  the default as the docs show it: a computed one, "none", or a value with a
 //               note (it then starts with the value itself, in backticks)
-//   internal    a hook for tests: not documented in the README
+//   internal    a hook for tests: not documented
 //   lenient     (a boolean) only the spellings of "off" are read; any other value means on
 //   separator   (a list) what separates its entries: `,` alone; default commas or whitespace
 

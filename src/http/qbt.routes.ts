@@ -185,7 +185,7 @@ export interface QbtRoutesOptions {
   sessions: QbtSessions;
 }
 
-/** `/api/v2/*` (README, "qBittorrent API"): thin handlers over QbtService. */
+/** `/api/v2/*` (docs/qbittorrent.md): thin handlers over QbtService. */
 export const qbtRoutes: FastifyPluginAsync<QbtRoutesOptions> = async (app, opts) => {
   const { qbt, sessions } = opts;
   app.decorateRequest('qbtSession', null);

@@ -1,5 +1,5 @@
 // The litmus WebDAV conformance suite (Debian's litmus) against a real server: every test of
-// basic, copymove, props, locks and http passes, but for those README.md lists with a reason.
+// basic, copymove, props, locks and http passes, but for those docs/webdav.md lists with a reason.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,9 +11,9 @@ import { davUser, type DavUser } from '../support/dav-client.js';
 
 const SUITES = ['basic', 'copymove', 'props', 'locks', 'http'];
 
-/** The failures README.md's WebDAV section lists ("litmus: `suite` `test`: reason"). */
+/** The failures docs/webdav.md lists ("litmus: `suite` `test`: reason"). */
 function documentedFailures(): Set<string> {
-  const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+  const readme = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'webdav.md'), 'utf8');
   return new Set([...readme.matchAll(/^- litmus: `(\w+)` `(\w+)`:/gm)].map((m) => `${m[1]} ${m[2]}`));
 }
 
@@ -46,7 +46,7 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-test('litmus passes basic, copymove, props, locks and http, but for the failures README.md documents', async () => {
+test('litmus passes basic, copymove, props, locks and http, but for the failures docs/webdav.md documents', async () => {
   const out = await runLitmus(user.root, user, work);
   let suite = '';
   const failed: string[] = [];
@@ -66,6 +66,6 @@ test('litmus passes basic, copymove, props, locks and http, but for the failures
   assert.deepEqual(
     failed.filter((f) => !documented.has(f)),
     [],
-    `failures README.md does not list:\n${out}`,
+    `failures docs/webdav.md does not list:\n${out}`,
   );
 });

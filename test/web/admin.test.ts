@@ -1,7 +1,7 @@
 // The admin console in the browser: visible to administrators only; the users table and its
 // actions (create, quota, disable), the settings, every offline job with cancel, the storage
 // figures and the 24-hour chart; in English and 简体中文. OPENPAN_SCREENSHOTS=1 writes the
-// README's screenshots (docs/screenshots/admin-*.png).
+// docs/admin.md's screenshots (docs/screenshots/admin-*.png).
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-// share create / ls / rm: share links over /v1/share/* (README "Share links").
+// share create / ls / rm: share links over /v1/share/* (docs/using-the-api.md, "Share links").
 import { UsageError } from '../args.js';
 import { sessionClient } from '../cli-config.js';
 import { defineCommand } from '../command.js';
