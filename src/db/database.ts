@@ -1,9 +1,10 @@
 import SQLite from 'better-sqlite3';
 import { chmodSync } from 'node:fs';
-import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { Kysely, type SqliteDatabase } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { dataDirLayout } from '../data-dir/layout.js';
 import type { Database } from './schema.js';
+import { FifoSqliteDialect } from './fifo-sqlite-dialect.js';
 import { migrationProvider } from './migrations.js';
 
 export type Db = Kysely<Database>;
@@ -25,7 +26,7 @@ export async function openDatabase({ dataDir }: OpenDbOptions): Promise<Db> {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('cache_size = -65536');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Database>({ dialect: new FifoSqliteDialect({ database: withStatementCache(sqlite) }) });
   await migrate(db);
   return db;
 }
