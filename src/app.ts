@@ -81,6 +81,8 @@ const SAMPLE_INTERVAL_MS = 60 * 1000;
 /** Wires the whole server: database, domain services, HTTP routes. Nothing listens yet. */
 export async function createOpenPan(config: Config): Promise<OpenPan> {
   const layout = dataDirLayout(config.dataDir);
+  // Probing ffmpeg runs two programs: it goes on while the database opens.
+  const ffmpegFound = findFfmpeg(config.media.ffmpeg);
   const db = await openDatabase({ dataDir: config.dataDir });
   const loginLimiter = new LoginLimiter({ maxFailures: config.loginMaxFailures, windowMs: config.loginWindowMs });
   const settings = await Settings.load(db, { registration: config.registration, defaultQuota: config.defaultQuota });
@@ -158,7 +160,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     secret: config.secret,
     publicUrl: () => config.publicUrl,
   });
-  const tools = findFfmpeg(config.media.ffmpeg);
+  const tools = await ffmpegFound;
   if (!tools.ffmpeg) http.log.warn(`ffmpeg (${config.media.ffmpeg}) was not found: files the browser cannot play as they are will not play (OPENPAN_FFMPEG).`);
   const media = new MediaService({
     files,

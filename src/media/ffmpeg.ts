@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
@@ -8,24 +8,23 @@ export interface FfmpegTools {
   ffprobe: string | null;
 }
 
-function runs(program: string): boolean {
-  const result = spawnSync(program, ['-version'], { stdio: 'ignore', timeout: 10_000 });
-  return result.status === 0;
+function runs(program: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile(program, ['-version'], { timeout: 10_000 }, (err) => resolve(err === null));
+  });
 }
 
 /**
  * Looks for ffmpeg as OPENPAN_FFMPEG names it (a path, or a name on PATH) and for ffprobe beside
- * it, else on PATH. Run once at start: a missing ffmpeg is not an error, only less playback.
+ * it, else on PATH. Run once at start, the probes side by side and off the event loop: a missing
+ * ffmpeg is not an error, only less playback.
  */
-export function findFfmpeg(configured: string): FfmpegTools {
-  const ffmpeg = runs(configured) ? configured : null;
-  let ffprobe: string | null = null;
-  if (configured.includes('/')) {
-    const beside = join(dirname(configured), basename(configured).replace(/ffmpeg/, 'ffprobe'));
-    if (beside !== configured && existsSync(beside) && runs(beside)) ffprobe = beside;
-  }
-  if (ffprobe === null && runs('ffprobe')) ffprobe = 'ffprobe';
-  return { ffmpeg, ffprobe };
+export async function findFfmpeg(configured: string): Promise<FfmpegTools> {
+  const beside = configured.includes('/') ? join(dirname(configured), basename(configured).replace(/ffmpeg/, 'ffprobe')) : null;
+  const besideUsable = beside !== null && beside !== configured && existsSync(beside);
+  const [ffmpegRuns, besideRuns, onPathRuns] = await Promise.all([runs(configured), besideUsable ? runs(beside) : Promise.resolve(false), runs('ffprobe')]);
+  const ffprobe = besideRuns ? beside : onPathRuns ? 'ffprobe' : null;
+  return { ffmpeg: ffmpegRuns ? configured : null, ffprobe };
 }
 
 /** Runs a program to its end; its standard output, or an error with its standard error. */

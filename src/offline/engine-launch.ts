@@ -48,6 +48,7 @@ export class EngineLauncher {
       stored: new Set(),
       storesEachFile: job.type !== TYPE_URL,
       cached,
+      persistedDownloaded: Number(job.downloaded),
     };
     live.progress.update(live.status.files);
     // A URL of unknown length has no block layout to hash along: it is hashed at the import.

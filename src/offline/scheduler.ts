@@ -66,6 +66,8 @@ const PERSIST_TICKS = 3;
 const WATCHDOG_TICKS = 10;
 /** Engine restarts after retryable failures or a lost engine job, before the job fails. */
 const MAX_ATTEMPTS = 5;
+/** Jobs reconciled at once while the jobs a restart found unfinished are resumed. */
+const RESUME_CONCURRENCY = 4;
 
 export interface SchedulerDeps {
   repo: OfflineRepo;
@@ -102,6 +104,8 @@ export class Scheduler {
   readonly #launcher: EngineLauncher;
   #timer: NodeJS.Timeout | null = null;
   #ticks = 0;
+  /** True while the jobs found unfinished at start are being resumed (see #resume). */
+  #resuming = false;
 
   constructor(deps: SchedulerDeps) {
     this.#d = deps;
@@ -127,9 +131,32 @@ export class Scheduler {
     }
     // Links on their way into the store; emptied at every start.
     await mkdir(this.#d.stagingDir, { recursive: true });
-    for (const id of await this.#d.repo.unfinishedJobIds()) this.kick(id);
+    this.#resume(await this.#d.repo.unfinishedJobIds());
     this.#timer = setInterval(() => this.#tick(), this.#timing.tickMs);
     this.#timer.unref();
+  }
+
+  /**
+   * Resumes the jobs left unfinished, a few at a time, in the background. Kicked all at once,
+   * 10,000 of them put some 50,000 queries ahead of every request on the one database connection
+   * and the server answered nothing for minutes (bench/startup.ts).
+   */
+  #resume(jobIds: readonly string[]): void {
+    let next = 0;
+    let running = 0;
+    const worker = async (): Promise<void> => {
+      while (next < jobIds.length && !this.#queue.closing) {
+        const jobId = jobIds[next++];
+        await this.#queue
+          .run(jobId, () => this.#reconcile(jobId))
+          .catch((err) => {
+            if (!this.#queue.closing) this.#error(err, `resuming offline job ${jobId}`);
+          });
+      }
+      if (--running === 0) this.#resuming = false;
+    };
+    for (; running < Math.min(RESUME_CONCURRENCY, jobIds.length); running++) void worker();
+    this.#resuming = running > 0;
   }
 
   /** Stops driving jobs (their phases stay as they are, for the next start) and closes the engine. */
@@ -422,7 +449,8 @@ export class Scheduler {
    * its attempts are spent.
    */
   async #watchdog(): Promise<void> {
-    if (this.#queue.closing) return;
+    // The jobs not resumed yet are on their way: kicking them here would undo the pacing.
+    if (this.#queue.closing || this.#resuming) return;
     for (const id of await this.#d.repo.unfinishedJobIds()) {
       if (this.#queue.busy(id)) continue; // being worked on
       // A live engine job reports its end through `settled`, which is queued as work.
