@@ -138,12 +138,7 @@ export class RecycleBin {
         if (stats.maxDepth - row.depth + dir.depth + 1 > MAX_DEPTH)
           throw new AppError('PATH_INVALID', `Restoring "${row.trash_origin}" would nest deeper than ${MAX_DEPTH} levels.`);
         await this.repo.restoreFromBin(trx, userId, row, dir, name);
-        if (row.type === FILE && name !== row.name)
-          await trx
-            .updateTable('files')
-            .set({ ext: extOf(name), mime: mimeOf(name) })
-            .where('id', '=', row.id)
-            .execute();
+        if (row.type === FILE && name !== row.name) await this.repo.setType(trx, row.id, { ext: extOf(name), mime: mimeOf(name) });
         restored.push(fileObject((await this.repo.byUuid(trx, userId, row.uuid))!));
       }
       return restored;

@@ -114,12 +114,7 @@ export class TreeChanges {
         if (stats.maxDepth - row.depth + to.depth + 1 > MAX_DEPTH)
           throw new AppError('PATH_INVALID', `Moving "${row.path}" there would nest deeper than ${MAX_DEPTH} levels.`);
         await this.repo.relocate(trx, userId, row, to, name, Date.now());
-        if (row.type === FILE && row.name !== name)
-          await trx
-            .updateTable('files')
-            .set({ ext: extOf(name), mime: mimeOf(name) })
-            .where('id', '=', row.id)
-            .execute();
+        if (row.type === FILE && row.name !== name) await this.repo.setType(trx, row.id, { ext: extOf(name), mime: mimeOf(name) });
       }
       return fileObject((await this.repo.byUuid(trx, userId, row.uuid))!);
     });
