@@ -4,7 +4,7 @@ import { BIN_PATH_PREFIX, binPath, randomUuidSql, statementSlices, subtreeBounds
 import { DIRECTORY, FILE, type DirRef, type FileRow, type FileRowWithParent } from './file-object.js';
 import { ftsPhrase, likePattern, TRIGRAM, type KindFilter } from './search.js';
 import { childPath } from '../names/file-names.js';
-import { addBlobRef, addBlobRefs, dropBlobRef, dropBlobRefs } from '../store/blobs.repo.js';
+import { addBlobRef, addBlobRefs, adjustSubtreeBlobRefs, dropBlobRef, dropBlobRefs } from '../store/blobs.repo.js';
 import { chargeSpace, releaseSpace } from '../users/users.repo.js';
 import { nameSortKey } from '../names/sort-key.js';
 
@@ -208,18 +208,7 @@ export class FilesRepo {
 
   /** Adds `delta` references to every blob used in the subtree (one statement). */
   async adjustSubtreeRefs(q: Db, userId: number, path: string, sign: 1 | -1, now: number): Promise<void> {
-    const { low, high } = subtreeBounds(path);
-    await sql`
-      UPDATE blobs SET
-        refs = refs + ${sign} * c.n,
-        unreferenced_at = CASE WHEN refs + ${sign} * c.n <= 0 THEN ${now} ELSE NULL END
-      FROM (
-        SELECT store_id, count(*) AS n FROM files
-        WHERE user_id = ${userId} AND type = ${FILE}
-          AND (path = ${path} OR (path > ${low} AND path < ${high}))
-        GROUP BY store_id
-      ) AS c
-      WHERE blobs.id = c.store_id`.execute(q);
+    await adjustSubtreeBlobRefs(q, userId, path, sign, now);
   }
 
   /**
@@ -468,4 +457,44 @@ export class FilesRepo {
   dropBlobRef(q: Db, etag: string, now: number): Promise<void> {
     return dropBlobRef(q, etag, now);
   }
+}
+
+// ---- repairs of the whole table (fsck) ------------------------------------------------------
+
+/** Passes of rebuildPaths: one per level of the deepest tree, with room to spare. */
+const MAX_DEPTH_PASSES = 300;
+
+/** Deletes one entry (fsck drops the entries of content that is missing or damaged). */
+export async function deleteFileEntry(q: Db, id: number): Promise<void> {
+  await q.deleteFrom('files').where('id', '=', id).execute();
+}
+
+/** Every file entry of content `etag` gets the content's real size. */
+export async function setContentSize(q: Db, etag: string, size: number): Promise<void> {
+  await q.updateTable('files').set({ size }).where('type', '=', 0).where('store_id', '=', etag).execute();
+}
+
+/** Recomputes every entry's path and depth from its parent, top-down. */
+export async function rebuildPaths(q: Db): Promise<void> {
+  await sql`UPDATE files SET path = '/' || name, depth = 1 WHERE parent_id = 0 AND (path <> '/' || name OR depth <> 1)`.execute(q);
+  await sql`UPDATE files SET path = ${BIN_PATH_PREFIX} || id, depth = 1 WHERE parent_id < 0 AND parent_id = -id AND (path <> ${BIN_PATH_PREFIX} || id OR depth <> 1)`.execute(
+    q,
+  );
+  // Top-down: each pass fixes the entries whose parent is right; their children follow.
+  for (let pass = 0; pass < MAX_DEPTH_PASSES; pass++) {
+    const r = await sql`
+      UPDATE files SET path = p.path || '/' || files.name, depth = p.depth + 1
+      FROM files AS p
+      WHERE p.id = files.parent_id AND p.user_id = files.user_id AND p.type = 1
+        AND (files.path <> p.path || '/' || files.name OR files.depth <> p.depth + 1)`.execute(q);
+    if (Number(r.numAffectedRows ?? 0n) === 0) break;
+  }
+}
+
+/** Recomputes the per-directory counts (dir_stats) from the tree. */
+export async function rebuildDirStats(q: Db): Promise<void> {
+  await sql`DELETE FROM dir_stats`.execute(q);
+  await sql`
+    INSERT INTO dir_stats (user_id, dir_id, dirs, files)
+    SELECT user_id, parent_id, sum(type = 1), sum(type = 0) FROM files GROUP BY user_id, parent_id`.execute(q);
 }

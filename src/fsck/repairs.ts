@@ -1,15 +1,17 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sql } from 'kysely';
+import { deleteFileEntry, rebuildDirStats, rebuildPaths, setContentSize } from '../files/files.repo.js';
+import { deleteBlobRow, deleteUnreferencedBlob, recountBlobRefs } from '../store/blobs.repo.js';
 import { isEtag } from '../store/etag.js';
 import { errnoOf, unlinkIfExists } from '../store/fs-util.js';
-import { BIN_PATH_PREFIX } from '../db/sql.js';
+import { chargeContentResize, recountSpaceAndEntries, releaseSpace } from '../users/users.repo.js';
 import type { CheckContext } from './context.js';
 import type { Problem, Repair } from './problems.js';
 
 // Applies the repairs the checks asked for, each once, in an order where later ones see what
 // earlier ones did: entries are removed or resized first, then paths, then the counters are
-// recomputed from the tree, then files on disk go.
+// recomputed from the tree, then files on disk go. Each table is written by its own repository
+// (files.repo, users.repo, store/blobs.repo); this decides what runs, in which transaction.
 
 /** A file entry fsck removed because its content was missing or damaged. */
 export interface LostEntry {
@@ -37,7 +39,6 @@ const ORDER: Repair['kind'][] = [
   'delete-blob-row',
   'delete-path',
 ];
-const MAX_DEPTH_PASSES = 300;
 
 export function repairKey(r: Repair): string {
   return JSON.stringify(r);
@@ -77,10 +78,10 @@ async function apply(ctx: CheckContext, repair: Repair, result: RepairResult, st
           .where('f.store_id', '=', repair.etag)
           .execute();
         for (const r of rows) {
-          await trx.deleteFrom('files').where('id', '=', r.id).execute();
-          await sql`UPDATE users SET space_used = space_used - ${Number(r.size)} WHERE id = ${r.user_id}`.execute(trx);
+          await deleteFileEntry(trx, r.id);
+          await releaseSpace(trx, r.user_id, Number(r.size));
         }
-        await trx.deleteFrom('blobs').where('id', '=', repair.etag).execute();
+        await deleteBlobRow(trx, repair.etag);
         return rows.map((r) => ({ user: r.name, path: r.path, size: Number(r.size), etag: repair.etag }));
       });
       result.lost.push(...lost);
@@ -98,60 +99,24 @@ async function apply(ctx: CheckContext, repair: Repair, result: RepairResult, st
     }
     case 'fix-entry-size':
       await db.transaction().execute(async (trx) => {
-        await sql`
-          UPDATE users SET space_used = space_used + c.delta
-          FROM (SELECT user_id, sum(${repair.size} - size) AS delta FROM files WHERE type = 0 AND store_id = ${repair.etag} GROUP BY user_id) AS c
-          WHERE users.id = c.user_id`.execute(trx);
-        await trx.updateTable('files').set({ size: repair.size }).where('type', '=', 0).where('store_id', '=', repair.etag).execute();
+        await chargeContentResize(trx, repair.etag, repair.size);
+        await setContentSize(trx, repair.etag, repair.size);
       });
       return;
     case 'rebuild-paths':
-      await db.transaction().execute(async (trx) => {
-        await sql`UPDATE files SET path = '/' || name, depth = 1 WHERE parent_id = 0 AND (path <> '/' || name OR depth <> 1)`.execute(trx);
-        await sql`UPDATE files SET path = ${BIN_PATH_PREFIX} || id, depth = 1 WHERE parent_id < 0 AND parent_id = -id AND (path <> ${BIN_PATH_PREFIX} || id OR depth <> 1)`.execute(
-          trx,
-        );
-        // Top-down: each pass fixes the entries whose parent is right; their children follow.
-        for (let pass = 0; pass < MAX_DEPTH_PASSES; pass++) {
-          const r = await sql`
-            UPDATE files SET path = p.path || '/' || files.name, depth = p.depth + 1
-            FROM files AS p
-            WHERE p.id = files.parent_id AND p.user_id = files.user_id AND p.type = 1
-              AND (files.path <> p.path || '/' || files.name OR files.depth <> p.depth + 1)`.execute(trx);
-          if (Number(r.numAffectedRows ?? 0n) === 0) break;
-        }
-      });
+      await db.transaction().execute((trx) => rebuildPaths(trx));
       return;
     case 'recount-refs':
-      await db.transaction().execute(async (trx) => {
-        // Content used by entries but without a row: its size is the entries' (checked against the store before).
-        await sql`
-          INSERT INTO blobs (id, size, refs, created_at, unreferenced_at)
-          SELECT store_id, max(size), 0, ${ctx.now}, NULL FROM files f
-          WHERE type = 0 AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.id = f.store_id) GROUP BY store_id`.execute(trx);
-        await sql`
-          UPDATE blobs SET
-            refs = coalesce((SELECT count(*) FROM files f WHERE f.type = 0 AND f.store_id = blobs.id), 0)`.execute(trx);
-        await sql`UPDATE blobs SET unreferenced_at = NULL WHERE refs > 0 AND unreferenced_at IS NOT NULL`.execute(trx);
-        // Newly unreferenced content gets the full grace from now, as if its last file was just removed.
-        await sql`UPDATE blobs SET unreferenced_at = ${ctx.now} WHERE refs <= 0 AND unreferenced_at IS NULL`.execute(trx);
-      });
+      await db.transaction().execute((trx) => recountBlobRefs(trx, ctx.now));
       return;
     case 'recount-space':
-      await sql`
-        UPDATE users SET space_used = coalesce((SELECT sum(f.size) FROM files f WHERE f.user_id = users.id AND f.type = 0), 0),
-          entry_count = (SELECT count(*) FROM files f WHERE f.user_id = users.id)`.execute(db);
+      await recountSpaceAndEntries(db);
       return;
     case 'rebuild-dir-stats':
-      await db.transaction().execute(async (trx) => {
-        await sql`DELETE FROM dir_stats`.execute(trx);
-        await sql`
-          INSERT INTO dir_stats (user_id, dir_id, dirs, files)
-          SELECT user_id, parent_id, sum(type = 1), sum(type = 0) FROM files GROUP BY user_id, parent_id`.execute(trx);
-      });
+      await db.transaction().execute((trx) => rebuildDirStats(trx));
       return;
     case 'delete-blob-row':
-      await db.deleteFrom('blobs').where('id', '=', repair.etag).where('refs', '<=', 0).execute();
+      await deleteUnreferencedBlob(db, repair.etag);
       return;
     case 'delete-path':
       await rm(repair.path, { recursive: true, force: true, maxRetries: 3 });

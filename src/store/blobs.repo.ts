@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { statementSlices } from '../db/sql.js';
+import { statementSlices, subtreeBounds } from '../db/sql.js';
 
 // The `blobs` table — one row per stored content, with how many drive entries use it — is
 // written here and nowhere else (fsck's repairs aside). Files, uploads, the offline import and
@@ -72,4 +72,43 @@ export async function collectableBlobs(q: Db, cutoff: number, limit: number): Pr
 export async function deleteUnreferencedBlob(q: Db, etag: string): Promise<boolean> {
   const result = await q.deleteFrom('blobs').where('id', '=', etag).where('refs', '<=', 0).executeTakeFirst();
   return result.numDeletedRows > 0n;
+}
+
+/** Deletes the blob's row whatever its references (fsck: the content is missing or damaged, its entries gone). */
+export async function deleteBlobRow(q: Db, etag: string): Promise<void> {
+  await q.deleteFrom('blobs').where('id', '=', etag).execute();
+}
+
+/**
+ * Recounts every blob's references from the file entries (fsck); content used by entries but
+ * without a row gets one. Newly unreferenced content gets the full grace from `now`.
+ */
+export async function recountBlobRefs(q: Db, now: number): Promise<void> {
+  // Content used by entries but without a row: its size is the entries' (checked against the store before).
+  await sql`
+    INSERT INTO blobs (id, size, refs, created_at, unreferenced_at)
+    SELECT store_id, max(size), 0, ${now}, NULL FROM files f
+    WHERE type = 0 AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.id = f.store_id) GROUP BY store_id`.execute(q);
+  await sql`
+    UPDATE blobs SET
+      refs = coalesce((SELECT count(*) FROM files f WHERE f.type = 0 AND f.store_id = blobs.id), 0)`.execute(q);
+  await sql`UPDATE blobs SET unreferenced_at = NULL WHERE refs > 0 AND unreferenced_at IS NOT NULL`.execute(q);
+  // Newly unreferenced content gets the full grace from now, as if its last file was just removed.
+  await sql`UPDATE blobs SET unreferenced_at = ${now} WHERE refs <= 0 AND unreferenced_at IS NULL`.execute(q);
+}
+
+/** Adds `sign` references to every blob a file in the user's subtree at `path` uses (one statement). */
+export async function adjustSubtreeBlobRefs(q: Db, userId: number, path: string, sign: 1 | -1, now: number): Promise<void> {
+  const { low, high } = subtreeBounds(path);
+  await sql`
+    UPDATE blobs SET
+      refs = refs + ${sign} * c.n,
+      unreferenced_at = CASE WHEN refs + ${sign} * c.n <= 0 THEN ${now} ELSE NULL END
+    FROM (
+      SELECT store_id, count(*) AS n FROM files
+      WHERE user_id = ${userId} AND type = 0
+        AND (path = ${path} OR (path > ${low} AND path < ${high}))
+      GROUP BY store_id
+    ) AS c
+    WHERE blobs.id = c.store_id`.execute(q);
 }

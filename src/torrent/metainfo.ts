@@ -1,13 +1,21 @@
-// Over 400 lines, whole on purpose: one format (BEP 3, BEP 52 and the hybrids), parsed in one
-// pass whose steps share the decoded dictionaries and the error positions; name decoding and the
-// v2 file tree are the candidates to move out when either grows.
+// `.torrent` parsing: parseTorrent and the checks before a download. The file lists
+// (metainfo-files.ts), name decoding (metainfo-text.ts), the consistency checks
+// (metainfo-checks.ts) and the parsed types (metainfo-types.ts) are its parts.
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { TextDecoder } from 'node:util';
 import { AppError } from '../errors.js';
-import { numberedName, sanitizeName } from '../names/file-names.js';
-import { decodeBencode, isBytes, isDict, isInteger, isList, keyBytes, type BDict, type BValue } from './bencode.js';
+import { sanitizeName } from '../names/file-names.js';
+import { decodeBencode, isBytes, isDict, isInteger, isList, type BDict } from './bencode.js';
+import { checkHybrid, checkNameClashes, checkPieceLayers } from './metainfo-checks.js';
+import { invalid, type Notes, readFileTree, readV1Files, type V2File } from './metainfo-files.js';
+import { allUtf8, decodeText, decoderForLabel, safePath, UTF8 } from './metainfo-text.js';
+import type { TorrentFile, TorrentLimits, TorrentMeta, V1Stream } from './metainfo-types.js';
 import { collectUrls, trackerUrl, webSeedUrl } from './urls.js';
+
+export { MAX_NAME_CLASHES } from './metainfo-checks.js';
+export { decoderForLabel } from './metainfo-text.js';
+export type { TorrentFile, TorrentLimits, TorrentMeta, V1Stream } from './metainfo-types.js';
 
 // `.torrent` metainfo (BEP 3, 12, 19, 47, 52) → TorrentMeta, as a pure function.
 //
@@ -54,17 +62,6 @@ import { collectUrls, trackerUrl, webSeedUrl } from './urls.js';
 //   leaves them out like pad files (openpan stores no symlinks; the target is a file of the
 //   torrent and is downloaded as itself).
 
-export interface TorrentLimits {
-  /** Largest `.torrent` accepted, in bytes. Default 16 MiB. */
-  maxBytes?: number;
-  /** Most files (pad files not counted) a torrent may list; exactly this many is allowed. Default 100,000. */
-  maxFiles?: number;
-  /** Most segments in one file's path. Default 64. */
-  maxPathDepth?: number;
-  /** Most bencoded values in the whole file. Default 2,000,000. */
-  maxItems?: number;
-}
-
 export const TORRENT_LIMITS: Readonly<Required<TorrentLimits>> = {
   maxBytes: 16 * 1024 * 1024,
   maxFiles: 100_000,
@@ -78,318 +75,8 @@ export const MIN_PIECE_LENGTH_V2 = 16 * 1024;
  * WebTorrent holds a whole piece in memory until it is verified, so openpan stops at 256 MiB.
  */
 export const MAX_PIECE_LENGTH = 256 * 1024 * 1024;
-/**
- * Most tries numbering files that share a path may take (libtorrent's max_duplicate_filenames):
- * the importer looks a name up once per try, so 100,000 files named alike would cost 5·10⁹.
- */
-export const MAX_NAME_CLASHES = 500;
-/** BEP 52 merkle leaves are SHA-256 hashes of 16 KiB blocks. */
-const BLOCK = 16 * 1024;
 
-export interface TorrentFile {
-  /** Position among the non-pad files: the index clients select files by. */
-  index: number;
-  /** Position in the torrent's own file list, pad files included: the engine's file number. */
-  engineIndex: number;
-  /** Sanitised segments, relative to `meta.folder` (or to the destination for a single file). */
-  path: string[];
-  size: number;
-  /** Byte offset of the file in the torrent's v1 byte stream (pad files included). */
-  offset: number;
-  /** True for pad files; `meta.files` never contains one, so it is false there. */
-  pad: boolean;
-  /** Pieces the file touches: firstPiece..lastPiece inclusive. An empty file has lastPiece = firstPiece - 1. */
-  firstPiece: number;
-  lastPiece: number;
-}
-
-export interface TorrentMeta {
-  version: 1 | 2 | 'hybrid';
-  /** Display name: decoded and sanitised (never empty, no "/" or control characters). */
-  name: string;
-  /** The folder a multi-file torrent's files go into (= name), or null for a single file. */
-  folder: string | null;
-  /** v1 infohash, 40 lowercase hex digits (v1 and hybrid), else null. */
-  infoHash: string | null;
-  /** v2 infohash, 64 lowercase hex digits (v2 and hybrid), else null. */
-  infoHashV2: string | null;
-  pieceLength: number;
-  /** v1 and hybrid: pieces in the v1 stream; pure v2: sum over files of their piece counts. */
-  pieceCount: number;
-  /** Sum of the sizes of `files` (pad files not counted): what a full download stores. */
-  totalSize: number;
-  /** Length of the v1 byte stream, pad files included (pure v2: as if every file were piece-aligned). */
-  streamSize: number;
-  private: boolean;
-  /** http, https and udp trackers from `announce` and `announce-list`, in order, without repeats. */
-  announce: string[];
-  /** http and https web seeds (BEP 19 `url-list`), without repeats. */
-  urlList: string[];
-  files: TorrentFile[];
-  /** Files in the torrent's own list, pad files included. */
-  engineFileCount: number;
-  /** The encoding names were decoded with when no `.utf-8` variant was used: "utf-8", "gbk", "gb18030", ... */
-  nameEncoding: string;
-  /**
-   * Why the torrent must not be downloaded although it parses — a piece layer that does not
-   * hash to its file's "pieces root", which libtorrent finds when a torrent is added — or null.
-   * assertDownloadable throws TORRENT_INVALID with it.
-   */
-  refusal: string | null;
-  /**
-   * Why a v1 engine that ignores BEP 47 file attributes (WebTorrent 1.9.7) would refuse the torrent
-   * or lay it out differently from its creator — a symlink entry with a length, an entry without
-   * "length", a pad file without "path" — or null. assertDownloadable throws PROTOCOL_UNSUPPORTED with it.
-   */
-  engineProblem: string | null;
-  /** What a v1 engine needs besides `files` to take the torrent as parsed here (null for a pure v2 torrent). */
-  v1Stream: V1Stream | null;
-}
-
-/** The v1 byte stream of a v1 or hybrid torrent, as the file spells it. */
-export interface V1Stream {
-  /** The bencoded info dictionary, the bytes `infoHash` is the SHA-1 of. */
-  info: Buffer;
-  /** Piece hashes, 20 bytes each, `pieceCount` of them. */
-  pieces: Buffer;
-  /** Entries of the engine's file list that `files` leaves out (pad files, symlinks), with their bytes in the stream. */
-  hidden: { engineIndex: number; size: number }[];
-}
-
-function invalid(reason: string): never {
-  throw new AppError('TORRENT_INVALID', `Invalid torrent: ${reason}.`);
-}
-
-/** A file before decoding and sanitising. */
-interface RawFile {
-  /** Path segments from `path.utf-8` when usable (then decoded as UTF-8), else from `path`; none for a pad file without a path. */
-  segments: Buffer[];
-  utf8: boolean;
-  /** Bytes in the v1 stream: 0 for a symlink, whatever its `length` says. */
-  size: number;
-  pad: boolean;
-  symlink: boolean;
-}
-
-/** What parsing the file lists noticed on the way. */
-interface Notes {
-  engineProblem: string | null;
-}
-
-const PADDING_PREFIX = Buffer.from('_____padding_file_', 'latin1');
-
-// Windows code-page names that WHATWG TextDecoder does not know under these labels.
-const ENCODING_ALIASES: Record<string, string> = {
-  cp936: 'gbk',
-  ms936: 'gbk',
-  'windows-936': 'gbk',
-  cp54936: 'gb18030',
-  cp950: 'big5',
-  ms950: 'big5',
-  'windows-950': 'big5',
-  big5hkscs: 'big5',
-  cp932: 'shift_jis',
-  'windows-932': 'shift_jis',
-  cp949: 'euc-kr',
-  uhc: 'euc-kr',
-  cp1252: 'windows-1252',
-};
-
-/** A TextDecoder for a torrent's `encoding` field, or null when it names no usable encoding. */
-export function decoderForLabel(label: string): TextDecoder | null {
-  const key = label.trim().toLowerCase();
-  try {
-    const decoder = new TextDecoder(ENCODING_ALIASES[key] ?? key);
-    // "replacement" (ISO-2022-*, HZ) turns everything into U+FFFD; UTF-16 is never what a
-    // bencoded name is in. Both are treated as unknown.
-    if (decoder.encoding === 'replacement' || decoder.encoding.startsWith('utf-16')) return null;
-    return decoder;
-  } catch {
-    return null;
-  }
-}
-
-const UTF8 = new TextDecoder('utf-8');
-const ZERO_HASH = Buffer.alloc(32);
 const hex = (algorithm: string, bytes: Buffer): string => createHash(algorithm).update(bytes).digest('hex');
-
-function readSize(value: BValue | undefined, what: string): number {
-  if (value === undefined) invalid(`${what} is missing`);
-  if (!isInteger(value)) invalid(`${what} must be an integer`);
-  if (value < 0) invalid(`${what} is negative (${value})`);
-  return value; // the decoder guarantees a safe integer
-}
-
-/** A list of byte strings, 1..maxDepth long, or an error naming `what`. */
-function readPath(value: BValue, what: string, maxDepth: number): Buffer[] {
-  if (!isList(value)) invalid(`${what} must be a list`);
-  if (value.length === 0) invalid(`${what} is empty`);
-  if (value.length > maxDepth) invalid(`${what} has ${value.length} segments, more than the limit of ${maxDepth}`);
-  for (const segment of value) if (!isBytes(segment)) invalid(`${what} must contain only byte strings`);
-  return value as Buffer[];
-}
-
-/** `path.utf-8` when it is a well-formed list of valid UTF-8 strings, else null. */
-function utf8Path(value: BValue | undefined, maxDepth: number): Buffer[] | null {
-  if (!isList(value) || value.length === 0 || value.length > maxDepth) return null;
-  for (const segment of value) if (!isBytes(segment) || !isUtf8(segment)) return null;
-  return value as Buffer[];
-}
-
-function isLegacyPad(segments: Buffer[]): boolean {
-  const last = segments[segments.length - 1];
-  if (last === undefined || last.length < PADDING_PREFIX.length || last[0] !== 0x5f /* _ */) return false;
-  return last.compare(PADDING_PREFIX, 0, PADDING_PREFIX.length, 0, PADDING_PREFIX.length) === 0;
-}
-
-const EMPTY = Buffer.alloc(0);
-
-/** BEP 47 attributes; an `attr` that is not a byte string is ignored, as libtorrent does. */
-function attributes(entry: BDict): Buffer {
-  const attr = entry.get('attr');
-  return isBytes(attr) ? attr : EMPTY;
-}
-
-/**
- * Whether an entry with attr "l" really is a symlink: its `symlink path` is a list of byte
- * strings (else TORRENT_INVALID) naming something other than "." and "..". Without one, libtorrent
- * keeps the entry as an ordinary empty file, and so does openpan.
- */
-function isSymlink(entry: BDict, what: string, maxDepth: number): boolean {
-  const target = entry.get('symlink path');
-  if (!isList(target)) return false;
-  if (target.length > maxDepth) invalid(`${what}["symlink path"] has ${target.length} segments, more than the limit of ${maxDepth}`);
-  let named = false;
-  for (const segment of target) {
-    if (!isBytes(segment)) invalid(`${what}["symlink path"] must contain only byte strings`);
-    const text = segment.toString('latin1');
-    if (text !== '.' && text !== '..') named = true;
-  }
-  return named;
-}
-
-function readV1Files(info: BDict, limits: Required<TorrentLimits>, notes: Notes): RawFile[] | null {
-  const length = info.get('length');
-  const files = info.get('files');
-  if (length !== undefined && files !== undefined) invalid('info has both "length" and "files"');
-  if (length !== undefined) return [{ segments: [], utf8: false, size: readSize(length, 'info.length'), pad: false, symlink: false }];
-  if (files === undefined) return null;
-  if (!isList(files)) invalid('info.files must be a list');
-  if (files.length === 0) invalid('info.files is empty');
-  // Every real file can be followed by at most one pad file.
-  if (files.length > 2 * limits.maxFiles) invalid(`too many files (${files.length}), the limit is ${limits.maxFiles}`);
-  const out: RawFile[] = [];
-  let real = 0;
-  for (let i = 0; i < files.length; i++) {
-    const entry = files[i];
-    const what = `info.files[${i}]`;
-    if (!isDict(entry)) invalid(`${what} must be a dictionary`);
-    const attr = attributes(entry);
-    const padAttr = attr.includes(0x70 /* p */);
-    const rawLength = entry.get('length');
-    let size: number;
-    let symlink = false;
-    if (attr.includes(0x6c /* l */)) {
-      // BEP 47: a symlink takes no bytes of the payload, whatever `length` says (libtorrent does
-      // not read it). WebTorrent knows no symlinks: it counts the length as payload, and refuses
-      // an entry without one.
-      symlink = isSymlink(entry, what, limits.maxPathDepth);
-      size = 0;
-      if (rawLength !== 0) {
-        notes.engineProblem ??= isInteger(rawLength) ? `${what} is a symlink whose "length" is ${rawLength}` : `${what} is a symlink without a "length"`;
-      }
-    } else {
-      size = readSize(rawLength, `${what}.length`);
-    }
-    const rawPath = entry.get('path');
-    const pathUtf8 = utf8Path(entry.get('path.utf-8'), limits.maxPathDepth);
-    let segments: Buffer[];
-    if (padAttr && pathUtf8 === null && (rawPath === undefined || (isList(rawPath) && rawPath.length === 0))) {
-      // A pad file needs no path (libtorrent calls it ".pad/<size>"); WebTorrent needs one.
-      if (rawPath === undefined) notes.engineProblem ??= `${what} is a pad file without "path"`;
-      segments = [];
-    } else {
-      const path = rawPath === undefined ? null : readPath(rawPath, `${what}.path`, limits.maxPathDepth);
-      if (path === null && pathUtf8 === null) invalid(`${what}.path is missing`);
-      segments = pathUtf8 ?? (path as Buffer[]);
-    }
-    const pad = padAttr || isLegacyPad(segments);
-    if (!pad && ++real > limits.maxFiles) invalid(`too many files (more than ${limits.maxFiles})`);
-    out.push({ segments, utf8: pathUtf8 !== null, size, pad, symlink: symlink && !pad });
-  }
-  return out;
-}
-
-interface V2File {
-  segments: Buffer[];
-  size: number;
-  piecesRoot: Buffer | null;
-  symlink: boolean;
-}
-
-/** Walks a BEP 52 file tree without recursion, in key order. */
-function readFileTree(tree: BDict, limits: Required<TorrentLimits>): V2File[] {
-  const out: V2File[] = [];
-  // Each entry: a directory dict and the path leading to it. Children are pushed in reverse so
-  // they pop in key order.
-  const stack: Array<{ node: BDict; path: Buffer[] }> = [{ node: tree, path: [] }];
-  while (stack.length > 0) {
-    const { node, path } = stack.pop()!;
-    const what = path.length === 0 ? 'info["file tree"]' : `info["file tree"] at depth ${path.length}`;
-    const leaf = node.get('');
-    if (leaf !== undefined) {
-      if (path.length === 0) invalid('info["file tree"] cannot itself be a file');
-      if (node.size !== 1) invalid(`${what}: a file entry has other keys next to ""`);
-      if (!isDict(leaf)) invalid(`${what}: a file entry must be a dictionary`);
-      const attr = attributes(leaf);
-      // v2 files are piece-aligned by definition: a pad file has no place in a file tree.
-      if (attr.includes(0x70 /* p */)) invalid(`${what}: a file in a v2 file tree cannot be a pad file`);
-      const symlinkAttr = attr.includes(0x6c /* l */);
-      const symlink = symlinkAttr && isSymlink(leaf, what, limits.maxPathDepth);
-      const size = symlinkAttr ? 0 : readSize(leaf.get('length'), `${what}: length`);
-      const root = leaf.get('pieces root');
-      if (root !== undefined && (!isBytes(root) || root.length !== 32)) invalid(`${what}: "pieces root" must be 32 bytes`);
-      if (size > 0 && root === undefined) invalid(`${what}: "pieces root" is missing`);
-      if (size > 0 && (root as Buffer).equals(ZERO_HASH)) invalid(`${what}: "pieces root" is all zeros`);
-      if (out.length >= limits.maxFiles) invalid(`too many files (more than ${limits.maxFiles})`);
-      out.push({ segments: path, size, piecesRoot: (root as Buffer | undefined) ?? null, symlink });
-      continue;
-    }
-    if (path.length >= limits.maxPathDepth && node.size > 0) invalid(`${what}: deeper than the limit of ${limits.maxPathDepth} segments`);
-    const children = [...node];
-    for (let i = children.length - 1; i >= 0; i--) {
-      const [key, child] = children[i];
-      if (!isDict(child)) invalid(`${what}: entries must be dictionaries`);
-      stack.push({ node: child, path: [...path, keyBytes(key)] });
-    }
-  }
-  if (out.length === 0) invalid('info["file tree"] has no files');
-  return out;
-}
-
-/** Bytes → text; UTF-8 through Buffer#toString, which is several times faster than TextDecoder. */
-function decodeText(bytes: Buffer, decoder: TextDecoder): string {
-  return decoder === UTF8 ? bytes.toString('utf8') : decoder.decode(bytes);
-}
-
-/**
- * Decodes and sanitises path segments by the rule at the top of this file. `cache` remembers
- * sanitised segments: folder names repeat once per file in a large torrent.
- */
-function safePath(segments: Buffer[], decoder: TextDecoder, cache: Map<string, string>): string[] {
-  const out: string[] = [];
-  for (const bytes of segments) {
-    const text = decodeText(bytes, decoder);
-    if (text === '' || text === '.') continue;
-    let safe = cache.get(text);
-    if (safe === undefined) {
-      safe = sanitizeName(text, '_');
-      if (cache.size < 100_000) cache.set(text, safe);
-    }
-    out.push(safe);
-  }
-  return out.length > 0 ? out : ['_'];
-}
 
 function readTrackers(root: BDict): string[] {
   const raws: string[] = [];
@@ -422,11 +109,6 @@ function fileEntry(index: number, engineIndex: number, path: string[], size: num
   const firstPiece = Math.floor(offset / pieceLength);
   const lastPiece = size === 0 ? firstPiece - 1 : Math.floor((offset + size - 1) / pieceLength);
   return { index, engineIndex, path, size, offset, pad: false, firstPiece, lastPiece };
-}
-
-function allUtf8(segments: Buffer[]): boolean {
-  for (const s of segments) if (!isUtf8(s)) return false;
-  return true;
 }
 
 function addSize(total: number, size: number): number {
@@ -629,127 +311,6 @@ export function parseTorrent(input: Buffer, limits: TorrentLimits = {}): Torrent
     engineProblem: notes.engineProblem,
     v1Stream,
   };
-}
-
-/**
- * A hybrid torrent's two file lists must describe the same files: every non-empty file of the v1
- * list (pad files and symlinks aside) has its twin, in the same order, in the v2 file tree, with
- * the same path, size and offset. libtorrent's files_compatible() is this rule.
- */
-function checkHybrid(
-  v1: TorrentFile[],
-  tree: V2File[],
-  singleName: string | null,
-  pieceLength: number,
-  decoder: TextDecoder,
-  cache: Map<string, string>,
-): void {
-  const left = v1.filter((f) => f.size > 0);
-  const right: Array<{ path: string[]; size: number; offset: number }> = [];
-  let stream = 0;
-  for (const f of tree) {
-    const offset = Math.ceil(stream / pieceLength) * pieceLength;
-    stream = offset + f.size;
-    if (f.size === 0 || f.symlink) continue;
-    // A single-file v1 torrent is the file `name`; its v2 tree is that one file at the top.
-    const path =
-      singleName !== null && f.segments.length === 1 ? [sanitizeName(decodeText(f.segments[0], decoder), singleName)] : safePath(f.segments, decoder, cache);
-    right.push({ path, size: f.size, offset });
-  }
-  if (left.length !== right.length) invalid(`the v1 files (${left.length} non-empty) and the v2 file tree (${right.length} non-empty) disagree`);
-  for (let i = 0; i < left.length; i++) {
-    const a = left[i];
-    const b = right[i];
-    const same = a.size === b.size && a.offset === b.offset && a.path.length === b.path.length && a.path.every((s, k) => s === b.path[k]);
-    if (!same) invalid(`the v1 file "${a.path.join('/')}" and the v2 file "${b.path.join('/')}" disagree (path, size or offset)`);
-  }
-}
-
-/**
- * `piece layers` (outside `info`, so not covered by the infohash) is optional — a torrent built
- * from a magnet link has none yet — but every entry must be the layer of a file of the torrent
- * larger than one piece, of the right size. Returns the refusal when a layer does not hash to
- * its file's "pieces root" (libtorrent checks that when the torrent is added), else null.
- */
-function checkPieceLayers(layers: BValue | undefined, files: V2File[], pieceLength: number): string | null {
-  if (layers === undefined) return null;
-  if (!isDict(layers)) invalid('"piece layers" must be a dictionary');
-  const byRoot = new Map<string, V2File>();
-  for (const f of files) {
-    if (f.piecesRoot === null || f.size <= pieceLength) continue;
-    const key = f.piecesRoot.toString('latin1');
-    if (!byRoot.has(key)) byRoot.set(key, f);
-  }
-  let refusal: string | null = null;
-  for (const [key, layer] of layers) {
-    if (key.length !== 32) invalid(`a "piece layers" key is ${key.length} bytes, not a 32-byte pieces root`);
-    if (!isBytes(layer) || layer.length % 32 !== 0) invalid('a "piece layers" entry must be a string of 32-byte hashes');
-    const f = byRoot.get(key);
-    if (f === undefined) invalid('a "piece layers" entry belongs to no file of the torrent larger than one piece');
-    if (layer.length !== Math.ceil(f.size / pieceLength) * 32) invalid(`a "piece layers" entry does not match its file of ${f.size} bytes`);
-    byRoot.delete(key); // files with the same content share one root and one layer
-    if (refusal === null && !merkleRoot(layer, pieceLength).equals(f.piecesRoot as Buffer)) {
-      refusal = `the piece layer of a file of ${f.size} bytes does not hash to its "pieces root"`;
-    }
-  }
-  return refusal;
-}
-
-function sha256Pair(a: Buffer, b: Buffer): Buffer {
-  return createHash('sha256').update(a).update(b).digest();
-}
-
-/**
- * The BEP 52 root over a piece layer. The tree has a power-of-two number of 16 KiB leaves, those
- * past the end of the file being 32 zero bytes, so a missing piece-layer node is the root of a
- * piece's worth of zero leaves, and so on up. One hash per node: linear in the layer's size.
- */
-function merkleRoot(layer: Buffer, pieceLength: number): Buffer {
-  let pad: Buffer = ZERO_HASH;
-  for (let n = pieceLength / BLOCK; n > 1; n /= 2) pad = sha256Pair(pad, pad);
-  let nodes = layer;
-  let count = layer.length / 32;
-  let width = 1;
-  while (width < count) width *= 2;
-  for (; width > 1; width /= 2) {
-    const next = Buffer.allocUnsafe(Math.ceil(count / 2) * 32);
-    for (let i = 0; 2 * i < count; i++) {
-      const hash = createHash('sha256');
-      hash.update(2 * i + 1 < count ? nodes.subarray(64 * i, 64 * i + 64) : Buffer.concat([nodes.subarray(64 * i, 64 * i + 32), pad]));
-      hash.digest().copy(next, 32 * i);
-    }
-    pad = sha256Pair(pad, pad);
-    nodes = next;
-    count = next.length / 32;
-  }
-  return nodes.subarray(0, 32);
-}
-
-/**
- * Files that share a path get numbered names when imported, one look-up per try. Numbering them
- * the importer's way, more than MAX_NAME_CLASHES failed tries make the torrent TORRENT_INVALID
- * (libtorrent: too_many_duplicate_filenames), so a torrent cannot buy quadratic work.
- */
-function checkNameClashes(files: TorrentFile[]): void {
-  const taken = new Set<string>();
-  let clashes = 0;
-  for (const f of files) {
-    const key = f.path.join('/');
-    if (!taken.has(key)) {
-      taken.add(key);
-      continue;
-    }
-    const dir = f.path.slice(0, -1);
-    const last = f.path[f.path.length - 1];
-    for (let n = 1; ; n++) {
-      const candidate = [...dir, numberedName(last, n)].join('/');
-      if (!taken.has(candidate)) {
-        taken.add(candidate);
-        break;
-      }
-      if (++clashes > MAX_NAME_CLASHES) invalid(`too many files share a name: numbering them takes more than ${MAX_NAME_CLASHES} tries`);
-    }
-  }
 }
 
 /** The file's path under the task's destination: inside the torrent's folder for a multi-file torrent. */

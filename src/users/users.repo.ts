@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Selectable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { UsersTable } from '../db/schema.js';
@@ -183,4 +184,19 @@ export async function countOfflineStarted(q: Db, userId: number, day: number): P
     }))
     .where('id', '=', userId)
     .execute();
+}
+
+/** Charges each user the change when every file entry of content `etag` takes the size `size` (fsck). */
+export async function chargeContentResize(q: Db, etag: string, size: number): Promise<void> {
+  await sql`
+    UPDATE users SET space_used = space_used + c.delta
+    FROM (SELECT user_id, sum(${size} - size) AS delta FROM files WHERE type = 0 AND store_id = ${etag} GROUP BY user_id) AS c
+    WHERE users.id = c.user_id`.execute(q);
+}
+
+/** Recomputes every user's space used and entry count from the tree (fsck). */
+export async function recountSpaceAndEntries(q: Db): Promise<void> {
+  await sql`
+    UPDATE users SET space_used = coalesce((SELECT sum(f.size) FROM files f WHERE f.user_id = users.id AND f.type = 0), 0),
+      entry_count = (SELECT count(*) FROM files f WHERE f.user_id = users.id)`.execute(q);
 }
