@@ -1,3 +1,5 @@
+// Over 400 lines, whole on purpose: migrations are append-only once shipped, in the order they ran;
+// a migration never changes or moves after release.
 import { sql, type Kysely } from 'kysely';
 import type { Migration, MigrationProvider } from 'kysely/migration';
 import { extOf, nfc, numberedName } from '../names/file-names.js';

@@ -1,3 +1,5 @@
+// Over 400 lines, whole on purpose: the only SQL writing files and dir_stats (one writer per
+// table, test/architecture/table-writers.test.ts); the PostgreSQL work is changing it now.
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { BIN_PATH_PREFIX, binPath, randomUuidSql, statementSlices, subtreeBounds } from '../db/sql.js';

@@ -1,48 +1,21 @@
-import { AppError, isAppError } from '../errors.js';
-import type { OfflineService, TaskObject } from '../offline/index.js';
 import { mainData, type Fields, type MainData, type SyncSnapshot } from './maindata.js';
-import type { QbtLabels, QbtRepo } from './qbt.repo.js';
 import type { QbtSession } from './sessions.js';
-import type { TorrentLink } from './torrent-link.js';
-import { hashOf, type QbtPaths, type QbtState, type QbtTorrent, torrentOf } from './torrent-view.js';
+import { hashOf, type QbtPaths, type QbtState, type QbtTorrent } from './torrent-view.js';
+import { QbtTasks, type QbtServiceDeps } from './qbt-tasks.js';
+import { QbtLabelsPart, splitTags } from './qbt-labels.js';
+import { QbtChanges, type AddInput } from './qbt-changes.js';
 
 // The qBittorrent Web API over openpan's own offline tasks: every torrent a client sees is a
 // task of the user (`/v1/offline/*` and the web UI show the same ones), every change it makes
 // is a call of OfflineService. Categories, tags and share limits are this API's own labels.
 
 /** The qBittorrent version and Web API version this API answers as (4.6's: states `pausedDL`/`pausedUP`). */
+export type { QbtServiceDeps } from './qbt-tasks.js';
+export { splitTags } from './qbt-labels.js';
+export type { AddInput } from './qbt-changes.js';
+
 export const QBT_VERSION = 'v4.6.7';
 export const QBT_WEBAPI_VERSION = '2.9.3';
-
-/** Tasks read per page when the API looks at all of a user's tasks. */
-const LIST_PAGE = 500;
-
-export interface QbtServiceDeps {
-  offline: OfflineService;
-  repo: QbtRepo;
-  paths: QbtPaths;
-  /** The user a name and password log in, or undefined. */
-  authenticate: (name: string, password: string, ip: string) => Promise<number | undefined>;
-  /** Fetches an http(s) torrent link: the `.torrent`, or the magnet link it redirects to. */
-  fetchTorrentLink: (url: string) => Promise<TorrentLink>;
-  /** Whether the BitTorrent DHT is on (Sonarr refuses magnet links without trackers when it is not). */
-  dht: boolean;
-}
-
-export interface AddInput {
-  /** Magnet links and http(s) links. */
-  urls: string[];
-  /** Bytes of `.torrent` files. */
-  torrents: Buffer[];
-  savepath?: string;
-  category?: string;
-  tags?: string[];
-  /** `paused` (4.x) or `stopped` (5.x). */
-  paused: boolean;
-  rename?: string;
-  ratioLimit?: number;
-  seedingTimeLimit?: number;
-}
 
 export interface InfoQuery {
   filter?: string;
@@ -103,32 +76,16 @@ function matchesFilter(t: QbtTorrent, filter: string): boolean {
   }
 }
 
-/** A category or tag name qBittorrent would take: no empty name, no line breaks; a tag without commas. */
-function checkLabel(name: string, what: 'category' | 'tag'): string {
-  const trimmed = name.trim();
-  if (trimmed === '' || /[\r\n]/.test(trimmed) || (what === 'tag' && trimmed.includes(',')) || trimmed.length > 255)
-    throw new AppError('BAD_REQUEST', `Invalid ${what} name "${name}".`);
-  if (what === 'category' && (trimmed.startsWith('/') || trimmed.endsWith('/') || trimmed.includes('//')))
-    throw new AppError('BAD_REQUEST', `Invalid category name "${name}".`);
-  return trimmed;
-}
-
-/** A `tags` field: comma-separated names. */
-export function splitTags(field: string | undefined): string[] {
-  if (field === undefined) return [];
-  return [...new Set(field.split(',').map((t) => t.trim()))].filter((t) => t !== '');
-}
-
-function joinTags(tags: Iterable<string>): string {
-  return [...new Set(tags)].sort().join(', ');
-}
-
-function labelTags(labels: QbtLabels | undefined): string[] {
-  return splitTags(labels?.tags);
-}
-
 export class QbtService {
-  constructor(private readonly d: QbtServiceDeps) {}
+  readonly #tasks: QbtTasks;
+  readonly #labels: QbtLabelsPart;
+  readonly #changes: QbtChanges;
+
+  constructor(private readonly d: QbtServiceDeps) {
+    this.#tasks = new QbtTasks(d);
+    this.#labels = new QbtLabelsPart(this.#tasks);
+    this.#changes = new QbtChanges(this.#tasks, this.#labels);
+  }
 
   get paths(): QbtPaths {
     return this.d.paths;
@@ -140,52 +97,8 @@ export class QbtService {
     return this.d.authenticate(name, password, ip);
   }
 
-  // ---- reading ----
-
-  async #allTasks(userId: number): Promise<TaskObject[]> {
-    const out: TaskObject[] = [];
-    for (let start = 0; ; start += LIST_PAGE) {
-      const page = await this.d.offline.list(userId, { start, size: LIST_PAGE, order: -1 });
-      out.push(...page.list);
-      if (page.list.length < LIST_PAGE || out.length >= page.totalCount) return out;
-    }
-  }
-
-  async #torrents(userId: number): Promise<{ tasks: Map<string, TaskObject>; torrents: QbtTorrent[] }> {
-    const [tasks, labels] = await Promise.all([this.#allTasks(userId), this.d.repo.labels(userId)]);
-    const byHash = new Map<string, TaskObject>();
-    const torrents: QbtTorrent[] = [];
-    const now = Date.now();
-    for (const task of tasks) {
-      byHash.set(hashOf(task), task);
-      const content = await this.d.offline.contentPath(userId, task.taskId).catch(() => null);
-      torrents.push(torrentOf(task, labels.get(task.taskId), this.d.paths, content?.path ?? null, now));
-    }
-    return { tasks: byHash, torrents };
-  }
-
-  /** The tasks `hashes` names ("all", or hashes separated by `|`); unknown hashes are skipped, as qBittorrent does. */
-  async #tasksOf(userId: number, hashes: string): Promise<TaskObject[]> {
-    const all = await this.#allTasks(userId);
-    if (hashes.trim().toLowerCase() === 'all') return all;
-    const wanted = new Set(
-      hashes
-        .split('|')
-        .map((h) => h.trim().toLowerCase())
-        .filter(Boolean),
-    );
-    return all.filter((t) => wanted.has(hashOf(t)));
-  }
-
-  async #task(userId: number, hash: string): Promise<TaskObject> {
-    const wanted = hash.trim().toLowerCase();
-    const found = (await this.#allTasks(userId)).find((t) => hashOf(t) === wanted);
-    if (found === undefined) throw new AppError('TASK_NOT_FOUND', 'Torrent hash was not found');
-    return found;
-  }
-
   async info(userId: number, q: InfoQuery): Promise<QbtTorrent[]> {
-    let list = (await this.#torrents(userId)).torrents;
+    let list = (await this.#tasks.torrents(userId)).torrents;
     if (q.filter !== undefined && q.filter !== '') list = list.filter((t) => matchesFilter(t, q.filter!));
     if (q.category !== undefined) list = list.filter((t) => t.category === q.category);
     if (q.tag !== undefined) list = list.filter((t) => (q.tag === '' ? t.tags === '' : splitTags(t.tags).includes(q.tag!)));
@@ -209,7 +122,7 @@ export class QbtService {
   }
 
   async properties(userId: number, hash: string): Promise<Fields> {
-    const task = await this.#task(userId, hash);
+    const task = await this.#tasks.task(userId, hash);
     const t = (await this.info(userId, { hashes: hashOf(task) }))[0];
     return {
       save_path: t.save_path,
@@ -256,7 +169,7 @@ export class QbtService {
   }
 
   async files(userId: number, hash: string): Promise<TorrentFileInfo[]> {
-    const task = await this.#task(userId, hash);
+    const task = await this.#tasks.task(userId, hash);
     const detail = await this.d.offline.get(userId, task.taskId);
     const content = await this.d.offline.contentPath(userId, task.taskId);
     // qBittorrent names a multi-file torrent's files with its folder first.
@@ -274,7 +187,7 @@ export class QbtService {
   }
 
   async trackers(userId: number, hash: string): Promise<Fields[]> {
-    const task = await this.#task(userId, hash);
+    const task = await this.#tasks.task(userId, hash);
     const pseudo = (url: string, status: number) => ({ url, status, tier: -1, num_peers: 0, num_seeds: 0, num_leeches: 0, num_downloaded: 0, msg: '' });
     const rows: Fields[] = [pseudo('** [DHT] **', this.d.dht ? 2 : 0), pseudo('** [PeX] **', 2), pseudo('** [LSD] **', 0)];
     if (task.url.startsWith('magnet:')) {
@@ -296,7 +209,7 @@ export class QbtService {
   }
 
   async transferInfo(userId: number): Promise<Fields> {
-    const torrents = (await this.#torrents(userId)).torrents;
+    const torrents = (await this.#tasks.torrents(userId)).torrents;
     return {
       dl_info_speed: torrents.reduce((s, t) => s + t.dlspeed, 0),
       dl_info_data: torrents.reduce((s, t) => s + t.downloaded_session, 0),
@@ -346,192 +259,76 @@ export class QbtService {
     return this.d.paths.toClient('/');
   }
 
-  // ---- categories and tags ----
+  // ---- categories and tags (qbt-labels.ts) ----
 
-  async categories(userId: number): Promise<Record<string, { name: string; savePath: string }>> {
-    const out: Record<string, { name: string; savePath: string }> = {};
-    for (const [name, savePath] of await this.d.repo.categories(userId)) out[name] = { name, savePath };
-    return out;
+  categories(userId: number): Promise<Record<string, { name: string; savePath: string }>> {
+    return this.#labels.categories(userId);
   }
 
-  async createCategory(userId: number, name: string, savePath: string): Promise<void> {
-    const category = checkLabel(name, 'category');
-    if (!(await this.d.repo.createCategory(userId, category, savePath.trim()))) throw new AppError('CATEGORY_EXISTS', `Category "${category}" exists already.`);
+  createCategory(userId: number, name: string, savePath: string): Promise<void> {
+    return this.#labels.createCategory(userId, name, savePath);
   }
 
-  async editCategory(userId: number, name: string, savePath: string): Promise<void> {
-    if (!(await this.d.repo.editCategory(userId, name, savePath.trim()))) throw new AppError('CATEGORY_NOT_FOUND', `Category "${name}" does not exist.`);
+  editCategory(userId: number, name: string, savePath: string): Promise<void> {
+    return this.#labels.editCategory(userId, name, savePath);
   }
 
-  async removeCategories(userId: number, names: string[]): Promise<void> {
-    await this.d.repo.removeCategories(userId, names.map((n) => n.trim()).filter(Boolean));
+  removeCategories(userId: number, names: string[]): Promise<void> {
+    return this.#labels.removeCategories(userId, names);
   }
 
-  async setCategory(userId: number, hashes: string, category: string): Promise<void> {
-    const name = category.trim();
-    if (name !== '' && !(await this.d.repo.categories(userId)).has(name)) throw new AppError('CATEGORY_NOT_FOUND', `Category "${name}" does not exist.`);
-    const tasks = await this.#tasksOf(userId, hashes);
-    await this.d.repo.setLabels(
-      userId,
-      tasks.map((t) => t.taskId),
-      { category: name },
-    );
+  setCategory(userId: number, hashes: string, category: string): Promise<void> {
+    return this.#labels.setCategory(userId, hashes, category);
   }
 
   tags(userId: number): Promise<string[]> {
-    return this.d.repo.tags(userId);
+    return this.#labels.tags(userId);
   }
 
-  async createTags(userId: number, tags: string[]): Promise<void> {
-    await this.d.repo.createTags(
-      userId,
-      tags.map((t) => checkLabel(t, 'tag')),
-    );
+  createTags(userId: number, tags: string[]): Promise<void> {
+    return this.#labels.createTags(userId, tags);
   }
 
-  async deleteTags(userId: number, tags: string[]): Promise<void> {
-    await this.d.repo.deleteTags(userId, tags);
-    const labels = await this.d.repo.labels(userId);
-    for (const [taskId, l] of labels) {
-      const left = labelTags(l).filter((t) => !tags.includes(t));
-      if (left.length !== labelTags(l).length) await this.d.repo.setLabels(userId, [taskId], { tags: joinTags(left) });
-    }
+  deleteTags(userId: number, tags: string[]): Promise<void> {
+    return this.#labels.deleteTags(userId, tags);
   }
 
   /** Adds `tags` to the tasks (creating the tags that do not exist, as qBittorrent does). */
-  async addTags(userId: number, hashes: string, tags: string[]): Promise<void> {
-    await this.createTags(userId, tags);
-    const labels = await this.d.repo.labels(userId);
-    for (const task of await this.#tasksOf(userId, hashes)) {
-      await this.d.repo.setLabels(userId, [task.taskId], { tags: joinTags([...labelTags(labels.get(task.taskId)), ...tags]) });
-    }
+  addTags(userId: number, hashes: string, tags: string[]): Promise<void> {
+    return this.#labels.addTags(userId, hashes, tags);
   }
 
   /** Takes `tags` off the tasks; none given: every tag. */
-  async removeTags(userId: number, hashes: string, tags: string[]): Promise<void> {
-    const labels = await this.d.repo.labels(userId);
-    for (const task of await this.#tasksOf(userId, hashes)) {
-      const left = tags.length === 0 ? [] : labelTags(labels.get(task.taskId)).filter((t) => !tags.includes(t));
-      await this.d.repo.setLabels(userId, [task.taskId], { tags: joinTags(left) });
-    }
+  removeTags(userId: number, hashes: string, tags: string[]): Promise<void> {
+    return this.#labels.removeTags(userId, hashes, tags);
   }
 
-  async setShareLimits(userId: number, hashes: string, ratioLimit: number, seedingTimeLimit: number): Promise<void> {
-    const tasks = await this.#tasksOf(userId, hashes);
-    await this.d.repo.setLabels(
-      userId,
-      tasks.map((t) => t.taskId),
-      { ratio_limit: ratioLimit, seeding_time_limit: seedingTimeLimit },
-    );
+  setShareLimits(userId: number, hashes: string, ratioLimit: number, seedingTimeLimit: number): Promise<void> {
+    return this.#labels.setShareLimits(userId, hashes, ratioLimit, seedingTimeLimit);
   }
 
-  // ---- adding and changing ----
+  // ---- adding and changing (qbt-changes.ts) ----
 
-  /** The drive folder a torrent added with `savepath` and `category` goes into. */
-  async #destination(userId: number, savepath: string | undefined, category: string): Promise<string> {
-    if (savepath !== undefined && savepath.trim() !== '') return this.d.paths.toDrive(savepath.trim());
-    if (category === '') return '/';
-    const own = (await this.d.repo.categories(userId)).get(category);
-    return own !== undefined && own !== '' ? this.d.paths.toDrive(own) : `/${category}`;
+  add(userId: number, input: AddInput): Promise<{ added: number; failed: number }> {
+    return this.#changes.add(userId, input);
   }
 
-  /**
-   * Starts a task for each link and `.torrent`. A torrent the user already has a task of is
-   * that task (its labels are set). Returns how many were added and how many failed.
-   */
-  async add(userId: number, input: AddInput): Promise<{ added: number; failed: number }> {
-    const category = input.category?.trim() ?? '';
-    if (category !== '') {
-      checkLabel(category, 'category');
-      // qBittorrent creates a category a torrent is added with.
-      await this.d.repo.createCategory(userId, category, '');
-    }
-    const tags = input.tags ?? [];
-    if (tags.length > 0) await this.createTags(userId, tags);
-    const savePath = await this.#destination(userId, input.savepath, category);
-    const sources: Array<() => Promise<{ taskHash: string }>> = [
-      ...input.urls.map((url) => () => this.#parseLink(userId, url)),
-      ...input.torrents.map((bytes) => () => this.d.offline.parseTorrentBytes(userId, bytes)),
-    ];
-    let added = 0;
-    let failed = 0;
-    for (const parse of sources) {
-      try {
-        const { taskHash } = await parse();
-        const taskId = await this.#start(userId, taskHash, savePath, input.rename);
-        await this.d.repo.setLabels(userId, [taskId], {
-          category,
-          tags: joinTags(tags),
-          ...(input.ratioLimit !== undefined ? { ratio_limit: input.ratioLimit } : {}),
-          ...(input.seedingTimeLimit !== undefined ? { seeding_time_limit: input.seedingTimeLimit } : {}),
-        });
-        if (input.paused) await this.d.offline.pause(userId, taskId);
-        added++;
-      } catch (err) {
-        if (!isAppError(err) || err.status >= 500) throw err;
-        failed++;
-      }
-    }
-    return { added, failed };
+  remove(userId: number, hashes: string, deleteFiles: boolean): Promise<void> {
+    return this.#changes.remove(userId, hashes, deleteFiles);
   }
 
-  /** A magnet link, or an http(s) link to a `.torrent` (or to a magnet link). */
-  async #parseLink(userId: number, url: string): Promise<{ taskHash: string }> {
-    let link = url;
-    if (/^https?:/i.test(url)) {
-      const fetched = await this.d.fetchTorrentLink(url);
-      if ('torrent' in fetched) return this.d.offline.parseTorrentBytes(userId, fetched.torrent);
-      link = fetched.magnet;
-    }
-    if (!link.toLowerCase().startsWith('magnet:')) throw new AppError('URL_INVALID', 'A magnet link or an http(s) link to a .torrent file.');
-    const parsed = await this.d.offline.parseUrl(userId, link);
-    if (Array.isArray(parsed)) throw new AppError('URL_INVALID', 'One link per line.');
-    return parsed;
+  pause(userId: number, hashes: string): Promise<void> {
+    return this.#changes.pause(userId, hashes);
   }
 
-  /** The task started from `taskHash`, or the user's task of that torrent when there is one. */
-  async #start(userId: number, taskHash: string, savePath: string, rename: string | undefined): Promise<string> {
-    try {
-      return (await this.d.offline.start(userId, { taskHash, files: '*', savePath, name: rename?.trim() || null })).taskId;
-    } catch (err) {
-      const existing = isAppError(err) && err.code === 'TASK_EXISTS' ? (err.details as { taskId?: unknown } | null)?.taskId : undefined;
-      if (typeof existing === 'string') return existing;
-      throw err;
-    }
-  }
-
-  async remove(userId: number, hashes: string, deleteFiles: boolean): Promise<void> {
-    const tasks = await this.#tasksOf(userId, hashes);
-    if (tasks.length > 0)
-      await this.d.offline.remove(
-        userId,
-        tasks.map((t) => t.taskId),
-        deleteFiles,
-      );
-  }
-
-  async pause(userId: number, hashes: string): Promise<void> {
-    const tasks = (await this.#tasksOf(userId, hashes)).filter((t) => t.status !== 5 && t.status !== 100 && t.status !== -1);
-    if (tasks.length > 0)
-      await this.d.offline.pause(
-        userId,
-        tasks.map((t) => t.taskId),
-      );
-  }
-
-  async resume(userId: number, hashes: string): Promise<void> {
-    const tasks = (await this.#tasksOf(userId, hashes)).filter((t) => t.status === 5 || t.status === -1);
-    if (tasks.length > 0)
-      await this.d.offline.resume(
-        userId,
-        tasks.map((t) => t.taskId),
-      );
+  resume(userId: number, hashes: string): Promise<void> {
+    return this.#changes.resume(userId, hashes);
   }
 
   // ---- sync ----
 
   async mainData(userId: number, session: QbtSession, rid: number): Promise<MainData> {
-    const { torrents } = await this.#torrents(userId);
+    const { torrents } = await this.#tasks.torrents(userId);
     const categories = await this.categories(userId);
     const transfer = await this.transferInfo(userId);
     const next: SyncSnapshot = {

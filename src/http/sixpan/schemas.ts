@@ -1,3 +1,5 @@
+// Over 400 lines, whole on purpose: a flat catalogue of the wire's shapes with no logic, the one
+// file the web UI's type-only imports and the OpenAPI document read; its sections keep it navigable.
 // The answers of the API as TypeBox schemas: the envelope and every result shape (user, file,
 // task, parse result, ...), and the upload service's answers. One definition serves three
 // purposes: the routes declare them as their response schemas (so /v1/openapi.json describes
