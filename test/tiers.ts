@@ -57,6 +57,7 @@ export const UNIT: readonly string[] = [
   'test/net/safe-fetch.test.ts',
   'test/offline/bencode.test.ts',
   'test/offline/etag-tracker.test.ts',
+  'test/offline/job-leases.test.ts',
   'test/offline/job-progress.test.ts',
   'test/offline/libtorrent-corpus.test.ts',
   'test/offline/links.test.ts',
