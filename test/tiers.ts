@@ -130,6 +130,7 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/offline/many-files.test.ts': 'aria2c',
   'test/offline/offline-api.test.ts': 'slow',
   'test/offline/quota-events.test.ts': 'slow',
+  'test/offline/roles-cluster.test.ts': 'server process',
   'test/offline/seeding.test.ts': 'slow',
   'test/offline/shared-jobs.model.test.ts': 'slow',
   'test/offline/shared-jobs.test.ts': 'slow',

@@ -58,6 +58,13 @@ export interface OfflineCluster {
   leaseMs: number;
   /** This process's id among them (default: host, pid and random bytes). */
   processId?: string;
+  /** A worker's leases, when its caller built them (to report on them); default: made here. */
+  leases?: JobLeases;
+}
+
+/** Jobs a worker holds at most: as many as its engines run at once; the rest wait for any worker. */
+export function workerCapacity(config: OfflineConfig): number {
+  return (config.engine.maxActive ?? 5) + (config.http.maxActive ?? 5);
 }
 
 /** What an API process has instead of a download engine: nothing runs here. */
@@ -92,17 +99,17 @@ export function createOffline(deps: OfflineDeps): Offline {
   const policy = config.policy;
   const urlEngine = api ? NO_ENGINE : new HttpEngine(config.http);
   const engine = api ? NO_ENGINE : new EngineRouter(bittorrent, { url: urlEngine });
-  const processId = cluster?.processId ?? newProcessId();
+  const processId = cluster?.leases?.workerId ?? cluster?.processId ?? newProcessId();
   const leases =
     cluster?.role === 'worker'
-      ? new JobLeases({
+      ? (cluster.leases ??
+        new JobLeases({
           db: deps.db,
           workerId: processId,
           leaseMs: cluster.leaseMs,
           tempRoot,
-          // Jobs a worker holds: as many as its engines run at once; the rest wait for any worker.
-          capacity: (config.engine.maxActive ?? 5) + (config.http.maxActive ?? 5),
-        })
+          capacity: workerCapacity(config),
+        }))
       : undefined;
   const probe = urlProber(policy);
   const store = deps.store;
