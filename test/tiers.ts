@@ -28,6 +28,7 @@ export const UNIT: readonly string[] = [
   'test/cli/upload-state.test.ts',
   'test/config/env.test.ts',
   'test/config/docs.test.ts',
+  'test/config/roles.test.ts',
   'test/data-dir/layout.test.ts',
   'test/dav/parts.test.ts',
   'test/db/name-keys-migration.test.ts',

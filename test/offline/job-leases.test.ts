@@ -355,3 +355,22 @@ test('one download per content: two users starting the same torrent through the 
     for (const w of c.workers) assert.ok(w === worker || w.engine.lastStart(first.jobId) === undefined, 'one worker downloaded it');
   });
 });
+
+test('a magnet link parsed through the API answers metadataPending at once; the worker fetches the metadata and downloads the selection', async () => {
+  await withCluster(1, async (c, catalogue) => {
+    const infoHash = catalogue.addTorrent(ALBUM.torrent, ALBUM.data);
+    const alice = await newUser(c.db, 'alice');
+    // The API process runs no engine: it cannot look the metadata up itself.
+    const parsed = await c.api.offline.service.parseMagnet(alice, `magnet:?xt=urn:btih:${infoHash}&dn=Album`);
+    assert.equal(parsed.metadataPending, true);
+    const started = await c.api.offline.service.start(alice, { taskHash: parsed.taskHash, files: '1', savePath: '/dl' });
+    const row = await c.db.selectFrom('offline_tasks').select('job_id').where('task_id', '=', started.taskId).executeTakeFirstOrThrow();
+    const [worker] = c.workers;
+    const job = await worker.engine.downloading(row.job_id, 5000);
+    assert.deepEqual(job.spec.selectedFiles, [1]);
+    await worker.engine.step(row.job_id);
+    await until(async () => (await drive(c.db, alice)).size === 1, 'b.bin in the drive');
+    assert.deepEqual(await drive(c.db, alice), new Map([['/dl/Album/b.bin', etagOf(CONTENT[1])]]));
+    assert.deepEqual(worker.errors, []);
+  });
+});
