@@ -86,6 +86,8 @@ export class JobLeases implements JobOwnership {
   readonly #now: () => number;
   /** The jobs this worker believes it holds. */
   readonly #held = new Set<string>();
+  /** Runnable jobs handed out by `candidates` whose claim has not run yet, with when: they count against the capacity. */
+  readonly #offered = new Map<string, number>();
 
   constructor(options: JobLeasesOptions) {
     this.#o = options;
@@ -109,6 +111,7 @@ export class JobLeases implements JobOwnership {
       .where((eb) => eb.or([eb('owner', 'is', null), eb('owner', '=', me), eb('lease_until', '<', now)]))
       .executeTakeFirst();
     const won = Number(result.numUpdatedRows) > 0;
+    this.#offered.delete(jobId);
     if (won) this.#held.add(jobId);
     else this.#held.delete(jobId);
     return won;
@@ -153,8 +156,12 @@ export class JobLeases implements JobOwnership {
   }
 
   async candidates(): Promise<string[]> {
-    const free = await this.runnable(this.#o.capacity - this.#held.size);
-    return [...new Set([...this.#held, ...free])];
+    // An offer whose claim never came (the work was dropped) stops counting after a lease.
+    const now = this.#now();
+    for (const [id, at] of this.#offered) if (at + this.#o.leaseMs < now) this.#offered.delete(id);
+    const free = (await this.runnable(this.#o.capacity - this.#held.size - this.#offered.size)).filter((id) => !this.#held.has(id));
+    for (const id of free) this.#offered.set(id, now);
+    return [...this.#held, ...free];
   }
 
   async renew(): Promise<{ lost: string[]; changed: string[] }> {

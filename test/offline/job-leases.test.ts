@@ -171,6 +171,10 @@ test('capacity: a worker takes no more runnable jobs than it can run, oldest fir
     const a = leases(db, 'worker-a', { capacity: 2 });
     assert.equal(await a.claim('j3'), true);
     assert.deepEqual((await a.candidates()).sort(), ['j1', 'j3']);
+    // j1 is offered, its claim not run yet: a second look offers nothing more.
+    assert.deepEqual(await a.candidates(), ['j3']);
+    assert.equal(await a.claim('j1'), true);
+    assert.deepEqual((await a.candidates()).sort(), ['j1', 'j3']);
   });
 });
 
