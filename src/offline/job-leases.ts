@@ -28,6 +28,8 @@ export interface JobOwnership {
   claim(jobId: string): Promise<boolean>;
   /** Gives the job up: any worker may claim it again. */
   release(jobId: string): Promise<void>;
+  /** Gives every job held up (a worker stopping on purpose). */
+  releaseAll(): Promise<void>;
   /** Inside the transaction `q`: renews the job's lease, or throws LeaseLost when another took it. */
   fence(q: Db, jobId: string): Promise<void>;
   /** Jobs to look at: those this process holds, and the runnable ones it has room to take. */
@@ -42,6 +44,7 @@ export function soleOwner(unfinishedJobIds: () => Promise<string[]>): JobOwnersh
     heartbeatMs: null,
     claim: async () => true,
     release: async () => undefined,
+    releaseAll: async () => undefined,
     fence: async () => undefined,
     candidates: unfinishedJobIds,
     renew: async () => ({ lost: [], changed: [] }),
@@ -125,6 +128,12 @@ export class JobLeases implements JobOwnership {
       .where('id', '=', jobId)
       .where('owner', '=', this.workerId)
       .execute();
+  }
+
+  async releaseAll(): Promise<void> {
+    this.#held.clear();
+    this.#offered.clear();
+    await this.#o.db.updateTable('offline_jobs').set({ owner: null, lease_until: 0, live: '' }).where('owner', '=', this.workerId).execute();
   }
 
   async fence(q: Db, jobId: string): Promise<void> {

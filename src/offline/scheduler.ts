@@ -174,9 +174,7 @@ export class Scheduler {
     await this.#d.engine.close();
     await this.#launcher.close();
     // Stopped on purpose: other workers take the jobs over now rather than after the lease.
-    if (this.#leased) {
-      for (const id of await this.#ownership.candidates()) await this.#ownership.release(id).catch((err) => this.#error(err, 'releasing job leases'));
-    }
+    await this.#ownership.releaseAll().catch((err) => this.#error(err, 'releasing job leases'));
   }
 
   /** Runs `fn` in the job's queue: nothing else happens to that job meanwhile. */

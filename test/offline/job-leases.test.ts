@@ -378,3 +378,22 @@ test('a magnet link parsed through the API answers metadataPending at once; the 
     assert.deepEqual(worker.errors, []);
   });
 });
+
+test('a worker stopped on purpose gives its jobs up as it stops, and another takes them over', async () => {
+  await withCluster(2, async (c) => {
+    const alice = await newUser(c.db, 'alice');
+    const { jobId } = await startAlbum(c, alice);
+    const first = await runner(c, jobId);
+    const second = c.workers.find((w) => w !== first)!;
+    await first.engine.stepPieces(jobId, 2);
+    await first.offline.close();
+    // Released as it stopped, not left to run out.
+    const owner = (await jobRow(c.db, jobId)).owner;
+    assert.ok(owner === null || owner === (second === c.workers[0] ? 'worker0' : 'worker1'), `owned by ${owner} after the stop`);
+    const job = await second.engine.downloading(jobId, 5000);
+    assert.equal((await jobRow(c.db, jobId)).owner, second === c.workers[0] ? 'worker0' : 'worker1');
+    await second.engine.step(job.id);
+    await until(async () => (await drive(c.db, alice)).size === 2, 'both files in the drive');
+    assert.deepEqual(second.errors, []);
+  });
+});
