@@ -80,10 +80,14 @@ const SAMPLE_INTERVAL_MS = 60 * 1000;
 
 /** Wires the whole server: database, domain services, HTTP routes. Nothing listens yet. */
 export async function createOpenPan(config: Config): Promise<OpenPan> {
+  if (config.role === 'worker') throw new Error('OPENPAN_ROLE=worker runs createWorker (src/worker.ts), not the API');
   const layout = dataDirLayout(config.dataDir);
   // Probing ffmpeg runs two programs: it goes on while the database opens.
   const ffmpegFound = findFfmpeg(config.media.ffmpeg);
-  const db = await openDatabase({ dataDir: config.dataDir });
+  // The database and the content store: the data directory's own, or those the processes of a
+  // test share (OPENPAN_TEST_SHARED_DIR); uploads, caches and scratch stay in the data directory.
+  const storage = dataDirLayout(config.sharedDir ?? config.dataDir);
+  const db = await openDatabase({ dataDir: storage.root });
   const loginLimiter = new LoginLimiter({ maxFailures: config.loginMaxFailures, windowMs: config.loginWindowMs });
   const settings = await Settings.load(db, { registration: config.registration, defaultQuota: config.defaultQuota });
   const users = new UsersService(new UsersRepo(db), {
@@ -97,7 +101,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   });
   const appPasswords = new AppPasswords(new AppPasswordsRepo(db), users);
   const files = new FilesService(db, new FilesRepo(), { maxEntries: config.maxEntries, recycleDays: config.recycleDays });
-  const store = new LocalDiskBlobStore(layout.blobs);
+  const store = new LocalDiskBlobStore(storage.blobs);
   const contentLock = new ContentLock();
   const uploadUrl = () => `${config.publicUrl}/upload`;
   const uploads = new UploadService(
@@ -136,6 +140,8 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     layout,
     config: config.offline,
     onError: (err, what) => http.log.error({ err }, what),
+    // An API process of several: no engine here, the workers download (OPENPAN_ROLE=api).
+    cluster: config.role === 'api' ? { role: 'api', leaseMs: config.jobLeaseMs } : undefined,
   });
   installCors(http, () => config.corsOrigins);
   // Built before the routes that read them; started below with the other timers.
@@ -192,7 +198,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
       users,
       settings,
       offline: offline.admin,
-      storage: () => storageReport({ db, storeDir: layout.blobs, collector: () => collector.lastRun, sweep: () => lastSweep }),
+      storage: () => storageReport({ db, storeDir: storage.blobs, collector: () => collector.lastRun, sweep: () => lastSweep }),
       chart: () => sampler.lastDay(),
       chartIntervalMs: SAMPLE_INTERVAL_MS,
     });

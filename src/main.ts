@@ -1,13 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createOpenPan } from './app.js';
-import { loadConfig } from './config/index.js';
+import { loadConfig, type Config } from './config/index.js';
 import { acquireDataDirLock, dataDirLayout } from './data-dir/index.js';
 import { DEFAULT_MAX_OPEN_FILES } from './engines/index.js';
 import { LocalDiskBlobStore } from './store/local-disk.js';
 import { clearInterruptedUploads } from './upload/sweep.js';
+import { createWorker } from './worker.js';
 
-const config = loadConfig();
+const config = readConfig();
 // One process per data directory (`openpan fsck` looks for it). Holding it, nothing else writes
 // the store or the uploads directory: their temporary files are a crash's leftovers, removed now
 // rather than hours later.
@@ -18,20 +19,46 @@ const lock = await acquireDataDirLock(config.dataDir, 'server').catch((err: unkn
 const layout = dataDirLayout(config.dataDir);
 await new LocalDiskBlobStore(layout.blobs).sweepTemp(0);
 await clearInterruptedUploads(layout.uploads);
-const openpan = await createOpenPan(config);
-const admin = await openpan.users.ensureAdmin(config.adminName, config.adminPassword);
-const url = await openpan.listen();
+const running = config.role === 'worker' ? await startWorker(config) : await startServer(config);
 
-console.log(`openpan is listening on ${url} (data in ${config.dataDir})`);
-logOpenFileLimits();
-console.log(`Web UI: ${url}/`);
-if (admin.generatedPassword) {
-  console.log(`Created the administrator "${config.adminName}" with password: ${admin.generatedPassword}`);
-  console.log('This password is shown only once. Change it with: npx openpan user passwd ' + config.adminName);
-} else if (admin.created) {
-  console.log(`Created the administrator "${config.adminName}" with the password from OPENPAN_ADMIN_PASSWORD.`);
+/** The API (and, with OPENPAN_ROLE=all, everything else): listens, and says how to log in. */
+async function startServer(config: Config): Promise<{ close(): Promise<void> }> {
+  const openpan = await createOpenPan(config);
+  const admin = await openpan.users.ensureAdmin(config.adminName, config.adminPassword);
+  const url = await openpan.listen();
+
+  console.log(`openpan is listening on ${url} (data in ${config.dataDir})`);
+  if (config.role !== 'all') console.log(`role: ${config.role}: serves HTTP, runs no download engine (the workers do)`);
+  logOpenFileLimits();
+  console.log(`Web UI: ${url}/`);
+  if (admin.generatedPassword) {
+    console.log(`Created the administrator "${config.adminName}" with password: ${admin.generatedPassword}`);
+    console.log('This password is shown only once. Change it with: npx openpan user passwd ' + config.adminName);
+  } else if (admin.created) {
+    console.log(`Created the administrator "${config.adminName}" with the password from OPENPAN_ADMIN_PASSWORD.`);
+  }
+  console.log(`Log in: POST ${url}/v1/user/login {"value","password"}, or run: npx openpan login ${url}`);
+  return openpan;
 }
-console.log(`Log in: POST ${url}/v1/user/login {"value","password"}, or run: npx openpan login ${url}`);
+
+/** A download worker (OPENPAN_ROLE=worker): only its health endpoint listens. */
+async function startWorker(config: Config): Promise<{ close(): Promise<void> }> {
+  const worker = await createWorker(config);
+  const url = await worker.listen();
+  console.log(`openpan worker is listening on ${url}/health (data in ${config.dataDir}): runs the offline downloads, serves no API`);
+  logOpenFileLimits();
+  return worker;
+}
+
+/** The configuration, or a one-line reason on stderr and exit code 1. */
+function readConfig(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    console.error(`openpan cannot start: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
+}
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -39,7 +66,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (stopping) process.exit(1);
     stopping = true;
     console.log(`${signal} received: finishing requests and shutting down`);
-    openpan.close().then(
+    running.close().then(
       () => lock.release().finally(() => process.exit(0)),
       (err) => {
         console.error(err);

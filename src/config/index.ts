@@ -60,6 +60,36 @@ export interface Config {
   qbtPathRoot: string;
   /** Playback in the browser: ffmpeg, the segment cache, concurrent transcodes. */
   media: { ffmpeg: string; cacheMaxBytes: number; transcodeMax: number };
+  /** `all`: the only process; `api`: HTTP without engines; `worker`: engines without public HTTP. */
+  role: ServerRole;
+  /** How long a worker's claim on an offline job holds without a heartbeat, ms. */
+  jobLeaseMs: number;
+  /**
+   * Tests only (OPENPAN_TEST_SHARED_DIR): the data directory whose database and content store
+   * the processes of a test share; null: this process's own data directory.
+   */
+  sharedDir: string | null;
+}
+
+export type ServerRole = 'all' | 'api' | 'worker';
+
+/**
+ * Refuses a role the storage cannot carry: `api` and `worker` processes share one database, and
+ * SQLite in a data directory belongs to one process (its lock keeps a second one out).
+ */
+function checkedRole(role: ServerRole, sharedDir: string | null): ServerRole {
+  if (role !== 'all' && sharedDir === null) {
+    throw new Error(
+      `OPENPAN_ROLE=${role} needs a database and a content store that several processes share (docs/scale-out.md); ` +
+        'the SQLite database in OPENPAN_DATA_DIR serves a single process. Leave OPENPAN_ROLE unset (all) to run openpan as one process.',
+    );
+  }
+  if (role === 'all' && sharedDir !== null) {
+    throw new Error(
+      'OPENPAN_TEST_SHARED_DIR is for tests of OPENPAN_ROLE=api and worker; a process with OPENPAN_ROLE=all keeps everything in OPENPAN_DATA_DIR.',
+    );
+  }
+  return role;
 }
 
 /** The data directory OPENPAN_DATA_DIR names, as an absolute path. */
@@ -96,14 +126,18 @@ function loadSecret(fromEnv: string | undefined, layout: DataDirLayout): string 
 export function loadConfig(env: Env = process.env): Config {
   const s = readSettings(env);
   const offline = offlineConfigFrom(s);
+  const sharedDir = s.OPENPAN_TEST_SHARED_DIR === undefined ? null : resolve(s.OPENPAN_TEST_SHARED_DIR);
+  const role = checkedRole(s.OPENPAN_ROLE, sharedDir);
   const dataDir = resolve(s.OPENPAN_DATA_DIR);
   const layout = ensureDataDir(dataDir);
+  // The processes of a test share the secret of the shared directory (tokens made by one are read by another).
+  const secretLayout = sharedDir === null ? layout : ensureDataDir(sharedDir);
   return {
     host: s.OPENPAN_HOST,
     port: s.OPENPAN_PORT,
     dataDir,
     publicUrl: s.OPENPAN_PUBLIC_URL.replace(/\/+$/, ''),
-    secret: loadSecret(s.OPENPAN_SECRET, layout),
+    secret: loadSecret(s.OPENPAN_SECRET, secretLayout),
     adminName: s.OPENPAN_ADMIN_NAME,
     adminPassword: s.OPENPAN_ADMIN_PASSWORD ?? null,
     registration: s.OPENPAN_REGISTRATION,
@@ -125,5 +159,8 @@ export function loadConfig(env: Env = process.env): Config {
     offline,
     qbtPathRoot: s.OPENPAN_QBT_PATH_ROOT.replace(/\/+$/, ''),
     media: { ffmpeg: s.OPENPAN_FFMPEG, cacheMaxBytes: s.OPENPAN_MEDIA_CACHE_MAX, transcodeMax: s.OPENPAN_TRANSCODE_MAX },
+    role,
+    jobLeaseMs: s.OPENPAN_JOB_LEASE * 1000,
+    sharedDir,
   };
 }

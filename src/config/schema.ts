@@ -106,6 +106,26 @@ export const ConfigSchema = Type.Object({
   }),
   OPENPAN_LOGIN_WINDOW: Type.Integer({ minimum: 0, default: 15 * 60, description: 'the sliding window, seconds' }),
 
+  // ---- several processes (docs/scale-out.md) ----
+  OPENPAN_ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], {
+    default: 'all',
+    description:
+      '`all`: one process does everything. `api`: serves HTTP and runs no download engine; `worker`: runs the offline downloads and serves only `GET /health` on `OPENPAN_PORT`. `api` and `worker` need a database several processes share; SQLite in the data directory is refused',
+  }),
+  OPENPAN_JOB_LEASE: Type.Integer({
+    minimum: 1,
+    default: 30,
+    description:
+      "seconds a worker's claim on an offline job holds without a heartbeat (renewed every third of it): the jobs of a worker that dies are taken over by another after this",
+  }),
+  OPENPAN_TEST_SHARED_DIR: Type.Optional(
+    Type.String({
+      internal: true,
+      description:
+        'tests only: a data directory whose SQLite database and content store `api` and `worker` processes on this machine share, each keeping its own `OPENPAN_DATA_DIR` as scratch (docs/scale-out.md)',
+    }),
+  ),
+
   // ---- offline download: BitTorrent ----
   OPENPAN_BT_DHT: Type.Boolean({ default: true, lenient: true, description: '`0` switches the BitTorrent DHT off (tests always do)' }),
   OPENPAN_BT_PEX: Type.Boolean({ default: true, description: '`0` switches peer exchange off' }),

@@ -498,6 +498,39 @@ const migrations: Record<string, Migration> = {
       await sql`INSERT INTO files_name_fts (files_name_fts) VALUES ('rebuild')`.execute(db);
     },
   },
+  '0015_offline_job_leases': {
+    async up(db: Kysely<any>) {
+      // Several processes drive jobs (OPENPAN_ROLE=worker, offline/job-leases.ts): the worker that
+      // owns a job and until when its claim holds without a heartbeat. NULL: nobody drives it.
+      await db.schema.alterTable('offline_jobs').addColumn('owner', 'text').execute();
+      await db.schema
+        .alterTable('offline_jobs')
+        .addColumn('lease_until', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+      // Raised by an API process that changed the job's tasks: its owner looks at the job again.
+      await db.schema
+        .alterTable('offline_jobs')
+        .addColumn('changes', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      // What the running job's tasks show (JSON, written by its worker, read by API processes).
+      await db.schema
+        .alterTable('offline_jobs')
+        .addColumn('live', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
+      await db.schema.createIndex('offline_jobs_lease').on('offline_jobs').column('lease_until').execute();
+      // Writes to user tasks, for the event streams of the other processes (offline/task-change-feed.ts).
+      await db.schema
+        .createTable('offline_task_changes')
+        .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('origin', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'integer', (c) => c.notNull())
+        .addColumn('task_row_id', 'integer', (c) => c.notNull())
+        .addColumn('task_id', 'text', (c) => c.notNull())
+        .addColumn('removed', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 /**

@@ -132,6 +132,27 @@ export interface OfflineJobsTable {
   created_at: number;
   updated_at: number;
   finished_at: number;
+  /** The worker driving the job (offline/job-leases.ts); null: none. */
+  owner: Generated<string | null>;
+  /** Until when the owner's claim holds without a heartbeat, ms since the epoch. */
+  lease_until: Generated<number>;
+  /** Raised when another process changed the job's tasks; the owner resets it as it reconciles. */
+  changes: Generated<number>;
+  /** What the running job's tasks show, JSON (live-progress.ts, RemoteJob); "" when not running. */
+  live: Generated<string>;
+}
+
+/** A write to a user task, for the event streams of other processes (offline/task-change-feed.ts). */
+export interface OfflineTaskChangesTable {
+  seq: Generated<number>;
+  /** The process that wrote it. */
+  origin: string;
+  user_id: number;
+  task_row_id: number;
+  task_id: string;
+  /** 1: the task was removed. */
+  removed: number;
+  created_at: number;
 }
 
 /** A user task: one user's selection of a system task's files and where they go. */
@@ -320,6 +341,7 @@ export interface Database {
   offline_seeds: OfflineSeedsTable;
   offline_task_counts: OfflineTaskCountsTable;
   offline_tasks: OfflineTasksTable;
+  offline_task_changes: OfflineTaskChangesTable;
   offline_imports: OfflineImportsTable;
   offline_content: OfflineContentTable;
   offline_metadata: OfflineMetadataTable;

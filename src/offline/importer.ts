@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import type { EngineFileStatus, EngineStatus } from '../engines/index.js';
 import { type AppError, isAppError } from '../errors.js';
+import type { Db } from '../db/database.js';
 import type { DirRef } from '../files/file-object.js';
 import type { FilesService } from '../files/files.service.js';
 import { numberedName } from '../names/file-names.js';
@@ -42,6 +43,11 @@ export interface ImporterDeps {
   /** Links on their way into the store (the data directory's `offlineStaging`). */
   stagingDir: string;
   content: KnownContent;
+  /**
+   * Runs in the transaction that creates a task's entries, before they commit: throws when this
+   * process no longer drives the job (job-leases.ts), so the entries are never made twice.
+   */
+  fence?: (q: Db, jobId: string) => Promise<void>;
 }
 
 /**
@@ -232,12 +238,14 @@ export class Importer {
             task.user_id,
             usable.map((e) => ({ dir: e.dir, name: e.name, etag: e.content.etag, size: e.content.size, onConflict: 'rename' as const, reuseIdentical: false })),
             // A crash between the entries and their records would give second entries at the re-run.
-            (q, made) =>
-              this.#d.repo.recordImports(
+            async (q, made) => {
+              await this.#d.fence?.(q, task.job_id);
+              await this.#d.repo.recordImports(
                 q,
                 task.id,
                 made.map((c) => ({ engineIndex: usable[c.index].index, fileUuid: c.uuid, etag: usable[c.index].content.etag })),
-              ),
+              );
+            },
           );
           for (const c of created) imports.set(usable[c.index].index, { fileUuid: c.uuid, etag: usable[c.index].content.etag });
           if (error !== null) throw error;

@@ -9,11 +9,13 @@ import { LocalDiskBlobStore } from '../store/local-disk.js';
 import type { ContentLock } from '../store/content-lock.js';
 import type { OfflineConfig } from './offline-config.js';
 import { OfflineAdmin } from './admin.js';
+import { JobLeases, newProcessId } from './job-leases.js';
 import { OfflineRepo } from './offline.repo.js';
 import { MetadataFetcher } from './metadata-fetcher.js';
 import { OfflineService } from './offline.service.js';
 import { SourceParser } from './parse.js';
 import { OfflineQuota } from './quota.js';
+import { TaskChangeFeed } from './task-change-feed.js';
 import { TaskEvents } from './task-events.js';
 import { urlProber } from './url-probe.js';
 import { Scheduler, type SchedulerTiming } from './scheduler.js';
@@ -25,6 +27,7 @@ export type { AdminEngineView, AdminJobView, AdminTaskView, OfflineActivity } fr
 export { OfflineService } from './offline.service.js';
 export type { ParsedFile, ParseFailure, ParseResult, TaskFileDetail, TaskObject, TaskStreamEvent } from './offline.service.js';
 export { Scheduler, type SchedulerTiming } from './scheduler.js';
+export { JobLeases, LeaseLost } from './job-leases.js';
 export type { MagnetConfig, OfflineConfig, QuotaConfig } from './offline-config.js';
 export type { SeedingConfig } from './seeding.js';
 
@@ -43,7 +46,35 @@ export interface OfflineDeps {
   /** The scheduler's tick and retry delay (tests); default 1 s and 2 s. */
   schedulerTiming?: Partial<SchedulerTiming>;
   onError?: (err: unknown, what: string) => void;
+  /** One of several processes on one database (OPENPAN_ROLE api or worker); none: the only process. */
+  cluster?: OfflineCluster;
 }
+
+/** How this process takes part when several share the database. */
+export interface OfflineCluster {
+  /** `api`: serves users, runs no engine; `worker`: drives the jobs it holds a lease of. */
+  role: 'api' | 'worker';
+  /** How long a worker's claim on a job holds without a heartbeat, ms. */
+  leaseMs: number;
+  /** This process's id among them (default: host, pid and random bytes). */
+  processId?: string;
+  /** A worker's leases, when its caller built them (to report on them); default: made here. */
+  leases?: JobLeases;
+}
+
+/** Jobs a worker holds at most: as many as its engines run at once; the rest wait for any worker. */
+export function workerCapacity(config: OfflineConfig): number {
+  return (config.engine.maxActive ?? 5) + (config.http.maxActive ?? 5);
+}
+
+/** What an API process has instead of a download engine: nothing runs here. */
+const NO_ENGINE: DownloadEngine = {
+  name: 'none',
+  start() {
+    throw new Error('this process runs no download engine (OPENPAN_ROLE=api): workers download');
+  },
+  close: async () => undefined,
+};
 
 export interface Offline {
   service: OfflineService;
@@ -60,12 +91,26 @@ export function createOffline(deps: OfflineDeps): Offline {
   const config = deps.config;
   const tempRoot = deps.layout.offline;
   const repo = new OfflineRepo(deps.db);
-  const bittorrent = deps.engine ?? new WebTorrentEngine(config.engine);
+  const cluster = deps.cluster;
+  const api = cluster?.role === 'api';
+  const bittorrent = api ? NO_ENGINE : (deps.engine ?? new WebTorrentEngine(config.engine));
   // Users' URLs, trackers and web seeds are reached under the address policy (SSRF): public
   // addresses only, unless the operator allows more.
   const policy = config.policy;
-  const urlEngine = new HttpEngine(config.http);
-  const engine = new EngineRouter(bittorrent, { url: urlEngine });
+  const urlEngine = api ? NO_ENGINE : new HttpEngine(config.http);
+  const engine = api ? NO_ENGINE : new EngineRouter(bittorrent, { url: urlEngine });
+  const processId = cluster?.leases?.workerId ?? cluster?.processId ?? newProcessId();
+  const leases =
+    cluster?.role === 'worker'
+      ? (cluster.leases ??
+        new JobLeases({
+          db: deps.db,
+          workerId: processId,
+          leaseMs: cluster.leaseMs,
+          tempRoot,
+          capacity: workerCapacity(config),
+        }))
+      : undefined;
   const probe = urlProber(policy);
   const store = deps.store;
   // Seeds read hard links to the blobs: only a local-disk store has files to link to.
@@ -91,23 +136,32 @@ export function createOffline(deps: OfflineDeps): Offline {
     seeding,
     metadata,
     timing: deps.schedulerTiming,
+    ownership: leases,
+    drives: !api,
   });
   const parser = new SourceParser({ secret: deps.secret, scheduler, metadata, magnet: config.magnet, probe });
   const quota = new OfflineQuota(repo, config.quota);
   const events = new TaskEvents();
-  repo.onTaskChange = (change) => events.publish(change);
+  const feed = cluster === undefined ? null : new TaskChangeFeed(deps.db, processId);
+  const feedError = (err: unknown) => deps.onError?.(err, 'task change feed');
+  repo.onTaskChange = (change) => {
+    events.publish(change);
+    feed?.record(change, feedError);
+  };
   const service = new OfflineService({ repo, files: deps.files, store, scheduler, parser, metadata, quota, events }, { secret: deps.secret, tempRoot });
-  const admin = new OfflineAdmin({ db: deps.db, repo, scheduler, service, seeding, engines: [bittorrent, urlEngine] });
+  const admin = new OfflineAdmin({ db: deps.db, repo, scheduler, service, seeding, engines: api ? [] : [bittorrent, urlEngine] });
   return {
     service,
     admin,
     scheduler,
     seeding,
     async start() {
-      await seeding.start();
+      if (!api) await seeding.start();
       await scheduler.start();
+      if (api) await feed?.follow((change) => events.publish(change), feedError);
     },
     async close() {
+      feed?.close();
       // Seeds first: they keep their rows and links for the next start; then the engine closes.
       await seeding.close();
       await scheduler.close();

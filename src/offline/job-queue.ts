@@ -44,6 +44,11 @@ export class JobQueue {
     });
   }
 
+  /** Reconciles the job in its queue; settles when that reconcile has. */
+  reconcile(jobId: string): Promise<void> {
+    return this.run(jobId, () => this.#reconcile(jobId));
+  }
+
   /** Reconciles the job in its queue, in the background. */
   kick(jobId: string): void {
     this.background(jobId, `driving offline job ${jobId}`, () => this.#reconcile(jobId));

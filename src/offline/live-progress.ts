@@ -79,6 +79,10 @@ export class LiveProgress {
   readonly phases = new Map<string, string>();
   /** Jobs waiting for a magnet link's metadata. */
   readonly fetching = new Set<string>();
+  /** What the tasks of jobs driven by other processes show, by job id then task row id (OPENPAN_ROLE=api). */
+  readonly remote = new Map<string, ReadonlyMap<number, TaskLiveView>>();
+  /** The `live` text each job was last published with (OPENPAN_ROLE=worker). */
+  readonly #published = new Map<string, string>();
   readonly #repo: Pick<OfflineRepo, 'updateJob' | 'updateTask' | 'openTasks'>;
   readonly #manifests: Pick<JobManifests, 'sizes'>;
 
@@ -93,6 +97,8 @@ export class LiveProgress {
     if (task.status !== TASK_ACTIVE) return stored;
     const live = this.jobs.get(task.job_id);
     if (live === undefined) {
+      const remote = this.remote.get(task.job_id)?.get(task.id);
+      if (remote !== undefined) return remote;
       if (this.fetching.has(task.job_id)) return { ...stored, status: STATUS_METADATA };
       return { ...stored, status: this.phases.get(task.job_id) === 'importing' ? STATUS_SAVING : STATUS_QUEUED };
     }
@@ -139,6 +145,34 @@ export class LiveProgress {
   }
 
   /**
+   * Writes what the active tasks of every job this process drives show now into the job's row
+   * (`live`), for the API processes; only what changed since the last time.
+   */
+  async publish(): Promise<void> {
+    const driven = new Set([...this.jobs.keys(), ...this.fetching]);
+    for (const jobId of this.#published.keys()) if (!driven.has(jobId)) this.#published.delete(jobId);
+    for (const jobId of driven) {
+      const views: Record<number, TaskLiveView> = {};
+      for (const task of await this.#repo.openTasks(jobId)) if (task.status === TASK_ACTIVE) views[task.id] = this.view(task);
+      const text = JSON.stringify(views);
+      if (this.#published.get(jobId) === text) continue;
+      await this.#repo.updateJob(jobId, { live: text });
+      this.#published.set(jobId, text);
+    }
+  }
+
+  /** Takes in what other processes published of the jobs they drive (rows of `leasedJobs`). */
+  receive(rows: readonly { id: string; phase: string; live: string }[]): void {
+    this.remote.clear();
+    this.phases.clear();
+    for (const row of rows) {
+      this.phases.set(row.id, row.phase);
+      const views = parseLiveViews(row.live);
+      if (views !== null) this.remote.set(row.id, views);
+    }
+  }
+
+  /**
    * Writes down what every running job's tasks show now, for the jobs that moved since the last
    * write: 10,000 waiting jobs would otherwise cost 20,000 queries every few seconds.
    */
@@ -160,4 +194,33 @@ export class LiveProgress {
       if (finished !== Number(task.finished_size)) await this.#repo.updateTask(task.id, { finished_size: finished });
     }
   }
+}
+
+/** A job's `live` text (task row id → view), checked field by field; null when it is not one. */
+export function parseLiveViews(text: string): Map<number, TaskLiveView> | null {
+  if (text === '') return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const views = new Map<number, TaskLiveView>();
+  for (const [key, raw] of Object.entries(value as Record<string, unknown>)) {
+    const id = Number(key);
+    const v = raw as Partial<Record<keyof TaskLiveView, unknown>> | null;
+    if (!Number.isSafeInteger(id) || typeof v !== 'object' || v === null) continue;
+    const { status, finishedSize, speed, peers, notice, refusedPeers } = v;
+    if (typeof status !== 'number' || typeof finishedSize !== 'number' || typeof speed !== 'number' || typeof peers !== 'number') continue;
+    views.set(id, {
+      status,
+      finishedSize,
+      speed,
+      peers,
+      ...(typeof notice === 'string' ? { notice } : {}),
+      ...(typeof refusedPeers === 'number' ? { refusedPeers } : {}),
+    });
+  }
+  return views;
 }

@@ -99,7 +99,13 @@ export class MetadataFetcher {
     // removing its directory while the next one starts.
     const id = `meta-${infoHash}-${randomBytes(4).toString('hex')}`;
     const dir = join(this.#d.tempRoot, id);
-    const handle = this.#d.engine.start({ id, dir, source: { kind: 'magnet', uri: magnetUri }, selectedFiles: [] });
+    let handle: EngineHandle;
+    try {
+      handle = this.#d.engine.start({ id, dir, source: { kind: 'magnet', uri: magnetUri }, selectedFiles: [] });
+    } catch (err) {
+      // No engine here (an API process of a cluster): the job's worker fetches it.
+      return Promise.reject(new MetadataUnavailable({ code: 'ENGINE_ERROR', message: err instanceof Error ? err.message : String(err), retryable: true }));
+    }
     let received: Buffer | null = null;
     handle.on('metadata', ({ torrent }) => {
       if (torrent !== undefined) received = torrent;

@@ -75,6 +75,20 @@ export class OfflineRepo {
     return new Set(rows.map((r) => r.id));
   }
 
+  /** Another process changed the job's tasks: its worker looks at it again (job-leases.ts). */
+  async nudgeJob(id: string): Promise<void> {
+    await this.db
+      .updateTable('offline_jobs')
+      .set((eb) => ({ changes: eb('changes', '+', 1) }))
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Jobs a worker drives now, with what their tasks show (`live`, JSON). */
+  leasedJobs(now: number): Promise<Pick<JobRow, 'id' | 'phase' | 'live'>[]> {
+    return this.db.selectFrom('offline_jobs').select(['id', 'phase', 'live']).where('lease_until', '>', now).execute();
+  }
+
   // ---- user tasks ----
 
   async insertTask(task: NewTask): Promise<TaskRow> {

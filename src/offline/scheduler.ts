@@ -8,6 +8,7 @@ import type { ContentLock } from '../store/content-lock.js';
 import { engineFilesOf } from './engine-files.js';
 import { EngineLauncher } from './engine-launch.js';
 import { Importer } from './importer.js';
+import { soleOwner, type JobOwnership } from './job-leases.js';
 import { JobManifests } from './job-manifests.js';
 import { JobQueue } from './job-queue.js';
 import { KnownContent, type StoredContent } from './known-content.js';
@@ -86,7 +87,17 @@ export interface SchedulerDeps {
   metadata: MetadataFetcher;
   /** Default: a 1 s tick, retries after 2 s. */
   timing?: Partial<SchedulerTiming>;
+  /** Which jobs this process drives (job-leases.ts); default: every job, being the only process. */
+  ownership?: JobOwnership;
+  /**
+   * false (OPENPAN_ROLE=api): this process runs no engine. A change to a job's tasks is signalled
+   * to the worker driving it, and what the tasks show is read from the database every second.
+   */
+  drives?: boolean;
 }
+
+/** How often an API process reads what the workers' jobs show. */
+const OBSERVE_MS = 1000;
 
 /** SQLite's "database or disk is full", or the filesystem's. */
 function isDiskFull(err: unknown): boolean {
@@ -102,21 +113,28 @@ export class Scheduler {
   readonly #live: LiveProgress;
   readonly #importer: Importer;
   readonly #launcher: EngineLauncher;
+  readonly #ownership: JobOwnership;
+  /** Whether this process runs the engines (not OPENPAN_ROLE=api). */
+  readonly #drives: boolean;
+  /** Whether jobs are held through leases, other workers driving the rest (OPENPAN_ROLE=worker). */
+  readonly #leased: boolean;
   #timer: NodeJS.Timeout | null = null;
+  #heartbeat: NodeJS.Timeout | null = null;
   #ticks = 0;
   /** True while the jobs found unfinished at start are being resumed (see #resume). */
   #resuming = false;
+  #publishing = false;
 
   constructor(deps: SchedulerDeps) {
     this.#d = deps;
     this.#timing = { ...DEFAULT_TIMING, ...deps.timing };
-    this.#queue = new JobQueue(
-      (jobId) => this.#reconcile(jobId),
-      (err, what) => this.#error(err, what),
-    );
+    this.#ownership = deps.ownership ?? soleOwner(() => deps.repo.unfinishedJobIds());
+    this.#drives = deps.drives ?? true;
+    this.#leased = this.#ownership.heartbeatMs !== null;
+    this.#queue = new JobQueue(this.#drives ? (jobId) => this.#drive(jobId) : (jobId) => deps.repo.nudgeJob(jobId), (err, what) => this.#error(err, what));
     this.#content = new KnownContent(deps.repo, deps.store);
     this.#live = new LiveProgress(deps.repo, this.#manifests);
-    this.#importer = new Importer({ ...deps, content: this.#content });
+    this.#importer = new Importer({ ...deps, content: this.#content, fence: (q, jobId) => this.#ownership.fence(q, jobId) });
     this.#launcher = new EngineLauncher(deps);
   }
 
@@ -124,6 +142,12 @@ export class Scheduler {
 
   /** Recovery: frees working directories of jobs at rest, then continues every other job. */
   async start(): Promise<void> {
+    if (!this.#drives) {
+      await this.#observe();
+      this.#timer = setInterval(() => void this.#observe(), OBSERVE_MS);
+      this.#timer.unref();
+      return;
+    }
     await mkdir(this.#d.tempRoot, { recursive: true });
     const keep = await this.#d.repo.jobIdsWithTemp();
     for (const entry of await readdir(this.#d.tempRoot)) {
@@ -131,9 +155,14 @@ export class Scheduler {
     }
     // Links on their way into the store; emptied at every start.
     await mkdir(this.#d.stagingDir, { recursive: true });
-    this.#resume(await this.#d.repo.unfinishedJobIds());
+    this.#resume(await this.#ownership.candidates());
     this.#timer = setInterval(() => this.#tick(), this.#timing.tickMs);
     this.#timer.unref();
+    const heartbeatMs = this.#ownership.heartbeatMs;
+    if (heartbeatMs !== null) {
+      this.#heartbeat = setInterval(() => this.#renew().catch((err) => this.#error(err, 'renewing job leases')), heartbeatMs);
+      this.#heartbeat.unref();
+    }
   }
 
   /**
@@ -147,11 +176,9 @@ export class Scheduler {
     const worker = async (): Promise<void> => {
       while (next < jobIds.length && !this.#queue.closing) {
         const jobId = jobIds[next++];
-        await this.#queue
-          .run(jobId, () => this.#reconcile(jobId))
-          .catch((err) => {
-            if (!this.#queue.closing) this.#error(err, `resuming offline job ${jobId}`);
-          });
+        await this.#queue.reconcile(jobId).catch((err) => {
+          if (!this.#queue.closing) this.#error(err, `resuming offline job ${jobId}`);
+        });
       }
       if (--running === 0) this.#resuming = false;
     };
@@ -163,6 +190,7 @@ export class Scheduler {
   async close(): Promise<void> {
     if (this.#queue.closing) return;
     if (this.#timer !== null) clearInterval(this.#timer);
+    if (this.#heartbeat !== null) clearInterval(this.#heartbeat);
     await this.#queue.close();
     await this.#live.persist().catch((err) => this.#error(err, 'persisting progress'));
     for (const live of this.#live.jobs.values()) live.untrack();
@@ -170,6 +198,8 @@ export class Scheduler {
     await this.#d.metadata.close();
     await this.#d.engine.close();
     await this.#launcher.close();
+    // Stopped on purpose: other workers take the jobs over now rather than after the lease.
+    await this.#ownership.releaseAll().catch((err) => this.#error(err, 'releasing job leases'));
   }
 
   /** Runs `fn` in the job's queue: nothing else happens to that job meanwhile. */
@@ -216,6 +246,18 @@ export class Scheduler {
     await this.#d.repo.updateJob(jobId, { ...extra, phase });
   }
 
+  /** Takes the job's next step when this process may drive it; gives the job up once nothing runs. */
+  async #drive(jobId: string): Promise<void> {
+    if (!(await this.#ownership.claim(jobId))) return; // another worker drives it
+    await this.#reconcile(jobId);
+    await this.#releaseIdle(jobId);
+  }
+
+  /** A job with no engine job and no metadata fetch here is free for any worker to take. */
+  async #releaseIdle(jobId: string): Promise<void> {
+    if (!this.#live.jobs.has(jobId) && !this.#live.fetching.has(jobId)) await this.#ownership.release(jobId);
+  }
+
   /** Looks at what the job's open tasks want and takes the next step. */
   async #reconcile(jobId: string): Promise<void> {
     const job = await this.#d.repo.jobById(jobId);
@@ -229,6 +271,10 @@ export class Scheduler {
         await this.#stopEngine(job, true);
         if (job.phase !== 'done' && job.phase !== 'failed') await this.#setPhase(jobId, 'done', { finished_at: Date.now() });
         await this.#d.seeding?.jobIdle(jobId);
+      } else if (this.#leased) {
+        // A worker does not sit on a paused job: it stops (the data stays) and gives the job up.
+        await this.#stopEngine(job, false);
+        if (job.phase !== 'paused') await this.#setPhase(jobId, 'paused');
       } else {
         await this.#live.jobs.get(jobId)?.handle.pause();
         if (job.phase !== 'paused') await this.#setPhase(jobId, 'paused');
@@ -290,6 +336,7 @@ export class Scheduler {
           await this.#d.repo.updateJob(job.id, { torrent });
           this.#manifests.forget(job.id);
           await this.#reconcile(job.id);
+          await this.#releaseIdle(job.id);
         }).catch((err) => this.#error(err, `storing the metadata of offline job ${job.id}`));
       },
       (err: unknown) => {
@@ -299,6 +346,7 @@ export class Scheduler {
         this.run(job.id, async () => {
           const row = await this.#d.repo.jobById(job.id);
           if (row !== undefined) await this.#failJob(row, failure.code, failure.message);
+          await this.#releaseIdle(job.id);
         }).catch((e) => this.#error(e, `failing offline job ${job.id}`));
       },
     );
@@ -326,7 +374,10 @@ export class Scheduler {
     if (job.type === TYPE_URL) handle.on('metadata', ({ status }) => this.#urlSizeKnown(job.id, status));
     this.#live.jobs.set(job.id, live);
     void handle.settled.then((status) => {
-      this.#queue.background(job.id, `finishing offline job ${job.id}`, () => this.#onSettled(job.id, handle, status));
+      this.#queue.background(job.id, `finishing offline job ${job.id}`, async () => {
+        await this.#onSettled(job.id, handle, status);
+        await this.#releaseIdle(job.id);
+      });
     });
   }
 
@@ -440,7 +491,48 @@ export class Scheduler {
       }
     }
     if (this.#ticks % PERSIST_TICKS === 0) this.#live.persist().catch((err) => this.#error(err, 'persisting progress'));
-    if (this.#ticks % WATCHDOG_TICKS === 0) this.#watchdog().catch((err) => this.#error(err, 'offline watchdog'));
+    if (this.#leased && !this.#publishing) {
+      this.#publishing = true;
+      this.#live
+        .publish()
+        .catch((err) => this.#error(err, 'publishing progress'))
+        .finally(() => (this.#publishing = false));
+    }
+    // With leases the heartbeat looks for jobs nobody drives.
+    if (!this.#leased && this.#ticks % WATCHDOG_TICKS === 0) this.#watchdog().catch((err) => this.#error(err, 'offline watchdog'));
+  }
+
+  /**
+   * A worker's heartbeat: renews its leases, stops the jobs another worker took (this one stalled
+   * past the lease), looks again at jobs an API process changed, and takes runnable jobs nobody
+   * drives — those of a worker that died once their leases ran out.
+   */
+  async #renew(): Promise<void> {
+    if (this.#queue.closing) return;
+    const { lost, changed } = await this.#ownership.renew();
+    for (const id of lost) this.#queue.background(id, `giving up offline job ${id}`, () => this.#abandon(id));
+    for (const id of changed) this.kick(id);
+    await this.#watchdog();
+  }
+
+  /** Another worker drives the job now: stop ours without writing anything (its data stays for a later claim). */
+  async #abandon(jobId: string): Promise<void> {
+    const live = this.#live.jobs.get(jobId);
+    this.#live.jobs.delete(jobId);
+    live?.untrack();
+    if (live !== undefined) await live.handle.stop({ deleteData: false });
+    const job = await this.#d.repo.jobById(jobId);
+    if (job !== undefined) this.#stopFetching(job);
+    this.#importer.forgetJob(jobId);
+  }
+
+  /** An API process: reads what the jobs the workers drive show. */
+  async #observe(): Promise<void> {
+    try {
+      this.#live.receive(await this.#d.repo.leasedJobs(Date.now()));
+    } catch (err) {
+      this.#error(err, 'reading offline progress');
+    }
   }
 
   /**
@@ -451,7 +543,7 @@ export class Scheduler {
   async #watchdog(): Promise<void> {
     // The jobs not resumed yet are on their way: kicking them here would undo the pacing.
     if (this.#queue.closing || this.#resuming) return;
-    for (const id of await this.#d.repo.unfinishedJobIds()) {
+    for (const id of await this.#ownership.candidates()) {
       if (this.#queue.busy(id)) continue; // being worked on
       // A live engine job reports its end through `settled`, which is queued as work.
       if (this.#live.jobs.has(id) || this.#live.phases.get(id) === 'paused') continue;

@@ -1,0 +1,190 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Db } from '../db/database.js';
+
+// Which process drives which job. Alone (OPENPAN_ROLE=all) a process drives every job: SOLE_OWNER.
+// With several workers (OPENPAN_ROLE=worker) a job is driven by the worker holding its lease,
+// recorded on its row: `owner` and `lease_until`.
+//
+// - Claiming is one conditional UPDATE that re-checks "nobody owns it, or it is mine, or its
+//   lease ran out" as it writes. Two workers can never both win: SQLite serialises writes, and
+//   PostgreSQL re-evaluates the WHERE clause on the row's latest version once the first writer
+//   committed, so the second UPDATE matches no row.
+// - The owner renews its leases every third of the lease time. A worker that stops (kill -9, a
+//   lost machine) stops renewing; once its leases ran out another worker claims the jobs and
+//   reconciles them from what the database and the store hold.
+// - A worker that finds a lease gone (it stalled longer than the lease) stops that job at once,
+//   and every hand-out of files into drives first renews the lease in the same transaction
+//   (`fence`): a worker that lost the job cannot create a second set of entries.
+// - Claiming also sets the job's working directory to one under the claimer's own data
+//   directory, and acknowledges the `changes` API processes raised.
+
+/** Which jobs this process may drive. */
+export interface JobOwnership {
+  /** Renew the leases this often (ms); null: nothing to renew. */
+  readonly heartbeatMs: number | null;
+  /** Claims the job (free, ours already, or its lease ran out); false: another process drives it. */
+  claim(jobId: string): Promise<boolean>;
+  /** Gives the job up: any worker may claim it again. */
+  release(jobId: string): Promise<void>;
+  /** Gives every job held up (a worker stopping on purpose). */
+  releaseAll(): Promise<void>;
+  /** Inside the transaction `q`: renews the job's lease, or throws LeaseLost when another took it. */
+  fence(q: Db, jobId: string): Promise<void>;
+  /** Jobs to look at: those this process holds, and the runnable ones it has room to take. */
+  candidates(): Promise<string[]>;
+  /** Renews the leases held: which were lost to another worker, and which other processes changed. */
+  renew(): Promise<{ lost: string[]; changed: string[] }>;
+}
+
+/** The only process: it drives every unfinished job, and nothing is recorded. */
+export function soleOwner(unfinishedJobIds: () => Promise<string[]>): JobOwnership {
+  return {
+    heartbeatMs: null,
+    claim: async () => true,
+    release: async () => undefined,
+    releaseAll: async () => undefined,
+    fence: async () => undefined,
+    candidates: unfinishedJobIds,
+    renew: async () => ({ lost: [], changed: [] }),
+  };
+}
+
+/** Another worker took the job (this one stalled past its lease). */
+export class LeaseLost extends Error {
+  constructor(readonly jobId: string) {
+    super(`offline job ${jobId} is driven by another worker now`);
+    this.name = 'LeaseLost';
+  }
+}
+
+/** An id for this process among those sharing the database: host, pid and random bytes. */
+export function newProcessId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+/** Phases in which a job wants a driver even when no process changed it. */
+const RUNNABLE_PHASES = ['queued', 'downloading', 'importing'];
+
+export interface JobLeasesOptions {
+  db: Db;
+  /** This worker's id, unique among the processes sharing the database (default: host, pid and random bytes). */
+  workerId?: string;
+  /** How long a claim holds without a heartbeat, ms. */
+  leaseMs: number;
+  /** This worker's working directories (its data directory's `offline`). */
+  tempRoot: string;
+  /** Jobs this worker holds at most. */
+  capacity: number;
+  /** The clock (tests). */
+  now?: () => number;
+}
+
+/** A worker's jobs, held through leases in `offline_jobs`. */
+export class JobLeases implements JobOwnership {
+  readonly workerId: string;
+  readonly heartbeatMs: number;
+  readonly #o: JobLeasesOptions;
+  readonly #now: () => number;
+  /** The jobs this worker believes it holds. */
+  readonly #held = new Set<string>();
+  /** Runnable jobs handed out by `candidates` whose claim has not run yet, with when: they count against the capacity. */
+  readonly #offered = new Map<string, number>();
+
+  constructor(options: JobLeasesOptions) {
+    this.#o = options;
+    this.workerId = options.workerId ?? newProcessId();
+    this.heartbeatMs = Math.max(1, Math.floor(options.leaseMs / 3));
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The jobs held now. */
+  get held(): ReadonlySet<string> {
+    return this.#held;
+  }
+
+  async claim(jobId: string): Promise<boolean> {
+    const now = this.#now();
+    const me = this.workerId;
+    const result = await this.#o.db
+      .updateTable('offline_jobs')
+      .set({ owner: me, lease_until: now + this.#o.leaseMs, temp_dir: join(this.#o.tempRoot, jobId), changes: 0 })
+      .where('id', '=', jobId)
+      .where((eb) => eb.or([eb('owner', 'is', null), eb('owner', '=', me), eb('lease_until', '<', now)]))
+      .executeTakeFirst();
+    const won = Number(result.numUpdatedRows) > 0;
+    this.#offered.delete(jobId);
+    if (won) this.#held.add(jobId);
+    else this.#held.delete(jobId);
+    return won;
+  }
+
+  async release(jobId: string): Promise<void> {
+    this.#held.delete(jobId);
+    await this.#o.db
+      .updateTable('offline_jobs')
+      .set({ owner: null, lease_until: 0, live: '' })
+      .where('id', '=', jobId)
+      .where('owner', '=', this.workerId)
+      .execute();
+  }
+
+  async releaseAll(): Promise<void> {
+    this.#held.clear();
+    this.#offered.clear();
+    await this.#o.db.updateTable('offline_jobs').set({ owner: null, lease_until: 0, live: '' }).where('owner', '=', this.workerId).execute();
+  }
+
+  async fence(q: Db, jobId: string): Promise<void> {
+    const result = await q
+      .updateTable('offline_jobs')
+      .set({ lease_until: this.#now() + this.#o.leaseMs })
+      .where('id', '=', jobId)
+      .where('owner', '=', this.workerId)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) {
+      this.#held.delete(jobId);
+      throw new LeaseLost(jobId);
+    }
+  }
+
+  /** Unowned runnable jobs (or those whose lease ran out), oldest first, at most `limit`. */
+  async runnable(limit: number): Promise<string[]> {
+    if (limit <= 0) return [];
+    const now = this.#now();
+    const rows = await this.#o.db
+      .selectFrom('offline_jobs')
+      .select('id')
+      .where((eb) => eb.or([eb('phase', 'in', RUNNABLE_PHASES), eb('changes', '>', 0)]))
+      .where((eb) => eb.or([eb('owner', 'is', null), eb('lease_until', '<', now)]))
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  async candidates(): Promise<string[]> {
+    // An offer whose claim never came (the work was dropped) stops counting after a lease.
+    const now = this.#now();
+    for (const [id, at] of this.#offered) if (at + this.#o.leaseMs < now) this.#offered.delete(id);
+    const free = (await this.runnable(this.#o.capacity - this.#held.size - this.#offered.size)).filter((id) => !this.#held.has(id));
+    for (const id of free) this.#offered.set(id, now);
+    return [...this.#held, ...free];
+  }
+
+  async renew(): Promise<{ lost: string[]; changed: string[] }> {
+    if (this.#held.size === 0) return { lost: [], changed: [] };
+    const me = this.workerId;
+    await this.#o.db
+      .updateTable('offline_jobs')
+      .set({ lease_until: this.#now() + this.#o.leaseMs })
+      .where('owner', '=', me)
+      .execute();
+    const rows = await this.#o.db.selectFrom('offline_jobs').select(['id', 'changes']).where('owner', '=', me).execute();
+    const mine = new Set(rows.map((r) => r.id));
+    const lost = [...this.#held].filter((id) => !mine.has(id));
+    for (const id of lost) this.#held.delete(id);
+    return { lost, changed: rows.filter((r) => r.changes > 0 && this.#held.has(r.id)).map((r) => r.id) };
+  }
+}
