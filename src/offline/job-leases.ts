@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from '../db/database.js';
+import { claimJobLease, releaseJobLeases, renewJobLeases } from './offline.repo.js';
 
 // Which process drives which job. Alone (OPENPAN_ROLE=all) a process drives every job: SOLE_OWNER.
 // With several workers (OPENPAN_ROLE=worker) a job is driven by the worker holding its lease,
@@ -107,13 +108,7 @@ export class JobLeases implements JobOwnership {
   async claim(jobId: string): Promise<boolean> {
     const now = this.#now();
     const me = this.workerId;
-    const result = await this.#o.db
-      .updateTable('offline_jobs')
-      .set({ owner: me, lease_until: now + this.#o.leaseMs, temp_dir: join(this.#o.tempRoot, jobId), changes: 0 })
-      .where('id', '=', jobId)
-      .where((eb) => eb.or([eb('owner', 'is', null), eb('owner', '=', me), eb('lease_until', '<', now)]))
-      .executeTakeFirst();
-    const won = Number(result.numUpdatedRows) > 0;
+    const won = await claimJobLease(this.#o.db, jobId, { owner: me, now, leaseUntil: now + this.#o.leaseMs, tempDir: join(this.#o.tempRoot, jobId) });
     this.#offered.delete(jobId);
     if (won) this.#held.add(jobId);
     else this.#held.delete(jobId);
@@ -122,28 +117,17 @@ export class JobLeases implements JobOwnership {
 
   async release(jobId: string): Promise<void> {
     this.#held.delete(jobId);
-    await this.#o.db
-      .updateTable('offline_jobs')
-      .set({ owner: null, lease_until: 0, live: '' })
-      .where('id', '=', jobId)
-      .where('owner', '=', this.workerId)
-      .execute();
+    await releaseJobLeases(this.#o.db, this.workerId, jobId);
   }
 
   async releaseAll(): Promise<void> {
     this.#held.clear();
     this.#offered.clear();
-    await this.#o.db.updateTable('offline_jobs').set({ owner: null, lease_until: 0, live: '' }).where('owner', '=', this.workerId).execute();
+    await releaseJobLeases(this.#o.db, this.workerId, null);
   }
 
   async fence(q: Db, jobId: string): Promise<void> {
-    const result = await q
-      .updateTable('offline_jobs')
-      .set({ lease_until: this.#now() + this.#o.leaseMs })
-      .where('id', '=', jobId)
-      .where('owner', '=', this.workerId)
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) {
+    if (!(await renewJobLeases(q, this.workerId, this.#now() + this.#o.leaseMs, jobId))) {
       this.#held.delete(jobId);
       throw new LeaseLost(jobId);
     }
@@ -176,11 +160,7 @@ export class JobLeases implements JobOwnership {
   async renew(): Promise<{ lost: string[]; changed: string[] }> {
     if (this.#held.size === 0) return { lost: [], changed: [] };
     const me = this.workerId;
-    await this.#o.db
-      .updateTable('offline_jobs')
-      .set({ lease_until: this.#now() + this.#o.leaseMs })
-      .where('owner', '=', me)
-      .execute();
+    await renewJobLeases(this.#o.db, me, this.#now() + this.#o.leaseMs, null);
     const rows = await this.#o.db.selectFrom('offline_jobs').select(['id', 'changes']).where('owner', '=', me).execute();
     const mine = new Set(rows.map((r) => r.id));
     const lost = [...this.#held].filter((id) => !mine.has(id));

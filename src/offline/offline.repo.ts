@@ -245,12 +245,7 @@ export class OfflineRepo {
 
   /** Stored bytes no file references (a `.torrent` a client uploaded to start a task): the collector frees them after its grace period. */
   async recordUnreferencedBlob(etag: string, size: number): Promise<void> {
-    const now = Date.now();
-    await this.db
-      .insertInto('blobs')
-      .values({ id: etag, size, refs: 0, created_at: now, unreferenced_at: now })
-      .onConflict((oc) => oc.column('id').doNothing())
-      .execute();
+    await recordUnreferencedBlobs(this.db, [{ etag, size }], Date.now());
   }
 
   // ---- content downloaded before ----
@@ -284,4 +279,32 @@ export class OfflineRepo {
       await recordUnreferencedBlobs(trx, files, now);
     });
   }
+}
+
+// ---- job leases (offline/job-leases.ts): who drives a job, until when ----
+
+/** Makes `owner` the job's driver until `leaseUntil` when nobody holds it, it holds it already, or the lease ran out at `now`. */
+export async function claimJobLease(q: Db, jobId: string, lease: { owner: string; now: number; leaseUntil: number; tempDir: string }): Promise<boolean> {
+  const result = await q
+    .updateTable('offline_jobs')
+    .set({ owner: lease.owner, lease_until: lease.leaseUntil, temp_dir: lease.tempDir, changes: 0 })
+    .where('id', '=', jobId)
+    .where((eb) => eb.or([eb('owner', 'is', null), eb('owner', '=', lease.owner), eb('lease_until', '<', lease.now)]))
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Gives up the job's lease (when `owner` still holds it), or every lease of `owner` when `jobId` is null. */
+export async function releaseJobLeases(q: Db, owner: string, jobId: string | null): Promise<void> {
+  let update = q.updateTable('offline_jobs').set({ owner: null, lease_until: 0, live: '' }).where('owner', '=', owner);
+  if (jobId !== null) update = update.where('id', '=', jobId);
+  await update.execute();
+}
+
+/** Extends the leases `owner` holds (only the job's, when `jobId` is given); false when it holds none of them any more. */
+export async function renewJobLeases(q: Db, owner: string, leaseUntil: number, jobId: string | null): Promise<boolean> {
+  let update = q.updateTable('offline_jobs').set({ lease_until: leaseUntil }).where('owner', '=', owner);
+  if (jobId !== null) update = update.where('id', '=', jobId);
+  const result = await update.executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }
