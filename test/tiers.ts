@@ -23,6 +23,7 @@ export type Need =
   | 'slow'; // in-process only, but long (10 s or so on its own): left out to keep UNIT in budget
 
 export const UNIT: readonly string[] = [
+  'test/bench/chart.test.ts',
   'test/cli/args.test.ts',
   'test/cli/format.test.ts',
   'test/cli/upload-state.test.ts',
