@@ -7,6 +7,7 @@
 import autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
 import { median, recordFigure } from './figures.js';
+import { cpuSeconds } from './qbittorrent.js';
 import { post, startBareRoute, startServerProcess, table } from './lib.js';
 
 const CONNECTIONS = 64;
@@ -15,6 +16,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 
 interface Load {
   rps: number;
+  /** The server process's CPU time over the load, per request: far less sensitive to the machine's load than req/s. */
+  cpuMsPerRequest: number;
   p50: number;
   p99: number;
   non2xx: number;
@@ -38,7 +41,8 @@ try {
   const bare = await startBareRoute('/v1/store/token', sample);
 
   let n = 0;
-  const load = async (url: string, seconds = SECONDS): Promise<Load> => {
+  const load = async (url: string, pid: number, seconds = SECONDS): Promise<Load> => {
+    const cpuBefore = cpuSeconds(pid);
     const r = await autocannon({
       url,
       method: 'POST',
@@ -47,21 +51,23 @@ try {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
       requests: [{ setupRequest: (req: any) => ({ ...req, body: JSON.stringify({ name: `copy-${n++}.bin`, hash, path: '/instant' }) }) }],
     });
-    return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+    const cpuMsPerRequest = ((cpuSeconds(pid) - cpuBefore) * 1000) / Math.max(1, r.requests.total);
+    return { rps: r.requests.average, cpuMsPerRequest, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
   };
   try {
-    await load(`${server.url}/v1/store/token`, 2); // warm-up
-    await load(bare.url, 2);
+    await load(`${server.url}/v1/store/token`, server.proc.pid!, 2); // warm-up
+    await load(bare.url, bare.pid, 2);
     const openpan: Load[] = [];
     const plain: Load[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      openpan.push(await load(`${server.url}/v1/store/token`));
-      plain.push(await load(bare.url));
+      openpan.push(await load(`${server.url}/v1/store/token`, server.proc.pid!));
+      plain.push(await load(bare.url, bare.pid));
     }
     const page = (await post(server.url, '/v1/files/page', { path: '/instant', pageSize: 1 }, server.token)).result;
     const summary = (runs: Load[]) => ({
       'req/s': Math.round(median(runs.map((r) => r.rps))),
       runs: runs.map((r) => Math.round(r.rps)).join(' '),
+      'CPU ms/req': median(runs.map((r) => r.cpuMsPerRequest)),
       'p50 ms': median(runs.map((r) => r.p50)),
       'p99 ms': median(runs.map((r) => r.p99)),
       'p99 runs': runs.map((r) => r.p99).join(' '),
@@ -77,6 +83,16 @@ try {
     const ratios = openpan.map((r, i) => r.rps / plain[i].rps);
     console.log(`ratio openpan / bare Fastify: median ${median(ratios).toFixed(2)}, runs ${ratios.map((r) => r.toFixed(2)).join(' ')}`);
     console.log(`files created: ${page.totalCount}`);
+    recordFigure({
+      bench: 'instant-upload',
+      id: 'cpu',
+      label: 'instant upload, server CPU per request',
+      value: median(openpan.map((r) => r.cpuMsPerRequest)),
+      unit: 'CPU ms',
+      better: 'lower',
+      runs: openpan.map((r) => r.cpuMsPerRequest),
+      reference: { label: 'bare Fastify route', value: median(plain.map((r) => r.cpuMsPerRequest)), runs: plain.map((r) => r.cpuMsPerRequest) },
+    });
     recordFigure({
       bench: 'instant-upload',
       id: 'rps',

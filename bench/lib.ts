@@ -122,7 +122,7 @@ export function table(rows: Array<Record<string, string | number>>): string {
  * The reference of the HTTP figures: a bare Fastify route at `path` answering `answer` (the same
  * JSON the openpan route answers), in a process of its own so that both get the same CPU share.
  */
-export async function startBareRoute(path: string, answer: unknown): Promise<{ url: string; stop(): void }> {
+export async function startBareRoute(path: string, answer: unknown): Promise<{ url: string; pid: number; stop(): void }> {
   const proc = spawn(
     process.execPath,
     [
@@ -146,5 +146,5 @@ export async function startBareRoute(path: string, answer: unknown): Promise<{ u
       if (m) resolve(Number(m[1]));
     });
   });
-  return { url: `http://127.0.0.1:${port}${path}`, stop: () => proc.kill() };
+  return { url: `http://127.0.0.1:${port}${path}`, pid: proc.pid!, stop: () => proc.kill() };
 }

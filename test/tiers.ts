@@ -31,6 +31,7 @@ export const UNIT: readonly string[] = [
   'test/config/docs.test.ts',
   'test/data-dir/layout.test.ts',
   'test/dav/parts.test.ts',
+  'test/db/group-commit.test.ts',
   'test/db/name-keys-migration.test.ts',
   'test/engines/fake-conformance.test.ts',
   'test/engines/file-statuses.test.ts',

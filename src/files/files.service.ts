@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import mime from 'mime-types';
 import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/database.js';
+import { GroupCommit } from '../db/group-commit.js';
 import { AppError, isAppError } from '../errors.js';
 import { DIRECTORY, FILE, ROOT_DIR, fileObject, rootObject, type DirRef, type FileObject, type FileRowWithParent } from './file-object.js';
 import type { FilesRepo, SortField } from './files.repo.js';
@@ -195,12 +196,15 @@ export class FilesService {
   /** Days an entry stays in the recycle bin; 0: removed entries skip the bin. */
   readonly recycleDays: number;
 
+  private readonly writes: GroupCommit;
+
   constructor(
     private readonly db: Db,
     private readonly repo: FilesRepo,
     private readonly options: FilesServiceOptions = {},
   ) {
     this.recycleDays = options.recycleDays ?? DEFAULT_RECYCLE_DAYS;
+    this.writes = new GroupCommit(db);
   }
 
   /**
@@ -805,7 +809,8 @@ export class FilesService {
   async createFile(userId: number, input: CreateFileInput): Promise<{ file: FileObject; created: boolean }> {
     const baseName = assertName(input.name);
     try {
-      return await this.db.transaction().execute((trx) => this.#createIn(trx, userId, input, baseName, Date.now(), new Set()));
+      // Concurrent creations (instant uploads) share a commit: see db/group-commit.ts.
+      return await this.writes.run((trx) => this.#createIn(trx, userId, input, baseName, Date.now(), new Set()));
     } catch (err) {
       // Two creations of one name racing (another process): the unique index decides.
       if (isUniqueViolation(err)) throw new AppError('FILE_ALREADY_EXISTS', `"${baseName}" already exists.`, { cause: err });
@@ -939,9 +944,24 @@ export class FilesService {
     const mime = input.mime ?? mimeOf(name);
     // An overwritten file keeps its uuid, so a client holding it finds the new content; its version counts the changes.
     const uuid = replaced?.uuid ?? newUuid();
-    if (replaced) await this.repo.replaceContent(trx, replaced.id, { storeId: input.etag, size: input.size, mime, now });
-    else await this.repo.insert(trx, { uuid, userId, parent: input.dir, name, ext: extOf(name), type: FILE, size: input.size, storeId: input.etag, mime, now });
-    const file = fileObject((await this.repo.byUuid(trx, userId, uuid))!);
+    let file: FileObject;
+    if (replaced) {
+      await this.repo.replaceContent(trx, replaced.id, { storeId: input.etag, size: input.size, mime, now });
+      file = fileObject((await this.repo.byUuid(trx, userId, uuid))!);
+    } else {
+      file = await this.repo.insert(trx, {
+        uuid,
+        userId,
+        parent: input.dir,
+        name,
+        ext: extOf(name),
+        type: FILE,
+        size: input.size,
+        storeId: input.etag,
+        mime,
+        now,
+      });
+    }
     await input.onCreated?.(trx, file);
     return { file, created: true };
   }
