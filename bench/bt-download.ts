@@ -31,6 +31,7 @@ import { encodeBencode, RawBencode } from '../src/torrent/index.js';
 import { freePort, startAria2Seeder, startTracker } from '../test/support/swarm.js';
 import { post, startServerProcess, table } from './lib.js';
 import { cpuSeconds, exited, qbittorrentProblem, runQbittorrent } from './qbittorrent.js';
+import { recordFigure } from './figures.js';
 
 const MiB = 1024 * 1024;
 const SIZE = Number(process.env.BENCH_SIZE_MIB ?? 1024) * MiB;
@@ -111,6 +112,20 @@ try {
   }
   console.log(`\n${SIZE / MiB} MiB single-file torrent from one local aria2c seeder (loopback), ${RUNS} run(s) each, median:\n`);
   console.log(table(rows));
+  const secondsOf = (prefix: string) => rows.find((r) => String(r.client).startsWith(prefix))?.seconds as number | undefined;
+  const [serverSeconds, qbtSeconds] = [secondsOf('openpan server'), secondsOf('qBittorrent')];
+  if (serverSeconds !== undefined && qbtSeconds !== undefined) {
+    recordFigure({
+      bench: 'bt-download',
+      id: 'server-vs-qbittorrent',
+      label: `${SIZE / MiB} MiB torrent, start → in drive`,
+      value: serverSeconds,
+      unit: 's',
+      better: 'lower',
+      reference: { label: 'qBittorrent', value: qbtSeconds },
+      goal: { relative: 2 },
+    });
+  }
 } finally {
   for (const fn of cleanups.reverse()) await fn().catch(() => {});
   await rm(root, { recursive: true, force: true });

@@ -28,6 +28,7 @@ import { AddressPolicy, parseCidrList } from '../src/net/index.js';
 import { LocalDiskBlobStore } from '../src/store/local-disk.js';
 import { TEST_CA_PATH, TRUSTED_TLS } from '../test/support/http-fixture.js';
 import { post, startServerProcess, table, type BenchServer } from './lib.js';
+import { recordFigure } from './figures.js';
 
 const MiB = 1024 * 1024;
 const SEGMENTS = Number(process.env.BENCH_SEGMENTS ?? 8);
@@ -145,6 +146,32 @@ async function main(): Promise<void> {
       `\n${SIZE / MiB} MiB over ${TLS ? 'HTTPS (TLS 1.3)' : 'HTTP'} from a local node:${TLS ? 'https' : 'http'} server with ranges (loopback), ${RUNS} interleaved run(s) each, medians:\n`,
     );
     console.log(table(rows));
+    const curl = contenders.findIndex((c) => c.name.startsWith('curl'));
+    const secondsRuns = (ci: number) => results[ci].map((r) => r.seconds);
+    const over = TLS ? 'HTTPS' : 'HTTP';
+    recordFigure({
+      bench: 'http-download',
+      id: `engine-${over}`,
+      label: `${SIZE / MiB} MiB over ${over}, engine alone`,
+      value: medians[0].seconds,
+      unit: 's',
+      better: 'lower',
+      runs: secondsRuns(0),
+      reference: { label: 'curl -o', value: medians[curl].seconds, runs: secondsRuns(curl) },
+      goal: TLS ? undefined : { relative: 1 },
+    });
+    const end = contenders.findIndex((c) => c.name.startsWith('openpan server'));
+    recordFigure({
+      bench: 'http-download',
+      id: `server-${over}`,
+      label: `${SIZE / MiB} MiB over ${over}, start → hashed in drive`,
+      value: medians[end].seconds,
+      unit: 's',
+      better: 'lower',
+      runs: secondsRuns(end),
+      reference: { label: 'curl -o', value: medians[curl].seconds, runs: secondsRuns(curl) },
+      goal: TLS ? undefined : { relative: 1 / 0.9 },
+    });
   } finally {
     for (const s of servers) await s.stop();
     server.closeAllConnections();

@@ -117,3 +117,34 @@ export function table(rows: Array<Record<string, string | number>>): string {
   for (const r of rows) lines.push(`| ${cols.map((c) => cell(r[c])).join(' | ')} |`);
   return lines.join('\n');
 }
+
+/**
+ * The reference of the HTTP figures: a bare Fastify route at `path` answering `answer` (the same
+ * JSON the openpan route answers), in a process of its own so that both get the same CPU share.
+ */
+export async function startBareRoute(path: string, answer: unknown): Promise<{ url: string; pid: number; stop(): void }> {
+  const proc = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `
+  import Fastify from 'fastify';
+  const app = Fastify();
+  const body = ${JSON.stringify(JSON.stringify(answer))};
+  app.post(${JSON.stringify(path)}, async (req, reply) => reply.type('application/json').send(body));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  console.log('listening ' + app.server.address().port);
+`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.once('exit', (code) => reject(new Error(`bare route exited with ${code}`)));
+    proc.stdout!.on('data', (d: Buffer) => {
+      const m = /listening (\d+)/.exec(d.toString());
+      if (m) resolve(Number(m[1]));
+    });
+  });
+  return { url: `http://127.0.0.1:${port}${path}`, pid: proc.pid!, stop: () => proc.kill() };
+}

@@ -2,6 +2,7 @@
 // on one local swarm while 1,000 small form uploads are in flight at once; reports the p99 of
 // /v1/files/page sampled throughout, the server's peak RSS, and the time until every task is
 // done. The short version runs in CI as test/reliability/load.test.ts.
+import { recordFigure } from './figures.js';
 import { formatLoad, runLoad, type LoadOptions } from '../test/support/load-scenario.js';
 
 const opts: LoadOptions = {
@@ -15,6 +16,15 @@ const opts: LoadOptions = {
 };
 const r = await runLoad(opts);
 console.log(formatLoad(opts, r));
+recordFigure({
+  bench: 'load',
+  id: 'files-page-p99',
+  label: '/v1/files/page p99 during the load scenario',
+  value: r.pageMs.p99,
+  unit: 'ms',
+  better: 'lower',
+  goal: { value: 50 },
+});
 const problems = [...r.serverErrors, ...r.uploadsFailed, ...r.tasksNotDone, ...r.wrongFiles];
 if (problems.length > 0) {
   console.log(`problems (${problems.length}):\n  ${problems.slice(0, 20).join('\n  ')}`);

@@ -7,6 +7,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServerProcess, table, BENCH_ADMIN_PASSWORD } from './lib.js';
+import { recordFigure } from './figures.js';
 
 const MiB = 1024 * 1024;
 const SIZE = Number(process.env.BENCH_INGEST_MIB || 1024) * MiB;
@@ -55,6 +56,16 @@ try {
     ]),
   );
   console.log(`ratio openpan / floor: ${(openpan / floor).toFixed(2)} (1.00 would equal the floor)`);
+  recordFigure({
+    bench: 'upload-ingest',
+    id: 'cli-upload',
+    label: `${mib} MiB ingest through the CLI`,
+    value: openpan,
+    unit: 's',
+    better: 'lower',
+    reference: { label: 'sha1sum + cp + sync', value: floor },
+    goal: { relative: 1 / 1.15 },
+  });
 } finally {
   await server.stop();
   rmSync(work, { recursive: true, force: true });

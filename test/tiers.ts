@@ -25,6 +25,7 @@ export type Need =
 export const UNIT: readonly string[] = [
   'test/architecture/file-size.test.ts',
   'test/architecture/table-writers.test.ts',
+  'test/bench/chart.test.ts',
   'test/cli/args.test.ts',
   'test/cli/format.test.ts',
   'test/cli/upload-state.test.ts',
@@ -34,6 +35,7 @@ export const UNIT: readonly string[] = [
   'test/data-dir/layout.test.ts',
   'test/dav/parts.test.ts',
   'test/db/fifo-dialect.test.ts',
+  'test/db/group-commit.test.ts',
   'test/db/name-keys-migration.test.ts',
   'test/engines/fake-conformance.test.ts',
   'test/engines/file-statuses.test.ts',

@@ -3,6 +3,7 @@
 // in the transaction that makes the entry.
 import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/database.js';
+import { GroupCommit } from '../db/group-commit.js';
 import { AppError, isAppError } from '../errors.js';
 import { FILE, ROOT_DIR, fileObject, type DirRef, type FileObject, type FileRowWithParent } from './file-object.js';
 import type { FilesRepo } from './files.repo.js';
@@ -48,10 +49,13 @@ export interface CreatedFile {
 export class FileCreation {
   private readonly db: Db;
   private readonly repo: FilesRepo;
+  /** Concurrent single creations (instant uploads) share a commit: see db/group-commit.ts. */
+  private readonly writes: GroupCommit;
 
   constructor(private readonly tree: FileTree) {
     this.db = tree.db;
     this.repo = tree.repo;
+    this.writes = new GroupCommit(tree.db);
   }
 
   /**
@@ -61,7 +65,7 @@ export class FileCreation {
   async createFile(userId: number, input: CreateFileInput): Promise<{ file: FileObject; created: boolean }> {
     const baseName = assertName(input.name);
     try {
-      return await this.db.transaction().execute((trx) => this.#createIn(trx, userId, input, baseName, Date.now(), new Set()));
+      return await this.writes.run((trx) => this.#createIn(trx, userId, input, baseName, Date.now(), new Set()));
     } catch (err) {
       // Two creations of one name racing (another process): the unique index decides.
       if (isUniqueViolation(err)) throw new AppError('FILE_ALREADY_EXISTS', `"${baseName}" already exists.`, { cause: err });
@@ -195,9 +199,25 @@ export class FileCreation {
     const mime = input.mime ?? mimeOf(name);
     // An overwritten file keeps its uuid, so a client holding it finds the new content; its version counts the changes.
     const uuid = replaced?.uuid ?? newUuid();
-    if (replaced) await this.repo.replaceContent(trx, replaced.id, { storeId: input.etag, size: input.size, mime, now });
-    else await this.repo.insert(trx, { uuid, userId, parent: input.dir, name, ext: extOf(name), type: FILE, size: input.size, storeId: input.etag, mime, now });
-    const file = fileObject((await this.repo.byUuid(trx, userId, uuid))!);
+    let file: FileObject;
+    if (replaced) {
+      await this.repo.replaceContent(trx, replaced.id, { storeId: input.etag, size: input.size, mime, now });
+      file = fileObject((await this.repo.byUuid(trx, userId, uuid))!);
+    } else {
+      // The entry as written: no second query to read it back.
+      file = await this.repo.insert(trx, {
+        uuid,
+        userId,
+        parent: input.dir,
+        name,
+        ext: extOf(name),
+        type: FILE,
+        size: input.size,
+        storeId: input.etag,
+        mime,
+        now,
+      });
+    }
     await input.onCreated?.(trx, file);
     return { file, created: true };
   }
