@@ -104,16 +104,24 @@ describe('copies and removals of large directories, in slices', () => {
     await user.call('/v1/files/createDirectory', { path: '/copies' });
   });
 
-  test('a large copy whose space is taken while it runs fails and leaves no part of itself', async () => {
+  test('a large copy that runs out of space partway fails and leaves no part of itself', async () => {
     const info = await user.call('/v1/user/info');
     const treeBytes = (await treeOf(s, userId, '/big')).reduce((sum, line) => sum + Number(line.split(' ')[2]), 0);
-    // Room for the copy when it starts; an upload right after it starts takes most of it.
+    // Room for the copy and 10 bytes more when it starts. An upload of 50 bytes that lands once the
+    // copy has begun fits whichever slices came before it (each slice holds far more than 50
+    // bytes), and leaves the copy 40 bytes short by its last slice at the latest.
     await sql`UPDATE users SET space_capacity = ${info.spaceUsed + treeBytes + 10} WHERE id = ${userId}`.execute(s.openpan.db);
     await user.call('/v1/files/createDirectory', { path: '/doomed' });
     const copying = user.raw('/v1/files/copy', { path: ['/big'], destPath: '/doomed' });
+    for (;;) {
+      const started = await s.openpan.db.selectFrom('files').select('id').where('user_id', '=', userId).where('path', '=', '/doomed/big').executeTakeFirst();
+      if (started) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     const dir = await s.openpan.files.ensureDir(userId, { path: '/' });
-    const taken = s.openpan.files.createFile(userId, { dir, name: 'large.bin', etag: etagOf(Buffer.from('x')), size: treeBytes - 100, onConflict: 'error' });
-    const [answer] = await Promise.all([copying, taken]);
+    const taken = await s.openpan.files.createFile(userId, { dir, name: 'large.bin', etag: etagOf(Buffer.from('x')), size: 50, onConflict: 'error' });
+    assert.equal(taken.created, true, 'the upload fits while the copy runs');
+    const answer = await copying;
     assert.equal(answer.json.code, 'SPACE_EXCEEDED');
     assert.deepEqual(await treeOf(s, userId, '/doomed/big'), []);
     assert.equal((await user.raw('/v1/files/get', { path: '/doomed/big' })).json.code, 'FILE_NOT_FOUND');
