@@ -24,7 +24,7 @@ import { DAV_PREFIX, addDavMethods, davRoutes, registerDavRootOptions } from './
 import { registerPreviewRoutes } from './http/preview.routes.js';
 import { BlobCollector } from './store/collector.js';
 import { ContentLock } from './store/content-lock.js';
-import { LocalDiskBlobStore } from './store/local-disk.js';
+import { openBlobStore, subprocessInput } from './store/open-store.js';
 import { StoreTokenService } from './upload/store-token.js';
 import { registerStoreTokenRoutes } from './http/store-token.routes.js';
 import { UploadRepo } from './upload/upload.repo.js';
@@ -95,7 +95,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   });
   const appPasswords = new AppPasswords(new AppPasswordsRepo(db), users);
   const files = new FilesService(db, new FilesRepo(), { maxEntries: config.maxEntries, recycleDays: config.recycleDays });
-  const store = new LocalDiskBlobStore(layout.blobs);
+  const store = await openBlobStore(config.store, layout);
   const contentLock = new ContentLock();
   const uploadUrl = () => `${config.publicUrl}/upload`;
   const uploads = new UploadService(
@@ -163,7 +163,8 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   const media = new MediaService({
     files,
     links,
-    contentPath: (etag) => store.contentPath(etag),
+    contentInput: (etag) => subprocessInput(store, etag),
+    store,
     secret: config.secret,
     ttlMs: config.downloadUrlTtlMs,
     publicUrl: () => config.publicUrl,
@@ -293,6 +294,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
       await collector.stop();
       await uploads.close();
       await offline.close();
+      store.close?.();
       await db.destroy();
     },
   };
