@@ -218,7 +218,12 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   });
   registerDavRootOptions(http, dav);
   // Signed addresses authorise themselves: outside the /v1 plugin and its token check.
-  registerDownloadRoutes(http, { secret: config.secret, store, fileHolds: (userId, uuid, etag) => files.fileHolds(userId, uuid, etag) });
+  registerDownloadRoutes(http, {
+    secret: config.secret,
+    store,
+    presign: config.store.kind === 's3' && config.store.presign,
+    fileHolds: (userId, uuid, etag) => files.fileHolds(userId, uuid, etag),
+  });
   registerZipDownloadRoutes(http, { files, store, links: zipLinks, shareScope: (shareId) => shares.scope(shareId) });
   registerMediaStreamRoutes(http, media);
   // The browser UI at `/`, with index.html for its own routes (never for /v1, /upload, /dl).

@@ -149,6 +149,7 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/startup-log.test.ts': 'server process',
   'test/store/collector.test.ts': 'slow',
   'test/store/s3.test.ts': 'slow',
+  'test/store/s3-server.test.ts': 'slow',
   'test/upload/assembly.test.ts': 'slow',
   'test/upload/block-space.test.ts': 'slow',
   'test/upload/blocks.test.ts': 'slow',

@@ -62,7 +62,7 @@ export interface BlobStore {
    * An address that GETs the content (ranges too) without the server, valid for ttlSeconds:
    * drivers in front of an HTTP object store only. `response` sets the answer's headers.
    */
-  presignedGet?(etag: string, ttlSeconds: number, response?: { fileName?: string; contentType?: string }): Promise<string>;
+  presignedGet?(etag: string, ttlSeconds: number, response?: { contentDisposition?: string; contentType?: string }): Promise<string>;
   /** Lets go of what the driver holds open (an S3 client's connections); nothing is used after it. */
   close?(): void;
 }

@@ -36,8 +36,8 @@ const ADOPT_PARALLEL = 2;
 /** Objects of the store live under `<prefix>blobs/`, so the bucket (or prefix) can hold other things too. */
 const BLOBS_DIR = 'blobs/';
 const READ_CHUNK = MiB;
-/** Below the scratch directory: one record per multipart upload in flight, so a crash's can be aborted. */
-const MULTIPART_RECORDS = 'multipart';
+/** In the scratch directory: one record per multipart upload in flight, so a crash's can be aborted. */
+const MULTIPART_RECORD = '.multipart';
 
 function parseMultipartRecord(text: string): { key: string; uploadId: string } | null {
   try {
@@ -253,14 +253,15 @@ export class S3BlobStore implements BlobStore {
 
   /**
    * Scratch files of writers idle for maxAgeMs, and multipart uploads left open that long (by a
-   * crash: each one in flight has a record in the scratch directory, touched as its parts go up).
+   * crash: each one in flight has a record in the scratch directory, touched as its parts go up;
+   * the records go first, so that the scratch sweep after them does not drop one unaborted).
    */
   async sweepTemp(maxAgeMs: number): Promise<number> {
     let removed = 0;
     const cutoff = Date.now() - maxAgeMs;
-    const recordDir = join(this.scratchDir, MULTIPART_RECORDS);
-    for (const name of await namesInDir(recordDir)) {
-      const path = join(recordDir, name);
+    for (const name of await namesInDir(this.scratchDir)) {
+      if (!name.endsWith(MULTIPART_RECORD)) continue;
+      const path = join(this.scratchDir, name);
       const modified = await mtimeOrNull(path);
       if (modified === null || modified >= cutoff) continue;
       const record = parseMultipartRecord(await readFile(path, 'utf8').catch(() => ''));
@@ -281,11 +282,11 @@ export class S3BlobStore implements BlobStore {
    * A GET of the content signed for `ttlSeconds`: whoever holds it reads the bytes from the
    * bucket directly (downloads that bypass the server, ffmpeg's input).
    */
-  async presignedGet(etag: string, ttlSeconds: number, response: { fileName?: string; contentType?: string } = {}): Promise<string> {
+  async presignedGet(etag: string, ttlSeconds: number, response: { contentDisposition?: string; contentType?: string } = {}): Promise<string> {
     const command = new GetObjectCommand({
       Bucket: this.bucket,
       Key: this.keyOf(etag),
-      ResponseContentDisposition: response.fileName === undefined ? undefined : contentDisposition(response.fileName),
+      ResponseContentDisposition: response.contentDisposition,
       ResponseContentType: response.contentType,
     });
     return getSignedUrl(this.client, command, { expiresIn: ttlSeconds });
@@ -338,8 +339,8 @@ export class S3BlobStore implements BlobStore {
       }
       const { UploadId } = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key, ContentType: 'application/octet-stream' }));
       if (UploadId === undefined) throw new AppError('INTERNAL_ERROR', 'The object store started no multipart upload.');
-      const record = join(this.scratchDir, MULTIPART_RECORDS, `${randomBytes(16).toString('hex')}.json`);
-      await mkdir(join(this.scratchDir, MULTIPART_RECORDS), { recursive: true });
+      const record = join(this.scratchDir, `${randomBytes(16).toString('hex')}${MULTIPART_RECORD}`);
+      await mkdir(this.scratchDir, { recursive: true });
       await writeFile(record, JSON.stringify({ key: Key, uploadId: UploadId }));
       try {
         const numbers = Array.from({ length: Math.ceil(info.size / partSize) }, (_, i) => i + 1);
@@ -397,12 +398,6 @@ async function* firstBytes(body: Readable, count: number): AsyncGenerator<Buffer
   } finally {
     body.destroy();
   }
-}
-
-/** `attachment` with the name in both forms: plain ASCII for old clients, RFC 5987 for the rest. */
-function contentDisposition(fileName: string): string {
-  const ascii = fileName.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName)}`;
 }
 
 /** Spools into a scratch file, hashing each chunk on the way; commit sends the file up under its etag. */

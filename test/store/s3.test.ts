@@ -30,7 +30,7 @@ async function tempStore(options: { partSize?: number } = {}) {
     client,
     prefix,
     scratchDir,
-    tempFiles: async () => (await readdir(scratchDir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isFile()).map((e) => e.name),
+    tempFiles: async () => readdir(scratchDir).catch(() => []),
     cleanup: async () => {
       for await (const etag of store.list()) await store.delete(etag);
       client.destroy();
@@ -100,26 +100,26 @@ test('sweepTemp aborts a multipart upload a crash left open, once its record is 
   try {
     const key = `${prefix}blobs/${referenceEtag(Buffer.from('interrupted'))}`;
     const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key: key }));
-    await mkdir(join(scratchDir, 'multipart'), { recursive: true });
-    await writeFile(join(scratchDir, 'multipart', 'crashed.json'), JSON.stringify({ key, uploadId: UploadId }));
+    await mkdir(scratchDir, { recursive: true });
+    await writeFile(join(scratchDir, 'crashed.multipart'), JSON.stringify({ key, uploadId: UploadId }));
     assert.equal(await store.sweepTemp(60 * 60 * 1000), 0);
     const past = new Date(Date.now() - 2 * 60 * 60 * 1000);
-    await utimes(join(scratchDir, 'multipart', 'crashed.json'), past, past);
+    await utimes(join(scratchDir, 'crashed.multipart'), past, past);
     assert.equal(await store.sweepTemp(60 * 60 * 1000), 1);
-    assert.deepEqual(await readdir(join(scratchDir, 'multipart')), []);
+    assert.deepEqual(await readdir(scratchDir), []);
   } finally {
     await cleanup();
   }
 });
 
-test('a presigned GET returns the bytes, ranged too, signed for the time asked, with the file name', async () => {
+test('a presigned GET returns the bytes, ranged too, signed for the time asked, with the headers asked', async () => {
   const { store, cleanup } = await tempStore();
   try {
     const writer = await store.createWriter();
     const data = randomBytes(10_000);
     await writer.write(data);
     const { etag } = await writer.commit();
-    const url = await store.presignedGet(etag, 60, { fileName: 'report ü.bin' });
+    const url = await store.presignedGet(etag, 60, { contentDisposition: 'attachment; filename="report.bin"' });
     const res = await fetch(url, { headers: { range: 'bytes=100-199' } });
     assert.equal(res.status, 206);
     assert.deepEqual(Buffer.from(await res.arrayBuffer()), data.subarray(100, 200));
@@ -127,7 +127,7 @@ test('a presigned GET returns the bytes, ranged too, signed for the time asked, 
     const signed = new URL(url).searchParams;
     assert.match(signed.get('X-Amz-Signature') ?? '', /^[0-9a-f]{64}$/);
     assert.equal(signed.get('X-Amz-Expires'), '60');
-    assert.match(signed.get('response-content-disposition') ?? '', /^attachment; filename="report _.bin"; filename\*=UTF-8''report%20%C3%BC\.bin$/);
+    assert.equal(signed.get('response-content-disposition'), 'attachment; filename="report.bin"');
   } finally {
     await cleanup();
   }
