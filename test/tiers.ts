@@ -119,6 +119,7 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/engines/webtorrent-swarm.test.ts': 'aria2c',
   'test/files.test.ts': 'slow',
   'test/media/media.test.ts': 'ffmpeg',
+  'test/media/media-s3.test.ts': 'ffmpeg',
   'test/files/recycle-bin.test.ts': 'slow',
   'test/files/search.test.ts': 'slow',
   'test/fuzz/api-bodies.test.ts': 'slow',
