@@ -12,7 +12,7 @@ import { runFsck } from '../../src/fsck/fsck.js';
 import { startTestServer, type TestServer as HttpFixture } from '../support/http-fixture.js';
 import { assertFile, waitDone } from '../support/offline-e2e.js';
 import { startS3, testS3Client, type TestS3 } from '../support/s3-server.js';
-import { startServer, type Client, type TestServer } from '../support/server.js';
+import { ADMIN_PASSWORD, startServer, type Client, type TestServer } from '../support/server.js';
 import { blockFiles, blockUpload, etagOf, fileOf, formUpload, MiB, storedBlobs, ticket } from '../support/upload.js';
 
 let s3: TestS3;
@@ -46,7 +46,7 @@ describe('a server on the S3 store', () => {
 
   before(async () => {
     web = await startTestServer('127.0.0.1');
-    server = await startServer(s3.env('drive'));
+    server = await startServer({ ...s3.env('drive'), OPENPAN_DAV_ACCOUNT_PASSWORD: '1' });
   });
   after(async () => {
     await server?.close();
@@ -99,6 +99,21 @@ describe('a server on the S3 store', () => {
     const outside = await fetch(url, { headers: { range: `bytes=${data.length}-` } });
     assert.equal(outside.status, 416);
     await outside.arrayBuffer();
+  });
+
+  test('WebDAV PUT stores into the bucket and GET reads ranges back; a zip of the folder carries the bytes', async () => {
+    const body = randomBytes(2 * MiB + 9);
+    const authorization = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`;
+    const put = await fetch(`${server.url}/dav/up/dav.bin`, { method: 'PUT', headers: { authorization }, body });
+    assert.equal(put.status, 201);
+    assert.equal(await objectSize(`drive/blobs/${etagOf(body)}`), body.length);
+    const get = await fetch(`${server.url}/dav/up/dav.bin`, { headers: { authorization, range: 'bytes=5-1048580' } });
+    assert.equal(get.status, 206);
+    assert.deepEqual(Buffer.from(await get.arrayBuffer()), body.subarray(5, 1048581));
+
+    const link = await server.admin.call('/v1/files/zip', { path: '/up' });
+    const zip = Buffer.from(await (await fetch(link.downloadAddress)).arrayBuffer());
+    for (const content of [body, small, data]) assert.ok(zip.includes(content), 'each file is stored in the zip as it is');
   });
 
   test('a URL offline task imports its file into the bucket', async () => {

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CreateMultipartUploadCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { EtagMismatch } from '../../src/store/blob-store.js';
+import { placeContent } from '../../src/store/place-content.js';
 import { S3BlobStore, s3ClientFor } from '../../src/store/s3.js';
 import { parseS3Url } from '../../src/store/store-config.js';
 import { blobStoreConformance, readAll, referenceEtag } from '../support/blob-store-conformance.js';
@@ -129,6 +130,25 @@ test('a presigned GET returns the bytes, ranged too, signed for the time asked, 
     assert.equal(signed.get('X-Amz-Expires'), '60');
     assert.equal(signed.get('response-content-disposition'), 'attachment; filename="report.bin"');
   } finally {
+    await cleanup();
+  }
+});
+
+test('placeContent gives a seed a copy read from the bucket; false for content not stored; an existing file is kept', async () => {
+  const { store, cleanup } = await tempStore();
+  const dir = await mkdtemp(join(tmpdir(), 'openpan-s3-seed-'));
+  try {
+    const data = randomBytes(3 * 1024 * 1024 + 1);
+    const { etag } = await store.importFile(await writeTo(join(dir, 'source'), data));
+    assert.equal(await placeContent(store, etag, join(dir, 'seed.bin')), true);
+    assert.deepEqual(await readFile(join(dir, 'seed.bin')), data);
+    assert.equal(await placeContent(store, referenceEtag(Buffer.from('absent')), join(dir, 'absent.bin')), false);
+    assert.deepEqual((await readdir(dir)).sort(), ['seed.bin']);
+    await writeFile(join(dir, 'kept.bin'), 'earlier run');
+    assert.equal(await placeContent(store, etag, join(dir, 'kept.bin')), true);
+    assert.equal(await readFile(join(dir, 'kept.bin'), 'utf8'), 'earlier run');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
     await cleanup();
   }
 });
