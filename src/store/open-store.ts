@@ -6,12 +6,24 @@ import type { StoreConfig } from './store-config.js';
 /**
  * The store the configuration names: the data directory's `blobs/` (the default), or an S3
  * bucket, whose writers spool to the data directory's store temp dir. The SDK is loaded only
- * for a bucket.
+ * for a bucket, which must be reachable: a wrong endpoint, bucket or key stops the start.
  */
 export async function openBlobStore(config: StoreConfig, layout: DataDirLayout): Promise<BlobStore> {
   if (config.kind === 'local') return new LocalDiskBlobStore(layout.blobs);
   const { S3BlobStore, s3ClientFor } = await import('./s3.js');
-  return new S3BlobStore({ client: s3ClientFor(config.location), bucket: config.location.bucket, prefix: config.location.prefix, scratchDir: layout.blobTemp });
+  const store = new S3BlobStore({
+    client: s3ClientFor(config.location),
+    bucket: config.location.bucket,
+    prefix: config.location.prefix,
+    scratchDir: layout.blobTemp,
+  });
+  try {
+    await store.checkReachable();
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  return store;
 }
 
 /** Presigned addresses handed to ffmpeg outlive the longest transcode of one session. */

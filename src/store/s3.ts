@@ -8,6 +8,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -32,7 +33,7 @@ const MAX_PARTS = 10_000;
 /** Parts of one object in flight at once: memory per upload is this × the part size. */
 const DEFAULT_PART_PARALLEL = 4;
 /** Files of an adoptFiles batch uploading at once (each with its own parts in flight). */
-const ADOPT_PARALLEL = 2;
+const ADOPT_PARALLEL = 4;
 /** Objects of the store live under `<prefix>blobs/`, so the bucket (or prefix) can hold other things too. */
 const BLOBS_DIR = 'blobs/';
 const READ_CHUNK = MiB;
@@ -136,6 +137,18 @@ export class S3BlobStore implements BlobStore {
 
   close(): void {
     this.client.destroy();
+  }
+
+  /** Fails with a message an operator can act on when the bucket cannot be reached (checked at start). */
+  async checkReachable(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch (err) {
+      const why = httpStatusOf(err) === 404 ? 'it does not exist' : httpStatusOf(err) === 403 ? 'access is denied' : (err as Error).message || errorName(err);
+      throw new Error(`The S3 bucket ${this.bucket} (OPENPAN_STORE) cannot be used: ${why}. Check AWS_ENDPOINT_URL_S3, AWS_REGION and the credentials.`, {
+        cause: err,
+      });
+    }
   }
 
   /** The object key of `etag`. Throws HASH_INVALID for anything that is not an etag. */

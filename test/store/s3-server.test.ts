@@ -3,7 +3,8 @@
 // redirect to it with OPENPAN_S3_PRESIGN), a URL offline task imports into it, fsck checks it.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -166,6 +167,18 @@ describe('a server on the S3 store', () => {
       [],
     );
   });
+});
+
+test('a bucket that does not exist stops the start with a message naming it', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'openpan-s3-refused-'));
+  try {
+    await assert.rejects(
+      startServer({ ...s3.env(), OPENPAN_STORE: 's3://no-such-bucket' }, dataDir),
+      /The S3 bucket no-such-bucket \(OPENPAN_STORE\) cannot be used: it does not exist/,
+    );
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
 });
 
 describe('a server on the S3 store with OPENPAN_S3_PRESIGN=1', () => {
