@@ -12,7 +12,7 @@ out=bench/RESULTS.md
   echo "# Benchmark results"
   echo
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(node --version); run on $(date -u +%Y-%m-%d)."
-  for b in files-page search user-info instant-upload upload-ingest upload-rss parse-torrent offline-page bt-download many-files subtree-ops http-download webdav load zip; do
+  for b in files-page search user-info instant-upload upload-ingest upload-rss parse-torrent offline-page bt-download many-files subtree-ops http-download webdav load zip s3-store; do
     echo
     echo "## $b"
     echo
