@@ -24,7 +24,7 @@ import { DAV_PREFIX, addDavMethods, davRoutes, registerDavRootOptions } from './
 import { registerPreviewRoutes } from './http/preview.routes.js';
 import { BlobCollector } from './store/collector.js';
 import { ContentLock } from './store/content-lock.js';
-import { LocalDiskBlobStore } from './store/local-disk.js';
+import { openBlobStore, subprocessInput } from './store/open-store.js';
 import { StoreTokenService } from './upload/store-token.js';
 import { registerStoreTokenRoutes } from './http/store-token.routes.js';
 import { UploadRepo } from './upload/upload.repo.js';
@@ -101,7 +101,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   });
   const appPasswords = new AppPasswords(new AppPasswordsRepo(db), users);
   const files = new FilesService(db, new FilesRepo(), { maxEntries: config.maxEntries, recycleDays: config.recycleDays });
-  const store = new LocalDiskBlobStore(storage.blobs);
+  const store = await openBlobStore(config.store, storage);
   const contentLock = new ContentLock();
   const uploadUrl = () => `${config.publicUrl}/upload`;
   const uploads = new UploadService(
@@ -171,7 +171,8 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   const media = new MediaService({
     files,
     links,
-    contentPath: (etag) => store.contentPath(etag),
+    contentInput: (etag) => subprocessInput(store, etag),
+    store,
     secret: config.secret,
     ttlMs: config.downloadUrlTtlMs,
     publicUrl: () => config.publicUrl,
@@ -225,7 +226,12 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   });
   registerDavRootOptions(http, dav);
   // Signed addresses authorise themselves: outside the /v1 plugin and its token check.
-  registerDownloadRoutes(http, { secret: config.secret, store, fileHolds: (userId, uuid, etag) => files.fileHolds(userId, uuid, etag) });
+  registerDownloadRoutes(http, {
+    secret: config.secret,
+    store,
+    presign: config.store.kind === 's3' && config.store.presign,
+    fileHolds: (userId, uuid, etag) => files.fileHolds(userId, uuid, etag),
+  });
   registerZipDownloadRoutes(http, { files, store, links: zipLinks, shareScope: (shareId) => shares.scope(shareId) });
   registerMediaStreamRoutes(http, media);
   // The browser UI at `/`, with index.html for its own routes (never for /v1, /upload, /dl).
@@ -301,6 +307,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
       await collector.stop();
       await uploads.close();
       await offline.close();
+      store.close?.();
       await db.destroy();
     },
   };

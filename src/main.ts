@@ -4,7 +4,7 @@ import { createOpenPan } from './app.js';
 import { loadConfig, type Config } from './config/index.js';
 import { acquireDataDirLock, dataDirLayout } from './data-dir/index.js';
 import { DEFAULT_MAX_OPEN_FILES } from './engines/index.js';
-import { LocalDiskBlobStore } from './store/local-disk.js';
+import { openBlobStore } from './store/open-store.js';
 import { clearInterruptedUploads } from './upload/sweep.js';
 import { createWorker } from './worker.js';
 
@@ -17,7 +17,9 @@ const lock = await acquireDataDirLock(config.dataDir, 'server').catch((err: unkn
   process.exit(1);
 });
 const layout = dataDirLayout(config.dataDir);
-await new LocalDiskBlobStore(layout.blobs).sweepTemp(0);
+const store = await openBlobStore(config.store, layout);
+await store.sweepTemp(0);
+store.close?.();
 await clearInterruptedUploads(layout.uploads);
 const running = config.role === 'worker' ? await startWorker(config) : await startServer(config);
 

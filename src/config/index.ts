@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ensureDataDir, type DataDirLayout } from '../data-dir/index.js';
 import type { OfflineConfig } from '../offline/index.js';
+import { parseS3Url, type StoreConfig } from '../store/store-config.js';
 import { offlineConfigFrom } from './offline.js';
 import { readSetting, readSettings, type Env } from './env.js';
 
@@ -11,6 +12,7 @@ import { readSetting, readSettings, type Env } from './env.js';
 
 export { defaultOf, readSetting, readSettings, type Env } from './env.js';
 export { ConfigSchema, SETTING_NAMES, type SettingName, type Settings } from './schema.js';
+export type { StoreConfig } from '../store/store-config.js';
 
 export interface Config {
   host: string;
@@ -69,6 +71,8 @@ export interface Config {
    * the processes of a test share; null: this process's own data directory.
    */
   sharedDir: string | null;
+  /** Where content is kept: the data directory, or an S3-compatible bucket. */
+  store: StoreConfig;
 }
 
 export type ServerRole = 'all' | 'api' | 'worker';
@@ -90,6 +94,38 @@ function checkedRole(role: ServerRole, sharedDir: string | null): ServerRole {
     );
   }
   return role;
+}
+
+/**
+ * OPENPAN_STORE and, for a bucket, the AWS SDK's standard variables, read from the same
+ * environment as the rest (so a test's server gets its own). Credentials unset: the SDK's
+ * default chain (profile files, instance roles).
+ */
+export function storeConfigFrom(env: Env): StoreConfig {
+  const url = readSetting(env, 'OPENPAN_STORE');
+  if (url === undefined) return { kind: 'local' };
+  const target = parseS3Url(url);
+  if (target === null) throw new Error(`OPENPAN_STORE must be s3://BUCKET[/prefix] (or unset for the data directory), not ${JSON.stringify(url)}.`);
+  const value = (name: string) => {
+    const v = env[name]?.trim();
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const accessKeyId = value('AWS_ACCESS_KEY_ID');
+  const secretAccessKey = value('AWS_SECRET_ACCESS_KEY');
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined))
+    throw new Error('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are set together, or neither.');
+  return {
+    kind: 's3',
+    presign: readSetting(env, 'OPENPAN_S3_PRESIGN'),
+    location: {
+      ...target,
+      endpoint: value('AWS_ENDPOINT_URL_S3') ?? value('AWS_ENDPOINT_URL'),
+      region: value('AWS_REGION') ?? value('AWS_DEFAULT_REGION') ?? 'us-east-1',
+      credentials:
+        accessKeyId === undefined || secretAccessKey === undefined ? undefined : { accessKeyId, secretAccessKey, sessionToken: value('AWS_SESSION_TOKEN') },
+      forcePathStyle: readSetting(env, 'OPENPAN_S3_FORCE_PATH_STYLE'),
+    },
+  };
 }
 
 /** The data directory OPENPAN_DATA_DIR names, as an absolute path. */
@@ -125,6 +161,7 @@ function loadSecret(fromEnv: string | undefined, layout: DataDirLayout): string 
  */
 export function loadConfig(env: Env = process.env): Config {
   const s = readSettings(env);
+  const store = storeConfigFrom(env);
   const offline = offlineConfigFrom(s);
   const sharedDir = s.OPENPAN_TEST_SHARED_DIR === undefined ? null : resolve(s.OPENPAN_TEST_SHARED_DIR);
   const role = checkedRole(s.OPENPAN_ROLE, sharedDir);
@@ -162,5 +199,6 @@ export function loadConfig(env: Env = process.env): Config {
     role,
     jobLeaseMs: s.OPENPAN_JOB_LEASE * 1000,
     sharedDir,
+    store,
   };
 }

@@ -125,6 +125,23 @@ export const ConfigSchema = Type.Object({
         'tests only: a data directory whose SQLite database and content store `api` and `worker` processes on this machine share, each keeping its own `OPENPAN_DATA_DIR` as scratch (docs/scale-out.md)',
     }),
   ),
+  // ---- the content store ----
+  OPENPAN_STORE: Type.Optional(
+    Type.String({
+      docDefault: 'unset: `<data dir>/blobs` on local disk',
+      description:
+        "`s3://BUCKET[/prefix]` keeps content in an S3-compatible bucket (AWS S3, MinIO, R2, Ceph RGW, B2), reached with the AWS SDK's own variables `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL_S3`",
+    }),
+  ),
+  OPENPAN_S3_FORCE_PATH_STYLE: Type.Boolean({
+    default: false,
+    description: '`1` addresses the bucket as `<endpoint>/<bucket>/<key>` instead of `<bucket>.<endpoint>/<key>` (MinIO and most self-hosted servers need it)',
+  }),
+  OPENPAN_S3_PRESIGN: Type.Boolean({
+    default: false,
+    description:
+      '`1` answers a download (`/dl`) with a redirect to a presigned GET of the bucket, so the bytes do not pass through the server (clients must reach the bucket)',
+  }),
 
   // ---- offline download: BitTorrent ----
   OPENPAN_BT_DHT: Type.Boolean({ default: true, lenient: true, description: '`0` switches the BitTorrent DHT off (tests always do)' }),

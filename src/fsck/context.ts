@@ -1,6 +1,6 @@
 import { defaultOf } from '../config/env.js';
 import type { Db } from '../db/database.js';
-import type { LocalDiskBlobStore } from '../store/local-disk.js';
+import type { BlobStore } from '../store/blob-store.js';
 import type { DataDirLayout } from '../data-dir/index.js';
 
 /** The collector's grace (app.ts): unreferenced content younger than this may still be taken. */
@@ -13,7 +13,7 @@ export const DEFAULT_UPLOAD_EXPIRY_MS = defaultOf('OPENPAN_UPLOAD_EXPIRY') * 100
 /** What every check reads from. */
 export interface CheckContext {
   db: Db;
-  store: LocalDiskBlobStore;
+  store: BlobStore;
   layout: DataDirLayout;
   /** Recompute every content's etag. */
   verify: boolean;

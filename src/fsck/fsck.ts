@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { openDatabase } from '../db/database.js';
 import { isDiskFullError } from '../errors.js';
-import { LocalDiskBlobStore } from '../store/local-disk.js';
+import type { StoreConfig } from '../store/store-config.js';
+import { openBlobStore } from '../store/open-store.js';
 import { checkContent } from './checks/content.js';
 import { checkOfflineDirs, checkSeedingDirs, checkStoreTemp, checkUploads } from './checks/leftovers.js';
 import { checkDirStats, checkPaths, checkSpace } from './checks/tree.js';
@@ -20,6 +21,8 @@ export interface FsckOptions {
   force?: boolean;
   /** OPENPAN_UPLOAD_EXPIRY of the server, ms. */
   uploadExpiryMs?: number;
+  /** Where the server keeps content (OPENPAN_STORE); default: the data directory. */
+  store?: StoreConfig;
   now?: number;
 }
 
@@ -83,10 +86,11 @@ export async function runFsck(options: FsckOptions): Promise<FsckReport> {
   // Held for the whole run, so a server cannot start in the middle of a repair.
   const lock = server === null ? await lockUnlessDiskFull(dataDir, options.repair ?? false) : null;
   const db = await openDatabase({ dataDir });
+  const store = await openBlobStore(options.store ?? { kind: 'local' }, layout);
   try {
     const ctx: CheckContext = {
       db,
-      store: new LocalDiskBlobStore(layout.blobs),
+      store,
       layout,
       verify: options.verify ?? false,
       live: server !== null,
@@ -126,6 +130,7 @@ export async function runFsck(options: FsckOptions): Promise<FsckReport> {
       if (!known.has(problemKey(p))) report.problems.push({ ...p, message: `${p.message} (appeared after the repairs)`, outcome: 'not repaired' });
     return report;
   } finally {
+    store.close?.();
     await db.destroy();
     await lock?.release();
   }

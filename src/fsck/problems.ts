@@ -54,8 +54,10 @@ export type Repair =
   /** Rebuild dir_stats from the tree. */
   | { kind: 'rebuild-dir-stats' }
   | { kind: 'delete-blob-row'; etag: string }
-  /** Delete a file or directory on disk (leftovers, orphan content). */
-  | { kind: 'delete-path'; path: string };
+  /** Delete a file or directory on disk (leftovers). */
+  | { kind: 'delete-path'; path: string }
+  /** Delete stored content (orphans). */
+  | { kind: 'delete-content'; etag: string };
 
 export interface Problem {
   code: ProblemCode;

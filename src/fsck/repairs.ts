@@ -1,4 +1,7 @@
+import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { isAppError } from '../errors.js';
 import { join } from 'node:path';
 import { deleteFileEntry, rebuildDirStats, rebuildPaths, setContentSize } from '../files/files.repo.js';
 import { deleteBlobRow, deleteUnreferencedBlob, recountBlobRefs } from '../store/blobs.repo.js';
@@ -38,6 +41,7 @@ const ORDER: Repair['kind'][] = [
   'rebuild-dir-stats',
   'delete-blob-row',
   'delete-path',
+  'delete-content',
 ];
 
 export function repairKey(r: Repair): string {
@@ -88,12 +92,7 @@ async function apply(ctx: CheckContext, repair: Repair, result: RepairResult, st
       if (isEtag(repair.etag)) {
         // Damaged bytes are set aside, not deleted: someone may still want to look at them.
         await mkdir(ctx.layout.lostFound, { recursive: true });
-        try {
-          await rename(ctx.store.contentPath(repair.etag), join(ctx.layout.lostFound, `${repair.etag}.damaged-${stamp}`));
-        } catch (err) {
-          if (errnoOf(err) === 'EXDEV') await unlinkIfExists(ctx.store.contentPath(repair.etag));
-          else if (errnoOf(err) !== 'ENOENT') throw err;
-        }
+        await setAside(ctx, repair.etag, join(ctx.layout.lostFound, `${repair.etag}.damaged-${stamp}`));
       }
       return;
     }
@@ -121,5 +120,31 @@ async function apply(ctx: CheckContext, repair: Repair, result: RepairResult, st
     case 'delete-path':
       await rm(repair.path, { recursive: true, force: true, maxRetries: 3 });
       return;
+    case 'delete-content':
+      await ctx.store.delete(repair.etag);
+      return;
   }
+}
+
+/**
+ * Moves damaged content out of the store into `target`: a rename on local disk (a copy and a
+ * delete across filesystems), a download and a delete from a bucket.
+ */
+async function setAside(ctx: CheckContext, etag: string, target: string): Promise<void> {
+  const store = ctx.store;
+  if (store.localPath !== undefined) {
+    try {
+      await rename(store.localPath(etag), target);
+    } catch (err) {
+      if (errnoOf(err) === 'EXDEV') await unlinkIfExists(store.localPath(etag));
+      else if (errnoOf(err) !== 'ENOENT') throw err;
+    }
+    return;
+  }
+  try {
+    await pipeline(await store.read(etag), createWriteStream(target));
+  } catch (err) {
+    if (!(isAppError(err) && err.code === 'FILE_NOT_FOUND')) throw err;
+  }
+  await store.delete(etag);
 }

@@ -17,6 +17,11 @@ export interface DownloadRouteDeps {
    * dies with its file (removed, or its content replaced), not only when it expires.
    */
   fileHolds: (userId: number, fileUuid: string, etag: string) => Promise<boolean>;
+  /**
+   * Answer with a redirect to a presigned GET of the object store (OPENPAN_S3_PRESIGN), so the
+   * bytes do not pass through this process; only for a store that can sign one.
+   */
+  presign?: boolean;
   /** Clock, for tests. */
   now?: () => number;
 }
@@ -57,6 +62,7 @@ const DOWNLOAD_SCHEMA = {
   response: {
     200: { description: 'The whole file', content: { 'application/octet-stream': { schema: Binary } } },
     206: { description: 'The requested range', content: { 'application/octet-stream': { schema: Binary } } },
+    302: { description: 'With OPENPAN_S3_PRESIGN: a GET of the object store, signed for the rest of the address lifetime', type: 'null' },
     304: { description: 'Not modified (If-None-Match)', type: 'null' },
     '4xx': DOWNLOAD_FAILURE,
     500: Type.Union([FailureSchema], { description: 'INTERNAL_ERROR' }),
@@ -90,9 +96,34 @@ export function registerDownloadRoutes(app: FastifyInstance, deps: DownloadRoute
         throw new AppError('FILE_NOT_FOUND', 'This file was removed or replaced; its download address no longer works.');
       }
       const inline = new URLSearchParams(request.url.slice(request.url.indexOf('?') + 1)).get('inline') === '1';
+      // A PDF shown inline stays on this origin: its viewer frames it under this origin's headers.
+      if (deps.presign === true && deps.store.presignedGet !== undefined && !inline) return redirectToStore(reply, deps.store, claims, now());
       return serveDownload(request, reply, deps.store, claims, now(), publicEtag(deps.secret, claims.etag), inline);
     },
   });
+}
+
+/**
+ * 302 to a GET of the object store signed for the rest of the address's lifetime, answering
+ * with the file's name and type; stored bytes of another size than recorded are refused first,
+ * as when serving them.
+ */
+async function redirectToStore(reply: FastifyReply, store: BlobStore, claims: DownloadClaims, now: number): Promise<FastifyReply> {
+  const size = await store.size(claims.etag);
+  if (size === null) throw new AppError('FILE_NOT_FOUND', 'The file content is no longer stored on this server.');
+  if (size !== claims.size) {
+    throw new AppError(
+      'INTERNAL_ERROR',
+      `The stored content ${claims.etag} has ${size} bytes where ${claims.size} are recorded; it is not served (run fsck --verify).`,
+    );
+  }
+  const ttlSeconds = Math.max(1, Math.floor((claims.expires - now) / 1000));
+  const presignedGet = store.presignedGet as NonNullable<BlobStore['presignedGet']>;
+  const location = await presignedGet.call(store, claims.etag, ttlSeconds, {
+    contentDisposition: contentDisposition(claims.name),
+    contentType: contentTypeFor(claims.name),
+  });
+  return reply.code(302).header('Location', location).header('Cache-Control', 'private, no-store').send();
 }
 
 async function serveDownload(

@@ -1,9 +1,10 @@
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '../errors.js';
 import { FILE, type FileObject } from '../files/file-object.js';
 import type { DownloadLinks } from '../files/download-links.js';
 import type { EntryRef, FilesService } from '../files/files.service.js';
+import type { BlobStore } from '../store/blob-store.js';
 import { type BrowserSupport, decideByName, decidePlayback, type PlaybackDecision } from './decision.js';
 import { type FfmpegTools, runTool } from './ffmpeg.js';
 import { HlsProducer, hlsPlaylist, planOf, segmentCount, variantOf } from './hls.js';
@@ -38,8 +39,10 @@ export interface MediaInfo {
 export interface MediaServiceDeps {
   files: FilesService;
   links: DownloadLinks;
-  /** Where the store keeps a content's bytes (ffmpeg reads the file itself). */
-  contentPath(etag: string): string;
+  /** Where ffmpeg reads a content from: the store's file, or an address of its bytes (src/store/subprocess-input.ts). */
+  contentInput(etag: string): Promise<string>;
+  /** The content's bytes, for what is read here rather than by ffmpeg (text subtitles). */
+  store: Pick<BlobStore, 'size' | 'read'>;
   secret: string;
   ttlMs: number;
   publicUrl(): string;
@@ -91,11 +94,14 @@ export class MediaService {
     }
     const ffprobe = this.deps.tools.ffprobe;
     probe = ffprobe
-      ? probeFile(ffprobe, this.deps.contentPath(etag)).catch((err: unknown) => {
-          this.deps.onError?.(err, 'ffprobe failed');
-          this.probes.delete(etag);
-          return null;
-        })
+      ? this.deps
+          .contentInput(etag)
+          .then((input) => probeFile(ffprobe, input))
+          .catch((err: unknown) => {
+            this.deps.onError?.(err, 'ffprobe failed');
+            this.probes.delete(etag);
+            return null;
+          })
       : Promise.resolve(null);
     this.probes.set(etag, probe);
     if (this.probes.size > PROBES_KEPT) this.probes.delete(this.probes.keys().next().value as string);
@@ -194,7 +200,7 @@ export class MediaService {
     try {
       const out = join(workDir, 'thumbnail.jpg');
       const seek = at > 0 ? ['-ss', at.toFixed(2)] : [];
-      const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', ...seek, '-i', this.deps.contentPath(claims.etag)];
+      const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', ...seek, '-i', await this.deps.contentInput(claims.etag)];
       args.push('-frames:v', '1', '-vf', "scale='min(320,iw)':-2", '-q:v', '5', '-f', 'image2', '-c:v', 'mjpeg', out);
       await runTool(ffmpeg, args, { timeoutMs: 60_000 });
       await this.cache.add(out, path);
@@ -223,7 +229,7 @@ export class MediaService {
     const work = claims.work;
     if (work.kind !== 'hls' || !planOf(work.variant)) throw new AppError('NOT_FOUND', 'This address has no segments.');
     if (!this.producer) throw new AppError('SERVICE_UNAVAILABLE', 'This server has no ffmpeg to convert the file.');
-    return this.producer.segment(claims.etag, this.deps.contentPath(claims.etag), work.variant, index, segmentCount(work.duration));
+    return this.producer.segment(claims.etag, await this.deps.contentInput(claims.etag), work.variant, index, segmentCount(work.duration));
   }
 
   /** Path of the WebVTT file of a subtitle, made once per content and stream. */
@@ -233,15 +239,18 @@ export class MediaService {
     const dir = this.cache.dirOf(claims.etag);
     const path = join(dir, `subtitle-${work.stream}.vtt`);
     if (this.cache.has(path)) return path;
-    const input = this.deps.contentPath(claims.etag);
     let vtt: string;
     if (work.stream < 0 && (work.format === 'srt' || work.format === 'vtt')) {
-      if ((await stat(input)).size > MAX_SUBTITLE_BYTES) throw new AppError('PAYLOAD_TOO_LARGE', 'This subtitle file is too large to convert.');
-      const text = (await readFile(input)).toString('utf8');
+      const size = await this.deps.store.size(claims.etag);
+      if (size === null) throw new AppError('FILE_NOT_FOUND', 'The file content is not stored on this server.');
+      if (size > MAX_SUBTITLE_BYTES) throw new AppError('PAYLOAD_TOO_LARGE', 'This subtitle file is too large to convert.');
+      const chunks: Buffer[] = [];
+      for await (const chunk of await this.deps.store.read(claims.etag)) chunks.push(chunk as Buffer);
+      const text = Buffer.concat(chunks).toString('utf8');
       vtt = work.format === 'srt' ? srtToVtt(text) : normalizeVtt(text);
     } else {
       if (!this.deps.tools.ffmpeg) throw new AppError('SERVICE_UNAVAILABLE', 'This server has no ffmpeg to convert the subtitle.');
-      vtt = await extractVtt(this.deps.tools.ffmpeg, input, work.stream);
+      vtt = await extractVtt(this.deps.tools.ffmpeg, await this.deps.contentInput(claims.etag), work.stream);
     }
     // Written whole in a work directory, then moved into place: a reader never sees half a file.
     const workDir = join(dir, `${WORK_DIR_PREFIX}subtitle-${work.stream}-${process.pid}-${Date.now()}`);

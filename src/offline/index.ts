@@ -5,7 +5,7 @@ import type { Db } from '../db/database.js';
 import { EngineRouter, guardTorrentHints, HttpEngine, WebTorrentEngine, type DownloadEngine } from '../engines/index.js';
 import type { FilesService } from '../files/files.service.js';
 import type { BlobStore } from '../store/blob-store.js';
-import { LocalDiskBlobStore } from '../store/local-disk.js';
+import { placeContent } from '../store/place-content.js';
 import type { ContentLock } from '../store/content-lock.js';
 import type { OfflineConfig } from './offline-config.js';
 import { OfflineAdmin } from './admin.js';
@@ -113,11 +113,11 @@ export function createOffline(deps: OfflineDeps): Offline {
       : undefined;
   const probe = urlProber(policy);
   const store = deps.store;
-  // Seeds read hard links to the blobs: only a local-disk store has files to link to.
+  // Seeds read hard links to the blobs on local disk, copies of them from a bucket.
   const seeding = new Seeding({
     repo: new SeedingRepo(deps.db),
     engine: bittorrent,
-    contentPath: store instanceof LocalDiskBlobStore ? (etag) => store.contentPath(etag) : null,
+    placeContent: (etag, target) => placeContent(store, etag, target),
     root: deps.layout.seeding,
     config: config.seeding,
     guardTorrent: (torrent) => guardTorrentHints(torrent, policy),

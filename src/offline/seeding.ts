@@ -1,4 +1,4 @@
-import { link, mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { canSeed, type DownloadEngine, type SeedHandle } from '../engines/index.js';
 import type { SeedingRepo, SeedRow } from './seeding.repo.js';
@@ -12,7 +12,8 @@ import type { SeedingRepo, SeedRow } from './seeding.repo.js';
 // there read-only, verifies, and uploads. The seed stops when the ratio (bytes uploaded after
 // the import / bytes seeded) or the time limit is reached, when no user task is left on the job,
 // or when the job downloads again; then the links are deleted. A blob freed meanwhile stays
-// readable through its link until then (the inode lives on), which is fine.
+// readable through its link until then (the inode lives on), which is fine. A store in an S3
+// bucket has no files to link: its seeds are copies read from the bucket, deleted the same way.
 //
 // Persisted in `offline_seeds` (one row per seeding job, counters every few seconds), so a
 // restart resumes a seed with the counters it had, or drops it and its links cleanly when
@@ -40,8 +41,11 @@ export interface SeedingHooks {
 export interface SeedingDeps {
   repo: SeedingRepo;
   engine: DownloadEngine;
-  /** Path of a stored blob on disk; null when the store has no local files (no seeding then). */
-  contentPath: ((etag: string) => string) | null;
+  /**
+   * Puts a stored content's bytes at `target` (a hard link on local disk, a copy from a bucket);
+   * false when the content is gone. An existing `target` (an earlier run's) is kept.
+   */
+  placeContent: ((etag: string, target: string) => Promise<boolean>) | null;
   /** Where seeding directories go: on the blobs' filesystem. */
   root: string;
   config: SeedingConfig;
@@ -92,7 +96,7 @@ export class Seeding implements SeedingHooks {
   }
 
   get #possible(): boolean {
-    return this.#d.config.enabled && this.#d.contentPath !== null && canSeed(this.#d.engine);
+    return this.#d.config.enabled && this.#d.placeContent !== null && canSeed(this.#d.engine);
   }
 
   /** Recovery: resumes the seeds of the previous run that may go on, drops the others and stray directories. */
@@ -165,8 +169,8 @@ export class Seeding implements SeedingHooks {
   /** Lays out the hard links, records the seed, hands it to the engine. */
   async #begin(job: { id: string; info_hash: string; torrent: Uint8Array | null }, row: SeedRow | null): Promise<void> {
     const engine = this.#d.engine;
-    const contentPath = this.#d.contentPath;
-    if (!canSeed(engine) || contentPath === null || job.torrent === null) return;
+    const placeContent = this.#d.placeContent;
+    if (!canSeed(engine) || placeContent === null || job.torrent === null) return;
     const torrent = Buffer.from(job.torrent);
     const dir = this.dirOf(job.id);
     const layout = engine.seedLayout(torrent, dir);
@@ -176,15 +180,8 @@ export class Seeding implements SeedingHooks {
       const target = layout[c.engine_index];
       if (target === undefined) continue;
       await mkdir(dirname(target), { recursive: true });
-      try {
-        await link(contentPath(c.etag), target);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        // EEXIST: the link of an earlier run (it may be all that keeps a freed blob's bytes).
-        // ENOENT: the blob is gone and no link kept it: that file is not seeded.
-        if (code === 'ENOENT') continue;
-        if (code !== 'EEXIST') throw err;
-      }
+      // Gone, and no earlier run's link kept its bytes: that file is not seeded.
+      if (!(await placeContent(c.etag, target))) continue;
       size += Number(c.size);
       files++;
     }

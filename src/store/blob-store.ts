@@ -18,8 +18,8 @@ export interface BlobWriter {
 
 /**
  * Content-addressed bytes keyed by etag. Reference counting lives in the database (blobs table):
- * drivers only keep bytes. The local-disk driver is the default; an S3 driver will implement
- * the same interface and pass the same conformance suite.
+ * drivers only keep bytes. The local-disk driver is the default; the S3 driver (s3.ts) keeps
+ * them in a bucket. Both pass the same conformance suite.
  */
 export interface BlobStore {
   createWriter(): Promise<BlobWriter>;
@@ -54,6 +54,17 @@ export interface BlobStore {
   list(): AsyncIterable<string>;
   /** Removes temporary files older than maxAgeMs (left by crashes). */
   sweepTemp(maxAgeMs: number): Promise<number>;
+  /** When the content was last written (ms since the epoch), or null when it is not stored. */
+  modifiedAt(etag: string): Promise<number | null>;
+  /** Where the content's file is on this machine: drivers that keep files (local disk) only. */
+  localPath?(etag: string): string;
+  /**
+   * An address that GETs the content (ranges too) without the server, valid for ttlSeconds:
+   * drivers in front of an HTTP object store only. `response` sets the answer's headers.
+   */
+  presignedGet?(etag: string, ttlSeconds: number, response?: { contentDisposition?: string; contentType?: string }): Promise<string>;
+  /** Lets go of what the driver holds open (an S3 client's connections); nothing is used after it. */
+  close?(): void;
 }
 
 /** A file for adoptFiles: where it is, and the etag and size its caller computed from its bytes. */

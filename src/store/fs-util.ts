@@ -1,4 +1,6 @@
+import type { Dirent } from 'node:fs';
 import { open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 
 // Small filesystem helpers shared by everything that writes durable files.
 
@@ -56,4 +58,32 @@ export async function namesInDir(dir: string): Promise<string[]> {
     if (errnoOf(err) === 'ENOENT') return [];
     throw err;
   }
+}
+
+/**
+ * Removes the files directly in `dir` not modified for maxAgeMs (temporary files a crash left;
+ * mtime moves with every write, so only writers idle that long go). Returns how many.
+ */
+export async function sweepOldFiles(dir: string, maxAgeMs: number): Promise<number> {
+  const cutoff = Date.now() - maxAgeMs;
+  let removed = 0;
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return 0;
+    throw err;
+  }
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    const path = join(dir, entry.name);
+    try {
+      if ((await stat(path)).mtimeMs >= cutoff) continue;
+      await unlink(path);
+      removed++;
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOENT') throw err;
+    }
+  }
+  return removed;
 }

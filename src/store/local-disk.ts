@@ -8,7 +8,7 @@ import { AppError, fromFsError } from '../errors.js';
 import { mapInParallel, forEachInParallel } from '../parallel.js';
 import { EtagMismatch, type AdoptRequest, type BlobInfo, type BlobStore, type BlobWriter } from './blob-store.js';
 import { EtagHasher, isEtag } from './etag.js';
-import { errnoOf, fsyncDirectory, unlinkIfExists, writeFully } from './fs-util.js';
+import { errnoOf, fsyncDirectory, mtimeOrNull, sweepOldFiles, unlinkIfExists, writeFully } from './fs-util.js';
 
 /** Reads go to the network in large slices: fewer syscalls and event-loop turns per GiB served. */
 const READ_CHUNK = 1024 * 1024;
@@ -131,6 +131,10 @@ export class LocalDiskBlobStore implements BlobStore {
     }
   }
 
+  modifiedAt(etag: string): Promise<number | null> {
+    return mtimeOrNull(this.contentPath(etag));
+  }
+
   async read(etag: string, range?: { start: number; end: number }): Promise<Readable> {
     let handle: FileHandle;
     try {
@@ -173,22 +177,12 @@ export class LocalDiskBlobStore implements BlobStore {
     }
   }
 
-  async sweepTemp(maxAgeMs: number): Promise<number> {
-    const cutoff = Date.now() - maxAgeMs;
-    let removed = 0;
-    for (const entry of await readdirOrEmpty(this.tempDir)) {
-      if (!entry.isFile()) continue;
-      const path = join(this.tempDir, entry.name);
-      try {
-        // mtime moves with every write, so only writers idle for maxAgeMs are swept.
-        if ((await stat(path)).mtimeMs >= cutoff) continue;
-        await unlink(path);
-        removed++;
-      } catch (err) {
-        if (errnoOf(err) !== 'ENOENT') throw err;
-      }
-    }
-    return removed;
+  sweepTemp(maxAgeMs: number): Promise<number> {
+    return sweepOldFiles(this.tempDir, maxAgeMs);
+  }
+
+  localPath(etag: string): string {
+    return this.contentPath(etag);
   }
 
   /** Where the bytes of `etag` live. Throws HASH_INVALID for anything that is not an etag. */

@@ -1,6 +1,6 @@
 // `openpan fsck`: the operator's consistency check of a data directory (src/fsck/).
 import { resolve } from 'node:path';
-import { dataDirFrom, defaultOf, readSetting } from '../../config/index.js';
+import { dataDirFrom, defaultOf, readSetting, storeConfigFrom, type StoreConfig } from '../../config/index.js';
 import type { FsckReport } from '../../fsck/fsck.js';
 import { UsageError } from '../args.js';
 import { defineCommand } from '../command.js';
@@ -10,6 +10,15 @@ import { CliError } from '../errors.js';
 function uploadExpiryMs(): number {
   try {
     return readSetting(process.env, 'OPENPAN_UPLOAD_EXPIRY') * 1000;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** The server's OPENPAN_STORE (and AWS_* variables): the store to check against the database. */
+function storeConfig(): StoreConfig {
+  try {
+    return storeConfigFrom(process.env);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -39,6 +48,7 @@ export const fsck = defineCommand({
     if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     const dataDir = options['data-dir'] !== undefined ? resolve(options['data-dir']) : dataDirFrom(process.env);
     const expiry = uploadExpiryMs();
+    const store = storeConfig();
     // Loaded on demand: the client commands never need the database driver.
     const [{ runFsck, NotADataDirError, DataDirBusyError }, { formatReport, reportJson }] = await Promise.all([
       import('../../fsck/fsck.js'),
@@ -46,7 +56,7 @@ export const fsck = defineCommand({
     ]);
     let report: FsckReport;
     try {
-      report = await runFsck({ dataDir, verify: options.verify, repair: options.repair, force: options.force, uploadExpiryMs: expiry });
+      report = await runFsck({ dataDir, verify: options.verify, repair: options.repair, force: options.force, uploadExpiryMs: expiry, store });
     } catch (err) {
       if (err instanceof NotADataDirError) throw new CliError(err.message, 2);
       if (err instanceof DataDirBusyError) throw new CliError(`${err.message}: stop it first, or run with --force to check anyway`, 2);

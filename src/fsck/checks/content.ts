@@ -1,7 +1,5 @@
-import { stat } from 'node:fs/promises';
 import { sql } from 'kysely';
 import { EtagHasher, isEtag } from '../../store/etag.js';
-import { errnoOf } from '../../store/fs-util.js';
 import { CONTENT_GRACE_MS, type Checked, type CheckContext } from '../context.js';
 import type { Problem } from '../problems.js';
 import { forEachInParallel } from '../../parallel.js';
@@ -159,20 +157,14 @@ async function checkOrphans(ctx: CheckContext): Promise<Problem[]> {
   const problems: Problem[] = [];
   for await (const etag of ctx.store.list()) {
     if (known.has(etag)) continue;
-    const path = ctx.store.contentPath(etag);
-    let mtime: number;
-    try {
-      mtime = (await stat(path)).mtimeMs;
-    } catch (err) {
-      if (errnoOf(err) === 'ENOENT') continue;
-      throw err;
-    }
+    const mtime = await ctx.store.modifiedAt(etag);
+    if (mtime === null) continue;
     if (mtime > ctx.now - CONTENT_GRACE_MS) continue;
     problems.push({
       code: 'orphan-content',
       subject: etag,
       message: `content ${etag} is stored but no blob row or file names it`,
-      repair: { kind: 'delete-path', path },
+      repair: { kind: 'delete-content', etag },
     });
   }
   return problems;
