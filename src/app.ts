@@ -81,7 +81,7 @@ const SAMPLE_INTERVAL_MS = 60 * 1000;
 /** Wires the whole server: database, domain services, HTTP routes. Nothing listens yet. */
 export async function createOpenPan(config: Config): Promise<OpenPan> {
   const layout = dataDirLayout(config.dataDir);
-  const db = await openDatabase({ dataDir: config.dataDir });
+  const db = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   const loginLimiter = new LoginLimiter({ maxFailures: config.loginMaxFailures, windowMs: config.loginWindowMs });
   const settings = await Settings.load(db, { registration: config.registration, defaultQuota: config.defaultQuota });
   const users = new UsersService(new UsersRepo(db), {

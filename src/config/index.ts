@@ -16,6 +16,8 @@ export interface Config {
   host: string;
   port: number;
   dataDir: string;
+  /** `postgres://…` when the state lives in PostgreSQL; null: SQLite in the data directory. */
+  databaseUrl: string | null;
   /**
    * Base URL clients reach the server at; upload and download addresses are built from it.
    * Without OPENPAN_PUBLIC_URL it is derived from the address the server listens on.
@@ -102,6 +104,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: s.OPENPAN_HOST,
     port: s.OPENPAN_PORT,
     dataDir,
+    databaseUrl: s.OPENPAN_DATABASE_URL ?? null,
     publicUrl: s.OPENPAN_PUBLIC_URL.replace(/\/+$/, ''),
     secret: loadSecret(s.OPENPAN_SECRET, layout),
     adminName: s.OPENPAN_ADMIN_NAME,
