@@ -174,7 +174,8 @@ export const HEAVY: Readonly<Record<string, Need>> = {
  * The files that exercise the database, run a second time by `npm test` on PostgreSQL
  * (`node --import tsx test/tiers.ts postgres`; every server they start gets a database of its
  * own on one throwaway cluster). Not here: the browser UI, BitTorrent interop, media, the
- * command line's own processes and the 100,000-file trees: they exercise engines, not SQL.
+ * command line's own processes and the 100,000-file trees: they exercise engines, not SQL. Nor
+ * fsck (crash-consistency): it reads SQLite data directories only.
  */
 export const POSTGRES: readonly string[] = [
   'test/admin/admin-api.test.ts',
@@ -193,7 +194,6 @@ export const POSTGRES: readonly string[] = [
   'test/offline/url-tasks.test.ts',
   'test/qbt/ctrl-client.test.ts',
   'test/qbt/sonarr-replay.test.ts',
-  'test/reliability/crash-consistency.test.ts',
   'test/security/auth.test.ts',
   'test/security/login-limit.test.ts',
   'test/shares/shares-api.test.ts',

@@ -135,8 +135,8 @@ async function jobRow(w: World, jobId: string) {
   return w.db.selectFrom('offline_jobs').selectAll().where('id', '=', jobId).executeTakeFirstOrThrow();
 }
 
-/** Polls `pred` every few milliseconds; fails after `timeoutMs`. */
-async function until(pred: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+/** Polls `pred` every few milliseconds; fails after `timeoutMs` (a deadline for a loaded machine, not a speed). */
+async function until(pred: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await pred())) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
