@@ -87,7 +87,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   // The database and the content store: the data directory's own, or those the processes of a
   // test share (OPENPAN_TEST_SHARED_DIR); uploads, caches and scratch stay in the data directory.
   const storage = dataDirLayout(config.sharedDir ?? config.dataDir);
-  const db = await openDatabase({ dataDir: storage.root });
+  const db = await openDatabase({ dataDir: storage.root, databaseUrl: config.databaseUrl });
   const loginLimiter = new LoginLimiter({ maxFailures: config.loginMaxFailures, windowMs: config.loginWindowMs });
   const settings = await Settings.load(db, { registration: config.registration, defaultQuota: config.defaultQuota });
   const users = new UsersService(new UsersRepo(db), {

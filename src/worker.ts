@@ -8,7 +8,7 @@ import { registerHealthRoute } from './http/health.routes.js';
 import { createHttpServer } from './http/server.js';
 import { createOffline, JobLeases, workerCapacity, type Offline } from './offline/index.js';
 import { ContentLock } from './store/content-lock.js';
-import { LocalDiskBlobStore } from './store/local-disk.js';
+import { openBlobStore } from './store/open-store.js';
 
 // A download worker (OPENPAN_ROLE=worker): the offline engines and the scheduler over the shared
 // database and content store, claiming jobs through leases (offline/job-leases.ts). It serves
@@ -28,11 +28,12 @@ export interface OpenPanWorker {
 
 export async function createWorker(config: Config): Promise<OpenPanWorker> {
   const layout = dataDirLayout(config.dataDir);
-  // The database and the content store every process shares (tests: OPENPAN_TEST_SHARED_DIR).
-  const storage = config.sharedDir ?? config.dataDir;
-  const db = await openDatabase({ dataDir: storage });
+  // The database and the content store every process shares: PostgreSQL and a bucket (tests of one
+  // machine: OPENPAN_TEST_SHARED_DIR).
+  const storage = dataDirLayout(config.sharedDir ?? config.dataDir);
+  const db = await openDatabase({ dataDir: storage.root, databaseUrl: config.databaseUrl });
   const files = new FilesService(db, new FilesRepo(), { maxEntries: config.maxEntries, recycleDays: config.recycleDays });
-  const store = new LocalDiskBlobStore(dataDirLayout(storage).blobs);
+  const store = await openBlobStore(config.store, storage);
   const http = createHttpServer({
     logLevel: config.logLevel,
     headersTimeoutMs: config.headersTimeoutMs,
@@ -76,6 +77,7 @@ export async function createWorker(config: Config): Promise<OpenPanWorker> {
       closed = true;
       await http.close();
       await offline.close();
+      store.close?.();
       await db.destroy();
     },
   };

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
-import { HEAVY, type Need, UNIT } from './tiers.js';
+import { HEAVY, type Need, POSTGRES, UNIT } from './tiers.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const rel = (path: string) => relative(ROOT, path).split('\\').join('/');
@@ -116,9 +116,23 @@ test('npm test runs every test file, and test:unit typechecks first, then the un
     'deeper than npm test looks',
   );
   const scripts = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts as Record<string, string>;
-  assert.match(scripts.test, /--test .*test\/\*\.test\.ts test\/\*\/\*\.test\.ts$/);
+  assert.match(scripts.test, /--test .*test\/\*\.test\.ts test\/\*\/\*\.test\.ts && node --import tsx test\/tiers\.ts postgres$/);
   assert.match(scripts['test:unit'], /^npm run typecheck && node --import tsx test\/tiers\.ts unit$/);
   assert.ok(scripts.test.startsWith(scripts.typecheck), 'npm test and test:unit typecheck the same way');
+});
+
+test('the PostgreSQL pass names test files of the tiers, each once', () => {
+  const all = [...UNIT, ...Object.keys(HEAVY)];
+  assert.deepEqual(
+    POSTGRES.filter((f) => !all.includes(f)),
+    [],
+    'in POSTGRES but in no tier',
+  );
+  assert.deepEqual(
+    POSTGRES.filter((f, i) => POSTGRES.indexOf(f) !== i),
+    [],
+    'listed twice in POSTGRES',
+  );
 });
 
 test("docs/testing.md's table counts the files of each tier", () => {

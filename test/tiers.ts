@@ -5,9 +5,10 @@
 // test/tiers.test.ts fails when a test file is in neither list (or both), and when a unit file
 // reaches for one of the outside programs; put a new file in UNIT only when it is fast.
 //
-//   node --import tsx test/tiers.ts unit|heavy [more node --test options]
+//   node --import tsx test/tiers.ts unit|heavy|postgres [more node --test options]
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import { startPostgresCluster, TEST_DATABASE_URL_VARIABLE, TEST_DIALECT_VARIABLE } from './support/postgres.js';
 
 /** What keeps a file out of the unit tier. */
 export type Need =
@@ -180,15 +181,63 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/web/viewers.test.ts': 'chromium',
 };
 
+/**
+ * The files that exercise the database, run a second time by `npm test` on PostgreSQL
+ * (`node --import tsx test/tiers.ts postgres`; every server they start gets a database of its
+ * own on one throwaway cluster). Not here: the browser UI, BitTorrent interop, media, the
+ * command line's own processes and the 100,000-file trees: they exercise engines, not SQL. Nor
+ * fsck (crash-consistency): it reads SQLite data directories only. Nor, to keep the pass within
+ * about 15 minutes, the files that spend their time in the store, engines, crashes and outside
+ * clients rather than in SQL (store-integrity, url-crash, upload assembly and crash, auth, contract).
+ */
+export const POSTGRES: readonly string[] = [
+  'test/admin/admin-api.test.ts',
+  'test/dav/protocol.test.ts',
+  'test/files.test.ts',
+  'test/files/recycle-bin.test.ts',
+  'test/files/search.test.ts',
+  'test/offline/offline-api.test.ts',
+  'test/offline/offline-page-query.test.ts',
+  'test/offline/quota-events.test.ts',
+  'test/offline/scheduler.fake.test.ts',
+  'test/offline/shared-jobs.test.ts',
+  'test/offline/url-tasks.test.ts',
+  'test/qbt/ctrl-client.test.ts',
+  'test/qbt/sonarr-replay.test.ts',
+  'test/security/login-limit.test.ts',
+  'test/shares/shares-api.test.ts',
+  'test/store/collector.test.ts',
+  'test/upload/block-space.test.ts',
+  'test/upload/blocks.test.ts',
+  'test/upload/form.test.ts',
+  'test/upload/resume.test.ts',
+  'test/upload/space.test.ts',
+  'test/upload/store-token.test.ts',
+  'test/upload/token-session.test.ts',
+  'test/users.test.ts',
+  'test/users/app-passwords.test.ts',
+  'test/zip/zip-api.test.ts',
+];
+
 export const TIERS = { unit: UNIT, heavy: Object.keys(HEAVY) } as const;
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === import.meta.filename) {
   const [tier, ...options] = process.argv.slice(2);
-  if (tier !== 'unit' && tier !== 'heavy') {
-    console.error('usage: node --import tsx test/tiers.ts unit|heavy [node --test options]');
+  if (tier !== 'unit' && tier !== 'heavy' && tier !== 'postgres') {
+    console.error('usage: node --import tsx test/tiers.ts unit|heavy|postgres [node --test options]');
     process.exit(2);
   }
   const root = resolve(import.meta.dirname, '..');
-  const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...options, ...TIERS[tier]], { cwd: root, stdio: 'inherit' });
+  const runFiles = (files: readonly string[], env: NodeJS.ProcessEnv = process.env) =>
+    spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...options, ...files], { cwd: root, stdio: 'inherit', env });
+  if (tier === 'postgres') {
+    // One cluster for the whole pass (unless one is given); each server gets a database.
+    const cluster = process.env[TEST_DATABASE_URL_VARIABLE] ? null : startPostgresCluster();
+    const adminUrl = cluster?.adminUrl ?? process.env[TEST_DATABASE_URL_VARIABLE];
+    const run = runFiles(POSTGRES, { ...process.env, [TEST_DIALECT_VARIABLE]: 'postgres', [TEST_DATABASE_URL_VARIABLE]: adminUrl });
+    cluster?.stop();
+    process.exit(run.status ?? 1);
+  }
+  const run = runFiles(TIERS[tier]);
   process.exit(run.status ?? 1);
 }

@@ -18,6 +18,8 @@ export interface Config {
   host: string;
   port: number;
   dataDir: string;
+  /** `postgres://…` when the state lives in PostgreSQL; null: SQLite in the data directory. */
+  databaseUrl: string | null;
   /**
    * Base URL clients reach the server at; upload and download addresses are built from it.
    * Without OPENPAN_PUBLIC_URL it is derived from the address the server listens on.
@@ -78,17 +80,26 @@ export interface Config {
 export type ServerRole = 'all' | 'api' | 'worker';
 
 /**
- * Refuses a role the storage cannot carry: `api` and `worker` processes share one database, and
- * SQLite in a data directory belongs to one process (its lock keeps a second one out).
+ * Refuses a role the storage cannot carry: `api` and `worker` processes share one database and
+ * one content store — PostgreSQL and a bucket. SQLite in a data directory belongs to one process
+ * (its lock keeps a second one out), and so does the data directory's own store.
  */
-function checkedRole(role: ServerRole, sharedDir: string | null): ServerRole {
-  if (role !== 'all' && sharedDir === null) {
+function checkedRole(
+  role: ServerRole,
+  shared: { sharedDir: string | null; databaseUrl: string | null; store: StoreConfig; secret: string | undefined },
+): ServerRole {
+  const sharedStorage = shared.sharedDir !== null || (shared.databaseUrl !== null && shared.store.kind === 's3');
+  if (role !== 'all' && !sharedStorage) {
     throw new Error(
-      `OPENPAN_ROLE=${role} needs a database and a content store that several processes share (docs/scale-out.md); ` +
-        'the SQLite database in OPENPAN_DATA_DIR serves a single process. Leave OPENPAN_ROLE unset (all) to run openpan as one process.',
+      `OPENPAN_ROLE=${role} needs a database and a content store that several processes share: OPENPAN_DATABASE_URL (PostgreSQL) and OPENPAN_STORE (s3://…), docs/scale-out.md. ` +
+        'The SQLite database and the store in OPENPAN_DATA_DIR serve a single process. Leave OPENPAN_ROLE unset (all) to run openpan as one process.',
     );
   }
-  if (role === 'all' && sharedDir !== null) {
+  // Each process would make a secret of its own: a token signed by one would be refused by another.
+  if (role !== 'all' && shared.sharedDir === null && shared.secret === undefined) {
+    throw new Error(`OPENPAN_ROLE=${role} needs OPENPAN_SECRET, the same in every process of the cluster (docs/scale-out.md).`);
+  }
+  if (role === 'all' && shared.sharedDir !== null) {
     throw new Error(
       'OPENPAN_TEST_SHARED_DIR is for tests of OPENPAN_ROLE=api and worker; a process with OPENPAN_ROLE=all keeps everything in OPENPAN_DATA_DIR.',
     );
@@ -164,7 +175,7 @@ export function loadConfig(env: Env = process.env): Config {
   const store = storeConfigFrom(env);
   const offline = offlineConfigFrom(s);
   const sharedDir = s.OPENPAN_TEST_SHARED_DIR === undefined ? null : resolve(s.OPENPAN_TEST_SHARED_DIR);
-  const role = checkedRole(s.OPENPAN_ROLE, sharedDir);
+  const role = checkedRole(s.OPENPAN_ROLE, { sharedDir, databaseUrl: s.OPENPAN_DATABASE_URL ?? null, store, secret: s.OPENPAN_SECRET });
   const dataDir = resolve(s.OPENPAN_DATA_DIR);
   const layout = ensureDataDir(dataDir);
   // The processes of a test share the secret of the shared directory (tokens made by one are read by another).
@@ -173,6 +184,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: s.OPENPAN_HOST,
     port: s.OPENPAN_PORT,
     dataDir,
+    databaseUrl: s.OPENPAN_DATABASE_URL ?? null,
     publicUrl: s.OPENPAN_PUBLIC_URL.replace(/\/+$/, ''),
     secret: loadSecret(s.OPENPAN_SECRET, secretLayout),
     adminName: s.OPENPAN_ADMIN_NAME,

@@ -17,6 +17,13 @@ export const ConfigSchema = Type.Object({
   OPENPAN_HOST: Type.String({ default: '127.0.0.1', description: 'address to listen on (`0.0.0.0` for every interface)' }),
   OPENPAN_PORT: Type.Integer({ minimum: 0, default: 7777, description: 'port to listen on' }),
   OPENPAN_DATA_DIR: Type.String({ default: './data', description: 'database, content store, partial uploads, the secret' }),
+  OPENPAN_DATABASE_URL: Type.Optional(
+    Type.String({
+      docDefault: 'none: SQLite in the data directory',
+      description:
+        '`postgres://user:password@host:port/db` keeps the state in PostgreSQL instead (docs/scale-out.md); migrations run at start under an advisory lock',
+    }),
+  ),
   OPENPAN_PUBLIC_URL: Type.String({
     default: '',
     docDefault: '`http://<host>:<port>`',

@@ -1,10 +1,11 @@
 // Over 400 lines, whole on purpose: migrations are append-only once shipped, in the order they ran;
 // a migration never changes or moves after release.
-import { sql, type Kysely } from 'kysely';
+import { sql, type ColumnDataType, type CreateTableBuilder, type Expression, type Kysely } from 'kysely';
 import type { Migration, MigrationProvider } from 'kysely/migration';
 import { extOf, nfc, numberedName } from '../names/file-names.js';
 import { nameSortKey } from '../names/sort-key.js';
 import { userNameKey } from '../names/user-names.js';
+import { dialectOf } from './sql.js';
 
 // Migrations are code, applied in name order at start-up. Never edit one that has shipped:
 // add a new one.
@@ -13,9 +14,9 @@ const migrations: Record<string, Migration> = {
     async up(db: Kysely<any>) {
       await db.schema
         .createTable('users')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('name', 'text', (c) => c.notNull().unique())
-        .addColumn('password_hash', 'text', (c) => c.notNull())
+        .$call(serialId(db))
+        .addColumn('name', text(db), (c) => c.notNull().unique())
+        .addColumn('password_hash', text(db), (c) => c.notNull())
         .addColumn('is_admin', 'integer', (c) => c.notNull().defaultTo(0))
         .addColumn('space_used', 'bigint', (c) => c.notNull().defaultTo(0))
         .addColumn('space_capacity', 'bigint', (c) => c.notNull())
@@ -25,7 +26,7 @@ const migrations: Record<string, Migration> = {
 
       await db.schema
         .createTable('sessions')
-        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('token_hash', text(db), (c) => c.primaryKey())
         .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
@@ -34,17 +35,17 @@ const migrations: Record<string, Migration> = {
 
       await db.schema
         .createTable('files')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('uuid', 'text', (c) => c.notNull().unique())
+        .$call(serialId(db))
+        .addColumn('uuid', text(db), (c) => c.notNull().unique())
         .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
         .addColumn('parent_id', 'integer', (c) => c.notNull())
-        .addColumn('path', 'text', (c) => c.notNull())
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('ext', 'text', (c) => c.notNull())
+        .addColumn('path', text(db), (c) => c.notNull())
+        .addColumn('name', text(db), (c) => c.notNull())
+        .addColumn('ext', text(db), (c) => c.notNull())
         .addColumn('type', 'integer', (c) => c.notNull())
         .addColumn('size', 'bigint', (c) => c.notNull())
-        .addColumn('store_id', 'text', (c) => c.notNull())
-        .addColumn('mime', 'text', (c) => c.notNull())
+        .addColumn('store_id', text(db), (c) => c.notNull())
+        .addColumn('mime', text(db), (c) => c.notNull())
         .addColumn('depth', 'integer', (c) => c.notNull())
         .addColumn('ctime', 'bigint', (c) => c.notNull())
         .addColumn('mtime', 'bigint', (c) => c.notNull())
@@ -65,7 +66,7 @@ const migrations: Record<string, Migration> = {
 
       await db.schema
         .createTable('blobs')
-        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('id', text(db), (c) => c.primaryKey())
         .addColumn('size', 'bigint', (c) => c.notNull())
         .addColumn('refs', 'integer', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
@@ -84,6 +85,10 @@ const migrations: Record<string, Migration> = {
         .addColumn('files', 'integer', (c) => c.notNull().defaultTo(0))
         .addPrimaryKeyConstraint('dir_stats_pk', ['user_id', 'dir_id'])
         .execute();
+      if (isPostgres(db)) {
+        await postgresDirStatsTriggers(db);
+        return;
+      }
       await sql`
         CREATE TRIGGER files_count_insert AFTER INSERT ON files BEGIN
           INSERT INTO dir_stats (user_id, dir_id, dirs, files)
@@ -111,20 +116,20 @@ const migrations: Record<string, Migration> = {
       // System tasks: one per content (BitTorrent info hash), however many users started it.
       await db.schema
         .createTable('offline_jobs')
-        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('id', text(db), (c) => c.primaryKey())
         .addColumn('type', 'integer', (c) => c.notNull())
-        .addColumn('content_key', 'text', (c) => c.notNull().unique())
-        .addColumn('info_hash', 'text', (c) => c.notNull())
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('torrent', 'blob')
-        .addColumn('phase', 'text', (c) => c.notNull())
-        .addColumn('selected', 'text', (c) => c.notNull().defaultTo('[]'))
-        .addColumn('temp_dir', 'text', (c) => c.notNull())
+        .addColumn('content_key', text(db), (c) => c.notNull().unique())
+        .addColumn('info_hash', text(db), (c) => c.notNull())
+        .addColumn('name', text(db), (c) => c.notNull())
+        .addColumn('torrent', blob(db))
+        .addColumn('phase', text(db), (c) => c.notNull())
+        .addColumn('selected', text(db), (c) => c.notNull().defaultTo('[]'))
+        .addColumn('temp_dir', text(db), (c) => c.notNull())
         .addColumn('size', 'bigint', (c) => c.notNull().defaultTo(0))
         .addColumn('downloaded', 'bigint', (c) => c.notNull().defaultTo(0))
         .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('error_code', 'text', (c) => c.notNull().defaultTo(''))
-        .addColumn('message', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('error_code', text(db), (c) => c.notNull().defaultTo(''))
+        .addColumn('message', text(db), (c) => c.notNull().defaultTo(''))
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .addColumn('finished_at', 'bigint', (c) => c.notNull().defaultTo(0))
@@ -134,21 +139,21 @@ const migrations: Record<string, Migration> = {
       // User tasks: what one user asked for (which files, where), attached to a system task.
       await db.schema
         .createTable('offline_tasks')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('task_id', 'text', (c) => c.notNull().unique())
+        .$call(serialId(db))
+        .addColumn('task_id', text(db), (c) => c.notNull().unique())
         .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
-        .addColumn('job_id', 'text', (c) => c.notNull())
+        .addColumn('job_id', text(db), (c) => c.notNull())
         .addColumn('type', 'integer', (c) => c.notNull())
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('source', 'text', (c) => c.notNull())
-        .addColumn('info_hash', 'text', (c) => c.notNull())
-        .addColumn('files', 'text', (c) => c.notNull())
-        .addColumn('engine_files', 'text', (c) => c.notNull())
-        .addColumn('save_uuid', 'text', (c) => c.notNull())
-        .addColumn('save_path', 'text', (c) => c.notNull())
+        .addColumn('name', text(db), (c) => c.notNull())
+        .addColumn('source', text(db), (c) => c.notNull())
+        .addColumn('info_hash', text(db), (c) => c.notNull())
+        .addColumn('files', text(db), (c) => c.notNull())
+        .addColumn('engine_files', text(db), (c) => c.notNull())
+        .addColumn('save_uuid', text(db), (c) => c.notNull())
+        .addColumn('save_path', text(db), (c) => c.notNull())
         .addColumn('status', 'integer', (c) => c.notNull())
-        .addColumn('error_code', 'text', (c) => c.notNull().defaultTo(''))
-        .addColumn('message', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('error_code', text(db), (c) => c.notNull().defaultTo(''))
+        .addColumn('message', text(db), (c) => c.notNull().defaultTo(''))
         .addColumn('size', 'bigint', (c) => c.notNull())
         .addColumn('finished_size', 'bigint', (c) => c.notNull().defaultTo(0))
         .addColumn('created_at', 'bigint', (c) => c.notNull())
@@ -162,8 +167,8 @@ const migrations: Record<string, Migration> = {
         .createTable('offline_imports')
         .addColumn('task_id', 'integer', (c) => c.notNull().references('offline_tasks.id').onDelete('cascade'))
         .addColumn('engine_index', 'integer', (c) => c.notNull())
-        .addColumn('file_uuid', 'text', (c) => c.notNull())
-        .addColumn('etag', 'text', (c) => c.notNull())
+        .addColumn('file_uuid', text(db), (c) => c.notNull())
+        .addColumn('etag', text(db), (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('offline_imports_pk', ['task_id', 'engine_index'])
         .execute();
@@ -171,9 +176,9 @@ const migrations: Record<string, Migration> = {
       // Content downloaded before, by (info hash, engine file index): what `cached` is made of.
       await db.schema
         .createTable('offline_content')
-        .addColumn('info_hash', 'text', (c) => c.notNull())
+        .addColumn('info_hash', text(db), (c) => c.notNull())
         .addColumn('engine_index', 'integer', (c) => c.notNull())
-        .addColumn('etag', 'text', (c) => c.notNull())
+        .addColumn('etag', text(db), (c) => c.notNull())
         .addColumn('size', 'bigint', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('offline_content_pk', ['info_hash', 'engine_index'])
@@ -186,8 +191,8 @@ const migrations: Record<string, Migration> = {
       // restart with its counters, or to drop it and its directory of hard links.
       await db.schema
         .createTable('offline_seeds')
-        .addColumn('job_id', 'text', (c) => c.primaryKey())
-        .addColumn('dir', 'text', (c) => c.notNull())
+        .addColumn('job_id', text(db), (c) => c.primaryKey())
+        .addColumn('dir', text(db), (c) => c.notNull())
         .addColumn('size', 'bigint', (c) => c.notNull())
         .addColumn('uploaded', 'bigint', (c) => c.notNull().defaultTo(0))
         .addColumn('seeded_ms', 'bigint', (c) => c.notNull().defaultTo(0))
@@ -202,15 +207,18 @@ const migrations: Record<string, Migration> = {
         .addColumn('user_id', 'integer', (c) => c.primaryKey().references('users.id').onDelete('cascade'))
         .addColumn('tasks', 'integer', (c) => c.notNull())
         .execute();
-      await sql`
+      if (isPostgres(db)) await postgresTaskCountTriggers(db);
+      else {
+        await sql`
         CREATE TRIGGER offline_tasks_count_insert AFTER INSERT ON offline_tasks BEGIN
           INSERT INTO offline_task_counts (user_id, tasks) VALUES (NEW.user_id, 1)
             ON CONFLICT (user_id) DO UPDATE SET tasks = tasks + 1;
         END`.execute(db);
-      await sql`
+        await sql`
         CREATE TRIGGER offline_tasks_count_delete AFTER DELETE ON offline_tasks BEGIN
           UPDATE offline_task_counts SET tasks = tasks - 1 WHERE user_id = OLD.user_id;
         END`.execute(db);
+      }
       await sql`INSERT INTO offline_task_counts (user_id, tasks) SELECT user_id, count(*) FROM offline_tasks GROUP BY user_id`.execute(db);
     },
   },
@@ -220,21 +228,21 @@ const migrations: Record<string, Migration> = {
       // the probed name and size; a magnet job's `torrent` stays null until peers sent it.
       await db.schema
         .alterTable('offline_jobs')
-        .addColumn('source', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('source', text(db), (c) => c.notNull().defaultTo(''))
         .execute();
       await db.schema
         .alterTable('offline_jobs')
-        .addColumn('manifest', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('manifest', text(db), (c) => c.notNull().defaultTo(''))
         .execute();
       // A selection made before the file list was known ("*", "0,2"): applied once it is.
-      await db.schema.alterTable('offline_tasks').addColumn('pending_selection', 'text').execute();
+      await db.schema.alterTable('offline_tasks').addColumn('pending_selection', text(db)).execute();
       // Running tasks per user (quota) and a user's live tasks (event stream).
       await db.schema.createIndex('offline_tasks_user_status').on('offline_tasks').columns(['user_id', 'status']).execute();
       // Metadata fetched for a magnet link, kept so the next parse of it is instant.
       await db.schema
         .createTable('offline_metadata')
-        .addColumn('info_hash', 'text', (c) => c.primaryKey())
-        .addColumn('torrent', 'blob', (c) => c.notNull())
+        .addColumn('info_hash', text(db), (c) => c.primaryKey())
+        .addColumn('torrent', blob(db), (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
       // Tasks started per day: the day (days since the epoch, UTC) and the count on it.
@@ -260,7 +268,7 @@ const migrations: Record<string, Migration> = {
       // with `deleteFiles` once nothing is left in it.
       await db.schema
         .alterTable('offline_tasks')
-        .addColumn('folder_uuid', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('folder_uuid', text(db), (c) => c.notNull().defaultTo(''))
         .execute();
       await sql`
         UPDATE offline_tasks SET saved_size = size WHERE status = 100`.execute(db);
@@ -270,13 +278,13 @@ const migrations: Record<string, Migration> = {
   },
   '0006_name_keys': {
     async up(db: Kysely<any>) {
-      await db.transaction().execute(async (trx) => {
+      await inTransaction(db, async (trx) => {
         await nfcFileNames(trx);
         // Listings sort names by a key computed in TypeScript (names/sort-key.ts), ties by the
         // name: one index serves every page in either direction.
         await trx.schema
           .alterTable('files')
-          .addColumn('name_key', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('name_key', text(db), (c) => c.notNull().defaultTo(''))
           .execute();
         await fillColumn(trx, 'files', 'name_key', nameSortKey);
         await trx.schema.dropIndex('files_by_name').execute();
@@ -286,7 +294,7 @@ const migrations: Record<string, Migration> = {
         // collided keep their names: the oldest holds the key, every later one is marked with
         // its own id in `legacy_clash` (each still signs in with its exact name). A row written
         // without a key (NULL) is only found by its exact name.
-        await trx.schema.alterTable('users').addColumn('name_key', 'text').execute();
+        await trx.schema.alterTable('users').addColumn('name_key', text(db)).execute();
         await trx.schema
           .alterTable('users')
           .addColumn('legacy_clash', 'integer', (c) => c.notNull().defaultTo(0))
@@ -301,7 +309,14 @@ const migrations: Record<string, Migration> = {
             .execute();
           seen.add(key);
         }
-        await trx.schema.createIndex('users_name_key').on('users').columns(['name_key', 'legacy_clash']).unique().execute();
+        // (PostgreSQL names users.name's own unique constraint users_name_key: index names share
+        // one namespace with tables and constraints there.)
+        await trx.schema
+          .createIndex(isPostgres(db) ? 'users_by_name_key' : 'users_name_key')
+          .on('users')
+          .columns(['name_key', 'legacy_clash'])
+          .unique()
+          .execute();
       });
     },
   },
@@ -311,10 +326,10 @@ const migrations: Record<string, Migration> = {
       // the password is a safe verifier and cheap enough to check on every WebDAV request.
       await db.schema
         .createTable('app_passwords')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .$call(serialId(db))
         .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('secret_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('name', text(db), (c) => c.notNull())
+        .addColumn('secret_hash', text(db), (c) => c.notNull().unique())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('last_used_at', 'bigint')
         .execute();
@@ -330,6 +345,10 @@ const migrations: Record<string, Migration> = {
         .addColumn('entry_count', 'integer', (c) => c.notNull().defaultTo(0))
         .execute();
       await sql`UPDATE users SET entry_count = (SELECT count(*) FROM files WHERE files.user_id = users.id)`.execute(db);
+      if (isPostgres(db)) {
+        await postgresEntryCountTriggers(db);
+        return;
+      }
       await sql`
         CREATE TRIGGER files_entry_count_insert AFTER INSERT ON files BEGIN
           UPDATE users SET entry_count = entry_count + 1 WHERE id = NEW.user_id;
@@ -347,10 +366,10 @@ const migrations: Record<string, Migration> = {
       await db.schema
         .createTable('dav_properties')
         .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
-        .addColumn('file_uuid', 'text', (c) => c.notNull())
-        .addColumn('namespace', 'text', (c) => c.notNull())
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('xml', 'text', (c) => c.notNull())
+        .addColumn('file_uuid', text(db), (c) => c.notNull())
+        .addColumn('namespace', text(db), (c) => c.notNull())
+        .addColumn('name', text(db), (c) => c.notNull())
+        .addColumn('xml', text(db), (c) => c.notNull())
         .addPrimaryKeyConstraint('dav_properties_pk', ['user_id', 'file_uuid', 'namespace', 'name'])
         .execute();
     },
@@ -366,8 +385,8 @@ const migrations: Record<string, Migration> = {
       // setting without a row takes its OPENPAN_* value.
       await db.schema
         .createTable('settings')
-        .addColumn('key', 'text', (c) => c.primaryKey())
-        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('key', text(db), (c) => c.primaryKey())
+        .addColumn('value', text(db), (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .execute();
       // The admin console's chart: one row per sampling interval, the last 24 hours only.
@@ -387,10 +406,10 @@ const migrations: Record<string, Migration> = {
       // with its owner (cascade), and each of its items with the entry it names.
       await db.schema
         .createTable('shares')
-        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('id', text(db), (c) => c.primaryKey())
         .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
-        .addColumn('title', 'text', (c) => c.notNull())
-        .addColumn('code', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('title', text(db), (c) => c.notNull())
+        .addColumn('code', text(db), (c) => c.notNull().defaultTo(''))
         .addColumn('expires_at', 'bigint')
         .addColumn('max_downloads', 'integer', (c) => c.notNull().defaultTo(0))
         .addColumn('views', 'integer', (c) => c.notNull().defaultTo(0))
@@ -400,7 +419,7 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('shares_user').on('shares').columns(['user_id', 'created_at']).execute();
       await db.schema
         .createTable('share_items')
-        .addColumn('share_id', 'text', (c) => c.notNull().references('shares.id').onDelete('cascade'))
+        .addColumn('share_id', text(db), (c) => c.notNull().references('shares.id').onDelete('cascade'))
         .addColumn('file_id', 'integer', (c) => c.notNull().references('files.id').onDelete('cascade'))
         .addPrimaryKeyConstraint('share_items_pk', ['share_id', 'file_id'])
         .execute();
@@ -410,11 +429,11 @@ const migrations: Record<string, Migration> = {
       // the random id is the capability. Expired rows are swept hourly.
       await db.schema
         .createTable('zip_links')
-        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('id', text(db), (c) => c.primaryKey())
         .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
-        .addColumn('share_id', 'text', (c) => c.references('shares.id').onDelete('cascade'))
-        .addColumn('uuids', 'text', (c) => c.notNull())
-        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('share_id', text(db), (c) => c.references('shares.id').onDelete('cascade'))
+        .addColumn('uuids', text(db), (c) => c.notNull())
+        .addColumn('name', text(db), (c) => c.notNull())
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('zip_links_expires').on('zip_links').column('expires_at').execute();
@@ -427,28 +446,32 @@ const migrations: Record<string, Migration> = {
       await db.schema
         .createTable('qbt_categories')
         .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('save_path', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('name', text(db), (c) => c.notNull())
+        .addColumn('save_path', text(db), (c) => c.notNull().defaultTo(''))
         .addPrimaryKeyConstraint('qbt_categories_pk', ['user_id', 'name'])
         .execute();
       await db.schema
         .createTable('qbt_tags')
         .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
-        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('name', text(db), (c) => c.notNull())
         .addPrimaryKeyConstraint('qbt_tags_pk', ['user_id', 'name'])
         .execute();
       // What the qBittorrent API adds to an offline task: its category, tags and share limits.
       await db.schema
         .createTable('qbt_torrents')
-        .addColumn('task_id', 'text', (c) => c.primaryKey())
+        .addColumn('task_id', text(db), (c) => c.primaryKey())
         .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
-        .addColumn('category', 'text', (c) => c.notNull().defaultTo(''))
-        .addColumn('tags', 'text', (c) => c.notNull().defaultTo(''))
-        .addColumn('ratio_limit', 'real', (c) => c.notNull().defaultTo(-2))
+        .addColumn('category', text(db), (c) => c.notNull().defaultTo(''))
+        .addColumn('tags', text(db), (c) => c.notNull().defaultTo(''))
+        .addColumn('ratio_limit', real(db), (c) => c.notNull().defaultTo(-2))
         .addColumn('seeding_time_limit', 'integer', (c) => c.notNull().defaultTo(-2))
         .execute();
       await db.schema.createIndex('qbt_torrents_user').on('qbt_torrents').columns(['user_id', 'category']).execute();
       // A task removed by any route (the 6pan API, the web UI) takes its labels with it.
+      if (isPostgres(db)) {
+        await postgresQbtTaskRemovedTrigger(db);
+        return;
+      }
       await sql`
         CREATE TRIGGER qbt_torrents_task_removed AFTER DELETE ON offline_tasks
         BEGIN DELETE FROM qbt_torrents WHERE task_id = OLD.task_id; END`.execute(db);
@@ -465,7 +488,7 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema
         .alterTable('files')
-        .addColumn('trash_origin', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('trash_origin', text(db), (c) => c.notNull().defaultTo(''))
         .execute();
       await db.schema
         .alterTable('files')
@@ -481,6 +504,10 @@ const migrations: Record<string, Migration> = {
       // external content (the names are stored once, in files), kept in step by triggers so every
       // writer of files — set-based copies included — updates it. Moves rewrite paths, not names:
       // they cost the index nothing.
+      if (isPostgres(db)) {
+        await postgresNameSearchIndex(db);
+        return;
+      }
       await sql`CREATE VIRTUAL TABLE files_name_fts USING fts5(name, content='files', content_rowid='id', tokenize='trigram')`.execute(db);
       await sql`
         CREATE TRIGGER files_name_fts_insert AFTER INSERT ON files BEGIN
@@ -502,7 +529,7 @@ const migrations: Record<string, Migration> = {
     async up(db: Kysely<any>) {
       // Several processes drive jobs (OPENPAN_ROLE=worker, offline/job-leases.ts): the worker that
       // owns a job and until when its claim holds without a heartbeat. NULL: nobody drives it.
-      await db.schema.alterTable('offline_jobs').addColumn('owner', 'text').execute();
+      await db.schema.alterTable('offline_jobs').addColumn('owner', text(db)).execute();
       await db.schema
         .alterTable('offline_jobs')
         .addColumn('lease_until', 'bigint', (c) => c.notNull().defaultTo(0))
@@ -515,17 +542,17 @@ const migrations: Record<string, Migration> = {
       // What the running job's tasks show (JSON, written by its worker, read by API processes).
       await db.schema
         .alterTable('offline_jobs')
-        .addColumn('live', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('live', text(db), (c) => c.notNull().defaultTo(''))
         .execute();
       await db.schema.createIndex('offline_jobs_lease').on('offline_jobs').column('lease_until').execute();
       // Writes to user tasks, for the event streams of the other processes (offline/task-change-feed.ts).
       await db.schema
         .createTable('offline_task_changes')
-        .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('origin', 'text', (c) => c.notNull())
+        .$call(serialId(db, 'seq'))
+        .addColumn('origin', text(db), (c) => c.notNull())
         .addColumn('user_id', 'integer', (c) => c.notNull())
         .addColumn('task_row_id', 'integer', (c) => c.notNull())
-        .addColumn('task_id', 'text', (c) => c.notNull())
+        .addColumn('task_id', text(db), (c) => c.notNull())
         .addColumn('removed', 'integer', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
@@ -542,7 +569,7 @@ async function nfcFileNames(db: Kysely<any>): Promise<void> {
   const candidates = await db
     .selectFrom('files')
     .select(['id', 'name'])
-    .where(sql<boolean>`length(name) <> length(CAST(name AS BLOB))`)
+    .where(isPostgres(db) ? sql<boolean>`char_length(name) <> octet_length(name)` : sql<boolean>`length(name) <> length(CAST(name AS BLOB))`)
     .orderBy('depth')
     .orderBy('id')
     .execute();
@@ -584,6 +611,160 @@ async function fillColumn(db: Kysely<any>, table: string, column: string, comput
         .execute();
     last = rows[rows.length - 1].id;
   }
+}
+
+/** A column's type as Kysely's schema builder takes it. */
+type DataTypeExpression = ColumnDataType | Expression<unknown>;
+
+// ---- the dialects ----
+// One schema on both: SQLite (the embedded default) and PostgreSQL (OPENPAN_DATABASE_URL). The
+// column types and the SQLite-only pieces (triggers, FTS5) are chosen here by dialect; SQLite's
+// statements are the ones that shipped, unchanged.
+
+function isPostgres(db: Kysely<any>): boolean {
+  return dialectOf(db) === 'postgres';
+}
+
+/** Text compared byte-wise on both (SQLite's BINARY): the path ranges and name orders rely on it. */
+function text(db: Kysely<any>): DataTypeExpression {
+  return isPostgres(db) ? sql`text COLLATE "C"` : 'text';
+}
+
+function blob(db: Kysely<any>): DataTypeExpression {
+  return isPostgres(db) ? 'bytea' : 'blob';
+}
+
+/** An 8-byte float on both (PostgreSQL's `real` has 4). */
+function real(db: Kysely<any>): DataTypeExpression {
+  return isPostgres(db) ? 'double precision' : 'real';
+}
+
+/** The integer primary key (`id`) the database numbers. */
+function serialId(db: Kysely<any>, column = 'id') {
+  return (table: CreateTableBuilder<any, any>) =>
+    isPostgres(db) ? table.addColumn(column, 'serial', (c) => c.primaryKey()) : table.addColumn(column, 'integer', (c) => c.primaryKey().autoIncrement());
+}
+
+/**
+ * Runs `fn` in a transaction: PostgreSQL runs every migration inside the migrator's own
+ * (transactional DDL), where a nested one is not possible; SQLite gets one of its own.
+ */
+function inTransaction(db: Kysely<any>, fn: (trx: Kysely<any>) => Promise<void>): Promise<void> {
+  return db.isTransaction ? fn(db) : db.transaction().execute(fn);
+}
+
+/**
+ * 0001 on PostgreSQL: dir_stats kept by PL/pgSQL triggers. Inserts and deletes are counted per
+ * statement, from its transition table, one row of dir_stats per directory touched: a set-based
+ * copy of 100,000 entries updates each counter once, where a trigger per row would update the
+ * same row 100,000 times in one transaction (every update a new row version to walk past).
+ * The functions are replaced in 0008 (entry counts), which updates the owner's row first in
+ * each, so that concurrent writers of one user's tree take their locks in one order.
+ */
+async function postgresDirStatsTriggers(db: Kysely<any>): Promise<void> {
+  await postgresFilesCountFunctions(db, false);
+  await sql`
+    CREATE TRIGGER files_count_insert AFTER INSERT ON files
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION files_count_insert()`.execute(db);
+  await sql`
+    CREATE TRIGGER files_count_delete AFTER DELETE ON files
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION files_count_delete()`.execute(db);
+  // A move changes one entry's parent (a subtree's paths change, not its parents): per row.
+  await sql`
+    CREATE TRIGGER files_count_move AFTER UPDATE OF parent_id ON files
+    FOR EACH ROW WHEN (OLD.parent_id <> NEW.parent_id) EXECUTE FUNCTION files_count_move()`.execute(db);
+}
+
+/** The dir_stats trigger functions; with `entryCounts` (0008) they keep users.entry_count first. */
+async function postgresFilesCountFunctions(db: Kysely<any>, entryCounts: boolean): Promise<void> {
+  const countInserted = entryCounts
+    ? sql`UPDATE users u SET entry_count = u.entry_count + n.entries
+            FROM (SELECT user_id, count(*) AS entries FROM new_rows GROUP BY user_id) n WHERE u.id = n.user_id;`
+    : sql``;
+  const countDeleted = entryCounts
+    ? sql`UPDATE users u SET entry_count = u.entry_count - n.entries
+            FROM (SELECT user_id, count(*) AS entries FROM old_rows GROUP BY user_id) n WHERE u.id = n.user_id;`
+    : sql``;
+  const lockOwner = entryCounts ? sql`PERFORM 1 FROM users WHERE id = NEW.user_id FOR UPDATE;` : sql``;
+  await sql`
+    CREATE OR REPLACE FUNCTION files_count_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      ${countInserted}
+      INSERT INTO dir_stats (user_id, dir_id, dirs, files)
+        SELECT user_id, parent_id, count(*) FILTER (WHERE type = 1), count(*) FILTER (WHERE type = 0)
+        FROM new_rows GROUP BY user_id, parent_id
+        ON CONFLICT (user_id, dir_id) DO UPDATE SET dirs = dir_stats.dirs + EXCLUDED.dirs, files = dir_stats.files + EXCLUDED.files;
+      RETURN NULL;
+    END $$`.execute(db);
+  await sql`
+    CREATE OR REPLACE FUNCTION files_count_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      ${countDeleted}
+      UPDATE dir_stats d SET dirs = d.dirs - o.dirs, files = d.files - o.files
+        FROM (SELECT user_id, parent_id, count(*) FILTER (WHERE type = 1) AS dirs, count(*) FILTER (WHERE type = 0) AS files
+              FROM old_rows GROUP BY user_id, parent_id) o
+        WHERE d.user_id = o.user_id AND d.dir_id = o.parent_id;
+      DELETE FROM dir_stats d USING old_rows o WHERE o.type = 1 AND d.user_id = o.user_id AND d.dir_id = o.id;
+      RETURN NULL;
+    END $$`.execute(db);
+  await sql`
+    CREATE OR REPLACE FUNCTION files_count_move() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      ${lockOwner}
+      UPDATE dir_stats SET dirs = dirs - (OLD.type = 1)::int, files = files - (OLD.type = 0)::int
+        WHERE user_id = OLD.user_id AND dir_id = OLD.parent_id;
+      INSERT INTO dir_stats (user_id, dir_id, dirs, files)
+        VALUES (NEW.user_id, NEW.parent_id, (NEW.type = 1)::int, (NEW.type = 0)::int)
+        ON CONFLICT (user_id, dir_id) DO UPDATE SET dirs = dir_stats.dirs + EXCLUDED.dirs, files = dir_stats.files + EXCLUDED.files;
+      RETURN NULL;
+    END $$`.execute(db);
+}
+
+/** 0008 on PostgreSQL: users.entry_count, updated first in the dir_stats functions (see 0001). */
+async function postgresEntryCountTriggers(db: Kysely<any>): Promise<void> {
+  await postgresFilesCountFunctions(db, true);
+}
+
+/** 0003 on PostgreSQL: offline_task_counts. */
+async function postgresTaskCountTriggers(db: Kysely<any>): Promise<void> {
+  await sql`
+    CREATE FUNCTION offline_tasks_count_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      INSERT INTO offline_task_counts (user_id, tasks) VALUES (NEW.user_id, 1)
+        ON CONFLICT (user_id) DO UPDATE SET tasks = offline_task_counts.tasks + 1;
+      RETURN NULL;
+    END $$`.execute(db);
+  await sql`
+    CREATE FUNCTION offline_tasks_count_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      UPDATE offline_task_counts SET tasks = tasks - 1 WHERE user_id = OLD.user_id;
+      RETURN NULL;
+    END $$`.execute(db);
+  await sql`CREATE TRIGGER offline_tasks_count_insert AFTER INSERT ON offline_tasks FOR EACH ROW EXECUTE FUNCTION offline_tasks_count_insert()`.execute(db);
+  await sql`CREATE TRIGGER offline_tasks_count_delete AFTER DELETE ON offline_tasks FOR EACH ROW EXECUTE FUNCTION offline_tasks_count_delete()`.execute(db);
+}
+
+/** 0012 on PostgreSQL: a removed task takes its qBittorrent labels with it. */
+async function postgresQbtTaskRemovedTrigger(db: Kysely<any>): Promise<void> {
+  await sql`
+    CREATE FUNCTION qbt_torrents_task_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      DELETE FROM qbt_torrents WHERE task_id = OLD.task_id;
+      RETURN NULL;
+    END $$`.execute(db);
+  await sql`CREATE TRIGGER qbt_torrents_task_removed AFTER DELETE ON offline_tasks FOR EACH ROW EXECUTE FUNCTION qbt_torrents_task_removed()`.execute(db);
+}
+
+/**
+ * 0014 on PostgreSQL: substring search on names through pg_trgm, a GIN index of trigrams that
+ * serves `name ILIKE '%text%'` for three characters or more — the same matches as SQLite's FTS5
+ * trigram index. A tsvector would find words and prefixes only ("port" in "report.pdf" would be
+ * missed), which is not what search promises. The index follows every write of files by itself.
+ * pg_trgm ships with PostgreSQL and is a trusted extension: the database's owner may create it.
+ */
+async function postgresNameSearchIndex(db: Kysely<any>): Promise<void> {
+  await sql`CREATE EXTENSION IF NOT EXISTS pg_trgm`.execute(db);
+  await sql`CREATE INDEX files_name_trgm ON files USING gin (name gin_trgm_ops)`.execute(db);
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -1,8 +1,8 @@
 // Over 400 lines, whole on purpose: the only SQL writing files and dir_stats (one writer per
-// table, test/architecture/table-writers.test.ts); the PostgreSQL work is changing it now.
+// table, test/architecture/table-writers.test.ts), in both dialects.
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { BIN_PATH_PREFIX, binPath, randomUuidSql, statementSlices, subtreeBounds } from '../db/sql.js';
+import { BIN_PATH_PREFIX, binPath, nameSearchSql, randomUuidSql, statementSlices, subtreeBounds } from '../db/sql.js';
 import { DIRECTORY, FILE, type DirRef, type FileObject, type FileRow, type FileRowWithParent } from './file-object.js';
 import { ftsPhrase, likePattern, TRIGRAM, type KindFilter } from './search.js';
 import { childPath } from '../names/file-names.js';
@@ -389,12 +389,12 @@ export class FilesRepo {
     for (let depth = from.depth + 1; depth <= maxDepth; depth++) {
       await sql`
         INSERT INTO files (uuid, user_id, parent_id, path, name, name_key, ext, type, size, store_id, mime, depth, ctime, mtime, atime, version, locking)
-        SELECT ${randomUuidSql()}, ${toUserId},
+        SELECT ${randomUuidSql(q)}, CAST(${toUserId} AS integer),
           (SELECT np.id FROM files np WHERE np.user_id = ${toUserId}
              AND np.path = ${toPath} || substr(f.path, length(${fromPath}) + 1, length(f.path) - length(f.name) - 1 - length(${fromPath}))),
           ${toPath} || substr(f.path, length(${fromPath}) + 1),
-          f.name, f.name_key, f.ext, f.type, f.size, f.store_id, f.mime, f.depth + ${to.depth - from.depth},
-          ${now}, ${now}, ${now}, 0, 0
+          f.name, f.name_key, f.ext, f.type, f.size, f.store_id, f.mime, f.depth + CAST(${to.depth - from.depth} AS integer),
+          CAST(${now} AS bigint), CAST(${now} AS bigint), CAST(${now} AS bigint), 0, 0
         FROM files f
         WHERE f.user_id = ${userId} AND f.path > ${low} AND f.path < ${high} AND f.depth = ${depth}`.execute(q);
     }
@@ -415,18 +415,13 @@ export class FilesRepo {
       ? sql`AND f.type = ${FILE} AND (lower(f.ext) IN (${sql.join(opts.kind.exts)})${opts.kind.mimePrefix ? sql` OR f.mime LIKE ${`${opts.kind.mimePrefix}%`}` : sql``})`
       : sql``;
     const indexed = [...opts.text].length >= TRIGRAM;
-    // The index's matches drive the join (CROSS JOIN keeps that order): the planner would
-    // otherwise walk the user's every entry on (user_id, path) and probe the index for each.
-    // The scan walks files by rowid (`+user_id` keeps it off that index) so a page stops early.
-    const from = indexed
-      ? sql`files_name_fts CROSS JOIN files f ON f.id = files_name_fts.rowid
-            WHERE files_name_fts MATCH ${ftsPhrase(opts.text)} AND f.user_id = ${userId} AND f.path < ${BIN_PATH_PREFIX} ${kind}`
-      : sql`files f WHERE f.name LIKE ${likePattern(opts.text)} ESCAPE '\\' AND +f.user_id = ${userId} AND f.path < ${BIN_PATH_PREFIX} ${kind}`;
-    const order = indexed ? sql`files_name_fts.rowid DESC` : sql`f.id DESC`;
+    const match = nameSearchSql(q, { userId, ftsPhrase: indexed ? ftsPhrase(opts.text) : null, likePattern: likePattern(opts.text) });
+    const from = sql`${match.from} WHERE ${match.where} AND f.path < ${BIN_PATH_PREFIX} ${kind}`;
+    const order = match.order;
     const rows = await sql<FileRowWithParent>`
       SELECT f.*, (SELECT p.uuid FROM files p WHERE p.id = f.parent_id) AS parent_uuid
       FROM ${from} ORDER BY ${order} LIMIT ${opts.limit} OFFSET ${opts.offset}`.execute(q);
-    const counted = await sql<{ n: number }>`SELECT count(*) AS n FROM (SELECT 1 FROM ${from} LIMIT ${opts.countCap + 1})`.execute(q);
+    const counted = await sql<{ n: number }>`SELECT count(*) AS n FROM (SELECT 1 FROM ${from} LIMIT ${opts.countCap + 1}) AS matches`.execute(q);
     return { rows: rows.rows, count: Number(counted.rows[0]?.n ?? 0) };
   }
 

@@ -29,7 +29,9 @@ export async function addBlobRefs(q: Db, refs: ReadonlyMap<string, { size: numbe
 
 /** One file fewer uses this content; at zero the collector's grace period starts. */
 export async function dropBlobRef(q: Db, etag: string, now: number): Promise<void> {
-  await sql`UPDATE blobs SET refs = refs - 1, unreferenced_at = CASE WHEN refs - 1 <= 0 THEN ${now} ELSE NULL END WHERE id = ${etag}`.execute(q);
+  await sql`UPDATE blobs SET refs = refs - 1, unreferenced_at = CASE WHEN refs - 1 <= 0 THEN CAST(${now} AS bigint) ELSE NULL END WHERE id = ${etag}`.execute(
+    q,
+  );
 }
 
 /**
@@ -39,7 +41,7 @@ export async function dropBlobRef(q: Db, etag: string, now: number): Promise<voi
 /** dropBlobRef for many blobs: `count` fewer references to each (etag → count). */
 export async function dropBlobRefs(q: Db, counts: ReadonlyMap<string, number>, now: number): Promise<void> {
   for (const [etag, count] of counts) {
-    await sql`UPDATE blobs SET refs = refs - ${count}, unreferenced_at = CASE WHEN refs - ${count} <= 0 THEN ${now} ELSE NULL END WHERE id = ${etag}`.execute(
+    await sql`UPDATE blobs SET refs = refs - ${count}, unreferenced_at = CASE WHEN refs - ${count} <= 0 THEN CAST(${now} AS bigint) ELSE NULL END WHERE id = ${etag}`.execute(
       q,
     );
   }
@@ -103,7 +105,7 @@ export async function adjustSubtreeBlobRefs(q: Db, userId: number, path: string,
   await sql`
     UPDATE blobs SET
       refs = refs + ${sign} * c.n,
-      unreferenced_at = CASE WHEN refs + ${sign} * c.n <= 0 THEN ${now} ELSE NULL END
+      unreferenced_at = CASE WHEN refs + ${sign} * c.n <= 0 THEN CAST(${now} AS bigint) ELSE NULL END
     FROM (
       SELECT store_id, count(*) AS n FROM files
       WHERE user_id = ${userId} AND type = 0

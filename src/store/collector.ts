@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.js';
+import { tryWithAdvisoryLock, type Db } from '../db/database.js';
 import type { BlobStore } from './blob-store.js';
 import { collectableBlobs, deleteUnreferencedBlob } from './blobs.repo.js';
 import type { ContentLock } from './content-lock.js';
@@ -42,13 +42,18 @@ export class BlobCollector {
     const cutoff = now - this.graceMs;
     const run: CollectorRun = { startedAt: Date.now(), finishedAt: 0, freed: 0, freedBytes: 0, error: null };
     try {
-      for (;;) {
-        // Exclusive per batch, not per pass, so uploads interleave with a long collection.
-        const { selected, deleted, bytes } = await this.lock.exclusive(() => this.collectBatch(cutoff));
-        run.freed += deleted;
-        run.freedBytes += bytes;
-        if (selected < BATCH) return run.freed;
-      }
+      // On PostgreSQL several processes may share the database: one pass at a time among them
+      // (an advisory lock); a process that finds a pass running skips its turn.
+      const done = await tryWithAdvisoryLock(this.db, 'collector', async () => {
+        for (;;) {
+          // Exclusive per batch, not per pass, so uploads interleave with a long collection.
+          const { selected, deleted, bytes } = await this.lock.exclusive(() => this.collectBatch(cutoff));
+          run.freed += deleted;
+          run.freedBytes += bytes;
+          if (selected < BATCH) return run.freed;
+        }
+      });
+      return done ?? 0;
     } catch (err) {
       run.error = err instanceof Error ? err.message : String(err);
       throw err;

@@ -39,6 +39,34 @@ test('api and worker on their own SQLite database are refused, naming the reason
   });
 });
 
+test('api and worker run on PostgreSQL and a bucket, with the secret every process shares', () => {
+  withDirs((root) => {
+    const cluster = {
+      OPENPAN_DATABASE_URL: 'postgres://openpan@127.0.0.1:5432/openpan',
+      OPENPAN_STORE: 's3://drive/openpan',
+      AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000',
+      OPENPAN_SECRET: 'a'.repeat(64),
+    };
+    for (const role of ['api', 'worker'] as const) {
+      const config = loadConfig({ ...cluster, OPENPAN_DATA_DIR: join(root, role), OPENPAN_ROLE: role });
+      assert.equal(config.role, role);
+      assert.equal(config.store.kind, 's3');
+      assert.equal(config.databaseUrl, cluster.OPENPAN_DATABASE_URL);
+    }
+    // Half of it is not enough: PostgreSQL with the data directory's store, or a bucket with SQLite.
+    const { OPENPAN_STORE: _store, ...withoutBucket } = cluster;
+    assert.throws(() => loadConfig({ ...withoutBucket, OPENPAN_DATA_DIR: join(root, 'b'), OPENPAN_ROLE: 'worker' }), /needs a database and a content store/);
+    const { OPENPAN_DATABASE_URL: _url, ...withoutPostgres } = cluster;
+    assert.throws(() => loadConfig({ ...withoutPostgres, OPENPAN_DATA_DIR: join(root, 'c'), OPENPAN_ROLE: 'api' }), /needs a database and a content store/);
+    // Without a common secret, a token one process signs would be refused by the next.
+    const { OPENPAN_SECRET: _secret, ...withoutSecret } = cluster;
+    assert.throws(
+      () => loadConfig({ ...withoutSecret, OPENPAN_DATA_DIR: join(root, 'd'), OPENPAN_ROLE: 'api' }),
+      /^Error: OPENPAN_ROLE=api needs OPENPAN_SECRET/,
+    );
+  });
+});
+
 test('the test-only shared directory carries the roles, and is refused for a single process', () => {
   withDirs((root) => {
     const shared = join(root, 'shared');

@@ -6,12 +6,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openDatabase } from '../../src/db/database.js';
+import { openTestDatabase } from '../support/postgres.js';
 import { OfflineRepo } from '../../src/offline/offline.repo.js';
 
 test('offline task pages and counts', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'openpan-page-'));
-  const db = await openDatabase({ dataDir: dir });
+  const db = await openTestDatabase(dir);
   try {
     const repo = new OfflineRepo(db);
     const user = async (name: string) =>
@@ -20,8 +20,9 @@ test('offline task pages and counts', async () => {
           await db
             .insertInto('users')
             .values({ name, password_hash: 'x', is_admin: 0, space_used: 0, space_capacity: 1, offline_quota: 0, created_at: 0 })
+            .returning('id')
             .executeTakeFirstOrThrow()
-        ).insertId,
+        ).id,
       );
     const alice = await user('alice');
     const bob = await user('bob');

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
 import { dataDirLayout } from '../../src/data-dir/index.js';
-import { openDatabase, type Db } from '../../src/db/database.js';
+import type { Db } from '../../src/db/database.js';
+import { openTestDatabase } from '../support/postgres.js';
 import { FilesRepo } from '../../src/files/files.repo.js';
 import { FilesService } from '../../src/files/files.service.js';
 import { createOffline, type Offline } from '../../src/offline/index.js';
@@ -56,7 +57,7 @@ interface World {
 async function openWorld(dir: string, catalogue: FakeCatalogue): Promise<World> {
   const config = loadConfig({ OPENPAN_DATA_DIR: dir, OPENPAN_BT_DHT: '0', OPENPAN_LOG_LEVEL: 'silent' });
   const layout = dataDirLayout(dir);
-  const db = await openDatabase({ dataDir: dir });
+  const db = await openTestDatabase(dir);
   const files = new FilesService(db, new FilesRepo());
   const store = new LocalDiskBlobStore(layout.blobs);
   const lock = new ContentLock();
@@ -134,8 +135,8 @@ async function jobRow(w: World, jobId: string) {
   return w.db.selectFrom('offline_jobs').selectAll().where('id', '=', jobId).executeTakeFirstOrThrow();
 }
 
-/** Polls `pred` every few milliseconds; fails after `timeoutMs`. */
-async function until(pred: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+/** Polls `pred` every few milliseconds; fails after `timeoutMs` (a deadline for a loaded machine, not a speed). */
+async function until(pred: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await pred())) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);

@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openDatabase, type Db } from '../../src/db/database.js';
+import type { Db } from '../../src/db/database.js';
+import { openTestDatabase } from '../support/postgres.js';
 import type { BlobStore } from '../../src/store/blob-store.js';
 import { BlobCollector } from '../../src/store/collector.js';
 import { ContentLock } from '../../src/store/content-lock.js';
@@ -24,7 +25,7 @@ interface World {
 
 async function withWorld(body: (w: World) => Promise<void>): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'openpan-gc-'));
-  const db = await openDatabase({ dataDir });
+  const db = await openTestDatabase(dataDir);
   const store = new LocalDiskBlobStore(join(dataDir, 'blobs'));
   const lock = new ContentLock();
   const world: World = {

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { databaseEnvFor } from './postgres.js';
 
 export interface ServerProcess {
   url: string;
@@ -39,6 +40,7 @@ export function removeDataDir(dir: string): void {
 
 export async function spawnServer(dataDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   const port = await freePort();
+  const databaseEnv = await databaseEnvFor(dataDir, env);
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: resolve(import.meta.dirname, '../..'),
     env: {
@@ -54,6 +56,8 @@ export async function spawnServer(dataDir: string, env: Record<string, string> =
       // The swarms, trackers and web seeds of tests live on loopback, which the address
       // policy refuses by default. Tests of the policy itself set their own allow-list.
       OPENPAN_FETCH_ALLOW: '127.0.0.0/8,::1',
+      // OPENPAN_TEST_DIALECT=postgres: the state in a database of this data directory's own.
+      ...databaseEnv,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOpenPan, type OpenPan } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
+import { databaseEnvFor, dropDatabaseFor } from './postgres.js';
 
 export const ADMIN_PASSWORD = 'admin-Passw0rd';
 
@@ -82,6 +83,8 @@ export async function startServer(env: Record<string, string> = {}, dataDir?: st
     // The swarms, trackers and web seeds of tests live on loopback, which the address
     // policy refuses by default. Tests of the policy itself set their own allow-list.
     OPENPAN_FETCH_ALLOW: '127.0.0.0/8,::1',
+    // OPENPAN_TEST_DIALECT=postgres: the state in a database of this data directory's own.
+    ...(await databaseEnvFor(dir, env)),
     ...env,
   };
   const config = loadConfig(fullEnv);
@@ -108,6 +111,7 @@ export async function startServer(env: Record<string, string> = {}, dataDir?: st
     async close() {
       await stop();
       rmSync(dir, { recursive: true, force: true });
+      await dropDatabaseFor(dir);
     },
   };
 }

@@ -47,6 +47,9 @@ export const fsck = defineCommand({
   async run({ positionals, options }) {
     if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     const dataDir = options['data-dir'] !== undefined ? resolve(options['data-dir']) : dataDirFrom(process.env);
+    if (readSetting(process.env, 'OPENPAN_DATABASE_URL') !== undefined) {
+      throw new CliError('fsck checks a data directory with its SQLite database; with OPENPAN_DATABASE_URL (PostgreSQL) it does not run yet');
+    }
     const expiry = uploadExpiryMs();
     const store = storeConfig();
     // Loaded on demand: the client commands never need the database driver.

@@ -27,7 +27,7 @@ async function withUsers<T>(fn: (users: UsersService) => Promise<T>): Promise<T>
     import('../../settings/settings.js'),
   ]);
   const config = loadConfig();
-  const db = await openDatabase({ dataDir: config.dataDir });
+  const db = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   try {
     // The default quota the admin console set, if it did.
     const settings = await Settings.load(db, { registration: config.registration, defaultQuota: config.defaultQuota });
