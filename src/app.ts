@@ -84,10 +84,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   const layout = dataDirLayout(config.dataDir);
   // Probing ffmpeg runs two programs: it goes on while the database opens.
   const ffmpegFound = findFfmpeg(config.media.ffmpeg);
-  // The database and the content store: the data directory's own, or those the processes of a
-  // test share (OPENPAN_TEST_SHARED_DIR); uploads, caches and scratch stay in the data directory.
-  const storage = dataDirLayout(config.sharedDir ?? config.dataDir);
-  const db = await openDatabase({ dataDir: storage.root, databaseUrl: config.databaseUrl });
+  const db = await openDatabase({ dataDir: layout.root, databaseUrl: config.databaseUrl });
   const loginLimiter = new LoginLimiter({ maxFailures: config.loginMaxFailures, windowMs: config.loginWindowMs });
   const settings = await Settings.load(db, { registration: config.registration, defaultQuota: config.defaultQuota });
   const users = new UsersService(new UsersRepo(db), {
@@ -101,7 +98,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   });
   const appPasswords = new AppPasswords(new AppPasswordsRepo(db), users);
   const files = new FilesService(db, new FilesRepo(), { maxEntries: config.maxEntries, recycleDays: config.recycleDays });
-  const store = await openBlobStore(config.store, storage);
+  const store = await openBlobStore(config.store, layout);
   const contentLock = new ContentLock();
   const uploadUrl = () => `${config.publicUrl}/upload`;
   const uploads = new UploadService(
@@ -199,7 +196,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
       users,
       settings,
       offline: offline.admin,
-      storage: () => storageReport({ db, storeDir: storage.blobs, collector: () => collector.lastRun, sweep: () => lastSweep }),
+      storage: () => storageReport({ db, storeDir: layout.blobs, collector: () => collector.lastRun, sweep: () => lastSweep }),
       chart: () => sampler.lastDay(),
       chartIntervalMs: SAMPLE_INTERVAL_MS,
     });

@@ -28,12 +28,10 @@ export interface OpenPanWorker {
 
 export async function createWorker(config: Config): Promise<OpenPanWorker> {
   const layout = dataDirLayout(config.dataDir);
-  // The database and the content store every process shares: PostgreSQL and a bucket (tests of one
-  // machine: OPENPAN_TEST_SHARED_DIR).
-  const storage = dataDirLayout(config.sharedDir ?? config.dataDir);
-  const db = await openDatabase({ dataDir: storage.root, databaseUrl: config.databaseUrl });
+  // The database and the content store every process shares: PostgreSQL and a bucket.
+  const db = await openDatabase({ dataDir: layout.root, databaseUrl: config.databaseUrl });
   const files = new FilesService(db, new FilesRepo(), { maxEntries: config.maxEntries, recycleDays: config.recycleDays });
-  const store = await openBlobStore(config.store, storage);
+  const store = await openBlobStore(config.store, layout);
   const http = createHttpServer({
     logLevel: config.logLevel,
     headersTimeoutMs: config.headersTimeoutMs,

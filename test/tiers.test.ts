@@ -35,6 +35,8 @@ const MARKERS: Record<Exclude<Need, 'slow'>, RegExp> = {
   // The programs as launched (spawn('litmus', …), run('rclone', …)), not the words in a name.
   litmus: /\(\s*'litmus'/,
   rclone: /\(\s*'rclone'/,
+  // A database of the test's own naming; the servers' own PostgreSQL runs are the POSTGRES pass.
+  postgresql: /databaseUrlFor\(|startPostgresCluster\(/,
 };
 const QBITTORRENT = /qbittorrent/i;
 
@@ -48,6 +50,7 @@ const UNREAD = new Set([
   'test/support/process-server.ts',
   'test/support/browser.ts',
   'test/support/archivers.ts',
+  'test/support/postgres.ts',
   'test/tiers.ts',
   'test/tiers.test.ts',
 ]);

@@ -20,6 +20,7 @@ export type Need =
   | 'server process' // the server started as a child process (src/main.ts), killed and restarted
   | 'cli process' // the command line run as child processes, a Node start each
   | 'litmus' // the WebDAV conformance suite (Debian's litmus)
+  | 'postgresql' // a throwaway PostgreSQL cluster (Debian's postgresql), started by the test
   | 'rclone' // Debian's rclone, syncing over WebDAV
   | 'slow'; // in-process only, but long (10 s or so on its own): left out to keep UNIT in budget
 
@@ -65,6 +66,7 @@ export const UNIT: readonly string[] = [
   'test/offline/bencode.test.ts',
   'test/offline/etag-tracker.test.ts',
   'test/offline/job-leases.test.ts',
+  'test/offline/task-change-feed.test.ts',
   'test/offline/job-progress.test.ts',
   'test/offline/libtorrent-corpus.test.ts',
   'test/offline/links.test.ts',
@@ -138,7 +140,7 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/offline/many-files.test.ts': 'aria2c',
   'test/offline/offline-api.test.ts': 'slow',
   'test/offline/quota-events.test.ts': 'slow',
-  'test/offline/roles-cluster.test.ts': 'server process',
+  'test/offline/roles-cluster.test.ts': 'postgresql',
   'test/offline/seeding.test.ts': 'slow',
   'test/offline/shared-jobs.model.test.ts': 'slow',
   'test/offline/shared-jobs.test.ts': 'slow',
@@ -196,11 +198,13 @@ export const POSTGRES: readonly string[] = [
   'test/files.test.ts',
   'test/files/recycle-bin.test.ts',
   'test/files/search.test.ts',
+  'test/offline/job-leases.test.ts',
   'test/offline/offline-api.test.ts',
   'test/offline/offline-page-query.test.ts',
   'test/offline/quota-events.test.ts',
   'test/offline/scheduler.fake.test.ts',
   'test/offline/shared-jobs.test.ts',
+  'test/offline/task-change-feed.test.ts',
   'test/offline/url-tasks.test.ts',
   'test/qbt/ctrl-client.test.ts',
   'test/qbt/sonarr-replay.test.ts',

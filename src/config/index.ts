@@ -68,11 +68,6 @@ export interface Config {
   role: ServerRole;
   /** How long a worker's claim on an offline job holds without a heartbeat, ms. */
   jobLeaseMs: number;
-  /**
-   * Tests only (OPENPAN_TEST_SHARED_DIR): the data directory whose database and content store
-   * the processes of a test share; null: this process's own data directory.
-   */
-  sharedDir: string | null;
   /** Where content is kept: the data directory, or an S3-compatible bucket. */
   store: StoreConfig;
 }
@@ -84,25 +79,17 @@ export type ServerRole = 'all' | 'api' | 'worker';
  * one content store — PostgreSQL and a bucket. SQLite in a data directory belongs to one process
  * (its lock keeps a second one out), and so does the data directory's own store.
  */
-function checkedRole(
-  role: ServerRole,
-  shared: { sharedDir: string | null; databaseUrl: string | null; store: StoreConfig; secret: string | undefined },
-): ServerRole {
-  const sharedStorage = shared.sharedDir !== null || (shared.databaseUrl !== null && shared.store.kind === 's3');
-  if (role !== 'all' && !sharedStorage) {
+function checkedRole(role: ServerRole, shared: { databaseUrl: string | null; store: StoreConfig; secret: string | undefined }): ServerRole {
+  if (role === 'all') return role;
+  if (shared.databaseUrl === null || shared.store.kind !== 's3') {
     throw new Error(
       `OPENPAN_ROLE=${role} needs a database and a content store that several processes share: OPENPAN_DATABASE_URL (PostgreSQL) and OPENPAN_STORE (s3://…), docs/scale-out.md. ` +
         'The SQLite database and the store in OPENPAN_DATA_DIR serve a single process. Leave OPENPAN_ROLE unset (all) to run openpan as one process.',
     );
   }
   // Each process would make a secret of its own: a token signed by one would be refused by another.
-  if (role !== 'all' && shared.sharedDir === null && shared.secret === undefined) {
+  if (shared.secret === undefined) {
     throw new Error(`OPENPAN_ROLE=${role} needs OPENPAN_SECRET, the same in every process of the cluster (docs/scale-out.md).`);
-  }
-  if (role === 'all' && shared.sharedDir !== null) {
-    throw new Error(
-      'OPENPAN_TEST_SHARED_DIR is for tests of OPENPAN_ROLE=api and worker; a process with OPENPAN_ROLE=all keeps everything in OPENPAN_DATA_DIR.',
-    );
   }
   return role;
 }
@@ -174,19 +161,16 @@ export function loadConfig(env: Env = process.env): Config {
   const s = readSettings(env);
   const store = storeConfigFrom(env);
   const offline = offlineConfigFrom(s);
-  const sharedDir = s.OPENPAN_TEST_SHARED_DIR === undefined ? null : resolve(s.OPENPAN_TEST_SHARED_DIR);
-  const role = checkedRole(s.OPENPAN_ROLE, { sharedDir, databaseUrl: s.OPENPAN_DATABASE_URL ?? null, store, secret: s.OPENPAN_SECRET });
+  const role = checkedRole(s.OPENPAN_ROLE, { databaseUrl: s.OPENPAN_DATABASE_URL ?? null, store, secret: s.OPENPAN_SECRET });
   const dataDir = resolve(s.OPENPAN_DATA_DIR);
   const layout = ensureDataDir(dataDir);
-  // The processes of a test share the secret of the shared directory (tokens made by one are read by another).
-  const secretLayout = sharedDir === null ? layout : ensureDataDir(sharedDir);
   return {
     host: s.OPENPAN_HOST,
     port: s.OPENPAN_PORT,
     dataDir,
     databaseUrl: s.OPENPAN_DATABASE_URL ?? null,
     publicUrl: s.OPENPAN_PUBLIC_URL.replace(/\/+$/, ''),
-    secret: loadSecret(s.OPENPAN_SECRET, secretLayout),
+    secret: loadSecret(s.OPENPAN_SECRET, layout),
     adminName: s.OPENPAN_ADMIN_NAME,
     adminPassword: s.OPENPAN_ADMIN_PASSWORD ?? null,
     registration: s.OPENPAN_REGISTRATION,
@@ -210,7 +194,6 @@ export function loadConfig(env: Env = process.env): Config {
     media: { ffmpeg: s.OPENPAN_FFMPEG, cacheMaxBytes: s.OPENPAN_MEDIA_CACHE_MAX, transcodeMax: s.OPENPAN_TRANSCODE_MAX },
     role,
     jobLeaseMs: s.OPENPAN_JOB_LEASE * 1000,
-    sharedDir,
     store,
   };
 }

@@ -117,7 +117,7 @@ export const ConfigSchema = Type.Object({
   OPENPAN_ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], {
     default: 'all',
     description:
-      '`all`: one process does everything. `api`: serves HTTP and runs no download engine; `worker`: runs the offline downloads and serves only `GET /health` on `OPENPAN_PORT`. `api` and `worker` need a database several processes share; SQLite in the data directory is refused',
+      '`all`: one process does everything. `api`: serves HTTP and runs no download engine; `worker`: runs the offline downloads and serves only `GET /health` on `OPENPAN_PORT`. `api` and `worker` need what every process shares: PostgreSQL (`OPENPAN_DATABASE_URL`), a bucket (`OPENPAN_STORE`) and `OPENPAN_SECRET`; without them they are refused at start',
   }),
   OPENPAN_JOB_LEASE: Type.Integer({
     minimum: 1,
@@ -125,13 +125,7 @@ export const ConfigSchema = Type.Object({
     description:
       "seconds a worker's claim on an offline job holds without a heartbeat (renewed every third of it): the jobs of a worker that dies are taken over by another after this",
   }),
-  OPENPAN_TEST_SHARED_DIR: Type.Optional(
-    Type.String({
-      internal: true,
-      description:
-        'tests only: a data directory whose SQLite database and content store `api` and `worker` processes on this machine share, each keeping its own `OPENPAN_DATA_DIR` as scratch (docs/scale-out.md)',
-    }),
-  ),
+
   // ---- the content store ----
   OPENPAN_STORE: Type.Optional(
     Type.String({

@@ -123,6 +123,8 @@ export class Scheduler {
   #ticks = 0;
   /** True while the jobs found unfinished at start are being resumed (see #resume). */
   #resuming = false;
+  /** Jobs whose retry timer is pending: their timer drives them, not the watchdog. */
+  readonly #awaitingRetry = new Set<string>();
   #publishing = false;
 
   constructor(deps: SchedulerDeps) {
@@ -433,7 +435,11 @@ export class Scheduler {
     if (retry) {
       // The engine lost the job (stopped behind our back) or a retryable error: try again.
       await this.#d.repo.updateJob(jobId, { attempts: job.attempts + 1 });
-      setTimeout(() => this.kick(jobId), this.#timing.retryDelayMs).unref();
+      this.#awaitingRetry.add(jobId);
+      setTimeout(() => {
+        this.#awaitingRetry.delete(jobId);
+        this.kick(jobId);
+      }, this.#timing.retryDelayMs).unref();
       return;
     }
     await this.#failJob(job, failure.code, failure.message);
@@ -544,7 +550,7 @@ export class Scheduler {
     // The jobs not resumed yet are on their way: kicking them here would undo the pacing.
     if (this.#queue.closing || this.#resuming) return;
     for (const id of await this.#ownership.candidates()) {
-      if (this.#queue.busy(id)) continue; // being worked on
+      if (this.#queue.busy(id) || this.#awaitingRetry.has(id)) continue; // being worked on, or about to be
       // A live engine job reports its end through `settled`, which is queued as work.
       if (this.#live.jobs.has(id) || this.#live.phases.get(id) === 'paused') continue;
       this.kick(id);

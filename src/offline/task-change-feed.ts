@@ -6,18 +6,28 @@ import type { TaskChange } from './offline.repo.js';
 // api and worker) a task finishes on a worker while its owner watches through an API process:
 // every process appends its writes to `offline_task_changes`, and each API process reads what
 // the others appended, every second, into its own streams. Rows older than a minute go.
+//
+// PostgreSQL numbers a row when it is inserted, not when it commits: a row can become visible
+// after one with a higher `seq`. A read that skips numbers keeps them as gaps and looks for them
+// again at the next reads, for a while (a gap that never fills is an insert that failed).
 
 /** How often an API process reads the feed, and how long rows are kept. */
 const FOLLOW_MS = 1000;
 const KEEP_MS = 60_000;
 /** Rows read at most per look (the rest at the next). */
 const READ_LIMIT = 1000;
+/** How long a skipped `seq` is looked for: far longer than an insert takes to commit. */
+const GAP_WAIT_MS = 10_000;
+/** A jump larger than this is not a run of uncommitted rows (a sequence restarted, rows pruned): no gaps kept. */
+const MAX_GAP = READ_LIMIT;
 
 export class TaskChangeFeed {
   readonly #db: Db;
   /** This process, as `origin` of its rows. */
   readonly #origin: string;
   #last = 0;
+  /** Skipped seqs not seen yet → when first skipped. */
+  readonly #gaps = new Map<number, number>();
   #timer: NodeJS.Timeout | null = null;
   #reading = false;
   #lastPrune = 0;
@@ -62,11 +72,25 @@ export class TaskChangeFeed {
 
   /** Tells `publish` of the changes other processes appended since the last read. */
   async read(publish: (change: TaskChange) => void): Promise<void> {
-    const rows = await this.#db.selectFrom('offline_task_changes').selectAll().where('seq', '>', this.#last).orderBy('seq').limit(READ_LIMIT).execute();
+    const gaps = [...this.#gaps.keys()];
+    const rows = await this.#db
+      .selectFrom('offline_task_changes')
+      .selectAll()
+      .where((eb) => (gaps.length === 0 ? eb('seq', '>', this.#last) : eb.or([eb('seq', '>', this.#last), eb('seq', 'in', gaps)])))
+      .orderBy('seq')
+      .limit(READ_LIMIT)
+      .execute();
+    const readAt = Date.now();
     for (const row of rows) {
-      this.#last = row.seq;
+      if (row.seq > this.#last) {
+        if (row.seq - this.#last <= MAX_GAP) for (let seq = this.#last + 1; seq < row.seq; seq++) this.#gaps.set(seq, readAt);
+        this.#last = row.seq;
+      } else {
+        this.#gaps.delete(row.seq);
+      }
       if (row.origin !== this.#origin) publish({ userId: row.user_id, id: row.task_row_id, taskId: row.task_id, removed: row.removed === 1 });
     }
+    for (const [seq, since] of this.#gaps) if (readAt - since > GAP_WAIT_MS) this.#gaps.delete(seq);
     const now = Date.now();
     if (now - this.#lastPrune > KEEP_MS) {
       this.#lastPrune = now;

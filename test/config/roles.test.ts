@@ -1,5 +1,6 @@
-// OPENPAN_ROLE and what it needs: api and worker processes share a database, and SQLite in a
-// process's own data directory is refused with the reason, before anything is written.
+// OPENPAN_ROLE and what it needs: api and worker processes share PostgreSQL, a bucket and the
+// secret; SQLite or the store in a process's own data directory is refused with the reason,
+// before anything is written.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +22,6 @@ test('the role is all unless set, with a 30 s job lease', () => {
     const config = loadConfig({ OPENPAN_DATA_DIR: join(root, 'data') });
     assert.equal(config.role, 'all');
     assert.equal(config.jobLeaseMs, 30_000);
-    assert.equal(config.sharedDir, null);
   });
 });
 
@@ -48,8 +48,10 @@ test('api and worker run on PostgreSQL and a bucket, with the secret every proce
       OPENPAN_SECRET: 'a'.repeat(64),
     };
     for (const role of ['api', 'worker'] as const) {
-      const config = loadConfig({ ...cluster, OPENPAN_DATA_DIR: join(root, role), OPENPAN_ROLE: role });
+      const config = loadConfig({ ...cluster, OPENPAN_DATA_DIR: join(root, role), OPENPAN_ROLE: role, OPENPAN_JOB_LEASE: '2' });
       assert.equal(config.role, role);
+      assert.equal(config.jobLeaseMs, 2000);
+      assert.equal(config.secret, cluster.OPENPAN_SECRET);
       assert.equal(config.store.kind, 's3');
       assert.equal(config.databaseUrl, cluster.OPENPAN_DATABASE_URL);
     }
@@ -63,23 +65,6 @@ test('api and worker run on PostgreSQL and a bucket, with the secret every proce
     assert.throws(
       () => loadConfig({ ...withoutSecret, OPENPAN_DATA_DIR: join(root, 'd'), OPENPAN_ROLE: 'api' }),
       /^Error: OPENPAN_ROLE=api needs OPENPAN_SECRET/,
-    );
-  });
-});
-
-test('the test-only shared directory carries the roles, and is refused for a single process', () => {
-  withDirs((root) => {
-    const shared = join(root, 'shared');
-    const worker = loadConfig({ OPENPAN_DATA_DIR: join(root, 'w'), OPENPAN_ROLE: 'worker', OPENPAN_TEST_SHARED_DIR: shared, OPENPAN_JOB_LEASE: '2' });
-    assert.equal(worker.role, 'worker');
-    assert.equal(worker.sharedDir, shared);
-    assert.equal(worker.jobLeaseMs, 2000);
-    // Every process of the test signs with the shared directory's secret.
-    const api = loadConfig({ OPENPAN_DATA_DIR: join(root, 'a'), OPENPAN_ROLE: 'api', OPENPAN_TEST_SHARED_DIR: shared });
-    assert.equal(api.secret, worker.secret);
-    assert.throws(
-      () => loadConfig({ OPENPAN_DATA_DIR: join(root, 'all'), OPENPAN_TEST_SHARED_DIR: shared }),
-      /OPENPAN_TEST_SHARED_DIR is for tests of OPENPAN_ROLE=api and worker/,
     );
   });
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
 import { dataDirLayout, ensureDataDir } from '../../src/data-dir/index.js';
-import { openDatabase, type Db } from '../../src/db/database.js';
+import type { Db } from '../../src/db/database.js';
 import { FilesRepo } from '../../src/files/files.repo.js';
 import { FilesService } from '../../src/files/files.service.js';
 import { createOffline, type Offline, type OfflineCluster } from '../../src/offline/index.js';
@@ -18,6 +18,7 @@ import { TASK_DONE, TASK_PAUSED } from '../../src/offline/offline.repo.js';
 import { ContentLock } from '../../src/store/content-lock.js';
 import { LocalDiskBlobStore } from '../../src/store/local-disk.js';
 import { UsersRepo } from '../../src/users/users.repo.js';
+import { dropDatabaseFor, openTestDatabase } from '../support/postgres.js';
 import { FakeCatalogue, FakeEngine } from '../support/fake-engine.js';
 import { buildV1, KiB } from '../support/torrent-builder.js';
 import { etagOf } from '../support/upload.js';
@@ -71,10 +72,11 @@ async function withConnections(n: number, body: (dbs: Db[], dir: string) => Prom
   ensureDataDir(dir);
   const dbs: Db[] = [];
   try {
-    for (let i = 0; i < n; i++) dbs.push(await openDatabase({ dataDir: dir }));
+    for (let i = 0; i < n; i++) dbs.push(await openTestDatabase(dir));
     await body(dbs, dir);
   } finally {
     for (const db of dbs) await db.destroy().catch(() => undefined);
+    await dropDatabaseFor(dir);
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -206,7 +208,7 @@ async function withCluster(n: number, body: (c: Cluster, catalogue: FakeCatalogu
   const nodes: Node[] = [];
   const node = async (name: string, cluster: OfflineCluster): Promise<Node> => {
     const layout = ensureDataDir(join(root, name));
-    const db = await openDatabase({ dataDir: shared });
+    const db = await openTestDatabase(shared);
     const engine = new FakeEngine({ catalogue, manual: true });
     const errors: string[] = [];
     const offline = createOffline({
@@ -237,6 +239,7 @@ async function withCluster(n: number, body: (c: Cluster, catalogue: FakeCatalogu
       await n.offline.close().catch(() => undefined);
       await n.db.destroy().catch(() => undefined);
     }
+    await dropDatabaseFor(shared);
     await rm(root, { recursive: true, force: true });
   }
 }

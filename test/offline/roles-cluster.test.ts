@@ -1,14 +1,16 @@
 // OPENPAN_ROLE with real processes (src/main.ts): one `api` process and two `worker` processes on
-// one database and content store (one SQLite file in WAL through the test-only
-// OPENPAN_TEST_SHARED_DIR, until PostgreSQL), each with its own data directory as scratch. A URL
-// task started through the API runs on a worker; its progress and its end reach the API's event
-// stream; `kill -9` of the worker holding it mid-download and the other finishes it.
+// what a cluster shares — a PostgreSQL database (a throwaway local cluster), a bucket (s3rver on
+// loopback) and OPENPAN_SECRET — each with its own data directory as scratch. A URL task started
+// through the API runs on a worker; its progress and its end reach the API's event stream;
+// `kill -9` of the worker holding it mid-download and the other finishes it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { openStream } from '../support/event-stream.js';
+import { databaseUrlFor, dropDatabaseFor } from '../support/postgres.js';
+import { startS3 } from '../support/s3-server.js';
 import { startTestServer } from '../support/http-fixture.js';
 import { assertFile, KiB, listAll, MiB, task, userAt, waitDone, waitFor } from '../support/offline-e2e.js';
 import { removeDataDir, spawnServer, tempDataDir, type ServerProcess } from '../support/process-server.js';
@@ -23,7 +25,7 @@ async function health(worker: ServerProcess): Promise<{ status: string; role: st
 }
 
 describe('roles: api and worker processes', () => {
-  test('a worker, or an api process, on its own SQLite database is refused at start with the reason', () => {
+  test('a worker, or an api process, on its own SQLite database and store is refused at start with the reason', () => {
     const dataDir = tempDataDir();
     try {
       for (const role of ['worker', 'api']) {
@@ -44,12 +46,15 @@ describe('roles: api and worker processes', () => {
 
   test('a URL task started through the api runs on a worker; kill -9 of that worker mid-download and the other finishes it', async () => {
     const web = await startTestServer('127.0.0.1');
-    const shared = tempDataDir();
+    const s3 = await startS3();
+    // Names the cluster's database (a data directory of nobody's).
+    const databaseKey = tempDataDir();
+    const shared = { OPENPAN_DATABASE_URL: await databaseUrlFor(databaseKey), OPENPAN_SECRET: randomBytes(32).toString('hex'), ...s3.env() };
     const dirs = [tempDataDir(), tempDataDir(), tempDataDir()];
     const procs: ServerProcess[] = [];
     const env = (role: string) => ({
+      ...shared,
       OPENPAN_ROLE: role,
-      OPENPAN_TEST_SHARED_DIR: shared,
       OPENPAN_JOB_LEASE: String(LEASE_SECONDS),
       OPENPAN_FETCH_ALLOW: '127.0.0.1/32',
       OPENPAN_HTTP_SEGMENTS: '4',
@@ -99,7 +104,9 @@ describe('roles: api and worker processes', () => {
     } finally {
       for (const p of procs) await p.stop().catch(() => undefined);
       await web.close();
-      for (const dir of [shared, ...dirs]) removeDataDir(dir);
+      await s3.close();
+      await dropDatabaseFor(databaseKey);
+      for (const dir of [databaseKey, ...dirs]) removeDataDir(dir);
     }
   });
 });
