@@ -100,7 +100,9 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   const files = new FilesService(db, new FilesRepo(), { maxEntries: config.maxEntries, recycleDays: config.recycleDays });
   const store = await openBlobStore(config.store, layout);
   const contentLock = new ContentLock();
-  const uploadUrl = () => `${config.publicUrl}/upload`;
+  // Each process hands out its own upload address (OPENPAN_UPLOAD_URL): the blocks of an upload
+  // wait in the data directory of the process that received them, so all of them must come back there.
+  const uploadUrl = () => config.uploadUrl ?? `${config.publicUrl}/upload`;
   const uploads = new UploadService(
     { files, store, lock: contentLock, repo: new UploadRepo(db), sessionOpen: (userId, session) => users.sessionOpen(userId, session) },
     { secret: config.secret, dir: layout.uploads, blockExpiryMs: config.uploadExpiryMs, uploadUrl },

@@ -25,6 +25,8 @@ export interface Config {
    * Without OPENPAN_PUBLIC_URL it is derived from the address the server listens on.
    */
   publicUrl: string;
+  /** Where this process receives uploads; null: `<publicUrl>/upload`. */
+  uploadUrl: string | null;
   /** Secret for HMAC signatures (upload tokens, download URLs, task hashes). */
   secret: string;
   adminName: string;
@@ -170,6 +172,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     databaseUrl: s.OPENPAN_DATABASE_URL ?? null,
     publicUrl: s.OPENPAN_PUBLIC_URL.replace(/\/+$/, ''),
+    uploadUrl: s.OPENPAN_UPLOAD_URL === undefined ? null : s.OPENPAN_UPLOAD_URL.replace(/\/+$/, ''),
     secret: loadSecret(s.OPENPAN_SECRET, layout),
     adminName: s.OPENPAN_ADMIN_NAME,
     adminPassword: s.OPENPAN_ADMIN_PASSWORD ?? null,

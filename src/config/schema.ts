@@ -29,6 +29,13 @@ export const ConfigSchema = Type.Object({
     docDefault: '`http://<host>:<port>`',
     description: 'the base URL clients reach the server at; upload (`<url>/upload`) and download addresses are built from it. Set it behind a reverse proxy',
   }),
+  OPENPAN_UPLOAD_URL: Type.Optional(
+    Type.String({
+      docDefault: '`<public URL>/upload`',
+      description:
+        'where this process receives uploads: `/v1/store/token` hands it out and every block and `mkfile` of that upload comes back to it. Several API processes behind one address: give each its own (docs/scale-out.md)',
+    }),
+  ),
   OPENPAN_SECRET: Type.Optional(
     Type.String({ docDefault: 'generated into `<data>/secret`', description: 'key for every signature (upload tokens, download URLs, block contexts)' }),
   ),

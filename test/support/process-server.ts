@@ -2,9 +2,9 @@
 // it hard (kill -9) or run an outside client against it exactly as an operator would.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { freePort } from './ports.js';
 import { databaseEnvFor } from './postgres.js';
 
 export interface ServerProcess {
@@ -19,17 +19,6 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => ok(port));
-    });
-  });
-}
-
 export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'openpan-proc-'));
 }
@@ -38,8 +27,9 @@ export function removeDataDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** Starts src/main.ts on `dataDir`, on a free port unless `env` names OPENPAN_PORT. */
 export async function spawnServer(dataDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const port = await freePort();
+  const port = env.OPENPAN_PORT !== undefined ? Number(env.OPENPAN_PORT) : await freePort();
   const databaseEnv = await databaseEnvFor(dataDir, env);
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: resolve(import.meta.dirname, '../..'),

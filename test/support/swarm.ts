@@ -10,10 +10,13 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { Agent as HttpAgent, createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { createRequire } from 'node:module';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { dirname, join, resolve, sep } from 'node:path';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeBencode, RawBencode } from '../../src/torrent/index.js';
+import { freePort } from './ports.js';
+
+export { freePort };
 
 const require = createRequire(import.meta.url);
 
@@ -216,15 +219,6 @@ export async function startWebTorrentSeeder(built: BuiltTorrent, dir: string, tr
     port: client.address()?.port ?? 0,
     close: () => new Promise<void>((res) => client.destroy(res)),
   };
-}
-
-/** A TCP port that was free a moment ago (for programs that need a port number up front). */
-export async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((res) => server.close(() => res()));
-  return port;
 }
 
 export interface Aria2Options {
