@@ -2,16 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from '../db/database.js';
-import { claimJobLease, releaseJobLeases, renewJobLeases } from './offline.repo.js';
+import { claimJobLease, claimRunnableJobs, releaseJobLeases, renewJobLeases } from './offline.repo.js';
 
 // Which process drives which job. Alone (OPENPAN_ROLE=all) a process drives every job: SOLE_OWNER.
 // With several workers (OPENPAN_ROLE=worker) a job is driven by the worker holding its lease,
 // recorded on its row: `owner` and `lease_until`.
 //
-// - Claiming is one conditional UPDATE that re-checks "nobody owns it, or it is mine, or its
-//   lease ran out" as it writes. Two workers can never both win: SQLite serialises writes, and
-//   PostgreSQL re-evaluates the WHERE clause on the row's latest version once the first writer
-//   committed, so the second UPDATE matches no row.
+// - A worker with room takes runnable jobs nobody holds in one statement that claims a batch,
+//   passing over rows another worker is claiming at that moment (PostgreSQL's SKIP LOCKED;
+//   SQLite runs one writer at a time). Claiming one job by id is a conditional UPDATE that
+//   re-checks "nobody owns it, or it is mine, or its lease ran out" as it writes. Two workers can
+//   never both win: SQLite serialises writes, and PostgreSQL re-evaluates the WHERE clause on the
+//   row's latest version once the first writer committed, so the second UPDATE matches no row.
 // - The owner renews its leases every third of the lease time. A worker that stops (kill -9, a
 //   lost machine) stops renewing; once its leases ran out another worker claims the jobs and
 //   reconciles them from what the database and the store hold.
@@ -33,7 +35,7 @@ export interface JobOwnership {
   releaseAll(): Promise<void>;
   /** Inside the transaction `q`: renews the job's lease, or throws LeaseLost when another took it. */
   fence(q: Db, jobId: string): Promise<void>;
-  /** Jobs to look at: those this process holds, and the runnable ones it has room to take. */
+  /** Jobs to look at: those this process holds, runnable ones it had room for claimed first. */
   candidates(): Promise<string[]>;
   /** Renews the leases held: which were lost to another worker, and which other processes changed. */
   renew(): Promise<{ lost: string[]; changed: string[] }>;
@@ -90,8 +92,6 @@ export class JobLeases implements JobOwnership {
   readonly #now: () => number;
   /** The jobs this worker believes it holds. */
   readonly #held = new Set<string>();
-  /** Runnable jobs handed out by `candidates` whose claim has not run yet, with when: they count against the capacity. */
-  readonly #offered = new Map<string, number>();
 
   constructor(options: JobLeasesOptions) {
     this.#o = options;
@@ -109,7 +109,6 @@ export class JobLeases implements JobOwnership {
     const now = this.#now();
     const me = this.workerId;
     const won = await claimJobLease(this.#o.db, jobId, { owner: me, now, leaseUntil: now + this.#o.leaseMs, tempDir: join(this.#o.tempRoot, jobId) });
-    this.#offered.delete(jobId);
     if (won) this.#held.add(jobId);
     else this.#held.delete(jobId);
     return won;
@@ -122,7 +121,6 @@ export class JobLeases implements JobOwnership {
 
   async releaseAll(): Promise<void> {
     this.#held.clear();
-    this.#offered.clear();
     await releaseJobLeases(this.#o.db, this.workerId, null);
   }
 
@@ -133,28 +131,21 @@ export class JobLeases implements JobOwnership {
     }
   }
 
-  /** Unowned runnable jobs (or those whose lease ran out), oldest first, at most `limit`. */
-  async runnable(limit: number): Promise<string[]> {
-    if (limit <= 0) return [];
-    const now = this.#now();
-    const rows = await this.#o.db
-      .selectFrom('offline_jobs')
-      .select('id')
-      .where((eb) => eb.or([eb('phase', 'in', RUNNABLE_PHASES), eb('changes', '>', 0)]))
-      .where((eb) => eb.or([eb('owner', 'is', null), eb('lease_until', '<', now)]))
-      .orderBy('created_at')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => r.id);
-  }
-
   async candidates(): Promise<string[]> {
-    // An offer whose claim never came (the work was dropped) stops counting after a lease.
-    const now = this.#now();
-    for (const [id, at] of this.#offered) if (at + this.#o.leaseMs < now) this.#offered.delete(id);
-    const free = (await this.runnable(this.#o.capacity - this.#held.size - this.#offered.size)).filter((id) => !this.#held.has(id));
-    for (const id of free) this.#offered.set(id, now);
-    return [...this.#held, ...free];
+    const room = this.#o.capacity - this.#held.size;
+    if (room > 0) {
+      const now = this.#now();
+      const claimed = await claimRunnableJobs(this.#o.db, {
+        owner: this.workerId,
+        now,
+        leaseUntil: now + this.#o.leaseMs,
+        tempRoot: join(this.#o.tempRoot, '/'),
+        limit: room,
+        phases: RUNNABLE_PHASES,
+      });
+      for (const id of claimed) this.#held.add(id);
+    }
+    return [...this.#held];
   }
 
   async renew(): Promise<{ lost: string[]; changed: string[] }> {

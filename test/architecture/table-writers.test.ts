@@ -53,7 +53,7 @@ interface TableWrite {
 
 const BUILDER_WRITE = /\.(insertInto|updateTable|deleteFrom|replaceInto|mergeInto)\(\s*['"`]([A-Za-z_]\w*)/g;
 const SQL_TEMPLATE = /\bsql(?:<[^>`]*>)?`([^`]*)`/g;
-const SQL_WRITE = /\b(?:(?:INSERT|REPLACE)(?:\s+OR\s+\w+)?\s+INTO|(?<!\bDO\s+)UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)\s+["`]?([A-Za-z_]\w*)/gi;
+const SQL_WRITE = /\b(?:(?:INSERT|REPLACE)(?:\s+OR\s+\w+)?\s+INTO|(?<!\b(?:DO|FOR)\s+)UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)\s+["`]?([A-Za-z_]\w*)/gi;
 
 function lineAt(text: string, index: number): number {
   return text.slice(0, index).split('\n').length;
@@ -134,6 +134,7 @@ test('the scan finds builder writes and raw SQL writes, and not reads or upserts
     'await sql<number>`DELETE FROM sessions WHERE expires < 0`.execute(q);',
     "const rows = await db.selectFrom('files').selectAll().execute();",
     'const n = await sql`SELECT count(*) FROM users`.execute(db);',
+    'const locked = await sql`SELECT id FROM offline_jobs WHERE owner IS NULL FOR UPDATE SKIP LOCKED`.execute(db);',
   ].join('\n');
   assert.deepEqual(
     tableWrites(text).map((w) => `${w.line} ${w.table}`),

@@ -124,7 +124,7 @@ test('heartbeat: renewing keeps the job; the other worker cannot claim it while 
     assert.deepEqual(await a.renew(), { lost: [], changed: [] });
     now += (LEASE_MS * 2) / 3;
     assert.equal(await b.claim('j1'), false);
-    assert.deepEqual(await b.runnable(10), []);
+    assert.deepEqual(await b.candidates(), []);
     assert.equal((await jobRow(dbA, 'j1')).owner, 'worker-a');
     // A change an API process signals reaches the owner at its next heartbeat.
     await dbB.updateTable('offline_jobs').set({ changes: 1 }).where('id', '=', 'j1').execute();
@@ -146,9 +146,10 @@ test('expiry and takeover: a worker that stops renewing loses the job to another
     const b = leases(dbB, 'worker-b', { now: clock });
     assert.equal(await a.claim('j1'), true);
     // Paused and finished jobs want no driver; j1 is held.
-    assert.deepEqual(await b.runnable(10), []);
+    assert.deepEqual(await b.candidates(), []);
     now += LEASE_MS + 1;
-    assert.deepEqual(await b.runnable(10), ['j1']);
+    // Its lease ran out: the next look claims it.
+    assert.deepEqual(await b.candidates(), ['j1']);
     assert.equal(await b.claim('j1'), true);
     const row = await jobRow(dbB, 'j1');
     assert.equal(row.owner, 'worker-b');
@@ -167,16 +168,33 @@ test('expiry and takeover: a worker that stops renewing loses the job to another
   });
 });
 
-test('capacity: a worker takes no more runnable jobs than it can run, oldest first', async () => {
+test('capacity: a look claims the oldest runnable jobs the worker has room for, and no more', async () => {
   await withConnections(1, async ([db]) => {
     for (const id of ['j1', 'j2', 'j3', 'j4']) await insertJob(db, id);
     const a = leases(db, 'worker-a', { capacity: 2 });
     assert.equal(await a.claim('j3'), true);
     assert.deepEqual((await a.candidates()).sort(), ['j1', 'j3']);
-    // j1 is offered, its claim not run yet: a second look offers nothing more.
-    assert.deepEqual(await a.candidates(), ['j3']);
-    assert.equal(await a.claim('j1'), true);
+    assert.equal((await jobRow(db, 'j1')).owner, 'worker-a');
+    assert.equal((await jobRow(db, 'j1')).temp_dir, '/scratch/worker-a/j1');
+    // Full: a second look claims nothing more.
     assert.deepEqual((await a.candidates()).sort(), ['j1', 'j3']);
+    assert.equal((await jobRow(db, 'j2')).owner, null);
+  });
+});
+
+test('looks at once: workers claiming batches side by side never hold the same job, and hold them all', async () => {
+  await withConnections(3, async (dbs) => {
+    const ids = Array.from({ length: 60 }, (_, i) => `job${String(i).padStart(2, '0')}`);
+    for (const id of ids) await insertJob(dbs[0], id);
+    const workers = dbs.map((db, i) => leases(db, `worker-${i}`, { capacity: 25 }));
+    const seen = await Promise.all(workers.map((w) => w.candidates()));
+    const all = seen.flat();
+    assert.equal(new Set(all).size, all.length, 'no job held twice');
+    assert.equal(all.length, ids.length);
+    for (const [i, held] of seen.entries()) {
+      assert.ok(held.length <= 25);
+      for (const id of held) assert.equal((await jobRow(dbs[0], id)).owner, `worker-${i}`);
+    }
   });
 });
 
