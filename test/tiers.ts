@@ -187,8 +187,8 @@ export const HEAVY: Readonly<Record<string, Need>> = {
  * The files that exercise the database, run a second time by `npm test` on PostgreSQL
  * (`node --import tsx test/tiers.ts postgres`; every server they start gets a database of its
  * own on one throwaway cluster). Not here: the browser UI, BitTorrent interop, media, the
- * command line's own processes and the 100,000-file trees: they exercise engines, not SQL. Nor
- * fsck (crash-consistency): it reads SQLite data directories only. Nor, to keep the pass within
+ * command line's own processes and the 100,000-file trees: they exercise engines, not SQL (fsck's
+ * own file is here: it runs the command line against the cluster's database). Nor, to keep the pass within
  * about 15 minutes, the files that spend their time in the store, engines, crashes and outside
  * clients rather than in SQL (store-integrity, url-crash, upload assembly and crash, auth, contract).
  */
@@ -207,6 +207,7 @@ export const POSTGRES: readonly string[] = [
   'test/offline/task-change-feed.test.ts',
   'test/offline/url-tasks.test.ts',
   'test/qbt/ctrl-client.test.ts',
+  'test/reliability/fsck.test.ts',
   'test/qbt/sonarr-replay.test.ts',
   'test/security/login-limit.test.ts',
   'test/shares/shares-api.test.ts',

@@ -512,5 +512,7 @@ export async function rebuildDirStats(q: Db): Promise<void> {
   await sql`DELETE FROM dir_stats`.execute(q);
   await sql`
     INSERT INTO dir_stats (user_id, dir_id, dirs, files)
-    SELECT user_id, parent_id, sum(type = 1), sum(type = 0) FROM files GROUP BY user_id, parent_id`.execute(q);
+    SELECT user_id, parent_id, sum(CASE WHEN type = 1 THEN 1 ELSE 0 END), sum(CASE WHEN type = 0 THEN 1 ELSE 0 END) FROM files GROUP BY user_id, parent_id`.execute(
+    q,
+  );
 }

@@ -23,6 +23,8 @@ export interface FsckOptions {
   uploadExpiryMs?: number;
   /** Where the server keeps content (OPENPAN_STORE); default: the data directory. */
   store?: StoreConfig;
+  /** The server's PostgreSQL database (OPENPAN_DATABASE_URL); default: SQLite in the data directory. */
+  databaseUrl?: string | null;
   now?: number;
 }
 
@@ -80,12 +82,13 @@ async function lockUnlessDiskFull(dataDir: string, repair: boolean): Promise<Dat
 export async function runFsck(options: FsckOptions): Promise<FsckReport> {
   const dataDir = resolve(options.dataDir);
   const layout = dataDirLayout(dataDir);
-  if (!hasDatabase(dataDir)) throw new NotADataDirError(dataDir);
+  const databaseUrl = options.databaseUrl ?? null;
+  if (databaseUrl === null && !hasDatabase(dataDir)) throw new NotADataDirError(dataDir);
   const server = await lockHolder(dataDir);
   if (server !== null && !options.force) throw new DataDirBusyError(server, dataDir);
   // Held for the whole run, so a server cannot start in the middle of a repair.
   const lock = server === null ? await lockUnlessDiskFull(dataDir, options.repair ?? false) : null;
-  const db = await openDatabase({ dataDir });
+  const db = await openDatabase({ dataDir, databaseUrl });
   const store = await openBlobStore(options.store ?? { kind: 'local' }, layout);
   try {
     const ctx: CheckContext = {
@@ -99,8 +102,11 @@ export async function runFsck(options: FsckOptions): Promise<FsckReport> {
     };
     const checked = emptyChecked();
     // Beside a running server the database is read in one snapshot, so that a change committed
-    // meanwhile cannot make the tree and its counters look out of step.
-    const found = ctx.live ? await db.transaction().execute((trx) => runChecks({ ...ctx, db: trx }, checked)) : await runChecks(ctx, checked);
+    // meanwhile cannot make the tree and its counters look out of step (on PostgreSQL a
+    // transaction takes one snapshot only from REPEATABLE READ up).
+    const snapshot = databaseUrl === null ? db.transaction() : db.transaction().setIsolationLevel('repeatable read');
+    // A database several processes share may be in use by any of them: read as beside a server.
+    const found = ctx.live || databaseUrl !== null ? await snapshot.execute((trx) => runChecks({ ...ctx, db: trx }, checked)) : await runChecks(ctx, checked);
     const report: FsckReport = {
       dataDir,
       verify: ctx.verify,

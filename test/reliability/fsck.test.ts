@@ -11,6 +11,7 @@ import { runCli } from '../support/run-cli.js';
 import { removeDataDir, spawnServer, tempDataDir } from '../support/process-server.js';
 import { etagOf } from '../support/upload.js';
 import { makeWorld, type World } from '../support/fsck-world.js';
+import { databaseUrlFor, testsUsePostgres } from '../support/postgres.js';
 
 const codes = (r: FsckReport) => [...new Set(r.problems.map((p) => p.code))].sort();
 
@@ -57,9 +58,9 @@ describe('fsck on planted faults', () => {
       assert.deepEqual(repaired.lost.map((e) => `${e.user}:${e.path}`).sort(), ['alice:/backup/docs/a.bin', 'alice:/docs/a.bin', 'bob:/same-as-a.bin']);
       const record = JSON.parse(readFileSync(repaired.lostRecord!, 'utf8'));
       assert.equal(record.entries.length, 3);
-      assert.equal(world.one<{ n: number }>('SELECT count(*) AS n FROM files WHERE store_id = ?', etag).n, 0);
-      assert.equal(world.one<{ n: number }>('SELECT count(*) AS n FROM blobs WHERE id = ?', etag).n, 0);
-      const bob = world.one<{ space_used: number }>("SELECT space_used FROM users WHERE name = 'bob'");
+      assert.equal((await world.one<{ n: number }>('SELECT count(*) AS n FROM files WHERE store_id = ?', etag)).n, 0);
+      assert.equal((await world.one<{ n: number }>('SELECT count(*) AS n FROM blobs WHERE id = ?', etag)).n, 0);
+      const bob = await world.one<{ space_used: number }>("SELECT space_used FROM users WHERE name = 'bob'");
       assert.equal(bob.space_used, world.files.get('/c.bin')!.length, "bob's space is what he still has");
     } finally {
       removeDataDir(world.dataDir);
@@ -91,7 +92,7 @@ describe('fsck on planted faults', () => {
   test('skewed reference counts are recounted from the tree', async () => {
     const { world, found } = await findsAndRepairs((w) => w.sql('UPDATE blobs SET refs = refs + 2 WHERE size = 1234'), ['refs']);
     assert.equal(found.problems.length, 1);
-    assert.equal(world.one<{ refs: number }>('SELECT refs FROM blobs WHERE size = 1234').refs, 1);
+    assert.equal((await world.one<{ refs: number }>('SELECT refs FROM blobs WHERE size = 1234')).refs, 1);
     removeDataDir(world.dataDir);
   });
 
@@ -105,22 +106,22 @@ describe('fsck on planted faults', () => {
 
   test('a blob in use but marked unreferenced (the collector would free it) is unmarked', async () => {
     const { world } = await findsAndRepairs((w) => w.sql('UPDATE blobs SET unreferenced_at = 5 WHERE size = 1234'), ['unreferenced-mark']);
-    assert.equal(world.one<{ u: number | null }>('SELECT unreferenced_at AS u FROM blobs WHERE size = 1234').u, null);
+    assert.equal((await world.one<{ u: number | null }>('SELECT unreferenced_at AS u FROM blobs WHERE size = 1234')).u, null);
     removeDataDir(world.dataDir);
   });
 
   test('a skewed space_used is set to what the tree holds', async () => {
     const { world } = await findsAndRepairs((w) => w.sql("UPDATE users SET space_used = space_used + 999 WHERE name = 'alice'"), ['space-used']);
-    const alice = world.one<{ space_used: number }>("SELECT space_used FROM users WHERE name = 'alice'");
+    const alice = await world.one<{ space_used: number }>("SELECT space_used FROM users WHERE name = 'alice'");
     assert.equal(alice.space_used, 2 * (70_000 + 5 * 1024 * 1024 + 3));
     removeDataDir(world.dataDir);
   });
 
   test('broken dir_stats counters are rebuilt', async () => {
     const { world } = await findsAndRepairs(
-      (w) => {
-        w.sql('UPDATE dir_stats SET files = files + 5 WHERE dir_id = 0');
-        w.sql('DELETE FROM dir_stats WHERE dir_id <> 0 AND files > 0');
+      async (w) => {
+        await w.sql('UPDATE dir_stats SET files = files + 5 WHERE dir_id = 0');
+        await w.sql('DELETE FROM dir_stats WHERE dir_id <> 0 AND files > 0');
       },
       ['dir-stats'],
     );
@@ -129,7 +130,7 @@ describe('fsck on planted faults', () => {
 
   test('a materialised path that does not follow its parent link is rewritten, with its subtree', async () => {
     const { world } = await findsAndRepairs((w) => w.sql("UPDATE files SET path = '/elsewhere/docs', depth = 2 WHERE path = '/docs'"), ['path']);
-    assert.equal(world.one<{ n: number }>("SELECT count(*) AS n FROM files WHERE path = '/docs/deep/b.bin'").n, 1);
+    assert.equal((await world.one<{ n: number }>("SELECT count(*) AS n FROM files WHERE path = '/docs/deep/b.bin'")).n, 1);
     removeDataDir(world.dataDir);
   });
 
@@ -200,24 +201,38 @@ describe('fsck on planted faults', () => {
 });
 
 describe('fsck from the command line', () => {
+  /** The environment the CLI needs to find the directory's database: OPENPAN_DATABASE_URL on PostgreSQL. */
+  async function databaseEnv(dataDir: string): Promise<Record<string, string>> {
+    return testsUsePostgres() ? { OPENPAN_DATABASE_URL: await databaseUrlFor(dataDir) } : {};
+  }
+
   test('exit 0 and a clean JSON report after ordinary use; exit 1 with the problem listed after a fault', async () => {
     const world = await makeWorld();
+    const env = await databaseEnv(world.dataDir);
     try {
-      const clean = await runCli(['fsck', '--data-dir', world.dataDir, '--json', '--verify']);
+      const clean = await runCli(['fsck', '--data-dir', world.dataDir, '--json', '--verify'], { env });
       assert.equal(clean.code, 0, clean.stderr);
       const report = JSON.parse(clean.stdout) as FsckReport;
       assert.equal(report.clean, true);
       assert.equal(report.checked.files, 6);
 
-      world.sql("UPDATE users SET space_used = 1 WHERE name = 'bob'");
-      const dirty = await runCli(['fsck'], { env: { OPENPAN_DATA_DIR: world.dataDir } });
+      await world.sql("UPDATE users SET space_used = 1 WHERE name = 'bob'");
+      const dirty = await runCli(['fsck'], { env: { ...env, OPENPAN_DATA_DIR: world.dataDir } });
       assert.equal(dirty.code, 1);
       assert.match(dirty.stdout, /space-used: user "bob" has space_used 1 .* \[repairable\]/);
       assert.match(dirty.stdout, /1 problem found \(1 repairable\)/);
-      const fixed = await runCli(['fsck', '--data-dir', world.dataDir, '--repair']);
+      const repair = ['fsck', '--data-dir', world.dataDir, '--repair'];
+      if (world.databaseUrl !== null) {
+        // A cluster's database: no lock says whether its processes are stopped, the operator does.
+        const refused = await runCli(repair, { env });
+        assert.equal(refused.code, 2);
+        assert.match(refused.stderr, /stop them all, then run with --force/);
+        repair.push('--force');
+      }
+      const fixed = await runCli(repair, { env });
       assert.equal(fixed.code, 1, 'problems were found (and repaired)');
       assert.match(fixed.stdout, /1 problem: 1 repaired, 0 not repaired/);
-      assert.equal((await runCli(['fsck', '--data-dir', world.dataDir])).code, 0);
+      assert.equal((await runCli(['fsck', '--data-dir', world.dataDir], { env })).code, 0);
     } finally {
       removeDataDir(world.dataDir);
     }
@@ -238,11 +253,12 @@ describe('fsck from the command line', () => {
   test('refuses a directory a running server holds; --force checks it anyway; a killed server holds nothing', async () => {
     const dataDir = tempDataDir();
     let server = await spawnServer(dataDir);
+    const env = await databaseEnv(dataDir);
     try {
-      const refused = await runCli(['fsck', '--data-dir', dataDir]);
+      const refused = await runCli(['fsck', '--data-dir', dataDir], { env });
       assert.equal(refused.code, 2);
       assert.match(refused.stderr, new RegExp(`in use by server \\(pid ${server.proc.pid}`));
-      const forced = await runCli(['fsck', '--data-dir', dataDir, '--force']);
+      const forced = await runCli(['fsck', '--data-dir', dataDir, '--force'], { env });
       assert.equal(forced.code, 0, forced.stdout + forced.stderr);
       assert.match(forced.stdout, /warning: server pid \d+ holds this directory/);
       const second = await spawnServer(dataDir).then(
@@ -251,7 +267,7 @@ describe('fsck from the command line', () => {
       );
       assert.ok(second instanceof Error, 'a second server on the same directory does not start');
       await server.kill9();
-      const after = await runCli(['fsck', '--data-dir', dataDir]);
+      const after = await runCli(['fsck', '--data-dir', dataDir], { env });
       assert.equal(after.code, 0, after.stdout + after.stderr);
       server = await spawnServer(dataDir);
     } finally {

@@ -35,6 +35,8 @@ export const fsck = defineCommand({
     'are recomputed, leftovers deleted, and entries whose content is missing or damaged are removed (listed',
     'in <data>/lost+found/fsck-<time>.json; damaged bytes are moved there too).',
     'Runs only while no server uses the directory, unless --force (then in-flight work may show as problems).',
+    'With OPENPAN_DATABASE_URL (PostgreSQL, several processes) the database is read in one snapshot while the',
+    'cluster runs; --repair there needs --force, given once every process of the cluster is stopped.',
     'Exit status: 0 clean, 1 problems found (repaired or not), 2 usage error or directory in use.',
   ].join('\n'),
   options: {
@@ -47,8 +49,10 @@ export const fsck = defineCommand({
   async run({ positionals, options }) {
     if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     const dataDir = options['data-dir'] !== undefined ? resolve(options['data-dir']) : dataDirFrom(process.env);
-    if (readSetting(process.env, 'OPENPAN_DATABASE_URL') !== undefined) {
-      throw new CliError('fsck checks a data directory with its SQLite database; with OPENPAN_DATABASE_URL (PostgreSQL) it does not run yet');
+    const databaseUrl = readSetting(process.env, 'OPENPAN_DATABASE_URL') ?? null;
+    // No lock tells whether the other processes of a cluster are running: the operator says so.
+    if (databaseUrl !== null && options.repair && !options.force) {
+      throw new CliError('--repair on a PostgreSQL database changes what every process of the cluster uses: stop them all, then run with --force', 2);
     }
     const expiry = uploadExpiryMs();
     const store = storeConfig();
@@ -59,7 +63,7 @@ export const fsck = defineCommand({
     ]);
     let report: FsckReport;
     try {
-      report = await runFsck({ dataDir, verify: options.verify, repair: options.repair, force: options.force, uploadExpiryMs: expiry, store });
+      report = await runFsck({ dataDir, verify: options.verify, repair: options.repair, force: options.force, uploadExpiryMs: expiry, store, databaseUrl });
     } catch (err) {
       if (err instanceof NotADataDirError) throw new CliError(err.message, 2);
       if (err instanceof DataDirBusyError) throw new CliError(`${err.message}: stop it first, or run with --force to check anyway`, 2);

@@ -38,9 +38,14 @@ export async function checkSpace(ctx: CheckContext, checked: Checked): Promise<P
 
 export async function checkDirStats(ctx: CheckContext, checked: Checked): Promise<Problem[]> {
   const expected = await sql<{ user_id: number; dir_id: number; dirs: number; files: number }>`
-    SELECT user_id, parent_id AS dir_id, sum(type = 1) AS dirs, sum(type = 0) AS files FROM files GROUP BY user_id, parent_id`.execute(ctx.db);
+    SELECT user_id, parent_id AS dir_id, sum(CASE WHEN type = 1 THEN 1 ELSE 0 END) AS dirs, sum(CASE WHEN type = 0 THEN 1 ELSE 0 END) AS files FROM files GROUP BY user_id, parent_id`.execute(
+    ctx.db,
+  );
   const actual = await ctx.db.selectFrom('dir_stats').select(['user_id', 'dir_id', 'dirs', 'files']).execute();
-  const counts = await sql<{ entries: number; files: number }>`SELECT count(*) AS entries, coalesce(sum(type = 0), 0) AS files FROM files`.execute(ctx.db);
+  const counts = await sql<{
+    entries: number;
+    files: number;
+  }>`SELECT count(*) AS entries, coalesce(sum(CASE WHEN type = 0 THEN 1 ELSE 0 END), 0) AS files FROM files`.execute(ctx.db);
   checked.entries = Number(counts.rows[0]?.entries ?? 0);
   checked.files = Number(counts.rows[0]?.files ?? 0);
 
