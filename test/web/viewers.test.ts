@@ -157,6 +157,8 @@ describe('viewers', { timeout: 180_000 }, () => {
     await page.getByRole('button', { name: 'Next image' }).click();
     await page.waitForURL(/\/view\/Pictures\/picture\.png$/);
     await imageWidth(160);
+    // The folder's images are listed anew for each image: → works once the viewer knows them.
+    await page.getByText('2 of 3').waitFor();
     await page.keyboard.press('ArrowRight');
     await page.waitForURL(/\/view\/Pictures\/picture\.webp$/);
     await imageWidth(200);
