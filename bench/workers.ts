@@ -95,7 +95,14 @@ async function clusterRun(
   const start = async (role: string) => {
     const dir = tempDataDir();
     dirs.push(dir);
-    const proc = await spawnServer(dir, { ...shared, OPENPAN_ROLE: role, OPENPAN_BT_MAX_ACTIVE: String(PER_WORKER), OPENPAN_JOB_LEASE: '6' });
+    const proc = await spawnServer(dir, {
+      ...shared,
+      OPENPAN_ROLE: role,
+      OPENPAN_BT_MAX_ACTIVE: String(PER_WORKER),
+      OPENPAN_JOB_LEASE: '6',
+      OPENPAN_OFFLINE_DAILY_TASKS: '0',
+      OPENPAN_OFFLINE_MAX_RUNNING: '0',
+    });
     procs.push(proc);
     return proc;
   };
