@@ -5,6 +5,7 @@
 // process on SQLite (WAL, the server's settings), for 10, 100 and 1,000 jobs running at once with
 // two active tasks each; "share of a core" is the time spent per second of the 1 s interval.
 //
+// BENCH_DIALECT=postgres measures on PostgreSQL instead (a throwaway local cluster on a unix socket).
 // Usage: node --import tsx bench/offline-progress-poll.ts    BENCH_RUNS=200 polls per size
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { JobManifests } from '../src/offline/job-manifests.js';
 import { LiveProgress } from '../src/offline/live-progress.js';
 import { OfflineRepo } from '../src/offline/offline.repo.js';
 import { TaskChangeFeed } from '../src/offline/task-change-feed.js';
+import { startPostgresCluster } from '../test/support/postgres.js';
 import { percentile, table, timeRuns } from './lib.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 200);
@@ -26,7 +28,8 @@ function liveText(taskIds: number[], bytes: number): string {
 
 const dir = await mkdtemp(join(tmpdir(), 'openpan-bench-poll-'));
 ensureDataDir(dir);
-const db = await openDatabase({ dataDir: dir });
+const postgres = process.env.BENCH_DIALECT === 'postgres' ? startPostgresCluster() : null;
+const db = await openDatabase({ dataDir: dir, databaseUrl: postgres?.adminUrl ?? null });
 const repo = new OfflineRepo(db);
 const live = new LiveProgress(repo, new JobManifests());
 const feed = new TaskChangeFeed(db, 'bench-api');
@@ -86,8 +89,10 @@ try {
       'worker share of a core': `${(percentile(publish, 50) / 10).toFixed(2)} %`,
     });
   }
+  console.log(`on ${postgres ? 'PostgreSQL' : 'SQLite'}`);
   console.log(table(rows));
 } finally {
   await db.destroy();
+  postgres?.stop();
   await rm(dir, { recursive: true, force: true });
 }
