@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { runFsck } from '../../src/fsck/fsck.js';
 import { etagOf } from '../../src/store/etag.js';
-import { testsUsePostgres } from '../support/postgres.js';
+import { databaseUrlFor, testsUsePostgres } from '../support/postgres.js';
 import { startServer, type Client, type TestServer } from '../support/server.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -194,8 +194,9 @@ describe('recycle bin', () => {
     assert.equal((await user.call('/v1/recycle/page', {})).totalCount, 0);
   });
 
-  test('fsck finds a tree with bin entries consistent', { skip: testsUsePostgres() && 'fsck reads SQLite data directories only' }, async () => {
-    const report = await runFsck({ dataDir: s.dataDir, force: true });
+  test('fsck finds a tree with bin entries consistent', async () => {
+    const databaseUrl = testsUsePostgres() ? await databaseUrlFor(s.dataDir) : null;
+    const report = await runFsck({ dataDir: s.dataDir, force: true, databaseUrl });
     assert.deepEqual(
       report.problems.map((p) => p.code),
       [],
