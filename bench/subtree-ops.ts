@@ -63,7 +63,17 @@ async function probeDuring(work: () => Promise<unknown>): Promise<{ workMs: numb
 try {
   const idle = await probeDuring(() => new Promise((r) => setTimeout(r, 3000)));
   await post(server.url, '/v1/files/createDirectory', { path: '/copies' }, owner);
+  await post(server.url, '/v1/files/createDirectory', { path: '/moved' }, owner);
   const copy = await probeDuring(() => post(server.url, '/v1/files/copy', { path: ['/big'], destPath: '/copies' }, owner));
+  const move = await probeDuring(() => post(server.url, '/v1/files/move', { path: ['/copies/big'], destPath: '/moved' }, owner));
+  const toBin = await probeDuring(() => post(server.url, '/v1/files/remove', { path: ['/moved/big'] }, owner));
+  const binUuid = () => post(server.url, '/v1/recycle/page', {}, owner).then((page) => (page.result.list as { uuid: string }[])[0].uuid);
+  const uuid = await binUuid();
+  const restore = await probeDuring(() => post(server.url, '/v1/recycle/restore', { uuid: [uuid] }, owner));
+  await post(server.url, '/v1/files/remove', { path: ['/moved/big'] }, owner);
+  const purgeUuid = await binUuid();
+  const purge = await probeDuring(() => post(server.url, '/v1/recycle/purge', { uuid: [purgeUuid] }, owner));
+  await post(server.url, '/v1/files/copy', { path: ['/big'], destPath: '/copies' }, owner);
   const remove = await probeDuring(() => post(server.url, '/v1/files/remove', { path: ['/copies/big'], permanent: true }, owner));
   const row = (what: string, r: { workMs: number; latencies: number[] }) => ({
     'while the owner': what,
@@ -74,7 +84,17 @@ try {
     'max ms': r.latencies[r.latencies.length - 1],
   });
   console.log(`Another user's /v1/user/info, one request at a time, while the owner works on a directory of ${ENTRIES} entries`);
-  console.log(table([row('does nothing (3 s)', idle), row(`copies it (${ENTRIES} entries)`, copy), row('removes the copy for good', remove)]));
+  console.log(
+    table([
+      row('does nothing (3 s)', idle),
+      row(`copies it (${ENTRIES} entries)`, copy),
+      row('moves the copy to another folder', move),
+      row('removes the copy into the recycle bin', toBin),
+      row('restores it from the bin', restore),
+      row('purges it from the bin', purge),
+      row('removes a copy for good', remove),
+    ]),
+  );
 } finally {
   await server.stop();
 }

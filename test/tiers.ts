@@ -198,6 +198,7 @@ export const POSTGRES: readonly string[] = [
   'test/files.test.ts',
   'test/files/recycle-bin.test.ts',
   'test/files/search.test.ts',
+  'test/files/subtree-slices.test.ts',
   'test/offline/job-leases.test.ts',
   'test/offline/offline-api.test.ts',
   'test/offline/offline-page-query.test.ts',

@@ -239,10 +239,21 @@ export class FilesRepo {
    */
   subtreeSlice(q: Db, userId: number, path: string, from: { after: string } | { before: string }, limit: number): Promise<FileRow[]> {
     const { low, high } = subtreeBounds(path);
-    let query = q.selectFrom('files').selectAll().where('user_id', '=', userId);
-    query = query.where('path', '>', low).where('path', '<', high);
-    query = 'after' in from ? query.where('path', '>', from.after).orderBy('path', 'asc') : query.where('path', '<', from.before).orderBy('path', 'desc');
-    return query.limit(limit).execute();
+    // One bound on each side, the tighter one: given `path > low AND path > after`, the planner
+    // seeks to `low` and steps over every entry before `after`, so each slice would cost more
+    // than the one before it. Paths compare byte-wise in both databases, so here too.
+    const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+    const lower = 'after' in from && byteOrder(from.after, low) > 0 ? from.after : low;
+    const upper = 'before' in from && byteOrder(from.before, high) < 0 ? from.before : high;
+    return q
+      .selectFrom('files')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('path', '>', lower)
+      .where('path', '<', upper)
+      .orderBy('path', 'after' in from ? 'asc' : 'desc')
+      .limit(limit)
+      .execute();
   }
 
   async deleteByIds(q: Db, ids: readonly number[]): Promise<void> {

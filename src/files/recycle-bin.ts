@@ -147,24 +147,32 @@ export class RecycleBin {
 
   /** Deletes bin entries for good: their space is freed, their content once nothing else uses it. */
   async purge(userId: number, uuids: readonly string[]): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      const now = Date.now();
-      for (const row of await this.binRows(trx, userId, uuids)) await this.#purgeBinEntry(trx, userId, row, now);
+    const now = Date.now();
+    const large = await this.db.transaction().execute(async (trx) => {
+      const deferred: number[] = [];
+      for (const row of await this.binRows(trx, userId, uuids)) await this.#purgeBinEntry(trx, userId, row, now, deferred);
+      return deferred;
     });
+    await this.#purgeInSlices(userId, large, now);
   }
 
   /** Empties the user's recycle bin; returns how many entries it held. */
   async clearBin(userId: number): Promise<number> {
-    return this.db.transaction().execute(async (trx) => {
-      const now = Date.now();
-      let count = 0;
+    const now = Date.now();
+    const { count, large } = await this.db.transaction().execute(async (trx) => {
+      const count = (await this.repo.binTotals(trx, userId)).entries;
+      const deferred: number[] = [];
+      let offset = 0;
       for (;;) {
-        const rows = await this.repo.binEntries(trx, userId, { offset: 0, limit: PURGE_BATCH });
-        for (const row of rows) await this.#purgeBinEntry(trx, userId, row, now);
-        count += rows.length;
-        if (rows.length < PURGE_BATCH) return count;
+        const rows = await this.repo.binEntries(trx, userId, { offset, limit: PURGE_BATCH });
+        for (const row of rows) await this.#purgeBinEntry(trx, userId, row, now, deferred);
+        // Large entries stay listed until their slices remove them: page past them.
+        offset = deferred.length;
+        if (rows.length < PURGE_BATCH) return { count, large: deferred };
       }
     });
+    await this.#purgeInSlices(userId, large, now);
+    return count;
   }
 
   /** Purges every bin entry older than the bin keeps them (the hourly collection runs it); returns how many. */
@@ -174,21 +182,44 @@ export class RecycleBin {
     let count = 0;
     for (;;) {
       const expired = await this.repo.expiredBinEntries(this.db, cutoff, PURGE_BATCH);
-      await this.db.transaction().execute(async (trx) => {
+      const large = await this.db.transaction().execute(async (trx) => {
+        const deferred: { userId: number; id: number }[] = [];
         for (const { user_id, uuid } of expired) {
           // Read again in the transaction: a restore (and a new removal) may have come meanwhile.
           const row = await this.repo.binEntry(trx, user_id, uuid);
-          if (row && Number(row.trashed_at) <= cutoff) await this.#purgeBinEntry(trx, user_id, row, now);
+          if (!row || Number(row.trashed_at) > cutoff) continue;
+          const ids: number[] = [];
+          await this.#purgeBinEntry(trx, user_id, row, now, ids);
+          for (const id of ids) deferred.push({ userId: user_id, id });
         }
+        return deferred;
       });
+      for (const entry of large) await this.#purgeInSlices(entry.userId, [entry.id], now);
       count += expired.length;
       if (expired.length < PURGE_BATCH) return count;
     }
   }
 
-  async #purgeBinEntry(trx: Db, userId: number, row: { id: number; path: string }, now: number): Promise<void> {
+  /**
+   * Purges a bin entry in `trx`, or, when it is a directory of more than SLICE_ENTRIES entries,
+   * adds its id to `deferred` for #purgeInSlices once the transaction is over: one transaction
+   * over 100,000 entries would hold every other request for seconds.
+   */
+  async #purgeBinEntry(trx: Db, userId: number, row: { id: number; type: number; path: string }, now: number, deferred: number[]): Promise<void> {
+    if (row.type === DIRECTORY && (await this.repo.subtreeStats(trx, userId, row.path)).entries > SLICE_ENTRIES) {
+      deferred.push(row.id);
+      return;
+    }
     await this.tree.removeSubtree(trx, userId, row, now);
     await this.repo.dropBinCounts(trx, userId, row.id);
+  }
+
+  /** Purges large bin entries slice by slice (subtree-chunks.ts); each slice frees its own space and references. */
+  async #purgeInSlices(userId: number, ids: readonly number[], now: number): Promise<void> {
+    for (const id of ids) {
+      await removeSubtreeInSlices(this.db, this.repo, userId, id, now);
+      await this.repo.dropBinCounts(this.db, userId, id);
+    }
   }
 
   /**

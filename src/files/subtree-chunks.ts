@@ -13,8 +13,57 @@ import { childPath } from '../names/file-names.js';
 import { DIRECTORY, FILE, type DirRef, type FileRow } from './file-object.js';
 import type { FilesRepo, NewEntry } from './files.repo.js';
 
-/** Entries per transaction: a few milliseconds of SQLite work each (bench/subtree-ops.ts). */
-export const SLICE_ENTRIES = 500;
+/** Directories of more entries than this are copied and removed in slices; no slice holds more. */
+export const SLICE_ENTRIES = 250;
+/** Smallest slice: below it the work per slice (reads, checks) outweighs the entries moved. */
+const MIN_SLICE_ENTRIES = 16;
+/**
+ * How long one slice may hold the database. Each query of another request waits for at most
+ * one slice, and a request makes a few queries (bench/subtree-ops.ts: at 500 entries a slice,
+ * about 50 ms each, another user's /v1/user/info waited 50 ms at the median).
+ */
+const SLICE_BUDGET_MS = 8;
+
+/**
+ * Entries for the next slice, sized from the time the slices so far took: the cost of an entry
+ * varies with the machine, the tree and the load, so a fixed count cannot hold a time budget.
+ */
+export class SliceSizer {
+  #entries = 64;
+
+  get entries(): number {
+    return this.#entries;
+  }
+
+  /** Takes in how long a slice of `entries` entries held the database. */
+  took(ms: number, entries: number): void {
+    const fitting = (SLICE_BUDGET_MS * Math.max(1, entries)) / Math.max(ms, 0.1);
+    // Halfway towards what fits: one slow slice (a checkpoint, a busy disk) does not swing it.
+    const next = Math.round((this.#entries + fitting) / 2);
+    this.#entries = Math.min(SLICE_ENTRIES, Math.max(MIN_SLICE_ENTRIES, next));
+  }
+}
+
+/**
+ * Runs `slice` in a transaction of its own until it says it is done, sized by a SliceSizer from
+ * the time spent inside each transaction (not the time waiting for the connection, which grows
+ * with the very requests the slicing makes room for).
+ */
+async function inSlices(db: Db, slice: (trx: Db, entries: number) => Promise<{ done: boolean; entries: number }>): Promise<void> {
+  const sizer = new SliceSizer();
+  for (;;) {
+    let took = 0;
+    const { done, entries } = await db.transaction().execute(async (trx) => {
+      const started = performance.now();
+      const result = await slice(trx, sizer.entries);
+      took = performance.now() - started;
+      return result;
+    });
+    if (done) return;
+    sizer.took(took, entries);
+    await yieldToOthers();
+  }
+}
 
 /** Gives queued requests their turn between two slices. */
 const yieldToOthers = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -44,65 +93,61 @@ export async function copySubtreeInSlices(
   // Source directory id → the directory made for it: where the next slices put its entries.
   const copied = new Map<number, DirRef>();
   let after = source.path;
-  for (;;) {
-    const done = await db.transaction().execute(async (trx) => {
-      const top = await repo.byId(trx, userId, copy.id);
-      if (!top || top.path !== copy.path) throw new AppError('FILE_NOT_FOUND', `The copy "${copy.path}" was moved or removed while it was being made.`);
-      const slice = await repo.subtreeSlice(trx, userId, source.path, { after }, SLICE_ENTRIES);
-      if (slice.length === 0) return true;
-      after = slice[slice.length - 1].path;
-      const files: NewEntry[] = [];
-      let bytes = 0;
-      const refs = new Map<string, { size: number; count: number }>();
-      for (const row of slice) {
-        if (row.type !== FILE) continue;
-        bytes += Number(row.size);
-        const ref = refs.get(row.store_id) ?? { size: Number(row.size), count: 0 };
-        ref.count++;
-        refs.set(row.store_id, ref);
+  await inSlices(db, async (trx, entries) => {
+    const top = await repo.byId(trx, userId, copy.id);
+    if (!top || top.path !== copy.path) throw new AppError('FILE_NOT_FOUND', `The copy "${copy.path}" was moved or removed while it was being made.`);
+    const slice = await repo.subtreeSlice(trx, userId, source.path, { after }, entries);
+    if (slice.length === 0) return { done: true, entries: 0 };
+    after = slice[slice.length - 1].path;
+    const files: NewEntry[] = [];
+    let bytes = 0;
+    const refs = new Map<string, { size: number; count: number }>();
+    for (const row of slice) {
+      if (row.type !== FILE) continue;
+      bytes += Number(row.size);
+      const ref = refs.get(row.store_id) ?? { size: Number(row.size), count: 0 };
+      ref.count++;
+      refs.set(row.store_id, ref);
+    }
+    await checks.assertEntryRoom(trx, userId, slice.length);
+    if (!(await repo.addSpace(trx, userId, bytes))) {
+      throw new AppError('SPACE_EXCEEDED', `Not enough space left to copy "${copy.name}".`);
+    }
+    for (const row of slice) {
+      const parent = row.parent_id === source.id ? dirRefOf(copy) : copied.get(row.parent_id);
+      // A directory made in the source after the walk passed it: what it holds is not copied.
+      if (!parent) {
+        if (row.type === FILE) await repo.releaseSpace(trx, userId, Number(row.size));
+        const ref = refs.get(row.store_id);
+        if (ref && row.type === FILE) ref.count--;
+        continue;
       }
-      await checks.assertEntryRoom(trx, userId, slice.length);
-      if (!(await repo.addSpace(trx, userId, bytes))) {
-        throw new AppError('SPACE_EXCEEDED', `Not enough space left to copy "${copy.name}".`);
+      const entry: NewEntry = {
+        uuid: checks.newUuid(),
+        userId,
+        parent,
+        name: row.name,
+        ext: row.ext,
+        type: row.type,
+        size: Number(row.size),
+        storeId: row.store_id,
+        mime: row.mime,
+        now,
+      };
+      if (row.type === FILE) {
+        files.push(entry);
+        continue;
       }
-      for (const row of slice) {
-        const parent = row.parent_id === source.id ? dirRefOf(copy) : copied.get(row.parent_id);
-        // A directory made in the source after the walk passed it: what it holds is not copied.
-        if (!parent) {
-          if (row.type === FILE) await repo.releaseSpace(trx, userId, Number(row.size));
-          const ref = refs.get(row.store_id);
-          if (ref && row.type === FILE) ref.count--;
-          continue;
-        }
-        const entry: NewEntry = {
-          uuid: checks.newUuid(),
-          userId,
-          parent,
-          name: row.name,
-          ext: row.ext,
-          type: row.type,
-          size: Number(row.size),
-          storeId: row.store_id,
-          mime: row.mime,
-          now,
-        };
-        if (row.type === FILE) {
-          files.push(entry);
-          continue;
-        }
-        // Directories one by one: what they hold, later in this slice, needs their ids.
-        await repo.insert(trx, entry);
-        const made = await repo.byPath(trx, userId, childPath(parent.path, row.name));
-        if (made) copied.set(row.id, dirRefOf(made));
-      }
-      for (const [etag, ref] of refs) if (ref.count <= 0) refs.delete(etag);
-      await repo.addBlobRefs(trx, refs, now);
-      await repo.insertMany(trx, files);
-      return false;
-    });
-    if (done) return;
-    await yieldToOthers();
-  }
+      // Directories one by one: what they hold, later in this slice, needs their ids.
+      await repo.insert(trx, entry);
+      const made = await repo.byPath(trx, userId, childPath(parent.path, row.name));
+      if (made) copied.set(row.id, dirRefOf(made));
+    }
+    for (const [etag, ref] of refs) if (ref.count <= 0) refs.delete(etag);
+    await repo.addBlobRefs(trx, refs, now);
+    await repo.insertMany(trx, files);
+    return { done: false, entries: slice.length };
+  });
 }
 
 /**
@@ -111,32 +156,28 @@ export async function copySubtreeInSlices(
  * under it meanwhile too.
  */
 export async function removeSubtreeInSlices(db: Db, repo: FilesRepo, userId: number, topId: number, now: number): Promise<void> {
-  for (;;) {
-    const done = await db.transaction().execute(async (trx) => {
-      const top = await repo.byId(trx, userId, topId);
-      if (!top) return true;
-      let slice: FileRow[] = [];
-      if (top.type === DIRECTORY) slice = await repo.subtreeSlice(trx, userId, top.path, { before: '\uffff' }, SLICE_ENTRIES);
-      // The top entry goes last, in the slice that finds nothing left under it.
-      if (slice.length === 0) slice = [top];
-      let bytes = 0;
-      const refs = new Map<string, number>();
-      for (const row of slice) {
-        if (row.type !== FILE) continue;
-        bytes += Number(row.size);
-        refs.set(row.store_id, (refs.get(row.store_id) ?? 0) + 1);
-      }
-      await repo.dropBlobRefs(trx, refs, now);
-      await repo.deleteByIds(
-        trx,
-        slice.map((r) => r.id),
-      );
-      await repo.releaseSpace(trx, userId, bytes);
-      return slice[slice.length - 1].id === topId;
-    });
-    if (done) return;
-    await yieldToOthers();
-  }
+  await inSlices(db, async (trx, entries) => {
+    const top = await repo.byId(trx, userId, topId);
+    if (!top) return { done: true, entries: 0 };
+    let slice: FileRow[] = [];
+    if (top.type === DIRECTORY) slice = await repo.subtreeSlice(trx, userId, top.path, { before: '\uffff' }, entries);
+    // The top entry goes last, in the slice that finds nothing left under it.
+    if (slice.length === 0) slice = [top];
+    let bytes = 0;
+    const refs = new Map<string, number>();
+    for (const row of slice) {
+      if (row.type !== FILE) continue;
+      bytes += Number(row.size);
+      refs.set(row.store_id, (refs.get(row.store_id) ?? 0) + 1);
+    }
+    await repo.dropBlobRefs(trx, refs, now);
+    await repo.deleteByIds(
+      trx,
+      slice.map((r) => r.id),
+    );
+    await repo.releaseSpace(trx, userId, bytes);
+    return { done: slice[slice.length - 1].id === topId, entries: slice.length };
+  });
 }
 
 function dirRefOf(row: FileRow): DirRef {

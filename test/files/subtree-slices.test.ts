@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import { checkDirStats, checkPaths, checkSpace } from '../../src/fsck/checks/tree.js';
 import { emptyChecked, type CheckContext } from '../../src/fsck/context.js';
 import type { DirRef } from '../../src/files/file-object.js';
-import { SLICE_ENTRIES } from '../../src/files/subtree-chunks.js';
+import { SLICE_ENTRIES, SliceSizer } from '../../src/files/subtree-chunks.js';
 import { etagOf } from '../../src/store/etag.js';
 import { startServer, type Client, type TestServer } from '../support/server.js';
 
@@ -34,6 +34,16 @@ async function treeOf(s: TestServer, userId: number, root: string): Promise<stri
     .orderBy('path')
     .execute();
   return rows.map((r) => `${r.path.slice(root.length)} ${r.type} ${r.size} ${r.store_id}`);
+}
+
+/** The user's entry count as the database keeps it. */
+async function entryCount(s: TestServer, userId: number): Promise<number> {
+  return (await s.openpan.db.selectFrom('users').select('entry_count').where('id', '=', userId).executeTakeFirstOrThrow()).entry_count;
+}
+
+/** The id of the user's one recycle bin entry (its subtree's paths start with `/~<id>`). */
+async function binId(s: TestServer, userId: number): Promise<number> {
+  return (await s.openpan.db.selectFrom('files').select('id').where('user_id', '=', userId).where('parent_id', '<', 0).executeTakeFirstOrThrow()).id;
 }
 
 /** The tree checks of fsck, and every content's reference count against the entries using it. */
@@ -104,6 +114,50 @@ describe('copies and removals of large directories, in slices', () => {
     await user.call('/v1/files/createDirectory', { path: '/copies' });
   });
 
+  test('a large folder purged from the recycle bin goes in slices and frees its space, entries and references', async () => {
+    const before = await user.call('/v1/user/info');
+    const entriesBefore = await entryCount(s, userId);
+    await user.call('/v1/files/createDirectory', { path: '/binned' });
+    await user.call('/v1/files/copy', { path: ['/big'], destPath: '/binned' });
+    await user.call('/v1/files/remove', { path: ['/binned/big'] });
+    const { list } = await user.call('/v1/recycle/page');
+    assert.equal(list.length, 1);
+    const other = await s.newUser('bin-bystander');
+    let purged = false;
+    const purging = user.call('/v1/recycle/purge', { uuid: [list[0].uuid] }).then(() => {
+      purged = true;
+    });
+    // Once its first slice is gone, another user is answered before the purge ends.
+    const total = (await treeOf(s, userId, `~${await binId(s, userId)}`)).length;
+    for (;;) {
+      if ((await treeOf(s, userId, `~${await binId(s, userId)}`)).length < total) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal((await other.call('/v1/user/info')).name, 'bin-bystander');
+    assert.equal(purged, false, 'the other request was answered while the purge was still running');
+    await purging;
+    assert.equal((await user.call('/v1/recycle/page')).totalCount, 0);
+    assert.equal((await user.call('/v1/user/info')).spaceUsed, before.spaceUsed);
+    assert.equal(await entryCount(s, userId), entriesBefore + 1, 'only /binned is left of it');
+    await assertConsistent(s);
+    await user.call('/v1/files/remove', { path: ['/binned'], permanent: true });
+  });
+
+  test('emptying a bin that holds a large folder and small entries purges all of them and counts them', async () => {
+    const before = await user.call('/v1/user/info');
+    await user.call('/v1/files/createDirectory', { path: '/binned' });
+    await user.call('/v1/files/copy', { path: ['/big'], destPath: '/binned' });
+    await user.call('/v1/files/copy', { path: ['/big/d0/inner/f1.txt', '/big/d1/inner/f2.txt'], destPath: '/binned' });
+    await user.call('/v1/files/remove', { path: ['/binned/f1.txt'] });
+    await user.call('/v1/files/remove', { path: ['/binned/big'] });
+    await user.call('/v1/files/remove', { path: ['/binned/f2.txt'] });
+    assert.equal((await user.call('/v1/recycle/clear')).purged, 3);
+    assert.equal((await user.call('/v1/recycle/page')).totalCount, 0);
+    await user.call('/v1/files/remove', { path: ['/binned'], permanent: true });
+    assert.equal((await user.call('/v1/user/info')).spaceUsed, before.spaceUsed);
+    await assertConsistent(s);
+  });
+
   test('a large copy that runs out of space partway fails and leaves no part of itself', async () => {
     const info = await user.call('/v1/user/info');
     const treeBytes = (await treeOf(s, userId, '/big')).reduce((sum, line) => sum + Number(line.split(' ')[2]), 0);
@@ -161,5 +215,21 @@ describe('the per-user entry limit', () => {
     // Another user's drive is counted apart.
     const other = await s.newUser('other');
     await other.call('/v1/files/createDirectory', { path: '/mine' });
+  });
+});
+
+describe('the size of a slice', () => {
+  test('follows the time slices take: fewer entries when they are slow, more when fast, within bounds', () => {
+    const sizer = new SliceSizer();
+    const first = sizer.entries;
+    sizer.took(80, first); // 10× over the budget
+    assert.ok(sizer.entries < first, `${sizer.entries} < ${first}`);
+    for (let i = 0; i < 20; i++) sizer.took(1000, sizer.entries);
+    assert.equal(sizer.entries, 16, 'never fewer than the smallest slice');
+    for (let i = 0; i < 20; i++) sizer.took(0.5, sizer.entries);
+    assert.equal(sizer.entries, SLICE_ENTRIES, 'never more than SLICE_ENTRIES');
+    // A steady 0.1 ms per entry settles at the budget's 80 entries.
+    for (let i = 0; i < 20; i++) sizer.took(sizer.entries * 0.1, sizer.entries);
+    assert.ok(Math.abs(sizer.entries - 80) <= 1, `${sizer.entries}`);
   });
 });
