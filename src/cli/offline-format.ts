@@ -70,12 +70,20 @@ export function formatTaskTable(tasks: readonly TaskObject[]): string {
 }
 
 /**
- * One live line for a task: `name [downloading, 3 peers]  [####....]  45%  1 MiB/2 MiB  ...`,
+ * One live line for a task: `name [downloading, 3 peers]  [####....]  45%  1 MiB/2 MiB  ...`
+ * (`[saving, 120 of 10000 files]` and the bytes in the drive while a torrent of many files is saved),
  * at most `width` characters (formatProgress shortens the label first).
  */
 export function taskProgressLine(task: TaskObject, width: number): string {
-  const state = task.status === STATUS.downloading ? `downloading, ${task.peers} peer${task.peers === 1 ? '' : 's'}` : taskStatusText(task);
-  const done = task.status === STATUS.done ? task.size : task.finishedSize;
+  // Saving many files takes a while of its own: the bar then shows what is in the drive.
+  const saving = task.status === STATUS.saving && task.fileCount > 1;
+  const state =
+    task.status === STATUS.downloading
+      ? `downloading, ${task.peers} peer${task.peers === 1 ? '' : 's'}`
+      : saving
+        ? `saving, ${task.savedFiles} of ${task.fileCount} files`
+        : taskStatusText(task);
+  const done = task.status === STATUS.done ? task.size : saving ? task.savedSize : task.finishedSize;
   const rate = task.status === STATUS.downloading ? task.speed : 0;
   return formatProgress({ label: `${task.name} [${state}]`, done, total: task.size, rate, width });
 }

@@ -183,6 +183,8 @@ export interface OfflineTasksTable {
   finished_size: number;
   /** Bytes of the selected files already in the drive (what the task no longer reserves). */
   saved_size: Generated<number>;
+  /** Files of the selection already in the drive ("saving" shows them against the selection's count). */
+  saved_files: Generated<number>;
   /** The folder the task created for a multi-file download; "" when none. */
   folder_uuid: Generated<string>;
   created_at: number;

@@ -228,6 +228,14 @@ export class Importer {
         }
         entries.push({ index: i, dir, name: segments[segments.length - 1], content });
       }
+      // What "saving" shows, written after each batch: files and bytes of the selection in the drive.
+      let savedFiles = 0;
+      let savedSize = 0;
+      for (const i of mine) {
+        if (!imports.has(i)) continue;
+        savedFiles++;
+        savedSize += byEngine.get(i)?.size ?? 0;
+      }
       for (let at = 0; at < entries.length; at += IMPORT_BATCH) {
         const batch = entries.slice(at, at + IMPORT_BATCH);
         const complete = await this.#d.lock.shared(async () => {
@@ -247,19 +255,24 @@ export class Importer {
               );
             },
           );
-          for (const c of created) imports.set(usable[c.index].index, { fileUuid: c.uuid, etag: usable[c.index].content.etag });
+          for (const c of created) {
+            const { index } = usable[c.index];
+            if (imports.has(index)) continue;
+            imports.set(index, { fileUuid: c.uuid, etag: usable[c.index].content.etag });
+            savedFiles++;
+            savedSize += byEngine.get(index)?.size ?? 0;
+          }
           if (error !== null) throw error;
           return usable.length === batch.length;
         });
+        if (!complete || at + IMPORT_BATCH < entries.length) await this.#d.repo.updateTask(task.id, { saved_files: savedFiles, saved_size: savedSize });
         if (!complete) return;
       }
-      const saved = mine.reduce((sum, i) => sum + (imports.has(i) ? (byEngine.get(i)?.size ?? 0) : 0), 0);
       const done = mine.every((i) => imports.has(i));
+      const saved = { saved_files: savedFiles, saved_size: savedSize };
       await this.#d.repo.updateTask(
         task.id,
-        done
-          ? { status: TASK_DONE, saved_size: saved, finished_size: Number(task.size), finished_at: Date.now(), error_code: '', message: '' }
-          : { saved_size: saved },
+        done ? { status: TASK_DONE, ...saved, finished_size: Number(task.size), finished_at: Date.now(), error_code: '', message: '' } : saved,
       );
     } catch (err) {
       if (!isAppError(err) || err.status >= 500) throw err;
@@ -275,7 +288,13 @@ export class Importer {
     const imports = await this.#d.repo.imports(task.id);
     const saved = mine.filter((i) => imports.has(i)).length;
     const note = saved > 0 ? ` (${saved} of ${mine.length} files saved)` : '';
-    await this.#d.repo.updateTask(task.id, { status: TASK_FAILED, error_code: code, message: `${message}${note}`, finished_at: Date.now() });
+    await this.#d.repo.updateTask(task.id, {
+      status: TASK_FAILED,
+      error_code: code,
+      message: `${message}${note}`,
+      saved_files: saved,
+      finished_at: Date.now(),
+    });
   }
 
   #planOf(task: TaskRow, meta: Manifest, mine: readonly number[]): Map<number, string[]> {

@@ -38,6 +38,10 @@ export interface TaskObject {
   peers: number;
   /** Peer addresses the address policy refused (BitTorrent). */
   refusedPeers: number;
+  /** Files the task downloads (its selection), and how many of them and their bytes are in the drive. */
+  fileCount: number;
+  savedFiles: number;
+  savedSize: number;
   status: number;
   errorCode: string;
   message: string;
@@ -408,6 +412,9 @@ export class OfflineService {
       errorCode: row.error_code,
       message: row.message !== '' ? row.message : (live.notice ?? ''),
       refusedPeers: live.refusedPeers ?? 0,
+      fileCount: engineFilesOf(row).length,
+      savedFiles: Number(row.saved_files),
+      savedSize: Number(row.saved_size),
       savePath,
       saveUuid: row.save_uuid,
       files: apiFileLists.get(row.id, row.files),
@@ -579,6 +586,7 @@ export class OfflineService {
           await this.deps.repo.updateTask(row.id, {
             status: TASK_DONE,
             saved_size: Number(current.size),
+            saved_files: engineFilesOf(current).length,
             finished_size: Number(current.size),
             finished_at: Date.now(),
           });
@@ -630,6 +638,7 @@ export class OfflineService {
         engine_files: JSON.stringify(chosen.map((f) => f.engineIndex)),
         size,
         saved_size: saved,
+        saved_files: chosen.filter((f) => imports.has(f.engineIndex)).length,
         status,
         finished_size: complete ? size : saved,
         finished_at: complete ? Date.now() : 0,

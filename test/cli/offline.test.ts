@@ -41,6 +41,9 @@ function task(over: Partial<TaskObject> = {}): TaskObject {
     speed: 50,
     peers: 2,
     refusedPeers: 0,
+    fileCount: 1,
+    savedFiles: 0,
+    savedSize: 0,
     status: 20,
     errorCode: 0,
     error: '',
@@ -90,6 +93,13 @@ describe('offline helpers', () => {
       assert.match(line, /25%/);
     }
     assert.match(taskProgressLine(task(), 120), /^Payload \[downloading, 2 peers\]  \[#+\.+\]\s+25%  250 B\/1000 B  50 B\/s  ETA 0:15$/);
+  });
+
+  it('shows the files and bytes already in the drive while a torrent of many files is saved', () => {
+    const saving = task({ status: 50, progress: 99, finishedSize: 1000, speed: 0, fileCount: 400, savedFiles: 100, savedSize: 250 });
+    assert.match(taskProgressLine(saving, 120), /^Payload \[saving, 100 of 400 files\]  \[#+\.+\]\s+25%  250 B\/1000 B  -  ETA --:--$/);
+    // One file: its bytes are in as soon as saving starts, so the download's figures stay.
+    assert.match(taskProgressLine({ ...saving, fileCount: 1, savedFiles: 0, savedSize: 0 }, 120), /^Payload \[saving\]  \[#+\]\s+100%  1000 B\/1000 B/);
   });
 
   it('redraws a block of lines in place, cut to the terminal width', () => {

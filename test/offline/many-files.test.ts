@@ -90,6 +90,8 @@ test('a torrent of 100,000 files downloads to the end with bounded descriptors, 
     assert.equal(parsed.files.length, FILES);
     const { taskId } = await alice.call('/v1/offline/start', { taskHash: parsed.taskHash, savePath: '/dl' });
     let lastProgress = 0;
+    let lastSaved = 0;
+    let final = { fileCount: 0, savedFiles: 0, savedSize: 0 };
     await waitFor(
       'the task to finish',
       async () => {
@@ -97,6 +99,11 @@ test('a torrent of 100,000 files downloads to the end with bounded descriptors, 
         if (task?.status === -1) throw new Error(`task failed: ${task.error} ${task.message}`);
         assert.ok(task.progress >= lastProgress, `progress never goes back (${lastProgress} → ${task.progress})`);
         lastProgress = task.progress;
+        // Saving shows its own progress: files in the drive, never going back, never past the selection.
+        assert.equal(task.fileCount, FILES);
+        assert.ok(task.savedFiles >= lastSaved && task.savedFiles <= FILES, `saved files ${lastSaved} → ${task.savedFiles}`);
+        lastSaved = task.savedFiles;
+        final = task;
         return task?.status === 100;
       },
       25 * 60_000,
@@ -105,6 +112,7 @@ test('a torrent of 100,000 files downloads to the end with bounded descriptors, 
     sampling = false;
     await sampler;
 
+    assert.deepEqual([final.savedFiles, final.savedSize], [FILES, FILES * FILE_BYTES]);
     assert.deepEqual(answers.failed, [], 'every request of another user was answered');
     assert.ok(answers.ok > 0);
     assert.ok(peakFds - baseline <= MAX_OPEN_FILES + 256, `descriptors stayed bounded: ${peakFds} at the peak, ${baseline} before (pool of ${MAX_OPEN_FILES})`);

@@ -345,3 +345,16 @@ test('a task removed for good while its files are imported leaves no entry; the 
     assert.equal(Number(space.space_used), ALBUM.torrent.length, 'alice is charged for her .torrent alone');
     assert.equal((await jobRow(w, a.jobId)).phase, 'done');
   }));
+
+test("a task's saved files and bytes count what of its selection is in its drive", () =>
+  withWorld(async (w) => {
+    const alice = await newUser(w, 'alice');
+    const a = await startTask(w, alice, [0, 2]);
+    const before = w.offline.service.taskObject((await taskRow(w, a.taskId))!);
+    assert.deepEqual([before.fileCount, before.savedFiles, before.savedSize], [2, 0, 0]);
+    await w.engine.downloading(a.jobId);
+    await w.engine.step(a.jobId);
+    await taskStatus(w, a.taskId, TASK_DONE);
+    const done = w.offline.service.taskObject((await taskRow(w, a.taskId))!);
+    assert.deepEqual([done.fileCount, done.savedFiles, done.savedSize], [2, 2, CONTENT[0].length + CONTENT[2].length]);
+  }));

@@ -162,6 +162,7 @@ export const en = {
   'offline.progress': 'Progress of {name}',
   'offline.speed': 'Speed',
   'offline.peers': '{count} peer(s)',
+  'offline.saved': '{saved} of {total} files in your drive',
   'offline.eta': '{eta} left',
   'offline.open': 'Open folder',
   'offline.remove': 'Remove',

@@ -161,6 +161,7 @@ export const zhCN: Record<MessageKey, string> = {
   'offline.progress': '{name} 的进度',
   'offline.speed': '速度',
   'offline.peers': '{count} 个节点',
+  'offline.saved': '已存入网盘 {saved} / {total} 个文件',
   'offline.eta': '剩余 {eta}',
   'offline.open': '打开文件夹',
   'offline.remove': '删除',

@@ -2,7 +2,18 @@
 // older pages load as the end of the list scrolls into view (or with the Load more button).
 import { useEffect, useState } from 'preact/hooks';
 import type { Api } from '../api/client.js';
-import { DIRECTORY, isTorrentTask, TASK_DONE, TASK_DOWNLOADING, TASK_FAILED, TASK_METADATA, TASK_PAUSED, TASK_QUEUED, type TaskObject } from '../api/types.js';
+import {
+  DIRECTORY,
+  isTorrentTask,
+  TASK_DONE,
+  TASK_DOWNLOADING,
+  TASK_FAILED,
+  TASK_METADATA,
+  TASK_PAUSED,
+  TASK_QUEUED,
+  TASK_SAVING,
+  type TaskObject,
+} from '../api/types.js';
 import { etaSeconds, formatBytes, formatDuration, formatRate } from '../format.js';
 import { errorText, useI18n, type Translate } from '../i18n/i18n.js';
 import type { MessageKey } from '../i18n/en.js';
@@ -93,6 +104,12 @@ export function TaskList({ api, tasks, onEditFiles, highlight = '' }: { api: Api
                 {running && <span>{formatRate(task.speed)}</span>}
                 {running && <span>{t('offline.peers', { count: task.peers })}</span>}
                 {running && task.speed > 0 && <span>{t('offline.eta', { eta: formatDuration(etaSeconds(task.size - task.finishedSize, task.speed)) })}</span>}
+                {/* Saving a torrent of many files takes a while of its own: say how far it is. */}
+                {task.status === TASK_SAVING && task.fileCount > 1 && (
+                  <span data-testid="task-saved">
+                    {t('offline.saved', { saved: task.savedFiles.toLocaleString(), total: task.fileCount.toLocaleString() })}
+                  </span>
+                )}
                 <span>→ {task.savePath || '/'}</span>
               </div>
               {task.status === TASK_FAILED && (
