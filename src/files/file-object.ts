@@ -28,7 +28,13 @@ export interface FileObject {
   locking: boolean;
 }
 
-export function fileObject(row: FileRowWithParent): FileObject {
+/** The columns a file object is made of: a row as read, or the values an insert just wrote. */
+export type FileObjectColumns = Pick<
+  FileRowWithParent,
+  'uuid' | 'store_id' | 'user_id' | 'path' | 'name' | 'ext' | 'size' | 'mime' | 'parent_uuid' | 'type' | 'atime' | 'ctime' | 'mtime' | 'version' | 'locking'
+>;
+
+export function fileObject(row: FileObjectColumns): FileObject {
   return {
     uuid: row.uuid,
     storeId: row.store_id,

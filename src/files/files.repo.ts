@@ -3,7 +3,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { BIN_PATH_PREFIX, binPath, nameSearchSql, randomUuidSql, statementSlices, subtreeBounds } from '../db/sql.js';
-import { DIRECTORY, FILE, type DirRef, type FileObject, type FileRow, type FileRowWithParent } from './file-object.js';
+import { DIRECTORY, FILE, fileObject, type DirRef, type FileObject, type FileRow, type FileRowWithParent } from './file-object.js';
 import { ftsPhrase, likePattern, TRIGRAM, type KindFilter } from './search.js';
 import { childPath } from '../names/file-names.js';
 import { addBlobRef, addBlobRefs, adjustSubtreeBlobRefs, dropBlobRef, dropBlobRefs } from '../store/blobs.repo.js';
@@ -124,23 +124,7 @@ export class FilesRepo {
   async insert(q: Db, e: NewEntry): Promise<FileObject> {
     const row = this.values(e);
     await q.insertInto('files').values(row).execute();
-    return {
-      uuid: row.uuid,
-      storeId: row.store_id,
-      userId: row.user_id,
-      path: row.path,
-      name: row.name,
-      ext: row.ext,
-      size: row.size,
-      mime: row.mime,
-      parent: e.parent.uuid,
-      type: row.type,
-      atime: row.atime,
-      ctime: row.ctime,
-      mtime: row.mtime,
-      version: row.version,
-      locking: row.locking === 1,
-    };
+    return fileObject({ ...row, parent_uuid: e.parent.uuid });
   }
 
   /** Inserts many entries, a few hundred per statement. */

@@ -8,7 +8,8 @@ import { AppError, fromFsError } from '../errors.js';
 import { mapInParallel, forEachInParallel } from '../parallel.js';
 import { EtagMismatch, type AdoptRequest, type BlobInfo, type BlobStore, type BlobWriter } from './blob-store.js';
 import { EtagHasher, isEtag } from './etag.js';
-import { errnoOf, fsyncDirectory, mtimeOrNull, sweepOldFiles, unlinkIfExists, writeFully } from './fs-util.js';
+import { SpoolWriter } from './spool-writer.js';
+import { errnoOf, fsyncDirectory, mtimeOrNull, sweepOldFiles, unlinkIfExists } from './fs-util.js';
 
 /** Reads go to the network in large slices: fewer syscalls and event-loop turns per GiB served. */
 const READ_CHUNK = 1024 * 1024;
@@ -40,7 +41,7 @@ export class LocalDiskBlobStore implements BlobStore {
     try {
       // 'wx': a fresh name we own; never follow or reuse something already there.
       const handle = await open(path, 'wx');
-      return new LocalDiskWriter(path, handle, (temp, etag) => this.moveIntoPlace(temp, etag));
+      return new SpoolWriter(path, handle, { sync: true, store: (temp, info) => this.moveIntoPlace(temp, info.etag) });
     } catch (err) {
       throw fromFsError(err, 'starting to store a file');
     }
@@ -269,89 +270,5 @@ async function readdirOrEmpty(dir: string) {
     // A shard directory may vanish or not exist yet: it simply holds nothing.
     if (errnoOf(err) === 'ENOENT') return [];
     throw err;
-  }
-}
-
-/** Streams into a temp file, hashing each chunk on the way, so commit never re-reads the bytes. */
-class LocalDiskWriter implements BlobWriter {
-  private readonly hasher = new EtagHasher();
-  private handle: FileHandle | null;
-  /** Writes are chained so that an un-awaited caller cannot interleave chunks. */
-  private pending: Promise<void> = Promise.resolve();
-  private failed: unknown = null;
-  private committed: Promise<BlobInfo> | null = null;
-  private aborted = false;
-
-  constructor(
-    private readonly tempPath: string,
-    handle: FileHandle,
-    private readonly moveIntoPlace: (tempPath: string, etag: string) => Promise<void>,
-  ) {
-    this.handle = handle;
-  }
-
-  write(chunk: Uint8Array): Promise<void> {
-    const next = this.pending.then(async () => {
-      if (this.failed) throw this.failed;
-      const handle = this.handle;
-      if (this.aborted || this.committed || !handle) throw new AppError('INTERNAL_ERROR', 'This blob writer is already finished.');
-      try {
-        await writeFully(handle, chunk);
-      } catch (err) {
-        this.failed = fromFsError(err, 'storing a file');
-        throw this.failed;
-      }
-      this.hasher.update(chunk);
-    });
-    this.pending = next.catch(() => undefined);
-    return next;
-  }
-
-  commit(): Promise<BlobInfo> {
-    this.committed ??= this.finish();
-    return this.committed;
-  }
-
-  async abort(): Promise<void> {
-    if (this.aborted) return;
-    this.aborted = true;
-    await this.pending;
-    // A commit (even one still in flight) that moved the bytes into place keeps them.
-    if (
-      this.committed &&
-      (await this.committed.then(
-        () => true,
-        () => false,
-      ))
-    )
-      return;
-    await this.discard();
-  }
-
-  private async finish(): Promise<BlobInfo> {
-    await this.pending;
-    try {
-      if (this.failed) throw this.failed;
-      if (!this.handle) throw new AppError('INTERNAL_ERROR', 'This blob writer was aborted before commit.');
-      await this.handle.sync();
-      await this.closeHandle();
-      const info: BlobInfo = { etag: this.hasher.digest(), size: this.hasher.size };
-      await this.moveIntoPlace(this.tempPath, info.etag);
-      return info;
-    } catch (err) {
-      await this.discard();
-      throw fromFsError(err, 'storing a file');
-    }
-  }
-
-  private async discard(): Promise<void> {
-    await this.closeHandle().catch(() => undefined);
-    await unlinkIfExists(this.tempPath).catch(() => undefined);
-  }
-
-  private async closeHandle(): Promise<void> {
-    const handle = this.handle;
-    this.handle = null;
-    await handle?.close();
   }
 }

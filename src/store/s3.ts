@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -17,8 +17,9 @@ import { mapInParallel } from '../parallel.js';
 import { abortAbandonedUploads, errorName, httpStatusOf, isNotFound, MiB, putFileAsObject, type PutTarget } from './s3-put.js';
 import { EtagMismatch, type AdoptRequest, type BlobInfo, type BlobStore, type BlobWriter } from './blob-store.js';
 import { EtagHasher, isEtag } from './etag.js';
+import { SpoolWriter } from './spool-writer.js';
 import type { S3Location } from './store-config.js';
-import { sweepOldFiles, unlinkIfExists, writeFully } from './fs-util.js';
+import { sweepOldFiles } from './fs-util.js';
 
 /** Parts of a multipart upload: above S3's 5 MiB minimum, small enough that a few in flight stay cheap. */
 const DEFAULT_PART_SIZE = 8 * MiB;
@@ -118,7 +119,7 @@ export class S3BlobStore implements BlobStore {
     const path = await this.newScratchPath();
     try {
       const handle = await open(path, 'wx');
-      return new S3Writer(path, handle, (p, info) => this.storeFile(p, info));
+      return new SpoolWriter(path, handle, { sync: false, store: (p, info) => this.storeFile(p, info) });
     } catch (err) {
       throw fromFsError(err, 'starting to store a file');
     }
@@ -299,83 +300,5 @@ async function* firstBytes(body: Readable, count: number): AsyncGenerator<Buffer
     }
   } finally {
     body.destroy();
-  }
-}
-
-/** Spools into a scratch file, hashing each chunk on the way; commit sends the file up under its etag. */
-class S3Writer implements BlobWriter {
-  private readonly hasher = new EtagHasher();
-  private handle: FileHandle | null;
-  /** Writes are chained so that an un-awaited caller cannot interleave chunks. */
-  private pending: Promise<void> = Promise.resolve();
-  private failed: unknown = null;
-  private committed: Promise<BlobInfo> | null = null;
-  private aborted = false;
-
-  constructor(
-    private readonly scratchPath: string,
-    handle: FileHandle,
-    private readonly storeFile: (path: string, info: BlobInfo) => Promise<void>,
-  ) {
-    this.handle = handle;
-  }
-
-  write(chunk: Uint8Array): Promise<void> {
-    const next = this.pending.then(async () => {
-      if (this.failed) throw this.failed;
-      const handle = this.handle;
-      if (this.aborted || this.committed || !handle) throw new AppError('INTERNAL_ERROR', 'This blob writer is already finished.');
-      try {
-        await writeFully(handle, chunk);
-      } catch (err) {
-        this.failed = fromFsError(err, 'storing a file');
-        throw this.failed;
-      }
-      this.hasher.update(chunk);
-    });
-    this.pending = next.catch(() => undefined);
-    return next;
-  }
-
-  commit(): Promise<BlobInfo> {
-    this.committed ??= this.finish();
-    return this.committed;
-  }
-
-  async abort(): Promise<void> {
-    if (this.aborted) return;
-    this.aborted = true;
-    await this.pending;
-    if (this.committed !== null) {
-      await this.committed.catch(() => undefined);
-      return;
-    }
-    await this.discard();
-  }
-
-  private async finish(): Promise<BlobInfo> {
-    await this.pending;
-    try {
-      if (this.failed) throw this.failed;
-      if (!this.handle) throw new AppError('INTERNAL_ERROR', 'This blob writer was aborted before commit.');
-      await this.closeHandle();
-      const info: BlobInfo = { etag: this.hasher.digest(), size: this.hasher.size };
-      await this.storeFile(this.scratchPath, info);
-      return info;
-    } catch (err) {
-      await this.discard();
-      throw fromFsError(err, 'storing a file');
-    }
-  }
-
-  private async discard(): Promise<void> {
-    await this.closeHandle().catch(() => undefined);
-    await unlinkIfExists(this.scratchPath).catch(() => undefined);
-  }
-
-  private async closeHandle(): Promise<void> {
-    const handle = this.handle;
-    this.handle = null;
-    await handle?.close();
   }
 }
