@@ -9,6 +9,7 @@
 import pg from 'pg';
 import { openDatabase, type Db } from '../src/db/database.js';
 import { claimJobLease, claimRunnableJobs } from '../src/offline/offline.repo.js';
+import { offlineJobRow } from '../test/support/job-rows.js';
 import { startPostgresCluster } from '../test/support/postgres.js';
 import { table } from './lib.js';
 
@@ -24,28 +25,7 @@ interface Outcome {
 
 async function insertJobs(db: Db): Promise<void> {
   const now = Date.now();
-  const rows = Array.from({ length: JOBS }, (_, i) => {
-    const id = `job${String(i).padStart(6, '0')}`;
-    return {
-      id,
-      type: 0,
-      content_key: `bt:${id}`,
-      info_hash: id,
-      name: id,
-      torrent: null,
-      phase: 'queued',
-      selected: '[]',
-      temp_dir: `/nowhere/${id}`,
-      size: 0,
-      downloaded: 0,
-      attempts: 0,
-      error_code: '',
-      message: '',
-      created_at: now + i,
-      updated_at: now,
-      finished_at: 0,
-    };
-  });
+  const rows = Array.from({ length: JOBS }, (_, i) => offlineJobRow(`job${String(i).padStart(6, '0')}`, now, { created_at: now + i }));
   for (let i = 0; i < rows.length; i += 500)
     await db
       .insertInto('offline_jobs')

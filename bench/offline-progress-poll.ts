@@ -16,6 +16,7 @@ import { JobManifests } from '../src/offline/job-manifests.js';
 import { LiveProgress } from '../src/offline/live-progress.js';
 import { OfflineRepo } from '../src/offline/offline.repo.js';
 import { TaskChangeFeed } from '../src/offline/task-change-feed.js';
+import { offlineJobRow } from '../test/support/job-rows.js';
 import { startPostgresCluster } from '../test/support/postgres.js';
 import { percentile, table, timeRuns } from './lib.js';
 
@@ -42,28 +43,15 @@ try {
       const id = `job${String(inserted).padStart(6, '0')}`;
       await db
         .insertInto('offline_jobs')
-        .values({
-          id,
-          type: 0,
-          content_key: `bt:${id}`,
-          info_hash: id,
-          name: id,
-          torrent: null,
-          phase: 'downloading',
-          selected: '[]',
-          temp_dir: `/scratch/${id}`,
-          size: 0,
-          downloaded: 0,
-          attempts: 0,
-          error_code: '',
-          message: '',
-          created_at: now,
-          updated_at: now,
-          finished_at: 0,
-          owner: 'bench-worker',
-          lease_until: now + 3_600_000,
-          live: liveText([inserted * 2, inserted * 2 + 1], 0),
-        })
+        .values(
+          offlineJobRow(id, now, {
+            phase: 'downloading',
+            temp_dir: `/scratch/${id}`,
+            owner: 'bench-worker',
+            lease_until: now + 3_600_000,
+            live: liveText([inserted * 2, inserted * 2 + 1], 0),
+          }),
+        )
         .execute();
     }
     // The API's poll: read and take in every leased job's figures.

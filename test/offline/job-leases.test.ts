@@ -20,6 +20,7 @@ import { LocalDiskBlobStore } from '../../src/store/local-disk.js';
 import { UsersRepo } from '../../src/users/users.repo.js';
 import { dropDatabaseFor, openTestDatabase } from '../support/postgres.js';
 import { FakeCatalogue, FakeEngine } from '../support/fake-engine.js';
+import { offlineJobRow } from '../support/job-rows.js';
 import { buildV1, KiB } from '../support/torrent-builder.js';
 import { etagOf } from '../support/upload.js';
 
@@ -37,28 +38,9 @@ const LEASE_MS = 300;
 
 /** A job row as the offline service inserts it. */
 async function insertJob(db: Db, id: string, phase = 'queued'): Promise<void> {
-  const now = Date.now();
   await db
     .insertInto('offline_jobs')
-    .values({
-      id,
-      type: 0,
-      content_key: `bt:${id}`,
-      info_hash: id,
-      name: id,
-      torrent: null,
-      phase,
-      selected: '[]',
-      temp_dir: `/nowhere/${id}`,
-      size: 0,
-      downloaded: 0,
-      attempts: 0,
-      error_code: '',
-      message: '',
-      created_at: now,
-      updated_at: now,
-      finished_at: 0,
-    })
+    .values(offlineJobRow(id, Date.now(), { phase }))
     .execute();
 }
 
