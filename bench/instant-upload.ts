@@ -6,26 +6,14 @@
 // PostgreSQL (a throwaway local cluster, test/support/postgres.ts) instead of SQLite; the
 // figures of docs/benchmarks.json are SQLite's.
 // Usage: npm run build && node --import tsx bench/instant-upload.ts
-import autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
 import { median, recordFigure } from './figures.js';
-import { cpuSeconds } from './qbittorrent.js';
 import { startPostgresCluster } from '../test/support/postgres.js';
-import { post, startBareRoute, startServerProcess, table } from './lib.js';
+import { compareWithBareRoute, post, startBareRoute, startServerProcess, type RouteLoad } from './lib.js';
 
 const CONNECTIONS = 64;
 const SECONDS = Number(process.env.BENCH_SECONDS || 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
-
-interface Load {
-  rps: number;
-  /** The server process's CPU time over the load, per request: far less sensitive to the machine's load than req/s. */
-  cpuMsPerRequest: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-}
 
 // BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof": extra node flags for the server.
 const postgres = process.env.BENCH_DIALECT === 'postgres' ? startPostgresCluster() : null;
@@ -47,49 +35,20 @@ try {
   const bare = await startBareRoute('/v1/store/token', sample);
 
   let n = 0;
-  const load = async (url: string, pid: number, seconds = SECONDS): Promise<Load> => {
-    const cpuBefore = cpuSeconds(pid);
-    const r = await autocannon({
-      url,
-      method: 'POST',
-      connections: CONNECTIONS,
-      duration: seconds,
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
-      requests: [{ setupRequest: (req: any) => ({ ...req, body: JSON.stringify({ name: `copy-${n++}.bin`, hash, path: '/instant' }) }) }],
-    });
-    const cpuMsPerRequest = ((cpuSeconds(pid) - cpuBefore) * 1000) / Math.max(1, r.requests.total);
-    return { rps: r.requests.average, cpuMsPerRequest, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
-  };
   try {
-    await load(`${server.url}/v1/store/token`, server.proc.pid!, 2); // warm-up
-    await load(bare.url, bare.pid, 2);
-    const openpan: Load[] = [];
-    const plain: Load[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      openpan.push(await load(`${server.url}/v1/store/token`, server.proc.pid!));
-      plain.push(await load(bare.url, bare.pid));
-    }
-    const page = (await post(server.url, '/v1/files/page', { path: '/instant', pageSize: 1 }, server.token)).result;
-    const summary = (runs: Load[]) => ({
-      'req/s': Math.round(median(runs.map((r) => r.rps))),
-      runs: runs.map((r) => Math.round(r.rps)).join(' '),
-      'CPU ms/req': median(runs.map((r) => r.cpuMsPerRequest)),
-      'p50 ms': median(runs.map((r) => r.p50)),
-      'p99 ms': median(runs.map((r) => r.p99)),
-      'p99 runs': runs.map((r) => r.p99).join(' '),
-      'non-2xx': runs.reduce((s, r) => s + r.non2xx + r.errors, 0),
+    const { openpan, bare: plain } = await compareWithBareRoute({
+      caption: `/v1/store/token instant uploads on ${postgres ? 'PostgreSQL' : 'SQLite'}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s each (autocannon)`,
+      openpan: { label: 'openpan /v1/store/token (a new file each time)', url: `${server.url}/v1/store/token`, pid: server.proc.pid! },
+      bare: { label: 'bare Fastify route, same JSON', url: bare.url, pid: bare.pid },
+      columns: ['req/s', 'runs', 'CPU ms/req', 'p50 ms', 'p99 ms', 'p99 runs', 'non-2xx'],
+      connections: CONNECTIONS,
+      seconds: SECONDS,
+      rounds: ROUNDS,
+      warmUpSeconds: 2,
+      token: server.token,
+      body: () => JSON.stringify({ name: `copy-${n++}.bin`, hash, path: '/instant' }),
     });
-    console.log(
-      `/v1/store/token instant uploads on ${postgres ? 'PostgreSQL' : 'SQLite'}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s each (autocannon)`,
-    );
-    console.log(
-      table([
-        { server: 'openpan /v1/store/token (a new file each time)', ...summary(openpan) },
-        { server: 'bare Fastify route, same JSON', ...summary(plain) },
-      ]),
-    );
-    const ratios = openpan.map((r, i) => r.rps / plain[i].rps);
-    console.log(`ratio openpan / bare Fastify: median ${median(ratios).toFixed(2)}, runs ${ratios.map((r) => r.toFixed(2)).join(' ')}`);
+    const page = (await post(server.url, '/v1/files/page', { path: '/instant', pageSize: 1 }, server.token)).result;
     console.log(`files created: ${page.totalCount}`);
     if (!postgres) recordFigures(openpan, plain);
   } finally {
@@ -100,7 +59,7 @@ try {
   postgres?.stop();
 }
 
-function recordFigures(openpan: Load[], plain: Load[]): void {
+function recordFigures(openpan: RouteLoad[], plain: RouteLoad[]): void {
   recordFigure({
     bench: 'instant-upload',
     id: 'cpu',

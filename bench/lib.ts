@@ -1,8 +1,10 @@
 // Shared helpers for the benchmark scripts: a real server as a child process, timing, tables.
+import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { median } from './figures.js';
 
 export interface BenchServer {
   url: string;
@@ -147,4 +149,102 @@ export async function startBareRoute(path: string, answer: unknown): Promise<{ u
     });
   });
   return { url: `http://127.0.0.1:${port}${path}`, pid: proc.pid!, stop: () => proc.kill() };
+}
+
+/** One autocannon load of one route. */
+export interface RouteLoad {
+  rps: number;
+  /** The serving process's CPU time over the load, per request: far less sensitive to the machine's load than req/s. */
+  cpuMsPerRequest: number;
+  p50: number;
+  p99: number;
+  /** Non-2xx answers plus connection errors. */
+  failures: number;
+}
+
+/** A route to load: where it answers, which process serves it (for its CPU time), its row in the table. */
+export interface LoadedRoute {
+  label: string;
+  url: string;
+  pid: number;
+}
+
+/** The columns a comparison may print, each summing up one side's rounds (medians, or every round). */
+const SUMMARY_COLUMNS = {
+  'req/s': (runs: RouteLoad[]) => Math.round(median(runs.map((r) => r.rps))),
+  runs: (runs: RouteLoad[]) => runs.map((r) => Math.round(r.rps)).join(' '),
+  'CPU ms/req': (runs: RouteLoad[]) => median(runs.map((r) => r.cpuMsPerRequest)),
+  'p50 ms': (runs: RouteLoad[]) => median(runs.map((r) => r.p50)),
+  'p99 ms': (runs: RouteLoad[]) => median(runs.map((r) => r.p99)),
+  'p99 runs': (runs: RouteLoad[]) => runs.map((r) => r.p99).join(' '),
+  'non-2xx': (runs: RouteLoad[]) => runs.reduce((n, r) => n + r.failures, 0),
+  errors: (runs: RouteLoad[]) => runs.reduce((n, r) => n + r.failures, 0),
+} satisfies Record<string, (runs: RouteLoad[]) => string | number>;
+
+export type SummaryColumn = keyof typeof SUMMARY_COLUMNS;
+
+export interface BareComparison {
+  /** Printed above the table, once the rounds are over. */
+  caption: string;
+  openpan: LoadedRoute;
+  /** The reference: a bare route answering the same JSON (see `startBareRoute`). */
+  bare: LoadedRoute;
+  /** The table's columns after the route's label, in order. */
+  columns: readonly SummaryColumn[];
+  connections: number;
+  seconds: number;
+  rounds: number;
+  /** Length of the unmeasured first load of each route. */
+  warmUpSeconds: number;
+  /** Sent as a Bearer token with every request. */
+  token: string;
+  /** The JSON body of every request, or a function making each request's own (e.g. a fresh file name each time). */
+  body: string | (() => string);
+}
+
+/**
+ * An openpan route against the bare route answering the same JSON, both loaded in this run on
+ * this machine: a warm-up of each, then `rounds` rounds each loading openpan then the bare route,
+ * so that both see the same noise. Prints the caption, a table of both sides and the ratio of
+ * their req/s; returns each side's rounds for the figures.
+ */
+export async function compareWithBareRoute(c: BareComparison): Promise<{ openpan: RouteLoad[]; bare: RouteLoad[] }> {
+  // Imported here: qbittorrent.ts loads the swarm helpers, which the other users of lib.ts need not load.
+  const { cpuSeconds } = await import('./qbittorrent.js');
+  const load = async (route: LoadedRoute, seconds: number): Promise<RouteLoad> => {
+    const cpuBefore = cpuSeconds(route.pid);
+    const r = await autocannon({
+      url: route.url,
+      method: 'POST',
+      connections: c.connections,
+      duration: seconds,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${c.token}` },
+      ...requestBody(c.body),
+    });
+    const cpuMsPerRequest = ((cpuSeconds(route.pid) - cpuBefore) * 1000) / Math.max(1, r.requests.total);
+    return { rps: r.requests.average, cpuMsPerRequest, p50: r.latency.p50, p99: r.latency.p99, failures: r.non2xx + r.errors };
+  };
+  await load(c.openpan, c.warmUpSeconds);
+  await load(c.bare, c.warmUpSeconds);
+  const openpan: RouteLoad[] = [];
+  const bare: RouteLoad[] = [];
+  for (let round = 0; round < c.rounds; round++) {
+    openpan.push(await load(c.openpan, c.seconds));
+    bare.push(await load(c.bare, c.seconds));
+  }
+  const row = (route: LoadedRoute, runs: RouteLoad[]) => ({
+    server: route.label,
+    ...Object.fromEntries(c.columns.map((col) => [col, SUMMARY_COLUMNS[col](runs)])),
+  });
+  console.log(c.caption);
+  console.log(table([row(c.openpan, openpan), row(c.bare, bare)]));
+  const ratios = openpan.map((r, i) => r.rps / bare[i].rps);
+  console.log(`ratio openpan / bare Fastify: median ${median(ratios).toFixed(2)}, runs ${ratios.map((r) => r.toFixed(2)).join(' ')}`);
+  return { openpan, bare };
+}
+
+/** autocannon's options for the body: a fixed one, or one made for each request. */
+function requestBody(body: string | (() => string)): Pick<autocannon.Options, 'body' | 'requests'> {
+  if (typeof body === 'string') return { body };
+  return { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: body() }) }] };
 }

@@ -10,8 +10,6 @@
 // Usage: npm run build && node --import tsx bench/workers.ts     (needs aria2c and postgresql)
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -23,7 +21,7 @@ import { startPostgresCluster } from '../test/support/postgres.js';
 import { spawnServer, tempDataDir, removeDataDir, type ServerProcess } from '../test/support/process-server.js';
 import { startS3 } from '../test/support/s3-server.js';
 import type { Client } from '../test/support/server.js';
-import { freePort, makeTorrent, startTracker, writePayload, type BuiltTorrent, type Tracker } from '../test/support/swarm.js';
+import { makeTorrent, startAria2SeederForAll, startTracker, writePayload, type BuiltTorrent, type Seeder, type Tracker } from '../test/support/swarm.js';
 import { bytes } from '../test/support/upload.js';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 200);
@@ -31,43 +29,14 @@ const TASK_BYTES = Number(process.env.BENCH_TASK_KIB ?? 1024) * 1024;
 const PER_WORKER = 5;
 const TIMEOUT_MS = 20 * 60_000;
 
-/** One aria2c seeding every torrent from `dir`. */
-async function seedAll(torrents: BuiltTorrent[], dir: string, tracker: Tracker): Promise<() => void> {
-  const paths: string[] = [];
-  for (const t of torrents) {
-    await writePayload(dir, t);
-    const path = join(dir, `${t.infoHash}.torrent`);
-    await writeFile(path, t.torrent);
-    paths.push(path);
-  }
-  const port = await freePort();
-  const child = spawn(
-    'aria2c',
-    [
-      '--no-conf=true',
-      '--enable-rpc=false',
-      `--dir=${dir}`,
-      '--check-integrity=true',
-      '--seed-ratio=0.0',
-      '--enable-dht=false',
-      '--enable-dht6=false',
-      '--enable-peer-exchange=false',
-      '--bt-enable-lpd=false',
-      '--bt-tracker-interval=1',
-      `--listen-port=${port}`,
-      '--interface=127.0.0.1',
-      '--disable-ipv6=true',
-      `--max-concurrent-downloads=${torrents.length}`,
-      '--bt-max-open-files=1000',
-      '--summary-interval=0',
-      '--console-log-level=error',
-      '--quiet=true',
-      ...paths,
-    ],
-    { stdio: 'ignore' },
-  );
-  for (const t of torrents) await tracker.waitForSeeders(t.infoHash, 1, 300_000);
-  return () => child.kill('SIGKILL');
+/**
+ * One aria2c seeding every torrent from `dir`, all at once and until the bench stops it: both
+ * runs together may outlast the seeders' default time, and a file open per torrent is more than
+ * aria2c's default of 100.
+ */
+async function seedAll(torrents: BuiltTorrent[], dir: string, tracker: Tracker): Promise<Seeder> {
+  for (const t of torrents) await writePayload(dir, t);
+  return startAria2SeederForAll(torrents, dir, tracker, { seedMinutes: Infinity, maxOpenFiles: 1000, readyTimeoutMs: 300_000 });
 }
 
 interface Run {
@@ -153,7 +122,7 @@ const tracker = await startTracker({ intervalMs: 1000 });
 const torrents = Array.from({ length: TASKS }, (_, i) =>
   makeTorrent([{ path: `part-${i}.bin`, bytes: bytes(TASK_BYTES, 1000 + i) }], { announce: [tracker.httpUrl], name: `task-${i}`, pieceLength: 256 * 1024 }),
 );
-const stopSeeder = await seedAll(torrents, seedDir, tracker);
+const seeder = await seedAll(torrents, seedDir, tracker);
 const postgres = startPostgresCluster();
 const s3 = await startS3();
 try {
@@ -185,7 +154,7 @@ try {
     goal: { relative: 2 },
   });
 } finally {
-  stopSeeder();
+  await seeder.close();
   await s3.close();
   postgres.stop();
   await tracker.close();

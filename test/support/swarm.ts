@@ -226,7 +226,16 @@ export interface Aria2Options {
   uploadLimit?: number;
   /** Where aria2c's log goes (default: discarded). */
   logFile?: string;
+  /** Minutes aria2c seeds after verifying (default 120); `Infinity`: until `close()`, for runs longer than that. */
+  seedMinutes?: number;
+  /** Files aria2c keeps open at once, over all its torrents (default: aria2c's own, 100). */
+  maxOpenFiles?: number;
+  /** How long each torrent may take to be counted as a seeder by the tracker (default 120 s). */
+  readyTimeoutMs?: number;
 }
+
+/** A torrent to seed: its metainfo, and its info hash to find it on the tracker. */
+export type SeedTorrent = Pick<BuiltTorrent, 'torrent' | 'infoHash'>;
 
 /**
  * An aria2c seeder over the payload already in `dir` (see `writePayload`): it verifies it (-V)
@@ -234,23 +243,60 @@ export interface Aria2Options {
  * discovery are off, sockets are bound to 127.0.0.1. Resolves once the tracker counts it as a
  * seeder; `close()` kills it.
  */
-export async function startAria2Seeder(
-  built: Pick<BuiltTorrent, 'torrent' | 'infoHash'>,
-  dir: string,
-  tracker: Tracker,
-  opts: Aria2Options = {},
-): Promise<Seeder> {
-  const torrentPath = join(dir, `${built.infoHash}.torrent`);
-  await writeFile(torrentPath, built.torrent);
+export async function startAria2Seeder(built: SeedTorrent, dir: string, tracker: Tracker, opts: Aria2Options = {}): Promise<Seeder> {
+  return startAria2SeederForAll([built], dir, tracker, opts);
+}
+
+/**
+ * One aria2c process seeding every torrent given, as `startAria2Seeder` seeds one: a bench with
+ * hundreds of torrents needs one process, not hundreds. The payloads must already be in `dir`.
+ * Resolves once the tracker counts it as a seeder of each; `close()` kills it.
+ */
+export async function startAria2SeederForAll(torrents: readonly SeedTorrent[], dir: string, tracker: Tracker, opts: Aria2Options = {}): Promise<Seeder> {
+  const torrentPaths: string[] = [];
+  for (const built of torrents) {
+    const torrentPath = join(dir, `${built.infoHash}.torrent`);
+    await writeFile(torrentPath, built.torrent);
+    torrentPaths.push(torrentPath);
+  }
   const port = await freePort();
-  const args = [
+  const child = spawn('aria2c', aria2SeedArgs(dir, port, torrentPaths, opts), { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  child.once('error', () => {});
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 120_000;
+  try {
+    await Promise.race([
+      (async () => {
+        for (const built of torrents) await tracker.waitForSeeders(built.infoHash, 1, readyTimeoutMs);
+      })(),
+      exited.then((code) => {
+        throw new Error(`aria2c exited (${code}) before seeding: ${stderr.trim()}`);
+      }),
+    ]);
+  } catch (err) {
+    await kill(child);
+    throw err;
+  }
+  return { port, close: () => kill(child) };
+}
+
+/**
+ * The one aria2c command line of the seeders here, so that a seeder of one torrent and a seeder
+ * of hundreds differ only in what `opts` asks for: all torrents active at once, nothing found or
+ * announced off loopback.
+ */
+function aria2SeedArgs(dir: string, port: number, torrentPaths: readonly string[], opts: Aria2Options): string[] {
+  const seedMinutes = opts.seedMinutes ?? 120;
+  return [
     '--no-conf=true',
     '--enable-rpc=false',
     `--dir=${dir}`,
     '--check-integrity=true',
     '--bt-seed-unverified=false',
     '--seed-ratio=0.0',
-    '--seed-time=120',
+    ...(Number.isFinite(seedMinutes) ? [`--seed-time=${seedMinutes}`] : []),
     '--enable-dht=false',
     '--enable-dht6=false',
     '--enable-peer-exchange=false',
@@ -262,29 +308,14 @@ export async function startAria2Seeder(
     '--file-allocation=none',
     '--bt-max-peers=0',
     `--max-overall-upload-limit=${opts.uploadLimit ?? 0}`,
+    ...(torrentPaths.length > 1 ? [`--max-concurrent-downloads=${torrentPaths.length}`] : []),
+    ...(opts.maxOpenFiles === undefined ? [] : [`--bt-max-open-files=${opts.maxOpenFiles}`]),
     '--summary-interval=0',
     '--console-log-level=warn',
     '--quiet=true',
     ...(opts.logFile === undefined ? [] : [`--log=${opts.logFile}`, '--log-level=info']),
-    torrentPath,
+    ...torrentPaths,
   ];
-  const child = spawn('aria2c', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  child.once('error', () => {});
-  try {
-    await Promise.race([
-      tracker.waitForSeeders(built.infoHash, 1, 120_000),
-      exited.then((code) => {
-        throw new Error(`aria2c exited (${code}) before seeding: ${stderr.trim()}`);
-      }),
-    ]);
-  } catch (err) {
-    await kill(child);
-    throw err;
-  }
-  return { port, close: () => kill(child) };
 }
 
 async function kill(child: ChildProcess): Promise<void> {
