@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run build >/dev/null
 out=bench/RESULTS.md
-benches=(files-page search user-info instant-upload upload-ingest upload-rss parse-torrent offline-page offline-progress-poll startup bt-download magnet many-files subtree-ops http-download webdav load zip s3-store workers job-claims)
+benches=(files-page search user-info instant-upload upload-ingest upload-rss parse-torrent offline-page offline-progress-poll event-stream startup bt-download magnet many-files subtree-ops http-download webdav load zip s3-store workers job-claims)
 if [ $# -gt 0 ]; then
   benches=("$@")
   out=/dev/null
