@@ -80,6 +80,15 @@ export class Importer {
   readonly #d: ImporterDeps;
   /** Each task's planned file paths, for the selection they were planned for (a torrent may have 100,000 files). */
   readonly #plans = new Map<number, { jobId: string; selection: string; paths: Map<number, string[]> }>();
+  /**
+   * Each open task's import records, read once and then kept up to date here: read again at
+   * every hand-out, the records of a 100,000-file task held the event loop for a moment each
+   * second. Only this importer writes them; any failure drops the copy (read again next time).
+   * Keyed by the task's own id, which no later task takes (a row id may be given again).
+   */
+  readonly #imports = new Map<string, { jobId: string; records: Map<number, { fileUuid: string; etag: string }> }>();
+  /** Each manifest's files by engine index (a torrent may have 100,000). */
+  readonly #filesByEngine = new WeakMap<Manifest, Map<number, TorrentFile>>();
 
   constructor(deps: ImporterDeps) {
     this.#d = deps;
@@ -88,6 +97,24 @@ export class Importer {
   /** The job is over: its tasks' plans are not needed again. */
   forgetJob(jobId: string): void {
     for (const [taskId, plan] of this.#plans) if (plan.jobId === jobId) this.#plans.delete(taskId);
+    for (const [taskId, kept] of this.#imports) if (kept.jobId === jobId) this.#imports.delete(taskId);
+  }
+
+  async #importsOf(task: TaskRow): Promise<Map<number, { fileUuid: string; etag: string }>> {
+    const kept = this.#imports.get(task.task_id);
+    if (kept !== undefined) return kept.records;
+    const records = await this.#d.repo.imports(task.id);
+    this.#imports.set(task.task_id, { jobId: task.job_id, records });
+    return records;
+  }
+
+  #byEngine(meta: Manifest): Map<number, TorrentFile> {
+    let files = this.#filesByEngine.get(meta);
+    if (files === undefined) {
+      files = new Map(meta.files.map((f) => [f.engineIndex, f]));
+      this.#filesByEngine.set(meta, files);
+    }
+    return files;
   }
 
   /**
@@ -201,12 +228,12 @@ export class Importer {
    * is done once all of its own files are there, whatever else the job still downloads.
    */
   async importInto(task: TaskRow, meta: Manifest, cached: Map<number, StoredContent>): Promise<void> {
-    const imports = await this.#d.repo.imports(task.id);
+    const imports = await this.#importsOf(task);
     const mine = engineFilesOf(task);
     const todo = mine.filter((i) => !imports.has(i) && cached.has(i));
     const complete = mine.every((i) => imports.has(i) || cached.has(i));
     if (todo.length === 0 && !complete) return;
-    const byEngine = new Map<number, TorrentFile>(meta.files.map((f) => [f.engineIndex, f]));
+    const byEngine = this.#byEngine(meta);
     const plan = this.#planOf(task, meta, mine);
     try {
       const base = await this.#saveDir(task);
@@ -269,12 +296,15 @@ export class Importer {
         if (!complete) return;
       }
       const done = mine.every((i) => imports.has(i));
+      if (done) this.#imports.delete(task.task_id);
       const saved = { saved_files: savedFiles, saved_size: savedSize };
       await this.#d.repo.updateTask(
         task.id,
         done ? { status: TASK_DONE, ...saved, finished_size: Number(task.size), finished_at: Date.now(), error_code: '', message: '' } : saved,
       );
     } catch (err) {
+      // Which of the batches committed is not known here: the records are read again next time.
+      this.#imports.delete(task.task_id);
       if (!isAppError(err) || err.status >= 500) throw err;
       // A destination that became a file, a drive that shrank below the reservation...: this
       // task fails, keeping what it saved; the others go on.
