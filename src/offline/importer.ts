@@ -156,6 +156,8 @@ export class Importer {
         throw err;
       }),
     );
+    // A stored file was moved into the store: only the others are left to remove.
+    const moved = new Set<number>();
     try {
       return await this.#d.lock.shared(async () => {
         const present = batch.flatMap((_, i) => (staged[i] === null ? [] : [i]));
@@ -166,8 +168,10 @@ export class Importer {
         const stored: { engineIndex: number; etag: string; size: number }[] = [];
         let failure: unknown = null;
         results.forEach((result, k) => {
-          if (!(result instanceof Error)) stored.push({ engineIndex: batch[present[k]].index, etag: result.etag, size: result.size });
-          else if (errnoOf(result) !== 'ENOENT') failure ??= result;
+          if (!(result instanceof Error)) {
+            stored.push({ engineIndex: batch[present[k]].index, etag: result.etag, size: result.size });
+            moved.add(present[k]);
+          } else if (errnoOf(result) !== 'ENOENT') failure ??= result;
         });
         await this.#d.repo.recordContents(job.info_hash, stored);
         for (const f of stored) live.stored.add(f.engineIndex);
@@ -176,7 +180,8 @@ export class Importer {
         throw failure;
       });
     } finally {
-      await forEachInParallel(staged, STORE_PARALLEL, (path) => (path === null ? Promise.resolve() : rm(path, { force: true })));
+      const left = staged.filter((path, i): path is string => path !== null && !moved.has(i));
+      await forEachInParallel(left, STORE_PARALLEL, (path) => rm(path, { force: true }));
     }
   }
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mock, test } from 'node:test';
 import { isAppError } from '../../src/errors.js';
+import { EtagMismatch } from '../../src/store/blob-store.js';
 import { LocalDiskBlobStore } from '../../src/store/local-disk.js';
 import { blobStoreConformance, readAll, referenceEtag } from '../support/blob-store-conformance.js';
 
@@ -32,6 +33,30 @@ test('content lives at <root>/<2 chars>/<next 2 chars>/<etag> and the temp dir i
     assert.equal(store.contentPath(etag), expected);
     assert.equal((await stat(expected)).size, data.length);
     assert.deepEqual(await tempFiles(), []);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('content already stored under an etag: an incoming file of another size that lies is refused, a stored copy that lies is replaced', async () => {
+  const { root, store, cleanup } = await tempStore();
+  try {
+    const data = randomBytes(5000);
+    const genuine = join(root, 'genuine.bin');
+    await writeFile(genuine, data);
+    const { etag } = await store.importFile(genuine);
+    // An incoming file that claims the etag with other bytes of another size: refused, left where it is.
+    const liar = join(root, 'liar.bin');
+    await writeFile(liar, randomBytes(4000));
+    await assert.rejects(store.adoptFile(liar, { etag, size: 4000 }), (err: unknown) => err instanceof EtagMismatch);
+    assert.equal((await stat(liar)).size, 4000);
+    assert.deepEqual(await readFile(store.contentPath(etag)), data);
+    // A damaged stored copy (another size, not hashing to its etag) gives way to genuine bytes.
+    await writeFile(store.contentPath(etag), randomBytes(3000));
+    await writeFile(genuine, data);
+    assert.deepEqual(await store.importFile(genuine), { etag, size: data.length });
+    assert.deepEqual(await readFile(store.contentPath(etag)), data);
+    await assert.rejects(stat(genuine), { code: 'ENOENT' });
   } finally {
     await cleanup();
   }
