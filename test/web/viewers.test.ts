@@ -132,6 +132,8 @@ describe('viewers', { timeout: 180_000 }, () => {
 
   test('the player remembers where a file stopped', async () => {
     await open('/Media/h264-aac.mp4');
+    // The viewer mounts its player once it has read the file's entry.
+    await page.getByTestId('player').waitFor();
     await page.evaluate(`(async () => {
       const element = document.querySelector('[data-testid="player"]');
       element.muted = true;
