@@ -40,7 +40,8 @@ import { registerAdminRoutes } from './http/admin.routes.js';
 import { Settings } from './settings/settings.js';
 import { UsersService } from './users/users.service.js';
 import { registerOfflineRoutes } from './http/offline.routes.js';
-import { createOffline, type Offline } from './offline/index.js';
+import { registerLiveFileRoutes, registerTaskFileAddressRoute } from './http/live.routes.js';
+import { createOffline, TaskFileStreams, type Offline } from './offline/index.js';
 import { registerZipDownloadRoutes, registerZipRoutes } from './http/zip.routes.js';
 import { ZipLinks } from './zip/zip-links.js';
 import { registerShareRoutes } from './http/shares.routes.js';
@@ -165,6 +166,14 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     secret: config.secret,
     publicUrl: () => config.publicUrl,
   });
+  const taskFiles = new TaskFileStreams({
+    service: offline.service,
+    files,
+    links,
+    secret: config.secret,
+    ttlMs: config.downloadUrlTtlMs,
+    publicUrl: () => config.publicUrl,
+  });
   const tools = await ffmpegFound;
   if (!tools.ffmpeg) http.log.warn(`ffmpeg (${config.media.ffmpeg}) was not found: files the browser cannot play as they are will not play (OPENPAN_FFMPEG).`);
   const media = new MediaService({
@@ -194,6 +203,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     registerCommonRoutes(v1);
     registerStoreTokenRoutes(v1, storeToken);
     registerOfflineRoutes(v1, offline.service);
+    registerTaskFileAddressRoute(v1, taskFiles);
     registerAdminRoutes(v1, {
       users,
       settings,
@@ -233,6 +243,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
   });
   registerZipDownloadRoutes(http, { files, store, links: zipLinks, shareScope: (shareId) => shares.scope(shareId) });
   registerMediaStreamRoutes(http, media);
+  registerLiveFileRoutes(http, taskFiles);
   // The browser UI at `/`, with index.html for its own routes (never for /v1, /upload, /dl).
   registerWebUi(http, { publicUrl: () => config.publicUrl });
 

@@ -43,6 +43,8 @@ export const ERRORS = {
   USER_ALREADY_EXISTS: 409,
   /** The change would leave no enabled administrator. */
   LAST_ADMIN: 409,
+  /** A task's file is neither in the drive nor being downloaded by this process now (paused, waiting, failed). */
+  TASK_FILE_UNAVAILABLE: 409,
   /** qBittorrent API: a category of that name exists already / does not exist (qBittorrent answers both with 409). */
   CATEGORY_EXISTS: 409,
   CATEGORY_NOT_FOUND: 409,

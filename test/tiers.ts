@@ -139,6 +139,7 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/offline/magnet-tasks.test.ts': 'aria2c',
   'test/offline/many-files.test.ts': 'aria2c',
   'test/offline/offline-api.test.ts': 'slow',
+  'test/offline/play-while-downloading.test.ts': 'aria2c',
   'test/offline/quota-events.test.ts': 'slow',
   'test/offline/roles-cluster.test.ts': 'postgresql',
   'test/offline/seeding.test.ts': 'slow',

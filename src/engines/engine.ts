@@ -297,3 +297,39 @@ export function canSeed(engine: DownloadEngine): engine is DownloadEngine & Seed
   const e = engine as Partial<SeedingEngine>;
   return typeof e.seed === 'function' && typeof e.seedLayout === 'function';
 }
+
+// ---- streaming: reading a file while its job downloads it ----
+
+/** Why a file cannot be read now: the job ended or paused, the file is not downloaded, or the reader gave up. */
+export type StreamRefusalReason = 'ended' | 'paused' | 'not-selected' | 'aborted';
+
+export class StreamRefusal extends Error {
+  constructor(
+    readonly reason: StreamRefusalReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StreamRefusal';
+  }
+}
+
+/**
+ * A job whose files can be read before it is done (play while downloading). Optional: the
+ * files of a job without it can be read only once they are in the drive.
+ */
+export interface StreamingHandle {
+  /**
+   * Wants the bytes of file `index` (engine index) from `offset` on before the rest of the job
+   * (BitTorrent: the pieces from there on, with the file's first and last pieces, where media
+   * containers keep their index), and resolves with how many bytes from `offset` on are on
+   * disk, verified and final, as soon as there is at least one. They are read from the file's
+   * `path` in `status().files`, which the caller should open once and keep open: when the job
+   * is done its files are moved away. Rejects with a StreamRefusal when the file is not being
+   * downloaded, the job pauses or ends before a byte is there, or `signal` aborts.
+   */
+  readable(index: number, offset: number, signal: AbortSignal): Promise<number>;
+}
+
+export function streams(handle: EngineHandle): handle is EngineHandle & StreamingHandle {
+  return typeof (handle as Partial<StreamingHandle>).readable === 'function';
+}

@@ -1,5 +1,5 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { AppError } from '../errors.js';
+import { openClaims, sealClaims } from '../sealed-claims.js';
 import { isEtag } from '../store/etag.js';
 
 // The capability in a stream's addresses (/media/<token>/...): which content, for which user's
@@ -23,20 +23,10 @@ export interface MediaClaims {
   work: MediaWork;
 }
 
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-const TOKEN_RE = /^[A-Za-z0-9_-]{40,2000}$/;
-
-function keyOf(secret: string): Buffer {
-  if (!secret) throw new Error('The signing secret is empty.');
-  return createHmac('sha256', secret).update('openpan media token').digest();
-}
+const PURPOSE = 'openpan media token';
 
 export function sealMediaToken(secret: string, claims: MediaClaims): string {
-  const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', keyOf(secret), iv);
-  const body = Buffer.concat([cipher.update(JSON.stringify(claims), 'utf8'), cipher.final()]);
-  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+  return sealClaims(secret, PURPOSE, claims);
 }
 
 function forbidden(): AppError {
@@ -45,18 +35,8 @@ function forbidden(): AppError {
 
 /** The claims of a token; FORBIDDEN when it was altered, made under another secret, or expired. */
 export function openMediaToken(secret: string, token: string, now = Date.now()): MediaClaims {
-  if (!TOKEN_RE.test(token)) throw forbidden();
-  const raw = Buffer.from(token, 'base64url');
-  if (raw.length < IV_BYTES + TAG_BYTES + 2) throw forbidden();
-  let claims: MediaClaims;
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', keyOf(secret), raw.subarray(0, IV_BYTES));
-    decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-    const text = Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
-    claims = JSON.parse(text) as MediaClaims;
-  } catch {
-    throw forbidden();
-  }
+  const claims = openClaims(secret, PURPOSE, token) as MediaClaims | null;
+  if (claims === null || typeof claims !== 'object') throw forbidden();
   if (!isEtag(claims.etag) || typeof claims.userId !== 'number' || typeof claims.expires !== 'number') throw forbidden();
   if (now > claims.expires) throw new AppError('FORBIDDEN', 'This media address has expired; open the file again.');
   return claims;

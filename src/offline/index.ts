@@ -25,6 +25,7 @@ import { SeedingRepo } from './seeding.repo.js';
 export { OfflineAdmin, JOB_CANCELLED } from './admin.js';
 export type { AdminEngineView, AdminJobView, AdminTaskView, OfflineActivity } from './admin.js';
 export { OfflineService } from './offline.service.js';
+export { LIVE_PATH_PREFIX, liveBytes, TaskFileStreams, waitForLiveBytes, type TaskFileAddress } from './task-file-streams.js';
 export type { ParsedFile, ParseFailure, ParseResult, TaskFileDetail, TaskObject, TaskStreamEvent } from './offline.service.js';
 export { Scheduler, type SchedulerTiming } from './scheduler.js';
 export { JobLeases, LeaseLost } from './job-leases.js';

@@ -14,7 +14,7 @@ import { TASK_ACTIVE, TASK_DONE, TASK_FAILED, TASK_PAUSED, type JobRow, type Off
 import type { ParseFailure, ParseResult, SourceParser } from './parse.js';
 import { offlineRoom, type OfflineQuota, type QuotaView } from './quota.js';
 import type { TaskEvents } from './task-events.js';
-import { engineFilesOf, type Scheduler } from './scheduler.js';
+import { engineFilesOf, type LiveFile, type Scheduler } from './scheduler.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { parseSelection } from './selection.js';
 import { parseIndexList, SELECTION_MEMO_LIMITS, TextMemo } from './text-memo.js';
@@ -65,6 +65,9 @@ export interface TaskFileDetail {
   uuid: string;
   storeId: string;
 }
+
+/** Where a task's file is read from: the drive, or the running download (play while downloading). */
+export type TaskFileSource = { kind: 'drive'; fileUuid: string } | ({ kind: 'live'; name: string; size: number } & LiveFile);
 
 export interface StartInput {
   taskHash: string;
@@ -482,6 +485,26 @@ export class OfflineService {
       });
     }
     return { ...task, detail };
+  }
+
+  /**
+   * Where one of a task's files (`index` as in its `files`) can be read now: the drive's file
+   * once it is there, else the download's own file while this process runs it.
+   */
+  async fileSource(userId: number, taskId: string, index: number): Promise<TaskFileSource> {
+    const row = await this.ownTask(userId, taskId);
+    const position = apiFileLists.get(row.id, row.files).indexOf(index);
+    if (position < 0) throw new AppError('FILE_NOT_FOUND', `The task has no file ${index}.`);
+    const engineIndex = engineFilesOf(row)[position];
+    const imported = (await this.deps.repo.imports(row.id)).get(engineIndex);
+    if (imported !== undefined) return { kind: 'drive', fileUuid: imported.fileUuid };
+    const job = row.status === TASK_ACTIVE ? await this.deps.repo.jobById(row.job_id) : undefined;
+    const file = job === undefined ? undefined : this.deps.scheduler.manifestOf(job)?.files[index];
+    const live = file === undefined ? null : this.deps.scheduler.liveFile(row.job_id, engineIndex);
+    if (file === undefined || live === null) {
+      throw new AppError('TASK_FILE_UNAVAILABLE', 'This file is not in the drive yet, and its download is not running now (paused, waiting or failed).');
+    }
+    return { kind: 'live', name: file.path[file.path.length - 1], size: file.size, ...live };
   }
 
   /**

@@ -1,6 +1,6 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FINAL_STATES, retriesAtOnce, type DownloadEngine, type EngineHandle, type EngineStatus } from '../engines/index.js';
+import { FINAL_STATES, retriesAtOnce, streams, type DownloadEngine, type EngineHandle, type EngineStatus, type StreamingHandle } from '../engines/index.js';
 import { isDiskFullError } from '../errors.js';
 import type { FilesService } from '../files/files.service.js';
 import type { BlobStore } from '../store/blob-store.js';
@@ -102,6 +102,14 @@ const OBSERVE_MS = 1000;
 /** SQLite's "database or disk is full", or the filesystem's. */
 function isDiskFull(err: unknown): boolean {
   return (err as { code?: unknown } | undefined)?.code === 'SQLITE_FULL' || isDiskFullError(err);
+}
+
+/** A file of a running download, read through its engine (`StreamingHandle`). */
+export interface LiveFile {
+  handle: StreamingHandle;
+  engineIndex: number;
+  /** Where the engine writes it; to be opened once, and kept open while read. */
+  path: string;
 }
 
 export class Scheduler {
@@ -239,6 +247,17 @@ export class Scheduler {
   /** Verified bytes of one engine file of a running job, or null when the job is not running. */
   fileProgress(jobId: string, engineIndex: number): number | null {
     return this.#live.fileProgress(jobId, engineIndex);
+  }
+
+  /**
+   * A selected file of a job this process runs, to read while the job downloads it; null when
+   * the job does not run here or its engine cannot be read from before it is done.
+   */
+  liveFile(jobId: string, engineIndex: number): LiveFile | null {
+    const handle = this.#live.jobs.get(jobId)?.handle;
+    if (handle === undefined || !streams(handle)) return null;
+    const file = handle.status().files.find((f) => f.index === engineIndex);
+    return file?.selected === true ? { handle, engineIndex, path: file.path } : null;
   }
 
   // ---- the state machine ----

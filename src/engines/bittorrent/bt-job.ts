@@ -1,5 +1,6 @@
-import type { EngineFailure, EngineJob, EngineState, EngineStatus } from '../engine.js';
+import type { EngineFailure, EngineJob, EngineState, EngineStatus, StreamingHandle } from '../engine.js';
 import { JobHandle, type JobControl } from '../job-handle.js';
+import { readableBytes, StreamFocus } from './bt-stream.js';
 import { FileStatuses } from './file-statuses.js';
 import type { PieceRanges } from './layout.js';
 import { RefusedPeers } from './peer-guard.js';
@@ -13,7 +14,7 @@ export const REANNOUNCE_FIRST_MS = 5_000;
 export const REANNOUNCE_MAX_MS = 10 * 60_000;
 
 /** One job: its bookkeeping and the handle the caller holds. The engine drives it. */
-export class BtJob extends JobHandle {
+export class BtJob extends JobHandle implements StreamingHandle {
   protected readonly control: JobControl<BtJob>;
 
   state: EngineState = 'queued';
@@ -52,6 +53,8 @@ export class BtJob extends JobHandle {
   notice: string | null = null;
   /** ... and nothing else could find a peer: the job fails instead of waiting. */
   isolated = false;
+  /** What the job fetches first for readers of its files (bt-stream.ts). */
+  readonly focus = new StreamFocus();
   /** Every file's status, for the current metadata, layout and selection. */
   #files: FileStatuses | null = null;
 
@@ -90,6 +93,10 @@ export class BtJob extends JobHandle {
       this.#files = new FileStatuses(meta.files, meta.pieceLength, meta.pieceCount, this.layout, this.selected);
     }
     return this.#files;
+  }
+
+  readable(index: number, offset: number, signal: AbortSignal): Promise<number> {
+    return readableBytes(this, index, offset, signal);
   }
 
   /** A verified piece was written (fs-chunk-store's `put` completed). */

@@ -46,6 +46,8 @@ export interface WtTorrent {
   readonly announce: string[];
   select(from: number, to: number, priority: number | boolean): void;
   deselect(from: number, to: number, priority: number | boolean): void;
+  /** Marks the pieces as wanted now: their blocks may be taken over from slower peers. */
+  critical(from: number, to: number): void;
   destroy(opts: { destroyStore: boolean }, cb: (err?: Error | null) => void): void;
   on(event: 'metadata' | 'ready' | 'done' | 'close', listener: () => void): this;
   on(event: 'error' | 'warning', listener: (err: Error | string) => void): this;

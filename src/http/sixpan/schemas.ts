@@ -343,6 +343,21 @@ export type SixpanTask = Static<typeof TaskSchema>;
 export const TaskDetailSchema = Type.Object({ ...TaskProperties, detail: Type.Array(TaskFileDetailSchema) }, { title: 'TaskDetail' });
 export type TaskDetail = Static<typeof TaskDetailSchema>;
 
+export const TaskFileAddressSchema = Type.Object(
+  {
+    address: Str(
+      "Signed and expiring: while the file downloads, an address that serves its bytes as they arrive (ranged; the bytes asked for are fetched first); once it is in the drive, the file's download address",
+    ),
+    name: Str(),
+    size: Int(),
+    inDrive: Type.Boolean({ description: 'The file is in the drive: `address` is its download address' }),
+    fileUuid: Str('The drive file, once it is there; empty before'),
+    expires: Int('Milliseconds since the epoch'),
+  },
+  { title: 'TaskFileAddress' },
+);
+export type TaskFileAddress = Static<typeof TaskFileAddressSchema>;
+
 export const TaskPageSchema = Type.Object(
   { list: Type.Array(TaskSchema), page: Int(), pageSize: Int(), totalCount: Int(), totalPage: Int() },
   { title: 'TaskPage' },
