@@ -182,6 +182,7 @@ export const HEAVY: Readonly<Record<string, Need>> = {
   'test/zip/zip-large.test.ts': 'archivers',
   'test/zip/zip-writer.test.ts': 'archivers',
   'test/web/viewers.test.ts': 'chromium',
+  'test/web/play-while-downloading.test.ts': 'chromium', // and aria2c, ffmpeg
 };
 
 /**

@@ -8,6 +8,7 @@ import { sha1, Sha1 } from '../../web/src/upload/sha1.js';
 import { buildTree, checkState, extensionGroups, filesArgument, selectedSize, toggleGroup } from '../../web/src/offline/selection.js';
 import { localeFor, translate } from '../../web/src/i18n/translate.js';
 import { hrefFor, routeFromLocation } from '../../web/src/routes.js';
+import { playableFiles } from '../../web/src/offline/playable.js';
 import { baseName, formatDuration, viewerKind } from '../../web/src/viewer/kinds.js';
 import { parseInline, parseMarkdown } from '../../web/src/viewer/markdown.js';
 import { bytes, etagOf } from '../support/upload.js';
@@ -102,6 +103,25 @@ describe('routes and languages', () => {
       assert.deepEqual(routeFromLocation(new URL(hrefFor({ view: 'drive', path }), 'http://h').pathname), { view: 'drive', path });
     }
     assert.deepEqual(routeFromLocation('/offline'), { view: 'offline' });
+  });
+
+  test("a task's files play at /offline/<task id>/play[/<index>]", () => {
+    const taskId = 'ab'.repeat(16);
+    for (const index of [null, 0, 12]) {
+      assert.deepEqual(routeFromLocation(hrefFor({ view: 'play', taskId, index })), { view: 'play', taskId, index });
+    }
+    assert.equal(hrefFor({ view: 'play', taskId, index: 3 }), `/offline/${taskId}/play/3`);
+    assert.deepEqual(routeFromLocation('/offline/not-a-task/play'), { view: 'drive', path: '/' });
+  });
+
+  test('the play page offers video and audio, playing before the download ends only what needs no converting', () => {
+    const file = (index: number, path: string) => ({ index, path, size: 1, finishedSize: 0, progress: 0, status: 20, uuid: '', storeId: '' });
+    const task = { detail: [file(0, 'Show/e01.mp4'), file(1, 'Show/e01.srt'), file(2, 'Show/e02.mkv'), file(3, 'OST/theme.flac')] };
+    assert.deepEqual(playableFiles(task), [
+      { index: 0, path: 'Show/e01.mp4', audio: false, live: true },
+      { index: 2, path: 'Show/e02.mkv', audio: false, live: false },
+      { index: 3, path: 'OST/theme.flac', audio: true, live: true },
+    ]);
   });
 
   test("a file's viewer has its own address, odd names included", () => {

@@ -19,6 +19,7 @@ import { UploadsProvider, useUploads } from './upload/uploads.js';
 import { MyShares } from './shares/MyShares.js';
 import { SharePage } from './shares/SharePage.js';
 import { Viewer } from './viewer/Viewer.js';
+import { LivePlayer } from './offline/LivePlayer.js';
 
 export function App() {
   const [token, setToken] = useState(loadToken);
@@ -91,7 +92,11 @@ function Shell({ api, token, onSignOut }: { api: Api; token: string; onSignOut()
           <a href="/" aria-current={route.view !== 'offline' ? 'page' : undefined} onClick={onLinkClick({ view: 'drive', path: lastFolder })}>
             {t('app.drive')}
           </a>
-          <a href={hrefFor({ view: 'offline' })} aria-current={route.view === 'offline' ? 'page' : undefined} onClick={onLinkClick({ view: 'offline' })}>
+          <a
+            href={hrefFor({ view: 'offline' })}
+            aria-current={route.view === 'offline' || route.view === 'play' ? 'page' : undefined}
+            onClick={onLinkClick({ view: 'offline' })}
+          >
             {t('app.offline')}
             {running > 0 && <span class="count">{running}</span>}
           </a>
@@ -126,6 +131,8 @@ function Shell({ api, token, onSignOut }: { api: Api; token: string; onSignOut()
         <Drive api={api} path={route.path} />
       ) : route.view === 'file' ? (
         <Viewer api={api} path={route.path} />
+      ) : route.view === 'play' ? (
+        <LivePlayer api={api} taskId={route.taskId} index={route.index} />
       ) : route.view === 'admin' ? (
         user?.isAdmin ? (
           <Admin api={api} me={user.identity} />

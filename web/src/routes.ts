@@ -1,5 +1,5 @@
 // Where the user is, in the address bar: `/` and `/drive/<folder path>` for the drive,
-// `/offline` for the task list, `/admin` for the admin console, `/shares` and `/s/<id>` for share
+// `/offline` for the task list, `/offline/<task id>/play/<index>` to play a task's file while it downloads, `/admin` for the admin console, `/shares` and `/s/<id>` for share
 // links, `/trash` for the recycle bin, `/view/<file path>` for a file's viewer (a shareable address). Pure (unit-tested in Node);
 // router.ts follows the address bar.
 
@@ -7,6 +7,7 @@ export type Route =
   | { view: 'drive'; path: string }
   | { view: 'file'; path: string }
   | { view: 'offline' }
+  | { view: 'play'; taskId: string; index: number | null }
   | { view: 'admin' }
   | { view: 'shares' }
   | { view: 'share'; id: string }
@@ -36,6 +37,9 @@ function under(prefix: string, pathname: string): boolean {
 
 export function routeFromLocation(pathname: string): Route {
   if (pathname === '/offline') return { view: 'offline' };
+  // A task's files played while it downloads: /offline/<task id>/play[/<file index>].
+  const play = /^\/offline\/([0-9a-f]{32})\/play(?:\/(\d{1,9}))?\/?$/.exec(pathname);
+  if (play) return { view: 'play', taskId: play[1], index: play[2] === undefined ? null : Number(play[2]) };
   if (pathname === '/trash') return { view: 'trash' };
   if (pathname === '/admin') return { view: 'admin' };
   if (pathname === '/shares') return { view: 'shares' };
@@ -52,6 +56,7 @@ export function routeFromLocation(pathname: string): Route {
 
 export function hrefFor(route: Route): string {
   if (route.view === 'offline') return '/offline';
+  if (route.view === 'play') return `/offline/${route.taskId}/play${route.index === null ? '' : `/${route.index}`}`;
   if (route.view === 'trash') return '/trash';
   if (route.view === 'admin') return '/admin';
   if (route.view === 'shares') return '/shares';

@@ -18,6 +18,7 @@ import type {
   ParseResult,
   SortOrder,
   TaskDetail,
+  TaskFileAddress,
   StoreTokenResult,
   TaskObject,
   TaskRange,
@@ -229,6 +230,10 @@ export class Api {
   /** One task, with `detail`: its selected files and whether each is in the drive yet. */
   getTask(taskId: string): Promise<TaskDetail> {
     return this.call('/v1/offline/get', { taskId });
+  }
+  /** An address that plays one of a task's files while it downloads (and once it is in the drive). */
+  playTaskFile(taskId: string, index: number): Promise<TaskFileAddress> {
+    return this.call('/v1/offline/play', { taskId, index });
   }
   /** Changes which files of a torrent task download (indices as parse results number them); the task as it is now. */
   editTask(taskId: string, files: number[]): Promise<TaskObject> {

@@ -22,6 +22,7 @@ export type {
   SearchPage,
   StoreTokenResult,
   TaskDetail,
+  TaskFileAddress,
   TaskFileDetail,
   TaskRange,
   UploadAnswer,

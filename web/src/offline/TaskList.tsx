@@ -123,6 +123,11 @@ export function TaskList({ api, tasks, onEditFiles, highlight = '' }: { api: Api
                     {t('offline.open')}
                   </button>
                 )}
+                {task.status === TASK_DOWNLOADING && isTorrentTask(task) && (
+                  <button type="button" data-testid="task-play" onClick={() => navigate({ view: 'play', taskId: task.taskId, index: null })}>
+                    {t('offline.play')}
+                  </button>
+                )}
                 {(running || task.status === TASK_QUEUED) && (
                   <button type="button" onClick={() => act(api.pauseTasks([task.taskId]))}>
                     {t('offline.pause')}
