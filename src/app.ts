@@ -49,6 +49,7 @@ import { SharesService } from './shares/shares.service.js';
 import { qbtRoutes } from './http/qbt.routes.js';
 import { QbtPaths, QbtRepo, QbtService, QbtSessions, torrentLinkFetcher } from './qbt/index.js';
 import { findFfmpeg } from './media/ffmpeg.js';
+import { loadSharp } from './media/image-thumbnail.js';
 import { MediaService } from './media/media.service.js';
 import { registerMediaInfoRoute, registerMediaStreamRoutes, registerThumbnailsRoute } from './http/media.routes.js';
 
@@ -175,6 +176,8 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     publicUrl: () => config.publicUrl,
   });
   const tools = await ffmpegFound;
+  const sharp = await loadSharp();
+  if (sharp === null) http.log.warn('sharp could not be loaded on this platform: ffmpeg makes image thumbnails, when it is there.');
   if (!tools.ffmpeg) http.log.warn(`ffmpeg (${config.media.ffmpeg}) was not found: files the browser cannot play as they are will not play (OPENPAN_FFMPEG).`);
   const media = new MediaService({
     files,
@@ -185,6 +188,7 @@ export async function createOpenPan(config: Config): Promise<OpenPan> {
     ttlMs: config.downloadUrlTtlMs,
     publicUrl: () => config.publicUrl,
     tools,
+    sharp,
     cacheDir: layout.mediaCache,
     cacheMaxBytes: config.media.cacheMaxBytes,
     transcodeMax: config.media.transcodeMax,

@@ -58,6 +58,8 @@ export const ERRORS = {
   PAYLOAD_TOO_LARGE: 413,
   RANGE_NOT_SATISFIABLE: 416,
   PROTOCOL_UNSUPPORTED: 422,
+  /** A thumbnail of a file that is not the picture its name says (corrupt, truncated, too many pixels). */
+  MEDIA_UNREADABLE: 422,
   URL_UNREACHABLE: 422,
   TOO_MANY_REQUESTS: 429,
   OFFLINE_QUOTA_EXCEEDED: 429,

@@ -12,8 +12,8 @@ export type MediaWork =
   | { kind: 'hls'; variant: string; duration: number }
   /** A subtitle stream of the content as WebVTT (`stream` -1: the content is itself a subtitle file). */
   | { kind: 'subtitle'; stream: number; format: string }
-  /** A still picture of the content, for lists. */
-  | { kind: 'thumbnail' };
+  /** A still picture of the content, for lists; `image`: the content is a picture (else a video). */
+  | { kind: 'thumbnail'; image?: boolean };
 
 export interface MediaClaims {
   etag: string;

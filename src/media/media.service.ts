@@ -7,6 +7,7 @@ import type { EntryRef, FilesService } from '../files/files.service.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { type BrowserSupport, decideByName, decidePlayback, type PlaybackDecision } from './decision.js';
 import { type FfmpegTools, runTool } from './ffmpeg.js';
+import { imageThumbnail, type Sharp } from './image-thumbnail.js';
 import { HlsProducer, hlsPlaylist, planOf, segmentCount, variantOf } from './hls.js';
 import { MediaCache, WORK_DIR_PREFIX } from './media-cache.js';
 import { type MediaClaims, type MediaWork, openMediaToken, sealMediaToken } from './media-token.js';
@@ -47,6 +48,8 @@ export interface MediaServiceDeps {
   ttlMs: number;
   publicUrl(): string;
   tools: FfmpegTools;
+  /** Makes image thumbnails when present (image-thumbnail.ts); ffmpeg does otherwise. */
+  sharp: Sharp | null;
   cacheDir: string;
   cacheMaxBytes: number;
   transcodeMax: number;
@@ -56,6 +59,8 @@ export interface MediaServiceDeps {
 const PROBES_KEPT = 500;
 const MAX_SUBTITLE_BYTES = 16 * 1024 * 1024;
 const SIBLINGS_LOOKED_AT = 999;
+/** Thumbnails are at most this wide. */
+const THUMBNAIL_WIDTH = 320;
 /** Where in a video its thumbnail is taken: past titles and black openings. */
 const THUMBNAIL_AT = 0.1;
 
@@ -179,30 +184,42 @@ export class MediaService {
       if (file.type !== FILE || file.size === 0) continue;
       const image = file.mime.startsWith('image/') && file.mime !== 'image/svg+xml';
       const video = file.mime.startsWith('video/');
-      if (this.hasFfmpeg && (image || video)) out[file.uuid] = `${this.mediaUrl(file, { kind: 'thumbnail' }, now)}/thumbnail.jpg`;
+      const made = image ? this.hasFfmpeg || this.deps.sharp !== null : video && this.hasFfmpeg;
+      if (made) out[file.uuid] = `${this.mediaUrl(file, { kind: 'thumbnail', ...(image ? { image } : {}) }, now)}/thumbnail.jpg`;
       else if (image) out[file.uuid] = this.deps.links.forFile(file, now).downloadAddress;
     }
     return out;
   }
 
-  /** Path of a content's thumbnail (JPEG, at most 320 px wide): a video's frame at a tenth of its duration. */
+  /**
+   * Path of a content's thumbnail (JPEG, at most THUMBNAIL_WIDTH px wide): an image scaled by
+   * sharp (by ffmpeg without it), a video's frame at a tenth of its duration by ffmpeg.
+   */
   async thumbnail(claims: MediaClaims): Promise<string> {
-    if (claims.work.kind !== 'thumbnail') throw new AppError('NOT_FOUND', 'This address has no thumbnail.');
+    const work = claims.work;
+    if (work.kind !== 'thumbnail') throw new AppError('NOT_FOUND', 'This address has no thumbnail.');
+    const sharp = work.image === true ? this.deps.sharp : null;
     const ffmpeg = this.deps.tools.ffmpeg;
-    if (!ffmpeg) throw new AppError('SERVICE_UNAVAILABLE', 'This server has no ffmpeg to make thumbnails.');
+    if (sharp === null && !ffmpeg) throw new AppError('SERVICE_UNAVAILABLE', 'This server has no ffmpeg to make thumbnails.');
     const dir = this.cache.dirOf(claims.etag);
     const path = join(dir, 'thumbnail.jpg');
     if (this.cache.has(path)) return path;
-    const probe = await this.probe(claims.etag);
-    const at = probe?.video && probe.duration > 0 ? probe.duration * THUMBNAIL_AT : 0;
     const workDir = join(dir, `${WORK_DIR_PREFIX}thumbnail-${process.pid}-${Date.now()}`);
     await mkdir(workDir, { recursive: true });
     try {
       const out = join(workDir, 'thumbnail.jpg');
-      const seek = at > 0 ? ['-ss', at.toFixed(2)] : [];
-      const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', ...seek, '-i', await this.deps.contentInput(claims.etag)];
-      args.push('-frames:v', '1', '-vf', "scale='min(320,iw)':-2", '-q:v', '5', '-f', 'image2', '-c:v', 'mjpeg', out);
-      await runTool(ffmpeg, args, { timeoutMs: 60_000 });
+      if (sharp !== null) {
+        await imageThumbnail(sharp, await this.deps.store.read(claims.etag), out, THUMBNAIL_WIDTH).catch((err: unknown) => {
+          throw new AppError('MEDIA_UNREADABLE', `This image cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+        });
+      } else {
+        const probe = await this.probe(claims.etag);
+        const at = probe?.video && probe.duration > 0 ? probe.duration * THUMBNAIL_AT : 0;
+        const seek = at > 0 ? ['-ss', at.toFixed(2)] : [];
+        const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', ...seek, '-i', await this.deps.contentInput(claims.etag)];
+        args.push('-frames:v', '1', '-vf', `scale='min(${THUMBNAIL_WIDTH},iw)':-2`, '-q:v', '5', '-f', 'image2', '-c:v', 'mjpeg', out);
+        await runTool(ffmpeg as string, args, { timeoutMs: 60_000 });
+      }
       await this.cache.add(out, path);
     } finally {
       await rm(workDir, { recursive: true, force: true });

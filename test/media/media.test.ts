@@ -2,6 +2,7 @@
 // decision, HLS playlists and segments made on demand (from a seek point too), the segment
 // cache's budget, subtitles as WebVTT, the signed stream addresses, and a server without ffmpeg.
 import assert from 'node:assert/strict';
+import sharp from 'sharp';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -278,6 +279,37 @@ describe('a server without ffmpeg', { timeout: 60_000 }, () => {
     await putFile(alice, '/', 'picture.png', fixture('picture.png'));
     const thumbnails = await alice.call('/v1/media/thumbnails', { path: '/' });
     assert.equal(Object.keys(thumbnails).length, 1, 'no video thumbnails without ffmpeg');
-    assert.match(Object.values(thumbnails)[0] as string, /\/dl\//, "an image's thumbnail is the image itself");
+    assert.match(Object.values(thumbnails)[0] as string, /\/media\/.+\/thumbnail\.jpg$/, 'images still get thumbnails (sharp)');
+  });
+
+  test('image thumbnails by sharp: 320 px wide, upright by their EXIF orientation; an undecodable image is refused', async () => {
+    const bob = await server.newUser('bob');
+    await bob.call('/v1/files/createDirectory', { path: '/Photos' });
+    const wide = await sharp({ create: { width: 1200, height: 800, channels: 3, background: '#3a7' } })
+      .png()
+      .toBuffer();
+    // Stored 600×400, shown 400×600: orientation 6 turns it a quarter clockwise.
+    const turned = await sharp({ create: { width: 600, height: 400, channels: 3, background: '#a37' } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
+    const files = {
+      wide: await putFile(bob, '/Photos', 'wide.png', wide),
+      turned: await putFile(bob, '/Photos', 'turned.jpg', turned),
+      broken: await putFile(bob, '/Photos', 'broken.png', Buffer.concat([wide.subarray(0, 200), Buffer.alloc(500, 7)])),
+    };
+    const thumbnails = await bob.call('/v1/media/thumbnails', { path: '/Photos' });
+    const size = async (uuid: string) => {
+      const answer = await fetch(thumbnails[uuid]);
+      assert.equal(answer.status, 200);
+      assert.equal(answer.headers.get('content-type'), 'image/jpeg');
+      const meta = await sharp(Buffer.from(await answer.arrayBuffer())).metadata();
+      return [meta.format, meta.width, meta.height];
+    };
+    assert.deepEqual(await size(files.wide.uuid), ['jpeg', 320, 213]);
+    assert.deepEqual(await size(files.turned.uuid), ['jpeg', 320, 480]);
+    const broken = await fetch(thumbnails[files.broken.uuid]);
+    assert.equal(broken.status, 422);
+    assert.equal(((await broken.json()) as { code: string }).code, 'MEDIA_UNREADABLE');
   });
 });
