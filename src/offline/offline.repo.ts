@@ -10,6 +10,24 @@ export type TaskRow = Selectable<OfflineTasksTable>;
 export type NewJob = Insertable<OfflineJobsTable>;
 export type NewTask = Insertable<OfflineTasksTable>;
 
+/** The columns every new job starts with: queued, nothing selected or downloaded, working in `tempDir`. */
+export function newJobRow(id: string, now: number, tempDir: string) {
+  return {
+    id,
+    phase: 'queued',
+    selected: '[]',
+    temp_dir: tempDir,
+    size: 0,
+    downloaded: 0,
+    attempts: 0,
+    error_code: '',
+    message: '',
+    created_at: now,
+    updated_at: now,
+    finished_at: 0,
+  } satisfies Partial<NewJob>;
+}
+
 /** Stored user-task statuses (the live ones, 10/20/50, are derived from the system task). */
 export const TASK_FAILED = -1;
 export const TASK_ACTIVE = 0;

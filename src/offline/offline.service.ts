@@ -10,7 +10,7 @@ import { sanitizeName } from '../names/file-names.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { TYPE_MAGNET, TYPE_TORRENT, TYPE_URL, type Manifest } from './manifest.js';
 import type { MetadataFetcher } from './metadata-fetcher.js';
-import { TASK_ACTIVE, TASK_DONE, TASK_FAILED, TASK_PAUSED, type JobRow, type OfflineRepo, type TaskRow } from './offline.repo.js';
+import { newJobRow, TASK_ACTIVE, TASK_DONE, TASK_FAILED, TASK_PAUSED, type JobRow, type OfflineRepo, type TaskRow } from './offline.repo.js';
 import type { ParseFailure, ParseResult, SourceParser } from './parse.js';
 import { offlineRoom, type OfflineQuota, type QuotaView } from './quota.js';
 import type { TaskEvents } from './task-events.js';
@@ -348,20 +348,7 @@ export class OfflineService {
   }
 
   #newJob(id: string, now: number) {
-    return {
-      id,
-      phase: 'queued',
-      selected: '[]',
-      temp_dir: join(this.options.tempRoot, id),
-      size: 0,
-      downloaded: 0,
-      attempts: 0,
-      error_code: '',
-      message: '',
-      created_at: now,
-      updated_at: now,
-      finished_at: 0,
-    };
+    return newJobRow(id, now, join(this.options.tempRoot, id));
   }
 
   #newTask(userId: number, job: JobRow, dest: { uuid: string; path: string }, now: number) {

@@ -1,7 +1,8 @@
 // Play while downloading: a file of a running torrent task is read through its /live/ address
 // before the task ends, from a slow aria2c seeder on loopback. The bytes asked for are fetched
 // before the rest, the address leads to the drive's file once it is there, and it is refused
-// when forged, paused, or asked for by another user.
+// when forged, paused, or asked for by another user. A URL task's far bytes get a connection of
+// their own.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { KiB, MiB, task, uploadTorrent, waitDone, waitFor } from '../support/offline-e2e.js';
 import { startServer, type Client, type TestServer } from '../support/server.js';
 import { makeTorrent, startAria2Seeder, startTracker, writePayload, type Seeder, type Tracker } from '../support/swarm.js';
+import { startTestServer, type TestServer as HttpFixture } from '../support/http-fixture.js';
 import { bytes } from '../support/upload.js';
 
 const film = bytes(16 * MiB + 123, 71);
@@ -130,5 +132,51 @@ describe('play while downloading', () => {
     assert.notEqual(inDrive.fileUuid, '');
     const whole = await get(inDrive.address);
     assert.ok(whole.body.equals(film));
+  });
+});
+
+describe('play while downloading a URL', () => {
+  const clip = bytes(16 * MiB + 77, 73);
+  let web: HttpFixture;
+  let server: TestServer;
+
+  before(async () => {
+    web = await startTestServer('127.0.0.1');
+    // Eight connections of 256 KiB/s: the far end arrives last, in about 8 s.
+    web.resources.set('/films/clip.webm', { bytes: clip, rate: 256 * KiB });
+    server = await startServer();
+  });
+
+  after(async () => {
+    await server?.close();
+    await web?.close();
+  });
+
+  test('bytes no connection is near get a connection of their own; the whole file still lands', async () => {
+    const bob = await server.newUser('bob');
+    const parsed = await bob.call('/v1/offline/parseUrl', { url: `${web.origin}/films/clip.webm` });
+    const { taskId } = await bob.call('/v1/offline/start', { taskHash: parsed.taskHash, savePath: '/' });
+    const address = await waitFor('the download to start', async () => {
+      const answer = await bob.raw('/v1/offline/play', { taskId, index: 0 });
+      return answer.json.code === 'TASK_FILE_UNAVAILABLE' ? undefined : answer.json.result;
+    });
+    assert.equal(address.inDrive, false);
+    assert.equal(address.name, 'clip.webm');
+
+    const start = 13 * MiB + 512 * KiB + 1000;
+    const end = start + 100 * KiB - 1;
+    const answer = await get(address.address, { Range: `bytes=${start}-${end}` });
+    const progress = await task(bob, taskId);
+    assert.equal(answer.status, 206);
+    assert.equal(answer.headers.get('content-type'), 'video/webm');
+    assert.ok(answer.body.equals(clip.subarray(start, end + 1)));
+    assert.notEqual(progress.status, 100, 'served while the task still downloads');
+    assert.ok(
+      web.requests.some((r) => r.range?.startsWith(`bytes=${start}-`)),
+      `a connection was opened at the offset asked for: ${web.requests.map((r) => r.range).join(', ')}`,
+    );
+
+    await waitDone(bob, taskId);
+    assert.ok((await get((await bob.call('/v1/offline/play', { taskId, index: 0 })).address)).body.equals(clip));
   });
 });

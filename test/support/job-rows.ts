@@ -1,6 +1,6 @@
-// A row of `offline_jobs` as the offline service inserts it, for tests and benches that seed the
-// table directly: one place to follow when the table gains a column.
-import type { NewJob } from '../../src/offline/offline.repo.js';
+// A row of `offline_jobs` as the offline service inserts it (its defaults are the service's own,
+// `newJobRow`), for tests and benches that seed the table directly.
+import { newJobRow, type NewJob } from '../../src/offline/offline.repo.js';
 
 /**
  * A queued BitTorrent job named by `id` (also its info hash and content key), with no torrent,
@@ -9,23 +9,12 @@ import type { NewJob } from '../../src/offline/offline.repo.js';
  */
 export function offlineJobRow(id: string, now: number, overrides: Partial<NewJob> = {}): NewJob {
   return {
-    id,
+    ...newJobRow(id, now, `/nowhere/${id}`),
     type: 0,
     content_key: `bt:${id}`,
     info_hash: id,
     name: id,
     torrent: null,
-    phase: 'queued',
-    selected: '[]',
-    temp_dir: `/nowhere/${id}`,
-    size: 0,
-    downloaded: 0,
-    attempts: 0,
-    error_code: '',
-    message: '',
-    created_at: now,
-    updated_at: now,
-    finished_at: 0,
     ...overrides,
   };
 }

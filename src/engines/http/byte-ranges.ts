@@ -48,6 +48,12 @@ export class ByteRanges {
     return this.#ranges.some(([s, e]) => s <= start && end <= e);
   }
 
+  /** How many bytes from `at` on are in the set without a gap (0 when `at` is not). */
+  runFrom(at: number): number {
+    const range = this.#ranges.find(([s, e]) => s <= at && at < e);
+    return range === undefined ? 0 : range[1] - at;
+  }
+
   /** The gaps of [0, total), in order. */
   missing(total: number): ByteRange[] {
     const gaps: ByteRange[] = [];

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { ProbeResult } from '../../net/index.js';
 import { ETAG_BLOCK } from '../../store/etag.js';
-import type { EngineFailure, EngineJob, EngineState, EngineStatus } from '../engine.js';
+import { FINAL_STATES, type EngineFailure, type EngineJob, type EngineState, type EngineStatus, StreamRefusal, type StreamingHandle } from '../engine.js';
 import { JobHandle, type JobControl } from '../job-handle.js';
 import { ByteRanges } from './byte-ranges.js';
 import type { TransferHost } from './transfer.js';
@@ -18,7 +18,7 @@ const SPEED_WINDOW = 5;
 export const TICK_MS = 1000;
 
 /** One URL job: its progress and the handle the caller holds. The engine drives it. */
-export class HttpJob extends JobHandle implements TransferHost {
+export class HttpJob extends JobHandle implements TransferHost, StreamingHandle {
   readonly dataPath: string;
   readonly statePath: string;
   protected readonly control: HttpJobControl;
@@ -38,6 +38,9 @@ export class HttpJob extends JobHandle implements TransferHost {
   probe: ProbeResult | null = null;
   resumedBytes: number | null = null;
   metadataEmitted = false;
+  prioritize: ((at: number) => void) | null = null;
+  /** Readers waiting for bytes (`readable`), told after each write and state change. */
+  readonly #readers = new Set<() => void>();
   /** The current run, while active. */
   run: { abort: AbortController; done: Promise<void> } | null = null;
   readonly #reported = new Set<number>();
@@ -93,6 +96,33 @@ export class HttpJob extends JobHandle implements TransferHost {
     this.#samples.length = 0;
   }
 
+  /** Written bytes from `offset` on; a ranged run opens a connection there when none is about to reach it. */
+  readable(index: number, offset: number, signal: AbortSignal): Promise<number> {
+    if (index !== 0 || !this.wanted) return Promise.reject(new StreamRefusal('not-selected', 'The job does not download this file.'));
+    return new Promise<number>((resolve, reject) => {
+      const check = (): void => {
+        let verdict: number | StreamRefusal | null = null;
+        if (signal.aborted) verdict = new StreamRefusal('aborted', 'The reader stopped waiting.');
+        else if (this.size !== null && offset >= this.size) verdict = 0;
+        else if (this.state === 'done') verdict = (this.size ?? 0) - offset;
+        else if (FINAL_STATES.has(this.state)) verdict = new StreamRefusal('ended', 'The download ended before these bytes arrived.');
+        else if (this.state === 'paused') verdict = new StreamRefusal('paused', 'The download is paused.');
+        else if (this.ranges.runFrom(offset) > 0) verdict = this.ranges.runFrom(offset);
+        else this.prioritize?.(offset);
+        if (verdict === null) return;
+        this.#readers.delete(check);
+        this.off('state', check);
+        signal.removeEventListener('abort', check);
+        if (typeof verdict === 'number') resolve(verdict);
+        else reject(verdict);
+      };
+      this.#readers.add(check);
+      this.on('state', check);
+      signal.addEventListener('abort', check);
+      check();
+    });
+  }
+
   // ---- TransferHost ----
 
   probed(probe: ProbeResult, resumedBytes: number): boolean {
@@ -110,6 +140,7 @@ export class HttpJob extends JobHandle implements TransferHost {
   }
 
   written(start: number, end: number): void {
+    for (const reader of [...this.#readers]) reader();
     if (this.size === null) return; // reported when the stream ends and the length is known
     const first = Math.floor(start / ETAG_BLOCK);
     const last = Math.floor((end - 1) / ETAG_BLOCK);

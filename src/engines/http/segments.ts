@@ -8,7 +8,9 @@ import { withRetries } from './retry.js';
 import { ContentChanged, followOptions, type TransferConfig, type TransferHost } from './transfer-host.js';
 
 // A URL with ranges and a known length: a preallocated file filled by parallel ranged GETs; a
-// connection that finishes takes half of the longest remaining range.
+// connection that finishes takes half of the longest remaining range. A reader of the file (play
+// while downloading) that wants bytes no connection is about to reach gets a connection of its
+// own there: the range holding them is cut at that offset, and the new connection takes the rest.
 
 /** Segments are not cut below this; a finished connection steals half of a range at least twice as long. */
 const MIN_SEGMENT = 1024 * 1024;
@@ -18,6 +20,10 @@ const MIN_SEGMENT = 1024 * 1024;
  * running when the next is due makes that one skip, so a slow disk spaces them out itself.
  */
 const SAVE_INTERVAL_MS = 250;
+/** A connection this close before the bytes a reader wants will bring them soon enough. */
+const NEAR_BYTES = 256 * 1024;
+/** Connections opened for readers at most at once, above the configured segments. */
+const MAX_READER_CONNECTIONS = 2;
 
 export async function rangedDownload(host: TransferHost, cfg: TransferConfig, outer: AbortSignal, probe: ProbeResult, resumable: boolean): Promise<void> {
   const size = probe.size as number;
@@ -45,44 +51,58 @@ export async function rangedDownload(host: TransferHost, cfg: TransferConfig, ou
       return stolen;
     };
     const ifRange = ifRangeValue(probe);
-    const worker = async (): Promise<void> => {
-      for (let seg = next(); seg !== null; seg = next()) {
-        active.add(seg);
-        try {
-          const s = seg;
-          let lastPos = s.pos;
-          await withRetries(
-            cfg,
-            inner.signal,
-            async () => {
-              while (s.pos < s.end) await fetchRange(host, cfg, inner.signal, finalUrl, probe, ifRange, s, fh, saver);
-            },
-            () => {
-              const moved = s.pos > lastPos;
-              lastPos = s.pos;
-              return moved;
-            },
-          );
-        } finally {
-          active.delete(seg);
-        }
+    const fetchSegment = async (s: Segment): Promise<void> => {
+      active.add(s);
+      try {
+        let lastPos = s.pos;
+        await withRetries(
+          cfg,
+          inner.signal,
+          async () => {
+            while (s.pos < s.end) await fetchRange(host, cfg, inner.signal, finalUrl, probe, ifRange, s, fh, saver);
+          },
+          () => {
+            const moved = s.pos > lastPos;
+            lastPos = s.pos;
+            return moved;
+          },
+        );
+      } finally {
+        active.delete(s);
       }
+    };
+    const worker = async (): Promise<void> => {
+      for (let seg = next(); seg !== null; seg = next()) await fetchSegment(seg);
+    };
+    const failing = async (work: Promise<void>): Promise<void> => {
+      try {
+        await work;
+      } catch (err) {
+        inner.abort(err); // one connection's failure ends the others
+        throw err;
+      }
+    };
+    const readerConnections = new Set<Promise<void>>();
+    host.prioritize = (at) => {
+      if (inner.signal.aborted || readerConnections.size >= MAX_READER_CONNECTIONS || host.ranges.runFrom(at) > 0) return;
+      const seg = cutAt(at, active, queue);
+      if (seg === null) return;
+      const connection = failing(fetchSegment(seg));
+      readerConnections.add(connection);
+      void connection.then(
+        () => readerConnections.delete(connection),
+        () => readerConnections.delete(connection),
+      );
     };
     const timer = setInterval(() => saver.tick(), SAVE_INTERVAL_MS);
     try {
-      const results = await Promise.allSettled(
-        Array.from({ length: cfg.segments }, async () => {
-          try {
-            await worker();
-          } catch (err) {
-            inner.abort(err); // one connection's failure ends the others
-            throw err;
-          }
-        }),
-      );
+      const results = await Promise.allSettled(Array.from({ length: cfg.segments }, () => failing(worker())));
+      // Connections opened for readers may outlast the others (and open more while they wait).
+      while (readerConnections.size > 0) results.push(...(await Promise.allSettled([...readerConnections])));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed !== undefined) throw outer.aborted ? outer.reason : failed.reason;
     } finally {
+      host.prioritize = null;
       clearInterval(timer);
     }
     if (!host.ranges.covers(0, size)) throw new FetchError('SIZE_MISMATCH', `Only ${host.ranges.size} of ${size} bytes arrived.`);
@@ -92,6 +112,25 @@ export async function rangedDownload(host: TransferHost, cfg: TransferConfig, ou
     await saver.save(true).catch(() => {});
     await fh.close();
   }
+}
+
+/**
+ * A segment from `at` to the end of the range that holds it, cut off that range (a running
+ * connection's or a queued one); null when a connection is about to reach `at` or none holds it.
+ */
+function cutAt(at: number, active: ReadonlySet<Segment>, queue: ByteRange[]): Segment | null {
+  for (const s of active) {
+    if (at < s.pos || at >= s.end) continue;
+    if (at - s.pos < NEAR_BYTES) return null;
+    const cut = { pos: at, end: s.end };
+    s.end = at;
+    return cut;
+  }
+  const k = queue.findIndex(([s, e]) => s <= at && at < e);
+  if (k < 0) return null;
+  const [s, e] = queue[k];
+  queue.splice(k, 1, ...(s < at ? [[s, at] as const] : []));
+  return { pos: at, end: e };
 }
 
 /**

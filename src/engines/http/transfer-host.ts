@@ -26,6 +26,11 @@ export interface TransferHost {
   readonly maxBytes: number | null;
   /** The run starts over from byte 0 (the content changed, or a stream must be restarted). */
   reset(): void;
+  /**
+   * Set by a ranged run while it runs: a reader wants the bytes from this offset on now
+   * (segments.ts starts a connection there unless one is about to reach it).
+   */
+  prioritize: ((at: number) => void) | null;
 }
 
 export interface TransferConfig {

@@ -1,4 +1,4 @@
-// A torrent task's video and audio files, played while the task downloads
+// A task's video and audio files, played while the task downloads
 // (/offline/<task id>/play/<index>): the server reads the file as it arrives and has the engine
 // fetch the part being watched first. Formats the browser plays as they are only; the others
 // play in the drive's viewer once they are there.
@@ -64,7 +64,7 @@ export function LivePlayer({ api, taskId, index }: { api: Api; taskId: string; i
           {chosen === null ? task?.name : chosen.path.slice(chosen.path.lastIndexOf('/') + 1)}
         </h1>
         {detail && (
-          <span class="muted size" data-testid="live-progress">
+          <span class="muted" data-testid="live-progress">
             {detail.status === TASK_DONE ? t('live.inDrive') : t('live.progress', { percent: Math.floor(detail.progress), size: formatBytes(detail.size) })}
           </span>
         )}

@@ -123,7 +123,7 @@ export function TaskList({ api, tasks, onEditFiles, highlight = '' }: { api: Api
                     {t('offline.open')}
                   </button>
                 )}
-                {task.status === TASK_DOWNLOADING && isTorrentTask(task) && (
+                {task.status === TASK_DOWNLOADING && (
                   <button type="button" data-testid="task-play" onClick={() => navigate({ view: 'play', taskId: task.taskId, index: null })}>
                     {t('offline.play')}
                   </button>
