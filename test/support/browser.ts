@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CHROMIUM = process.env.OPENPAN_CHROMIUM ?? '/usr/bin/chromium';
@@ -46,4 +46,24 @@ export function launchChromium(): Promise<Browser> {
 /** Where screenshots go: docs/screenshots when OPENPAN_SCREENSHOTS=1, else a scratch dir. */
 export function screenshotDir(scratch: string): string {
   return process.env.OPENPAN_SCREENSHOTS === '1' ? join(ROOT, 'docs', 'screenshots') : scratch;
+}
+
+/**
+ * Plays the page's player (`[data-testid="player"]`, muted) until its time passes `from` + 0.5 s,
+ * seeking to `from` first when it is past 0; throws on a media error or after `timeoutMs`.
+ */
+export async function playsFrom(page: Page, from: number, timeoutMs = 20_000): Promise<void> {
+  await page.evaluate(`(async () => {
+    const element = document.querySelector('[data-testid="player"]');
+    element.muted = true;
+    if (${from} > 0) element.currentTime = ${from};
+    await element.play();
+    const deadline = Date.now() + ${timeoutMs};
+    while (element.currentTime < ${from} + 0.5) {
+      if (element.error) throw new Error('media error ' + element.error.code + ': ' + element.error.message);
+      if (Date.now() > deadline) throw new Error('stuck at ' + element.currentTime + ' (from ${from})');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    element.pause();
+  })()`);
 }

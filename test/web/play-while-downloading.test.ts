@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { ensureUiBuilt, launchChromium } from '../support/browser.js';
+import { ensureUiBuilt, launchChromium, playsFrom } from '../support/browser.js';
 import { fixture } from '../support/media-fixtures.js';
 import { KiB, uploadTorrent } from '../support/offline-e2e.js';
 import { startServer, type Client, type TestServer } from '../support/server.js';
@@ -55,23 +55,6 @@ describe('play while downloading in the browser', { timeout: 240_000 }, () => {
     rmSync(seedDir, { recursive: true, force: true });
   });
 
-  /** Plays the player until its time passes `from` + 0.5 s (seeking there first when `from` > 0). */
-  async function playsFrom(from: number): Promise<void> {
-    await page.evaluate(`(async () => {
-      const element = document.querySelector('[data-testid="player"]');
-      element.muted = true;
-      if (${from} > 0) element.currentTime = ${from};
-      await element.play();
-      const deadline = Date.now() + 60000;
-      while (element.currentTime < ${from} + 0.5) {
-        if (element.error) throw new Error('media error ' + element.error.code + ': ' + element.error.message);
-        if (Date.now() > deadline) throw new Error('stuck at ' + element.currentTime + ' (from ${from})');
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      element.pause();
-    })()`);
-  }
-
   const progress = async (): Promise<{ status: number; progress: number }> => {
     const answer = await alice.call('/v1/offline/get', { taskId });
     return { status: answer.status, progress: answer.detail[0].progress };
@@ -85,13 +68,13 @@ describe('play while downloading in the browser', { timeout: 240_000 }, () => {
     await page.locator('video[data-testid="player"]').waitFor();
     assert.match(page.url(), new RegExp(`/offline/${taskId}/play$`));
 
-    await playsFrom(0);
+    await playsFrom(page, 0, 60_000);
     const started = await progress();
     assert.ok(started.progress < 20 && started.status !== 100, `playing with ${started.progress}% of the film downloaded`);
     assert.match(String(await page.evaluate(`document.querySelector('[data-testid="player"]').currentSrc`)), /\/live\/.+\/Film\.mp4$/);
     assert.match((await page.getByTestId('live-progress').textContent()) ?? '', /% of .* downloaded/);
 
-    await playsFrom(FILM_SECONDS * 0.8);
+    await playsFrom(page, FILM_SECONDS * 0.8, 60_000);
     const sought = await progress();
     assert.ok(sought.progress < 80 && sought.status !== 100, `playing from 80 % with ${sought.progress}% of the film downloaded`);
   });

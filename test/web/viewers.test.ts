@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startServer, type Client, type TestServer } from '../support/server.js';
 import { CLIP_SECONDS, fixture, putFile, SRT, type FixtureName } from '../support/media-fixtures.js';
-import { ensureUiBuilt, launchChromium } from '../support/browser.js';
+import { ensureUiBuilt, launchChromium, playsFrom } from '../support/browser.js';
 
 const MARKDOWN = `# Release notes
 
@@ -54,23 +54,6 @@ describe('viewers', { timeout: 180_000 }, () => {
     await server?.close();
   });
 
-  /** Plays the viewer's media element until its time passes `from` + 0.5 s. */
-  async function playsFrom(from: number): Promise<void> {
-    await page.evaluate(`(async () => {
-      const element = document.querySelector('[data-testid="player"]');
-      element.muted = true;
-      if (${from} > 0) element.currentTime = ${from};
-      await element.play();
-      const deadline = Date.now() + 20000;
-      while (element.currentTime < ${from} + 0.5) {
-        if (element.error) throw new Error('media error ' + element.error.code + ': ' + element.error.message);
-        if (Date.now() > deadline) throw new Error('stuck at ' + element.currentTime + ' (from ${from})');
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      element.pause();
-    })()`);
-  }
-
   const player = (expression: string) =>
     page.evaluate<unknown>(`(() => { const element = document.querySelector('[data-testid="player"]'); return ${expression}; })()`);
   /** Waits until `expression`, evaluated in the page, is true (the page's CSP forbids waitForFunction's eval). */
@@ -93,8 +76,8 @@ describe('viewers', { timeout: 180_000 }, () => {
     test(`${name} plays directly, and from 80 % after a seek`, async () => {
       await open(`/Media/${name}`);
       await page.locator('video[data-testid="player"]').waitFor();
-      await playsFrom(0);
-      await playsFrom(CLIP_SECONDS * 0.8 - 0.6);
+      await playsFrom(page, 0);
+      await playsFrom(page, CLIP_SECONDS * 0.8 - 0.6);
       assert.match(String(await player('element.currentSrc')), /\/dl\//, 'played from the ranged download address');
     });
   }
@@ -103,8 +86,8 @@ describe('viewers', { timeout: 180_000 }, () => {
     test(`${name} plays as HLS converted on the server, and from 80 % after a seek`, async () => {
       await open(`/Media/${name}`);
       await page.locator('video[data-testid="player"]').waitFor();
-      await playsFrom(0);
-      await playsFrom(CLIP_SECONDS * 0.8 - 0.6);
+      await playsFrom(page, 0);
+      await playsFrom(page, CLIP_SECONDS * 0.8 - 0.6);
       // hls.js through Media Source Extensions (blob:), or the browser's own HLS (the playlist).
       assert.match(String(await player('element.currentSrc')), /^blob:|\/media\/.+\/index\.m3u8$/, 'played from the converted stream');
     });
@@ -115,7 +98,7 @@ describe('viewers', { timeout: 180_000 }, () => {
     await page.locator('video[data-testid="player"]').waitFor();
     await until(`document.querySelector('[data-testid="player"]').textTracks.length === 2`);
     assert.deepEqual(await player('Array.from(element.textTracks, (t) => t.label)'), ['hevc-ac3.srt', 'eng']);
-    await playsFrom(0);
+    await playsFrom(page, 0);
     await until(
       `(() => { const t = document.querySelector('[data-testid="player"]').textTracks[0]; return t.mode === 'showing' && t.cues !== null && t.cues.length === 2; })()`,
     );
@@ -126,7 +109,7 @@ describe('viewers', { timeout: 180_000 }, () => {
     test(`${name} plays in the audio player`, async () => {
       await open(`/Media/${name}`);
       await page.locator('audio[data-testid="player"]').waitFor();
-      await playsFrom(0);
+      await playsFrom(page, 0);
     });
   }
 
