@@ -1,5 +1,15 @@
 import { resolve } from 'node:path';
-import type { EngineEventName, EngineHandle, EngineJob, EngineListener, EngineStatus, PieceVerifyingHandle } from './engine.js';
+import {
+  FINAL_STATES,
+  type EngineEventName,
+  type EngineHandle,
+  type EngineJob,
+  type EngineListener,
+  type EngineState,
+  type EngineStatus,
+  type PieceVerifyingHandle,
+  StreamRefusal,
+} from './engine.js';
 import { EngineListeners } from './listeners.js';
 
 /** What an engine does for the handles of its jobs. */
@@ -23,6 +33,7 @@ export abstract class JobHandle implements EngineHandle, PieceVerifyingHandle {
   readonly #discardListeners = new Set<() => void>();
   readonly #settle: (status: EngineStatus) => void;
   protected abstract readonly control: JobControl<this>;
+  abstract state: EngineState;
 
   constructor(job: EngineJob) {
     this.id = job.id;
@@ -71,6 +82,35 @@ export abstract class JobHandle implements EngineHandle, PieceVerifyingHandle {
     const entry = (): void => listener();
     this.#discardListeners.add(entry);
     return () => void this.#discardListeners.delete(entry);
+  }
+
+  /**
+   * The wait of `StreamingHandle.readable`: `probe` answers with the bytes that can be read, or
+   * null once it has asked for them; it runs again at each `wake` (which `subscribe` hands to the
+   * engine's own signal of new bytes) and each state change. A job that is done answers with
+   * `rest()`; one that pauses or ends otherwise, or an aborted `signal`, refuses.
+   */
+  protected waitReadable(signal: AbortSignal, subscribe: (wake: () => void) => () => void, rest: () => number, probe: () => number | null): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      const check = (): void => {
+        let verdict: number | StreamRefusal | null;
+        if (signal.aborted) verdict = new StreamRefusal('aborted', 'The reader stopped waiting.');
+        else if (this.state === 'done') verdict = rest();
+        else if (FINAL_STATES.has(this.state)) verdict = new StreamRefusal('ended', 'The download ended before these bytes arrived.');
+        else if (this.state === 'paused') verdict = new StreamRefusal('paused', 'The download is paused.');
+        else verdict = probe();
+        if (verdict === null) return;
+        unsubscribe();
+        this.off('state', check);
+        signal.removeEventListener('abort', check);
+        if (typeof verdict === 'number') resolve(verdict);
+        else reject(verdict);
+      };
+      const unsubscribe = subscribe(check);
+      this.on('state', check);
+      signal.addEventListener('abort', check);
+      check();
+    });
   }
 
   /** Tells the piece listeners; a listener's failure is its own business, the download goes on. */

@@ -1,6 +1,6 @@
-import type { EngineFailure, EngineJob, EngineState, EngineStatus, StreamingHandle } from '../engine.js';
+import { type EngineFailure, type EngineJob, type EngineState, type EngineStatus, StreamRefusal, type StreamingHandle } from '../engine.js';
 import { JobHandle, type JobControl } from '../job-handle.js';
-import { readableBytes, StreamFocus } from './bt-stream.js';
+import { readableRun, StreamFocus, streamedFile } from './bt-stream.js';
 import { FileStatuses } from './file-statuses.js';
 import type { PieceRanges } from './layout.js';
 import { RefusedPeers } from './peer-guard.js';
@@ -96,7 +96,15 @@ export class BtJob extends JobHandle implements StreamingHandle {
   }
 
   readable(index: number, offset: number, signal: AbortSignal): Promise<number> {
-    return readableBytes(this, index, offset, signal);
+    const file = streamedFile(this, index);
+    if (file instanceof StreamRefusal) return Promise.reject(file);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset >= file.size) return Promise.resolve(0);
+    return this.waitReadable(
+      signal,
+      (wake) => this.onPieceVerified(wake),
+      () => file.size - offset,
+      () => readableRun(this, file, offset),
+    );
   }
 
   /** A verified piece was written (fs-chunk-store's `put` completed). */

@@ -1,4 +1,4 @@
-import { FINAL_STATES, type EngineState, StreamRefusal } from '../engine.js';
+import { type EngineState, StreamRefusal } from '../engine.js';
 import type { TorrentFile, TorrentMeta } from '../../torrent/index.js';
 import type { WtBitfield, WtTorrent } from './webtorrent-api.js';
 
@@ -35,44 +35,16 @@ export interface StreamedJob {
   readonly bitfield: WtBitfield | null;
   readonly wt: WtTorrent | null;
   readonly focus: StreamFocus;
-  onPieceVerified(listener: (piece: number) => void): () => void;
-  on(event: 'state', listener: () => void): unknown;
-  off(event: 'state', listener: () => void): unknown;
 }
 
-/** `StreamingHandle.readable` for a BitTorrent job. */
-export function readableBytes(job: StreamedJob, index: number, offset: number, signal: AbortSignal): Promise<number> {
+/** The file with that engine index when the job downloads it; a refusal otherwise. */
+export function streamedFile(job: StreamedJob, index: number): TorrentFile | StreamRefusal {
   const file = job.meta === null ? undefined : fileOf(job.meta, index);
-  if (file === undefined || !job.selected.has(index)) {
-    return Promise.reject(new StreamRefusal('not-selected', `The job does not download file ${index}.`));
-  }
-  if (!Number.isSafeInteger(offset) || offset < 0 || offset >= file.size) return Promise.resolve(0);
-  return new Promise<number>((resolve, reject) => {
-    const check = (): void => {
-      const verdict = answer(job, file, offset, signal);
-      if (verdict === null) return;
-      stopListening();
-      if (typeof verdict === 'number') resolve(verdict);
-      else reject(verdict);
-    };
-    const stopPieces = job.onPieceVerified(check);
-    const stopListening = (): void => {
-      stopPieces();
-      job.off('state', check);
-      signal.removeEventListener('abort', check);
-    };
-    job.on('state', check);
-    signal.addEventListener('abort', check);
-    check();
-  });
+  return file !== undefined && job.selected.has(index) ? file : new StreamRefusal('not-selected', `The job does not download file ${index}.`);
 }
 
-/** Readable bytes, a refusal, or null to wait (having asked for the pieces). */
-function answer(job: StreamedJob, file: TorrentFile, offset: number, signal: AbortSignal): number | StreamRefusal | null {
-  if (signal.aborted) return new StreamRefusal('aborted', 'The reader stopped waiting.');
-  if (job.state === 'done') return file.size - offset;
-  if (FINAL_STATES.has(job.state)) return new StreamRefusal('ended', 'The download ended before these bytes arrived.');
-  if (job.state === 'paused') return new StreamRefusal('paused', 'The download is paused.');
+/** Verified bytes of `file` from `offset` on, or null once the pieces from there are asked for first. */
+export function readableRun(job: StreamedJob, file: TorrentFile, offset: number): number | null {
   const run = verifiedRun(job, file, offset);
   if (run > 0) return run;
   focusOn(job, file, offset);

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { ProbeResult } from '../../net/index.js';
 import { ETAG_BLOCK } from '../../store/etag.js';
-import { FINAL_STATES, type EngineFailure, type EngineJob, type EngineState, type EngineStatus, StreamRefusal, type StreamingHandle } from '../engine.js';
+import { type EngineFailure, type EngineJob, type EngineState, type EngineStatus, StreamRefusal, type StreamingHandle } from '../engine.js';
 import { JobHandle, type JobControl } from '../job-handle.js';
 import { ByteRanges } from './byte-ranges.js';
 import type { TransferHost } from './transfer.js';
@@ -99,28 +99,22 @@ export class HttpJob extends JobHandle implements TransferHost, StreamingHandle 
   /** Written bytes from `offset` on; a ranged run opens a connection there when none is about to reach it. */
   readable(index: number, offset: number, signal: AbortSignal): Promise<number> {
     if (index !== 0 || !this.wanted) return Promise.reject(new StreamRefusal('not-selected', 'The job does not download this file.'));
-    return new Promise<number>((resolve, reject) => {
-      const check = (): void => {
-        let verdict: number | StreamRefusal | null = null;
-        if (signal.aborted) verdict = new StreamRefusal('aborted', 'The reader stopped waiting.');
-        else if (this.size !== null && offset >= this.size) verdict = 0;
-        else if (this.state === 'done') verdict = (this.size ?? 0) - offset;
-        else if (FINAL_STATES.has(this.state)) verdict = new StreamRefusal('ended', 'The download ended before these bytes arrived.');
-        else if (this.state === 'paused') verdict = new StreamRefusal('paused', 'The download is paused.');
-        else if (this.ranges.runFrom(offset) > 0) verdict = this.ranges.runFrom(offset);
-        else this.prioritize?.(offset);
-        if (verdict === null) return;
-        this.#readers.delete(check);
-        this.off('state', check);
-        signal.removeEventListener('abort', check);
-        if (typeof verdict === 'number') resolve(verdict);
-        else reject(verdict);
-      };
-      this.#readers.add(check);
-      this.on('state', check);
-      signal.addEventListener('abort', check);
-      check();
-    });
+    if (this.size !== null && offset >= this.size) return Promise.resolve(0);
+    return this.waitReadable(
+      signal,
+      (wake) => {
+        this.#readers.add(wake);
+        return () => void this.#readers.delete(wake);
+      },
+      () => Math.max(0, (this.size ?? 0) - offset),
+      () => {
+        if (this.size !== null && offset >= this.size) return 0;
+        const run = this.ranges.runFrom(offset);
+        if (run > 0) return run;
+        this.prioritize?.(offset);
+        return null;
+      },
+    );
   }
 
   // ---- TransferHost ----
