@@ -39,6 +39,7 @@ export const UNIT: readonly string[] = [
   'test/db/fifo-dialect.test.ts',
   'test/db/group-commit.test.ts',
   'test/db/name-keys-migration.test.ts',
+  'test/db/short-name-search-migration.test.ts',
   'test/engines/byte-ranges.test.ts',
   'test/engines/fake-conformance.test.ts',
   'test/engines/file-statuses.test.ts',

@@ -5,6 +5,7 @@ import type { Migration, MigrationProvider } from 'kysely/migration';
 import { extOf, nfc, numberedName } from '../names/file-names.js';
 import { nameSortKey } from '../names/sort-key.js';
 import { userNameKey } from '../names/user-names.js';
+import { END_MARK } from './name-search.js';
 import { dialectOf } from './sql.js';
 
 // Migrations are code, applied in name order at start-up. Never edit one that has shipped:
@@ -570,6 +571,39 @@ const migrations: Record<string, Migration> = {
         UPDATE offline_tasks SET saved_files = (SELECT count(*) FROM offline_imports i WHERE i.task_id = offline_tasks.id)`.execute(db);
     },
   },
+  '0017_short_name_search': {
+    async up(db: Kysely<any>) {
+      // One and two characters found from an index too (db/name-search.ts), not by a scan of
+      // every name. PostgreSQL: a GIN index of each name's pieces of one to three characters,
+      // for every length of text.
+      if (isPostgres(db)) {
+        await postgresNameGramsIndex(db);
+        return;
+      }
+      // SQLite: the trigram index again, each name followed by END_MARK twice, so its last
+      // characters begin trigrams too; contentless (the marked names are not files.name), with
+      // deletes by rowid. Its vocabulary, read by range, turns a short text into terms.
+      for (const trigger of ['files_name_fts_insert', 'files_name_fts_delete', 'files_name_fts_rename']) await sql.raw(`DROP TRIGGER ${trigger}`).execute(db);
+      await sql`DROP TABLE files_name_fts`.execute(db);
+      await sql`CREATE VIRTUAL TABLE files_name_fts USING fts5(name, content='', contentless_delete=1, tokenize='trigram')`.execute(db);
+      await sql`CREATE VIRTUAL TABLE files_name_fts_terms USING fts5vocab(files_name_fts, row)`.execute(db);
+      const marked = (name: string) => sql.raw(`${name} || char(${END_MARK.codePointAt(0)}, ${END_MARK.codePointAt(0)})`);
+      await sql`
+        CREATE TRIGGER files_name_fts_insert AFTER INSERT ON files BEGIN
+          INSERT INTO files_name_fts (rowid, name) VALUES (NEW.id, ${marked('NEW.name')});
+        END`.execute(db);
+      await sql`
+        CREATE TRIGGER files_name_fts_delete AFTER DELETE ON files BEGIN
+          DELETE FROM files_name_fts WHERE rowid = OLD.id;
+        END`.execute(db);
+      await sql`
+        CREATE TRIGGER files_name_fts_rename AFTER UPDATE OF name ON files WHEN OLD.name <> NEW.name BEGIN
+          DELETE FROM files_name_fts WHERE rowid = OLD.id;
+          INSERT INTO files_name_fts (rowid, name) VALUES (NEW.id, ${marked('NEW.name')});
+        END`.execute(db);
+      await sql`INSERT INTO files_name_fts (rowid, name) SELECT id, ${marked('name')} FROM files`.execute(db);
+    },
+  },
 };
 
 /**
@@ -777,6 +811,24 @@ async function postgresQbtTaskRemovedTrigger(db: Kysely<any>): Promise<void> {
 async function postgresNameSearchIndex(db: Kysely<any>): Promise<void> {
   await sql`CREATE EXTENSION IF NOT EXISTS pg_trgm`.execute(db);
   await sql`CREATE INDEX files_name_trgm ON files USING gin (name gin_trgm_ops)`.execute(db);
+}
+
+/**
+ * 0017 on PostgreSQL: pg_trgm finds no trigram in one or two characters, so ILIKE '%ab%' read
+ * every name, and it splits names into words, so "y repo" was a lookup of "repo" alone. Each
+ * name's distinct pieces of one, two and three characters (lower case, spaces and punctuation
+ * included) go into a GIN index instead; a text's pieces, all contained, select the names that
+ * may contain it (db/name-search.ts).
+ */
+async function postgresNameGramsIndex(db: Kysely<any>): Promise<void> {
+  await sql`DROP INDEX files_name_trgm`.execute(db);
+  await sql`
+    CREATE FUNCTION openpan_name_grams(file_name text) RETURNS text[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+      SELECT coalesce(array_agg(DISTINCT substr(lower(file_name), i, n)), '{}')
+      FROM generate_series(1, char_length(file_name)) AS i, (VALUES (1), (2), (3)) AS piece(n)
+      WHERE i + n - 1 <= char_length(file_name)
+    $$`.execute(db);
+  await sql`CREATE INDEX files_name_grams ON files USING gin (openpan_name_grams(name))`.execute(db);
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -18,36 +18,6 @@ export function randomUuidSql(q: Kysely<Database>): RawBuilder<string> {
 }
 
 /**
- * Where a name search reads from, what it filters on (the user's entries whose name matches) and
- * its newest-first order; the caller adds its own conditions after `where`. SQLite: from three
- * characters on, the FTS5 trigram index (migration 0014), whose matches drive the join (CROSS
- * JOIN keeps that order) by rowid, so a page needs no sort; shorter, a scan by rowid with LIKE
- * (`+user_id` keeps it off the (user_id, path) index so a page stops early). PostgreSQL: ILIKE,
- * which the pg_trgm GIN index on files.name serves for three characters or more.
- * LIKE and ILIKE ignore the case of ASCII letters; the pattern escapes with a backslash.
- */
-export function nameSearchSql(
-  q: Kysely<Database>,
-  match: { userId: number; ftsPhrase: string | null; likePattern: string },
-): { from: RawBuilder<unknown>; where: RawBuilder<boolean>; order: RawBuilder<unknown> } {
-  if (dialectOf(q) === 'postgres') {
-    return {
-      from: sql`files f`,
-      where: sql<boolean>`f.name ILIKE ${match.likePattern} ESCAPE '\\' AND f.user_id = ${match.userId}`,
-      order: sql`f.id DESC`,
-    };
-  }
-  if (match.ftsPhrase !== null) {
-    return {
-      from: sql`files_name_fts CROSS JOIN files f ON f.id = files_name_fts.rowid`,
-      where: sql<boolean>`files_name_fts MATCH ${match.ftsPhrase} AND f.user_id = ${match.userId}`,
-      order: sql`files_name_fts.rowid DESC`,
-    };
-  }
-  return { from: sql`files f`, where: sql<boolean>`f.name LIKE ${match.likePattern} ESCAPE '\\' AND +f.user_id = ${match.userId}`, order: sql`f.id DESC` };
-}
-
-/**
  * Bounds of the subtree below `path`: every descendant's path is > `path + '/'` and < `path + '0'`,
  * because '0' is the character right after '/'. A range on the (user_id, path) index, no LIKE.
  */

@@ -2,9 +2,10 @@
 // table, test/architecture/table-writers.test.ts), in both dialects.
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { BIN_PATH_PREFIX, binPath, nameSearchSql, randomUuidSql, statementSlices, subtreeBounds } from '../db/sql.js';
+import { nameSearchSql } from '../db/name-search.js';
+import { BIN_PATH_PREFIX, binPath, randomUuidSql, statementSlices, subtreeBounds } from '../db/sql.js';
 import { DIRECTORY, FILE, fileObject, type DirRef, type FileObject, type FileRow, type FileRowWithParent } from './file-object.js';
-import { ftsPhrase, likePattern, TRIGRAM, type KindFilter } from './search.js';
+import type { KindFilter } from './search.js';
 import { childPath } from '../names/file-names.js';
 import { addBlobRef, addBlobRefs, adjustSubtreeBlobRefs, dropBlobRef, dropBlobRefs } from '../store/blobs.repo.js';
 import { chargeSpace, releaseSpace } from '../users/users.repo.js';
@@ -397,9 +398,7 @@ export class FilesRepo {
 
   /**
    * Live entries of the user whose name contains `text` (any case), newest first, and how many
-   * there are up to `countCap` (+1 when there are more). Three characters or more: the trigram
-   * index (migration 0008), which hands matches out by rowid, so a page needs no sort. Shorter:
-   * a scan of the user's names with LIKE (case-insensitive for ASCII only, as SQLite's LIKE).
+   * there are up to `countCap` (+1 when there are more); db/name-search.ts picks the index.
    */
   async searchByName(
     q: Db,
@@ -409,14 +408,15 @@ export class FilesRepo {
     const kind = opts.kind
       ? sql`AND f.type = ${FILE} AND (lower(f.ext) IN (${sql.join(opts.kind.exts)})${opts.kind.mimePrefix ? sql` OR f.mime LIKE ${`${opts.kind.mimePrefix}%`}` : sql``})`
       : sql``;
-    const indexed = [...opts.text].length >= TRIGRAM;
-    const match = nameSearchSql(q, { userId, ftsPhrase: indexed ? ftsPhrase(opts.text) : null, likePattern: likePattern(opts.text) });
-    const from = sql`${match.from} WHERE ${match.where} AND f.path < ${BIN_PATH_PREFIX} ${kind}`;
-    const order = match.order;
+    const also = sql<boolean>`f.path < ${BIN_PATH_PREFIX} ${kind}`;
+    const plan = await nameSearchSql(q, { userId, text: opts.text, also, pageEnd: opts.offset + opts.limit, countEnd: opts.countCap + 1 });
+    if (plan === null) return { rows: [], count: 0 };
+    const { page, count } = plan;
     const rows = await sql<FileRowWithParent>`
       SELECT f.*, (SELECT p.uuid FROM files p WHERE p.id = f.parent_id) AS parent_uuid
-      FROM ${from} ORDER BY ${order} LIMIT ${opts.limit} OFFSET ${opts.offset}`.execute(q);
-    const counted = await sql<{ n: number }>`SELECT count(*) AS n FROM (SELECT 1 FROM ${from} LIMIT ${opts.countCap + 1}) AS matches`.execute(q);
+      FROM ${page.from} WHERE ${page.where} AND ${also} ORDER BY ${page.order} LIMIT ${opts.limit} OFFSET ${opts.offset}`.execute(q);
+    const counted = await sql<{ n: number }>`
+      SELECT count(*) AS n FROM (SELECT 1 FROM ${count.from} WHERE ${count.where} AND ${also} LIMIT ${opts.countCap + 1}) AS matches`.execute(q);
     return { rows: rows.rows, count: Number(counted.rows[0]?.n ?? 0) };
   }
 

@@ -61,8 +61,6 @@ export function kindFilter(kind: string | undefined): KindFilter | null {
 
 /** Longest query accepted, in characters. */
 export const MAX_QUERY_LENGTH = 255;
-/** The trigram index finds substrings of at least this many characters; shorter ones are scanned for. */
-export const TRIGRAM = 3;
 
 /** The text to look for: NFC (as names are stored), trimmed, not empty. */
 export function searchText(query: string | undefined): string {
@@ -70,14 +68,4 @@ export function searchText(query: string | undefined): string {
   if (text === '') throw new AppError('BAD_REQUEST', 'Field "query" must name some text to look for.');
   if ([...text].length > MAX_QUERY_LENGTH) throw new AppError('BAD_REQUEST', `Field "query" is longer than ${MAX_QUERY_LENGTH} characters.`);
   return text;
-}
-
-/** An FTS5 phrase of `text`: the trigram tokenizer then matches it as a substring, in any case. */
-export function ftsPhrase(text: string): string {
-  return `"${text.replace(/"/g, '""')}"`;
-}
-
-/** A LIKE pattern for `text` anywhere, with `\` as the escape. */
-export function likePattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }

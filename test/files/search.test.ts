@@ -46,6 +46,7 @@ describe('files/search', () => {
       '/Docs/100%_done.txt',
       '/Docs/a_b.txt',
       '/Docs/axb.txt',
+      '/Docs/Q',
     ])
       await putFile(s, ann, path);
     await putFile(s, bob, '/holiday-of-bob.mp4');
@@ -68,6 +69,17 @@ describe('files/search', () => {
     assert.deepEqual(await paths(ann, { query: '假期照' }), ['/Docs/我的假期照片.png']);
     assert.deepEqual(await paths(ann, { query: '假期' }), ['/Docs/假期.txt', '/Docs/我的假期照片.png']);
     assert.deepEqual(await paths(ann, { query: '照' }), ['/Docs/我的假期照片.png']);
+  });
+
+  test('finds one or two characters at the very end of a name, and a name of one character', async () => {
+    assert.deepEqual(await paths(ann, { query: 'kv' }), ['/Movies/Holiday Video 2024.MKV']);
+    assert.deepEqual(await paths(ann, { query: 'q' }), ['/Docs/Q']);
+    assert.deepEqual(await paths(ann, { query: 'zq' }), []);
+  });
+
+  test('a control character matches no name, as no name holds one', async () => {
+    assert.deepEqual(await paths(ann, { query: 'V\u001f' }), []);
+    assert.deepEqual(await paths(ann, { query: 'MKV\u001f\u001f' }), []);
   });
 
   test('a short query treats % and _ as text, not as wildcards', async () => {
@@ -111,6 +123,28 @@ describe('files/search', () => {
     const [entry] = (await ann.call('/v1/recycle/page', {})).list;
     await ann.call('/v1/recycle/restore', { uuid: entry.uuid });
     assert.deepEqual(await paths(ann, { query: 'beach' }), ['/Photos/holiday/beach.JPG']);
+  });
+
+  test('a short text common among the newest names and a rare one are both found whole', async () => {
+    const carol = await s.newUser('carol');
+    const info = await carol.call('/v1/user/info');
+    const dir = await s.openpan.files.ensureDir(info.identity, { path: '/many' });
+    const names = Array.from({ length: 1_200 }, (_, i) => (i === 7 ? 'rare jq.txt' : `common zz ${i}.txt`));
+    const made = await s.openpan.files.createFiles(
+      info.identity,
+      names.map((name) => ({ dir, name, etag: etagOf(Buffer.from(name)), size: name.length, onConflict: 'error' as const })),
+    );
+    assert.equal(made.error, null);
+    const common = await carol.call('/v1/files/search', { query: 'zz', pageSize: 10 });
+    assert.equal(common.totalCount, 1000);
+    assert.equal(common.totalCountCapped, true);
+    assert.deepEqual(
+      common.list.map((f: { name: string }) => f.name),
+      Array.from({ length: 10 }, (_, i) => `common zz ${1_199 - i}.txt`),
+      'the newest first',
+    );
+    assert.deepEqual(await paths(carol, { query: 'jq' }), ['/many/rare jq.txt']);
+    assert.deepEqual(await paths(carol, { query: 'J' }), ['/many/rare jq.txt']);
   });
 
   test('an empty query is refused', async () => {
