@@ -6,32 +6,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
-import { Migrator } from 'kysely/migration';
+import { sql } from 'kysely';
 import { openDatabase } from '../../src/db/database.js';
-import { migrationProvider } from '../../src/db/migrations.js';
 import { nameSortKey } from '../../src/names/sort-key.js';
 import { hashPassword } from '../../src/users/password.js';
 import { UsersRepo } from '../../src/users/users.repo.js';
 import { UsersService } from '../../src/users/users.service.js';
+import { databaseBefore } from '../support/migrations.js';
 
 const MIGRATION = '0006_name_keys';
-
-/** A database migrated up to the migration before 0006, as a server of that time left it. */
-async function databaseBefore(dir: string): Promise<Kysely<any>> {
-  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: new SQLite(join(dir, 'openpan.db')) }) });
-  const names = Object.keys(await migrationProvider.getMigrations()).sort();
-  const previous = names[names.indexOf(MIGRATION) - 1];
-  const { error } = await new Migrator({ db, provider: migrationProvider }).migrateTo(previous);
-  if (error) throw error;
-  return db;
-}
 
 test('0006 makes stored names NFC, numbered where the NFC name is taken, with their subtrees and sort keys', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'openpan-0006-'));
   try {
-    const old = await databaseBefore(dir);
+    const old = await databaseBefore(dir, MIGRATION);
     await old
       .insertInto('users')
       .values({ name: 'u', password_hash: 'x', is_admin: 0, space_used: 0, space_capacity: 1, offline_quota: 0, created_at: 0 })
@@ -93,7 +81,7 @@ test('0006 makes stored names NFC, numbered where the NFC name is taken, with th
 test('0006 keeps every account whose name already collided: each signs in by its exact name, new collisions are refused', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'openpan-0006-'));
   try {
-    const old = await databaseBefore(dir);
+    const old = await databaseBefore(dir, MIGRATION);
     for (const name of ['boss', 'Boss', 'ｂｏｓｓ', 'alice']) {
       await old
         .insertInto('users')

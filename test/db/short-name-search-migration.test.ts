@@ -5,24 +5,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
-import { Migrator } from 'kysely/migration';
+import { sql } from 'kysely';
 import { openDatabase, type Db } from '../../src/db/database.js';
-import { migrationProvider } from '../../src/db/migrations.js';
 import { FilesRepo } from '../../src/files/files.repo.js';
+import { databaseBefore } from '../support/migrations.js';
 
 const MIGRATION = '0017_short_name_search';
-
-/** A database migrated up to the migration before 0017, as a server of that time left it. */
-async function databaseBefore(dir: string): Promise<Kysely<any>> {
-  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: new SQLite(join(dir, 'openpan.db')) }) });
-  const names = Object.keys(await migrationProvider.getMigrations()).sort();
-  const previous = names[names.indexOf(MIGRATION) - 1];
-  const { error } = await new Migrator({ db, provider: migrationProvider }).migrateTo(previous);
-  if (error) throw error;
-  return db;
-}
 
 function entry(id: number, name: string) {
   return {
@@ -55,7 +43,7 @@ async function namesFound(db: Db, text: string): Promise<string[]> {
 test('0017 indexes the names already stored for one and two characters, and follows later writes', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'openpan-0017-'));
   try {
-    const old = await databaseBefore(dir);
+    const old = await databaseBefore(dir, MIGRATION);
     await old
       .insertInto('users')
       .values({ name: 'u', name_key: 'u', password_hash: 'x', is_admin: 0, space_used: 0, space_capacity: 1, offline_quota: 0, created_at: 0 })
