@@ -80,7 +80,7 @@ export async function nameSearchSql(q: Kysely<Database>, search: Search): Promis
   const scan = postgres ? positionScan(userId, text) : likeScan(userId, text);
   const { pageByScan, countByScan } = await scanOrIndex(q, scan, search);
   if (pageByScan && countByScan) return { page: scan, count: scan };
-  const index = postgres ? await gramsMatch(q, userId, text) : await shortTextMatch(q, userId, text, scan);
+  const index = postgres ? await gramsMatch(q, text, scan) : await shortTextMatch(q, userId, text, scan);
   if (index === null) return null;
   return { page: pageByScan ? scan : index, count: countByScan ? scan : index };
 }
@@ -109,14 +109,13 @@ async function shortTextMatch(q: Kysely<Database>, userId: number, text: string,
 
 /**
  * PostgreSQL: names holding every three-character piece of the text (its one or two characters,
- * when shorter), rechecked. The pieces are the database's own (its lower()), and go back as a
+ * when shorter), rechecked by `scan`'s condition. The pieces are the database's own (its lower()), and go back as a
  * constant, whose selectivity the planner reads from the index's statistics.
  */
-async function gramsMatch(q: Kysely<Database>, userId: number, text: string): Promise<NameMatch> {
+async function gramsMatch(q: Kysely<Database>, text: string, scan: NameMatch): Promise<NameMatch> {
   const { rows } = await sql<{ grams: string[] }>`SELECT openpan_name_grams(${text}) AS grams`.execute(q);
   const length = Math.min(TRIGRAM, [...text].length);
   const grams = (rows[0]?.grams ?? []).filter((g) => [...g].length === length);
-  const scan = positionScan(userId, text);
   return { ...scan, where: sql<boolean>`openpan_name_grams(f.name) @> CAST(${grams} AS text[]) AND ${scan.where}` };
 }
 
